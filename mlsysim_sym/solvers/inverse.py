@@ -291,6 +291,9 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
             from scipy.optimize import brentq
             x = brentq(lambda v: _forward(k, idx, known, unknown, v) - tval, grid[i], grid[i + 1],
                        xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
+        if row.integer or residual(x) > 1e-6:
+            return _integer_or_jump(k, idx, known, unknown, tval, float(grid[i]),
+                                    float(grid[i + 1]), x, wrap, twrap, row.integer)
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
                            _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
     # 3. unreachable: report the closest reachable value and whether the unknown matters there
@@ -327,6 +330,42 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                f"{unknown} = {wrap(x_best):.4g~P} (binding: {binding or 'n/a'})")
     return SolveResult(unknown, None, "brentq", False, abs(best - tval) / abs(tval), binding,
                        not on_plateau, False, twrap(best), wrap(x_best), msg)
+
+
+def _integer_or_jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap, integer):
+    """Refine a bracket [a, b] for an integer unknown, or report a jump of a stepwise function.
+
+    Integer unknowns (device counts, groups, layers) are searched exactly over the integers of
+    the bracket (vectorised), never rounded; a continuous unknown whose root is a discontinuity
+    (floor/ceiling) is reported as unreachable with the values on both sides.
+    """
+    if integer:
+        lo_i, hi_i = math.floor(a), math.ceil(b)
+        if hi_i - lo_i > 1_000_000:  # pragma: no cover - brackets are one grid step wide
+            lo_i, hi_i = math.floor(x) - 1, math.ceil(x) + 1
+        cand = np.arange(max(lo_i, 1), hi_i + 1, dtype=float)
+        ys = np.asarray(_forward(k, idx, known, unknown, cand), dtype=float) * np.ones_like(cand)
+        err = np.abs(ys - tval) / abs(tval)
+        j = int(np.argmin(err))
+        xi = float(cand[j])
+        if err[j] <= _REL_TOL:
+            return SolveResult(unknown, wrap(xi), "integer search", True, float(err[j]),
+                               _binding_at(k, known, unknown, xi),
+                               _identifiable(k, idx, known, unknown, xi))
+        below = cand[ys <= tval] if np.any(ys <= tval) else cand[:0]
+        msg = (f"no whole {unknown} gives {twrap(tval):.6g~P} exactly; the nearest is "
+               f"{unknown} = {xi:g} giving {twrap(ys[j]):.6g~P}")
+        return SolveResult(unknown, None, "integer search", False, float(err[j]),
+                           _binding_at(k, known, unknown, xi), True, False, twrap(ys[j]),
+                           wrap(xi), msg)
+    y_lo = _forward(k, idx, known, unknown, a)
+    y_hi = _forward(k, idx, known, unknown, b)
+    msg = (f"{twrap(tval):.6g~P} falls in a jump of a stepwise {unknown}-dependence near "
+           f"{wrap(x):.6g~P} (from {twrap(y_lo):.6g~P} to {twrap(y_hi):.6g~P}): no exact solution")
+    return SolveResult(unknown, None, "brentq", False, abs(_forward(k, idx, known, unknown, x)
+                                                          - tval) / abs(tval),
+                       _binding_at(k, known, unknown, x), True, False,
+                       twrap(_forward(k, idx, known, unknown, x)), wrap(x), msg)
 
 
 def _identifiable(k, idx, known, unknown, x) -> bool:
