@@ -231,6 +231,9 @@ class Hardware(RegistryObject):
     Attributes
     ----------
     vendor, tier : str
+    architecture : str or None
+        Micro-architecture generation as the vendor names it (``ampere``, ``hopper``, ...);
+        calibrated efficiencies may differ per generation (``compute_efficiency[hopper]``).
     release_year, cores : int or None
     isa : str or None
     precisions : tuple of str
@@ -272,7 +275,7 @@ class Hardware(RegistryObject):
     def __init__(self, spec, values, sources, file):
         super().__init__(spec, values, sources, file)
         _set = object.__setattr__
-        for key in ("vendor", "tier", "release_year", "cores", "isa"):
+        for key in ("vendor", "tier", "release_year", "architecture", "cores", "isa"):
             _set(self, key, getattr(spec, key))
         _set(self, "_peak", {p: values[f"peak.{p}"].quantity for p in PRECISIONS if p in spec.peak})
         _set(self, "_peak_sparse", {p: values[f"peak_sparse.{p}"].quantity for p in PRECISIONS

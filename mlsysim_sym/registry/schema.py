@@ -438,6 +438,7 @@ class HardwareSpec(_Entry):
     vendor: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     tier: HardwareTier
     release_year: Optional[int] = None
+    architecture: Optional[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]] = None
     provenance: Provenance
     peak: Annotated[dict[Precision, FlopRate], Field(min_length=1)]
     peak_sparse: Optional[dict[Precision, FlopRate]] = None
