@@ -1,8 +1,8 @@
 """Serving fleets: ``serve()`` (forward) and ``size_fleet()`` (the minimum fleet for an SLO).
 
 A replica is a tensor-parallel group of ``tp`` chips treated as one device with ``tp`` times the
-peak FLOP/s, memory bandwidth and capacity (wall 4's regime; TP communication is not charged, so
-large ``tp`` is optimistic). It serves with continuous batching: ``batch`` request slots whose KV
+peak FLOP/s, memory bandwidth and capacity, plus two all-reduces per layer over the scale-up
+links (wall 4; chips without a scale-up link in the registry are searched at ``tp = 1`` only). It serves with continuous batching: ``batch`` request slots whose KV
 caches share the memory left after the weights (wall 5, paged). Each request occupies a slot for
 
     S(b) = T_prefill + n_out x T_decode(b)
@@ -33,7 +33,8 @@ import numpy as np
 from . import registry
 from .equations import walls
 from .scenarios import (PRECISION_BITS, _ALL_INPUTS, _MOE_INPUTS, _cached, _check_count,
-                        _efficiency_magnitudes, _kernel, _moe_kernel, _precision_magnitudes)
+                        _communication, _efficiency_magnitudes, _kernel, _moe_kernel,
+                        _precision_magnitudes, tp_magnitudes)
 from .symbols import info
 from .system import System
 from .units import Q_, as_quantity, base_factor, to_base
@@ -82,15 +83,23 @@ def _replica_grid(m, hw, precision, tps, batches, n_in, n_out, efficiency):
     values.update(zip(("bytes_per_parameter", "kv_bytes_per_element",
                        "activation_bytes_per_element"), _precision_magnitudes(precision)))
     values.update(zip(("compute_efficiency", "memory_efficiency", "fixed_overhead"),
-                      _efficiency_magnitudes(efficiency)))
+                      _efficiency_magnitudes(efficiency, hw, precision)))
+    values.update(zip(("tensor_parallel", "scale_up_bandwidth", "scale_up_latency"),
+                      tp_magnitudes(hw, tp)))
+    if isinstance(efficiency, dict) and "scale_up_latency" in efficiency:
+        lat = _b("scale_up_latency", efficiency["scale_up_latency"])
+        if not (np.isfinite(lat) and lat >= 0):
+            raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
+        values["scale_up_latency"] = lat
+    values["communication_efficiency"] = _communication(efficiency)
     mean_ctx = n_in + n_out / 2.0
     alias = {"time_per_output_token": "moe_time_per_output_token", "ttft": "moe_ttft"} if moe else {}
 
     def run(batch, prompt, context, outputs):
         vals = dict(values, batch=batch, prompt_length=prompt, context_length=context)
         ev = kernel.lazy([np.broadcast_to(np.asarray(vals[n], dtype=float), np.broadcast(tp, b).shape)
-                          if isinstance(vals[n], np.ndarray) or n in ("batch",) else vals[n]
-                          for n in kernel.input_names], True)
+                          if isinstance(vals[n], np.ndarray) or n in ("batch", "tensor_parallel")
+                          else vals[n] for n in kernel.input_names], True)
         return [np.broadcast_to(ev.value(alias.get(o, o)), np.broadcast(tp, b).shape) for o in outputs]
 
     decode, decode_bind = None, None
@@ -153,6 +162,7 @@ class ServeResult:
     cost: object = None
     carbon: object = None
     notes: list = field(default_factory=list)
+    bands: dict = None      # {output: Band} with serve(..., uncertainty=True)
 
     def __repr__(self):
         return (f"ServeResult({self.model.name} on {self.replicas} x {self.tp} {self.hardware.name}, "
@@ -202,7 +212,7 @@ def _cost(hw, devices, cloud_price):
 
 def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1, batch=None,
           percentile=0.99, precision="fp16", datacenter=None, efficiency=None,
-          cloud_price=None) -> ServeResult:
+          cloud_price=None, uncertainty=False) -> ServeResult:
     """Latency, capacity, cost and carbon of a serving fleet at a request rate.
 
     Parameters
@@ -226,7 +236,16 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         As in :func:`~mlsysim_sym.predict`.
     cloud_price : quantity, optional
         Rental price per device-hour, used for ``cost`` when the registry has no purchase price.
+    uncertainty : bool or int
+        Also compute p10/p50/p90 bands (``result.bands``) of the TTFT percentile, time per output
+        token and capacity (requests/s the fleet sustains), over the calibrated efficiencies' spreads and the model's residual
+        inference error (``True``: 500 draws, evaluated one by one).
     """
+    if uncertainty:
+        return _serve_with_bands(model, hardware, uncertainty, dict(
+            qps=qps, input_tokens=input_tokens, output_tokens=output_tokens, replicas=replicas,
+            tp=tp, batch=batch, percentile=percentile, precision=precision,
+            datacenter=datacenter, efficiency=efficiency, cloud_price=cloud_price))
     m, hw = registry.model(model), registry.hardware(hardware)
     if precision.lower() not in PRECISION_BITS:
         raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
@@ -271,6 +290,36 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         feasible=bool(fits and stable), bottleneck=bottleneck, percentile=percentile,
         devices=devices, cost=_cost(hw, devices, cloud_price),
         carbon=_carbon(hw, devices, datacenter), notes=notes)
+
+
+def _serve_with_bands(model, hardware, samples, kw):
+    from .defaults import variant_name
+    from .uncertainty import band_of, sample_parameters
+    r = serve(model, hardware, **kw)
+    n = 500 if samples is True else samples
+    given = kw.get("efficiency")
+    given = given if isinstance(given, dict) else ({} if given is None else
+                                                    {"compute": given, "memory": given})
+    names = {}
+    for key, sym, unit, rng in (("compute", "compute_efficiency", "", (0.0, 1.0)),
+                                ("memory", "memory_efficiency", "", (0.0, 1.0)),
+                                ("fixed_overhead", "fixed_overhead", "ms", (0.0, 1e4))):
+        if key not in given:
+            names[key] = (variant_name(sym, r.hardware, kw["precision"].lower(), "serve"),
+                          unit or "dimensionless", rng)
+    draws = sample_parameters(names, n)
+    out = {"ttft": [], "time_per_output_token": [], "capacity": []}
+    for i in range(len(next(iter(draws.values()))) if draws else 0):
+        eff = dict(given)
+        for key, arr in draws.items():
+            eff[key] = Q_(float(arr[i]), "ms") if key == "fixed_overhead" else float(arr[i])
+        ri = serve(model, hardware, **{**kw, "efficiency": eff, "batch": r.batch})
+        out["ttft"].append(ri.ttft.to("ms").magnitude)
+        out["time_per_output_token"].append(ri.time_per_output_token.to("ms").magnitude)
+        out["capacity"].append(ri.capacity.to("request/s").magnitude)
+    r.bands = {k: band_of(v, "request/s" if k == "capacity" else "ms", "inference")
+               for k, v in out.items()}
+    return r
 
 
 @dataclass
@@ -378,11 +427,12 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
     budget_q = None if budget is None else as_quantity(budget, "USD", what="budget") \
         if not (isinstance(budget, str) and "/h" in budget) else as_quantity(budget, "USD/h", what="budget")
     cap_q = None if carbon_cap is None else as_quantity(carbon_cap, "tCO2e/yr", what="carbon_cap")
-    tps = tuple(tp) if tp is not None else _TP_CHOICES
     batches = np.arange(1, int(max_batch) + 1, dtype=float)
     results = []
     for cand in cands:
         hw = registry.hardware(cand)
+        tps = tuple(tp) if tp is not None else (
+            _TP_CHOICES if hw.scale_up_bandwidth is not None else (1,))
         try:
             hw.peak_flops(precision)
         except ValueError as exc:

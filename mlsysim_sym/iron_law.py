@@ -25,7 +25,8 @@ class IronLaw:
         ``C / (N R_peak eta_mfu eta_scaling G)`` in the factors' symbols.
     factors : dict
         ``{"C": ..., "N": ..., "R_peak": ..., "eta_mfu": ..., "eta_scaling": ..., "G": ...}``,
-        each expanded from the system's equations (inputs when the system leaves them free).
+        each expanded from the system's equations (inputs when the system leaves them free),
+        constants at their base-unit values (evaluate with base-unit inputs, as compiled).
     latex : str
     """
 
@@ -45,13 +46,15 @@ def iron_law(system=None) -> IronLaw:
     """The composed training-time equation of ``system`` (default: the full-training system).
 
     ``T = C / (N R_peak eta_MFU eta_scaling G)`` with C = model FLOPs per token x D tokens,
-    N devices, R_peak the peak per device, eta_MFU = compute efficiency x model / hardware FLOPs
-    (the MFU the devices reach while computing; wall 3), eta_scaling = compute time / step time
+    N devices, R_peak the peak per device, eta_MFU = a step's model FLOPs / (N R_peak x its
+    compute time) (the MFU the devices reach while computing; wall 3; compute efficiency x model /
+    hardware FLOPs when every FLOP runs at that one rate), eta_scaling = compute time / step time
     (bubble, exposed communication, optimizer; this record) and G the goodput (walls 15/19, or an
     input). The identity T = D / throughput / G holds exactly for full training.
     """
     import sympy
     from . import symbols as s
+    from .numeric import _constant_values
     from .report import latex_expr
     if system is None:
         from .equations import training as _tr
@@ -60,16 +63,22 @@ def iron_law(system=None) -> IronLaw:
                         walls=(walls.software, _tr.WALL), name="training (full)")
 
     def f(sym):
-        return system.expr(sym) if system.is_output(sym) else sym
+        return system.expr(sym, constants=False) if system.is_output(sym) else sym
 
     names = {"C": s.model_flops_per_token * s.training_tokens, "N": s.devices,
              "R_peak": s.peak_flops,
-             "eta_mfu": s.compute_efficiency * s.model_flops_per_token / s.hardware_flops_per_token,
+             # the compute time splits into GEMM, attention and memory-bound kernels (training
+             # step), so the MFU while computing is the model FLOPs over N R_peak T_c
+             "eta_mfu": s.model_flops_per_token * s.tokens_per_step
+             / (s.devices * s.peak_flops * s.step_compute_time),
              "eta_scaling": s.scaling_efficiency, "G": s.training_goodput}
     factors = {}
     for k, e in names.items():
-        factors[k] = e.xreplace({x: f(x) for x in e.free_symbols
-                                 if x.name in [o.name for o in system.outputs + system.inputs]})
+        e = e.xreplace({x: f(x) for x in e.free_symbols
+                        if x.name in [o.name for o in system.outputs + system.inputs]})
+        # base-unit constants, as the compiled kernels use (declared-unit ones, e.g. 1 B/token,
+        # would be off by 8 against base-unit inputs)
+        factors[k] = e.xreplace(_constant_values([e]))
     C, N, R, em, es, G = (sympy.Symbol(n, positive=True) for n in
                           ("C", "N", "R_peak", "eta_MFU", "eta_scaling", "G"))
     rhs = C / (N * R * em * es * G)

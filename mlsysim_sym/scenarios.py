@@ -9,12 +9,13 @@ quantities created lazily on access.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import numpy as np
 
 from . import registry
-from .defaults import default
+from .defaults import default, variant_name
 from .equations import walls
 from .symbols import info
 from .system import System
@@ -28,14 +29,18 @@ PRECISION_BITS = {"fp64": 64, "fp32": 32, "tf32": 32, "bf16": 16, "fp16": 16, "f
 
 _OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes", "weight_bytes",
             "activation_bytes", "memory_utilization", "decode_throughput", "prefill_throughput",
-            "prefill_flops", "decode_flops", "prefill_bytes", "decode_bytes")
+            "prefill_flops", "decode_flops", "prefill_bytes", "decode_bytes",
+            "prefill_compute_time", "decode_compute_time", "decode_memory_time",
+            "tp_prefill_comm_time", "tp_decode_comm_time")
 _MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
                  "hidden", "ffn_width")
 _HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
 _PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element")
 _EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "fixed_overhead")
 _KNOB_INPUTS = ("batch", "prompt_length", "context_length")
-_ALL_INPUTS = _MODEL_INPUTS + _HARDWARE_INPUTS + _PRECISION_INPUTS + _EFFICIENCY_INPUTS + _KNOB_INPUTS
+_TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
+_ALL_INPUTS = (_MODEL_INPUTS + _HARDWARE_INPUTS + _PRECISION_INPUTS + _EFFICIENCY_INPUTS
+               + _KNOB_INPUTS + _TP_INPUTS + ("communication_efficiency",))
 _SLOT = {name: i for i, name in enumerate(_ALL_INPUTS)}
 _EFF_SLICE = slice(_SLOT["compute_efficiency"], _SLOT["fixed_overhead"] + 1)
 
@@ -66,10 +71,13 @@ _MOE_STRUCTURE = ("moe_dense_parameters", "moe_expert_parameters", "moe_experts"
 _MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link_latency",
               "communication_efficiency")
 _MOE_INPUTS = (_MODEL_INPUTS[2:] + _MOE_STRUCTURE + _HARDWARE_INPUTS + _PRECISION_INPUTS
-               + _EFFICIENCY_INPUTS + _KNOB_INPUTS + _MOE_EXTRA)
+               + _EFFICIENCY_INPUTS + _KNOB_INPUTS + _MOE_EXTRA + _TP_INPUTS)
 _MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
               "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
-              "prefill_bytes": "moe_prefill_bytes"}
+              "prefill_bytes": "moe_prefill_bytes",
+              "prefill_compute_time": "moe_prefill_compute_time",
+              "decode_compute_time": "moe_decode_compute_time",
+              "decode_memory_time": "moe_decode_memory_time"}
 _MOE_OUTPUTS = tuple(_MOE_ALIAS.get(n, n) for n in _OUTPUTS if n != "prefill_throughput") + (
     "parameters", "active_parameters", "moe_decode_experts_touched")
 
@@ -88,7 +96,7 @@ def _moe_magnitudes(model, hardware) -> tuple:
     link_lat = hardware.scale_up_latency or Q_(info("link_latency").bounds[0] or 1, info("link_latency").unit)
     values = dict(structure, moe_routing_imbalance=workload_default("moe_routing_imbalance"),
                   expert_parallel=1, link_bandwidth=link_bw, link_latency=link_lat,
-                  communication_efficiency=1.0)
+                  communication_efficiency=default("communication_efficiency"))
     return (tuple(_b(k, values[k]) for k in _MOE_STRUCTURE),
             tuple(_b(k, values[k]) for k in _MOE_EXTRA))
 
@@ -146,9 +154,44 @@ def _precision_magnitudes(precision) -> tuple:
             _b("activation_bytes_per_element", Q_(bits, "bit")))
 
 
-@lru_cache(maxsize=1)
-def _default_efficiency() -> tuple:
-    return tuple(_b(n, default(n)) for n in _EFFICIENCY_INPUTS)
+def _default_efficiency(hardware=None, precision=None, stack=None) -> tuple:
+    names = tuple(variant_name(n, hardware, precision, "serve") for n in _EFFICIENCY_INPUTS)
+    if stack:
+        names = names[:2] + (f"fixed_overhead[{stack}]",)
+    return _default_efficiency_for(names)
+
+
+@lru_cache(maxsize=64)
+def _default_efficiency_for(names) -> tuple:
+    return tuple(_b(n.split("[")[0], default(n)) for n in names)
+
+
+def _check_stack(stack):
+    if stack is None:
+        return None
+    if not isinstance(stack, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._+_-]{0,40}", stack):
+        raise ValueError(f"stack must be a lower-case engine name such as 'trt_llm', 'vllm' or "
+                         f"'llama.cpp', got {stack!r}")
+    return stack
+
+
+def tp_magnitudes(hardware, tp) -> tuple:
+    """(tensor_parallel, scale_up_bandwidth, scale_up_latency) base magnitudes for ``tp``.
+
+    ``tp`` chips act as one device with ``tp`` times the roofs; their scale-up links carry the
+    two all-reduces per layer. The latency defaults to the calibrated ``scale_up_latency`` when
+    the registry does not record the chip's.
+    """
+    if np.all(np.asarray(tp) == 1):
+        bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
+        lat = hardware.scale_up_latency or default("scale_up_latency")
+        return (tp, _b("scale_up_bandwidth", bw), _b("scale_up_latency", lat))
+    if hardware.scale_up_bandwidth is None:
+        raise ValueError(f"{hardware.name} has no scale-up link in the registry: tp > 1 needs one "
+                         "(links.scale_up.bandwidth)")
+    lat = hardware.scale_up_latency or default("scale_up_latency")
+    return (tp, _b("scale_up_bandwidth", hardware.scale_up_bandwidth),
+            _b("scale_up_latency", lat))
 
 
 def _check_count(name, value, low, high):
@@ -183,17 +226,20 @@ def _check_fraction(name, value):
     return arr
 
 
-def _efficiency_magnitudes(efficiency) -> tuple:
-    base = _default_efficiency()
+def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None) -> tuple:
+    base = _default_efficiency(hardware, precision, stack)
     if efficiency is None:
         return base
     comp, mem, over = base
     if isinstance(efficiency, dict):
-        unknown = set(efficiency) - {"compute", "memory", "fixed_overhead", *_EFFICIENCY_INPUTS}
+        unknown = set(efficiency) - {"compute", "memory", "fixed_overhead", "communication",
+                                     "scale_up_latency", *_EFFICIENCY_INPUTS}
         if unknown:
             raise ValueError(f"unknown efficiency keys {sorted(unknown)}; allowed: compute, memory, "
-                             "fixed_overhead")
+                             "fixed_overhead, communication, scale_up_latency")
         for k, v in efficiency.items():
+            if k in ("communication", "scale_up_latency"):
+                continue
             if k in ("compute", "compute_efficiency"):
                 comp = _check_fraction("compute efficiency", v)
             elif k in ("memory", "memory_efficiency"):
@@ -211,7 +257,8 @@ def _efficiency_magnitudes(efficiency) -> tuple:
 class Prediction:
     """Result of :func:`predict`; every attribute is a pint quantity (or bool / str)."""
 
-    __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_inputs", "_cache", "_alias")
+    __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_inputs", "_cache", "_alias",
+                 "bands")
 
     def __init__(self, evaluation, phase, model, hardware, precision, inputs, alias=None):
         self._ev = evaluation
@@ -222,6 +269,7 @@ class Prediction:
         self._inputs = inputs
         self._cache = {}
         self._alias = alias or {}
+        self.bands = None  # {output: Band} with predict(..., uncertainty=True)
 
     def _q(self, name):
         q = self._cache.get(name)
@@ -366,7 +414,7 @@ class Prediction:
 
 
 def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="decode",
-            efficiency=None, **options):
+            efficiency=None, tp=1, weight_bits=None, stack=None, uncertainty=False, **options):
     """Predict serving latency, throughput and memory of ``model`` on one ``hardware`` chip.
 
     Parameters
@@ -387,8 +435,23 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         Which phase ``latency`` and ``throughput`` refer to (both are always computed).
     efficiency : float or dict, optional
         One achieved fraction of peak for compute and memory, or
-        ``{"compute": .., "memory": .., "fixed_overhead": "0.5 ms"}``; defaults from
-        ``defaults.yaml`` (with provenance).
+        ``{"compute": .., "memory": .., "fixed_overhead": "0.5 ms", "communication": ..,
+        "scale_up_latency": "5 us"}``; defaults from ``defaults.yaml`` (calibrated, with
+        provenance; per hardware generation where fitted).
+    tp : int or array of int
+        Tensor-parallel degree: ``tp`` chips serve as one device with ``tp`` times the peak,
+        bandwidth and capacity, plus two all-reduces per layer over the scale-up links.
+    weight_bits : float, optional
+        Storage bits per weight when they differ from ``precision`` (block-quantized formats:
+        4 bits plus a 16-bit scale per 32 weights is 4.5, llama.cpp's Q4_0); compute stays at
+        ``precision``.
+    stack : str, optional
+        The serving engine (``trt_llm``, ``vllm``, ``nim``, ``llama.cpp``, ...): its calibrated
+        per-step overhead (``fixed_overhead[stack]``); default: the pooled value.
+    uncertainty : bool or int
+        Also compute p10/p50/p90 bands (``result.bands``: output -> Band) of the latencies and
+        throughput by Monte Carlo over the calibrated parameters' spreads and the model's
+        residual error (``True``: 2000 draws, or the number of draws); scalar knobs only.
     **options
         Family-specific knobs passed through: ``steps`` for diffusion models.
 
@@ -402,6 +465,10 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         result objects (``latency``, ``throughput``, ``memory_footprint``, ``feasible``,
         ``bottleneck``).
     """
+    if uncertainty:
+        return _with_bands(model, hardware, uncertainty, dict(
+            batch=batch, seq_len=seq_len, precision=precision, phase=phase,
+            efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack, **options))
     m = registry.model(model)
     family = getattr(m, "family", "decoder")
     if family not in ("decoder", "moe"):
@@ -422,19 +489,89 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     lo_s, hi_s = info("context_length").bounds
     b = _check_count("batch", batch, lo_b, hi_b)
     s = _check_count("seq_len", seq_len, lo_s, hi_s)
-    eff = _efficiency_magnitudes(efficiency)
+    t = _check_count("tp", tp, 1, 4096)
+    eff = _efficiency_magnitudes(efficiency, hw, precision, _check_stack(stack))
+    comm = _communication(efficiency)
+    latency = efficiency.get("scale_up_latency") if isinstance(efficiency, dict) else None
     vectorised = (isinstance(b, np.ndarray) or isinstance(s, np.ndarray)
+                  or isinstance(t, np.ndarray) or isinstance(comm, np.ndarray)
                   or (efficiency is not None and any(isinstance(a, np.ndarray) for a in eff)))
+    prec = _precision_magnitudes(precision)
+    if weight_bits is not None:
+        bits = float(weight_bits) if isinstance(weight_bits, (int, float)) \
+            and not isinstance(weight_bits, bool) else float("nan")
+        if not (0.5 <= bits <= 64):
+            raise ValueError(f"weight_bits must be a number of bits between 0.5 and 64, got "
+                             f"{weight_bits!r}")
+        prec = (_b("bytes_per_parameter", Q_(bits, "bit/param")),) + prec[1:]
+    roofs = _cached("hardware", hw, precision)
+    if not (np.ndim(t) == 0 and t == 1):
+        roofs = tuple(r * t for r in roofs)
+    tpv = tp_magnitudes(hw, t)
+    if latency is not None:
+        lat = to_base(as_quantity(latency, "us", what="scale_up_latency"))
+        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
+            raise ValueError(f"scale_up_latency must be >= 0, got {latency!r}")
+        tpv = tpv[:2] + (lat,)
+        vectorised = vectorised or isinstance(lat, np.ndarray)
     if family == "moe":
         structure, extra = _cached("moe", m, hw)
-        args = (_cached("model", m)[2:] + structure + _cached("hardware", hw, precision)
-                + _precision_magnitudes(precision) + eff + (b, s, s) + extra)
+        extra = extra[:-1] + (comm,)
+        args = (_cached("model", m)[2:] + structure + roofs
+                + prec + eff + (b, s, s) + extra + tpv)
         ev = _moe_kernel().lazy(args, vectorised)
         return Prediction(ev, phase, m, hw, precision, dict(zip(_MOE_INPUTS, args)), _MOE_ALIAS)
-    args = (_cached("model", m) + _cached("hardware", hw, precision)
-            + _precision_magnitudes(precision) + eff + (b, s, s))
+    args = (_cached("model", m) + roofs + prec + eff + (b, s, s) + tpv + (comm,))
     ev = _kernel().lazy(args, vectorised)
     return Prediction(ev, phase, m, hw, precision, dict(zip(_ALL_INPUTS, args)))
+
+
+def _with_bands(model, hardware, samples, kw):
+    """predict() plus Monte Carlo bands of its latencies and throughput."""
+    from .uncertainty import band_of, sample_parameters
+    r = predict(model, hardware, **kw)
+    if not isinstance(r, Prediction):
+        raise ValueError("uncertainty=True covers decoder and MoE LLM serving here; use "
+                         "predict_tinyml / predict_vision results as they are")
+    if r._ev.vectorised:
+        raise ValueError("uncertainty=True needs scalar knobs (batch, seq_len, tp)")
+    given = kw.get("efficiency")
+    given = given if isinstance(given, dict) else ({} if given is None else
+                                                    {"compute": given, "memory": given})
+    prec, hw = r.precision, r.hardware
+    names = {}
+    for key, sym, unit in (("compute", "compute_efficiency", ""),
+                           ("memory", "memory_efficiency", ""),
+                           ("fixed_overhead", "fixed_overhead", "ms")):
+        if key in given:
+            continue
+        name = variant_name(sym, hw, prec, "serve")
+        if sym == "fixed_overhead" and kw.get("stack"):
+            name = f"fixed_overhead[{kw['stack']}]"
+        names[key] = (name, unit or "dimensionless", (0.0, 1.0) if not unit else (0.0, 1e4))
+    draws = sample_parameters(names, samples)
+    eff = dict(given)
+    for key, arr in draws.items():
+        eff[key] = Q_(arr, "ms") if key == "fixed_overhead" else arr
+    mc = predict(model, hardware, **{**kw, "efficiency": eff})
+    outs = {"ttft": "ms", "time_per_output_token": "ms", "decode_throughput": "token/s",
+            "prefill_throughput": "token/s"}
+    r.bands = {}
+    for name, unit in outs.items():
+        q = mc._q(name).to(unit)
+        r.bands[name] = band_of(q.magnitude, unit, "inference")
+    r.bands["latency"] = r.bands["ttft" if r.phase == "prefill" else "time_per_output_token"]
+    r.bands["throughput"] = r.bands["prefill_throughput" if r.phase == "prefill"
+                                    else "decode_throughput"]
+    return r
+
+
+def _communication(efficiency):
+    """Achieved fraction of the scale-up bandwidth in the TP all-reduces (serving engines)."""
+    if isinstance(efficiency, dict) and "communication" in efficiency:
+        return _check_fraction("communication efficiency", efficiency["communication"])
+    return _b("communication_efficiency",
+              default(variant_name("communication_efficiency", regime="serve")))
 
 
 def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import registry
+from .defaults import default
 from .scenarios import (_HARDWARE_INPUTS, _MODEL_INPUTS, PRECISION_BITS, _cached,
                         _default_efficiency, _EFFICIENCY_INPUTS, _precision_magnitudes,
                         _check_count, serving_system)
@@ -103,6 +104,14 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
                      _precision_magnitudes(precision)))
     known.update(zip(_EFFICIENCY_INPUTS, _default_efficiency()))
     known.update(batch=b, prompt_length=s, context_length=s)
+    # one chip (tensor_parallel = 1): wall 4's tensor-parallel all-reduces are exactly zero, the
+    # scale-up link values only have to be finite (``given`` may override all four)
+    known.update(tensor_parallel=1.0,
+                 scale_up_bandwidth=_magnitude("scale_up_bandwidth",
+                                               info("scale_up_bandwidth").bounds[1]),
+                 scale_up_latency=_magnitude("scale_up_latency", default("scale_up_latency")),
+                 communication_efficiency=_magnitude("communication_efficiency",
+                                                     default("communication_efficiency")))
     for k, v in (given or {}).items():
         known[k] = _magnitude(k, v)
     # hardware terms that are neither unknown nor given: out of the way (top of plausible range)

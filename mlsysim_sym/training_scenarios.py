@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import registry
-from .defaults import default
+from .defaults import default, variant_name
 from .equations import walls
 from .equations import training as _tr
 from .symbols import info
@@ -48,7 +48,20 @@ _HW_IN = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwid
           "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node")
 _PREC_IN = ("bytes_per_parameter", "gradient_bytes_per_parameter",
             "optimizer_bytes_per_parameter", "activation_bytes_per_element")
-_EFF_IN = ("compute_efficiency", "memory_efficiency", "communication_efficiency", "dp_overlap")
+_EFF_IN = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
+           "attention_efficiency", "elementwise_traffic_factor", "training_step_overhead",
+           "layer_pass_overhead", "attention_peak_flops", "dp_overlap",
+           "model_parallel_overlap")
+#: efficiency keys a user may set: short name -> (symbol, allowed range, unit or None)
+EFFICIENCY_KEYS = {
+    "compute": ("compute_efficiency", (0.0, 1.0), None),
+    "memory": ("memory_efficiency", (0.0, 1.0), None),
+    "communication": ("communication_efficiency", (0.0, 1.0), None),
+    "attention": ("attention_efficiency", (0.0, 1.0), None),
+    "elementwise": ("elementwise_traffic_factor", (0.0, 100.0), None),
+    "step_overhead": ("training_step_overhead", (0.0, 1e6), "ms"),
+    "layer_overhead": ("layer_pass_overhead", (0.0, 1e5), "us"),
+}
 _KNOB_IN = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
             "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
             "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
@@ -57,7 +70,8 @@ _KNOB_IN = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_pa
             "training_tokens")
 _TRAINABLE_IN = {"full": ("trainable_parameters",), "lora": ("lora_rank", "lora_adapted_width")}
 
-_OUTPUTS = ("training_step_time", "step_compute_time", "tp_comm_time", "pp_comm_time",
+_OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
+            "elementwise_time", "tp_comm_time", "pp_comm_time",
             "cp_comm_time", "ep_comm_time", "pipeline_bubble_time", "pipeline_bubble_fraction",
             "dp_comm_time", "dp_exposed_time", "optimizer_step_time", "scaling_efficiency",
             "model_flops_utilization", "hardware_flops_utilization", "training_throughput",
@@ -73,8 +87,12 @@ _TERMS = (("compute", "step_compute_time", "Compute"),
           ("cp_communication", "cp_comm_time", "Communication"),
           ("ep_communication", "ep_comm_time", "Communication"),
           ("dp_communication", "dp_exposed_time", "Communication"),
-          ("pp_bubble", "pipeline_bubble_time", "Pipeline"))
-_GROUPS = ("Compute", "Memory", "Communication", "Pipeline")
+          ("pp_bubble", "pipeline_bubble_time", "Pipeline"),
+          ("step_overhead", "training_step_overhead", "Software"))
+_GROUPS = ("Compute", "Memory", "Communication", "Pipeline", "Software")
+#: parts of the compute term, reported by breakdown() (they sum into "compute" with the GEMMs)
+_COMPUTE_PARTS = (("compute_attention", "attention_compute_time"),
+                  ("compute_memory_bound", "elementwise_time"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,8 +133,18 @@ def _bm(name, value):
 # Resolving the model and the machine
 # ---------------------------------------------------------------------------------------------
 def _model_values(m) -> dict:
-    missing = [k for k in ("layers", "heads", "hidden", "head_dim", "kv_heads", "vocab")
-               if getattr(m, k, None) in (None, 0)]
+    head_dim, kv_heads = getattr(m, "head_dim", None), getattr(m, "kv_heads", None)
+    mla = getattr(m, "mla", None)
+    if mla is not None and m.heads:
+        # multi-head latent attention trains with per-head queries and keys of
+        # qk_nope + qk_rope dims and values of v dims: Q K^T and A V cost 2 H (d_qk + d_v) per
+        # query-key pair, i.e. 4 H d with d = (d_qk + d_v) / 2; K and V are materialised per
+        # head (DeepSeek-V2 Sec. 2.1), so kv_heads = heads for the training step.
+        head_dim = (mla.qk_nope_head_dim + mla.qk_rope_head_dim + mla.v_head_dim) / 2
+        kv_heads = m.heads
+    missing = [k for k, v in (("layers", m.layers), ("heads", m.heads), ("hidden", m.hidden),
+                              ("head_dim", head_dim), ("kv_heads", kv_heads), ("vocab", m.vocab))
+               if v in (None, 0)]
     if missing or m.parameters is None:
         raise ValueError(f"model {m.name!r} lacks {', '.join(missing) or 'a parameter count'}: "
                          "train() needs a decoder transformer architecture")
@@ -125,7 +153,7 @@ def _model_values(m) -> dict:
         experts = m.parameter_breakdown().get("experts", 0)
     return {"parameters": m.parameters, "active_parameters": m.active_parameters,
             "expert_parameters": Q_(experts, "param"), "layers": m.layers, "heads": m.heads,
-            "kv_heads": m.kv_heads, "head_dim": m.head_dim, "hidden": m.hidden,
+            "kv_heads": kv_heads, "head_dim": head_dim, "hidden": m.hidden,
             "vocabulary": m.vocab, "moe_layers": m.moe_layers or 0,
             "experts_per_token": m.experts_per_token or 0}
 
@@ -313,10 +341,17 @@ class TrainResult:
         self._ev, self.model, self.hardware, self.precision = ev, model, hardware, precision
         self._inputs, self.config, self.assumptions = inputs, config, assumptions
         self._ops_context, self._cache = ops_context, {}
+        self.bands = None  # {output: Band} with train(..., uncertainty=True)
 
     # ---- raw access -------------------------------------------------------------------------
     def _raw(self, name):
+        if name in self._inputs and name not in self._ev_outputs():
+            return np.asarray(self._inputs[name], dtype=float) + 0.0 * np.asarray(
+                self._ev.value("training_step_time"))
         return self._ev.value(name)
+
+    def _ev_outputs(self):
+        return _OUTPUTS
 
     def _quantity(self, name, masked=False):
         key = (name, masked)
@@ -380,6 +415,8 @@ class TrainResult:
         """Step-time terms (seconds) and memory terms (GB); ``unchecked`` keeps infeasible times."""
         out = {name: self._quantity(sym, not unchecked and sym == "training_step_time")
                for name, sym, _ in _TERMS}
+        for name, sym in _COMPUTE_PARTS:
+            out[name] = self._quantity(sym)
         out["step_time"] = self._quantity("training_step_time", not unchecked)
         for k in ("weight_memory", "gradient_memory", "optimizer_memory", "activation_memory",
                   "training_memory"):
@@ -552,36 +589,73 @@ def _ops_evaluate(res, name):
 # ---------------------------------------------------------------------------------------------
 # The facade
 # ---------------------------------------------------------------------------------------------
-def _efficiencies(efficiency, overlap, notes):
-    base = {"compute": default("compute_efficiency").magnitude,
-            "memory": default("memory_efficiency").magnitude}
-    try:
-        base["communication"] = default("communication_efficiency").magnitude
-    except KeyError:
-        base["communication"] = 1.0
-        notes.append("communication_efficiency has no default yet: 1 (alpha-beta bound) used")
+def efficiency_default(symbol: str, hardware=None, precision=None):
+    """Default of an efficiency symbol for a chip and precision (its generation's variant)."""
+    return default(variant_name(symbol, hardware, precision))
+
+
+def _fraction(name, value):
+    arr = np.asarray(value, dtype=float) if not isinstance(value, (bool, str)) \
+        else np.asarray(np.nan)
+    if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return arr if arr.ndim else float(arr)
+
+
+def _efficiencies(efficiency, overlap, hardware=None, precision=None):
+    """Base magnitudes of the efficiency inputs: defaults, overridden by ``efficiency``."""
+    values = {sym: _b(sym, efficiency_default(sym, hardware, precision))
+              for sym, _r, _u in EFFICIENCY_KEYS.values()}
     if isinstance(efficiency, dict):
-        unknown = set(efficiency) - set(base)
+        by_symbol = {sym: key for key, (sym, _r, _u) in EFFICIENCY_KEYS.items()}
+        unknown = [k for k in efficiency if k not in EFFICIENCY_KEYS and k not in by_symbol]
         if unknown:
             raise ValueError(f"unknown efficiency keys {sorted(unknown)}; allowed: "
-                             "compute, memory, communication")
-        base.update(efficiency)
+                             f"{', '.join(EFFICIENCY_KEYS)}")
+        for key, v in efficiency.items():
+            key = by_symbol.get(key, key)
+            sym, (lo, hi), unit = EFFICIENCY_KEYS[key]
+            if unit is not None:
+                q = as_quantity(v, unit, what=key)
+                values[sym] = to_base(q)
+                arr = np.asarray(q.to(unit).magnitude, dtype=float)
+            else:
+                arr = np.asarray(v, dtype=float) if not isinstance(v, (bool, str)) else \
+                    np.asarray(np.nan)
+                values[sym] = arr if arr.ndim else float(arr)
+            open_low = key != "elementwise" and unit is None
+            ok = np.isfinite(arr) & (arr > lo if open_low else arr >= lo) & (arr <= hi)
+            if not np.all(ok):
+                what = f"({lo:g}, {hi:g}]" if open_low else f"[{lo:g}, {hi:g}]"
+                raise ValueError(f"{key} efficiency must be in {what}"
+                                 + (f" {unit}" if unit else "") + f", got {v!r}")
     elif efficiency is not None:
-        base["compute"] = efficiency
-    for k, v in list(base.items()) + [("overlap", overlap)]:
-        arr = np.asarray(v, dtype=float)
-        lo_ok = (arr >= 0) if k == "overlap" else (arr > 0)
-        if not np.all(np.isfinite(arr) & lo_ok & (arr <= 1)):
-            raise ValueError(f"{k} efficiency must be in {'[0, 1]' if k == 'overlap' else '(0, 1]'}"
-                             f", got {v!r}")
-    return base["compute"], base["memory"], base["communication"], overlap
+        arr = np.asarray(efficiency, dtype=float) if not isinstance(efficiency, (bool, str)) \
+            else np.asarray(np.nan)
+        if not np.all(np.isfinite(arr) & (arr > 0) & (arr <= 1)):
+            raise ValueError(f"compute efficiency must be in (0, 1], got {efficiency!r}")
+        values["compute_efficiency"] = arr if arr.ndim else float(arr)
+    values["dp_overlap"] = _fraction("overlap", overlap)
+    return values
+
+
+def _attention_peak(hw, precision):
+    """Peak of the precision the attention core runs in: 16-bit when the GEMMs run narrower."""
+    if precision in _MIXED and precision not in ("bf16", "fp16"):
+        for p16 in ("bf16", "fp16"):
+            try:
+                return hw.peak_flops(p16)
+            except registry.PrecisionError:
+                continue
+    return hw.peak_flops(precision)
 
 
 def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micro_batch=1,
           global_batch, seq_len=2048, precision="bf16", recompute="none", zero_stage=0,
           sequence_parallel=False, interleave=1, overlap=1.0, tokens=None, datacenter=None,
-          efficiency=None, flash_attention=True, lora_rank=None, lora_targets=("q", "v"),
-          allow_cross_node_tp=False, ops=None) -> TrainResult:
+          efficiency=None, flash_attention=True, model_parallel_overlap=0.0, lora_rank=None,
+          lora_targets=("q", "v"),
+          allow_cross_node_tp=False, ops=None, uncertainty=False) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Parameters
@@ -610,12 +684,18 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         Model chunks per pipeline stage (interleaved 1F1B).
     overlap : float
         Fraction of the last micro-batch's backward that hides data-parallel communication.
+    model_parallel_overlap : float
+        Fraction of the tensor- and pipeline-parallel communication hidden behind compute
+        (0: none, as in Megatron-LM 2022; Megatron-Core with Transformer Engine overlaps).
     tokens : quantity, str or float, optional
         Training tokens, for ``time_to_train`` and the ops results.
     datacenter : str or Datacenter, optional
         For energy, carbon and water (default: the cluster's).
     efficiency : float or dict, optional
-        Compute efficiency, or ``{"compute", "memory", "communication"}`` fractions.
+        Compute (GEMM) efficiency, or a dict with any of ``compute``, ``memory``,
+        ``communication``, ``attention`` (fractions in (0, 1]), ``elementwise`` (the traffic
+        factor kappa) and ``step_overhead`` (a time); values may be arrays. Defaults: the
+        calibrated values in ``defaults.yaml`` (with their fit provenance).
     lora_rank : int, optional
         Train LoRA adapters of this rank on ``lora_targets`` (q, k, v, o, up, gate, down).
     allow_cross_node_tp : bool
@@ -623,11 +703,24 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     ops : dict, optional
         Inputs of walls 15, 17, 18, 19 (device_mtbf, node_component_mtbf, recovery_time,
         storage_write_bandwidth, checkpoint_interval, cloud_price, device_peak_power, ...).
+    uncertainty : bool or int
+        Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
+        time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
+        model's residual training error (``True``: 2000 draws); scalar knobs only.
 
     Returns
     -------
     TrainResult
     """
+    if uncertainty:
+        kw = dict(devices=devices, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, micro_batch=micro_batch,
+                  global_batch=global_batch, seq_len=seq_len, precision=precision,
+                  recompute=recompute, zero_stage=zero_stage, sequence_parallel=sequence_parallel,
+                  interleave=interleave, overlap=overlap, tokens=tokens, datacenter=datacenter,
+                  efficiency=efficiency, flash_attention=flash_attention,
+                  model_parallel_overlap=model_parallel_overlap, lora_rank=lora_rank,
+                  lora_targets=lora_targets, allow_cross_node_tp=allow_cross_node_tp, ops=ops)
+        return _train_with_bands(model, cluster, uncertainty, kw)
     notes: list = []
     if not isinstance(precision, str) or precision.lower() not in _PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; allowed: "
@@ -675,7 +768,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         if not 0 <= r_d <= 1:
             raise ValueError(f"recompute fraction must be in [0, 1], got {recompute!r}")
         r_a = r_d
-    comp, mem, comm, overlap = _efficiencies(efficiency, overlap, notes)
+    eff = _efficiencies(efficiency, overlap, hw, precision)
+    eff["model_parallel_overlap"] = _fraction("model_parallel_overlap", model_parallel_overlap)
 
     mixed = precision in _MIXED
     wb, gb, ob, ab = (2, 2, 12, 2) if mixed else (4, 4, 8, 4)
@@ -696,8 +790,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   gradient_bytes_per_parameter=_bm("gradient_bytes_per_parameter", gb),
                   optimizer_bytes_per_parameter=_bm("optimizer_bytes_per_parameter", ob),
                   activation_bytes_per_element=_bm("activation_bytes_per_element", ab))
-    values.update(compute_efficiency=comp, memory_efficiency=mem, communication_efficiency=comm,
-                  dp_overlap=overlap)
+    values.update(eff)
+    values["attention_peak_flops"] = _b("attention_peak_flops", _attention_peak(hw, precision))
     tok = float("nan") if tokens is None else _b("training_tokens", tokens)
     values.update(tensor_parallel=tp, pipeline_parallel=pp, data_parallel=dp, context_parallel=cp,
                   expert_parallel=ep, pipeline_interleave=v, micro_batch=b, global_batch=B,
@@ -719,6 +813,38 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                            ops, wb + ob, notes)
     return TrainResult(ev, m, hw, precision, dict(zip(_inputs(mode), args)), config, notes,
                        ops_ctx)
+
+
+def _train_with_bands(model, cluster, samples, kw):
+    """train() plus Monte Carlo bands over the calibrated efficiencies."""
+    from .uncertainty import band_of, sample_parameters
+    r = train(model, cluster, **kw)
+    if any(np.ndim(v) for v in (r._raw("training_step_time"),)):
+        raise ValueError("uncertainty=True needs scalar knobs (no arrays)")
+    given = kw.get("efficiency")
+    given = given if isinstance(given, dict) else ({} if given is None else {"compute": given})
+    names = {}
+    for key, (sym, (lo, hi), unit) in EFFICIENCY_KEYS.items():
+        if key in given or sym in given:
+            continue
+        names[key] = (variant_name(sym, r.hardware, r.precision), unit or "dimensionless",
+                      (lo, hi))
+    draws = sample_parameters(names, samples)
+    eff = dict(given)
+    for key, arr in draws.items():
+        unit = EFFICIENCY_KEYS[key][2]
+        eff[key] = Q_(arr, unit) if unit else arr
+    mc = train(model, cluster, **{**kw, "efficiency": eff})
+    r.bands = {"step_time": band_of(mc.step_time.to("s").magnitude, "s", "training"),
+               "tokens_per_s": band_of(mc.tokens_per_s.to("token/s").magnitude, "token/s",
+                                       "training")}
+    # MFU moves inversely with the step time: the same draws, the same discrepancy
+    mfu = band_of(1.0 / mc.step_time.to("s").magnitude, "1/s", "training")
+    scale = (r.mfu * r.step_time).to("s").magnitude
+    r.bands["mfu"] = type(mfu)(*(Q_(q.magnitude * scale, "") for q in mfu))
+    if kw.get("tokens") is not None:
+        r.bands["time_to_train"] = band_of(mc.time_to_train.to("h").magnitude, "h", "training")
+    return r
 
 
 def _ops_context(hw, node, dc, ops, ckpt_bytes, notes):

@@ -14,6 +14,7 @@ record needs, for composing it with walls 1, 2 and 4.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -82,11 +83,21 @@ def _positive(name, value, high=None):
     return arr
 
 
-def _roofline_efficiency(efficiency):
-    """(compute efficiency, memory efficiency, fixed overhead) as base magnitudes."""
-    from .defaults import default
-    comp, mem, over = (_b(n, default(n)) for n in
-                       ("compute_efficiency", "memory_efficiency", "fixed_overhead"))
+def _roofline_efficiency(efficiency, hardware=None, precision=None, model=None, stack=None):
+    """(compute efficiency, memory efficiency, fixed overhead) as base magnitudes.
+
+    Defaults are the serving-regime values of the chip's generation and precision; CNNs use the
+    convolution variant (``compute_efficiency[serve-cnn]``); a named ``stack`` (framework) its
+    own fixed overhead.
+    """
+    from .defaults import default, variant_name
+    names = [variant_name(n, hardware, precision, "serve")
+             for n in ("compute_efficiency", "memory_efficiency", "fixed_overhead")]
+    if getattr(model, "family", None) == "cnn":
+        names[0] = "compute_efficiency[serve-cnn]"
+    if stack:
+        names[2] = f"fixed_overhead[{stack}]"
+    comp, mem, over = (_b(n.split("[")[0], default(n)) for n in names)
     if efficiency is None:
         return comp, mem, over
     if isinstance(efficiency, dict):
@@ -401,7 +412,7 @@ def predict_diffusion(model, hardware, *, batch=1, steps=None, precision="fp16",
         "guidance_passes": 2.0 if d.cfg else 1.0, **knobs, **_hardware_roofs(hw, precision),
     }
     values.update(zip(("compute_efficiency", "memory_efficiency", "fixed_overhead"),
-                      _roofline_efficiency(efficiency)))
+                      _roofline_efficiency(efficiency, hw, precision.lower())))
     system = diffusion_system()
     ev, used = _run(system, _DIFFUSION_OUT, tuple(sorted(values)), values)
     fields = _known_fields([(hw, f"peak.{precision.lower()}"), (hw, "memory.0.bandwidth"),
@@ -424,7 +435,8 @@ def _tier(hw, kind):
     return next((t for t in hw.memory_tiers if t.tier == kind), None)
 
 
-def predict_tinyml(model, hardware, *, precision="int8", efficiency=None) -> TinyMLPrediction:
+def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=None,
+                   clock=None) -> TinyMLPrediction:
     """Predict one inference's latency, SRAM/flash placement and feasibility on a microcontroller.
 
     Parameters
@@ -440,7 +452,14 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None) -> Tin
         cycles per MAC = clock x 2 FLOP/MAC / (peak x fraction)); a dict may set
         ``cycles_per_mac``, ``flash_bytes_per_cycle`` and ``fixed_overhead``. Default: the
         fraction ``tinyml_mac_efficiency`` of the registry's peak (``tinyml_cycles_per_mac`` for
-        a chip without a peak), assumptions with provenance (see ``workload_default``).
+        a chip without a peak), calibrated per software stack (see ``workload_default``).
+    stack : str, optional
+        The inference engine (``cmsis_nn``, ``tflm_mvp``, ``x_cube_ai``, ``plumerai``,
+        ``gap_sdk``, ``hale``, ...): the MAC efficiency is calibrated per stack, which moves
+        MCU latency as much as the clock does. Default: the generic (pooled) value.
+    clock : quantity or str, optional
+        Core clock the device runs at when below its registry maximum (the peak scales with
+        it), e.g. ``"240 MHz"``.
     """
     m = _model(model, ("tinyml", "cnn", "vit"), "predict_tinyml")
     hw = registry.hardware(hardware)
@@ -458,23 +477,39 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None) -> Tin
         notes.append(f"peak activation memory not in the registry: the input tensor "
                      f"({act.to('B'):.0f~P}; 0 B when the input size is not recorded either) "
                      "is used as a lower bound, so feasibility is optimistic")
-    clock = _b("mcu_clock_frequency", hw.clock)
+    hw_clock = hw.clock
     try:
         peak = hw.peak_flops(precision)
     except registry.PrecisionError:
         peak = None
+    if clock is not None:
+        q = as_quantity(clock, "MHz", what="clock")
+        if not (np.all(np.isfinite(q.magnitude)) and np.all(q.magnitude > 0)
+                and np.all((q / hw.clock).to("").magnitude <= 1.0 + 1e-9)):
+            raise ValueError(f"clock must be positive and at most {hw.name}'s {hw.clock:~P}, "
+                             f"got {clock!r}")
+        if peak is not None:
+            peak = peak * (q / hw.clock).to("")
+        hw_clock = q
+        notes.append(f"clock {q:~P} (registry maximum {hw.clock:~P}): peak scaled with it")
+    clock = _b("mcu_clock_frequency", hw_clock)
+    if stack is not None and (not isinstance(stack, str)
+                              or not re.fullmatch(r"[a-z0-9][a-z0-9._+_-]{0,40}", stack)):
+        raise ValueError(f"stack must be a lower-case name such as 'cmsis_nn', got {stack!r}")
+    mac_default = f"tinyml_mac_efficiency[{stack}]" if stack else "tinyml_mac_efficiency"
 
     def cycles(fraction):  # cycles per MAC at ``fraction`` of the device's peak MAC rate
-        return _b("tinyml_cycles_per_mac", (hw.clock / (peak * fraction)).to("1/MAC"))
+        return _b("tinyml_cycles_per_mac", (hw_clock / (peak * fraction)).to("1/MAC"))
 
     if peak is not None:
-        cpm = cycles(workload_default("tinyml_mac_efficiency").to("").magnitude)
+        cpm = cycles(workload_default(mac_default).to("").magnitude)
     else:
         cpm = _b("tinyml_cycles_per_mac", workload_default("tinyml_cycles_per_mac"))
         notes.append(f"{hw.name} has no {precision} peak: default cycles per MAC used")
     over = _b("fixed_overhead", Q_(0, "ms"))
     if flash is not None and flash.bandwidth is not None:
-        fbpc = to_base(flash.bandwidth) / clock  # B/s over 1/s: base bits per cycle
+        # B/s over 1/s at the registry clock: base bits per cycle (flash scales with the clock)
+        fbpc = to_base(flash.bandwidth) / _b("mcu_clock_frequency", hw.clock)
     else:
         fbpc = _b("mcu_flash_read_bytes_per_cycle",
                   workload_default("mcu_flash_read_bytes_per_cycle"))
@@ -541,7 +576,7 @@ _VISION_OUT = ("encoder_latency", "encoder_throughput", "encoder_memory_footprin
 
 
 def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=None,
-                   seq_len=None) -> VisionPrediction:
+                   seq_len=None, stack=None) -> VisionPrediction:
     """Predict a CNN / ViT / encoder forward pass: latency, images (sequences)/s, memory.
 
     Transformer encoders with an architecture (BERT) derive FLOPs and activation traffic from
@@ -560,6 +595,8 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
     seq_len : int, optional
         Encoders only: tokens per sequence (default: the registry's input.seq_len, else
         max_context).
+    stack : str, optional
+        The framework (``tensorrt``, ``mxnet``, ...): its calibrated per-pass overhead.
     """
     m = _model(model, ("encoder", "cnn", "vit", "tinyml"), "predict_vision")
     hw = registry.hardware(hardware)
@@ -571,8 +608,11 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
               "bytes_per_parameter": _b("bytes_per_parameter", Q_(bits, "bit/param")),
               "batch": _count("batch", batch, *info("batch").bounds),
               **_hardware_roofs(hw, precision)}
+    if stack is not None and (not isinstance(stack, str)
+                              or not re.fullmatch(r"[a-z0-9][a-z0-9._+_-]{0,40}", stack)):
+        raise ValueError(f"stack must be a lower-case name such as 'tensorrt', got {stack!r}")
     values.update(zip(("compute_efficiency", "memory_efficiency", "fixed_overhead"),
-                      _roofline_efficiency(efficiency)))
+                      _roofline_efficiency(efficiency, hw, precision.lower(), m, stack)))
     architecture = m.family == "encoder"
     if architecture:
         parts = m.parameter_breakdown()

@@ -80,7 +80,7 @@ def all_to_all(tokens):
                                                             s.link_latency)
 
 
-def _phase(flops, expert_flops, traffic, tokens, times, total, locator):
+def _phase(flops, expert_flops, traffic, tokens, times, total, locator, tp_comm):
     """A phase's compute (routed share stretched by rho), memory and all-to-all roofs, and its
     roofline time (four equations)."""
     c, m, a = times
@@ -95,8 +95,9 @@ def _phase(flops, expert_flops, traffic, tokens, times, total, locator):
         Equation(a, all_to_all(tokens), cite="thakur2005mpich",
                  locator="alltoall, pairwise exchange: (p-1) alpha + n beta",
                  note="two all-to-alls (dispatch, combine) per MoE layer (DeepSeek-V3 Sec. 3.4)"),
-        Equation(total, sympy.Max(c, m, a, evaluate=False) + s.fixed_overhead,
-                 cite="deepseek2024v3", locator=locator, branches=dict(zip(times, _ROOFS))),
+        Equation(total, sympy.Max(c, m, a, evaluate=False) + s.fixed_overhead + tp_comm,
+                 cite="deepseek2024v3", locator=locator, branches=dict(zip(times, _ROOFS)),
+                 note="plus wall 4's tensor-parallel all-reduces (0 on one device)"),
     )
 
 
@@ -148,7 +149,7 @@ WALL = Wall(
                 (s.moe_decode_compute_time, s.moe_decode_memory_time,
                  s.moe_decode_all_to_all_time), s.moe_time_per_output_token,
                 "Sec. 3.4.2: decoding explores two micro-batches, the all-to-all of one hidden "
-                "behind the other's compute"),
+                "behind the other's compute", s.tp_decode_comm_time),
         Equation(s.moe_decode_throughput,
                  s.tokens_per_decode_step * s.batch / s.moe_time_per_output_token,
                  cite="pope2023inference", locator="Sec. 2: generation throughput"),
@@ -156,7 +157,7 @@ WALL = Wall(
                 (s.moe_prefill_compute_time, s.moe_prefill_memory_time,
                  s.moe_prefill_all_to_all_time), s.moe_ttft,
                 "Sec. 3.4.1: prefilling overlaps attention and MoE of one micro-batch with the "
-                "dispatch and combine of another"),
+                "dispatch and combine of another", s.tp_prefill_comm_time),
     ),
     references=("fedus2022switch", "jiang2024mixtral", "deepseek2024v3", "oncescu2025oea",
                 "thakur2005mpich", "kaplan2020scaling", "pope2023inference",

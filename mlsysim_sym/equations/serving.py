@@ -31,11 +31,34 @@ Ainslie et al., "GQA", EMNLP 2023.
 Dao et al., "FlashAttention", NeurIPS 2022.
 """
 
+import sympy
+
 from .. import symbols as s
 from . import compute, memory
 from .base import Equation, Wall
+from .references import REFERENCES, Reference, add
+
+if "shoeybi2019megatron" not in REFERENCES:
+    add(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa and Puri, Raul "
+                  "and LeGresley, Patrick and Casper, Jared and Catanzaro, Bryan",
+                  "Megatron-LM: Training Multi-Billion Parameter Language Models Using Model "
+                  "Parallelism", "arXiv:1909.08053", 2019, url="https://arxiv.org/abs/1909.08053",
+                  kind="misc"))
 
 _attention_width = s.heads * s.head_dim
+
+
+def _tp_allreduces(tokens):
+    """Two all-reduces of the layer output per layer (Megatron TP), over the t-rank group.
+
+    One start-up latency per collective (one-shot / NVLink-switch all-reduce for the small
+    messages of inference) plus the ring's bandwidth term 2 (t - 1)/t x bytes / (B_up eta).
+    """
+    t = s.tensor_parallel
+    size = tokens * s.hidden * s.activation_bytes_per_element * s.per_token
+    return 2 * s.layers * (sympy.Min(1, t - 1) * s.scale_up_latency
+                           + 2 * (t - 1) / t * size / (s.scale_up_bandwidth
+                                                       * s.communication_efficiency))
 
 WALL = Wall(
     number=4,
@@ -79,7 +102,12 @@ WALL = Wall(
                  locator="compute roof (wall 1)"),
         Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes), cite="williams2009roofline",
                  locator="memory roof (wall 2)"),
-        Equation(s.ttft, memory.roofline(s.prefill_compute_time, s.prefill_memory_time),
+        Equation(s.tp_prefill_comm_time, _tp_allreduces(s.batch * s.prompt_length),
+                 cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
+                 "in the forward pass (g after the attention and the MLP blocks)",
+                 note="a group of t devices is one device with t times the roofs (facade)"),
+        Equation(s.ttft, memory.roofline(s.prefill_compute_time, s.prefill_memory_time)
+                 + s.tp_prefill_comm_time,
                  cite="pope2023inference", locator="Sec. 2: prefill latency",
                  branches={s.prefill_compute_time: "Compute", s.prefill_memory_time: "Memory"}),
         Equation(s.prefill_throughput, s.prompt_length * s.batch / s.ttft, cite="pope2023inference",
@@ -96,12 +124,17 @@ WALL = Wall(
                  locator="compute roof (wall 1)"),
         Equation(s.decode_memory_time, memory.time_for(s.decode_bytes), cite="williams2009roofline",
                  locator="memory roof (wall 2)"),
-        Equation(s.time_per_output_token, memory.roofline(s.decode_compute_time, s.decode_memory_time),
+        Equation(s.tp_decode_comm_time,
+                 _tp_allreduces(s.batch * s.tokens_per_decode_step),
+                 cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
+                 "in the forward pass", note="Pope et al. Sec. 3.2: latency-bound at small batch"),
+        Equation(s.time_per_output_token, memory.roofline(s.decode_compute_time, s.decode_memory_time)
+                 + s.tp_decode_comm_time,
                  cite="pope2023inference", locator="Sec. 2: per-token generation latency",
                  branches={s.decode_compute_time: "Compute", s.decode_memory_time: "Memory"}),
         Equation(s.decode_throughput, s.tokens_per_decode_step * s.batch / s.time_per_output_token,
                  cite="pope2023inference", locator="Sec. 2: generation throughput"),
     ),
     references=("pope2023inference", "kaplan2020scaling", "williams2009roofline",
-                "dao2022flashattention", "ainslie2023gqa"),
+                "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron"),
 )

@@ -7,8 +7,13 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
 - Work: forward 2 N_a + 4 L H d_h s FLOPs per token (PaLM App. B); recomputed: r_d (2 N_a - 2 V h)
   (whole layers, never the LM head) + r_a 4 L H d_h s (attention core), so N_a = 12 l h^2 + V h
   gives Narayanan's eq. (3). LoRA skips the frozen weight gradients, 2 N_a (1 - N_tr/N).
-- Time: per device W_hw B s / N at the achieved rate. TP all-reduces b s h / c bytes 4 + 2 r_d
-  times per layer and micro-batch (sequence parallelism: same volume); PP sends b s h / (t c)
+- Time: per device W_hw B s / N, split three ways (Williams et al.'s ceilings, each calibrated
+  on its own): the GEMM FLOPs at the achieved GEMM rate (peak x eta_c), the attention-core
+  FLOPs (3 + r_a) 4 L H d_h s at the attention kernels' rate (16-bit peak x eta_attn; Dao 2023),
+  and the memory-bound kernels, kappa x Korthikanti's stored activation bytes per layer pass
+  (3 + r_d passes) at the achieved bandwidth; plus a fixed per-step overhead. TP all-reduces
+  b s h / c bytes 4 + 2 r_d times per layer and micro-batch (sequence parallelism: same
+  volume); PP sends b s h / (t c)
   per boundary both ways, v times when interleaved; CP rotates K/V (and dK/dV) blocks c - 1
   times, hidden behind attention when that is longer; EP runs 2 + 2 all-to-alls of b s k h /
   (t c) per MoE layer. The pipelined part stretches by 1 / (1 - beta), beta = (p - 1)/(v m +
@@ -28,6 +33,7 @@ References
 Narayanan et al., Megatron-LM, SC21. Korthikanti et al., MLSys 2023. Rajbhandari et al., ZeRO,
 SC20. Liu et al., Ring Attention, 2023. Lepikhin et al., GShard, ICLR 2021. Li et al., PyTorch
 Distributed, VLDB 2020. Hu et al., LoRA, ICLR 2022. Chowdhery et al., PaLM, 2022, App. B.
+Dao, FlashAttention-2, 2023.
 """
 
 import sympy
@@ -48,6 +54,9 @@ for _ref in (
     Reference("li2020pytorchddp", "Li, Shen and Zhao, Yanli and Varma, Rohan and others",
               "PyTorch Distributed: Experiences on Accelerating Data Parallel Training",
               "Proceedings of the VLDB Endowment 13(12)", 2020, doi="10.14778/3415478.3415530"),
+    Reference("dao2023flashattention2", "Dao, Tri", "FlashAttention-2: Faster Attention with "
+              "Better Parallelism and Work Partitioning", "arXiv:2307.08691 (ICLR 2024)", 2023,
+              url="https://arxiv.org/abs/2307.08691", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -87,6 +96,18 @@ _busy = s.step_compute_time + s.tp_comm_time + s.pp_comm_time + s.cp_comm_time +
 _act_layer = (S / c) * b * h * s.korthikanti_byte_per_token * (
     (1 - rd) * (10 / _sp + 24 / t) + rd * 2 / _sp
     + (1 - ra) * s.attention_scores_stored * 5 * s.heads * S * s.per_token / (h * t))
+# bytes the memory-bound kernels of one layer touch over its passes: the layer's stored
+# activations (Korthikanti Table 2, no recomputation) written in the forward, read and written
+# in the backward, once more when recomputed; eager attention's scores are left to the fused
+# softmax kernels (their traffic is folded into the attention efficiency)
+_act_passes = (3 + rd) * (S / c) * b * h * s.korthikanti_byte_per_token * (10 / _sp + 24 / t)
+_attn_hw = (3 + ra) * _attn                          # attention-core FLOP/token, recompute incl.
+_tok_dev = s.tokens_per_step / s.devices
+
+
+def _attention_time(work):
+    """Time of attention-core FLOPs at the attention kernels' achieved rate."""
+    return work / (s.attention_peak_flops * s.attention_efficiency)
 _N, _Z = "narayanan2021megatron", "rajbhandari2020zero"
 
 #: Wall 3's forward FLOPs with the active parameters (MoE); the facade uses it instead of wall 3's
@@ -126,18 +147,34 @@ WALL = Wall(
                  cite="korthikanti2022recomputation", locator="App. A: selective recomputes the "
                  "2bs^2h + 2bs^2h attention core; full the layers, not the logits (eq. 3)",
                  note="gives 72Bslh^2(1 + 2s/9h + V/12lh) for selective; App. A prints s/3h"),
-        Equation(s.step_compute_time, compute.time_for(s.hardware_flops_per_token
-                 * s.tokens_per_step / s.devices), cite=_N, locator="Sec. 5.1: FLOPs / (n X)"),
-        Equation(s.tp_comm_time, m * L / p * (4 + 2 * rd)
+        Equation(s.attention_compute_time, _attention_time(_attn_hw * _tok_dev),
+                 cite="dao2023flashattention2", locator="Sec. 4.1: attention reaches a lower "
+                 "fraction of peak than GEMMs (forward and backward benchmarks)",
+                 note="FP8 runs keep the attention core at the 16-bit rate"),
+        Equation(s.elementwise_time, memory.time_for(m * L / p
+                 * s.elementwise_traffic_factor * _act_passes), cite="korthikanti2022recomputation",
+                 locator="Table 2: bytes stored per layer; the kernels that make them are "
+                 "memory-bound", note="forward writes, backward reads and writes (3 passes), "
+                 "full recomputation one more"),
+        Equation(s.step_compute_time, compute.time_for((s.hardware_flops_per_token - _attn_hw)
+                 * _tok_dev) + s.attention_compute_time + s.elementwise_time
+                 + m * L / p * (3 + rd) * s.layer_pass_overhead, cite=_N,
+                 locator="Sec. 5.1: FLOPs / (n X), split into GEMM, attention and memory-bound "
+                 "kernels (Williams et al. ceilings)",
+                 note="plus a fixed time per layer pass (launch latency; calibrated)"),
+        Equation(s.tp_comm_time, (1 - s.model_parallel_overlap) * m * L / p * (4 + 2 * rd)
                  * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat),
                  cite=_N, locator="Sec. 3.2: 2 + 2 all-reduces of bsh per layer, 8bsh(t-1)/t",
-                 note="full recomputation repeats the forward pair; SP: same bytes"),
-        Equation(s.pp_comm_time, m * 2 * v * sympy.Min(1, p - 1)
+                 note="full recomputation repeats the forward pair; SP: same bytes; the share "
+                      "1 - o_mp not overlapped with the GEMMs is exposed"),
+        Equation(s.pp_comm_time, (1 - s.model_parallel_overlap) * m * 2 * v
+                 * sympy.Min(1, p - 1)
                  * (_pp_lat + b * S * h * ba * s.per_token / (t * c) / (_pp_bw * eta)),
-                 cite=_N, locator="Sec. 4.1: bsh/t with scatter/gather; Sec. 2.2.2: x v"),
+                 cite=_N, locator="Sec. 4.1: bsh/t with scatter/gather; Sec. 2.2.2: x v",
+                 note="the share 1 - o_mp not overlapped with compute is exposed"),
         Equation(s.cp_comm_time, m * sympy.Max(0, L / p * 3 * (c - 1) * (
             _cp_lat + s.kv_vectors_per_token * s.kv_heads * s.head_dim * b * S / c * ba / t
-            / (_cp_bw * eta)) - compute.time_for((3 + ra) * _attn * _per_device)),
+            / (_cp_bw * eta)) - _attention_time(_attn_hw * _per_device)),
                  cite="liu2023ringattention", locator="Sec. 3: K/V blocks rotate over N - 1 "
                  "hosts, hidden when blockwise attention takes longer (both passes)",
                  note="backward rotates K, V and their gradients: 3 block-sends per step"),
@@ -153,17 +190,21 @@ WALL = Wall(
             + ring_reduce_scatter(_grad_msg / _dp_node, d * c / _dp_node, _out, _out_lat)),
                  cite=_Z, locator="Sec. 7.2: RS + AG = all-reduce, 2 Psi; "
                  "ZeRO-3 3 Psi", note="hierarchical: intra-node, then per rail (Mikami et al.)"),
-        Equation(s.dp_exposed_time, sympy.Max(0, s.dp_comm_time - s.dp_overlap * compute.time_for(
-            (s.hardware_flops_per_token - s.forward_flops_per_token) * _per_device)),
+        Equation(s.dp_exposed_time, sympy.Max(0, s.dp_comm_time - s.dp_overlap
+                 * (s.hardware_flops_per_token - s.forward_flops_per_token)
+                 / s.hardware_flops_per_token * s.step_compute_time / m),
                  cite="li2020pytorchddp", locator="Sec. 3.2.3: buckets overlap the backward; "
-                 "Sec. 3.2.4: no_sync during gradient accumulation"),
+                 "Sec. 3.2.4: no_sync during gradient accumulation",
+                 note="the window is the last micro-batch's backward share of the compute time"),
         Equation(s.optimizer_step_time, memory.time_for(_trainable_local * s.optimizer_shard_factor
                  * (s.gradient_bytes_per_parameter + 2 * s.optimizer_bytes_per_parameter
                     + s.bytes_per_parameter)), cite="williams2009roofline", locator="Sec. 2: "
                  "memory-bound kernel time",
                  note="Adam reads gradients and state, writes state and 16-bit weights"),
         Equation(s.training_step_time, _busy + s.pipeline_bubble_time + s.dp_exposed_time
-                 + s.optimizer_step_time, cite=_N, locator="eq. (1) plus Sec. 3.2-3.3 traffic"),
+                 + s.optimizer_step_time + s.training_step_overhead, cite=_N,
+                 locator="eq. (1) plus Sec. 3.2-3.3 traffic",
+                 note="plus a fixed per-step overhead (calibrated)"),
         Equation(s.scaling_efficiency, s.step_compute_time / s.training_step_time, cite=_N,
                  locator="Sec. 5.1: achieved vs ideal throughput"),
         Equation(s.training_throughput, s.tokens_per_step / s.training_step_time,
@@ -193,7 +234,7 @@ WALL = Wall(
     constraints=(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
-    references=(_N, "korthikanti2022recomputation", _Z, "liu2023ringattention",
+    references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",

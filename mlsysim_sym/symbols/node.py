@@ -55,6 +55,12 @@ memory_utilization = declare("memory_utilization", "dimensionless", r"u_{M}",
 # =================================================================================================
 # Wall 4: Serving (decoder-only transformers)
 # =================================================================================================
+tp_prefill_comm_time = declare(
+    "tp_prefill_comm_time", "s", r"T_{tp}^{\mathrm{pre}}",
+    "tensor-parallel all-reduces of one prefill pass (0 on one device)", (0, 1e9))
+tp_decode_comm_time = declare(
+    "tp_decode_comm_time", "s", r"T_{tp}^{\mathrm{dec}}",
+    "tensor-parallel all-reduces of one decode step (0 on one device)", (0, 1e9))
 parameters = declare("parameters", "param", r"N", "total weight count (all experts)", (1.0, 1e14))
 active_parameters = declare("active_parameters", "param", r"N_{a}",
                             "weights touched per token (dense: all; MoE: shared + top-k experts)",

@@ -16,6 +16,32 @@ communication_efficiency = declare(
     "communication_efficiency", "dimensionless", r"\eta_{\mathrm{comm}}",
     "achieved fraction of the link bandwidth in a collective (protocol, chunking, "
     "congestion; empirical)", (1e-3, 1.0))
+attention_efficiency = declare(
+    "attention_efficiency", "dimensionless", r"\eta_{\mathrm{attn}}",
+    "achieved fraction of the 16-bit peak in fused attention kernels (FlashAttention), on the "
+    "attention FLOPs as counted for MFU (all query-key pairs, no causal halving; empirical)",
+    (1e-3, 1.0))
+attention_peak_flops = declare(
+    "attention_peak_flops", "TFLOP/s", r"P_{\mathrm{attn}}",
+    "peak rate of the precision attention runs in (16-bit with FP8 GEMMs: Transformer Engine "
+    "keeps the attention core in BF16)", (1e-6, 1e5))
+elementwise_traffic_factor = declare(
+    "elementwise_traffic_factor", "dimensionless", r"\kappa",
+    "bytes the memory-bound kernels of a layer pass (norms, activations, dropout, residuals, "
+    "casts, softmax bookkeeping) move per byte of the layer's stored activations "
+    "(Korthikanti et al. Table 2; empirical)", (0.0, 100.0))
+training_step_overhead = declare(
+    "training_step_overhead", "ms", r"T_{0}^{\mathrm{step}}",
+    "fixed time per optimizer step outside the modelled kernels (synchronisation, launch "
+    "latency, logging; empirical)", (0.0, 1e6))
+layer_pass_overhead = declare(
+    "layer_pass_overhead", "us", r"t_{\ell}",
+    "fixed time per layer per micro-batch per pass (forward, backward, recomputation) that the "
+    "kernels' work does not cover: launch latency, synchronisation (empirical)", (0.0, 1e5))
+model_parallel_overlap = declare(
+    "model_parallel_overlap", "dimensionless", r"o_{mp}",
+    "fraction of the tensor- and pipeline-parallel communication hidden behind the compute it "
+    "feeds (Megatron-Core / Transformer Engine overlap; 0 without)", (0.0, 1.0))
 achieved_flops_rate = declare("achieved_flops_rate", "TFLOP/s", r"X",
                               "compute rate one device sustains: peak x compute efficiency",
                               (0, 1e5))

@@ -104,6 +104,11 @@ pipeline_bubble_fraction = declare("pipeline_bubble_fraction", "dimensionless", 
                                    "share of the pipelined step the stages sit idle", (0, 1))
 step_compute_time = declare("step_compute_time", "s", r"T_{c}",
                             "per-device compute time of one step's micro-batches", _T)
+attention_compute_time = declare("attention_compute_time", "s", r"T_{\mathrm{attn}}",
+                                 "per-device time of the attention cores of one step", _T)
+elementwise_time = declare("elementwise_time", "s", r"T_{\kappa}",
+                           "per-device time of the memory-bound (elementwise) kernels of one step",
+                           _T)
 tp_comm_time = declare("tp_comm_time", "s", r"T_{tp}", "tensor-parallel collectives per step", _T)
 pp_comm_time = declare("pp_comm_time", "s", r"T_{pp}", "pipeline point-to-point sends per step",
                        _T)

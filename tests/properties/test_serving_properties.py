@@ -25,6 +25,10 @@ inputs = st.fixed_dictionaries({
     "compute_efficiency": st.floats(0.01, 1.0, **positive),
     "memory_efficiency": st.floats(0.01, 1.0, **positive),
     "fixed_overhead": st.floats(0.0, 1e-2, **positive),
+    # tensor parallelism (t = 1 makes the all-reduces exactly zero); base units: bit/s, s
+    "tensor_parallel": st.integers(1, 64), "scale_up_bandwidth": st.floats(1e9, 1e13, **positive),
+    "scale_up_latency": st.floats(1e-9, 1e-4, **positive),
+    "communication_efficiency": st.floats(0.01, 1.0, **positive),
 })
 
 

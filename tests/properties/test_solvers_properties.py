@@ -21,7 +21,10 @@ BASE = dict(parameters=8.03e9, active_parameters=8.03e9, layers=32, heads=32, kv
             kv_bytes_per_element=2, activation_bytes_per_element=2, peak_flops=989.4,
             memory_bandwidth=3350, memory_capacity=80, compute_efficiency=0.6,
             memory_efficiency=0.8, fixed_overhead=0.0, batch=8, prompt_length=2048,
-            context_length=2048)
+            context_length=2048,
+            # one device: wall 4's tensor-parallel all-reduces are exactly zero
+            tensor_parallel=1, scale_up_bandwidth=450, scale_up_latency=5,
+            communication_efficiency=1.0)
 UNKNOWNS = ["memory_bandwidth", "peak_flops", "batch", "context_length", "parameters",
             "memory_efficiency", "compute_efficiency"]
 OUTPUTS = ["time_per_output_token", "ttft", "memory_footprint", "kv_cache_bytes"]

@@ -37,6 +37,11 @@ layout = st.fixed_dictionaries({
     "attention_scores_stored": st.sampled_from([0, 1]),
     "zero": st.integers(0, 3),
     "compute_efficiency": st.floats(0.2, 1.0),
+    "attention_efficiency": st.floats(0.2, 1.0),
+    "elementwise_traffic_factor": st.floats(0.0, 20.0),
+    "training_step_overhead": st.floats(0.0, 100.0),   # ms
+    "layer_pass_overhead": st.floats(0.0, 100.0),      # us
+    "model_parallel_overlap": st.floats(0.0, 1.0),
     "communication_efficiency": st.floats(0.2, 1.0),
     "dp_overlap": st.floats(0.0, 1.0),
     "link_bandwidth": st.floats(5, 100),
@@ -62,6 +67,11 @@ def values(x, **over):
         link_bandwidth=x["link_bandwidth"], link_latency=1, devices_per_node=8,
         bytes_per_parameter=2, gradient_bytes_per_parameter=2, optimizer_bytes_per_parameter=12,
         activation_bytes_per_element=2, compute_efficiency=x["compute_efficiency"],
+        attention_efficiency=x["attention_efficiency"], attention_peak_flops=989,
+        elementwise_traffic_factor=x["elementwise_traffic_factor"],
+        training_step_overhead=x["training_step_overhead"],
+        layer_pass_overhead=x["layer_pass_overhead"],
+        model_parallel_overlap=x["model_parallel_overlap"],
         memory_efficiency=0.8, communication_efficiency=x["communication_efficiency"],
         dp_overlap=x["dp_overlap"], tensor_parallel=x["tensor_parallel"], pipeline_parallel=p,
         data_parallel=d, context_parallel=c, expert_parallel=1, pipeline_interleave=v,
@@ -96,9 +106,15 @@ def test_step_time_positive_and_terms_nonnegative(x):
 @settings(max_examples=150, deadline=None)
 @given(layout)
 def test_mfu_at_most_hfu_at_most_compute_efficiency(x):
+    # attention kernels no faster than the GEMMs (same peak): no FLOP beats compute_efficiency
+    x = {**x, "attention_efficiency": min(x["attention_efficiency"], x["compute_efficiency"])}
     out, vals = run(x)
     assert out["model_flops_utilization"] <= out["hardware_flops_utilization"] * (1 + 1e-12)
     assert out["hardware_flops_utilization"] <= vals["compute_efficiency"] * (1 + 1e-9)
+    # in general the hardware FLOPs run at most at the faster of the two kernel rates
+    free, vals = run(x, attention_efficiency=x["compute_efficiency"] ** 0.5)
+    assert free["hardware_flops_utilization"] <= max(
+        vals["compute_efficiency"], vals["attention_efficiency"]) * (1 + 1e-9)
 
 
 @settings(max_examples=150, deadline=None)
@@ -145,6 +161,8 @@ def test_vectorised_evaluation_equals_pointwise():
                 pipeline_parallel=2, data_parallel=4, context_parallel=1, pipeline_interleave=1,
                 micro_batch=1, accumulation=8, sequence_length=2048, recompute=(0, 1),
                 sequence_parallel=1, attention_scores_stored=0, zero=1, compute_efficiency=0.5,
+                attention_efficiency=0.4, elementwise_traffic_factor=2.0,
+                training_step_overhead=10.0, layer_pass_overhead=20.0, model_parallel_overlap=0.5,
                 communication_efficiency=0.8, dp_overlap=1.0, link_bandwidth=50)
     vals = values(base)
     seq = rng.choice([512, 1024, 4096], size=7).astype(float)

@@ -17,7 +17,7 @@ from mlsysim_sym.units import Q_
 from mlsysim_sym.workload_scenarios import predict_vision
 
 SYSTEM = System.from_walls(workloads.encoders)
-IDEAL = {"compute": 1.0, "memory": 1.0}
+IDEAL = {"compute": 1.0, "memory": 1.0, "fixed_overhead": "0 ms"}
 
 
 def sample(outputs, **values):

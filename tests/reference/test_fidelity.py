@@ -36,7 +36,10 @@ LLAMA3_8B_H100 = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e
                       memory_efficiency=1.0, fixed_overhead=Q_(0, "ms"), batch=1,
                       prompt_length=Q_(2048, "token"), context_length=Q_(2048, "token"),
                       precision_peak_flops=Q_(989.4, "TFLOP/s"),
-                      baseline_bits_per_parameter=Q_(16, "bit/param"))
+                      baseline_bits_per_parameter=Q_(16, "bit/param"),
+                      # one device: wall 4's tensor-parallel all-reduces are exactly zero
+                      tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"),
+                      scale_up_latency=Q_(5, "us"), communication_efficiency=1.0)
 
 
 def evaluate(system, outputs, **values):

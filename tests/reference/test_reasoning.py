@@ -59,7 +59,11 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
                   memory_bandwidth=Q_(3.35, "TB/s"), bytes_per_parameter=Q_(2, "B/param"),
                   kv_bytes_per_element=Q_(2, "B"), compute_efficiency=1.0, memory_efficiency=1.0,
                   fixed_overhead=Q_(0, "ms"), context_length=Q_(1500, "token"),
-                  reasoning_steps=10, tokens_per_reasoning_step=Q_(50, "token"))
+                  reasoning_steps=10, tokens_per_reasoning_step=Q_(50, "token"),
+                  # one device: wall 4's tensor-parallel all-reduces are exactly zero
+                  hidden=4096, activation_bytes_per_element=Q_(2, "B"), tensor_parallel=1,
+                  scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(5, "us"),
+                  communication_efficiency=1.0)
     one = evaluate(S, ["reasoning_latency"], batch=1, reasoning_samples=1, concurrent_samples=1,
                    **common).quantity("reasoning_latency").to("s").magnitude
     eight = evaluate(S, ["reasoning_latency"], batch=8, reasoning_samples=8, concurrent_samples=8,

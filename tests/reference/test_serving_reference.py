@@ -18,6 +18,9 @@ H100 = dict(peak_flops=Q_(989.4, "TFLOP/s"), memory_bandwidth=Q_(3.35, "TB/s"),
             memory_capacity=Q_(80, "GB"))
 FP16 = dict(bytes_per_parameter=Q_(2, "B/param"), kv_bytes_per_element=Q_(2, "B"),
             activation_bytes_per_element=Q_(2, "B"))
+# one device (H100 SXM scale-up link 450 GB/s): the tensor-parallel all-reduces are exactly 0
+TP1 = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(5, "us"),
+           communication_efficiency=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,8 @@ def system():
 
 
 def evaluate(system, outputs, **over):
-    values = {**LLAMA3_8B, **H100, **FP16, "compute_efficiency": 1.0, "memory_efficiency": 1.0,
+    values = {**LLAMA3_8B, **H100, **FP16, **TP1, "compute_efficiency": 1.0,
+              "memory_efficiency": 1.0,
               "fixed_overhead": Q_(0, "ms"), "batch": 1, "prompt_length": Q_(2048, "token"),
               "context_length": Q_(2048, "token")}
     values.update(over)
@@ -85,3 +89,26 @@ def test_footprint_is_weights_plus_kv_plus_activations(system):
     total = 16.06e9 + 268435456 + 134217728
     assert ev.quantity("memory_footprint").to("B").magnitude == pytest.approx(total)
     assert ev.quantity("memory_utilization").magnitude == pytest.approx(total / 80e9)
+
+
+def test_tensor_parallel_all_reduces_by_hand(system):
+    # Megatron TP (Shoeybi et al. Sec. 3): two all-reduces of the layer output per layer, each
+    # alpha + 2 (t - 1)/t x bytes / B. t = 8, B = 450 GB/s, alpha = 5 us, fp16 activations.
+    # decode, batch 1: 1 x 4096 x 2 B = 8192 B -> 5e-6 + 2 x 7/8 x 8192 / 450e9 = 5.0318578 us,
+    #   x 2 x 32 layers = 322.0389 us, added to the memory roof (4.8742 ms)
+    # prefill, 2048 tokens: 16,777,216 B -> 5e-6 + 65.2449 us = 70.2449 us, x 64 = 4.4957 ms
+    out = ["tp_decode_comm_time", "tp_prefill_comm_time", "time_per_output_token",
+           "decode_memory_time"]
+    ev = evaluate(system, out, tensor_parallel=8)
+    per_decode = 5e-6 + 2 * 7 / 8 * 8192 / 450e9
+    per_prefill = 5e-6 + 2 * 7 / 8 * 2048 * 8192 / 450e9
+    assert ev.quantity("tp_decode_comm_time").to("s").magnitude == pytest.approx(
+        2 * 32 * per_decode, rel=1e-12)
+    assert ev.quantity("tp_prefill_comm_time").to("s").magnitude == pytest.approx(
+        2 * 32 * per_prefill, rel=1e-12)
+    tpot = ev.quantity("time_per_output_token") - ev.quantity("decode_memory_time")
+    assert tpot.to("s").magnitude == pytest.approx(2 * 32 * per_decode, rel=1e-12)
+    # one device: no collective, whatever the link
+    one = evaluate(system, out[:2], scale_up_latency=Q_(1, "ms"))
+    assert one.quantity("tp_decode_comm_time").magnitude == 0
+    assert one.quantity("tp_prefill_comm_time").magnitude == 0

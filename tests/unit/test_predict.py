@@ -8,8 +8,12 @@ import pytest
 import mlsysim_sym as ms
 
 
+# explicit efficiencies (no fixed overhead) where a test checks a number: defaults are calibrated
+EFF = {"compute": 0.64, "memory": 0.8, "fixed_overhead": "0 ms"}
+
+
 def test_predict_llama3_8b_h100_decode_is_memory_bound():
-    r = ms.predict("llama-3-8b", "h100", batch=1, seq_len=2048, precision="fp16")
+    r = ms.predict("llama-3-8b", "h100", batch=1, seq_len=2048, precision="fp16", efficiency=EFF)
     assert r.bottleneck == "Memory" and r.feasible
     # weights ~16 GB dominate: TPOT ~ bytes / (3.35 TB/s x memory efficiency)
     bytes_moved = (r.weights + r.kv_cache).to("B").magnitude
@@ -63,8 +67,13 @@ def test_json_dict_has_every_output_with_units():
 
 
 def test_efficiency_override_scales_memory_time():
-    a = ms.predict("llama-3-8b", "h100", efficiency=1.0)
-    b = ms.predict("llama-3-8b", "h100", efficiency=0.5)
+    # one number sets both fractions (the fixed overhead keeps its default)
+    one = ms.predict("llama-3-8b", "h100", efficiency=0.5).inputs()
+    assert one["compute_efficiency"].magnitude == one["memory_efficiency"].magnitude == 0.5
+    a = ms.predict("llama-3-8b", "h100",
+                   efficiency={"compute": 1.0, "memory": 1.0, "fixed_overhead": "0 ms"})
+    b = ms.predict("llama-3-8b", "h100",
+                   efficiency={"compute": 0.5, "memory": 0.5, "fixed_overhead": "0 ms"})
     assert (b.time_per_output_token / a.time_per_output_token).to("").magnitude == pytest.approx(2.0)
     c = ms.predict("llama-3-8b", "h100", efficiency={"memory": 1.0, "fixed_overhead": "1 ms"})
     assert (c.time_per_output_token - a.time_per_output_token).to("ms").magnitude == pytest.approx(1.0)

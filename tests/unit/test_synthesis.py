@@ -5,16 +5,21 @@ import pytest
 import mlsysim_sym as ms
 from mlsysim_sym.registry import Hardware
 
+# explicit efficiencies (the defaults are calibrated, per hardware generation): the synthesized
+# requirement and the forward predictions below use the same ones
+GIVEN = {"compute_efficiency": 0.64, "memory_efficiency": 0.8, "fixed_overhead": "0 ms"}
+EFF = {"compute": 0.64, "memory": 0.8, "fixed_overhead": "0 ms"}
+
 
 def test_synthesized_bandwidth_meets_tpot_exactly():
     r = ms.synthesize("llama-3-8b", targets={"tpot": "5 ms"}, unknowns=["memory_bandwidth"],
-                      batch=1, seq_len=2048, precision="fp16", compare=False)
+                      batch=1, seq_len=2048, precision="fp16", given=GIVEN, compare=False)
     res = r["memory_bandwidth"]
     assert res.feasible and res.method == "closed-form" and r.binding_target["memory_bandwidth"] == \
         "time_per_output_token"
-    # forward check with the defaults: bytes / (BW x 0.8) = 5 ms
+    # forward check with the same efficiencies: bytes / (BW x 0.8) = 5 ms
     bytes_moved = (16.06e9 + 268435456) * 1.0  # weights + KV (B), Llama-3-8B fp16 at 2048
-    p = ms.predict("llama-3-8b", "h100")
+    p = ms.predict("llama-3-8b", "h100", efficiency=EFF)
     w_kv = (p.weights + p.kv_cache).to("B").magnitude
     eff = p.inputs()["memory_efficiency"].magnitude
     assert res.value.to("B/s").magnitude == pytest.approx(w_kv / (eff * 5e-3), rel=1e-12)
@@ -23,7 +28,7 @@ def test_synthesized_bandwidth_meets_tpot_exactly():
 
 def test_requirement_binds_on_the_harder_target():
     r = ms.synthesize("llama-3-8b", targets={"tpot": "50 ms", "ttft": "20 ms"},
-                      unknowns=["peak_flops"], batch=1, seq_len=2048, compare=False)
+                      unknowns=["peak_flops"], batch=1, seq_len=2048, given=GIVEN, compare=False)
     # TTFT (compute-heavy prefill) sets the FLOP/s requirement
     assert r.binding_target["peak_flops"] == "ttft"
     per = r.per_target["peak_flops"]
@@ -40,12 +45,14 @@ def test_memory_capacity_requirement_is_the_footprint():
 
 def test_chip_comparison_flags_chips_that_meet_the_requirements():
     r = ms.synthesize("llama-3-8b", targets={"tpot": "10 ms"},
-                      unknowns=["memory_bandwidth", "memory_capacity"], batch=1, seq_len=2048)
+                      unknowns=["memory_bandwidth", "memory_capacity"], batch=1, seq_len=2048,
+                      given=GIVEN)
     rows = {row["name"]: row for row in r.chips}
     assert rows["nvidia-h100-sxm"]["meets"] is True
     assert rows["nvidia-l4"]["meets"] is False  # 300 GB/s, 24 GB
     # a chip that meets the requirement predicts a TPOT within the target
-    assert ms.predict("llama-3-8b", "h100").time_per_output_token.to("ms").magnitude <= 10
+    assert ms.predict("llama-3-8b", "h100", efficiency=EFF).time_per_output_token.to(
+        "ms").magnitude <= 10
 
 
 def test_unreachable_target_is_reported_not_raised():
