@@ -41,6 +41,11 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--model-file", help="YAML file with your own model entries")
     pr.add_argument("--json", action="store_true", help="one JSON object with every output")
     pr.add_argument("--explain", action="store_true", help="show the equations with numbers")
+    pr.add_argument("--tp", type=_positive_int, default=1, help="tensor-parallel group size")
+    pr.add_argument("--stack", help="serving engine (trt_llm, vllm, nim, llama.cpp) for its "
+                                    "calibrated overhead")
+    pr.add_argument("--uncertainty", action="store_true",
+                    help="p10/p50/p90 bands from the calibrated parameters' spreads")
 
     eqs = sub.add_parser("equations", help="print the equations of one wall or all walls")
     eqs.add_argument("wall", nargs="?", help="wall name or number (default: all)")
@@ -80,6 +85,25 @@ def _build_parser() -> argparse.ArgumentParser:
     sen.add_argument("--precision", default="fp16")
     sen.add_argument("--json", action="store_true")
 
+    val = sub.add_parser("validate", help="run the published measurements through the model: "
+                                          "in sample, leave-one-source-out, bands")
+    val.add_argument("--category", action="append",
+                     choices=("training", "inference", "tinyml", "energy", "other"),
+                     help="report these categories only (repeatable)")
+    val.add_argument("--measurements", help="your own measurement file (default: the shipped "
+                                            "145 published measurements)")
+    val.add_argument("--no-loso", action="store_true",
+                     help="in-sample only (skip the leave-one-source-out refits, ~1 min)")
+    val.add_argument("--summary", action="store_true", help="only the per-category summary")
+    val.add_argument("--json", action="store_true")
+
+    cal = sub.add_parser("calibrate", help="fit calibrated parameters to measurements")
+    cal.add_argument("measurements", nargs="?",
+                     help="measurement file (default: the shipped calibration set)")
+    cal.add_argument("--parameter", action="append", metavar="NAME",
+                     help="parameter to fit, e.g. memory_efficiency[serve] (default: all used)")
+    cal.add_argument("--json", action="store_true")
+
     reg = sub.add_parser("registry", help="list, show or audit the built-in registry")
     reg_sub = reg.add_subparsers(dest="action", required=True)
     ls = reg_sub.add_parser("list", help="list entries")
@@ -102,9 +126,15 @@ def _cmd_predict(args) -> int:
     if args.model_file:
         registry.load(args.model_file)
     r = ms.predict(args.model, args.hardware, batch=args.batch, seq_len=args.seq_len,
-                   precision=args.precision, phase=args.phase, efficiency=args.efficiency)
+                   precision=args.precision, phase=args.phase, efficiency=args.efficiency,
+                   tp=args.tp, stack=args.stack, uncertainty=args.uncertainty)
     if args.json:
-        print(json.dumps(r.to_dict(), indent=2))
+        d = r.to_dict()
+        if r.bands:
+            d["bands"] = {k: {"p10": float(b.p10.magnitude), "p50": float(b.p50.magnitude),
+                              "p90": float(b.p90.magnitude), "unit": f"{b.p50.units:~P}"}
+                          for k, b in r.bands.items()}
+        print(json.dumps(d, indent=2))
     else:
         print(f"{r.model.name} on {r.hardware.name} ({args.precision}, batch {args.batch}, "
               f"seq_len {args.seq_len}, phase {args.phase})")
@@ -117,6 +147,10 @@ def _cmd_predict(args) -> int:
             print(f"  {label:24s} {q:.4g~P}")
         print(f"  {'feasible':24s} {r.feasible}")
         print(f"  {'bottleneck':24s} {r.bottleneck} ({r.bottleneck_detail})")
+        if r.bands:
+            for k in ("ttft", "time_per_output_token", "throughput"):
+                b = r.bands[k]
+                print(f"  {k + ' p10..p90':24s} {b.p10:.4g~P} .. {b.p90:.4g~P}")
     if args.explain:
         print()
         print(r.explain())
@@ -227,6 +261,43 @@ def _cmd_sensitivity(args) -> int:
     return 0
 
 
+def _cmd_validate(args) -> int:
+    from mlsysim_sym.calibration import validate
+    progress = None if (args.json or args.summary) else (
+        lambda line: print(line, file=sys.stderr, flush=True))
+    report = validate(args.measurements, category=args.category, loso=not args.no_loso,
+                      cross_generation=not args.no_loso, bands=not args.no_loso,
+                      progress=progress)
+    if args.json:
+        rows = [{"id": r.id, "category": r.category, "source": r.source, "unit": r.unit,
+                 "measured": r.measured, "in_sample": r.in_sample, "loso": r.loso,
+                 "p10": r.band[0], "p90": r.band[2]} for r in report.rows]
+        print(json.dumps({"summary": report.summary(), "rows": rows,
+                          "cross_generation": {k: v for k, v in report.cross_generation.items()
+                                               if k != "parameters"},
+                          "not_covered": [{"id": u.id, "why": u.why}
+                                          for u in report.not_covered]}, indent=2,
+                         default=lambda x: None))
+    elif args.summary:
+        print(report.summary_text())
+    else:
+        print(report.table())
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    from mlsysim_sym.calibration import calibrate
+    result = calibrate(args.measurements, parameters=args.parameter)
+    if args.json:
+        print(json.dumps({name: {"value": p.value, "unit": p.unit, "ci95": list(p.ci),
+                                 "identifiable": p.identifiable, "note": p.note}
+                          for name, p in result.parameters.items()}, indent=2,
+                         default=lambda x: None))
+    else:
+        print(result.report())
+    return 0
+
+
 def _cmd_registry(args) -> int:
     from mlsysim_sym import registry
     if args.action == "audit":
@@ -256,7 +327,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     handlers = {"predict": _cmd_predict, "equations": _cmd_equations, "registry": _cmd_registry,
                 "synthesize": _cmd_synthesize, "sensitivity": _cmd_sensitivity,
-                "size": _cmd_size}
+                "size": _cmd_size, "validate": _cmd_validate, "calibrate": _cmd_calibrate}
     try:
         return handlers[args.command](args)
     except (ValueError, KeyError, LookupError, TypeError, OSError) as exc:

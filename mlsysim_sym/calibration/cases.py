@@ -1,0 +1,495 @@
+"""Cases: a published measurement turned into a prediction of this model.
+
+A :class:`Case` pairs a :class:`~mlsysim_sym.calibration.measurements.Measurement` with the
+facade call that reproduces it (``train``, the serving path, TinyML, ...), described by the
+measurement's ``mlsysim`` block. ``case.predict(params)`` returns the prediction in the
+measurement's own unit for a mapping of calibrated parameters (name -> value in the symbol's
+declared unit; values may be numpy arrays, which broadcast, so a Jacobian or a Monte Carlo
+sample is one call per case).
+
+The ``mlsysim`` block
+---------------------
+``predict``: which reproduction (``train``, ``serve_static``, ``ttft``, ``decode_rate``,
+``prefill_rate``, ``batch_latency``, ``itl``, ``max_load``, ``vision``, ``tinyml``,
+``gpu_hours``, ``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
+``unit``: the measured value's unit in this package's units (``percent``, ``token/s``,
+``s``, ...); ``hardware``: a registry accelerator; ``model``: a registry model name, or a mapping
+``{name, architecture: {...}, published_params}`` built through the registry schema (the
+architecture as the measurement's source prints it); the knobs of the facade (``tp``, ``pp``,
+``micro_batch``, ``seq_len``, ``precision``, ...); ``assumptions``: the configuration choices the
+source does not state, in words (they are printed by the validation harness); or
+``covered: false`` with ``why`` when the model cannot express the measurement.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .. import registry
+from ..defaults import GENERATION, parent, variant_name
+from ..units import Q_, parse_unit
+from .measurements import Measurement
+
+__all__ = ["Case", "NotCovered", "build_cases", "PREDICTORS"]
+
+
+@dataclass
+class Case:
+    """A measurement and the prediction that reproduces it."""
+
+    measurement: Measurement
+    kind: str
+    uses: tuple            # calibrated parameters the prediction depends on
+    _predict: Callable = field(repr=False)
+    assumptions: tuple = ()
+
+    id = property(lambda self: self.measurement.id)
+    category = property(lambda self: self.measurement.category)
+    source = property(lambda self: self.measurement.source_key)
+    measured = property(lambda self: self.measurement.value)
+
+    @property
+    def unit(self) -> str:
+        return self.measurement.spec.get("unit", self.measurement.unit)
+
+    def predict(self, params: Mapping[str, Any]):
+        """Prediction in the measurement's unit (array if any parameter is an array)."""
+        return self._predict(params)
+
+
+@dataclass(frozen=True)
+class NotCovered:
+    """A measurement this model does not reproduce, and why."""
+
+    measurement: Measurement
+    why: str
+
+    id = property(lambda self: self.measurement.id)
+    category = property(lambda self: self.measurement.category)
+
+
+# -------------------------------------------------------------------------------------- helpers
+@lru_cache(maxsize=1)
+def _calibration_source():
+    from ..registry.schema import Source
+    return Source(id="calibration-measurement", title="Published measurement (calibration set)",
+                  publisher="see the measurement's source", year=_dt.date.today().year,
+                  url="https://github.com/mlcommons", kind="report")
+
+
+def _model(spec, meas: Measurement):
+    """A registry model, or one built from the architecture the measurement's source prints."""
+    m = spec.get("model")
+    if isinstance(m, str):
+        return registry.model(m)
+    if not isinstance(m, dict) or "architecture" not in m:
+        raise ValueError(f"{meas.id}: 'model' must be a registry name or a mapping with "
+                         "name and architecture")
+    from ..registry.loader import build_entry
+    src = _calibration_source()
+    raw = {"name": m["name"], "display_name": m.get("display_name", m["name"]),
+           "family": m.get("family", "decoder"),
+           "provenance": {"source": src.id, "locator": f"{meas.id}: {meas.source}"[:300],
+                          "retrieved": _dt.date.today(), "basis": "paper"},
+           "architecture": dict(m["architecture"])}
+    if m.get("published_params"):
+        raw["published_params"] = f"{float(m['published_params']):.12g} param"
+    return build_entry("model", raw, {src.id: src}, file=meas.file or "<measurement>")
+
+
+def _scale(unit: str, target: str) -> float:
+    """Factor from ``target`` (a result's unit) to ``unit`` (the measurement's)."""
+    return float(Q_(1.0, target).to(parse_unit(unit)).magnitude)
+
+
+#: parameters that may differ per hardware generation (``name[architecture]``)
+GENERATION_PARAMETERS = GENERATION
+
+
+def _with_variants(table, hardware, precision=None, regime=None) -> dict:
+    """Full parameter name -> base symbol; generation (and precision) variants of the chip."""
+    return {variant_name(p, hardware, precision, regime): p for p in table}
+
+
+def _default_value(name):
+    from ..defaults import default
+    from .parameters import parameter
+    return default(name).to(parameter(name).unit).magnitude
+
+
+def _stack_variant(uses, stack):
+    """The software stack's own fixed overhead (``fixed_overhead[trt-llm]``) when named."""
+    if not stack:
+        return uses
+    return {(f"{base}[{stack}]" if base == "fixed_overhead" else name): base
+            for name, base in uses.items()}
+
+
+def _pick(params, name, base):
+    """A parameter's value: the variant if given, else up its chain, else None (default)."""
+    look = name
+    while look is not None:
+        if look in params:
+            return params[look]
+        look = parent(look)
+    return None
+
+
+# -------------------------------------------------------------------------------------- training
+_TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "seq_len",
+                "precision", "recompute", "zero_stage", "sequence_parallel", "interleave",
+                "flash_attention", "overlap", "model_parallel_overlap")
+#: calibrated parameter -> train(efficiency=...) key
+TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
+                    "communication_efficiency": "communication",
+                    "attention_efficiency": "attention",
+                    "elementwise_traffic_factor": "elementwise",
+                    "training_step_overhead": "step_overhead",
+                    "layer_pass_overhead": "layer_overhead"}
+_TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
+    "mfu": (lambda r, k: r._raw("model_flops_utilization"), ""),
+    "hfu": (lambda r, k: r._raw("hardware_flops_utilization"), ""),
+    "step_time": (lambda r, k: r._raw("training_step_time"), "s"),
+    "tokens_per_s_per_device": (lambda r, k: r._raw("training_throughput") / k["devices"],
+                                "token/s"),
+    "sequences_per_s": (lambda r, k: r._raw("training_throughput") / k["seq_len"], "1/s"),
+    "model_tflops_per_device": (lambda r, k: r._raw("model_flops_utilization")
+                                * r._inputs["peak_flops"], "FLOP/s"),
+}
+
+
+def _train_case(meas: Measurement, spec) -> Case:
+    from ..training_scenarios import train
+    model = _model(spec, meas)
+    knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
+    output = spec["output"]
+    if output not in _TRAIN_OUTPUTS:
+        raise ValueError(f"{meas.id}: unknown train output {output!r}; allowed: "
+                         f"{', '.join(_TRAIN_OUTPUTS)}")
+    fn, unit = _TRAIN_OUTPUTS[output]
+    hardware = registry.hardware(spec["hardware"])
+    factor = _scale(spec["unit"], unit or "dimensionless")
+    base_factor = 1.0
+    if unit:  # the result's raw value is in base units of `unit`
+        from ..units import base_factor as _bf
+        base_factor = _bf(unit)
+    ctx = dict(knobs, devices=knobs["devices"], seq_len=knobs.get("seq_len", 2048))
+
+    uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"))
+    overlap = knobs.pop("model_parallel_overlap", None)
+    if overlap == "calibrated":
+        uses["model_parallel_overlap"] = "model_parallel_overlap"
+    elif overlap is not None:
+        knobs["model_parallel_overlap"] = overlap
+
+    def predict(params):
+        eff = {TRAIN_PARAMETERS[base]: _pick(params, name, base) for name, base in uses.items()
+               if base in TRAIN_PARAMETERS}
+        eff = {k: v for k, v in eff.items() if v is not None}
+        extra = {}
+        if overlap == "calibrated":
+            extra["model_parallel_overlap"] = params.get(
+                "model_parallel_overlap", _default_value("model_parallel_overlap"))
+        r = train(model, hardware, efficiency=eff, **knobs, **extra)
+        return np.asarray(fn(r, ctx), dtype=float) / base_factor * factor
+
+    predict({})  # fail now, with the facade's message, not inside a fit
+
+    return Case(meas, "train", tuple(uses), predict, tuple(spec.get("assumptions", ())))
+
+
+# -------------------------------------------------------------------------------------- serving
+#: calibrated parameter -> predict(efficiency=...) key and the unit its value is given in
+SERVE_PARAMETERS = {"compute_efficiency": ("compute", None),
+                    "memory_efficiency": ("memory", None),
+                    "fixed_overhead": ("fixed_overhead", "ms"),
+                    "communication_efficiency": ("communication", None),
+                    "scale_up_latency": ("scale_up_latency", "us")}
+
+
+def _serve_eff(params, uses):
+    """predict(efficiency=...) from the calibrated parameters a serving case uses."""
+    eff = {}
+    for name, base in uses.items():
+        key, unit = SERVE_PARAMETERS[base]
+        v = _pick(params, name, base)
+        if v is None:
+            continue
+        eff[key] = Q_(np.asarray(v, dtype=float), unit) if unit else v
+    return eff
+
+
+class _LLM:
+    """The serving path of one case: predict() on a TP group, raw base-unit outputs."""
+
+    def __init__(self, meas, spec):
+        from ..scenarios import predict
+        self.predict_fn = predict
+        self.model = _model(spec, meas)
+        self.hw = registry.hardware(spec["hardware"])
+        self.precision = spec.get("precision", "fp16")
+        self.tp = int(spec.get("tp", 1))
+        self.weight_bits = spec.get("weight_bits")
+        uses = {"compute_efficiency": "compute_efficiency",
+                "memory_efficiency": "memory_efficiency", "fixed_overhead": "fixed_overhead"}
+        if self.tp > 1:
+            uses.update(communication_efficiency="communication_efficiency")
+            if self.hw.scale_up_latency is None:
+                uses.update(scale_up_latency="scale_up_latency")
+        self.uses = _stack_variant(_with_variants(uses, self.hw, self.precision, "serve"),
+                                   spec.get("stack"))
+
+    def __call__(self, params, *, batch, seq, outputs):
+        r = self.predict_fn(self.model, self.hw, batch=batch, seq_len=seq,
+                            precision=self.precision, efficiency=_serve_eff(params, self.uses),
+                            tp=self.tp, weight_bits=self.weight_bits)
+        alias = r._alias
+        return [np.asarray(r._ev.value(alias.get(o, o)), dtype=float) for o in outputs]
+
+    def step(self, params, *, batch, context, prefill_tokens):
+        """A continuous-batching step: ``batch`` decode tokens at ``context`` plus
+        ``prefill_tokens`` of new prompts, on one roofline (compute adds, weights read once)."""
+        dc, dm, dcomm = self(params, batch=batch, seq=context,
+                             outputs=("decode_compute_time", "decode_memory_time",
+                                      "tp_decode_comm_time"))
+        pc, pcomm = self(params, batch=1, seq=max(int(round(prefill_tokens)), 1),
+                         outputs=("prefill_compute_time", "tp_prefill_comm_time"))
+        over = _overhead(params, self.uses)
+        return np.maximum(dc + pc, dm) + over + dcomm + pcomm
+
+
+def _overhead(params, uses):
+    from ..units import base_factor as _bf
+    for name, base in uses.items():
+        if base == "fixed_overhead":
+            v = _pick(params, name, base)
+            if v is None:
+                v = _default_value(name)
+            return np.asarray(v, dtype=float) * _bf("ms")
+    return 0.0
+
+
+def _serve_case(meas: Measurement, spec) -> Case:
+    """Static batch, TTFT, decode/prefill rates, batch latency, ITL and max-load throughput."""
+    from ..units import base_factor as _bf
+    llm = _LLM(meas, spec)
+    kind = spec["predict"]
+    b = int(spec.get("batch", 1))
+    n_in, n_out = int(spec.get("input_tokens", 0)), int(spec.get("output_tokens", 1))
+    ctx = max(int(round(n_in + n_out / 2)), 1)
+    per = llm.tp if spec.get("per_device") else 1
+    unit = spec["unit"]
+
+    if kind == "serve_static":
+        # all B sequences prefill together, then n_out - 1 decode steps (the first output token
+        # comes out of the prefill); throughput = B n_out / total time
+        def raw(params):
+            (ttft,) = llm(params, batch=b, seq=n_in, outputs=("ttft",))
+            (tpot,) = llm(params, batch=b, seq=ctx, outputs=("time_per_output_token",))
+            return b * n_out / (ttft + max(n_out - 1, 0) * tpot) / per, "token/s"
+    elif kind == "ttft":
+        def raw(params):
+            return llm(params, batch=b, seq=n_in, outputs=("ttft",))[0], "s"
+    elif kind == "prefill_rate":
+        def raw(params):
+            return b * n_in / llm(params, batch=b, seq=n_in, outputs=("ttft",))[0], "token/s"
+    elif kind == "decode_rate":
+        def raw(params):
+            (tpot,) = llm(params, batch=b, seq=ctx, outputs=("time_per_output_token",))
+            return b / tpot, "token/s"
+    elif kind == "batch_latency":
+        def raw(params):
+            (ttft,) = llm(params, batch=b, seq=max(n_in, 1), outputs=("ttft",))
+            (tpot,) = llm(params, batch=b, seq=ctx, outputs=("time_per_output_token",))
+            return ttft + max(n_out - 1, 0) * tpot, "s"
+    elif kind == "itl":
+        c = int(spec.get("concurrency", 1))
+
+        def raw(params):
+            if c == 1:  # one user: the decode steps alone
+                return llm(params, batch=1, seq=ctx, outputs=("time_per_output_token",))[0], "s"
+            # c users in steady state: each decode step also carries the prompts of the
+            # (c - 1) / n_out requests that arrive per step (chunked prefill)
+            return llm.step(params, batch=c, context=ctx,
+                            prefill_tokens=(c - 1) / n_out * n_in), "s"
+    elif kind == "max_load":
+        frac = float(spec.get("kv_memory_fraction", 0.9))
+
+        def raw(params):
+            batch = _kv_limited_batch(llm, params, n_in + n_out, frac,
+                                      int(spec.get("max_batch", 1_000_000)))
+            t = llm.step(params, batch=batch, context=ctx, prefill_tokens=batch * n_in / n_out)
+            return batch / t, "token/s"
+    else:  # pragma: no cover - guarded by PREDICTORS
+        raise ValueError(kind)
+    _, out_unit = raw({})
+    factor = _scale(unit, out_unit) / _bf(out_unit)
+
+    def predict(params):
+        return np.asarray(raw(params)[0], dtype=float) * factor
+
+    return Case(meas, kind, tuple(llm.uses), predict, tuple(spec.get("assumptions", ())))
+
+
+def _kv_limited_batch(llm, params, context, fraction, cap):
+    """Sequences whose KV caches fit in ``fraction`` of the memory the weights leave (paged)."""
+    w, kv1, act, cap_b = _kv_terms(llm, context)
+    free = fraction * (cap_b - w - act)
+    return int(max(1, min(cap, np.floor(free / kv1)))) if free > kv1 else 1
+
+
+def _kv_terms(llm, context):
+    key = (id(llm), context)
+    hit = _KV_CACHE.get(key)
+    if hit is None:
+        w, kv, act = llm({}, batch=1, seq=context,
+                         outputs=("weight_bytes", "kv_cache_bytes", "activation_bytes"))
+        cap = llm.predict_fn(llm.model, llm.hw, batch=1, seq_len=context,
+                             precision=llm.precision, tp=llm.tp,
+                             weight_bits=llm.weight_bits)._inputs["memory_capacity"]
+        hit = _KV_CACHE[key] = (float(w), float(kv), float(act), float(cap))
+    return hit
+
+
+_KV_CACHE: dict = {}
+
+
+# ------------------------------------------------------------------------ vision, TinyML, energy
+def _roofline_eff(params, uses):
+    eff = {}
+    for name, base in uses.items():
+        v = _pick(params, name, base)
+        if v is None:
+            continue
+        key, unit = SERVE_PARAMETERS[base]
+        eff[key] = Q_(np.asarray(v, dtype=float), unit) if unit else v
+    return eff
+
+
+def _vision_case(meas: Measurement, spec) -> Case:
+    """CNN / encoder forward passes (predict_vision); training as three forward passes."""
+    from ..units import base_factor as _bf
+    from ..workload_scenarios import predict_vision
+    model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
+    table = {"compute_efficiency": "compute_efficiency", "memory_efficiency": "memory_efficiency",
+             "fixed_overhead": "fixed_overhead"}
+    if model.family == "cnn":  # convolutions: a workload variant, not the chip's GEMM rate
+        uses = {"compute_efficiency[serve-cnn]": "compute_efficiency",
+                "memory_efficiency[serve]": "memory_efficiency",
+                "fixed_overhead": "fixed_overhead"}
+    else:
+        uses = _with_variants(table, hw, spec.get("precision", "fp16"), "serve")
+    uses = _stack_variant(uses, spec.get("stack"))
+    kw = dict(batch=int(spec.get("batch", 1)), precision=spec.get("precision", "fp16"))
+    if spec.get("seq_len"):
+        kw["seq_len"] = int(spec["seq_len"])
+    train_like = spec["predict"] == "vision_train"
+    devices = int(spec.get("devices", 1))
+    output = "throughput" if train_like else spec.get("output", "throughput")
+
+    def raw(params):
+        r = predict_vision(model, hw, efficiency=_roofline_eff(params, uses), **kw)
+        lat = np.asarray(r._ev.value(r.LATENCY), dtype=float)
+        if train_like:  # backward = 2 x forward work: an image costs three forward passes
+            return devices * kw["batch"] / (3 * lat), "1/s"
+        if output == "latency":
+            return lat, "s"
+        return kw["batch"] / lat, "1/s"
+
+    _, out_unit = raw({})
+    factor = _scale(spec["unit"], out_unit) / _bf(out_unit)
+    return Case(meas, spec["predict"], tuple(uses),
+                lambda params: np.asarray(raw(params)[0], dtype=float) * factor,
+                tuple(spec.get("assumptions", ())))
+
+
+def _tinyml_case(meas: Measurement, spec) -> Case:
+    """One MCU inference (predict_tinyml) with the software stack's MAC efficiency."""
+    from ..units import base_factor as _bf
+    from ..workload_scenarios import predict_tinyml
+    model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
+    stack = spec.get("stack")
+    name = f"tinyml_mac_efficiency[{stack}]" if stack else "tinyml_mac_efficiency"
+    uses = {name: "tinyml_mac_efficiency"}
+    kw = dict(precision=spec.get("precision", "int8"), stack=stack, clock=spec.get("clock"))
+
+    def raw(params):
+        v = _pick(params, name, "tinyml_mac_efficiency")
+        r = predict_tinyml(model, hw, efficiency=v, **kw)
+        return np.asarray(r._ev.value(r.LATENCY), dtype=float)
+
+    raw({})
+    factor = _scale(spec["unit"], "s") / _bf("s")
+    return Case(meas, "tinyml", tuple(uses), lambda p: raw(p) * factor,
+                tuple(spec.get("assumptions", ())))
+
+
+def _gpu_hours_case(meas: Measurement, spec) -> Case:
+    """Device-hours of a whole training run: devices x time to train (train())."""
+    from ..units import base_factor as _bf
+    case = _train_case(meas, {**spec, "output": "mfu", "unit": "dimensionless"})
+    from ..training_scenarios import train
+    model = _model(spec, meas)
+    hardware = registry.hardware(spec["hardware"])
+    knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
+    uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"))
+
+    def raw(params):
+        eff = {TRAIN_PARAMETERS[base]: _pick(params, n, base) for n, base in uses.items()}
+        eff = {k: v for k, v in eff.items() if v is not None}
+        r = train(model, hardware, efficiency=eff, tokens=spec["tokens"], **knobs)
+        return np.asarray(r._raw("time_to_train"), dtype=float) * knobs["devices"]
+
+    factor = _scale(spec["unit"], "s") / _bf("s")
+    raw({})
+    return Case(meas, "gpu_hours", case.uses, lambda p: raw(p) * factor,
+                tuple(spec.get("assumptions", ())))
+
+
+def _emissions_case(meas: Measurement, spec) -> Case:
+    """Operational carbon of given device-hours at TDP in a grid region (wall 18)."""
+    from ..equations import walls
+    from ..system import System
+    from ..units import base_factor as _bf
+    hw, dc = registry.hardware(spec["hardware"]), registry.datacenter(spec["datacenter"])
+    k = System.from_walls(walls.sustainability).compile(["operational_carbon"])
+    hours = Q_(float(spec["gpu_hours"]), "h")
+    vals = {"carbon_intensity": dc.carbon_intensity, "device_idle_power": hw.tdp,
+            "device_peak_power": hw.tdp, "device_utilization": 1.0, "devices": 1.0,
+            "job_duration": hours, "pue": dc.pue, "wue": dc.wue if dc.wue is not None else
+            Q_(0, "L/kWh")}
+    value = float(k.evaluate(**{n: vals[n] for n in k.input_names})
+                  .quantity("operational_carbon").to(parse_unit(spec["unit"])).magnitude)
+    return Case(meas, "emissions", (), lambda p: np.asarray(value),
+                tuple(spec.get("assumptions", ())))
+
+
+PREDICTORS: dict[str, Callable] = {"train": _train_case}
+PREDICTORS.update(vision=_vision_case, vision_train=_vision_case, tinyml=_tinyml_case,
+                  gpu_hours=_gpu_hours_case, emissions=_emissions_case)
+PREDICTORS.update({k: _serve_case for k in ("serve_static", "ttft", "prefill_rate",
+                                             "decode_rate", "batch_latency", "itl", "max_load")})
+
+
+def build_cases(measurements) -> tuple[list[Case], list[NotCovered]]:
+    """Split measurements into reproducible cases and those not covered (with the reason)."""
+    cases, uncovered = [], []
+    for meas in measurements:
+        spec = meas.spec
+        if spec is None:
+            uncovered.append(NotCovered(meas, "no 'mlsysim' block says how to reproduce it"))
+            continue
+        if spec.get("covered") is False:
+            uncovered.append(NotCovered(meas, str(spec.get("why", "not covered"))))
+            continue
+        kind = spec.get("predict")
+        if kind not in PREDICTORS:
+            raise ValueError(f"{meas.id}: unknown 'predict' {kind!r}; allowed: "
+                             f"{', '.join(PREDICTORS)}")
+        cases.append(PREDICTORS[kind](meas, spec))
+    return cases, uncovered

@@ -1,0 +1,91 @@
+"""calibrate(): recovers known parameters, reports intervals and identifiability honestly."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mlsysim_sym.calibration import calibrate, load_measurements
+from mlsysim_sym.calibration.fit import evaluate
+
+# measurements synthesised BY THE MODEL at known parameters: a fit must give them back
+TRUE = {"memory_efficiency[serve]": 0.62, "fixed_overhead[llama.cpp]": 0.9}
+SPECS = [
+    dict(predict="decode_rate", unit="token/s", hardware=hw, model=m, batch=b,
+         input_tokens=0, output_tokens=128, precision="fp16", stack="llama.cpp")
+    for hw in ("nvidia-rtx-4090", "nvidia-l40s") for m in ("llama-2-7b", "llama-3-2-1b")
+    for b in (1, 4)
+]
+
+
+def _entries(values):
+    raw = [{"id": f"s{i}", "category": "inference",
+            "measured": {"metric": "decode rate", "value": 1.0, "unit": "tokens/s"},
+            "mlsysim": spec} for i, spec in enumerate(SPECS)]
+    from mlsysim_sym.calibration.cases import build_cases
+    cases, _ = build_cases(load_measurements(raw))
+    truth = evaluate(cases, values)
+    for entry, y in zip(raw, truth):
+        entry["measured"]["value"] = float(y)
+    return raw
+
+
+def test_fit_recovers_the_parameters_that_made_the_data():
+    data = _entries(TRUE)
+    start = {"memory_efficiency": 0.8, "fixed_overhead": 0.2}
+    r = calibrate(data, parameters=list(TRUE), model=start, loss="linear")
+    for name, true in TRUE.items():
+        est = r.parameters[name]
+        assert est.identifiable
+        assert est.value == pytest.approx(true, rel=1e-3), name
+    assert r.median_abs_error < 1e-4
+
+
+def test_fitted_values_reproduce_their_measurements():
+    data = _entries(TRUE)
+    r = calibrate(data, parameters=list(TRUE), model={"memory_efficiency": 0.8,
+                                                      "fixed_overhead": 0.2}, loss="linear")
+    for row in r.rows:
+        assert row.predicted == pytest.approx(row.measured, rel=1e-4)
+
+
+def test_noisy_data_gives_intervals_that_cover_the_truth():
+    data = _entries(TRUE)
+    rng = np.random.default_rng(3)
+    for e in data:
+        e["measured"]["value"] *= math.exp(0.005 * rng.standard_normal())
+    r = calibrate(data, parameters=list(TRUE), model={"memory_efficiency": 0.8,
+                                                      "fixed_overhead": 0.2}, loss="linear")
+    for name, true in TRUE.items():
+        lo, hi = r.parameters[name].ci
+        assert lo < true < hi, (name, lo, true, hi)
+
+
+def test_a_parameter_the_data_cannot_move_is_reported_not_fitted():
+    data = _entries(TRUE)
+    r = calibrate(data, parameters=list(TRUE) + ["tinyml_mac_efficiency"],
+                  model={"memory_efficiency": 0.8, "fixed_overhead": 0.2,
+                         "tinyml_mac_efficiency": 0.3})
+    est = r.parameters["tinyml_mac_efficiency"]
+    assert not est.identifiable
+    assert est.value == 0.3 and "do not depend" in est.note
+
+
+def test_a_variant_without_measurements_stays_at_its_parent():
+    data = _entries(TRUE)
+    r = calibrate(data, parameters=list(TRUE) + ["fixed_overhead[vllm]"],
+                  model={"memory_efficiency": 0.8, "fixed_overhead": 0.2})
+    est = r.parameters["fixed_overhead[vllm]"]
+    assert not est.identifiable and "equals fixed_overhead" in est.note
+    assert est.value == pytest.approx(r.parameters["fixed_overhead"].value)
+
+
+def test_unknown_parameter_names_close_matches():
+    with pytest.raises(ValueError, match="did you mean memory_efficiency"):
+        calibrate(_entries(TRUE), parameters=["memory_eficiency"])
+
+
+def test_nothing_reproducible_is_an_error():
+    with pytest.raises(ValueError, match="no measurement can be reproduced"):
+        calibrate([{"id": "a", "category": "training",
+                    "measured": {"metric": "x", "value": 1.0, "unit": "s"}}])

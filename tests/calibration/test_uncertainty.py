@@ -1,0 +1,51 @@
+"""Uncertainty bands of predict, train and serve."""
+
+import pytest
+
+import mlsysim_sym as ms
+
+
+def _ordered(band, point):
+    lo, mid, hi = (q.to(point.units).magnitude for q in band)
+    assert lo <= mid <= hi
+    assert lo <= point.magnitude <= hi
+
+
+def test_predict_bands_bracket_the_point_prediction():
+    r = ms.predict("llama-3-8b", "h100", batch=8, seq_len=1024, uncertainty=200)
+    _ordered(r.bands["time_per_output_token"], r.time_per_output_token)
+    _ordered(r.bands["ttft"], r.ttft)
+    assert r.bands["latency"] is r.bands["time_per_output_token"]
+
+
+def test_train_bands_bracket_the_point_prediction():
+    r = ms.train("llama-3-8b", "h100", devices=8, micro_batch=1, global_batch=64,
+                 seq_len=4096, zero_stage=1, tokens="1e9 token", uncertainty=200)
+    _ordered(r.bands["step_time"], r.step_time)
+    _ordered(r.bands["mfu"], r.mfu)
+    assert set(r.bands) >= {"step_time", "mfu", "tokens_per_s", "time_to_train"}
+
+
+def test_serve_bands():
+    r = ms.serve("llama-3-8b", "h100", qps=5, input_tokens=256, output_tokens=128, batch=32,
+                 uncertainty=20)
+    b = r.bands["time_per_output_token"]
+    assert b.p10 <= b.p50 <= b.p90
+
+
+def test_bands_widen_with_the_spread_they_carry():
+    r = ms.predict("llama-3-8b", "h100", batch=1, seq_len=512, uncertainty=500)
+    b = r.bands["time_per_output_token"]
+    assert (b.p90 / b.p10).to("").magnitude > 1.05  # the model is not certain
+
+
+@pytest.mark.parametrize("bad", [-3, 5, 2.5, "yes"])
+def test_bad_sample_counts_are_refused(bad):
+    with pytest.raises(ValueError, match="uncertainty must be True or a number of samples"):
+        ms.predict("llama-3-8b", "h100", uncertainty=bad)
+
+
+def test_bands_need_scalar_knobs():
+    import numpy as np
+    with pytest.raises(ValueError, match="scalar knobs"):
+        ms.predict("llama-3-8b", "h100", batch=np.arange(1, 4), uncertainty=True)

@@ -1,0 +1,66 @@
+"""The validation harness: cross-validated accuracy is a regression-tested property.
+
+One leave-one-source-out run (about a minute on two cores) serves every test here.
+"""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlsysim_sym.calibration import validate
+from mlsysim_sym.calibration.measurements import DATA_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORD = yaml.safe_load((DATA_DIR / "validation.yaml").read_text())
+TOLERANCE = 0.005  # half a percentage point of median |error|
+
+
+@pytest.fixture(scope="module")
+def report():
+    return validate()
+
+
+@pytest.mark.parametrize("category", ["training", "inference", "tinyml", "all"])
+def test_cross_validated_median_error_does_not_regress(report, category):
+    recorded = RECORD["categories"][category]["loso_median"]
+    now = report.summary()[category]["loso_median"]
+    assert now <= recorded + TOLERANCE, (
+        f"{category}: leave-one-source-out median |error| {now:.1%} is worse than the recorded "
+        f"{recorded:.1%}; if intended, rerun scripts/calibrate_defaults.py")
+
+
+def test_in_sample_error_does_not_regress(report):
+    for cat in ("training", "inference", "tinyml"):
+        assert report.summary()[cat]["in_sample_median"] <= \
+            RECORD["categories"][cat]["in_sample_median"] + TOLERANCE
+
+
+def test_bands_contain_at_least_80_percent_of_measurements(report):
+    assert report.summary()["all"]["band_coverage"] >= 0.80
+
+
+def test_no_fold_saw_the_source_it_predicts(report):
+    for row in report.rows:
+        fit = report.fits.get(row.source)
+        if fit is None:
+            continue
+        assert all(r.source != row.source for r in fit.rows), row.id
+
+
+def test_every_cross_validated_prediction_differs_from_the_fitted_one(report):
+    # a fold that never saw a row cannot reproduce the all-data fit exactly, row after row
+    same = [r for r in report.rows if r.category != "energy" and r.loso == r.in_sample]
+    assert len(same) < len(report.rows) / 10
+
+
+def test_cross_generation_is_reported(report):
+    cg = report.cross_generation
+    assert cg["n"] > 10 and cg["n_fit"] > 10
+    assert 0 < cg["median"] < 1
+
+
+def test_docs_validation_page_is_current(report):
+    page = (ROOT / "docs" / "validation.md").read_text()
+    assert page == report.markdown(), "docs/validation.md is stale: run " \
+                                      "python scripts/calibrate_defaults.py"
