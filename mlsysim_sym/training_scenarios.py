@@ -49,7 +49,7 @@ _HW_IN = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwid
 _PREC_IN = ("bytes_per_parameter", "gradient_bytes_per_parameter",
             "optimizer_bytes_per_parameter", "activation_bytes_per_element")
 _EFF_IN = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
-           "attention_efficiency", "elementwise_traffic_factor", "training_step_overhead",
+           "scale_out_efficiency", "attention_efficiency", "elementwise_traffic_factor", "training_step_overhead",
            "layer_pass_overhead", "attention_peak_flops", "dp_overlap",
            "model_parallel_overlap")
 #: efficiency keys a user may set: short name -> (symbol, allowed range, unit or None)
@@ -57,6 +57,7 @@ EFFICIENCY_KEYS = {
     "compute": ("compute_efficiency", (0.0, 1.0), None),
     "memory": ("memory_efficiency", (0.0, 1.0), None),
     "communication": ("communication_efficiency", (0.0, 1.0), None),
+    "scale_out": ("scale_out_efficiency", (0.0, 1.0), None),
     "attention": ("attention_efficiency", (0.0, 1.0), None),
     "elementwise": ("elementwise_traffic_factor", (0.0, 100.0), None),
     "step_overhead": ("training_step_overhead", (0.0, 1e6), "ms"),
@@ -693,8 +694,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         For energy, carbon and water (default: the cluster's).
     efficiency : float or dict, optional
         Compute (GEMM) efficiency, or a dict with any of ``compute``, ``memory``,
-        ``communication``, ``attention`` (fractions in (0, 1]), ``elementwise`` (the traffic
-        factor kappa) and ``step_overhead`` (a time); values may be arrays. Defaults: the
+        ``communication`` (scale-up links), ``scale_out`` (NIC links), ``attention``
+        (fractions in (0, 1]), ``elementwise`` (the traffic factor kappa), ``step_overhead``
+        and ``layer_overhead`` (times); values may be arrays. Defaults: the
         calibrated values in ``defaults.yaml`` (with their fit provenance).
     lora_rank : int, optional
         Train LoRA adapters of this rank on ``lora_targets`` (q, k, v, o, up, gate, down).

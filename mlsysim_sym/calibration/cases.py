@@ -147,6 +147,7 @@ _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",
+                    "scale_out_efficiency": "scale_out",
                     "attention_efficiency": "attention",
                     "elementwise_traffic_factor": "elementwise",
                     "training_step_overhead": "step_overhead",
@@ -163,16 +164,38 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
 }
 
 
-def _train_case(meas: Measurement, spec) -> Case:
+def _train_runner(meas: Measurement, spec):
+    """(run(params, **extra) -> TrainResult, uses, knobs) of a training measurement."""
     from ..training_scenarios import train
     model = _model(spec, meas)
+    hardware = registry.hardware(spec["hardware"])
     knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
+    uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"))
+    overlap = knobs.pop("model_parallel_overlap", None)
+    if overlap == "calibrated":  # the framework overlaps: the calibrated fraction applies
+        uses["model_parallel_overlap"] = "model_parallel_overlap"
+    elif overlap is not None:
+        knobs["model_parallel_overlap"] = overlap
+
+    def run(params, **extra):
+        eff = {TRAIN_PARAMETERS[base]: _pick(params, name, base) for name, base in uses.items()
+               if base in TRAIN_PARAMETERS}
+        eff = {k: v for k, v in eff.items() if v is not None}
+        if overlap == "calibrated":
+            extra["model_parallel_overlap"] = params.get(
+                "model_parallel_overlap", _default_value("model_parallel_overlap"))
+        return train(model, hardware, efficiency=eff, **knobs, **extra)
+
+    return run, uses, knobs
+
+
+def _train_case(meas: Measurement, spec) -> Case:
     output = spec["output"]
     if output not in _TRAIN_OUTPUTS:
         raise ValueError(f"{meas.id}: unknown train output {output!r}; allowed: "
                          f"{', '.join(_TRAIN_OUTPUTS)}")
     fn, unit = _TRAIN_OUTPUTS[output]
-    hardware = registry.hardware(spec["hardware"])
+    run, uses, knobs = _train_runner(meas, spec)
     factor = _scale(spec["unit"], unit or "dimensionless")
     base_factor = 1.0
     if unit:  # the result's raw value is in base units of `unit`
@@ -180,26 +203,10 @@ def _train_case(meas: Measurement, spec) -> Case:
         base_factor = _bf(unit)
     ctx = dict(knobs, devices=knobs["devices"], seq_len=knobs.get("seq_len", 2048))
 
-    uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"))
-    overlap = knobs.pop("model_parallel_overlap", None)
-    if overlap == "calibrated":
-        uses["model_parallel_overlap"] = "model_parallel_overlap"
-    elif overlap is not None:
-        knobs["model_parallel_overlap"] = overlap
-
     def predict(params):
-        eff = {TRAIN_PARAMETERS[base]: _pick(params, name, base) for name, base in uses.items()
-               if base in TRAIN_PARAMETERS}
-        eff = {k: v for k, v in eff.items() if v is not None}
-        extra = {}
-        if overlap == "calibrated":
-            extra["model_parallel_overlap"] = params.get(
-                "model_parallel_overlap", _default_value("model_parallel_overlap"))
-        r = train(model, hardware, efficiency=eff, **knobs, **extra)
-        return np.asarray(fn(r, ctx), dtype=float) / base_factor * factor
+        return np.asarray(fn(run(params), ctx), dtype=float) / base_factor * factor
 
     predict({})  # fail now, with the facade's message, not inside a fit
-
     return Case(meas, "train", tuple(uses), predict, tuple(spec.get("assumptions", ())))
 
 
@@ -432,22 +439,15 @@ def _tinyml_case(meas: Measurement, spec) -> Case:
 def _gpu_hours_case(meas: Measurement, spec) -> Case:
     """Device-hours of a whole training run: devices x time to train (train())."""
     from ..units import base_factor as _bf
-    case = _train_case(meas, {**spec, "output": "mfu", "unit": "dimensionless"})
-    from ..training_scenarios import train
-    model = _model(spec, meas)
-    hardware = registry.hardware(spec["hardware"])
-    knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
-    uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"))
+    run, uses, knobs = _train_runner(meas, spec)
 
     def raw(params):
-        eff = {TRAIN_PARAMETERS[base]: _pick(params, n, base) for n, base in uses.items()}
-        eff = {k: v for k, v in eff.items() if v is not None}
-        r = train(model, hardware, efficiency=eff, tokens=spec["tokens"], **knobs)
+        r = run(params, tokens=spec["tokens"])
         return np.asarray(r._raw("time_to_train"), dtype=float) * knobs["devices"]
 
     factor = _scale(spec["unit"], "s") / _bf("s")
     raw({})
-    return Case(meas, "gpu_hours", case.uses, lambda p: raw(p) * factor,
+    return Case(meas, "gpu_hours", tuple(uses), lambda p: raw(p) * factor,
                 tuple(spec.get("assumptions", ())))
 
 

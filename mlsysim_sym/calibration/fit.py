@@ -298,9 +298,29 @@ def _identify(jac, x, names, n_data, scale_ranges, typical=None):
     return why
 
 
+def _staged_start(cases, model, kw):
+    """Per-category fits from ``model``, combined: the joint fit's starting point.
+
+    Each category's measurements pull mostly on their own parameters; fitting them apart first
+    (a parameter shared by categories keeps the value of the category with the most
+    measurements using it) puts the joint fit in the right basin instead of a compromise.
+    """
+    by_cat = {}
+    for c in cases:
+        by_cat.setdefault(c.category, []).append(c)
+    start, votes = dict(model or {}), {}
+    for cat, group in sorted(by_cat.items(), key=lambda kv: len(kv[1])):
+        r = calibrate(group, model=model, staged=False, **kw)
+        for name, est in r.parameters.items():
+            n_use = sum(1 for c in group if name in c.uses)
+            if est.identifiable and n_use >= votes.get(name, 0):
+                start[name], votes[name] = est.value, n_use
+    return start
+
+
 def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int = 200,
               fixed=None, variant_spread: float = VARIANT_SPREAD, loss: str = "soft_l1",
-              f_scale: float = 0.2) -> CalibrationResult:
+              f_scale: float = 0.2, staged: bool = False) -> CalibrationResult:
     """Fit ``parameters`` to ``measurements`` by least squares on ln(predicted / measured).
 
     Parameters
@@ -326,6 +346,8 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
         scipy's robust loss on the log residuals (``"soft_l1"``: quadratic below ``f_scale``,
         linear above, so a few measurements the model cannot express do not drag the rest;
         ``"linear"`` for plain least squares).
+    staged : bool
+        Start the joint fit from per-category fits (more robust with several categories).
 
     Returns
     -------
@@ -342,6 +364,10 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
                          "block (see mlsysim_sym.calibration.cases)")
     if not (isinstance(variant_spread, (int, float)) and variant_spread > 0):
         raise ValueError(f"variant_spread must be a positive number, got {variant_spread!r}")
+    if staged and parameters is None and len({c.category for c in cases}) > 1:
+        model = _staged_start(cases, model, dict(max_nfev=max_nfev, fixed=fixed,
+                                                 variant_spread=variant_spread, loss=loss,
+                                                 f_scale=f_scale))
     used = sorted({u for c in cases for u in c.uses})
     names = list(parameters) if parameters is not None else list(used)
     for n in names:

@@ -69,14 +69,18 @@ for _ref in (
 _N, _M, _eta = s.collective_ranks, s.message_bytes, s.communication_efficiency
 
 
-def ring_reduce_scatter(size, ranks, bandwidth, latency):
-    """(ranks - 1) latency + (ranks - 1)/ranks x size / (bandwidth x eta) (= ring all-gather)."""
-    return (ranks - 1) * latency + (ranks - 1) / ranks * size / (bandwidth * _eta)
+def ring_reduce_scatter(size, ranks, bandwidth, latency, efficiency=None):
+    """(ranks - 1) latency + (ranks - 1)/ranks x size / (bandwidth x eta) (= ring all-gather).
+
+    ``efficiency`` is the achieved fraction of ``bandwidth`` (default: this wall's eta).
+    """
+    eta = _eta if efficiency is None else efficiency
+    return (ranks - 1) * latency + (ranks - 1) / ranks * size / (bandwidth * eta)
 
 
-def ring_allreduce(size, ranks, bandwidth, latency):
+def ring_allreduce(size, ranks, bandwidth, latency, efficiency=None):
     """Reduce-scatter then all-gather: 2 (ranks - 1) latency + 2 (ranks - 1)/ranks x size / B."""
-    return 2 * ring_reduce_scatter(size, ranks, bandwidth, latency)
+    return 2 * ring_reduce_scatter(size, ranks, bandwidth, latency, efficiency)
 
 
 _g = s.devices_per_node

@@ -13,12 +13,13 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   and the memory-bound kernels, kappa x Korthikanti's stored activation bytes per layer pass
   (3 + r_d passes) at the achieved bandwidth; plus a fixed per-step overhead. TP all-reduces
   b s h / c bytes 4 + 2 r_d times per layer and micro-batch (sequence parallelism: same
-  volume); PP sends b s h / (t c)
-  per boundary both ways, v times when interleaved; CP rotates K/V (and dK/dV) blocks c - 1
-  times, hidden behind attention when that is longer; EP runs 2 + 2 all-to-alls of b s k h /
-  (t c) per MoE layer. The pipelined part stretches by 1 / (1 - beta), beta = (p - 1)/(v m +
-  p - 1). DP reduce-scatters gradients and all-gathers weights (ZeRO-3 twice), intra-node
-  first, hidden behind the last micro-batch's backward up to o; then the optimizer (wall 2).
+  volume); PP sends b s h / (t c) per boundary both ways, v times when interleaved; CP
+  rotates K/V (and dK/dV) blocks c - 1 times, hidden behind attention when that is longer; EP
+  runs 2 + 2 all-to-alls of b s k h / (t c) per MoE layer; TP, PP and EP traffic is exposed
+  but for the share o_mp a framework overlaps. The pipelined part stretches by 1 / (1 - beta),
+  beta = (p - 1)/(v m + p - 1). DP reduce-scatters gradients and all-gathers weights (ZeRO-3
+  twice), intra-node first, hidden behind the last micro-batch's backward (ZeRO-3: and
+  forward) up to o; then the optimizer (wall 2).
 - Memory: 2 + 2 + 12 bytes/param over t p (experts over e too) and the ZeRO shards;
   activations from Korthikanti Table 2 interpolated by the recompute fractions, with sequence
   parallelism and FlashAttention (no 5 a s^2 b term), x L/p layers x min(p, m) micro-batches in
@@ -57,6 +58,9 @@ for _ref in (
     Reference("dao2023flashattention2", "Dao, Tri", "FlashAttention-2: Faster Attention with "
               "Better Parallelism and Work Partitioning", "arXiv:2307.08691 (ICLR 2024)", 2023,
               url="https://arxiv.org/abs/2307.08691", kind="misc"),
+    Reference("pytorch2024fsdpnotes", "PyTorch contributors", "FSDP Notes: FSDP Prefetch "
+              "Nuances", "PyTorch documentation", 2024,
+              url="https://docs.pytorch.org/docs/stable/notes/fsdp.html", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -79,16 +83,21 @@ _up, _up_lat, _out, _out_lat = (s.scale_up_bandwidth, s.scale_up_latency, s.link
                                 s.link_latency)
 
 
+_eta_out = s.scale_out_efficiency
+
+
 def _link(span):
-    """(bandwidth, latency) for ``span`` consecutive ranks: scale-up within one node."""
+    """(bandwidth, latency, achieved fraction) for ``span`` consecutive ranks: the scale-up
+    link (NVLink-class, eta) within one node, the scale-out NIC (eta_out) beyond it."""
     return (sympy.Piecewise((_up, span <= g), (_out, True)),
-            sympy.Piecewise((_up_lat, span <= g), (_out_lat, True)))
+            sympy.Piecewise((_up_lat, span <= g), (_out_lat, True)),
+            sympy.Piecewise((eta, span <= g), (_eta_out, True)))
 
 
-_tp_bw, _tp_lat = _link(t)
-_pp_bw, _pp_lat = _link(s.devices)
-_cp_bw, _cp_lat = _link(t * c)
-_ep_bw, _ep_lat = _link(t * c * e)
+_tp_bw, _tp_lat, _tp_eta = _link(t)
+_pp_bw, _pp_lat, _pp_eta = _link(s.devices)
+_cp_bw, _cp_lat, _cp_eta = _link(t * c)
+_ep_bw, _ep_lat, _ep_eta = _link(t * c * e)
 _dp_node = sympy.Min(d * c, sympy.Max(1, g / t))   # data-parallel ranks sharing a node
 _grad_msg = _trainable_local * s.gradient_bytes_per_parameter
 _sp = 1 + s.sequence_parallel * (t - 1)            # divisor of the TP-replicated 10 sbh
@@ -163,39 +172,48 @@ WALL = Wall(
                  "kernels (Williams et al. ceilings)",
                  note="plus a fixed time per layer pass (launch latency; calibrated)"),
         Equation(s.tp_comm_time, (1 - s.model_parallel_overlap) * m * L / p * (4 + 2 * rd)
-                 * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat),
+                 * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat,
+                                  _tp_eta),
                  cite=_N, locator="Sec. 3.2: 2 + 2 all-reduces of bsh per layer, 8bsh(t-1)/t",
                  note="full recomputation repeats the forward pair; SP: same bytes; the share "
                       "1 - o_mp not overlapped with the GEMMs is exposed"),
         Equation(s.pp_comm_time, (1 - s.model_parallel_overlap) * m * 2 * v
                  * sympy.Min(1, p - 1)
-                 * (_pp_lat + b * S * h * ba * s.per_token / (t * c) / (_pp_bw * eta)),
+                 * (_pp_lat + b * S * h * ba * s.per_token / (t * c) / (_pp_bw * _pp_eta)),
                  cite=_N, locator="Sec. 4.1: bsh/t with scatter/gather; Sec. 2.2.2: x v",
                  note="the share 1 - o_mp not overlapped with compute is exposed"),
         Equation(s.cp_comm_time, m * sympy.Max(0, L / p * 3 * (c - 1) * (
             _cp_lat + s.kv_vectors_per_token * s.kv_heads * s.head_dim * b * S / c * ba / t
-            / (_cp_bw * eta)) - _attention_time(_attn_hw * _per_device)),
+            / (_cp_bw * _cp_eta)) - _attention_time(_attn_hw * _per_device)),
                  cite="liu2023ringattention", locator="Sec. 3: K/V blocks rotate over N - 1 "
                  "hosts, hidden when blockwise attention takes longer (both passes)",
                  note="backward rotates K, V and their gradients: 3 block-sends per step"),
-        Equation(s.ep_comm_time, m * s.moe_layers / p * 4 * ring_reduce_scatter(
-            b * S * s.experts_per_token * h * ba * s.per_token / (t * c), e, _ep_bw, _ep_lat),
+        Equation(s.ep_comm_time, (1 - s.model_parallel_overlap) * m * s.moe_layers / p * 4
+                 * ring_reduce_scatter(b * S * s.experts_per_token * h * ba * s.per_token
+                                       / (t * c), e, _ep_bw, _ep_lat, _ep_eta),
                  cite="lepikhin2021gshard", locator="Sec. 3: dispatch and combine are AllToAll "
-                 "(forward; the backward repeats both)"),
+                 "(forward; the backward repeats both)",
+                 note="the share 1 - o_mp not overlapped with compute is exposed (DeepSeek-V3's "
+                      "DualPipe and Megatron-Core overlap the all-to-alls)"),
         Equation(s.pipeline_bubble_time,
                  s.pipeline_bubble_fraction / (1 - s.pipeline_bubble_fraction) * _busy,
                  cite=_N, locator="eq. (1): (B/(bd) + p - 1)(t_f + t_b) per batch"),
         Equation(s.dp_comm_time, (1 + s.parameter_gather_passes) * (
             ring_reduce_scatter(_grad_msg, _dp_node, _up, _up_lat)
-            + ring_reduce_scatter(_grad_msg / _dp_node, d * c / _dp_node, _out, _out_lat)),
+            + ring_reduce_scatter(_grad_msg / _dp_node, d * c / _dp_node, _out, _out_lat,
+                                  _eta_out)),
                  cite=_Z, locator="Sec. 7.2: RS + AG = all-reduce, 2 Psi; "
                  "ZeRO-3 3 Psi", note="hierarchical: intra-node, then per rail (Mikami et al.)"),
         Equation(s.dp_exposed_time, sympy.Max(0, s.dp_comm_time - s.dp_overlap
-                 * (s.hardware_flops_per_token - s.forward_flops_per_token)
+                 * (s.hardware_flops_per_token - s.forward_flops_per_token
+                    + (s.parameter_gather_passes - 1) * s.forward_flops_per_token)
                  / s.hardware_flops_per_token * s.step_compute_time / m),
                  cite="li2020pytorchddp", locator="Sec. 3.2.3: buckets overlap the backward; "
                  "Sec. 3.2.4: no_sync during gradient accumulation",
-                 note="the window is the last micro-batch's backward share of the compute time"),
+                 note="the window is the last micro-batch's backward share of the compute time; "
+                      "with ZeRO-3 its forward too: FSDP overlaps each layer's weight "
+                      "all-gather with the previous layer's forward (PyTorch FSDP notes, "
+                      "'FSDP Prefetch Nuances': implicit forward prefetching, always enabled)"),
         Equation(s.optimizer_step_time, memory.time_for(_trainable_local * s.optimizer_shard_factor
                  * (s.gradient_bytes_per_parameter + 2 * s.optimizer_bytes_per_parameter
                     + s.bytes_per_parameter)), cite="williams2009roofline", locator="Sec. 2: "
@@ -234,7 +252,8 @@ WALL = Wall(
     constraints=(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
-    references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2", "liu2023ringattention",
+    references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2",
+                "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",

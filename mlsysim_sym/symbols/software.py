@@ -16,6 +16,11 @@ communication_efficiency = declare(
     "communication_efficiency", "dimensionless", r"\eta_{\mathrm{comm}}",
     "achieved fraction of the link bandwidth in a collective (protocol, chunking, "
     "congestion; empirical)", (1e-3, 1.0))
+scale_out_efficiency = declare(
+    "scale_out_efficiency", "dimensionless", r"\eta_{\mathrm{out}}",
+    "achieved fraction of the scale-out (NIC: InfiniBand, RoCE, Ethernet) bandwidth in "
+    "collectives; communication_efficiency is the scale-up (NVLink-class) one (empirical)",
+    (1e-3, 1.0))
 attention_efficiency = declare(
     "attention_efficiency", "dimensionless", r"\eta_{\mathrm{attn}}",
     "achieved fraction of the 16-bit peak in fused attention kernels (FlashAttention), on the "

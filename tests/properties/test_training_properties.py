@@ -43,6 +43,7 @@ layout = st.fixed_dictionaries({
     "layer_pass_overhead": st.floats(0.0, 100.0),      # us
     "model_parallel_overlap": st.floats(0.0, 1.0),
     "communication_efficiency": st.floats(0.2, 1.0),
+    "scale_out_efficiency": st.floats(0.2, 1.0),
     "dp_overlap": st.floats(0.0, 1.0),
     "link_bandwidth": st.floats(5, 100),
 })
@@ -73,6 +74,7 @@ def values(x, **over):
         layer_pass_overhead=x["layer_pass_overhead"],
         model_parallel_overlap=x["model_parallel_overlap"],
         memory_efficiency=0.8, communication_efficiency=x["communication_efficiency"],
+        scale_out_efficiency=x["scale_out_efficiency"],
         dp_overlap=x["dp_overlap"], tensor_parallel=x["tensor_parallel"], pipeline_parallel=p,
         data_parallel=d, context_parallel=c, expert_parallel=1, pipeline_interleave=v,
         micro_batch=x["micro_batch"], global_batch=m * d * x["micro_batch"],
@@ -163,7 +165,8 @@ def test_vectorised_evaluation_equals_pointwise():
                 sequence_parallel=1, attention_scores_stored=0, zero=1, compute_efficiency=0.5,
                 attention_efficiency=0.4, elementwise_traffic_factor=2.0,
                 training_step_overhead=10.0, layer_pass_overhead=20.0, model_parallel_overlap=0.5,
-                communication_efficiency=0.8, dp_overlap=1.0, link_bandwidth=50)
+                communication_efficiency=0.8, scale_out_efficiency=0.8, dp_overlap=1.0,
+                link_bandwidth=50)
     vals = values(base)
     seq = rng.choice([512, 1024, 4096], size=7).astype(float)
     args = [vals[n] * base_factor(info(n).unit) for n in K.input_names]
