@@ -95,25 +95,22 @@ def _replica_grid(m, hw, precision, tps, batches, n_in, n_out, efficiency):
     mean_ctx = n_in + n_out / 2.0
     alias = {"time_per_output_token": "moe_time_per_output_token", "ttft": "moe_ttft"} if moe else {}
 
-    def run(batch, prompt, context, outputs):
-        vals = dict(values, batch=batch, prompt_length=prompt, context_length=context)
-        ev = kernel.lazy([np.broadcast_to(np.asarray(vals[n], dtype=float), np.broadcast(tp, b).shape)
-                          if isinstance(vals[n], np.ndarray) or n in ("batch", "tensor_parallel")
-                          else vals[n] for n in kernel.input_names], True)
-        return [np.broadcast_to(ev.value(alias.get(o, o)), np.broadcast(tp, b).shape) for o in outputs]
+    shape = np.broadcast(tp, b).shape
 
-    decode, decode_bind = None, None
-    (decode,) = run(b * np.ones_like(tp), n_in, mean_ctx, ["time_per_output_token"])
-    ev_bind = kernel.lazy([np.broadcast_to(np.asarray(dict(values, batch=b * np.ones_like(tp),
-                                                           prompt_length=n_in,
-                                                           context_length=mean_ctx)[n], dtype=float),
-                                           np.broadcast(tp, b).shape)
-                           for n in kernel.input_names], True)
-    decode_bind = np.broadcast_to(ev_bind.binding(alias.get("time_per_output_token",
-                                                            "time_per_output_token")),
-                                  np.broadcast(tp, b).shape)
-    (prefill,) = run(np.ones_like(b) * np.ones_like(tp), n_in, n_in, ["ttft"])
-    (util,) = run(b * np.ones_like(tp), 1.0, n_in + n_out, ["memory_utilization"])
+    def lazy(batch, prompt, context):
+        vals = dict(values, batch=batch, prompt_length=prompt, context_length=context)
+        return kernel.lazy([np.broadcast_to(np.asarray(vals[n], dtype=float), shape)
+                            if isinstance(vals[n], np.ndarray) or n in ("batch", "tensor_parallel")
+                            else vals[n] for n in kernel.input_names], True)
+
+    tpot = alias.get("time_per_output_token", "time_per_output_token")
+    ev = lazy(b * np.ones_like(tp), n_in, mean_ctx)      # decode at the mean context
+    decode = np.broadcast_to(ev.value(tpot), shape)
+    decode_bind = np.broadcast_to(ev.binding(tpot), shape)
+    ev = lazy(np.ones_like(b) * np.ones_like(tp), n_in, n_in)   # one request's prefill
+    prefill = np.broadcast_to(ev.value(alias.get("ttft", "ttft")), shape)
+    ev = lazy(b * np.ones_like(tp), 1.0, n_in + n_out)   # footprint at the full context
+    util = np.broadcast_to(ev.value("memory_utilization"), shape)
     return decode, decode_bind, prefill, util
 
 

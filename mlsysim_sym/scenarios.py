@@ -114,7 +114,7 @@ def _cached(kind, obj, *extra):
     hit = _OBJ_CACHE.get(key)
     if hit is None or hit[0] is not obj:
         fn = {"model": _model_magnitudes, "hardware": _hardware_magnitudes,
-              "moe": _moe_magnitudes}[kind]
+              "moe": _moe_magnitudes, "link": _link_magnitudes}[kind]
         hit = _OBJ_CACHE[key] = (obj, fn(obj, *extra))
     return hit[1]
 
@@ -155,7 +155,14 @@ def _precision_magnitudes(precision) -> tuple:
 
 
 def _default_efficiency(hardware=None, precision=None, stack=None) -> tuple:
-    names = tuple(variant_name(n, hardware, precision, "serve") for n in _EFFICIENCY_INPUTS)
+    return _default_efficiency_by(getattr(hardware, "architecture", None), precision, stack)
+
+
+@lru_cache(maxsize=256)
+def _default_efficiency_by(arch, precision, stack) -> tuple:
+    class _Arch:  # variant_name only reads the architecture
+        architecture = arch
+    names = tuple(variant_name(n, _Arch, precision, "serve") for n in _EFFICIENCY_INPUTS)
     if stack:
         names = names[:2] + (f"fixed_overhead[{stack}]",)
     return _default_efficiency_for(names)
@@ -182,10 +189,10 @@ def tp_magnitudes(hardware, tp) -> tuple:
     two all-reduces per layer. The latency defaults to the calibrated ``scale_up_latency`` when
     the registry does not record the chip's.
     """
+    if np.ndim(tp) == 0 and tp == 1:
+        return (tp,) + _cached("link", hardware)
     if np.all(np.asarray(tp) == 1):
-        bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
-        lat = hardware.scale_up_latency or default("scale_up_latency")
-        return (tp, _b("scale_up_bandwidth", bw), _b("scale_up_latency", lat))
+        return (tp,) + _cached("link", hardware)
     if hardware.scale_up_bandwidth is None:
         raise ValueError(f"{hardware.name} has no scale-up link in the registry: tp > 1 needs one "
                          "(links.scale_up.bandwidth)")
@@ -570,8 +577,20 @@ def _communication(efficiency):
     """Achieved fraction of the scale-up bandwidth in the TP all-reduces (serving engines)."""
     if isinstance(efficiency, dict) and "communication" in efficiency:
         return _check_fraction("communication efficiency", efficiency["communication"])
+    return _communication_default()
+
+
+@lru_cache(maxsize=1)
+def _communication_default() -> float:
     return _b("communication_efficiency",
               default(variant_name("communication_efficiency", regime="serve")))
+
+
+def _link_magnitudes(hardware) -> tuple:
+    """(scale_up_bandwidth, scale_up_latency) base magnitudes at tp = 1 (the terms vanish)."""
+    bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
+    lat = hardware.scale_up_latency or default("scale_up_latency")
+    return (_b("scale_up_bandwidth", bw), _b("scale_up_latency", lat))
 
 
 def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options):
