@@ -453,7 +453,9 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
         if c in held:
             note = held[c]
             if var is not None and c not in pinned:
-                note = f"no measurement of its own: equals {parent(c)}"
+                note = (f"no measurement of its own: equals {parent(c)}" if c not in used
+                        else f"measured, but the data do not separate it from {parent(c)}, "
+                             "which it equals")
             estimates[c] = ParameterEstimate(c, val, p.unit, start.get(c, val), float("nan"),
                                              (float("nan"), float("nan")), False, note,
                                              0.0 if c in pinned else float("nan"))
