@@ -455,7 +455,6 @@ def _emissions_case(meas: Measurement, spec) -> Case:
     """Operational carbon of given device-hours at TDP in a grid region (wall 18)."""
     from ..equations import walls
     from ..system import System
-    from ..units import base_factor as _bf
     hw, dc = registry.hardware(spec["hardware"]), registry.datacenter(spec["datacenter"])
     k = System.from_walls(walls.sustainability).compile(["operational_carbon"])
     hours = Q_(float(spec["gpu_hours"]), "h")

@@ -444,7 +444,6 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
     if active:
         cov[np.ix_(active, active)] = cov_active
     values = space.values(x)
-    nb = len(space.bases)
     estimates = {}
     for i, c in enumerate(coords):
         base, var = split_name(c)

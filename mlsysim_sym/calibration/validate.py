@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import yaml
 
-from .cases import Case, NotCovered
-from .fit import CalibrationResult, as_cases, calibrate, evaluate, starting_values
-from .measurements import DATA_DIR, CATEGORIES
 from ..defaults import parent
+from .cases import Case
+from .fit import CalibrationResult, as_cases, calibrate, evaluate, starting_values
+from .measurements import CATEGORIES, DATA_DIR
 from .parameters import split_name
 
 __all__ = ["validate", "ValidationReport", "ValidationRow", "neutral_start",

@@ -3,8 +3,6 @@
 import re
 from pathlib import Path
 
-import pytest
-
 DOC = Path(__file__).resolve().parents[2] / "docs" / "calibration.md"
 
 
