@@ -603,10 +603,18 @@ def _fraction(name, value):
     return arr if arr.ndim else float(arr)
 
 
+@lru_cache(maxsize=64)
+def _default_efficiencies(arch, precision) -> tuple:
+    """(symbol, base magnitude) of every efficiency default for a generation and precision."""
+    class _Chip:  # variant_name only reads the architecture
+        architecture = arch
+    return tuple((sym, _b(sym, efficiency_default(sym, _Chip, precision)))
+                 for sym, _r, _u in EFFICIENCY_KEYS.values())
+
+
 def _efficiencies(efficiency, overlap, hardware=None, precision=None):
     """Base magnitudes of the efficiency inputs: defaults, overridden by ``efficiency``."""
-    values = {sym: _b(sym, efficiency_default(sym, hardware, precision))
-              for sym, _r, _u in EFFICIENCY_KEYS.values()}
+    values = dict(_default_efficiencies(getattr(hardware, "architecture", None), precision))
     if isinstance(efficiency, dict):
         by_symbol = {sym: key for key, (sym, _r, _u) in EFFICIENCY_KEYS.items()}
         unknown = [k for k in efficiency if k not in EFFICIENCY_KEYS and k not in by_symbol]

@@ -351,19 +351,16 @@ def _kv_limited_batch(llm, params, context, fraction, cap):
 
 
 def _kv_terms(llm, context):
-    key = (id(llm), context)
-    hit = _KV_CACHE.get(key)
-    if hit is None:
+    """(weights, KV bytes of one sequence, activations, capacity), base units, cached per case."""
+    cache = llm.__dict__.setdefault("_kv", {})
+    if context not in cache:
         w, kv, act = llm({}, batch=1, seq=context,
                          outputs=("weight_bytes", "kv_cache_bytes", "activation_bytes"))
         cap = llm.predict_fn(llm.model, llm.hw, batch=1, seq_len=context,
                              precision=llm.precision, tp=llm.tp,
                              weight_bits=llm.weight_bits)._inputs["memory_capacity"]
-        hit = _KV_CACHE[key] = (float(w), float(kv), float(act), float(cap))
-    return hit
-
-
-_KV_CACHE: dict = {}
+        cache[context] = (float(w), float(kv), float(act), float(cap))
+    return cache[context]
 
 
 # ------------------------------------------------------------------------ vision, TinyML, energy
