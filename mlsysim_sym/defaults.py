@@ -42,13 +42,16 @@ def parent(name: str):
 REGIME = ("compute_efficiency", "memory_efficiency", "communication_efficiency")
 
 
-def variant_name(symbol: str, hardware=None, precision=None, regime=None) -> str:
+def variant_name(symbol: str, hardware=None, precision=None, regime=None,
+                 eager_attention: bool = False) -> str:
     """The most specific default name of ``symbol`` for a chip, precision and regime.
 
     ``compute_efficiency`` on a Hopper chip at fp8 is ``compute_efficiency[hopper-fp8]`` in
     training (falling back to ``[hopper]``, then to the base) and
     ``compute_efficiency[serve-hopper-fp8]`` in a serving engine (``[serve-hopper]``,
-    ``[serve]``, base); attention only varies by generation.
+    ``[serve]``, base); attention varies by generation and, under it, by kernel: the fused
+    (FlashAttention-style) kernel is the generation's value, unfused ("eager") batched GEMMs
+    plus softmax are ``attention_efficiency[ampere-eager]``.
     """
     parts = [regime] if regime and symbol in REGIME else []
     arch = getattr(hardware, "architecture", None)
@@ -56,6 +59,8 @@ def variant_name(symbol: str, hardware=None, precision=None, regime=None) -> str
         parts.append(arch)
         if symbol == "compute_efficiency" and precision and precision not in _NATIVE:
             parts.append(precision)
+    if symbol == "attention_efficiency" and eager_attention:
+        parts.append("eager")
     return f"{symbol}[{'-'.join(parts)}]" if parts else symbol
 
 

@@ -590,9 +590,10 @@ def _ops_evaluate(res, name):
 # ---------------------------------------------------------------------------------------------
 # The facade
 # ---------------------------------------------------------------------------------------------
-def efficiency_default(symbol: str, hardware=None, precision=None):
-    """Default of an efficiency symbol for a chip and precision (its generation's variant)."""
-    return default(variant_name(symbol, hardware, precision))
+def efficiency_default(symbol: str, hardware=None, precision=None, eager_attention=False):
+    """Default of an efficiency symbol for a chip, precision and attention kernel (the most
+    specific variant recorded)."""
+    return default(variant_name(symbol, hardware, precision, eager_attention=eager_attention))
 
 
 def _fraction(name, value):
@@ -604,17 +605,19 @@ def _fraction(name, value):
 
 
 @lru_cache(maxsize=64)
-def _default_efficiencies(arch, precision) -> tuple:
-    """(symbol, base magnitude) of every efficiency default for a generation and precision."""
+def _default_efficiencies(arch, precision, eager=False) -> tuple:
+    """(symbol, base magnitude) of every efficiency default for a generation and precision
+    (and attention kernel: ``eager`` when the attention core is not fused)."""
     class _Chip:  # variant_name only reads the architecture
         architecture = arch
-    return tuple((sym, _b(sym, efficiency_default(sym, _Chip, precision)))
+    return tuple((sym, _b(sym, efficiency_default(sym, _Chip, precision, eager)))
                  for sym, _r, _u in EFFICIENCY_KEYS.values())
 
 
-def _efficiencies(efficiency, overlap, hardware=None, precision=None):
+def _efficiencies(efficiency, overlap, hardware=None, precision=None, eager=False):
     """Base magnitudes of the efficiency inputs: defaults, overridden by ``efficiency``."""
-    values = dict(_default_efficiencies(getattr(hardware, "architecture", None), precision))
+    values = dict(_default_efficiencies(getattr(hardware, "architecture", None), precision,
+                                        bool(eager)))
     if isinstance(efficiency, dict):
         by_symbol = {sym: key for key, (sym, _r, _u) in EFFICIENCY_KEYS.items()}
         unknown = [k for k in efficiency if k not in EFFICIENCY_KEYS and k not in by_symbol]
@@ -778,7 +781,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         if not 0 <= r_d <= 1:
             raise ValueError(f"recompute fraction must be in [0, 1], got {recompute!r}")
         r_a = r_d
-    eff = _efficiencies(efficiency, overlap, hw, precision)
+    eff = _efficiencies(efficiency, overlap, hw, precision, eager=not flash_attention)
     eff["model_parallel_overlap"] = _fraction("model_parallel_overlap", model_parallel_overlap)
 
     mixed = precision in _MIXED
@@ -837,7 +840,9 @@ def _train_with_bands(model, cluster, samples, kw):
     for key, (sym, (lo, hi), unit) in EFFICIENCY_KEYS.items():
         if key in given or sym in given:
             continue
-        names[key] = (variant_name(sym, r.hardware, r.precision), unit or "dimensionless",
+        names[key] = (variant_name(sym, r.hardware, r.precision,
+                                   eager_attention=not r.config["flash_attention"]),
+                      unit or "dimensionless",
                       (lo, hi))
     draws = sample_parameters(names, samples)
     eff = dict(given)

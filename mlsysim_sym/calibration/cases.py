@@ -111,9 +111,10 @@ def _scale(unit: str, target: str) -> float:
 GENERATION_PARAMETERS = GENERATION
 
 
-def _with_variants(table, hardware, precision=None, regime=None) -> dict:
-    """Full parameter name -> base symbol; generation (and precision) variants of the chip."""
-    return {variant_name(p, hardware, precision, regime): p for p in table}
+def _with_variants(table, hardware, precision=None, regime=None, eager=False) -> dict:
+    """Full parameter name -> base symbol; generation (and precision) variants of the chip
+    (and the attention kernel's: ``eager`` when the attention core is not fused)."""
+    return {variant_name(p, hardware, precision, regime, eager): p for p in table}
 
 
 def _default_value(name):
@@ -170,7 +171,8 @@ def _train_runner(meas: Measurement, spec):
     model = _model(spec, meas)
     hardware = registry.hardware(spec["hardware"])
     knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
-    uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"))
+    uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"),
+                          eager=not knobs.get("flash_attention", True))
     overlap = knobs.pop("model_parallel_overlap", None)
     if overlap == "calibrated":  # the framework overlaps: the calibrated fraction applies
         uses["model_parallel_overlap"] = "model_parallel_overlap"

@@ -187,14 +187,16 @@ def _residuals(preds, measured):
 class _Space:
     """The fitted coordinates: base parameters (natural values) and variant log-deviations."""
 
-    def __init__(self, names, base_values, spread):
-        self.bases = sorted({split_name(n)[0] for n in names})
+    def __init__(self, names, base_values, spread, held_bases=()):
+        # a base held fixed (``fixed=``) anchors its variants without being a coordinate
+        self.held = {b: base_values[b] for b in held_bases}
+        self.bases = sorted({split_name(n)[0] for n in names} - set(self.held))
         # parents before children, so values() can walk down each chain
         self.variants = sorted((n for n in names if split_name(n)[1] is not None),
                                key=lambda n: (split_name(n)[1].count("-"), n))
         self.coords = self.bases + self.variants
         self.spread = spread
-        self.params = {b: parameter(b) for b in self.bases}
+        self.params = {b: parameter(b) for b in [*self.bases, *self.held]}
         lo = [self.params[b].bounds[0] for b in self.bases] + [-6.0] * len(self.variants)
         hi = [self.params[b].bounds[1] for b in self.bases] + [6.0] * len(self.variants)
         self.lo, self.hi = np.array(lo), np.array(hi)
@@ -216,6 +218,7 @@ class _Space:
         """Parameter name -> value (arrays when x holds columns of points)."""
         x = np.asarray(x, dtype=float)
         out = {b: x[i] for i, b in enumerate(self.bases)}
+        out.update(self.held)
         for j, v in enumerate(self.variants):
             hi = self.params[split_name(v)[0]].bounds[1]
             out[v] = np.minimum(out[parent(v)] * np.exp(x[len(self.bases) + j]), hi)
@@ -339,7 +342,10 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
     max_nfev : int
         Iteration cap of the trust-region solver.
     fixed : iterable of str, optional
-        Parameters never fitted (held at their value in ``model`` or the defaults).
+        Parameters never fitted (held at their value in ``model`` or the defaults). A fixed
+        base still anchors its variants: ``fixed=["communication_efficiency"]`` with
+        ``communication_efficiency[serve]`` in ``parameters`` fits the serving deviation from
+        the held base.
     variant_spread : float
         Prior standard deviation of ln(variant / base).
     loss, f_scale : str, float
@@ -389,7 +395,8 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
             ancestors.add(up)
             up = parent(up)
     start = starting_values(model, set(used) | set(names) | ancestors)
-    space = _Space(names, start, float(variant_spread))
+    space = _Space(names, start, float(variant_spread),
+                   held_bases=[b for b in fixed if b in start and split_name(b)[1] is None])
     coords = space.coords
     full0 = space.x0(start)
     fixed_values = {k: v for k, v in start.items() if k not in coords}
@@ -463,9 +470,10 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
             se = math.sqrt(max(cov[i, i], 0.0))
             log_sd = se / val if val > 0 else float("nan")
         else:  # delta method on ln v = ln base + sum of the deltas down the chain
-            ib = coords.index(base)
             vb = float(values[base])
-            idx, grad = [ib], [1.0 / vb if vb > 0 else 0.0]
+            idx, grad = [], []
+            if base in coords:
+                idx, grad = [coords.index(base)], [1.0 / vb if vb > 0 else 0.0]
             look = c
             while look != base:
                 idx.append(coords.index(look))

@@ -107,9 +107,13 @@ _act_layer = (S / c) * b * h * s.korthikanti_byte_per_token * (
     + (1 - ra) * s.attention_scores_stored * 5 * s.heads * S * s.per_token / (h * t))
 # bytes the memory-bound kernels of one layer touch over its passes: the layer's stored
 # activations (Korthikanti Table 2, no recomputation) written in the forward, read and written
-# in the backward, once more when recomputed; eager attention's scores are left to the fused
-# softmax kernels (their traffic is folded into the attention efficiency)
-_act_passes = (3 + rd) * (S / c) * b * h * s.korthikanti_byte_per_token * (10 / _sp + 24 / t)
+# in the backward, once more when recomputed; eager (unfused) attention also materialises its
+# scores, softmax and dropout (Table 2's 5 a s^2 b bytes, split over t heads-wise and c
+# sequence-wise), once more when the attention core is recomputed; FlashAttention keeps them
+# on chip (alpha_s = 0)
+_act_passes = (S / c) * b * h * s.korthikanti_byte_per_token * (
+    (3 + rd) * (10 / _sp + 24 / t)
+    + (3 + ra) * s.attention_scores_stored * 5 * s.heads * S * s.per_token / (h * t))
 _attn_hw = (3 + ra) * _attn                          # attention-core FLOP/token, recompute incl.
 _tok_dev = s.tokens_per_step / s.devices
 
@@ -162,9 +166,9 @@ WALL = Wall(
                  note="FP8 runs keep the attention core at the 16-bit rate"),
         Equation(s.elementwise_time, memory.time_for(m * L / p
                  * s.elementwise_traffic_factor * _act_passes), cite="korthikanti2022recomputation",
-                 locator="Table 2: bytes stored per layer; the kernels that make them are "
-                 "memory-bound", note="forward writes, backward reads and writes (3 passes), "
-                 "full recomputation one more"),
+                 locator="Table 2: bytes stored per layer (eager attention: + 5as^2b); the "
+                 "kernels that make them are memory-bound", note="forward writes, backward reads "
+                 "and writes (3 passes), recomputation one more"),
         Equation(s.step_compute_time, compute.time_for((s.hardware_flops_per_token - _attn_hw)
                  * _tok_dev) + s.attention_compute_time + s.elementwise_time
                  + m * L / p * (3 + rd) * s.layer_pass_overhead, cite=_N,

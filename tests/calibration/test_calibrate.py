@@ -89,3 +89,14 @@ def test_nothing_reproducible_is_an_error():
     with pytest.raises(ValueError, match="no measurement can be reproduced"):
         calibrate([{"id": "a", "category": "training",
                     "measured": {"metric": "x", "value": 1.0, "unit": "s"}}])
+
+
+def test_a_fixed_base_stays_put_while_its_variants_are_fitted():
+    # the base is held (a literature value, say); the serving variant still moves to the data
+    data = _entries(TRUE)
+    r = calibrate(data, parameters=["memory_efficiency[serve]"], fixed=["memory_efficiency"],
+                  model={"memory_efficiency": 0.8, "fixed_overhead": 0.9}, loss="linear",
+                  variant_spread=100.0)   # a flat prior: the exact data alone decide
+    assert "memory_efficiency" not in r.parameters
+    est = r.parameters["memory_efficiency[serve]"]
+    assert est.identifiable and est.value == pytest.approx(0.62, rel=1e-3)
