@@ -34,7 +34,7 @@ from . import registry
 from .equations import walls
 from .scenarios import (PRECISION_BITS, _ALL_INPUTS, _MOE_INPUTS, _cached, _check_count,
                         _communication, _efficiency_magnitudes, _kernel, _moe_kernel,
-                        _precision_magnitudes, tp_magnitudes)
+                        _precision_magnitudes, _unoverlapped, tp_magnitudes)
 from .symbols import info
 from .system import System
 from .units import Q_, as_quantity, base_factor, to_base
@@ -92,6 +92,7 @@ def _replica_grid(m, hw, precision, tps, batches, n_in, n_out, efficiency):
             raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
         values["scale_up_latency"] = lat
     values["communication_efficiency"] = _communication(efficiency)
+    values["unoverlapped_fraction"] = _unoverlapped(efficiency)
     mean_ctx = n_in + n_out / 2.0
     alias = {"time_per_output_token": "moe_time_per_output_token", "ttft": "moe_ttft"} if moe else {}
 

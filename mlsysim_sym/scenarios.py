@@ -40,7 +40,7 @@ _EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "fixed_overhead
 _KNOB_INPUTS = ("batch", "prompt_length", "context_length")
 _TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
 _ALL_INPUTS = (_MODEL_INPUTS + _HARDWARE_INPUTS + _PRECISION_INPUTS + _EFFICIENCY_INPUTS
-               + _KNOB_INPUTS + _TP_INPUTS + ("communication_efficiency",))
+               + _KNOB_INPUTS + _TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction"))
 _SLOT = {name: i for i, name in enumerate(_ALL_INPUTS)}
 _EFF_SLICE = slice(_SLOT["compute_efficiency"], _SLOT["fixed_overhead"] + 1)
 
@@ -71,7 +71,8 @@ _MOE_STRUCTURE = ("moe_dense_parameters", "moe_expert_parameters", "moe_experts"
 _MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link_latency",
               "communication_efficiency")
 _MOE_INPUTS = (_MODEL_INPUTS[2:] + _MOE_STRUCTURE + _HARDWARE_INPUTS + _PRECISION_INPUTS
-               + _EFFICIENCY_INPUTS + _KNOB_INPUTS + _MOE_EXTRA + _TP_INPUTS)
+               + _EFFICIENCY_INPUTS + _KNOB_INPUTS + _MOE_EXTRA + _TP_INPUTS
+               + ("unoverlapped_fraction",))
 _MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
               "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
               "prefill_bytes": "moe_prefill_bytes",
@@ -240,12 +241,12 @@ def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None
     comp, mem, over = base
     if isinstance(efficiency, dict):
         unknown = set(efficiency) - {"compute", "memory", "fixed_overhead", "communication",
-                                     "scale_up_latency", *_EFFICIENCY_INPUTS}
+                                     "scale_up_latency", *_OVERLAP_KEYS, *_EFFICIENCY_INPUTS}
         if unknown:
             raise ValueError(f"unknown efficiency keys {sorted(unknown)}; allowed: compute, memory, "
-                             "fixed_overhead, communication, scale_up_latency")
+                             "fixed_overhead, communication, scale_up_latency, unoverlapped")
         for k, v in efficiency.items():
-            if k in ("communication", "scale_up_latency"):
+            if k in ("communication", "scale_up_latency", *_OVERLAP_KEYS):
                 continue
             if k in ("compute", "compute_efficiency"):
                 comp = _check_fraction("compute efficiency", v)
@@ -443,8 +444,10 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     efficiency : float or dict, optional
         One achieved fraction of peak for compute and memory, or
         ``{"compute": .., "memory": .., "fixed_overhead": "0.5 ms", "communication": ..,
-        "scale_up_latency": "5 us"}``; defaults from ``defaults.yaml`` (calibrated, with
-        provenance; per hardware generation where fitted).
+        "scale_up_latency": "5 us", "unoverlapped": ..}``; defaults from ``defaults.yaml``
+        (calibrated, with provenance; per hardware generation where fitted). ``unoverlapped``
+        is the share phi of the shorter of compute and memory time not hidden behind the longer
+        (step = max + phi min; 0 gives the classic roofline).
     tp : int or array of int
         Tensor-parallel degree: ``tp`` chips serve as one device with ``tp`` times the peak,
         bandwidth and capacity, plus two all-reduces per layer over the scale-up links.
@@ -499,9 +502,11 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     t = _check_count("tp", tp, 1, 4096)
     eff = _efficiency_magnitudes(efficiency, hw, precision, _check_stack(stack))
     comm = _communication(efficiency)
+    phi = _unoverlapped(efficiency)
     latency = efficiency.get("scale_up_latency") if isinstance(efficiency, dict) else None
     vectorised = (isinstance(b, np.ndarray) or isinstance(s, np.ndarray)
                   or isinstance(t, np.ndarray) or isinstance(comm, np.ndarray)
+                  or isinstance(phi, np.ndarray)
                   or (efficiency is not None and any(isinstance(a, np.ndarray) for a in eff)))
     prec = _precision_magnitudes(precision)
     if weight_bits is not None:
@@ -525,10 +530,10 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         structure, extra = _cached("moe", m, hw)
         extra = extra[:-1] + (comm,)
         args = (_cached("model", m)[2:] + structure + roofs
-                + prec + eff + (b, s, s) + extra + tpv)
+                + prec + eff + (b, s, s) + extra + tpv + (phi,))
         ev = _moe_kernel().lazy(args, vectorised)
         return Prediction(ev, phase, m, hw, precision, dict(zip(_MOE_INPUTS, args)), _MOE_ALIAS)
-    args = (_cached("model", m) + roofs + prec + eff + (b, s, s) + tpv + (comm,))
+    args = (_cached("model", m) + roofs + prec + eff + (b, s, s) + tpv + (comm, phi))
     ev = _kernel().lazy(args, vectorised)
     return Prediction(ev, phase, m, hw, precision, dict(zip(_ALL_INPUTS, args)))
 
@@ -556,6 +561,8 @@ def _with_bands(model, hardware, samples, kw):
         if sym == "fixed_overhead" and kw.get("stack"):
             name = f"fixed_overhead[{kw['stack']}]"
         names[key] = (name, unit or "dimensionless", (0.0, 1.0) if not unit else (0.0, 1e4))
+    if not any(k in given for k in _OVERLAP_KEYS):
+        names["unoverlapped"] = ("unoverlapped_fraction", "dimensionless", (0.0, 1.0))
     draws = sample_parameters(names, samples)
     eff = dict(given)
     for key, arr in draws.items():
@@ -571,6 +578,29 @@ def _with_bands(model, hardware, samples, kw):
     r.bands["throughput"] = r.bands["prefill_throughput" if r.phase == "prefill"
                                     else "decode_throughput"]
     return r
+
+
+_OVERLAP_KEYS = ("unoverlapped", "unoverlapped_fraction")
+
+
+def _unoverlapped(efficiency):
+    """Unoverlapped share phi of the shorter roof (``efficiency={"unoverlapped": ..}``)."""
+    if isinstance(efficiency, dict):
+        for key in _OVERLAP_KEYS:
+            if key in efficiency:
+                v = efficiency[key]
+                arr = np.asarray(v, dtype=float) if not isinstance(v, (bool, str)) \
+                    else np.asarray(np.nan)
+                if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
+                    raise ValueError(f"unoverlapped (the share of the shorter roof not hidden) "
+                                     f"must be in [0, 1], got {v!r}")
+                return arr if arr.ndim else float(arr)
+    return _unoverlapped_default()
+
+
+@lru_cache(maxsize=1)
+def _unoverlapped_default() -> float:
+    return _b("unoverlapped_fraction", default("unoverlapped_fraction"))
 
 
 def _communication(efficiency):

@@ -111,7 +111,9 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
                                                info("scale_up_bandwidth").bounds[1]),
                  scale_up_latency=_magnitude("scale_up_latency", default("scale_up_latency")),
                  communication_efficiency=_magnitude("communication_efficiency",
-                                                     default("communication_efficiency")))
+                                                     default("communication_efficiency")),
+                 unoverlapped_fraction=_magnitude("unoverlapped_fraction",
+                                                  default("unoverlapped_fraction")))
     for k, v in (given or {}).items():
         known[k] = _magnitude(k, v)
     # hardware terms that are neither unknown nor given: out of the way (top of plausible range)

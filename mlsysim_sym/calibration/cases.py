@@ -218,7 +218,8 @@ SERVE_PARAMETERS = {"compute_efficiency": ("compute", None),
                     "memory_efficiency": ("memory", None),
                     "fixed_overhead": ("fixed_overhead", "ms"),
                     "communication_efficiency": ("communication", None),
-                    "scale_up_latency": ("scale_up_latency", "us")}
+                    "scale_up_latency": ("scale_up_latency", "us"),
+                    "unoverlapped_fraction": ("unoverlapped", None)}
 
 
 def _serve_eff(params, uses):
@@ -245,7 +246,8 @@ class _LLM:
         self.tp = int(spec.get("tp", 1))
         self.weight_bits = spec.get("weight_bits")
         uses = {"compute_efficiency": "compute_efficiency",
-                "memory_efficiency": "memory_efficiency", "fixed_overhead": "fixed_overhead"}
+                "memory_efficiency": "memory_efficiency", "fixed_overhead": "fixed_overhead",
+                "unoverlapped_fraction": "unoverlapped_fraction"}
         if self.tp > 1:
             uses.update(communication_efficiency="communication_efficiency")
             if self.hw.scale_up_latency is None:
@@ -269,7 +271,11 @@ class _LLM:
         pc, pcomm = self(params, batch=1, seq=max(int(round(prefill_tokens)), 1),
                          outputs=("prefill_compute_time", "tp_prefill_comm_time"))
         over = _overhead(params, self.uses)
-        return np.maximum(dc + pc, dm) + over + dcomm + pcomm
+        phi = _pick(params, "unoverlapped_fraction", "unoverlapped_fraction")
+        if phi is None:
+            phi = _default_value("unoverlapped_fraction")
+        comp = dc + pc
+        return np.maximum(comp, dm) + phi * np.minimum(comp, dm) + over + dcomm + pcomm
 
 
 def _overhead(params, uses):

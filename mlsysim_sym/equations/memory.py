@@ -27,9 +27,14 @@ def time_for(traffic):
     return traffic / (memory_bandwidth * memory_efficiency)
 
 
-def roofline(compute, memory):
-    """Roofline step time: ``Max(compute, memory) + fixed overhead``."""
-    return sympy.Max(compute, memory, evaluate=False) + fixed_overhead
+def roofline(compute, memory, unoverlapped=None):
+    """Roofline step time: ``Max(compute, memory) + fixed overhead``; with ``unoverlapped``
+    (a fraction phi), ``Max + phi Min``: the share phi of the shorter roof that the kernels do
+    not hide behind the longer one (phi = 0 is the classic roofline, phi = 1 no overlap)."""
+    top = sympy.Max(compute, memory, evaluate=False)
+    if unoverlapped is None:
+        return top + fixed_overhead
+    return top + unoverlapped * sympy.Min(compute, memory, evaluate=False) + fixed_overhead
 
 
 WALL = Wall(

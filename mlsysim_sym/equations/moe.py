@@ -95,9 +95,12 @@ def _phase(flops, expert_flops, traffic, tokens, times, total, locator, tp_comm)
         Equation(a, all_to_all(tokens), cite="thakur2005mpich",
                  locator="alltoall, pairwise exchange: (p-1) alpha + n beta",
                  note="two all-to-alls (dispatch, combine) per MoE layer (DeepSeek-V3 Sec. 3.4)"),
-        Equation(total, sympy.Max(c, m, a, evaluate=False) + s.fixed_overhead + tp_comm,
+        Equation(total, sympy.Max(c, m, a, evaluate=False)
+                 + s.unoverlapped_fraction * sympy.Min(c, m, evaluate=False)
+                 + s.fixed_overhead + tp_comm,
                  cite="deepseek2024v3", locator=locator, branches=dict(zip(times, _ROOFS)),
-                 note="plus wall 4's tensor-parallel all-reduces (0 on one device)"),
+                 note="plus wall 4's unoverlapped share phi of the shorter of compute and "
+                      "memory, and its tensor-parallel all-reduces (0 on one device)"),
     )
 
 

@@ -43,6 +43,10 @@ memory_efficiency = declare("memory_efficiency", "dimensionless", r"\eta_{m}",
 memory_time = declare("memory_time", "s", r"T_{m}", "time to move the step's bytes", (0, 1e9))
 fixed_overhead = declare("fixed_overhead", "ms", r"T_{0}",
                          "fixed per-step overhead (kernel launch, scheduling, host)", (0, 1e4))
+unoverlapped_fraction = declare(
+    "unoverlapped_fraction", "dimensionless", r"\phi_{o}",
+    "share of the shorter of a step's compute and memory times not hidden behind the longer "
+    "(0: the classic roofline, the larger of the two; 1: no overlap, their sum)", (0, 1))
 step_time = declare("step_time", "s", r"T_{\mathrm{step}}",
                     "roofline step time: the slower of compute and memory, plus overhead", (0, 1e9))
 memory_footprint = declare("memory_footprint", "GB", r"M", "bytes resident in accelerator memory",

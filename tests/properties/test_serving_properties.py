@@ -29,6 +29,7 @@ inputs = st.fixed_dictionaries({
     "tensor_parallel": st.integers(1, 64), "scale_up_bandwidth": st.floats(1e9, 1e13, **positive),
     "scale_up_latency": st.floats(1e-9, 1e-4, **positive),
     "communication_efficiency": st.floats(0.01, 1.0, **positive),
+    "unoverlapped_fraction": st.floats(0.0, 1.0, **positive),
 })
 
 

@@ -24,7 +24,9 @@ BASE = dict(parameters=8.03e9, active_parameters=8.03e9, layers=32, heads=32, kv
             context_length=2048,
             # one device: wall 4's tensor-parallel all-reduces are exactly zero
             tensor_parallel=1, scale_up_bandwidth=450, scale_up_latency=5,
-            communication_efficiency=1.0)
+            communication_efficiency=1.0,
+            # the shorter roof is 30% exposed (Max + 0.3 Min): round trips cover the new term
+            unoverlapped_fraction=0.3)
 UNKNOWNS = ["memory_bandwidth", "peak_flops", "batch", "context_length", "parameters",
             "memory_efficiency", "compute_efficiency"]
 OUTPUTS = ["time_per_output_token", "ttft", "memory_footprint", "kv_cache_bytes"]
@@ -89,13 +91,17 @@ def test_derivatives_match_central_differences(p, output):
         assert e == pytest.approx(fd, rel=1e-4, abs=1e-7)
 
 
-def test_unreachable_target_is_infeasible_with_best_value():
-    at = {n: BASE[n] for n in SYSTEM.compile(["time_per_output_token"]).input_names if n != "peak_flops"}
+@pytest.mark.parametrize("phi", [0.0, 0.3])
+def test_unreachable_target_is_infeasible_with_best_value(phi):
+    at = {n: {**BASE, "unoverlapped_fraction": phi}[n]
+          for n in SYSTEM.compile(["time_per_output_token"]).input_names if n != "peak_flops"}
     r = solve_for(SYSTEM, "peak_flops", {"time_per_output_token": "1 ms"}, at)
     # batch 8 decode is memory-bound: no peak FLOP/s makes it faster than the weight-read time
-    assert not r.feasible and not r.identifiable
+    assert not r.feasible
     assert r.best_reachable.to("ms").magnitude > 1
-    assert "Memory" in str(r.binding) and "no longer matters" in r.message
+    assert "Memory" in str(r.binding)
+    if phi == 0:  # classic roofline: above the ridge the compute roof drops out entirely
+        assert not r.identifiable and "no longer matters" in r.message
 
 
 def test_closed_form_bandwidth_for_a_tpot_target():
@@ -103,16 +109,28 @@ def test_closed_form_bandwidth_for_a_tpot_target():
           if n != "memory_bandwidth"}
     r = solve_for(SYSTEM, "memory_bandwidth", {"time_per_output_token": "20 ms"}, at)
     assert r.method == "closed-form" and r.converged and r.residual < 1e-12
-    # bytes = 16.06e9 + 8 x 268,435,456 = 18.207483648e9 B; BW = bytes / (0.8 x 20 ms)
-    assert r.value.to("GB/s").magnitude == pytest.approx(18.207483648e9 / (0.8 * 0.020) / 1e9)
+    # bytes = 16.06e9 + 8 x 268,435,456 = 18.207483648e9 B
+    # FLOPs = 8 x (2 x 8.03e9 + 2 x 2 x 32 layers x 4096 x 2048) = 137.069934592e9;
+    # compute time c = 137.069934592e9 / (989.4e12 x 0.6) = 230.89 us, exposed 0.3 c
+    # T = bytes / (BW x 0.8) + 0.3 c  ->  BW = bytes / (0.8 x (20 ms - 0.3 c))
+    c = 137.069934592e9 / (989.4e12 * 0.6)
+    assert r.value.to("GB/s").magnitude == pytest.approx(
+        18.207483648e9 / (0.8 * (0.020 - 0.3 * c)) / 1e9)
     assert r.binding == {"time_per_output_token": "Memory"}
 
 
-def test_sensitivity_names_memory_bandwidth_for_decode():
-    at = {n: BASE[n] for n in SYSTEM.compile(["time_per_output_token"]).input_names}
+@pytest.mark.parametrize("phi", [0.0, 0.3])
+def test_sensitivity_names_memory_bandwidth_for_decode(phi):
+    at = {n: {**BASE, "unoverlapped_fraction": phi}[n]
+          for n in SYSTEM.compile(["time_per_output_token"]).input_names}
     s = sensitivity(SYSTEM, "time_per_output_token", at=at)
-    assert s["memory_bandwidth"] == pytest.approx(-1.0)
-    assert s["peak_flops"] == 0.0
+    # T = m + phi c (no overhead): the elasticities are -m/T and -phi c/T and sum to -1
+    assert s["memory_bandwidth"] + s["peak_flops"] == pytest.approx(-1.0)
+    if phi == 0:
+        assert s["memory_bandwidth"] == pytest.approx(-1.0)
+        assert s["peak_flops"] == 0.0
+    else:
+        assert -1.0 < s["memory_bandwidth"] < -0.9 and -0.1 < s["peak_flops"] < 0.0
     assert s.dominant in ("memory_bandwidth", "memory_efficiency", "parameters", "bytes_per_parameter")
 
 

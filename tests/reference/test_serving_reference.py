@@ -21,6 +21,8 @@ FP16 = dict(bytes_per_parameter=Q_(2, "B/param"), kv_bytes_per_element=Q_(2, "B"
 # one device (H100 SXM scale-up link 450 GB/s): the tensor-parallel all-reduces are exactly 0
 TP1 = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(5, "us"),
            communication_efficiency=1.0)
+# the classic roofline (the shorter roof fully hidden) unless a test says otherwise
+CLASSIC = dict(unoverlapped_fraction=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def system():
 
 
 def evaluate(system, outputs, **over):
-    values = {**LLAMA3_8B, **H100, **FP16, **TP1, "compute_efficiency": 1.0,
+    values = {**LLAMA3_8B, **H100, **FP16, **TP1, **CLASSIC, "compute_efficiency": 1.0,
               "memory_efficiency": 1.0,
               "fixed_overhead": Q_(0, "ms"), "batch": 1, "prompt_length": Q_(2048, "token"),
               "context_length": Q_(2048, "token")}
@@ -63,6 +65,19 @@ def test_decode_time_batch1_h100_is_weight_read_time(system):
     assert ev.quantity("decode_compute_time").to("us").magnitude == pytest.approx(
         17.133741824e9 / 989.4e12 * 1e6, rel=1e-12)
     assert ev.binding("time_per_output_token") == "Memory"
+
+
+def test_unoverlapped_share_of_the_shorter_roof_adds_to_the_step(system):
+    # the same batch-1 decode with phi = 0.4: T = max(4.8742 ms, 17.3 us) + 0.4 x 17.3 us;
+    # prefill of 2048 tokens (compute-bound: 3.399e13 FLOP / 989.4e12 = 34.35 ms against
+    # 16.06e9 + 268,435,456 B / 3.35e12 = 4.874 ms of traffic) pays 0.4 x the traffic time
+    ev = evaluate(system, ["time_per_output_token", "ttft"], unoverlapped_fraction=0.4)
+    m, c = 16.328435456e9 / 3.35e12, 17.133741824e9 / 989.4e12
+    assert ev.quantity("time_per_output_token").to("s").magnitude == pytest.approx(
+        m + 0.4 * c, rel=1e-12)
+    pc, pm = 3.3990391627776e13 / 989.4e12, 16.328435456e9 / 3.35e12
+    assert ev.quantity("ttft").to("s").magnitude == pytest.approx(pc + 0.4 * pm, rel=1e-12)
+    assert ev.binding("time_per_output_token") == "Memory" and ev.binding("ttft") == "Compute"
 
 
 def test_decode_becomes_compute_bound_at_large_batch(system):

@@ -65,9 +65,11 @@ def test_synthesize_bad_target_is_one_line(capsys):
 def test_sensitivity_json(capsys):
     assert main(["sensitivity", "llama-3-8b", "h100", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    # memory-bound: -1 on the memory time, diluted by the (calibrated) fixed overhead's share
-    assert d["elasticities"]["memory_bandwidth"] == pytest.approx(
-        -1.0 + d["elasticities"].get("fixed_overhead", 0.0), rel=1e-9, abs=1e-12)
+    # memory-bound: T = m + phi c + T0, so the memory time's share is 1 - T0/T - phi c/T:
+    # -1 diluted by the fixed overhead's and the exposed compute's shares
+    e = d["elasticities"]
+    assert e["memory_bandwidth"] == pytest.approx(
+        -1.0 + e.get("fixed_overhead", 0.0) - e.get("peak_flops", 0.0), rel=1e-9, abs=1e-12)
     assert d["binding"] == {"time_per_output_token": "Memory"}
 
 

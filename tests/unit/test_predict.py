@@ -9,7 +9,8 @@ import mlsysim_sym as ms
 
 
 # explicit efficiencies (no fixed overhead) where a test checks a number: defaults are calibrated
-EFF = {"compute": 0.64, "memory": 0.8, "fixed_overhead": "0 ms"}
+# the classic roofline (the shorter roof fully hidden: unoverlapped 0) for the hand checks
+EFF = {"compute": 0.64, "memory": 0.8, "fixed_overhead": "0 ms", "unoverlapped": 0.0}
 
 
 def test_predict_llama3_8b_h100_decode_is_memory_bound():
@@ -75,7 +76,10 @@ def test_efficiency_override_scales_memory_time():
     b = ms.predict("llama-3-8b", "h100",
                    efficiency={"compute": 0.5, "memory": 0.5, "fixed_overhead": "0 ms"})
     assert (b.time_per_output_token / a.time_per_output_token).to("").magnitude == pytest.approx(2.0)
-    c = ms.predict("llama-3-8b", "h100", efficiency={"memory": 1.0, "fixed_overhead": "1 ms"})
+    a = ms.predict("llama-3-8b", "h100", efficiency={"compute": 1.0, "memory": 1.0,
+                                                     "fixed_overhead": "0 ms", "unoverlapped": 0})
+    c = ms.predict("llama-3-8b", "h100", efficiency={"memory": 1.0, "fixed_overhead": "1 ms",
+                                                     "unoverlapped": 0})
     assert (c.time_per_output_token - a.time_per_output_token).to("ms").magnitude == pytest.approx(1.0)
 
 

@@ -6,9 +6,11 @@ import mlsysim_sym as ms
 from mlsysim_sym.registry import Hardware
 
 # explicit efficiencies (the defaults are calibrated, per hardware generation): the synthesized
-# requirement and the forward predictions below use the same ones
-GIVEN = {"compute_efficiency": 0.64, "memory_efficiency": 0.8, "fixed_overhead": "0 ms"}
-EFF = {"compute": 0.64, "memory": 0.8, "fixed_overhead": "0 ms"}
+# requirement and the forward predictions below use the same ones; the classic roofline
+# (unoverlapped 0) so the bandwidth requirement is bytes / (BW x eta_m) exactly
+GIVEN = {"compute_efficiency": 0.64, "memory_efficiency": 0.8, "fixed_overhead": "0 ms",
+         "unoverlapped_fraction": 0.0}
+EFF = {"compute": 0.64, "memory": 0.8, "fixed_overhead": "0 ms", "unoverlapped": 0.0}
 
 
 def test_synthesized_bandwidth_meets_tpot_exactly():
