@@ -42,16 +42,23 @@ def parent(name: str):
 REGIME = ("compute_efficiency", "memory_efficiency", "communication_efficiency")
 
 
+#: attention kernels with a variant of their own under the generation (None: the fused,
+#: FlashAttention-class kernel the generation's value describes)
+ATTENTION_KERNELS = ("eager", "fa2")
+
+
 def variant_name(symbol: str, hardware=None, precision=None, regime=None,
-                 eager_attention: bool = False) -> str:
+                 attention_kernel=None) -> str:
     """The most specific default name of ``symbol`` for a chip, precision and regime.
 
     ``compute_efficiency`` on a Hopper chip at fp8 is ``compute_efficiency[hopper-fp8]`` in
     training (falling back to ``[hopper]``, then to the base) and
     ``compute_efficiency[serve-hopper-fp8]`` in a serving engine (``[serve-hopper]``,
     ``[serve]``, base); attention varies by generation and, under it, by kernel: the fused
-    (FlashAttention-style) kernel is the generation's value, unfused ("eager") batched GEMMs
-    plus softmax are ``attention_efficiency[ampere-eager]``.
+    kernel of the generation's current stacks (cuDNN / Transformer Engine, FlashAttention) is
+    the generation's value; unfused ("eager") batched GEMMs plus softmax are
+    ``attention_efficiency[ampere-eager]``, FlashAttention-2 (published utilization)
+    ``attention_efficiency[hopper-fa2]``.
     """
     parts = [regime] if regime and symbol in REGIME else []
     arch = getattr(hardware, "architecture", None)
@@ -59,8 +66,11 @@ def variant_name(symbol: str, hardware=None, precision=None, regime=None,
         parts.append(arch)
         if symbol == "compute_efficiency" and precision and precision not in _NATIVE:
             parts.append(precision)
-    if symbol == "attention_efficiency" and eager_attention:
-        parts.append("eager")
+    if symbol == "attention_efficiency" and attention_kernel:
+        if attention_kernel not in ATTENTION_KERNELS:
+            raise ValueError(f"unknown attention kernel {attention_kernel!r}; allowed: "
+                             f"{', '.join(ATTENTION_KERNELS)} (or None: the fused default)")
+        parts.append(attention_kernel)
     return f"{symbol}[{'-'.join(parts)}]" if parts else symbol
 
 

@@ -590,10 +590,10 @@ def _ops_evaluate(res, name):
 # ---------------------------------------------------------------------------------------------
 # The facade
 # ---------------------------------------------------------------------------------------------
-def efficiency_default(symbol: str, hardware=None, precision=None, eager_attention=False):
+def efficiency_default(symbol: str, hardware=None, precision=None, attention_kernel=None):
     """Default of an efficiency symbol for a chip, precision and attention kernel (the most
     specific variant recorded)."""
-    return default(variant_name(symbol, hardware, precision, eager_attention=eager_attention))
+    return default(variant_name(symbol, hardware, precision, attention_kernel=attention_kernel))
 
 
 def _fraction(name, value):
@@ -605,19 +605,19 @@ def _fraction(name, value):
 
 
 @lru_cache(maxsize=64)
-def _default_efficiencies(arch, precision, eager=False) -> tuple:
+def _default_efficiencies(arch, precision, kernel=None) -> tuple:
     """(symbol, base magnitude) of every efficiency default for a generation and precision
-    (and attention kernel: ``eager`` when the attention core is not fused)."""
+    (and attention kernel: ``eager`` when the attention core is not fused, ``fa2``)."""
     class _Chip:  # variant_name only reads the architecture
         architecture = arch
-    return tuple((sym, _b(sym, efficiency_default(sym, _Chip, precision, eager)))
+    return tuple((sym, _b(sym, efficiency_default(sym, _Chip, precision, kernel)))
                  for sym, _r, _u in EFFICIENCY_KEYS.values())
 
 
-def _efficiencies(efficiency, overlap, hardware=None, precision=None, eager=False):
+def _efficiencies(efficiency, overlap, hardware=None, precision=None, kernel=None):
     """Base magnitudes of the efficiency inputs: defaults, overridden by ``efficiency``."""
     values = dict(_default_efficiencies(getattr(hardware, "architecture", None), precision,
-                                        bool(eager)))
+                                        kernel))
     if isinstance(efficiency, dict):
         by_symbol = {sym: key for key, (sym, _r, _u) in EFFICIENCY_KEYS.items()}
         unknown = [k for k in efficiency if k not in EFFICIENCY_KEYS and k not in by_symbol]
@@ -666,7 +666,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           global_batch, seq_len=2048, precision="bf16", recompute="none", zero_stage=0,
           sequence_parallel=False, interleave=1, overlap=1.0, tokens=None, datacenter=None,
           efficiency=None, flash_attention=True, model_parallel_overlap=0.0, lora_rank=None,
-          lora_targets=("q", "v"),
+          lora_targets=("q", "v"), attention_kernel=None,
           allow_cross_node_tp=False, ops=None, uncertainty=False) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
@@ -692,6 +692,10 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     zero_stage : {0, 1, 2, 3}
         ZeRO / distributed-optimizer sharding over the data-parallel ranks.
     sequence_parallel, flash_attention : bool
+    attention_kernel : {None, "fused", "fa2", "eager"}
+        Which attention kernel's efficiency applies: the generation's fused kernel (default),
+        FlashAttention-2 (its published utilization: ``attention_efficiency[<gen>-fa2]``) or
+        unfused "eager" attention (same as ``flash_attention=False``).
     interleave : int
         Model chunks per pipeline stage (interleaved 1F1B).
     overlap : float
@@ -781,7 +785,17 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         if not 0 <= r_d <= 1:
             raise ValueError(f"recompute fraction must be in [0, 1], got {recompute!r}")
         r_a = r_d
-    eff = _efficiencies(efficiency, overlap, hw, precision, eager=not flash_attention)
+    if attention_kernel is not None and attention_kernel not in ("fused", "fa2", "eager"):
+        raise ValueError(f"attention_kernel must be 'fused', 'fa2' or 'eager', got "
+                         f"{attention_kernel!r}")
+    if attention_kernel == "eager":
+        flash_attention = False
+    elif attention_kernel in ("fused", "fa2") and not flash_attention:
+        raise ValueError(f"attention_kernel={attention_kernel!r} is a FlashAttention-class "
+                         "kernel: it contradicts flash_attention=False")
+    kernel = "eager" if not flash_attention else (
+        "fa2" if attention_kernel == "fa2" else None)
+    eff = _efficiencies(efficiency, overlap, hw, precision, kernel=kernel)
     eff["model_parallel_overlap"] = _fraction("model_parallel_overlap", model_parallel_overlap)
 
     mixed = precision in _MIXED
@@ -821,7 +835,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     config = dict(mode=mode, devices=n_dev, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, micro_batch=b,
                   global_batch=B, seq_len=S, recompute=recompute, zero_stage=zero_stage,
                   sequence_parallel=bool(sequence_parallel), interleave=v,
-                  flash_attention=bool(flash_attention), tokens=tokens, node=node and node.name)
+                  flash_attention=bool(flash_attention), attention_kernel=kernel,
+                  tokens=tokens, node=node and node.name)
     ops_ctx = _ops_context(hw, node, dc if datacenter is None else registry.datacenter(datacenter),
                            ops, wb + ob, notes)
     return TrainResult(ev, m, hw, precision, dict(zip(_inputs(mode), args)), config, notes,
@@ -841,7 +856,7 @@ def _train_with_bands(model, cluster, samples, kw):
         if key in given or sym in given:
             continue
         names[key] = (variant_name(sym, r.hardware, r.precision,
-                                   eager_attention=not r.config["flash_attention"]),
+                                   attention_kernel=r.config["attention_kernel"]),
                       unit or "dimensionless",
                       (lo, hi))
     draws = sample_parameters(names, samples)

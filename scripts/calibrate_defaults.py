@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from mlsysim_sym.calibration import calibrate, validate  # noqa: E402
 from mlsysim_sym.calibration.fit import as_cases  # noqa: E402
 from mlsysim_sym.calibration.parameters import parameter, split_name  # noqa: E402
-from mlsysim_sym.calibration.validate import FIT_EXCLUDED, neutral_start  # noqa: E402
+from mlsysim_sym.calibration.validate import (FIT_EXCLUDED, literature_held,  # noqa: E402
+                                              neutral_start)
 
 DEFAULTS = ROOT / "mlsysim_sym" / "defaults.yaml"
 RECORD = ROOT / "mlsysim_sym" / "calibration" / "data" / "validation.yaml"
@@ -61,7 +62,7 @@ def _fmt(value, unit):
 def fit_defaults():
     cases, _ = as_cases(None)
     fitted = [c for c in cases if c.category not in FIT_EXCLUDED]
-    result = calibrate(fitted, model=neutral_start())
+    result = calibrate(fitted, model=neutral_start(), fixed=literature_held())
     today = dt.date.today().isoformat()
     with open(DEFAULTS, encoding="utf-8") as fh:
         table = yaml.safe_load(fh)
@@ -146,7 +147,7 @@ def main(argv=None):
         import subprocess
         return subprocess.call([sys.executable, __file__, "--validate-only"])
     fit = calibrate([c for c in as_cases(None)[0] if c.category not in FIT_EXCLUDED],
-                    model=neutral_start())
+                    model=neutral_start(), fixed=literature_held())
     report = run_validation()
     write_record(report, fit)
     DOC.write_text(report.markdown(), encoding="utf-8")

@@ -111,10 +111,10 @@ def _scale(unit: str, target: str) -> float:
 GENERATION_PARAMETERS = GENERATION
 
 
-def _with_variants(table, hardware, precision=None, regime=None, eager=False) -> dict:
+def _with_variants(table, hardware, precision=None, regime=None, kernel=None) -> dict:
     """Full parameter name -> base symbol; generation (and precision) variants of the chip
-    (and the attention kernel's: ``eager`` when the attention core is not fused)."""
-    return {variant_name(p, hardware, precision, regime, eager): p for p in table}
+    (and the attention kernel's: ``eager`` when the attention core is not fused, ``fa2``)."""
+    return {variant_name(p, hardware, precision, regime, kernel): p for p in table}
 
 
 def _default_value(name):
@@ -144,7 +144,7 @@ def _pick(params, name, base):
 # -------------------------------------------------------------------------------------- training
 _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "seq_len",
                 "precision", "recompute", "zero_stage", "sequence_parallel", "interleave",
-                "flash_attention", "overlap", "model_parallel_overlap")
+                "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",
@@ -171,8 +171,11 @@ def _train_runner(meas: Measurement, spec):
     model = _model(spec, meas)
     hardware = registry.hardware(spec["hardware"])
     knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
+    kernel = ("eager" if not knobs.get("flash_attention", True)
+              else knobs.get("attention_kernel") if knobs.get("attention_kernel") != "fused"
+              else None)
     uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"),
-                          eager=not knobs.get("flash_attention", True))
+                          kernel=kernel)
     overlap = knobs.pop("model_parallel_overlap", None)
     if overlap == "calibrated":  # the framework overlaps: the calibrated fraction applies
         uses["model_parallel_overlap"] = "model_parallel_overlap"

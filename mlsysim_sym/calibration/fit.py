@@ -187,16 +187,18 @@ def _residuals(preds, measured):
 class _Space:
     """The fitted coordinates: base parameters (natural values) and variant log-deviations."""
 
-    def __init__(self, names, base_values, spread, held_bases=()):
-        # a base held fixed (``fixed=``) anchors its variants without being a coordinate
-        self.held = {b: base_values[b] for b in held_bases}
+    def __init__(self, names, base_values, spread, held=()):
+        # a parameter held fixed (``fixed=``: a base or a variant) anchors the variants below it
+        # without being a coordinate
+        self.held = {b: base_values[b] for b in held}
         self.bases = sorted({split_name(n)[0] for n in names} - set(self.held))
         # parents before children, so values() can walk down each chain
         self.variants = sorted((n for n in names if split_name(n)[1] is not None),
                                key=lambda n: (split_name(n)[1].count("-"), n))
         self.coords = self.bases + self.variants
         self.spread = spread
-        self.params = {b: parameter(b) for b in [*self.bases, *self.held]}
+        self.params = {split_name(b)[0]: parameter(split_name(b)[0])
+                       for b in [*self.bases, *self.held]}
         lo = [self.params[b].bounds[0] for b in self.bases] + [-6.0] * len(self.variants)
         hi = [self.params[b].bounds[1] for b in self.bases] + [6.0] * len(self.variants)
         self.lo, self.hi = np.array(lo), np.array(hi)
@@ -396,7 +398,7 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
             up = parent(up)
     start = starting_values(model, set(used) | set(names) | ancestors)
     space = _Space(names, start, float(variant_spread),
-                   held_bases=[b for b in fixed if b in start and split_name(b)[1] is None])
+                   held=[b for b in fixed if b in start])
     coords = space.coords
     full0 = space.x0(start)
     fixed_values = {k: v for k, v in start.items() if k not in coords}
@@ -472,13 +474,14 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
         else:  # delta method on ln v = ln base + sum of the deltas down the chain
             vb = float(values[base])
             idx, grad = [], []
-            if base in coords:
-                idx, grad = [coords.index(base)], [1.0 / vb if vb > 0 else 0.0]
             look = c
-            while look != base:
+            while look != base and look not in space.held:  # a held level ends the chain
                 idx.append(coords.index(look))
                 grad.append(1.0)
                 look = parent(look)
+            if look == base and base in coords:
+                idx.append(coords.index(base))
+                grad.append(1.0 / vb if vb > 0 else 0.0)
             sub = cov[np.ix_(idx, idx)]
             g = np.array(grad)
             keep = np.isfinite(np.diag(sub))

@@ -44,9 +44,18 @@ ARCHITECTURE_ERAS = {"fit": ("ampere", "volta"), "predict": ("hopper",)}
 
 def neutral_start() -> dict:
     """The starting point of every fit (``data/start.yaml``): literature-level values."""
+    return {k: float(v["value"] if isinstance(v, dict) else v) for k, v in _start().items()}
+
+
+def _start() -> dict:
     with open(DATA_DIR / "start.yaml", encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
-    return {k: float(v["value"] if isinstance(v, dict) else v) for k, v in raw.items()}
+        return yaml.safe_load(fh) or {}
+
+
+def literature_held() -> frozenset:
+    """Parameters whose value is a published measurement (``fixed: true`` in start.yaml):
+    every fit and fold holds them instead of fitting them."""
+    return frozenset(k for k, v in _start().items() if isinstance(v, dict) and v.get("fixed"))
 
 
 @dataclass
@@ -154,15 +163,17 @@ class ValidationReport:
 
 
 def _fold_fit(cases, start, max_nfev):
-    return calibrate(cases, model=start, max_nfev=max_nfev)
+    return calibrate(cases, model=start, max_nfev=max_nfev, fixed=literature_held())
 
 
 def _predict_with(fit: CalibrationResult, start, cases):
     values = dict(start)
     values.update(fit.values)
-    # a variant no fitted case measured falls back to its base (cases pick base when absent)
+    # a variant no fitted case measured falls back to its base (cases pick base when absent);
+    # a held published value stays
+    held = literature_held()
     values = {k: v for k, v in values.items()
-              if split_name(k)[1] is None or k in fit.parameters}
+              if split_name(k)[1] is None or k in fit.parameters or k in held}
     return [float(np.asarray(y, dtype=float).reshape(-1)[0]) for y in evaluate(cases, values)]
 
 

@@ -58,6 +58,10 @@ for _ref in (
     Reference("dao2023flashattention2", "Dao, Tri", "FlashAttention-2: Faster Attention with "
               "Better Parallelism and Work Partitioning", "arXiv:2307.08691 (ICLR 2024)", 2023,
               url="https://arxiv.org/abs/2307.08691", kind="misc"),
+    Reference("shah2024flashattention3", "Shah, Jay and Bikshandi, Ganesh and Zhang, Ying and "
+              "others", "FlashAttention-3: Fast and Accurate Attention with Asynchrony and "
+              "Low-precision", "arXiv:2407.08608 (NeurIPS 2024)", 2024,
+              url="https://arxiv.org/abs/2407.08608", kind="misc"),
     Reference("pytorch2024fsdpnotes", "PyTorch contributors", "FSDP Notes: FSDP Prefetch "
               "Nuances", "PyTorch documentation", 2024,
               url="https://docs.pytorch.org/docs/stable/notes/fsdp.html", kind="misc"),
@@ -257,6 +261,7 @@ WALL = Wall(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
     references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2",
+                "shah2024flashattention3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
                 "williams2009roofline", "trivedi2016reliability"),

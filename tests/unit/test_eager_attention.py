@@ -29,11 +29,32 @@ def test_eager_adds_korthikanti_score_bytes_per_pass(recompute, r_a):
     assert t_eager - t_fused == pytest.approx(extra, rel=1e-9)
 
 
-def test_eager_attention_has_its_own_efficiency_variant():
+def test_attention_kernels_have_their_own_efficiency_variants():
     a100 = registry.hardware("a100")
-    assert variant_name("attention_efficiency", a100, eager_attention=True) == \
+    assert variant_name("attention_efficiency", a100, attention_kernel="eager") == \
         "attention_efficiency[ampere-eager]"
+    assert variant_name("attention_efficiency", a100, attention_kernel="fa2") == \
+        "attention_efficiency[ampere-fa2]"
     assert variant_name("attention_efficiency", a100) == "attention_efficiency[ampere]"
     # the GEMMs do not care which attention kernel runs
-    assert variant_name("compute_efficiency", a100, "bf16", eager_attention=True) == \
+    assert variant_name("compute_efficiency", a100, "bf16", attention_kernel="eager") == \
         "compute_efficiency[ampere]"
+    with pytest.raises(ValueError, match="unknown attention kernel"):
+        variant_name("attention_efficiency", a100, attention_kernel="fa9")
+
+
+def test_flashattention2_uses_its_published_utilization():
+    # Shah et al. 2024 (FlashAttention-3), abstract: FlashAttention-2 reaches 35% of the H100
+    # peak; Dao 2023, abstract: 50-73% of the A100 peak (geometric middle 0.604)
+    kw = dict(devices=8, micro_batch=1, global_batch=8, seq_len=8192, precision="bf16",
+              zero_stage=3, recompute="full")
+    for chip, value in (("h100", 0.35), ("a100", 0.604)):
+        r = train("llama-2-7b", chip, attention_kernel="fa2", **kw)
+        assert r.inputs()["attention_efficiency"].magnitude == pytest.approx(value)
+    fused = train("llama-2-7b", "h100", **kw)
+    fa2 = train("llama-2-7b", "h100", attention_kernel="fa2", **kw)
+    assert fa2.step_time > fused.step_time  # the fused Hopper kernels are faster than FA2
+    with pytest.raises(ValueError, match="attention_kernel must be"):
+        train("llama-2-7b", "h100", attention_kernel="fa3", **kw)
+    with pytest.raises(ValueError, match="contradicts flash_attention=False"):
+        train("llama-2-7b", "h100", attention_kernel="fa2", flash_attention=False, **kw)
