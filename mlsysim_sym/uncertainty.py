@@ -4,9 +4,11 @@ Every calibrated parameter a prediction uses carries a spread (``spread`` in ``d
 the standard deviation of ln(value) from its fit). A band draws ``samples`` parameter sets
 (log-normal around the defaults, independent, clipped to the parameter's physical range),
 evaluates the prediction once with array-valued efficiencies (the compiled kernels broadcast),
-and multiplies each draw by a model-discrepancy factor exp(N(0, sigma^2)), where sigma is the
-scatter of the category's leave-one-source-out errors (``calibration/data/validation.yaml``):
-the part of the error no parameter explains. The harness (``mlsysim-sym validate``) reports how
+and multiplies each draw by a model-discrepancy factor exp(N(0, sigma^2)), where sigma is set
+by the category's leave-one-source-out errors (``calibration/data/validation.yaml``): the 80th
+percentile of their |ln(predicted/measured)| over z_0.9, so that +-z_0.9 sigma holds 80% of
+them (split conformal; the errors are heavy-tailed): the part of the error no parameter
+explains. The harness (``mlsysim-sym validate``) reports how
 often published measurements fall inside these bands.
 """
 

@@ -27,7 +27,8 @@ def validation_markdown(report) -> str:
            "- **LOSO** (leave one source out): the defaults refitted without the row's source, "
            "from the neutral starting point, then the row predicted (the prediction);",
            "- **band**: p10..p90 around the LOSO prediction from the parameters' spread and the "
-           "category's model discrepancy measured on the *other* sources' LOSO errors;",
+           "category's model discrepancy measured on the *other* sources' LOSO errors (the "
+           "80th percentile of their \\|ln(predicted / measured)\\| over z_0.9, split conformal);",
            "- **cross generation**: training efficiencies fitted on A100-era rows only, H100 "
            "rows predicted.", "",
            "## Summary", "",
