@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import yaml
@@ -47,6 +48,7 @@ def neutral_start() -> dict:
     return {k: float(v["value"] if isinstance(v, dict) else v) for k, v in _start().items()}
 
 
+@lru_cache(maxsize=1)
 def _start() -> dict:
     with open(DATA_DIR / "start.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}

@@ -100,3 +100,26 @@ def test_a_fixed_base_stays_put_while_its_variants_are_fitted():
     assert "memory_efficiency" not in r.parameters
     est = r.parameters["memory_efficiency[serve]"]
     assert est.identifiable and est.value == pytest.approx(0.62, rel=1e-3)
+
+
+def test_published_kernel_values_are_held_in_every_fit():
+    # FlashAttention-2's utilization is a published measurement (start.yaml, fixed: true):
+    # the shipped fit and every LOSO fold hold it, and the fa2 rows predict with it
+    from mlsysim_sym.calibration.fit import as_cases
+    from mlsysim_sym.calibration.validate import _predict_with, literature_held, neutral_start
+    held = literature_held()
+    assert {"attention_efficiency[hopper-fa2]", "attention_efficiency[ampere-fa2]"} <= held
+    cases, _ = as_cases(None)
+    foundry = [c for c in cases if c.id.startswith("train-llmfoundry-mpt7b-h100-x8")]
+    assert foundry and all("attention_efficiency[hopper-fa2]" in c.uses for c in foundry)
+    start = neutral_start()
+    r = calibrate(foundry, parameters=["compute_efficiency[hopper]"], model=start,
+                  fixed=held)
+    assert not any(k in r.parameters for k in held)
+    # the held value is what the prediction uses: moving it moves the prediction
+    base = _predict_with(r, start, foundry)
+    values = dict(start, **r.values)
+    assert float(evaluate(foundry, values)[0]) == pytest.approx(base[0], rel=1e-12)
+    values["attention_efficiency[hopper-fa2]"] = 0.7
+    assert float(evaluate(foundry, values)[0]) > base[0] * 1.01   # faster attention, more MFU
+    assert start["attention_efficiency[hopper-fa2]"] == 0.35
