@@ -89,6 +89,8 @@ def test_efficiency_override_scales_memory_time():
     ({"efficiency": 0.0}, "efficiency"), ({"efficiency": 1.5}, "efficiency"),
     ({"efficiency": float("nan")}, "efficiency"), ({"precision": "fp3"}, "precision"),
     ({"phase": "train"}, "phase"), ({"efficiency": {"bogus": 1}}, "efficiency"),
+    ({"efficiency": {"unoverlapped": 1.5}}, r"unoverlapped .* \[0, 1\]"),
+    ({"efficiency": {"unoverlapped": "half"}}, "unoverlapped"),
 ])
 def test_bad_knobs_raise_value_error_naming_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
