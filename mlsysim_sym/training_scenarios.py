@@ -590,6 +590,23 @@ def _ops_evaluate(res, name):
 # ---------------------------------------------------------------------------------------------
 # The facade
 # ---------------------------------------------------------------------------------------------
+def attention_variant(flash_attention=True, attention_kernel=None):
+    """The attention-efficiency variant of a training configuration: ``"eager"`` (unfused),
+    ``"fa2"`` (FlashAttention-2) or None (the generation's fused kernel); a clear error for
+    an unknown or contradictory choice."""
+    if attention_kernel is not None and attention_kernel not in ("fused", "fa2", "eager"):
+        raise ValueError(f"attention_kernel must be 'fused', 'fa2' or 'eager', got "
+                         f"{attention_kernel!r}")
+    if attention_kernel == "eager":
+        return "eager"
+    if not flash_attention:
+        if attention_kernel is not None:
+            raise ValueError(f"attention_kernel={attention_kernel!r} is a FlashAttention-class "
+                             "kernel: it contradicts flash_attention=False")
+        return "eager"
+    return "fa2" if attention_kernel == "fa2" else None
+
+
 def efficiency_default(symbol: str, hardware=None, precision=None, attention_kernel=None):
     """Default of an efficiency symbol for a chip, precision and attention kernel (the most
     specific variant recorded)."""
@@ -785,16 +802,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         if not 0 <= r_d <= 1:
             raise ValueError(f"recompute fraction must be in [0, 1], got {recompute!r}")
         r_a = r_d
-    if attention_kernel is not None and attention_kernel not in ("fused", "fa2", "eager"):
-        raise ValueError(f"attention_kernel must be 'fused', 'fa2' or 'eager', got "
-                         f"{attention_kernel!r}")
-    if attention_kernel == "eager":
-        flash_attention = False
-    elif attention_kernel in ("fused", "fa2") and not flash_attention:
-        raise ValueError(f"attention_kernel={attention_kernel!r} is a FlashAttention-class "
-                         "kernel: it contradicts flash_attention=False")
-    kernel = "eager" if not flash_attention else (
-        "fa2" if attention_kernel == "fa2" else None)
+    kernel = attention_variant(flash_attention, attention_kernel)
+    flash_attention = kernel != "eager"
     eff = _efficiencies(efficiency, overlap, hw, precision, kernel=kernel)
     eff["model_parallel_overlap"] = _fraction("model_parallel_overlap", model_parallel_overlap)
 

@@ -167,13 +167,12 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
 
 def _train_runner(meas: Measurement, spec):
     """(run(params, **extra) -> TrainResult, uses, knobs) of a training measurement."""
-    from ..training_scenarios import train
+    from ..training_scenarios import attention_variant, train
     model = _model(spec, meas)
     hardware = registry.hardware(spec["hardware"])
     knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
-    kernel = ("eager" if not knobs.get("flash_attention", True)
-              else knobs.get("attention_kernel") if knobs.get("attention_kernel") != "fused"
-              else None)
+    kernel = attention_variant(knobs.get("flash_attention", True),
+                               knobs.get("attention_kernel"))
     uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"),
                           kernel=kernel)
     overlap = knobs.pop("model_parallel_overlap", None)
