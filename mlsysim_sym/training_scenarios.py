@@ -68,6 +68,7 @@ _KNOB_IN = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_pa
             "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
             "sequence_parallel", "attention_scores_stored", "parameter_shard_factor",
             "gradient_shard_factor", "optimizer_shard_factor", "parameter_gather_passes",
+            "gradient_reduce_passes",
             "training_tokens")
 _TRAINABLE_IN = {"full": ("trainable_parameters",), "lora": ("lora_rank", "lora_adapted_width")}
 
@@ -783,6 +784,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         raise ValueError(f"global_batch={int(B_)}{where} is not divisible by dp x micro_batch = "
                          f"{int(d_)} x {int(b_)} = {step}; nearest valid global batches: "
                          f"{', '.join(str(x) for x in (lo, lo + step) if x > 0)}")
+    micro = B / (dp * b)  # micro-batches per step (Narayanan Sec. 3.1: m = B / (b d))
     if v > 1:
         if np.any(np.asarray(pp) < 2):
             raise ValueError("interleave > 1 needs pp >= 2 (interleaved 1F1B)")
@@ -837,7 +839,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   attention_scores_stored=0.0 if flash_attention else 1.0,
                   parameter_shard_factor=f_w, gradient_shard_factor=f_g,
                   optimizer_shard_factor=f_o,
-                  parameter_gather_passes=2.0 if zero_stage == 3 else 1.0, training_tokens=tok)
+                  parameter_gather_passes=2.0 * micro if zero_stage == 3 else 1.0,
+                  gradient_reduce_passes=micro if zero_stage >= 2 else 1.0, training_tokens=tok)
     args = [values[k] for k in _inputs(mode)]
     vectorised = any(isinstance(a, np.ndarray) for a in args)
     ev = _kernel(mode).lazy(args, vectorised)

@@ -206,22 +206,28 @@ WALL = Wall(
         Equation(s.pipeline_bubble_time,
                  s.pipeline_bubble_fraction / (1 - s.pipeline_bubble_fraction) * _busy,
                  cite=_N, locator="eq. (1): (B/(bd) + p - 1)(t_f + t_b) per batch"),
-        Equation(s.dp_comm_time, (1 + s.parameter_gather_passes) * (
+        Equation(s.dp_comm_time, (s.gradient_reduce_passes + s.parameter_gather_passes) * (
             ring_reduce_scatter(_grad_msg, _dp_node, _up, _up_lat)
             + ring_reduce_scatter(_grad_msg / _dp_node, d * c / _dp_node, _out, _out_lat,
                                   _eta_out)),
                  cite=_Z, locator="Sec. 7.2: RS + AG = all-reduce, 2 Psi; "
-                 "ZeRO-3 3 Psi", note="hierarchical: intra-node, then per rail (Mikami et al.)"),
+                 "ZeRO-3 3 Psi", note="hierarchical: intra-node, then per rail (Mikami et al.); "
+                 "ZeRO-2/3 keep a gradient shard, so each micro-batch reduce-scatters (and ZeRO-3 "
+                 "gathers the weights for each forward and backward): PyTorch FSDP reduce-"
+                 "scatters every micro-batch unless no_sync keeps unsharded gradients"),
         Equation(s.dp_exposed_time, sympy.Max(0, s.dp_comm_time - s.dp_overlap
-                 * (s.hardware_flops_per_token - s.forward_flops_per_token
-                    + (s.parameter_gather_passes - 1) * s.forward_flops_per_token)
+                 * (s.gradient_reduce_passes
+                    * (s.hardware_flops_per_token - s.forward_flops_per_token)
+                    + sympy.Max(0, s.parameter_gather_passes - s.gradient_reduce_passes)
+                    * s.forward_flops_per_token)
                  / s.hardware_flops_per_token * s.step_compute_time / m),
                  cite="li2020pytorchddp", locator="Sec. 3.2.3: buckets overlap the backward; "
                  "Sec. 3.2.4: no_sync during gradient accumulation",
-                 note="the window is the last micro-batch's backward share of the compute time; "
-                      "with ZeRO-3 its forward too: FSDP overlaps each layer's weight "
-                      "all-gather with the previous layer's forward (PyTorch FSDP notes, "
-                      "'FSDP Prefetch Nuances': implicit forward prefetching, always enabled)"),
+                 note="the window is the backward of each micro-batch that reduces (the last "
+                      "one, or all with ZeRO-2/3) and, with ZeRO-3, the forwards too: FSDP "
+                      "overlaps each layer's weight all-gather with the previous layer's "
+                      "forward (PyTorch FSDP notes, 'FSDP Prefetch Nuances': implicit forward "
+                      "prefetching, always enabled)"),
         Equation(s.optimizer_step_time, memory.time_for(_trainable_local * s.optimizer_shard_factor
                  * (s.gradient_bytes_per_parameter + 2 * s.optimizer_bytes_per_parameter
                     + s.bytes_per_parameter)), cite="williams2009roofline", locator="Sec. 2: "

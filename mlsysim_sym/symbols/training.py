@@ -88,11 +88,18 @@ optimizer_shard_factor = declare("optimizer_shard_factor", "dimensionless", r"f_
                                  "1/(d c))", (1e-7, 1))
 parameter_gather_passes = declare(
     "parameter_gather_passes", "dimensionless", r"n_{ag}",
-    "all-gathers of the weights per step after the gradient reduce-scatter (1: plain or ZeRO-1/2 "
-    "data parallelism, i.e. an all-reduce; 2: ZeRO-3, forward and backward)", (1, 10))
+    "all-gathers of the weights per step (1: plain or ZeRO-1/2 data parallelism, the second half "
+    "of an all-reduce or the gather after the optimizer; 2m: ZeRO-3 gathers them again for every "
+    "micro-batch's forward and backward)", (1, 1e7))
+gradient_reduce_passes = declare(
+    "gradient_reduce_passes", "dimensionless", r"n_{rs}",
+    "reduce-scatters of the gradients per step (1: plain or ZeRO-1 data parallelism accumulates "
+    "locally and reduces once; m: ZeRO-2/3 keep only a gradient shard, so every micro-batch's "
+    "backward reduces)", (1, 1e7))
 dp_overlap = declare("dp_overlap", "dimensionless", r"o_{dp}",
-                     "fraction of the last micro-batch's backward compute that the data-parallel "
-                     "communication can hide behind (0: none, 1: all)", (0, 1))
+                     "fraction of the compute that the data-parallel communication can hide behind "
+                     "(the last micro-batch's backward; with ZeRO-2/3 every micro-batch's; "
+                     "0: none, 1: all)", (0, 1))
 training_goodput = declare("training_goodput", "dimensionless", r"G_{\mathrm{train}}",
                            "fraction of wall-clock time spent in useful training steps", (1e-6, 1))
 

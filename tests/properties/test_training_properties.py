@@ -82,7 +82,8 @@ def values(x, **over):
         recomputed_attention_fraction=ra, sequence_parallel=x["sequence_parallel"],
         attention_scores_stored=x["attention_scores_stored"],
         parameter_shard_factor=shard if z >= 3 else 1, gradient_shard_factor=shard if z >= 2 else 1,
-        optimizer_shard_factor=shard if z >= 1 else 1, parameter_gather_passes=2 if z == 3 else 1,
+        optimizer_shard_factor=shard if z >= 1 else 1, parameter_gather_passes=2 * m if z == 3 else 1,
+        gradient_reduce_passes=m if z >= 2 else 1,
         training_tokens=1e12)
     return vals
 

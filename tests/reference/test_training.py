@@ -39,7 +39,7 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             micro_batch=1, global_batch=1, sequence_length=2048, recomputed_dense_fraction=0,
             recomputed_attention_fraction=0, sequence_parallel=0, attention_scores_stored=1,
             parameter_shard_factor=1, gradient_shard_factor=1, optimizer_shard_factor=1,
-            parameter_gather_passes=1, training_tokens=1e12,
+            parameter_gather_passes=1, gradient_reduce_passes=1, training_tokens=1e12,
             # the pre-split step time (hand arithmetic below): no memory-bound kernel traffic,
             # no fixed overheads, no model-parallel overlap; attention at the GEMM rate (evaluate)
             elementwise_traffic_factor=0, training_step_overhead=0, layer_pass_overhead=0,
@@ -155,6 +155,33 @@ def test_zero3_moves_one_and_a_half_times_the_baseline_bytes():
     assert z3 / base == pytest.approx(1.5, rel=1e-12)
     # hand: ring all-reduce of 7.5e9 x 2 B / 8 over 64 ranks on 25 GB/s: 2 x 63/64 x M / B
     assert base == pytest.approx(2 * 63 / 64 * 7.5e9 * 2 / 8 / 25e9, rel=1e-12)
+
+
+def test_zero3_gathers_and_reduces_in_every_micro_batch():
+    # PyTorch FSDP / ZeRO-3: weights are all-gathered for each forward and backward and the
+    # gradients reduce-scattered in each micro-batch's backward (no unsharded gradient is kept),
+    # so m micro-batches move m times the bytes of one; the overlap window grows with them
+    kw = dict(data_parallel=64, link_latency=0, scale_up_latency=0, tensor_parallel=8,
+              parameters=7.5e9, active_parameters=7.5e9, trainable_parameters=7.5e9, heads=96,
+              link_bandwidth=0.01)  # GB/s: slow enough to be comm-bound
+    one = evaluate(["dp_comm_time", "dp_exposed_time", "step_compute_time"], global_batch=64,
+                   parameter_gather_passes=2, gradient_reduce_passes=1, **kw)
+    four = evaluate(["dp_comm_time", "dp_exposed_time", "step_compute_time"], global_batch=256,
+                    parameter_gather_passes=8, gradient_reduce_passes=4, **kw)
+    assert four["dp_comm_time"] == pytest.approx(4 * one["dp_comm_time"], rel=1e-12)
+    assert four["step_compute_time"] == pytest.approx(4 * one["step_compute_time"], rel=1e-9)
+    # exposed = m x (per-micro-batch traffic - that micro-batch's compute), here comm-bound
+    assert one["dp_exposed_time"] > 0
+    assert four["dp_exposed_time"] == pytest.approx(4 * one["dp_exposed_time"], rel=1e-9)
+
+
+def test_train_counts_zero_passes_per_micro_batch():
+    from mlsysim_sym.training_scenarios import train
+    kw = dict(devices=16, seq_len=2048, precision="bf16", micro_batch=1)
+    for z, (rs, ag) in {0: (1, 1), 1: (1, 1), 2: (4, 1), 3: (4, 8)}.items():
+        r = train("llama-2-7b", "h100", global_batch=64, zero_stage=z, **kw)
+        assert r.inputs()["gradient_reduce_passes"] == rs
+        assert r.inputs()["parameter_gather_passes"] == ag
 
 
 # ---- Pipeline bubble and tensor-parallel volume (Narayanan) --------------------------------
