@@ -4,7 +4,9 @@ Strategy for one unknown and one target (DESIGN decision 8):
 
 1. **Algebra first, once.** The target's closed form is split into its Max/Min branches (every
    choice of argument); on each branch whose numerator is a polynomial of degree <= 2 in the
-   unknown, ``sympy.solve`` gives closed-form roots in the other inputs and a target placeholder.
+   unknown, the linear or quadratic formula on its coefficients gives closed-form roots in the
+   other inputs and a target placeholder (not ``sympy.solve``: its simplification of the large
+   coefficients of the training step ran for minutes).
    This runs once per (system, unknown, target), at first use, on our own expressions only (never
    on user text), and is skipped when the branch is not polynomial. At request time the roots
    are compiled functions: each is evaluated, and kept only if it is real, inside the bounds, and
@@ -99,6 +101,35 @@ def _branch_variants(expr):
     return variants
 
 
+def _low_degree_coefficients(num, x):
+    """Coefficients (highest first) of ``num`` as a polynomial of degree 1 or 2 in ``x``, or
+    None. Derivatives at x = 0 instead of ``sympy.Poly``, which expands every other symbol and
+    took 10 s per branch on the training step's data-parallel term."""
+    if not num.is_polynomial(x):
+        return None
+    d1 = sympy.diff(num, x)
+    d2 = sympy.diff(d1, x)
+    if d1 == 0 or sympy.diff(d2, x) != 0:
+        return None
+    c0, c1 = num.subs(x, 0), d1.subs(x, 0)
+    return [c1, c0] if d2 == 0 else [d2 / 2, c1, c0]
+
+
+def _polynomial_roots(coeffs):
+    """Roots of a polynomial of degree 1 or 2 given its coefficients (highest first), by the
+    textbook formulas: no sympy.solve, whose simplification of large coefficient expressions
+    can run for minutes. A root that is not real or not positive at a point is rejected when
+    it is evaluated there."""
+    if len(coeffs) == 2:
+        a, b = coeffs
+        return [-b / a]
+    if len(coeffs) == 3:
+        a, b, c = coeffs
+        disc = sympy.sqrt(b ** 2 - 4 * a * c)
+        return [(-b + disc) / (2 * a), (-b - disc) / (2 * a)]
+    return []
+
+
 def _closed_forms(system, unknown_sym, target_name):
     """Closed-form roots of target(x) = T per branch, as compiled functions (cached)."""
     key = (system.key, unknown_sym.name, target_name)
@@ -115,14 +146,9 @@ def _closed_forms(system, unknown_sym, target_name):
         if unknown_sym not in g.free_symbols:
             continue
         num, _den = sympy.together(g - _TARGET).as_numer_denom()
-        try:
-            poly = sympy.Poly(num, unknown_sym)
-        except sympy.PolynomialError:
-            continue
-        if poly.degree() > 2 or any(unknown_sym in c.free_symbols for c in poly.coeffs()):
-            continue
-        for r in sympy.solve(num, unknown_sym):
-            roots.append(r)
+        coeffs = _low_degree_coefficients(num, unknown_sym)
+        if coeffs:
+            roots.extend(_polynomial_roots(coeffs))
     fns = [sympy.lambdify(inputs + (_TARGET,), r, modules="math") for r in roots]
     _FORMS[key] = (tuple(s.name for s in inputs), fns, roots)
     return _FORMS[key]

@@ -149,3 +149,32 @@ def test_vectorised_sensitivity():
               memory_bandwidth=1000, memory_efficiency=1.0, fixed_overhead=0.0)
     s = sensitivity(S, "step_time", at=at)
     np.testing.assert_allclose(s["memory_bandwidth"], [0.0, -1.0])
+
+
+def test_closed_form_on_the_training_data_parallel_term():
+    # the exposed data-parallel time has four Max nodes and large rational coefficients; its
+    # closed forms come from the linear formula on derivatives (sympy.solve / Poly took minutes)
+    from mlsysim_sym.training_scenarios import train, training_system
+    r = train("llama-2-7b", "h100", devices=64, global_batch=256, micro_batch=1, zero_stage=3,
+              overlap=0.0)
+    system, known = training_system("full"), dict(r.inputs())
+    k = system.compile(["dp_exposed_time"])
+    at = {n: known[n] for n in k.input_names if n != "link_bandwidth"}
+    target = r.breakdown()["dp_communication"]
+    res = solve_for(system, "link_bandwidth", {"dp_exposed_time": target}, at)
+    assert res.method == "closed-form" and res.residual < 1e-9
+    assert target.magnitude > 0
+    assert res.value.to("GB/s").magnitude == pytest.approx(
+        known["link_bandwidth"].to("GB/s").magnitude, rel=1e-9)
+
+
+def test_quadratic_roots_by_formula():
+    import sympy
+    from mlsysim_sym.solvers.inverse import _low_degree_coefficients, _polynomial_roots
+    x, a, b = sympy.symbols("x a b", positive=True)
+    coeffs = _low_degree_coefficients((a * x + 1) * (x - b), x)  # a x^2 + (1 - a b) x - b
+    roots = _polynomial_roots(coeffs)
+    vals = {a: 2.0, b: 3.0}
+    assert sorted(float(r.subs(vals)) for r in roots) == pytest.approx([-0.5, 3.0])
+    assert _low_degree_coefficients(x ** 3 + a, x) is None
+    assert _low_degree_coefficients(sympy.exp(x), x) is None
