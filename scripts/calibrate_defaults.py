@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mlsysim_sym.calibration import calibrate, validate  # noqa: E402
-from mlsysim_sym.calibration.fit import as_cases  # noqa: E402
+from mlsysim_sym.calibration.fit import F_SCALE, as_cases  # noqa: E402
 from mlsysim_sym.calibration.parameters import parameter, split_name  # noqa: E402
 from mlsysim_sym.calibration.validate import (FIT_EXCLUDED, literature_held,  # noqa: E402
                                               neutral_start)
@@ -76,7 +76,8 @@ def fit_defaults():
                           f"retrieved {today}",
                "note": f"fitted by scripts/calibrate_defaults.py: {parameter(name).description}"}
         if est.identifiable:
-            row["fit"] = {"method": "scipy least_squares trf, soft_l1 loss (f_scale 0.2) on "
+            row["fit"] = {"method": "scipy least_squares trf, soft_l1 loss (f_scale "
+                                    f"{F_SCALE}: least absolute deviations) on "
                                     "ln(predicted / measured)",
                           "measurements": result.n,
                           "rms_log_error": _sig(result.rms_log_error, 3),

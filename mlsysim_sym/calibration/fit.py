@@ -2,12 +2,16 @@
 
 The residual of a measurement is ln(predicted / measured), so every measurement weighs the same
 whatever its unit and size, and errors are relative. The fit is scipy's bounded trust-region
-least squares (``least_squares(method="trf")``); the Jacobian is a forward difference evaluated
-in one vectorised call per case (every case broadcasts over parameter arrays).
+least squares (``least_squares(method="trf")``) with the soft_l1 loss at a 2% scale, i.e. least
+absolute log deviations: the published targets are median |errors|, and the model's misses are
+heavy-tailed (a configuration it cannot express should cost its distance, not its square). The
+Jacobian is a forward difference evaluated in one vectorised call per case (every case
+broadcasts over parameter arrays).
 
 Variants (``compute_efficiency[hopper]``, ``tinyml_mac_efficiency[plumerai]``) are fitted as
-multiplicative deviations from their base parameter, value = base x exp(delta), with a Gaussian
-prior delta ~ N(0, tau^2) (tau = ``variant_spread``, a penalty row delta / tau per variant): the
+multiplicative deviations from their base parameter, value = base x exp(delta), with a prior
+penalty row delta / tau per variant (tau = ``variant_spread``; under the same loss that is a
+Laplace prior of scale tau, a Gaussian one with ``loss="linear"``): the
 base is fitted on every measurement, a variant moves away from it only as far as its own
 measurements pull, and a variant without measurements stays at the base. That is what makes
 leave-one-source-out and cross-generation predictions honest: a held-out chip generation or
@@ -37,12 +41,15 @@ from ..defaults import parent
 from .parameters import parameter, split_name
 
 __all__ = ["calibrate", "CalibrationResult", "ParameterEstimate", "FitRow", "as_cases",
-           "starting_values", "evaluate", "VARIANT_SPREAD"]
+           "starting_values", "evaluate", "VARIANT_SPREAD", "F_SCALE"]
 
 _BAD = 5.0            # residual of a prediction that is not a positive finite number
 _NULL_RATIO = 1e-5    # singular value / largest below which a direction is not identified
 #: prior log-spread of a variant around its base parameter (a factor e = 2.7 at 1 sigma)
 VARIANT_SPREAD = 1.0
+#: scale of the soft_l1 loss: below 2% a log residual costs its square, above it its absolute
+#: value, so the fit is least absolute deviations (the estimator of the median error)
+F_SCALE = 0.02
 
 
 @dataclass(frozen=True)
@@ -325,7 +332,7 @@ def _staged_start(cases, model, kw):
 
 def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int = 200,
               fixed=None, variant_spread: float = VARIANT_SPREAD, loss: str = "soft_l1",
-              f_scale: float = 0.2, staged: bool = False) -> CalibrationResult:
+              f_scale: float = F_SCALE, staged: bool = False) -> CalibrationResult:
     """Fit ``parameters`` to ``measurements`` by least squares on ln(predicted / measured).
 
     Parameters
@@ -351,9 +358,12 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
     variant_spread : float
         Prior standard deviation of ln(variant / base).
     loss, f_scale : str, float
-        scipy's robust loss on the log residuals (``"soft_l1"``: quadratic below ``f_scale``,
-        linear above, so a few measurements the model cannot express do not drag the rest;
-        ``"linear"`` for plain least squares).
+        scipy's robust loss on the log residuals and the prior rows (``"soft_l1"``: quadratic
+        below ``f_scale``, linear above; with the default 0.02 the fit is least absolute
+        deviations, the estimator whose target is the median |error|, and the variant prior is
+        in effect Laplace(0, tau): a variant leaves its base only when its own measurements
+        pull harder than the prior; a measurement the model cannot express costs its distance,
+        not its square, so it cannot drag the rest; ``"linear"`` for plain least squares).
     staged : bool
         Start the joint fit from per-category fits (more robust with several categories).
 
