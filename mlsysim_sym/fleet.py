@@ -516,7 +516,7 @@ def _search(lam, service, batches, tps, ok, p, ttft_budget):
         todo = np.nonzero((bound < best) & ~searched)
         if not todo[0].size:
             return reps
-        order = np.argsort(bound[todo], kind="stable")[:64]
+        order = np.argsort(bound[todo], kind="stable")[:128]
         idx = (todo[0][order], todo[1][order])
         searched[idx] = True
         reps[idx] = _min_replicas(lam, service[idx], batches[idx[1]], p, ttft_budget[idx])
