@@ -708,7 +708,10 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     recompute : {"none", "selective", "full"} or float
         Activation recomputation; a float in [0, 1] is the fraction of layers fully recomputed.
     zero_stage : {0, 1, 2, 3}
-        ZeRO / distributed-optimizer sharding over the data-parallel ranks.
+        ZeRO / distributed-optimizer sharding over the data-parallel ranks. Stages 0-1 reduce
+        the accumulated gradients once per step; 2-3 keep only a gradient shard, so every
+        micro-batch reduce-scatters, and 3 also gathers the weights for every micro-batch's
+        forward and backward (PyTorch FSDP without ``no_sync``, DeepSpeed ZeRO-3).
     sequence_parallel, flash_attention : bool
     attention_kernel : {None, "fused", "fa2", "eager"}
         Which attention kernel's efficiency applies: the generation's fused kernel (default),
@@ -717,7 +720,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     interleave : int
         Model chunks per pipeline stage (interleaved 1F1B).
     overlap : float
-        Fraction of the last micro-batch's backward that hides data-parallel communication.
+        Fraction of the compute that hides data-parallel communication: the last
+        micro-batch's backward (stages 0-1), every micro-batch's backward (2) or every
+        micro-batch's forward and backward (3).
     model_parallel_overlap : float
         Fraction of the tensor- and pipeline-parallel communication hidden behind compute
         (0: none, as in Megatron-LM 2022; Megatron-Core with Transformer Engine overlaps).
