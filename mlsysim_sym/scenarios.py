@@ -583,18 +583,22 @@ def _with_bands(model, hardware, samples, kw):
 _OVERLAP_KEYS = ("unoverlapped", "unoverlapped_fraction")
 
 
+def _fraction(name, value):
+    """``value`` (a number or array) checked to lie in [0, 1]; a clear error naming ``name``."""
+    arr = np.asarray(value, dtype=float) if not isinstance(value, (bool, str)) \
+        else np.asarray(np.nan)
+    if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return arr if arr.ndim else float(arr)
+
+
 def _unoverlapped(efficiency):
     """Unoverlapped share phi of the shorter roof (``efficiency={"unoverlapped": ..}``)."""
     if isinstance(efficiency, dict):
         for key in _OVERLAP_KEYS:
             if key in efficiency:
-                v = efficiency[key]
-                arr = np.asarray(v, dtype=float) if not isinstance(v, (bool, str)) \
-                    else np.asarray(np.nan)
-                if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
-                    raise ValueError(f"unoverlapped (the share of the shorter roof not hidden) "
-                                     f"must be in [0, 1], got {v!r}")
-                return arr if arr.ndim else float(arr)
+                return _fraction("unoverlapped (the share of the shorter roof not hidden)",
+                                 efficiency[key])
     return _unoverlapped_default()
 
 

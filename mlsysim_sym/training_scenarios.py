@@ -28,6 +28,7 @@ import numpy as np
 
 from . import registry
 from .defaults import default, variant_name
+from .scenarios import _fraction
 from .equations import walls
 from .equations import training as _tr
 from .symbols import info
@@ -612,14 +613,6 @@ def efficiency_default(symbol: str, hardware=None, precision=None, attention_ker
     """Default of an efficiency symbol for a chip, precision and attention kernel (the most
     specific variant recorded)."""
     return default(variant_name(symbol, hardware, precision, attention_kernel=attention_kernel))
-
-
-def _fraction(name, value):
-    arr = np.asarray(value, dtype=float) if not isinstance(value, (bool, str)) \
-        else np.asarray(np.nan)
-    if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return arr if arr.ndim else float(arr)
 
 
 @lru_cache(maxsize=64)
