@@ -752,7 +752,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   interleave=interleave, overlap=overlap, tokens=tokens, datacenter=datacenter,
                   efficiency=efficiency, flash_attention=flash_attention,
                   model_parallel_overlap=model_parallel_overlap, lora_rank=lora_rank,
-                  lora_targets=lora_targets, allow_cross_node_tp=allow_cross_node_tp, ops=ops)
+                  lora_targets=lora_targets, attention_kernel=attention_kernel,
+                  allow_cross_node_tp=allow_cross_node_tp, ops=ops)
         return _train_with_bands(model, cluster, uncertainty, kw)
     notes: list = []
     if not isinstance(precision, str) or precision.lower() not in _PRECISIONS:

@@ -49,3 +49,11 @@ def test_bands_need_scalar_knobs():
     import numpy as np
     with pytest.raises(ValueError, match="scalar knobs"):
         ms.predict("llama-3-8b", "h100", batch=np.arange(1, 4), uncertainty=True)
+
+
+def test_train_bands_keep_the_attention_kernel():
+    # the Monte Carlo path re-runs train(); the kernel choice must survive it
+    kw = dict(devices=8, micro_batch=1, global_batch=64, seq_len=4096, zero_stage=1)
+    fa2 = ms.train("llama-3-8b", "h100", attention_kernel="fa2", uncertainty=50, **kw)
+    assert fa2.config["attention_kernel"] == "fa2"
+    assert fa2.step_time == ms.train("llama-3-8b", "h100", attention_kernel="fa2", **kw).step_time
