@@ -69,7 +69,7 @@ _KNOB_IN = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_pa
             "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
             "sequence_parallel", "attention_scores_stored", "parameter_shard_factor",
             "gradient_shard_factor", "optimizer_shard_factor", "parameter_gather_passes",
-            "gradient_reduce_passes",
+            "gradient_reduce_passes", "head_stage_imbalance",
             "training_tokens")
 _TRAINABLE_IN = {"full": ("trainable_parameters",), "lora": ("lora_rank", "lora_adapted_width")}
 
@@ -677,7 +677,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           global_batch, seq_len=2048, precision="bf16", recompute="none", zero_stage=0,
           sequence_parallel=False, interleave=1, overlap=1.0, tokens=None, datacenter=None,
           efficiency=None, flash_attention=True, model_parallel_overlap=0.0, lora_rank=None,
-          lora_targets=("q", "v"), attention_kernel=None,
+          lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
           allow_cross_node_tp=False, ops=None, uncertainty=False) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
@@ -712,6 +712,12 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         unfused "eager" attention (same as ``flash_attention=False``).
     interleave : int
         Model chunks per pipeline stage (interleaved 1F1B).
+    even_layer_split : bool
+        Every pipeline stage gets L/pp layers and the last one also runs the LM head, so the
+        whole pipeline waits for it (Megatron-LM's split unless
+        ``--account-for-loss-in-pipeline-split``; Megatron-DeepSpeed's "type:transformer"
+        partition). Default False: the split balances the stages (Llama 3's one layer fewer on
+        the last stage), as the calibrated efficiencies assume unless a source says otherwise.
     overlap : float
         Fraction of the compute that hides data-parallel communication: the last
         micro-batch's backward (stages 0-1), every micro-batch's backward (2) or every
@@ -753,6 +759,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   efficiency=efficiency, flash_attention=flash_attention,
                   model_parallel_overlap=model_parallel_overlap, lora_rank=lora_rank,
                   lora_targets=lora_targets, attention_kernel=attention_kernel,
+                  even_layer_split=even_layer_split,
                   allow_cross_node_tp=allow_cross_node_tp, ops=ops)
         return _train_with_bands(model, cluster, uncertainty, kw)
     notes: list = []
@@ -839,13 +846,15 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   parameter_shard_factor=f_w, gradient_shard_factor=f_g,
                   optimizer_shard_factor=f_o,
                   parameter_gather_passes=2.0 * micro if zero_stage == 3 else 1.0,
-                  gradient_reduce_passes=micro if zero_stage >= 2 else 1.0, training_tokens=tok)
+                  gradient_reduce_passes=micro if zero_stage >= 2 else 1.0,
+                  head_stage_imbalance=1.0 if even_layer_split else 0.0, training_tokens=tok)
     args = [values[k] for k in _inputs(mode)]
     vectorised = any(isinstance(a, np.ndarray) for a in args)
     ev = _kernel(mode).lazy(args, vectorised)
     config = dict(mode=mode, devices=n_dev, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, micro_batch=b,
                   global_batch=B, seq_len=S, recompute=recompute, zero_stage=zero_stage,
                   sequence_parallel=bool(sequence_parallel), interleave=v,
+                  even_layer_split=bool(even_layer_split),
                   flash_attention=bool(flash_attention), attention_kernel=kernel,
                   tokens=tokens, node=node and node.name)
     ops_ctx = _ops_context(hw, node, dc if datacenter is None else registry.datacenter(datacenter),

@@ -144,7 +144,8 @@ def _pick(params, name, base):
 # -------------------------------------------------------------------------------------- training
 _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "seq_len",
                 "precision", "recompute", "zero_stage", "sequence_parallel", "interleave",
-                "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap")
+                "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap",
+                "even_layer_split")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",

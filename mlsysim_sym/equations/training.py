@@ -11,7 +11,10 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   on its own): the GEMM FLOPs at the achieved GEMM rate (peak x eta_c), the attention-core
   FLOPs (3 + r_a) 4 L H d_h s at the attention kernels' rate (16-bit peak x eta_attn; Dao 2023),
   and the memory-bound kernels, kappa x Korthikanti's stored activation bytes per layer pass
-  (3 + r_d passes) at the achieved bandwidth; plus a fixed per-step overhead. TP all-reduces
+  (3 + r_d passes) at the achieved bandwidth; plus a fixed per-step overhead. The pipeline runs
+  at its slowest stage: with Megatron's even layer split the last stage also runs the LM head,
+  (p - 1)/p of the head's work more than an even share (iota_h = 1; 0 when the split accounts
+  for it, as Llama 3's shorter last stage). TP all-reduces
   b s h / c bytes 4 + 2 r_d times per layer and micro-batch (sequence parallelism: same
   volume); PP sends b s h / (t c) per boundary both ways, v times when interleaved; CP
   rotates K/V (and dK/dV) blocks c - 1 times, hidden behind attention when that is longer; EP
@@ -26,7 +29,7 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   flight (1F1B), x (1 + (p - 1)/(p v)) when interleaved.
 
 Regime: decoder transformers (dense or MoE), GPT-style 4h FFN in the activation coefficients;
-balanced stages and experts; alpha-beta collectives without contention between groups; TP, PP
+stages balanced but for the LM head (the embedding lookup is free), balanced experts; alpha-beta collectives without contention between groups; TP, PP
 and EP traffic exposed; DP traffic once per step; causal attention counted in full (MFU rule).
 
 References
@@ -65,6 +68,9 @@ for _ref in (
     Reference("pytorch2024fsdpnotes", "PyTorch contributors", "FSDP Notes: FSDP Prefetch "
               "Nuances", "PyTorch documentation", 2024,
               url="https://docs.pytorch.org/docs/stable/notes/fsdp.html", kind="misc"),
+    Reference("grattafiori2024llama3", "Grattafiori, Aaron and Dubey, Abhimanyu and others",
+              "The Llama 3 Herd of Models", "arXiv:2407.21783", 2024,
+              url="https://arxiv.org/abs/2407.21783", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -151,7 +157,8 @@ WALL = Wall(
              "backward cannot hide and the optimizer update; it runs only if weights, gradients, "
              "optimizer state and in-flight activations fit in each device's memory."),
     regime="Megatron-style DP x TP x PP x CP (x EP) decoder training, 1F1B or interleaved; "
-           "balanced stages and experts; alpha-beta collectives (wall 14).",
+           "even layer split (the last stage adds the LM head), balanced experts; alpha-beta "
+           "collectives (wall 14).",
     equations=(
         Equation(s.devices, t * p * d * c, cite=_N, locator="Sec. 3.1: p t d = n (x c: CP)"),
         Equation(s.nodes, s.devices / g, cite=_N, locator="Sec. 5: 8 GPUs per DGX A100 node"),
@@ -175,10 +182,15 @@ WALL = Wall(
                  "and writes (3 passes), recomputation one more"),
         Equation(s.step_compute_time, compute.time_for((s.hardware_flops_per_token - _attn_hw)
                  * _tok_dev) + s.attention_compute_time + s.elementwise_time
+                 + s.head_stage_imbalance * compute.time_for(
+                     _head * (2 + s.trainable_parameters / s.parameters) * _tok_dev * (p - 1))
                  + m * L / p * (3 + rd) * s.layer_pass_overhead, cite=_N,
                  locator="Sec. 5.1: FLOPs / (n X), split into GEMM, attention and memory-bound "
                  "kernels (Williams et al. ceilings)",
-                 note="plus a fixed time per layer pass (launch latency; calibrated)"),
+                 note="plus a fixed time per layer pass (launch latency; calibrated); the "
+                      "pipeline runs at its slowest stage, and with an even layer split the "
+                      "last one also runs the LM head: (p - 1)/p of the head's work on top of "
+                      "the even share (Llama 3, Sec. 3.3.2, drops a layer from it instead)"),
         Equation(s.tp_comm_time, (1 - s.model_parallel_overlap) * m * L / p * (4 + 2 * rd)
                  * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat,
                                   _tp_eta),
@@ -267,7 +279,7 @@ WALL = Wall(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
     references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2",
-                "shah2024flashattention3",
+                "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
                 "williams2009roofline", "trivedi2016reliability"),

@@ -96,6 +96,11 @@ gradient_reduce_passes = declare(
     "reduce-scatters of the gradients per step (1: plain or ZeRO-1 data parallelism accumulates "
     "locally and reduces once; m: ZeRO-2/3 keep only a gradient shard, so every micro-batch's "
     "backward reduces)", (1, 1e7))
+head_stage_imbalance = declare(
+    "head_stage_imbalance", "dimensionless", r"\iota_{h}",
+    "share of the LM head (and loss) work the last pipeline stage runs on top of an even share "
+    "of the layers (1: Megatron's default even layer split; 0: a split that accounts for it, "
+    "as Megatron's --account-for-loss-in-pipeline-split or Llama 3's shorter last stage)", (0, 1))
 dp_overlap = declare("dp_overlap", "dimensionless", r"o_{dp}",
                      "fraction of the compute that the data-parallel communication can hide behind "
                      "(the last micro-batch's backward; with ZeRO-2/3 every micro-batch's; "

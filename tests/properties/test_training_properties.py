@@ -15,7 +15,7 @@ from mlsysim_sym.units import base_factor
 OUT = ["training_step_time", "model_flops_utilization", "hardware_flops_utilization",
        "training_throughput", "training_memory", "pipeline_bubble_fraction", "scaling_efficiency",
        "tp_comm_time", "pp_comm_time", "cp_comm_time", "ep_comm_time", "dp_exposed_time",
-       "pipeline_bubble_time", "optimizer_step_time", "activation_memory"]
+       "pipeline_bubble_time", "optimizer_step_time", "activation_memory", "step_compute_time"]
 K = training_system("full").compile(OUT)
 
 pow2 = lambda lo, hi: st.integers(lo, hi).map(lambda k: 2 ** k)  # noqa: E731
@@ -46,6 +46,7 @@ layout = st.fixed_dictionaries({
     "scale_out_efficiency": st.floats(0.2, 1.0),
     "dp_overlap": st.floats(0.0, 1.0),
     "link_bandwidth": st.floats(5, 100),
+    "head_stage_imbalance": st.sampled_from([0, 1]),
 })
 
 
@@ -84,7 +85,7 @@ def values(x, **over):
         parameter_shard_factor=shard if z >= 3 else 1, gradient_shard_factor=shard if z >= 2 else 1,
         optimizer_shard_factor=shard if z >= 1 else 1, parameter_gather_passes=2 * m if z == 3 else 1,
         gradient_reduce_passes=m if z >= 2 else 1,
-        training_tokens=1e12)
+        head_stage_imbalance=x.get("head_stage_imbalance", 1), training_tokens=1e12)
     return vals
 
 
@@ -156,6 +157,24 @@ def test_more_recomputation_saves_memory_and_costs_time(x):
     full, _ = run(x, recompute=(1, 1))
     assert full["activation_memory"] <= none["activation_memory"] * (1 + 1e-12)
     assert full["training_step_time"] >= none["training_step_time"] * (1 - 1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(layout)
+def test_last_stage_runs_the_lm_head_on_top_of_its_even_share(x):
+    # Megatron's even layer split: the last stage also runs the head (forward, input and weight
+    # gradients: 3 x 2 V h FLOP per token), (p - 1)/p of it more than an even share of the
+    # model; a split that accounts for it (iota_h = 0) or a single stage (p = 1) has no excess
+    even, vals = run(x, head_stage_imbalance=1)
+    fair, _ = run(x, head_stage_imbalance=0)
+    p = vals["pipeline_parallel"]
+    n = p * vals["tensor_parallel"] * vals["data_parallel"] * vals["context_parallel"]
+    tokens = vals["global_batch"] * vals["sequence_length"] / n
+    head = 3 * 2 * vals["vocabulary"] * vals["hidden"] * tokens * (p - 1)
+    rate = vals["peak_flops"] * base_factor(info("peak_flops").unit) * vals["compute_efficiency"]
+    assert math.isclose(even["step_compute_time"] - fair["step_compute_time"], head / rate,
+                        rel_tol=1e-9, abs_tol=1e-15)
+    assert even["training_step_time"] >= fair["training_step_time"] * (1 - 1e-12)
 
 
 def test_vectorised_evaluation_equals_pointwise():

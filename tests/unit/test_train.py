@@ -220,3 +220,25 @@ def test_iron_law_is_an_identity_of_the_system():
            for k, v in f.items()}
     t = num["C"] / (num["N"] * num["R_peak"] * num["eta_mfu"] * num["eta_scaling"] * num["G"])
     assert t == pytest.approx(r.time_to_train.to_base_units().magnitude, rel=1e-9)
+
+
+def test_even_layer_split_makes_the_pipeline_wait_for_the_lm_head():
+    # Llama 3 70B (vocab 128256) on 8 stages: with an even layer split the last stage runs
+    # 10 layers plus the head; the step grows by the head's excess work, stretched by the bubble
+    kw = dict(devices=64, tp=8, pp=8, micro_batch=1, global_batch=256, seq_len=8192,
+              recompute="selective", sequence_parallel=True)
+    fair = train("llama-3-70b", "h100", **kw)
+    even = train("llama-3-70b", "h100", even_layer_split=True, **kw)
+    assert even.config["even_layer_split"] and not fair.config["even_layer_split"]
+    m = registry.model("llama-3-70b")
+    v, h = m.vocab, m.hidden
+    tokens = 256 * 8192 / 64
+    rate = (fair.inputs()["peak_flops"] * fair.inputs()["compute_efficiency"]).to("FLOP/s")
+    excess = 3 * 2 * v * h * tokens * (8 - 1) / rate.magnitude
+    grown = (even._raw("step_compute_time") - fair._raw("step_compute_time"))
+    assert grown == pytest.approx(excess, rel=1e-9)
+    assert even.step_time > fair.step_time and even.mfu < fair.mfu
+    # one stage: nothing to wait for
+    one = dict(kw, pp=1, tp=8)
+    assert train("llama-3-70b", "h100", even_layer_split=True, **one)._raw(
+        "training_step_time") == train("llama-3-70b", "h100", **one)._raw("training_step_time")
