@@ -29,8 +29,10 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   flight (1F1B), x (1 + (p - 1)/(p v)) when interleaved.
 
 Regime: decoder transformers (dense or MoE), GPT-style 4h FFN in the activation coefficients;
-stages balanced but for the LM head (the embedding lookup is free), balanced experts; alpha-beta collectives without contention between groups; TP, PP
-and EP traffic exposed; DP traffic once per step; causal attention counted in full (MFU rule).
+balanced stages, or an even layer split whose last stage adds the LM head (iota_h; the
+embedding lookup costs no FLOPs), balanced experts; alpha-beta collectives without contention
+between groups; TP, PP and EP traffic exposed; DP traffic once per step; causal attention
+counted in full (MFU rule).
 
 References
 ----------
@@ -157,8 +159,8 @@ WALL = Wall(
              "backward cannot hide and the optimizer update; it runs only if weights, gradients, "
              "optimizer state and in-flight activations fit in each device's memory."),
     regime="Megatron-style DP x TP x PP x CP (x EP) decoder training, 1F1B or interleaved; "
-           "even layer split (the last stage adds the LM head), balanced experts; alpha-beta "
-           "collectives (wall 14).",
+           "balanced stages, or an even layer split whose last stage adds the LM head; "
+           "balanced experts; alpha-beta collectives (wall 14).",
     equations=(
         Equation(s.devices, t * p * d * c, cite=_N, locator="Sec. 3.1: p t d = n (x c: CP)"),
         Equation(s.nodes, s.devices / g, cite=_N, locator="Sec. 5: 8 GPUs per DGX A100 node"),
