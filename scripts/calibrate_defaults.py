@@ -122,6 +122,8 @@ def write_record(report, fit):
         "cross_generation": {k: (_sig(v, 4) if isinstance(v, float) else v)
                              for k, v in report.cross_generation.items()
                              if k != "parameters"},
+        "external": {k: (_sig(v, 4) if isinstance(v, float) else v)
+                     for k, v in report.external_summary().items()},
     }
     with open(RECORD, "w", encoding="utf-8") as fh:
         yaml.safe_dump(record, fh, sort_keys=False, width=100)

@@ -46,6 +46,20 @@ def validation_markdown(report) -> str:
                     f"{'/'.join(cg['fit_eras'])} rows with one value per efficiency, predicting "
                     f"{cg['n']} {'/'.join(cg['predict_eras'])} rows: median |error| "
                     f"{_pct(cg['median'])}, max {_pct(cg['max'])}."]
+    ext = report.external_summary()
+    if ext:
+        out += ["", f"**External check** (measurements outside the calibration set, "
+                    f"`mlsysim_sym/calibration/data/external.yaml`, which no fit, default or "
+                    f"fold has seen; predicted with the shipped defaults, band = the category's "
+                    f"LOSO discrepancy): {ext['n']} rows from {ext['sources']} source(s), "
+                    f"median |error| {_pct(ext['median'])}, max {_pct(ext['max'])}, in p10-p90 "
+                    f"{_pct(ext['band_coverage'])}.", "",
+                "| measurement | unit | measured | predicted | err | p10 | p90 |",
+                "|---|---|---:|---:|---:|---:|---:|"]
+        for r in report.external:
+            lo, _m, hi = r.band
+            out.append(f"| `{r.id}` | {r.unit} | {_num(r.measured)} | {_num(r.in_sample)} | "
+                       f"{r.in_sample_error:+.1%} | {_num(lo)} | {_num(hi)} |")
     out += ["", "## Every measurement", "",
             "| measurement | unit | measured | in sample | err | LOSO | err | p10 | p90 |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -59,7 +73,8 @@ def validation_markdown(report) -> str:
         out += ["", "## Not covered", "", "| measurement | why |", "|---|---|"]
         for u in report.not_covered:
             out.append(f"| `{u.id}` | {u.why} |")
-    assumptions = [(r.id, a) for r in report.rows for a in r.case.assumptions]
+    assumptions = [(r.id, a) for r in [*report.rows, *report.external]
+                   for a in r.case.assumptions]
     if assumptions:
         out += ["", "## Assumptions the sources do not state", ""]
         for i, a in assumptions:

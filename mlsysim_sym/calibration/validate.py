@@ -12,6 +12,9 @@
 - **Bands**: p10 / p50 / p90 of each prediction from the parameters' spread and the category's
   model discrepancy (the scatter of the *other* sources' LOSO errors), and how often the
   measured value falls inside.
+- **External check**: published measurements outside the calibration set
+  (``data/external.yaml``), which no fit, default or fold has seen, predicted with the shipped
+  defaults, with the category's LOSO band around each.
 
 A number fitted from a measurement is never presented as a prediction of it: the LOSO and
 cross-generation columns are the predictions; the in-sample column is labelled as such.
@@ -29,7 +32,7 @@ import yaml
 from ..defaults import parent
 from .cases import Case
 from .fit import CalibrationResult, as_cases, calibrate, evaluate, starting_values
-from .measurements import CATEGORIES, DATA_DIR
+from .measurements import CATEGORIES, DATA_DIR, external_measurements
 from .parameters import split_name
 
 __all__ = ["validate", "ValidationReport", "ValidationRow", "neutral_start",
@@ -107,6 +110,7 @@ class ValidationReport:
     rows: list
     not_covered: list
     fits: dict = field(default_factory=dict)          # source -> CalibrationResult (LOSO)
+    external: list = field(default_factory=list)      # ValidationRow: prediction = in_sample
     cross_generation: dict = field(default_factory=dict)
     discrepancy: dict = field(default_factory=dict)   # category -> log-sd of LOSO errors
 
@@ -139,6 +143,13 @@ class ValidationReport:
             lines.append(f"{r.id[:58]:58s} {r.measured:11.4g} {r.in_sample:10.4g} "
                          f"{r.in_sample_error:+7.1%} {r.loso:10.4g} {r.loso_error:+7.1%} "
                          f"{lo:10.4g}..{hi:<10.4g}")
+        if self.external:
+            lines += ["", f"{'external check (never fitted)':58s} {'measured':>11s} "
+                          f"{'predicted':>10s} {'err':>7s} {'':>18s} {'p10..p90':>21s}"]
+            for r in self.external:
+                lo, _m, hi = r.band
+                lines.append(f"{r.id[:58]:58s} {r.measured:11.4g} {r.in_sample:10.4g} "
+                             f"{r.in_sample_error:+7.1%} {'':>18s} {lo:10.4g}..{hi:<10.4g}")
         lines.append("")
         lines.append(self.summary_text())
         return "\n".join(lines)
@@ -152,12 +163,31 @@ class ValidationReport:
                          f"{v['in_sample_max']:8.1%} {v['loso_median']:12.1%} "
                          f"{v['loso_max']:8.1%} {v['band_coverage']:11.0%} "
                          f"{v['not_covered']:12d}")
+        ext = self.external_summary()
+        if ext:
+            lines.append(f"external check (never fitted; {', '.join(ext['categories'])}): "
+                         f"{ext['n']} rows from {ext['sources']} source(s), median |error| "
+                         f"{ext['median']:.1%}, max {ext['max']:.1%}, in p10-p90 "
+                         f"{ext['band_coverage']:.0%}")
         cg = self.cross_generation
         if cg:
             lines.append(f"cross-generation (training; fit on {', '.join(cg['fit_eras'])}, "
                          f"predict {', '.join(cg['predict_eras'])}): {cg['n']} rows, median "
                          f"|error| {cg['median']:.1%}, max {cg['max']:.1%}")
         return "\n".join(lines)
+
+    def external_summary(self) -> dict:
+        """The external check: rows, sources, median / max |error|, band coverage."""
+        rs = self.external
+        if not rs:
+            return {}
+        banded = [r for r in rs if math.isfinite(r.band[0])]
+        return {"n": len(rs), "sources": len({r.source for r in rs}),
+                "categories": sorted({r.category for r in rs}),
+                "median": _med(r.in_sample_error for r in rs),
+                "max": _max(r.in_sample_error for r in rs),
+                "band_coverage": (sum(r.in_band for r in banded) / len(banded)
+                                  if banded else float("nan"))}
 
     def markdown(self) -> str:
         from .report import validation_markdown
@@ -192,7 +222,7 @@ def _discrepancy_sd(x):
 
 def validate(measurements=None, *, category=None, loso: bool = True,
              cross_generation: bool = True, bands: bool = True, defaults=None,
-             max_nfev: int = 200, progress=None) -> ValidationReport:
+             max_nfev: int = 200, progress=None, external=None) -> ValidationReport:
     """Run measurements through the model: in sample, leave one source out, across generations.
 
     Parameters
@@ -208,6 +238,10 @@ def validate(measurements=None, *, category=None, loso: bool = True,
         Parameter values for the in-sample column (default: the shipped defaults).
     progress : callable(str), optional
         Called with a line per fold.
+    external : path, list, False or None
+        Measurements outside the calibration set to predict with the defaults (never fitted):
+        None means the shipped external check (``data/external.yaml``) when ``measurements`` is
+        None, else none; False for none.
 
     Returns
     -------
@@ -245,9 +279,32 @@ def validate(measurements=None, *, category=None, loso: bool = True,
             _bands(report, rows)
     if cross_generation:
         report.cross_generation = _cross_generation(cases, rows, start, max_nfev)
+    if external is None and measurements is None:
+        external = external_measurements()
+    if external is not False and external is not None:
+        report.external = _external(external, defaults, report.discrepancy, cats)
     report.rows = wanted
     report.not_covered = [u for u in uncovered if cats is None or u.category in cats]
     return report
+
+
+def _external(measurements, defaults, discrepancy, cats) -> list:
+    """Rows of measurements no fit has seen, predicted with ``defaults`` (the shipped ones);
+    the band is the category's LOSO discrepancy around the prediction."""
+    cases, _uncovered = as_cases(measurements)
+    cases = [c for c in cases if cats is None or c.category in cats]
+    if not cases:
+        return []
+    values = starting_values(defaults, sorted({u for c in cases for u in c.uses}))
+    out = []
+    for c, y in zip(cases, evaluate(cases, values)):
+        r = ValidationRow(c, float(np.asarray(y, dtype=float).reshape(-1)[0]))
+        sd = discrepancy.get(c.category, float("nan"))
+        if r.in_sample > 0 and math.isfinite(sd):
+            r.band = (r.in_sample * math.exp(-Z90 * sd), r.in_sample,
+                      r.in_sample * math.exp(Z90 * sd))
+        out.append(r)
+    return out
 
 
 def _bands(report, rows):

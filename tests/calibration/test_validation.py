@@ -64,3 +64,29 @@ def test_docs_validation_page_is_current(report):
     page = (ROOT / "docs" / "validation.md").read_text()
     assert page == report.markdown(), "docs/validation.md is stale: run " \
                                       "python scripts/calibrate_defaults.py"
+
+
+def test_external_check_is_never_fitted_and_does_not_regress(report):
+    from mlsysim_sym.calibration.measurements import external_measurements, shipped_measurements
+    ext = {m.id for m in external_measurements()}
+    assert ext and not ext & {m.id for m in shipped_measurements()}
+    # no fold and no shipped-defaults fit saw an external row or its source
+    ext_sources = {r.source for r in report.external}
+    for fit in report.fits.values():
+        assert not {r.id for r in fit.rows} & ext
+        assert not {r.source for r in fit.rows} & ext_sources
+    s = report.external_summary()
+    assert s["n"] == len(ext) == len(report.external)
+    assert s["median"] <= RECORD["external"]["median"] + TOLERANCE, (
+        f"external check median |error| {s['median']:.1%} is worse than the recorded "
+        f"{RECORD['external']['median']:.1%}; if intended, rerun scripts/calibrate_defaults.py")
+    assert all(r.in_sample > 0 and r.band[0] < r.in_sample < r.band[2] for r in report.external)
+
+
+def test_external_check_can_be_switched_off_or_given():
+    from mlsysim_sym.calibration.measurements import external_measurements
+    off = validate(loso=False, cross_generation=False, external=False)
+    assert off.external == [] and off.external_summary() == {}
+    given = validate(loso=False, cross_generation=False, external=external_measurements())
+    assert len(given.external) == len(external_measurements())
+    assert all(r.band[0] != r.band[0] for r in given.external)   # no LOSO: no band (nan)
