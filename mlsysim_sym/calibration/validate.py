@@ -98,6 +98,12 @@ def _med(xs):
     return float(np.median(xs)) if xs else float("nan")
 
 
+def _coverage(rows):
+    """Share of the rows with a band whose measured value falls inside it (nan: no band)."""
+    banded = [r for r in rows if math.isfinite(r.band[0])]
+    return sum(r.in_band for r in banded) / len(banded) if banded else float("nan")
+
+
 def _max(xs):
     xs = [abs(x) for x in xs if math.isfinite(x)]
     return float(max(xs)) if xs else float("nan")
@@ -120,7 +126,6 @@ class ValidationReport:
         cats = [c for c in CATEGORIES if any(r.category == c for r in self.rows)]
         for cat in cats + ["all"]:
             rs = [r for r in self.rows if cat == "all" or r.category == cat]
-            banded = [r for r in rs if math.isfinite(r.band[0])]
             out[cat] = {
                 "n": len(rs),
                 "not_covered": sum(1 for u in self.not_covered
@@ -129,8 +134,7 @@ class ValidationReport:
                 "in_sample_max": _max(r.in_sample_error for r in rs),
                 "loso_median": _med(r.loso_error for r in rs),
                 "loso_max": _max(r.loso_error for r in rs),
-                "band_coverage": (sum(r.in_band for r in banded) / len(banded)
-                                  if banded else float("nan")),
+                "band_coverage": _coverage(rs),
             }
         return out
 
@@ -181,13 +185,11 @@ class ValidationReport:
         rs = self.external
         if not rs:
             return {}
-        banded = [r for r in rs if math.isfinite(r.band[0])]
         return {"n": len(rs), "sources": len({r.source for r in rs}),
                 "categories": sorted({r.category for r in rs}),
                 "median": _med(r.in_sample_error for r in rs),
                 "max": _max(r.in_sample_error for r in rs),
-                "band_coverage": (sum(r.in_band for r in banded) / len(banded)
-                                  if banded else float("nan"))}
+                "band_coverage": _coverage(rs)}
 
     def markdown(self) -> str:
         from .report import validation_markdown
