@@ -799,6 +799,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
             raise ValueError("the interleaved schedule needs the micro-batches per step, "
                              "global_batch / (dp x micro_batch), to be a multiple of pp "
                              "(Narayanan et al. Sec. 2.2.2)")
+    if not isinstance(even_layer_split, (bool, np.bool_)):
+        raise ValueError(f"even_layer_split must be True or False, got {even_layer_split!r}")
     if zero_stage not in (0, 1, 2, 3):
         raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}")
     if isinstance(recompute, str):

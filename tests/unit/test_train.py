@@ -110,6 +110,7 @@ def test_vectorised_batch_and_sequence():
     (dict(tp=2, efficiency=1.5), r"compute efficiency must be in"),
     (dict(tp=3), r"tp=3.*does not divide the 64 attention heads"),
     (dict(tp=2, pp=2, interleave=2, global_batch=48), r"multiple of pp"),
+    (dict(tp=2, pp=2, even_layer_split="no"), r"even_layer_split must be True or False"),
 ])
 def test_bad_input_is_a_clear_value_error(kwargs, match):
     kw = dict(micro_batch=1, global_batch=64)
