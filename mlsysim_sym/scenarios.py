@@ -19,6 +19,7 @@ from .defaults import default, variant_name
 from .equations import walls
 from .symbols import info
 from .system import System
+from .feasibility import memory_reason
 from .units import Q_, as_quantity, base_factor, to_base
 
 __all__ = ["predict", "Prediction", "PRECISION_BITS", "serving_system"]
@@ -345,6 +346,15 @@ class Prediction:
         return np.where(feas, bind, "Memory")
 
     @property
+    def reason(self):
+        """One line: what does not fit in memory and by how much, or how much a fitting
+        configuration uses (an array of lines for a sweep)."""
+        weights, kv = self._q("weight_bytes"), self._q("kv_cache_bytes")
+        parts = {"weights": weights, "KV cache": kv,
+                 "activations and workspace": self.memory_footprint - weights - kv}
+        return memory_reason(self.memory_footprint, self.memory_capacity, parts=parts)
+
+    @property
     def bottleneck_detail(self) -> str:
         if np.ndim(self.feasible) == 0 and not self.feasible:
             return (f"does not fit: footprint {self.memory_footprint.to('GB'):.4g~P} exceeds "
@@ -377,6 +387,8 @@ class Prediction:
         b, f = self.bottleneck, self.feasible
         d["bottleneck"] = b.tolist() if isinstance(b, np.ndarray) else b
         d["feasible"] = f.tolist() if isinstance(f, np.ndarray) else bool(f)
+        why = self.reason
+        d["reason"] = why.tolist() if isinstance(why, np.ndarray) else why
         d["phase"], d["precision"] = self.phase, self.precision
         d["model"], d["hardware"] = self.model.name, self.hardware.name
         return d

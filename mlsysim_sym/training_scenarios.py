@@ -35,6 +35,7 @@ from .symbols import info
 from .system import System
 from .iron_law import IronLaw
 from .iron_law import iron_law as _iron_law
+from .feasibility import memory_reason
 from .units import Q_, as_quantity, base_factor, to_base
 
 __all__ = ["train", "TrainResult", "training_system", "iron_law", "IronLaw"]
@@ -335,9 +336,10 @@ def _q(value_base, unit):
 class TrainResult:
     """Result of :func:`train`: pint quantities (arrays when a knob was an array).
 
-    Times that depend on the step (``step_time``, ``mfu``, ``hfu``, ``tokens_per_s``,
-    ``time_to_train``) are NaN where the configuration does not fit in memory (``feasible`` is
-    False); the unchecked values are in :meth:`breakdown` (``unchecked=True``).
+    A configuration that does not fit in memory is an answer, not a NaN: ``feasible`` is False,
+    ``reason`` says what does not fit and by how much, and the step times (``step_time``,
+    ``mfu``, ``hfu``, ``tokens_per_s``, ``time_to_train``) are what the step would take if the
+    memory were there (``bottleneck`` is "Memory" and ``binding_term`` "memory_capacity").
     """
 
     def __init__(self, ev, model, hardware, precision, inputs, config, assumptions, ops_context):
@@ -356,15 +358,10 @@ class TrainResult:
     def _ev_outputs(self):
         return _OUTPUTS
 
-    def _quantity(self, name, masked=False):
-        key = (name, masked)
-        if key not in self._cache:
-            v = self._raw(name)
-            if masked:
-                v = np.where(self._fits(), v, np.nan)
-                v = v if v.ndim else float(v)
-            self._cache[key] = _q(v, info(name).unit)
-        return self._cache[key]
+    def _quantity(self, name):
+        if name not in self._cache:
+            self._cache[name] = _q(self._raw(name), info(name).unit)
+        return self._cache[name]
 
     def _fits(self):
         return np.asarray(self._raw("training_memory_utilization")) <= 1.0
@@ -375,13 +372,24 @@ class TrainResult:
         f = self._fits()
         return bool(f) if f.ndim == 0 else f
 
-    step_time = property(lambda self: self._quantity("training_step_time", True).to("s"),
-                         doc="time of one optimizer step (NaN where it does not fit)")
-    mfu = property(lambda self: self._quantity("model_flops_utilization", True),
+    @property
+    def reason(self):
+        """One line: what does not fit and by how much, or how much of the memory a fitting plan
+        uses (an array of lines when a knob was an array)."""
+        parts = {label: self._quantity(sym) for label, sym in (
+            ("weights", "weight_memory"), ("gradients", "gradient_memory"),
+            ("optimizer", "optimizer_memory"), ("activations", "activation_memory"))}
+        return memory_reason(self.memory_per_device, self.memory_capacity, "GB", parts,
+                             per=" per device")
+
+    step_time = property(lambda self: self._quantity("training_step_time").to("s"),
+                         doc="time of one optimizer step (what it would be where it does not "
+                             "fit: see ``feasible`` and ``reason``)")
+    mfu = property(lambda self: self._quantity("model_flops_utilization"),
                    doc="model FLOPs utilisation (PaLM App. B)")
-    hfu = property(lambda self: self._quantity("hardware_flops_utilization", True),
+    hfu = property(lambda self: self._quantity("hardware_flops_utilization"),
                    doc="hardware FLOPs utilisation (recomputation counted)")
-    tokens_per_s = property(lambda self: self._quantity("training_throughput", True))
+    tokens_per_s = property(lambda self: self._quantity("training_throughput"))
     memory_per_device = property(lambda self: self._quantity("training_memory"))
     memory_utilization = property(lambda self: self._quantity("training_memory_utilization"))
     memory_capacity = property(lambda self: _q(self._inputs["memory_capacity"], "GB"))
@@ -390,7 +398,7 @@ class TrainResult:
     def time_to_train(self):
         if self.config["tokens"] is None:
             raise AttributeError("time_to_train needs tokens=...: train(..., tokens='2T token')")
-        return self._quantity("time_to_train", True).to("day")
+        return self._quantity("time_to_train").to("day")
 
     # ---- breakdown --------------------------------------------------------------------------
     compute_time = property(lambda self: self._quantity("step_compute_time"))
@@ -414,13 +422,13 @@ class TrainResult:
     activation_bytes = property(lambda self: self._quantity("activation_memory"))
     trainable_parameters = property(lambda self: self._quantity("trainable_parameters"))
 
-    def breakdown(self, unchecked: bool = False) -> dict:
-        """Step-time terms (seconds) and memory terms (GB); ``unchecked`` keeps infeasible times."""
-        out = {name: self._quantity(sym, not unchecked and sym == "training_step_time")
-               for name, sym, _ in _TERMS}
+    def breakdown(self, unchecked: bool = True) -> dict:
+        """Step-time terms (seconds) and memory terms (GB). Times are always what the step
+        would take (``unchecked`` is kept for compatibility; see ``feasible``/``reason``)."""
+        out = {name: self._quantity(sym) for name, sym, _ in _TERMS}
         for name, sym in _COMPUTE_PARTS:
             out[name] = self._quantity(sym)
-        out["step_time"] = self._quantity("training_step_time", not unchecked)
+        out["step_time"] = self._quantity("training_step_time")
         for k in ("weight_memory", "gradient_memory", "optimizer_memory", "activation_memory",
                   "training_memory"):
             out[k] = self._quantity(k)
@@ -495,7 +503,7 @@ class TrainResult:
         d = {k: enc(v) for k, v in self.breakdown(unchecked=True).items()}
         for k in ("mfu", "hfu", "tokens_per_s", "memory_per_device", "memory_capacity"):
             d[k] = enc(getattr(self, k))
-        for k in ("feasible", "bottleneck", "binding_term"):
+        for k in ("feasible", "bottleneck", "binding_term", "reason"):
             val = getattr(self, k)
             d[k] = val.tolist() if isinstance(val, np.ndarray) else val
         d["model"], d["hardware"] = self.model.name, self.hardware.name
@@ -507,8 +515,7 @@ class TrainResult:
         if np.ndim(self._raw("training_step_time")):
             return f"TrainResult({self.model.name} on {self.hardware.name}, vectorised)"
         if not self.feasible:
-            return (f"TrainResult({self.model.name} on {self.hardware.name}: does not fit, "
-                    f"{self.memory_per_device:.4g~P} per device > {self.memory_capacity:.4g~P})")
+            return f"TrainResult({self.model.name} on {self.hardware.name}: {self.reason})"
         return (f"TrainResult({self.model.name} on {self.hardware.name}: step "
                 f"{self.step_time:.4g~P}, MFU {float(self.mfu.magnitude):.3f}, "
                 f"{self.tokens_per_s:.4g~P}, "

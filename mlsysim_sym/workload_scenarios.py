@@ -23,6 +23,7 @@ from . import registry
 from .equations import walls, workloads
 from .symbols import info
 from .system import System
+from .feasibility import memory_reason
 from .units import Q_, as_quantity, base_factor, parse_quantity, to_base
 
 __all__ = ["predict_diffusion", "predict_tinyml", "predict_vision", "WorkloadPrediction",
@@ -206,6 +207,12 @@ class WorkloadPrediction:
         return np.where(feas, bind, "Memory")
 
     @property
+    def reason(self):
+        """One line: what does not fit in memory and by how much, or how much a fitting
+        configuration uses (an array of lines for a sweep)."""
+        return memory_reason(self.memory_footprint, self.memory_capacity)
+
+    @property
     def bottleneck_detail(self) -> str:
         if np.ndim(self.feasible) == 0 and not self.feasible:
             return (f"does not fit: footprint {self.memory_footprint.to('MB'):.4g~P} exceeds "
@@ -233,6 +240,8 @@ class WorkloadPrediction:
         b, f = self.bottleneck, self.feasible
         d["bottleneck"] = b.tolist() if isinstance(b, np.ndarray) else b
         d["feasible"] = f.tolist() if isinstance(f, np.ndarray) else bool(f)
+        why = self.reason
+        d["reason"] = why.tolist() if isinstance(why, np.ndarray) else why
         d.update(family=self.family, precision=self.precision, model=self.model.name,
                  hardware=self.hardware.name, notes=list(self.notes))
         return d

@@ -133,3 +133,14 @@ def test_predict_dispatches_non_llm_families():
     assert ms.predict("dit-xl-2-256", "h100").latency.to("s").magnitude > 0
     with pytest.raises(ValueError, match="options"):
         ms.predict("llama-3-8b", "h100", steps=10)
+
+
+def test_infeasible_prediction_says_what_does_not_fit():
+    r = predict("llama-3-70b", "h100", batch=64, seq_len=8192)
+    assert not r.feasible
+    need = r.memory_footprint.to("GB").magnitude
+    assert r.reason.startswith(f"does not fit: {need:.4g} GB > 80 GB capacity")
+    assert "weights" in r.reason and "KV cache" in r.reason
+    assert r.to_dict()["reason"] == r.reason
+    ok = predict("llama-3-8b", "h100", batch=1, seq_len=2048)
+    assert ok.feasible and ok.reason.startswith("fits:")

@@ -150,3 +150,9 @@ def test_registry_gaps_are_errors_not_guesses(name, field):
         return
     with pytest.raises(ValueError, match=field):
         predict_diffusion(name, "h100")
+
+
+def test_workload_results_carry_a_one_line_reason():
+    import mlsysim_sym as ms
+    r = ms.predict("resnet-50", "a100")
+    assert r.feasible and r.reason.startswith("fits:") and r.to_dict()["reason"] == r.reason
