@@ -136,6 +136,7 @@ def test_predict_dispatches_non_llm_families():
 
 
 def test_infeasible_prediction_says_what_does_not_fit():
+    from mlsysim_sym import predict
     r = predict("llama-3-70b", "h100", batch=64, seq_len=8192)
     assert not r.feasible
     need = r.memory_footprint.to("GB").magnitude
