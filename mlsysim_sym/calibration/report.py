@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
-__all__ = ["validation_markdown"]
+__all__ = ["validation_markdown", "pages_agree"]
 
 
 def _pct(x):
@@ -80,3 +81,41 @@ def validation_markdown(report) -> str:
         for i, a in assumptions:
             out.append(f"- `{i}`: {a}")
     return "\n".join(out) + "\n"
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _skeleton_and_numbers(text):
+    """The page with every number replaced by '#', and the numbers with their printed digits."""
+    numbers = [(float(m.group()), m.group()) for m in _NUMBER.finditer(text)]
+    return _NUMBER.sub("#", text), numbers
+
+
+def _last_digit(printed):
+    """Value of one unit in the last printed digit ('87.76' -> 0.01, '2904' -> 1)."""
+    mantissa = printed.lstrip("+-").split("e")[0].split("E")[0]
+    exponent = int(printed.lower().split("e")[1]) if "e" in printed.lower() else 0
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return 10.0 ** (exponent - decimals)
+
+
+def pages_agree(on_disk, generated, rel=0.01, outliers=0.02):
+    """Generated pages are compared by their numbers, never byte for byte.
+
+    The text around the numbers must be identical; each number must agree within ``rel``
+    (relative) or one unit of its last printed digit, whichever is larger. Another machine's
+    BLAS or a newer numpy/scipy moves the last digit, and can land a leave-one-source-out fold
+    in a neighbouring optimum of the flat L1 objective: up to ``outliers`` (a share of the
+    numbers) may differ by more. A stale page (defaults refitted, rows added) fails the
+    skeleton or moves far more numbers than that.
+    """
+    skel_a, nums_a = _skeleton_and_numbers(on_disk)
+    skel_b, nums_b = _skeleton_and_numbers(generated)
+    if skel_a != skel_b or len(nums_a) != len(nums_b):
+        return False, "the text around the numbers differs"
+    far = [(pa, pb) for (a, pa), (b, pb) in zip(nums_a, nums_b)
+           if abs(a - b) > max(rel * max(abs(a), abs(b)), _last_digit(pa), _last_digit(pb))]
+    if len(far) > outliers * len(nums_a):
+        return False, f"{len(far)} of {len(nums_a)} numbers differ, e.g. {far[:5]}"
+    return True, ""

@@ -20,3 +20,8 @@ def test_documented_workflow_runs(tmp_path, monkeypatch):
     assert fit.parameters["memory_efficiency[serve]"].identifiable
     assert 0 < fit.values["memory_efficiency[serve]"] <= 1
     assert all(abs(r.error) < 0.05 for r in fit.rows)
+
+
+def test_readme_calibration_example_file_is_the_documented_one():
+    example = DOC.parents[0] / "examples" / "my_measurements.yaml"
+    assert example.read_text() == _blocks("yaml")[0]
