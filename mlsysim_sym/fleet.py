@@ -17,8 +17,9 @@ the queue is stable iff lambda S / b < 1. Decode time per token is evaluated at 
 ``size_fleet`` searches every tensor-parallel degree and every batch size that fits, and for each
 the least number of replicas meeting the SLO (integers searched exactly, by bisection on the
 monotone waiting-time percentile), so the result is the minimum: one device fewer violates a
-constraint. Cost is the purchase price where the registry has one (and the user's cloud price per
-device-hour otherwise); carbon is the operational emission of a year at TDP (wall 18; an upper
+constraint. Cost is the purchase price where the registry has one, otherwise a rental price per
+device-hour: the user's ``cloud_price``, else the registry's published on-demand ``cloud_price``;
+carbon is the operational emission of a year at TDP (wall 18; an upper
 bound: the registry has no idle-power data).
 """
 
@@ -201,10 +202,14 @@ def _carbon(hw, devices, datacenter):
 
 
 def _cost(hw, devices, cloud_price):
+    """Purchase price x devices [USD]; else a rental price per device-hour x devices [USD/h]:
+    the user's ``cloud_price`` if given, else the registry's published on-demand price."""
     if getattr(hw, "price", None) is not None:
         return (hw.price * devices).to("USD")
     if cloud_price is not None:
         return (as_quantity(cloud_price, "USD/h", what="cloud_price") * devices).to("USD/h")
+    if getattr(hw, "cloud_price", None) is not None:
+        return (hw.cloud_price * devices).to("USD/h")
     return None
 
 
@@ -233,7 +238,8 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
     efficiency : float or dict, optional
         As in :func:`~mlsysim_sym.predict`.
     cloud_price : quantity, optional
-        Rental price per device-hour, used for ``cost`` when the registry has no purchase price.
+        Rental price per device-hour, used for ``cost`` when the registry has no purchase price
+        (default: the registry's published on-demand ``cloud_price`` of the chip, if any).
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``) of the TTFT percentile, time per output
         token and capacity (requests/s the fleet sustains), over the calibrated efficiencies' spreads and the model's residual

@@ -255,7 +255,10 @@ class Hardware(RegistryObject):
     tdp : pint.Quantity or None
         [W]
     price : pint.Quantity or None
-        [USD] (its provenance carries ``currency_year``).
+        Purchase / list price [USD] (its provenance carries ``currency_year``).
+    cloud_price : pint.Quantity or None
+        Published on-demand rental price per device-hour [USD/h]; the provenance names the
+        provider, instance type, region and date (and ``currency_year``).
     clock : pint.Quantity or None
         [Hz]
     lookup_notes : list of str
@@ -268,7 +271,7 @@ class Hardware(RegistryObject):
         "scale_up_bandwidth": "links.scale_up.bandwidth", "scale_up_latency": "links.scale_up.latency",
         "scale_out_bandwidth": "links.scale_out.bandwidth",
         "scale_out_latency": "links.scale_out.latency",
-        "tdp": "tdp", "price": "price", "clock": "clock",
+        "tdp": "tdp", "price": "price", "cloud_price": "cloud_price", "clock": "clock",
         **{f"peak_flops.{p}": f"peak.{p}" for p in PRECISIONS},
     }
 
@@ -288,7 +291,7 @@ class Hardware(RegistryObject):
         _set(self, "memory_capacity", self.memory_tiers[0].capacity)
         _set(self, "memory_bandwidth", self.memory_tiers[0].bandwidth)
         for attr, path in self._ATTRIBUTE_PATHS.items():
-            if attr.startswith(("scale_", "tdp", "price", "clock")):
+            if attr.startswith(("scale_", "tdp", "price", "cloud_price", "clock")):
                 _set(self, attr, self._q(path))
         links = spec.links
         _set(self, "scale_up_links", links.scale_up.count if links and links.scale_up else None)

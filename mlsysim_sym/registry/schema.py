@@ -352,6 +352,7 @@ Seconds = Qty("s", "1.5 us", strictly_positive=False)
 Watts = Qty("W", "700 W")
 Hertz = Qty("Hz", "1.98 GHz")
 Money = Qty("USD", "30000 USD", strictly_positive=False)
+HourlyPrice = Qty("USD/h", "2.70 USD/h")
 Params = Qty("param", "8.03e9 param")
 Flops = Qty("FLOP", "4.1 GFLOP")
 Carbon = Qty("gCO2e/kWh", "30 gCO2e/kWh", strictly_positive=False)
@@ -449,6 +450,7 @@ class HardwareSpec(_Entry):
     cores: Optional[PosInt] = None
     isa: Optional[Text] = None
     price: Optional[Money] = None
+    cloud_price: Optional[HourlyPrice] = None
 
     @model_validator(mode="after")
     def _check(self):
