@@ -39,6 +39,7 @@ _LAZY = {
     "serve": ("fleet", "serve"),
     "best_parallelism": ("planning", "best_parallelism"),
     "size_fleet": ("fleet", "size_fleet"),
+    "compute_optimal": ("scaling_laws", "compute_optimal"),
     "TrainResult": ("training_scenarios", "TrainResult"),
     "iron_law": ("training_scenarios", "iron_law"),
     "Hardware": ("registry", "Hardware"),

@@ -5,26 +5,34 @@ Bounds: a dense transformer costs about 2 FLOPs per parameter per token forward 
 backward, so training N parameters on D tokens costs C = 6 N D model FLOPs (Kaplan et al. Sec.
 2.1). Full activation recomputation repeats the forward pass, 8 N D hardware FLOPs (the 96
 vs 72 of Narayanan et al. eq. 3); a fraction r of it gives (6 + 2 r) N D.
-Hoffmann et al. model the final loss as L(N, D) = E + A / N^alpha + B / D^beta (Approach 3);
-minimising it on C = 6 N D gives the closed-form frontier N_opt = G (C/6)^a,
-D_opt = G^-1 (C/6)^b with G = (alpha A / (beta B))^(1/(alpha+beta)), a = beta/(alpha+beta),
-b = alpha/(alpha+beta). N and D are pure counts in the fit, so they are divided by one
-parameter / one token here; loss is in nats per token (dimensionless).
 
-The fit constants are inputs (empirical, and replaced by other fits): the published Approach-3
-values are ``symbols.complexity.HOFFMANN2022_APPROACH3``. With them the frontier does NOT give
-the famous ~20 tokens/parameter: that is Approach 1 (Table 3: e.g. 67B parameters, 1.5T tokens
-at 5.76e23 FLOPs); the rounded Approach-3 constants give about 32B parameters and 3.0T tokens
-(~93 tokens/parameter) at the same budget, a gap Besiroglu et al. (2024) trace to rounding and
-an unconverged fit. Use ``compute_optimal_tokens_per_parameter`` to see which regime a fit gives.
+The compute-optimal split is an empirical fit, and the published fits disagree, so the fit is an
+input (``symbols.complexity.FITS``; ``mlsysim_sym.compute_optimal(budget, fit=...)``):
+
+* a parametric loss L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. Approach 3):
+  minimising it on C = 6 N D gives the closed-form frontier N_opt = G (C/6)^a,
+  D_opt = G^-1 (C/6)^b with G = (alpha A / (beta B))^(1/(alpha+beta)), a = beta/(alpha+beta),
+  b = alpha/(alpha+beta) (``compute_optimal_*``). N and D are pure counts in the fit, so they
+  are divided by one parameter / one token here; loss is in nats per token (dimensionless).
+* a power law through one published point of the frontier, N_opt = N_ref (C / C_ref)^a and
+  D_opt = C / (6 N_opt) (``power_law_optimal_*``): Hoffmann et al.'s Approaches 1 and 2 (a from
+  their Table 2, the point from their projections in Tables 3 and A3) and the 20-tokens-per-
+  parameter rule (a = 1/2 through Chinchilla's 70B parameters on 1.4T tokens).
+
+At 1e24 FLOPs the default, Besiroglu et al.'s (2024) refit of Approach 3, gives 96B parameters
+on 1.7T tokens (18 tokens per parameter); Approach 1 gives 88B / 1.9T, Approach 2 81B / 2.1T,
+the 20-tokens rule 91B / 1.8T. Hoffmann et al.'s Approach-3 constants as printed (rounded) give
+41B / 4.0T (98 tokens per parameter): Besiroglu et al. trace the gap to the rounding and to an
+optimiser stopped before convergence.
 
 Regime of validity: dense decoder-only transformers with N >> attention FLOPs per token
-(n_ctx << 12 d_model, Kaplan et al. Sec. 2.1); single-epoch training on fresh data; the fit's
+(n_ctx << 12 d_model, Kaplan et al. Sec. 2.1); single-epoch training on fresh data; the fits'
 range (Hoffmann et al.: 70M-16B parameters, 5B-500B tokens) is extrapolated beyond it.
 
 References
 ----------
 Hoffmann et al., "Training Compute-Optimal Large Language Models", NeurIPS 2022.
+Besiroglu et al., "Chinchilla Scaling: A replication attempt", arXiv:2404.10102, 2024.
 Kaplan et al., "Scaling Laws for Neural Language Models", 2020.
 Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters Using
 Megatron-LM", SC21.
@@ -39,6 +47,9 @@ for _ref in (
               "Arthur and others", "Training Compute-Optimal Large Language Models",
               "Advances in NeurIPS 35", 2022, url="https://arxiv.org/abs/2203.15556",
               kind="inproceedings"),
+    Reference("besiroglu2024chinchilla", "Besiroglu, Tamay and Erdil, Ege and Barnett, Matthew "
+              "and You, Josh", "Chinchilla Scaling: A replication attempt", "arXiv:2404.10102",
+              2024, url="https://arxiv.org/abs/2404.10102", kind="misc"),
     Reference("narayanan2021megatron", "Narayanan, Deepak and Shoeybi, Mohammad and Casper, Jared "
               "and others", "Efficient Large-Scale Language Model Training on GPU Clusters Using "
               "Megatron-LM", "Proceedings of SC21", 2021, doi="10.1145/3458817.3476209",
@@ -65,9 +76,10 @@ WALL = Wall(
     domain="algorithm",
     summary=(
         "Training compute is about 6 FLOPs per parameter per token (8 with full recomputation, "
-        "counted as hardware FLOPs). For a fixed budget, the parametric loss of Hoffmann et al. "
-        "trades model size against data; its minimum on C = 6ND is a closed-form frontier whose "
-        "tokens-per-parameter ratio shows how far a planned run is from compute-optimal."
+        "counted as hardware FLOPs). For a fixed budget, a fitted scaling law splits compute "
+        "between model size and data: the minimum of a parametric loss on C = 6ND (Hoffmann et "
+        "al. Approach 3; Besiroglu et al.'s 2024 refit, the default) or a power-law frontier "
+        "through a published point (Approaches 1 and 2, 20 tokens per parameter)."
     ),
     regime="Dense transformers, attention FLOPs small next to 2N per token; one epoch over "
            "fresh data; fit constants are empirical and extrapolated beyond 16B parameters.",
@@ -96,11 +108,26 @@ WALL = Wall(
         Equation(s.compute_optimal_tokens_per_parameter,
                  s.compute_optimal_tokens / s.compute_optimal_parameters,
                  cite="hoffmann2022chinchilla",
-                 locator="Table 3 (Approach 1): about 20 tokens per parameter"),
+                 locator="Sec. 3.3 eq. (4): D_opt / N_opt = G^-2 (C/6)^(b - a)"),
         Equation(s.compute_optimal_loss,
                  parametric_loss(s.compute_optimal_parameters, s.compute_optimal_tokens),
                  cite="hoffmann2022chinchilla",
                  locator="Sec. 3.3: loss on the efficient frontier"),
+        Equation(s.power_law_optimal_parameters,
+                 s.frontier_reference_parameters
+                 * (s.compute_budget / s.frontier_reference_compute) ** s.frontier_parameter_exponent,
+                 cite="hoffmann2022chinchilla",
+                 locator="Sec. 3.1-3.2 and Table 2: N_opt ~ C^a, through a projection of Table 3 "
+                         "(Approach 1) or Table A3 (Approach 2)"),
+        Equation(s.power_law_optimal_tokens,
+                 s.compute_budget / (3 * s.flops_per_parameter_token
+                                     * s.power_law_optimal_parameters),
+                 cite="hoffmann2022chinchilla", locator="Sec. 3: FLOPs(N, D) ~ 6ND, so D = C / 6N"),
+        Equation(s.power_law_optimal_tokens_per_parameter,
+                 s.power_law_optimal_tokens / s.power_law_optimal_parameters,
+                 cite="hoffmann2022chinchilla",
+                 locator="Table 3: about 20 tokens per parameter (Approach 1)"),
     ),
-    references=("kaplan2020scaling", "hoffmann2022chinchilla", "narayanan2021megatron"),
+    references=("kaplan2020scaling", "hoffmann2022chinchilla", "besiroglu2024chinchilla",
+                "narayanan2021megatron"),
 )
