@@ -28,10 +28,8 @@ NO_PUBLISHED_PRICE = {
     "cerebras-wse-2", "cerebras-wse-3",
     "groq-lpu",
     "intel-gaudi2",
-    "nvidia-v100-sxm2-32gb", "nvidia-v100-sxm2-16gb",
-    "nvidia-a100-40gb-sxm", "nvidia-a100-40gb-pcie", "nvidia-a100-80gb-sxm",
-    "nvidia-a100-80gb-pcie", "nvidia-h100-pcie", "nvidia-h100-nvl", "nvidia-b200",
-    "nvidia-gb200", "nvidia-l4", "nvidia-l40s", "nvidia-t4", "nvidia-a10",
+    "nvidia-v100-sxm2-32gb", "nvidia-v100-sxm2-16gb", "nvidia-a100-40gb-pcie",
+    "nvidia-h100-nvl", "nvidia-b200", "nvidia-gb200", "nvidia-l40s", "nvidia-t4", "nvidia-a10",
 }
 
 
@@ -68,9 +66,9 @@ def test_cloud_price_names_provider_instance_and_arithmetic(hw):
     text = f"{prov.locator} {prov.note}"
     assert "on-demand" in text.lower()
     assert prov.basis == "derived" and prov.note  # per device = instance (slice) price / devices
-    # the record names the instance or slice and where it was priced
-    assert any(k in text for k in ("xlarge", "tpu-v")), text
-    assert any(k in text for k in ("us-", "europe-", "asia-")), text
+    # the record names the instance (AWS type, TPU slice, RunPod pod) and where it was priced
+    assert any(k in text for k in ("xlarge", "tpu-v", "_SECURE")), text
+    assert any(k in text for k in ("us-", "europe-", "asia-", "US-")), text
 
 
 # Published numbers behind the values (the source and its row are in each record's locator).
@@ -82,6 +80,11 @@ def test_cloud_price_names_provider_instance_and_arithmetic(hw):
     ("google-tpu-v6e", 2.7, 1, 2.70),      # tpu-v6e-1 us-central1-b; Google GA: $2.70/chip-hour
     ("nvidia-h100-sxm", 68.8, 8, 8.60),    # dstack PR #3264: AWS p5.48xlarge us-west-1, 2025-11-06
     ("nvidia-h200-sxm", 63.296, 8, 7.912),  # dstack PR #4110: AWS p5en.48xlarge us-east-1, 2026-08-06
+    ("nvidia-a100-40gb-sxm", 32.77, 8, 4.09625),  # AWS p4d.24xlarge as quoted 2024-11-09
+    ("nvidia-a100-80gb-pcie", 1.64, 1, 1.64),  # SkyPilot RunPod catalog: 1x_A100-80GB_SECURE
+    ("nvidia-a100-80gb-sxm", 1.89, 1, 1.89),   # 1x_A100-80GB-SXM_SECURE
+    ("nvidia-h100-pcie", 2.39, 1, 2.39),       # 1x_H100_SECURE
+    ("nvidia-l4", 0.44, 1, 0.44),              # 1x_L4_SECURE
 ])
 def test_cloud_price_is_the_published_instance_price_per_device(name, instance_price, devices,
                                                                  per_device):
