@@ -23,7 +23,7 @@ DATACENTER = [h for h in REGISTRY.objects("hardware") if h.tier in DATACENTER_TI
 # (provider, instance, region) was found by the search of 2026-12-07. The list is checked both
 # ways: a chip in it must have no price, so adding a sourced price means removing it here.
 NO_PUBLISHED_PRICE = {
-    "amd-mi250x", "amd-mi300x", "amd-mi325x", "amd-mi355x",
+    "amd-mi250x", "amd-mi325x", "amd-mi355x",
     "aws-trainium2", "aws-trainium3", "aws-inferentia2",
     "cerebras-wse-2", "cerebras-wse-3",
     "groq-lpu",
@@ -66,8 +66,9 @@ def test_cloud_price_names_provider_instance_and_arithmetic(hw):
     text = f"{prov.locator} {prov.note}"
     assert "on-demand" in text.lower()
     assert prov.basis == "derived" and prov.note  # per device = instance (slice) price / devices
-    # the record names the instance (AWS type, TPU slice, RunPod pod) and where it was priced
-    assert any(k in text for k in ("xlarge", "tpu-v", "_SECURE")), text
+    # the record names the instance (AWS type, TPU slice, RunPod pod, Azure VM) and where it was
+    # priced
+    assert any(k in text for k in ("xlarge", "tpu-v", "_SECURE", "ND MI300X v5")), text
     # ... and where it was priced, or says that the source does not name the region
     assert any(k in text for k in ("us-", "europe-", "asia-", "US-", "not name the region")), text
 
@@ -87,6 +88,7 @@ def test_cloud_price_names_provider_instance_and_arithmetic(hw):
     ("nvidia-h100-pcie", 2.39, 1, 2.39),       # 1x_H100_SECURE
     ("nvidia-l4", 0.44, 1, 0.44),              # 1x_L4_SECURE
     ("aws-trainium", 21.50, 16, 1.34375),      # usage.ai 2026-06-25: AWS trn1.32xlarge (16 chips)
+    ("amd-mi300x", 6, 1, 6.00),                # Cliff Center 2026-05-18: Azure, per GPU-hour
 ])
 def test_cloud_price_is_the_published_instance_price_per_device(name, instance_price, devices,
                                                                  per_device):
