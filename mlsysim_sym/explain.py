@@ -11,7 +11,7 @@ from .symbols import info, is_constant
 from .system import substitute_constants
 from .units import Q_, base_factor
 
-__all__ = ["explain_prediction"]
+__all__ = ["explain_prediction", "explain_data"]
 
 
 _WANTED = ("ttft", "time_per_output_token", "memory_footprint", "memory_utilization",
@@ -52,31 +52,68 @@ def _fmt(name, base_value) -> str:
     return f"{q.magnitude:.4g} {q.units:~P}"
 
 
-def explain_prediction(pred) -> str:
-    """Text: each equation the prediction used, symbolically, then with numbers, then its value."""
+def explain_data(pred) -> dict:
+    """The equations a prediction used, as data: each one symbolically, with its numbers
+    substituted, and its value.
+
+    Returns
+    -------
+    dict
+        ``heading``; ``inputs`` ``{name: text}``; ``equations``, a list of ``{"name",
+        "equation", "substituted", "value", "cite", "locator"}`` in dependency order;
+        ``bottleneck``, ``bottleneck_detail`` and ``feasible``.
+
+    Raises
+    ------
+    ValueError
+        For a vectorised prediction (array knobs).
+    """
     from .scenarios import serving_system
     system = serving_system()
     needed = _needed(system)
     kernel = system.compile(needed)
     inputs = dict(pred._inputs)
     if any(np.ndim(v) for v in inputs.values()):
-        return "explain() needs a scalar prediction (no array knobs)"
+        raise ValueError("explain() needs a scalar prediction (no array knobs)")
+    missing = [n for n in kernel.input_names if n not in inputs]
+    if missing:
+        raise ValueError(f"explain() covers the dense serving system (walls 1, 2, 4); this "
+                         f"prediction of {pred.model.name} has no {', '.join(missing)}")
     ev = kernel.raw(*[inputs[n] for n in kernel.input_names])
     values = dict(inputs)
     values.update(dict(zip(kernel.output_names, ev[: len(kernel.output_names)])))
-    lines = [f"{pred.model.name} on {pred.hardware.name}, precision {pred.precision}, "
-             f"phase {pred.phase}", "", "inputs:"]
-    for n in sorted(inputs):
-        lines.append(f"  {n:32s} = {_fmt(n, inputs[n])}")
-    lines += ["", "equations (symbolic, then substituted):"]
+    equations = []
     for eq in system.order:
         if eq.name not in needed:
             continue
         rhs = substitute_constants(eq.rhs)
         numbers = {s.name: f"({_fmt(s.name, values[s.name])})" for s in rhs.free_symbols
                    if not is_constant(s)}
-        lines.append(f"  {eq.name} := {rhs}    [{eq.cite}, {eq.locator}]")
-        lines.append(f"      = {_NumberPrinter(numbers).doprint(rhs)}")
-        lines.append(f"      = {_fmt(eq.name, values[eq.name])}")
-    lines += ["", f"bottleneck: {pred.bottleneck} ({pred.bottleneck_detail}); feasible: {pred.feasible}"]
+        equations.append({"name": eq.name, "equation": str(rhs),
+                          "substituted": _NumberPrinter(numbers).doprint(rhs),
+                          "value": _fmt(eq.name, values[eq.name]), "cite": eq.cite,
+                          "locator": eq.locator})
+    return {"heading": f"{pred.model.name} on {pred.hardware.name}, precision {pred.precision}, "
+                       f"phase {pred.phase}",
+            "inputs": {n: _fmt(n, inputs[n]) for n in sorted(inputs)},
+            "equations": equations, "bottleneck": str(pred.bottleneck),
+            "bottleneck_detail": pred.bottleneck_detail, "feasible": bool(pred.feasible)}
+
+
+def explain_prediction(pred) -> str:
+    """Text: each equation the prediction used, symbolically, then with numbers, then its value."""
+    try:
+        d = explain_data(pred)
+    except ValueError as exc:
+        return str(exc)
+    lines = [d["heading"], "", "inputs:"]
+    for n, text in d["inputs"].items():
+        lines.append(f"  {n:32s} = {text}")
+    lines += ["", "equations (symbolic, then substituted):"]
+    for eq in d["equations"]:
+        lines.append(f"  {eq['name']} := {eq['equation']}    [{eq['cite']}, {eq['locator']}]")
+        lines.append(f"      = {eq['substituted']}")
+        lines.append(f"      = {eq['value']}")
+    lines += ["", f"bottleneck: {d['bottleneck']} ({d['bottleneck_detail']}); "
+                  f"feasible: {d['feasible']}"]
     return "\n".join(lines)

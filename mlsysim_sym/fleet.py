@@ -38,7 +38,7 @@ from .scenarios import (PRECISION_BITS, _ALL_INPUTS, _MOE_INPUTS, _cached, _chec
                         _precision_magnitudes, _unoverlapped, tp_magnitudes)
 from .symbols import info
 from .system import System
-from .units import Q_, as_quantity, base_factor, to_base
+from .units import Q_, as_quantity, base_factor, quantity_json, to_base
 
 __all__ = ["serve", "size_fleet", "ServeResult", "FleetResult"]
 
@@ -168,6 +168,20 @@ class ServeResult:
                 f"batch {self.batch}: p{self.percentile * 100:g} TTFT {self.ttft:.4g~P}, TPOT "
                 f"{self.time_per_output_token:.4g~P}, rho {self.utilization:.3g}, "
                 f"feasible={self.feasible}, bottleneck={self.bottleneck})")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: quantities as ``{"value", "unit"}``, model and chip by name."""
+        d = {"model": self.model.name, "hardware": self.hardware.name}
+        for k in ("replicas", "tp", "batch", "devices", "feasible", "bottleneck"):
+            d[k] = getattr(self, k)
+        d["utilization"], d["percentile"] = float(self.utilization), float(self.percentile)
+        for k in ("ttft", "ttft_mean", "time_per_output_token", "throughput", "capacity", "cost",
+                  "carbon"):
+            d[k] = quantity_json(getattr(self, k))
+        d["notes"] = list(self.notes)
+        if self.bands:
+            d["bands"] = {k: b.to_dict() for k, b in self.bands.items()}
+        return d
 
 
 def _check_rate(qps):
@@ -352,6 +366,32 @@ class FleetResult:
         return (f"FleetResult({self.devices} x {self.hardware.name} = {self.replicas} replicas x "
                 f"TP{self.tp}, batch {self.batch}; p-TTFT {self.ttft:.4g~P}, TPOT "
                 f"{self.time_per_output_token:.4g~P}; bottleneck {self.bottleneck})")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: the chosen fleet, then each candidate chip's best layout or why it
+        has none (quantities as ``{"value", "unit"}``)."""
+        def name(obj):
+            return getattr(obj, "name", obj)
+        d = {"feasible": self.feasible, "hardware": name(self.hardware), "devices": self.devices,
+             "replicas": self.replicas, "tp": self.tp, "batch": self.batch,
+             "ttft": quantity_json(self.ttft),
+             "time_per_output_token": quantity_json(self.time_per_output_token),
+             "utilization": None if self.utilization is None else float(self.utilization),
+             "bottleneck": self.bottleneck, "cost": quantity_json(self.cost),
+             "carbon": quantity_json(self.carbon), "datacenter": name(self.datacenter),
+             "message": self.message}
+        rows = []
+        for c in self.candidates:
+            row = {"hardware": name(c["hardware"]), "feasible": c["feasible"]}
+            if c["feasible"]:
+                row.update({k: c[k] for k in ("devices", "replicas", "tp", "batch", "bottleneck")})
+                row.update(cost=quantity_json(c.get("cost")), carbon=quantity_json(c.get("carbon")),
+                           datacenter=name(c.get("datacenter")))
+            else:
+                row["reason"] = c["reason"]
+            rows.append(row)
+        d["candidates"] = rows
+        return d
 
 
 def _min_replicas(lam, service, batch, p, ttft_budget, r_cap=10**7):

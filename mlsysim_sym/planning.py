@@ -16,7 +16,7 @@ import numpy as np
 
 from . import registry
 from .training_scenarios import train
-from .units import Q_
+from .units import Q_, quantity_json
 
 __all__ = ["best_parallelism", "Plan"]
 
@@ -38,6 +38,14 @@ class Plan:
         if not self.table:
             raise ValueError("no layout fits in memory: see .evaluated / .feasible_count")
         return self.table[0]
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: ``objective``, ``evaluated``, ``feasible_count`` and the ranked
+        ``table`` (quantities as ``{"value", "unit"}``)."""
+        rows = [{k: quantity_json(v) if hasattr(v, "units") else v for k, v in row.items()}
+                for row in self.table]
+        return {"objective": self.objective, "evaluated": self.evaluated,
+                "feasible_count": self.feasible_count, "table": rows}
 
     def __repr__(self):
         if not self.table:

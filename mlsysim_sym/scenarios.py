@@ -391,6 +391,8 @@ class Prediction:
         d["reason"] = why.tolist() if isinstance(why, np.ndarray) else why
         d["phase"], d["precision"] = self.phase, self.precision
         d["model"], d["hardware"] = self.model.name, self.hardware.name
+        if self.bands:
+            d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
 
     def inputs(self) -> dict:

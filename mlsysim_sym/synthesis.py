@@ -47,6 +47,16 @@ class Synthesis(dict):
     per_target: dict
     chips: list
 
+    def to_dict(self) -> dict:
+        """JSON-ready dict: per unknown its solve (``SolveResult.to_dict``) and the target that
+        binds it, and the registry chips compared with the requirements (``chips``: ratios of
+        the chip's value to the requirement, NaN as None)."""
+        d = {u: {**r.to_dict(), "binding_target": self.binding_target.get(u)}
+             for u, r in self.items()}
+        d["chips"] = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                       for k, v in row.items()} for row in getattr(self, "chips", [])]
+        return d
+
     def table(self) -> str:
         head = f"{'chip':28s}" + "".join(f"{u:>18s}" for u in self) + "  meets"
         lines = [head]

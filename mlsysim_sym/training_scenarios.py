@@ -397,7 +397,7 @@ class TrainResult:
     @property
     def time_to_train(self):
         if self.config["tokens"] is None:
-            raise AttributeError("time_to_train needs tokens=...: train(..., tokens='2T token')")
+            raise AttributeError("time_to_train needs tokens=...: train(..., tokens='2e12 token')")
         return self._quantity("time_to_train").to("day")
 
     # ---- breakdown --------------------------------------------------------------------------
@@ -509,6 +509,10 @@ class TrainResult:
         d["model"], d["hardware"] = self.model.name, self.hardware.name
         d["precision"] = self.precision
         d["assumptions"] = list(self.assumptions)
+        if self.config["tokens"] is not None:
+            d["time_to_train"] = enc(self.time_to_train)
+        if self.bands:
+            d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
 
     def __repr__(self):
@@ -560,7 +564,7 @@ def _ops_system(goodput_from, daly):
 def _ops_evaluate(res, name):
     ctx = dict(res._ops_context)
     if res.config["tokens"] is None:
-        raise AttributeError(f"{name} needs the run's length: train(..., tokens='2T token')")
+        raise AttributeError(f"{name} needs the run's length: train(..., tokens='2e12 token')")
     values = dict(ctx["values"])
     has = set(values)
     goodput_from = ("checkpoint" if {"device_mtbf", "node_component_mtbf", "recovery_time",

@@ -42,6 +42,12 @@ class Band:
     def __iter__(self):
         return iter((self.p10, self.p50, self.p90))
 
+    def to_dict(self) -> dict:
+        """``{"p10", "p50", "p90"}`` magnitudes in the p50's unit, and ``"unit"``."""
+        unit = self.p50.units
+        return {"p10": float(self.p10.to(unit).magnitude), "p50": float(self.p50.magnitude),
+                "p90": float(self.p90.to(unit).magnitude), "unit": f"{unit:~P}"}
+
     def __repr__(self):
         return f"Band(p10={self.p10:.4g~P}, p50={self.p50:.4g~P}, p90={self.p90:.4g~P})"
 

@@ -33,6 +33,7 @@ __all__ = [
     "from_base",
     "base_factor",
     "same_dimension",
+    "quantity_json",
 ]
 
 ureg = pint.UnitRegistry(
@@ -172,3 +173,15 @@ def same_dimension(a: str | pint.Unit, b: str | pint.Unit) -> bool:
     ua = parse_unit(a) if isinstance(a, str) else a
     ub = parse_unit(b) if isinstance(b, str) else b
     return ua.dimensionality == ub.dimensionality
+
+
+def quantity_json(q):
+    """``{"value": magnitude, "unit": compact unit}`` of a quantity, for JSON output.
+
+    The magnitude is a float, or a (nested) list for an array; ``None`` stays ``None``.
+    """
+    if q is None:
+        return None
+    m = q.magnitude
+    value = m.tolist() if hasattr(m, "tolist") and getattr(m, "ndim", 0) else float(m)
+    return {"value": value, "unit": f"{q.units:~P}"}

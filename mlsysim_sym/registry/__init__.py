@@ -28,8 +28,8 @@ from .schema import (PRECISIONS, PrecisionError, Provenance, RegistryError, Regi
 __all__ = [
     "hardware", "model", "datacenter", "cluster", "node", "fabric", "source",
     "list_hardware", "list_models", "list_datacenters", "list_clusters", "list_nodes",
-    "list_fabrics", "list_sources", "describe", "search", "load", "provenance", "bibtex", "audit",
-    "run_audit", "get_registry", "reload",
+    "list_fabrics", "list_sources", "describe", "search", "load", "load_text", "provenance",
+    "bibtex", "audit", "run_audit", "get_registry", "reload",
     "Hardware", "Model", "Datacenter", "Fabric", "Node", "Cluster", "MemoryTier", "Source",
     "Provenance", "Value", "RegistryObject", "Registry",
     "RegistryError", "RegistryLoadError", "RegistryLookupError", "PrecisionError",
@@ -180,6 +180,33 @@ def load(path, override: bool = False) -> list[RegistryObject]:
     reg = get_registry()
     with _lock:
         return reg.add_file(Path(path), override=override)
+
+
+def load_text(text: str, name: str = "<text>", override: bool = False,
+              kind: str | None = None) -> list[RegistryObject]:
+    """Validate registry YAML given as text and add its entries, as :func:`load` does a file.
+
+    Parameters
+    ----------
+    text : str
+        The YAML, in the format of a user's file (``docs/registry-format.md``).
+    name : str
+        Names the text in errors and as the entries' ``file``; loading text under the same
+        name again replaces the entries it defined before.
+    override : bool
+        As in :func:`load`.
+    kind : str, optional
+        Kind of the entries of a bare list (``hardware``, ``model``, ``datacenter``,
+        ``system``); default: guessed per entry. A mapping's own ``kind`` always wins.
+
+    Returns
+    -------
+    list of RegistryObject
+        The validated entries, in text order.
+    """
+    reg = get_registry()
+    with _lock:
+        return reg.add_file(name, override=override, text=text, kind=kind)
 
 
 # ---- provenance and citations --------------------------------------------------------------------

@@ -27,7 +27,8 @@ from .objects import Cluster, Datacenter, Fabric, Hardware, Model, Node, Registr
 from .schema import (ENTRY_SPECS, FieldError, RegistryError, RegistryLookupError, Source, Value,
                      iter_raw_values, resolve_provenance, short_repr)
 
-__all__ = ["DATA_DIR", "KINDS", "Registry", "RegistryLoadError", "read_yaml", "build_entry"]
+__all__ = ["DATA_DIR", "KINDS", "Registry", "RegistryLoadError", "read_yaml", "parse_yaml",
+           "build_entry"]
 
 DATA_DIR = Path(__file__).with_name("data")
 KINDS = ("hardware", "model", "datacenter", "fabric", "node", "cluster")
@@ -156,6 +157,22 @@ def read_yaml(path: Path, file: str | None = None) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RegistryError(f"cannot read the file: {exc}", file=file) from None
+    return parse_yaml(text, file)
+
+
+def parse_yaml(text: str, file: str = "<text>") -> Any:
+    """Parse registry YAML given as text, exactly as :func:`read_yaml` parses a file.
+
+    Raises
+    ------
+    RegistryError
+        For text that is not a string or is larger than a registry file may be, YAML syntax
+        errors, non-standard tags, duplicate keys and impossible dates.
+    """
+    if not isinstance(text, str):
+        raise RegistryError(f"expected YAML text, got {type(text).__name__}", file=file)
+    if len(text) > _MAX_FILE_BYTES:
+        raise RegistryError(f"text is larger than {_MAX_FILE_BYTES} characters", file=file)
     try:
         root = yaml.compose(text, Loader=_SAFE_LOADER)
     except RecursionError:
@@ -495,8 +512,13 @@ class Registry:
             raise errors[0] if len(errors) == 1 else RegistryLoadError(errors)
         return reg
 
-    def add_file(self, path, override: bool = False) -> list[RegistryObject]:
+    def add_file(self, path, override: bool = False, *, text: str | None = None,
+                 kind: str | None = None) -> list[RegistryObject]:
         """Load a user's file into this registry (all or nothing) and return its objects.
+
+        With ``text``, the YAML is that text and ``path`` only names it (in errors and as the
+        entries' ``file``); loading text under the same name again replaces what it defined.
+        ``kind`` is the kind of the entries of a bare list (default: guessed per entry).
 
         Raises
         ------
@@ -512,7 +534,8 @@ class Registry:
         for kind in KINDS:  # reloading a file replaces what it defined before
             for name in [n for n, o in self._objects[kind].items() if o.file == str(path)]:
                 self._unregister(kind, name)
-        errors = self._add([(path, str(path), None)], override=override, created=created)
+        item = (path, str(path), kind) if text is None else (path, str(path), kind, text)
+        errors = self._add([item], override=override, created=created)
         if errors:
             (self.sources, self._source_files, self._objects, self._index, self._files) = snapshot
             raise errors[0] if len(errors) == 1 else RegistryLoadError(errors)
@@ -522,9 +545,9 @@ class Registry:
         errors: list[RegistryError] = []
         raw_entries: list[_RawEntry] = []
         failed_sources: set[str] = set()
-        for path, display, kind in files:
+        for path, display, kind, *text in files:
             try:
-                data = read_yaml(path, display)
+                data = parse_yaml(text[0], display) if text else read_yaml(path, display)
                 entries, sources = _split(data, display, kind)
             except RegistryError as exc:
                 errors.append(exc)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Optional
 
 import pint
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
 from ..units import Q_
 from . import params as _params
@@ -25,7 +26,7 @@ from .schema import (DERIVED_FAMILIES, PRECISIONS, PrecisionError, Provenance, R
                      Source, Value)
 
 __all__ = ["RegistryObject", "Hardware", "MemoryTier", "Model", "Datacenter", "Fabric", "Node",
-           "Cluster", "format_bibtex"]
+           "Cluster", "format_bibtex", "hf_config_entry"]
 
 
 class RegistryObject:
@@ -176,6 +177,49 @@ class RegistryObject:
         if self.notes:
             lines.append(f"  notes: {self.notes}")
         return "\n".join(lines)
+
+    def to_dict(self, brief: bool = False) -> dict:
+        """JSON-ready dict of the entry.
+
+        Always: ``name``, ``kind``, ``display_name``, ``aliases``, ``file``, ``fields`` (the
+        entry's other fields as written: vendor, tier, family, ...; with ``brief`` only the
+        plain ones, else also blocks such as architecture and provenance) and ``values``. With
+        ``brief`` each value is its quantity string as written (``{"peak.bf16": "989.5
+        TFLOP/s", ...}``); otherwise ``{"value", "unit", "text", "source", "locator", "basis",
+        "note"}`` per value, plus derived quantities (``derived``), ``notes`` and the source
+        records its values depend on (``sources``).
+        """
+        from ..units import quantity_json
+        d = {"name": self.name, "kind": self.entry_kind, "display_name": self.display_name,
+             "aliases": list(self.aliases), "file": self.file}
+        fields = {}
+        for key in type(self.spec).model_fields:
+            val = getattr(self.spec, key)
+            if key in d or key in ("aliases", "notes") or val is None:
+                continue
+            if isinstance(val, (str, int, float, bool)):
+                fields[key] = val
+            elif isinstance(val, BaseModel) and not brief:
+                try:
+                    fields[key] = val.model_dump(mode="json", exclude_none=True)
+                except PydanticSerializationError:  # a block of quantities: they are in values
+                    continue
+        d["fields"] = fields
+        if brief:
+            d["values"] = {path: v.text for path, v in self._values.items()}
+            return d
+        values = {}
+        for path, v in self._values.items():
+            p = v.provenance
+            values[path] = {**quantity_json(v.quantity), "text": v.text, "source": p.source,
+                            "locator": p.locator, "basis": p.basis, "note": p.note}
+        d["values"] = values
+        d["derived"] = {label: (f"{val:~P}" if isinstance(val, pint.Quantity) else str(val))
+                        for label, val in self._summary()}
+        d["notes"] = self.notes
+        d["sources"] = {sid: src.model_dump(mode="json", exclude_none=True)
+                        for sid, src in self.sources.items()}
+        return d
 
     def _referenced(self) -> list["RegistryObject"]:
         return [obj for obj in (getattr(self, r) for r in self._REFERENCES) if obj is not None]
@@ -546,21 +590,51 @@ class Model(RegistryObject):
             raise ValueError(f"{path} is not valid JSON: {exc}") from None
         if not isinstance(cfg, dict):
             raise ValueError(f"{path} does not hold a JSON object")
-        family, arch, moe = _params.architecture_from_hf_config(cfg)
         if name is None:
             stem = path.resolve().parent.name if path.name == "config.json" else path.stem
             name = re.sub(r"[^a-z0-9._+-]+", "-", stem.lower()).strip("-._+") or "hf-model"
-        source_id = "local-hf-config"
-        source = Source(id=source_id, title=f"Hugging Face config.json ({path.name})",
-                        publisher="local file", year=_dt.date.today().year,
-                        url=path.resolve().as_uri(), kind="repository")
-        raw = {"name": name, "display_name": display_name or name, "family": family,
-               "provenance": {"source": source_id, "locator": str(path),
-                              "retrieved": _dt.date.today(), "basis": "paper"},
-               "architecture": {k: v for k, v in arch.items() if v is not None}}
-        if moe is not None:
-            raw["moe"] = moe
-        return build_entry("model", raw, {source_id: source}, file=str(path))
+        raw, records = hf_config_entry(cfg, name, display_name=display_name,
+                                       title=f"Hugging Face config.json ({path.name})",
+                                       locator=str(path), url=path.resolve().as_uri())
+        sources = {sid: Source(id=sid, **rec) for sid, rec in records.items()}
+        return build_entry("model", raw, sources, file=str(path))
+
+
+def hf_config_entry(cfg: Mapping[str, Any], name: str, *, display_name: str | None = None,
+                    title: str, locator: str, url: str, publisher: str = "local file",
+                    source_id: str = "local-hf-config") -> tuple[dict, dict]:
+    """A model entry as written in YAML, and its source record, from a parsed HF ``config.json``.
+
+    Parameters
+    ----------
+    cfg : mapping
+        The parsed ``config.json`` (see :meth:`Model.from_hf_config` for the supported types).
+    name, display_name : str
+    title, locator, url, publisher : str
+        The source record's title, URL and publisher, and the entry's provenance locator.
+    source_id : str
+
+    Returns
+    -------
+    (entry, {source_id: record})
+        Plain data, validated only when loaded (:func:`~mlsysim_sym.registry.load_text`) or
+        built (:func:`~mlsysim_sym.registry.loader.build_entry`).
+
+    Raises
+    ------
+    ValueError
+        For an unsupported ``model_type``.
+    """
+    family, arch, moe = _params.architecture_from_hf_config(cfg)
+    record = {"title": title, "publisher": publisher, "year": _dt.date.today().year,
+              "url": url, "kind": "repository"}
+    raw = {"name": name, "display_name": display_name or name, "family": family,
+           "provenance": {"source": source_id, "locator": locator,
+                          "retrieved": _dt.date.today(), "basis": "paper"},
+           "architecture": {k: v for k, v in arch.items() if v is not None}}
+    if moe is not None:
+        raw["moe"] = moe
+    return raw, {source_id: record}
 
 
 # ---- datacenters and systems -----------------------------------------------------------------

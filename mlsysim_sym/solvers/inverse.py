@@ -32,7 +32,7 @@ import numpy as np
 import sympy
 
 from ..symbols import info, is_constant
-from ..units import Q_, as_quantity, base_factor, parse_unit, to_base
+from ..units import Q_, as_quantity, base_factor, parse_unit, quantity_json, to_base
 
 __all__ = ["solve_for", "SolveResult", "BaseValues"]
 
@@ -79,6 +79,15 @@ class SolveResult:
     best_reachable: object = None
     at: object = None
     message: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field (quantities as ``{"value", "unit"}``)."""
+        return {"unknown": self.unknown, "value": quantity_json(self.value),
+                "method": self.method, "converged": bool(self.converged),
+                "residual": float(self.residual), "binding": dict(self.binding),
+                "identifiable": bool(self.identifiable), "feasible": bool(self.feasible),
+                "best_reachable": quantity_json(self.best_reachable),
+                "at": quantity_json(self.at), "message": self.message}
 
     def __repr__(self):
         if self.feasible and self.value is not None:

@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from ..symbols import info, is_constant
-from ..units import Q_, base_factor, parse_unit
+from ..units import Q_, base_factor, parse_unit, quantity_json
 
 __all__ = ["sensitivity", "Sensitivity", "compile_gradient"]
 
@@ -133,6 +133,18 @@ class Sensitivity:
             out[name] = Q_(np.asarray(d) * scale if np.ndim(d) else d * scale,
                            parse_unit(out_unit) / parse_unit(in_unit))
         return out
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: ``output``, its ``value``, the ``elasticities`` ranked by size,
+        ``one_sided`` pairs at a kink, and ``binding``."""
+        def enc(v):
+            return np.asarray(v, dtype=float).tolist() if np.ndim(v) else float(v)
+        order = self.ranked() if all(np.ndim(v) == 0 for v in self.elasticities.values()) \
+            else self.elasticities.items()
+        return {"output": self.output, "value": quantity_json(self.value),
+                "elasticities": {k: enc(v) for k, v in order},
+                "one_sided": {k: [enc(a), enc(b)] for k, (a, b) in self.one_sided.items()},
+                "binding": dict(self.binding)}
 
     def ranked(self):
         """Inputs by |elasticity|, largest first (scalar points only)."""
