@@ -115,7 +115,19 @@ def _build_parser() -> argparse.ArgumentParser:
     show = reg_sub.add_parser("show", help="show one entry with the source of every value")
     show.add_argument("name")
     reg_sub.add_parser("audit", help="check every value has a source; non-zero exit on problems")
+
+    mcp_cmd = sub.add_parser("mcp", help="serve the tasks to AI agents over the Model Context "
+                                         "Protocol (stdio; needs the mcp extra)")
+    mcp_cmd.add_argument("--http", type=_port, metavar="PORT",
+                         help="streamable HTTP on 127.0.0.1:PORT instead of stdio")
     return p
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port, 1 to 65535, got {value}")
+    return value
 
 
 def _cmd_predict(args) -> int:
@@ -322,12 +334,31 @@ def _cmd_registry(args) -> int:
     return 0
 
 
+def _cmd_mcp(args) -> int:
+    import importlib.util
+    install = 'install with pip install "mlsysim_sym[mcp]"'
+    if importlib.util.find_spec("mcp") is None:
+        print(f"mlsysim-sym: the MCP server needs the mcp package: {install}", file=sys.stderr)
+        return 2
+    try:
+        from mlsysim_sym.mcp_server import main as serve_mcp
+    except ImportError as exc:
+        print(f"mlsysim-sym: the installed mcp package does not fit ({exc}): {install}",
+              file=sys.stderr)
+        return 2
+    try:
+        return serve_mcp(http_port=args.http)
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv=None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     handlers = {"predict": _cmd_predict, "equations": _cmd_equations, "registry": _cmd_registry,
                 "synthesize": _cmd_synthesize, "sensitivity": _cmd_sensitivity,
-                "size": _cmd_size, "validate": _cmd_validate, "calibrate": _cmd_calibrate}
+                "size": _cmd_size, "validate": _cmd_validate, "calibrate": _cmd_calibrate,
+                "mcp": _cmd_mcp}
     try:
         return handlers[args.command](args)
     except (ValueError, KeyError, LookupError, TypeError, OSError) as exc:

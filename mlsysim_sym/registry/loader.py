@@ -527,14 +527,14 @@ class Registry:
             (unless ``override``, in which case the existing entry is replaced).
         """
         path = Path(path)
+        item = (path, str(path), kind) if text is None else (path, str(path), kind, text)
         snapshot = (dict(self.sources), dict(self._source_files),
                     {k: dict(v) for k, v in self._objects.items()}, dict(self._index),
                     dict(self._files))
         created: list[RegistryObject] = []
-        for kind in KINDS:  # reloading a file replaces what it defined before
-            for name in [n for n, o in self._objects[kind].items() if o.file == str(path)]:
-                self._unregister(kind, name)
-        item = (path, str(path), kind) if text is None else (path, str(path), kind, text)
+        for k in KINDS:  # reloading a file replaces what it defined before
+            for name in [n for n, o in self._objects[k].items() if o.file == str(path)]:
+                self._unregister(k, name)
         errors = self._add([item], override=override, created=created)
         if errors:
             (self.sources, self._source_files, self._objects, self._index, self._files) = snapshot
