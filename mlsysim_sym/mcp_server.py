@@ -48,7 +48,7 @@ from mlsysim_sym import registry
 from mlsysim_sym.registry.loader import parse_yaml
 
 __all__ = ["build_server", "main", "MAX_SWEEP", "MAX_TEXT", "MAX_CANDIDATES", "MAX_LOADS",
-           "CALL_TIMEOUT"]
+           "MAX_DEVICES", "MAX_GLOBAL_BATCH", "CALL_TIMEOUT"]
 
 #: Most points of one sweep (a list-valued batch, seq_len or tp).
 MAX_SWEEP = 64
@@ -60,8 +60,9 @@ MAX_CANDIDATES = 16
 MAX_LOADS = 200
 #: Seconds a tool call may run before it answers with an error.
 CALL_TIMEOUT = 10.0
-#: Most devices of a best_parallelism search.
-MAX_PLAN_DEVICES = 131_072
+#: Most devices of a train or best_parallelism call, and most sequences per step.
+MAX_DEVICES = 1_048_576
+MAX_GLOBAL_BATCH = 1_048_576
 
 _ERRORS = (ValueError, LookupError, TypeError, ArithmeticError, AttributeError)
 _KINDS = ("hardware", "model", "datacenter", "cluster", "node", "fabric")
@@ -150,6 +151,14 @@ def _sweep(**knobs):
     return out
 
 
+def _check_scale(devices, global_batch) -> None:
+    if devices is not None and not 1 <= devices <= MAX_DEVICES:
+        raise ValueError(f"devices must be between 1 and {MAX_DEVICES}, got {devices}")
+    if not 1 <= global_batch <= MAX_GLOBAL_BATCH:
+        raise ValueError(f"global_batch must be between 1 and {MAX_GLOBAL_BATCH}, got "
+                         f"{global_batch}")
+
+
 def _prediction_dict(r) -> dict:
     d = r.to_dict()
     detail = getattr(r, "bottleneck_detail", None)
@@ -227,6 +236,7 @@ def train(model: ModelName,
     """One training step of a model on a cluster: step time and its breakdown (compute,
     tensor/pipeline/data-parallel communication, bubble, optimizer), MFU/HFU, tokens/s, memory
     per device against capacity, `feasible`, the `bottleneck` wall and the `binding_term`."""
+    _check_scale(devices, global_batch)
     r = ms.train(model, cluster, devices=devices, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep,
                  micro_batch=micro_batch, global_batch=global_batch, seq_len=seq_len,
                  precision=precision, recompute=recompute, zero_stage=zero_stage,
@@ -324,8 +334,7 @@ def best_parallelism(model: ModelName,
     job, evaluated and ranked by the objective; the best `top` rows."""
     if not isinstance(top, int) or not 1 <= top <= 50:
         raise ValueError(f"top must be between 1 and 50, got {top!r}")
-    if devices is not None and not 1 <= devices <= MAX_PLAN_DEVICES:
-        raise ValueError(f"devices must be between 1 and {MAX_PLAN_DEVICES}, got {devices}")
+    _check_scale(devices, global_batch)
     return ms.best_parallelism(model, cluster, global_batch, devices=devices, seq_len=seq_len,
                                precision=precision, objective=objective, top=top).to_dict()
 

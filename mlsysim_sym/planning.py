@@ -10,6 +10,7 @@ array knobs). Layouts that do not fit in memory are masked; the rest are ranked.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,10 @@ class Plan:
 
 
 def _divisors(n: int) -> list:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """Divisors of n, ascending (O(sqrt n): n may be a user's device count or batch)."""
+    n = int(n)
+    low = [k for k in range(1, math.isqrt(n) + 1) if n % k == 0]
+    return sorted(set(low + [n // k for k in low]))
 
 
 def best_parallelism(model, cluster, global_batch, *, devices=None, seq_len=2048,

@@ -22,6 +22,7 @@ Assumptions the facade makes (each also listed in ``TrainResult.assumptions`` wh
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -278,7 +279,10 @@ def _first_bad(mask, *arrays):
 
 
 def _divisors(n):
-    return [k for k in range(1, int(n) + 1) if n % k == 0]
+    """Divisors of n, ascending (O(sqrt n): n may be a user's device count or batch)."""
+    n = int(n)
+    low = [k for k in range(1, math.isqrt(n) + 1) if n % k == 0]
+    return sorted(set(low + [n // k for k in low]))
 
 
 def _layout(devices, tp, pp, dp, cp, ep, g, heads, allow_cross_node_tp, moe):

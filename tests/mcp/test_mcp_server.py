@@ -314,6 +314,30 @@ async def test_other_errors(client):
     assert "no wall named 'plumbing'" in text
 
 
+async def test_a_call_is_time_bounded(monkeypatch):
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from mlsysim_sym import mcp_server
+
+    def slow(seconds: float) -> dict:
+        time.sleep(seconds)
+        return {}
+
+    monkeypatch.setattr(mcp_server, "CALL_TIMEOUT", 0.05)
+    t0 = time.perf_counter()
+    with pytest.raises(ToolError, match="longer than 0.05 s"):
+        await mcp_server._tool(slow)(seconds=1.0)
+    assert time.perf_counter() - t0 < 0.5  # answers at the limit, not when the work ends
+
+
+async def test_large_searches_are_refused(client):
+    text = await error(client, "best_parallelism", model="llama-3-8b", cluster="h100",
+                       devices=8, global_batch=10**12)
+    assert "global_batch must be between 1 and 1048576" in text
+    text = await error(client, "size_fleet", model="llama-3-8b", hardware=["h100"] * 17, qps=1)
+    assert "at most 16 candidate chips" in text
+
+
 # ---- streamable HTTP -------------------------------------------------------------------------------
 
 def _free_port() -> int:
