@@ -158,6 +158,15 @@ async def test_agentic_loop_speculative_chip(client):
     tpot = value(sweep["time_per_output_token"])
     assert tpot == sorted(tpot)
 
+    # 5. or the agent redesigns the chip (192 GB of HBM) and loads it again under its name
+    bigger = SPECULATIVE_CHIP.replace('capacity: "48 GB"', 'capacity: "192 GB"')
+    assert "clashes with hardware 'specu-x1'" in await error(client, "load_hardware",
+                                                             yaml_text=bigger)
+    await call(client, "load_hardware", yaml_text=bigger, override=True)
+    third = await call(client, "predict", model="llama-3-70b", hardware="specu-x1", batch=64,
+                       seq_len=4096, precision="fp8")
+    assert third["feasible"] is True and value(third["memory_capacity"], "GB") == 192
+
     # the session keeps the chip: search and resources find it
     hits = await call(client, "registry_search", query="specu", kind="hardware")
     assert hits["results"][0]["name"] == "specu-x1"
