@@ -76,7 +76,8 @@ registry of accelerators and models with a source for every number, calibrated e
 Typical loop: registry_search / registry_show to find a chip and a model (or load_hardware with
 your own YAML accelerator, marked basis: assumption); predict (one chip serving a model: latency,
 throughput, memory, and the bottleneck: Compute, Memory bandwidth, or Memory when it does not
-fit); read `bottleneck` and `bottleneck_detail`; change the design (batch, tp, precision such as
+fit); read `bottleneck`, `bottleneck_detail` and `reason` (what does not fit and by how much);
+change the design (batch, tp, precision such as
 fp8, another chip) and predict again. train / best_parallelism for training, serve / size_fleet
 for a fleet under load, synthesize for the chip a latency target needs, sensitivity for what
 moves an output, explain for the equations with the numbers. Quantities are strings with units
@@ -206,8 +207,8 @@ def predict(model: ModelName, hardware: ChipName, batch: Batch = 1, seq_len: Seq
                             "knobs only)")] = False) -> dict[str, Any]:
     """Serve a model on one chip (or a tensor-parallel group): TTFT, time per output token,
     throughput, memory footprint (weights, KV cache, activations) against capacity, whether it
-    fits (`feasible`) and the `bottleneck` (Compute, Memory bandwidth, or Memory when it does not
-    fit) with `bottleneck_detail`. Every number is {"value", "unit"}; list-valued knobs give
+    fits (`feasible`, and `reason`: what does not fit and by how much) and the `bottleneck`
+    (Compute, Memory bandwidth, or Memory when it does not fit) with `bottleneck_detail`. Every number is {"value", "unit"}; list-valued knobs give
     lists."""
     k = _sweep(batch=batch, seq_len=seq_len, tp=tp)
     r = ms.predict(model, hardware, batch=k["batch"], seq_len=k["seq_len"], precision=precision,

@@ -139,6 +139,7 @@ async def test_agentic_loop_speculative_chip(client):
                        seq_len=8192, precision="fp16")
     assert first["feasible"] is False and first["bottleneck"] == "Memory"
     assert first["bottleneck_detail"].startswith("does not fit")
+    assert first["reason"].startswith("does not fit") and "KV cache" in first["reason"]
     assert value(first["memory_footprint"], "GB") > value(first["memory_capacity"], "GB") == 48
 
     # 3. the agent reads the bottleneck and changes the design: fp8 weights and KV cache,
