@@ -28,7 +28,6 @@ share them).
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
 import re
@@ -66,7 +65,6 @@ MAX_GLOBAL_BATCH = 1_048_576
 
 _ERRORS = (ValueError, LookupError, TypeError, ArithmeticError, AttributeError)
 _KINDS = ("hardware", "model", "datacenter", "cluster", "node", "fabric")
-_loads = itertools.count(1)
 _loads_lock = threading.Lock()
 _load_count = 0
 
@@ -390,7 +388,7 @@ def _load(text: str, tool: str, override: bool, kind: str | None) -> list:
             raise ValueError(f"this session already loaded {MAX_LOADS} texts; start a new "
                              "server for more")
         _load_count += 1
-        label = f"{tool}#{next(_loads)}"
+        label = f"{tool}#{_load_count}"
     return registry.load_text(text, name=label, override=override, kind=kind)
 
 
