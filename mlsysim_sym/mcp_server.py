@@ -206,8 +206,8 @@ def predict(model: ModelName, hardware: ChipName, batch: Batch = 1, seq_len: Seq
     """Serve a model on one chip (or a tensor-parallel group): TTFT, time per output token,
     throughput, memory footprint (weights, KV cache, activations) against capacity, whether it
     fits (`feasible`, and `reason`: what does not fit and by how much) and the `bottleneck`
-    (Compute, Memory bandwidth, or Memory when it does not fit) with `bottleneck_detail`. Every number is {"value", "unit"}; list-valued knobs give
-    lists."""
+    (Compute, Memory bandwidth, or Memory when it does not fit) with `bottleneck_detail`.
+    Every number is {"value", "unit"}; list-valued knobs give lists."""
     k = _sweep(batch=batch, seq_len=seq_len, tp=tp)
     r = ms.predict(model, hardware, batch=k["batch"], seq_len=k["seq_len"], precision=precision,
                    phase=phase, tp=k["tp"], weight_bits=weight_bits, stack=stack,

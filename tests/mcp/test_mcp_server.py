@@ -348,7 +348,7 @@ async def test_large_searches_are_refused(client):
     assert "at most 16 candidate chips" in text
 
 
-# ---- streamable HTTP -------------------------------------------------------------------------------
+# ---- streamable HTTP ---------------------------------------------------------------------------
 
 def _free_port() -> int:
     with socket.socket() as s:
