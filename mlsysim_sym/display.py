@@ -65,7 +65,9 @@ def _encoded(result) -> dict:
                 m = v.magnitude
                 out[f.name] = {"value": m.tolist() if isinstance(m, np.ndarray) else float(m),
                                "unit": _unit_text(v)}
-            elif isinstance(v, (str, int, float, bool)) or v is None:
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[f.name] = {"value": float(v), "unit": ""}
+            elif isinstance(v, (str, bool)) or v is None:
                 out[f.name] = v
             elif hasattr(v, "name") and f.name in ("model", "hardware", "datacenter"):
                 out[f.name] = v.name
@@ -149,9 +151,12 @@ def _sources_html(result) -> str:
     system = getattr(result, "system", None)
     refs = getattr(system, "references", None)
     if callable(refs):
+        hints = ["<code>" + ("r.cite()" if hasattr(result, "cite") else "mlsysim_sym.cite(r)")
+                 + "</code> for BibTeX"]
+        if hasattr(result, "explain"):
+            hints.append("<code>r.explain()</code> for the equations with numbers")
         parts.append(f"<p>equations: {html.escape(system.name)} system, citing "
-                     + html.escape(", ".join(refs())) + " (<code>.cite()</code> for BibTeX, "
-                     "<code>.explain()</code> for the equations with numbers)</p>")
+                     + html.escape(", ".join(refs())) + " (" + ", ".join(hints) + ")</p>")
     return "".join(parts)
 
 
@@ -162,8 +167,10 @@ def result_html(result) -> str:
     qs, labels = _split(d)
     model, hw = labels.get("model"), labels.get("hardware")
     title = type(result).__name__
-    if model or hw:
-        title += f": {model or ''}{' on ' + hw if hw else ''}"
+    if model:
+        title += f": {model}" + (f" on {hw}" if hw else "")
+    elif hw:
+        title += f" on {hw}"
     extra = [f"{k} {labels[k]}" for k in ("phase", "precision", "family") if labels.get(k)]
     if extra:
         title += f" ({', '.join(extra)})"

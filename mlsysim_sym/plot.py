@@ -161,14 +161,15 @@ def _operating_points(result):
     """[(label, FLOPs, bytes, time)] of the phases a result evaluated (quantities)."""
     outs = _named_outputs(result)
     if "training_step_time" in getattr(result, "_ev_outputs", lambda: ())():
-        return [("training step", result.step_flops, result.step_bytes,
+        return [("training step (per device)", result.step_flops, result.step_bytes,
                  result.breakdown(unchecked=False)["step_time"])]
     if "prefill_flops" in outs and "prefill_bytes" in outs:
         return [("prefill", outs["prefill_flops"], outs["prefill_bytes"], outs["ttft"]),
                 ("decode", outs["decode_flops"], outs["decode_bytes"],
                  outs["time_per_output_token"])]
     if "flops" in outs and "bytes_moved" in outs:
-        return [(getattr(result, "family", "forward pass"), outs["flops"], outs["bytes_moved"],
+        return [(f"{getattr(result, 'family', '')} forward pass".strip(), outs["flops"],
+                 outs["bytes_moved"],
                  outs["latency"])]
     raise ValueError(f"roofline needs a result that reports the FLOPs and bytes of its steps "
                      f"(predict of a decoder/MoE LLM or CNN/ViT/encoder, or train); a "
@@ -231,7 +232,7 @@ def roofline(result, *, ax=None, path=None, annotate=True):
         ax.plot(x, np.minimum(bw * m * x, peaks[used] * c), color="black", lw=1, ls=":",
                 label=f"calibrated ceilings: {c:.0%} of peak, {m:.0%} of bandwidth")
     markers = {"prefill": ("o", "#D55E00"), "decode": ("s", "#0072B2"),
-               "training step": ("D", "#009E73")}
+               "training step (per device)": ("D", "#009E73")}
     knobs = swept_inputs(result)
     knob = next(iter(knobs), None)
     for lbl, fl, by, t in points:
