@@ -96,6 +96,11 @@ def _label(name, q) -> str:
     return f"{name.replace('_', ' ')} [{_unit_label(q)}]"
 
 
+def _num(x) -> str:
+    """4 significant digits without an exponent for the magnitudes a chip's roofs take."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def _bad(arg, value, allowed):
     return ValueError(f"{arg}={value!r} is not allowed; allowed: {', '.join(allowed)}")
 
@@ -212,14 +217,14 @@ def roofline(result, *, ax=None, path=None, annotate=True):
     hi = max(ai + ridges) * 10
     x = np.geomspace(lo, hi, 256)
     ax.plot(x, np.minimum(bw * x, peaks[used]), color="black", lw=2.2,
-            label=f"roofline at {used}: {peaks[used]:.4g} TFLOP/s, {bw:.3g} TB/s")
+            label=f"roofline at {used}: {_num(peaks[used])} TFLOP/s, {bw:.3g} TB/s")
     # every distinct peak: a dashed roof from its ridge point, labelled outside the axes
     for p in sorted(set(peaks.values()), reverse=True):
         same = [k for k, v in peaks.items() if v == p]
         mine = used in same
         if not mine:
             ax.plot([p / bw, hi], [p, p], color="0.55", lw=0.9, ls="--")
-        ax.annotate(f"{'/'.join(same)}: {p:.4g} TFLOP/s", (1.0, p),
+        ax.annotate(f"{'/'.join(same)}: {_num(p)} TFLOP/s", (1.0, p),
                     xycoords=("axes fraction", "data"), xytext=(4, 0),
                     textcoords="offset points", ha="left", va="center", fontsize=7,
                     color="black" if mine else "0.4", fontweight="bold" if mine else "normal")

@@ -24,6 +24,30 @@ def test_import_does_not_pull_the_plot_or_notebook_extras():
     assert out.stdout.strip() == "[]"
 
 
+def test_without_the_extras_the_error_says_what_to_install(tmp_path):
+    # matplotlib and pandas blocked in a fresh interpreter: a one-line ImportError naming the
+    # extra, and the CLI's --plot exits 2 with one line on stderr
+    code = ("import sys\n"
+            "sys.modules['matplotlib'] = None; sys.modules['pandas'] = None\n"
+            "import numpy as np, mlsysim_sym as ms\n"
+            "r = ms.predict('llama-3-8b', 'h100', batch=np.array([1, 2]))\n"
+            "for f in (r.plot, r.to_frame):\n"
+            "    try:\n"
+            "        f()\n"
+            "    except ImportError as e:\n"
+            "        print(e)\n"
+            "from mlsysim_sym.cli import main\n"
+            f"print(main(['predict', 'llama-3-8b', 'h100', '--plot', r'{tmp_path / 'x.png'}']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=300)
+    lines = out.stdout.strip().splitlines()
+    assert "plots need matplotlib" in lines[0] and "pip install 'mlsysim_sym[plot]'" in lines[0]
+    assert "needs pandas" in lines[1] and "mlsysim_sym[plot]" in lines[1]
+    assert lines[-1] == "2"
+    assert "mlsysim-sym: error: --plot needs matplotlib" in out.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
 @pytest.fixture(scope="module")
 def point():
     return ms.predict("llama-3-8b", "h100", batch=4, seq_len=2048)
