@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-__all__ = ["ResultDisplay", "result_html", "registry_html", "result_frame",
-           "validation_frame", "column_name", "swept_inputs"]
+__all__ = ["ResultDisplay", "result_html", "registry_html", "result_frame", "rows_frame",
+           "rows_html", "validation_frame", "column_name", "swept_inputs"]
 
 #: inputs a sweep may vary, per result kind, with the name a user knows them by
 _KNOBS = ("batch", "context_length", "prompt_length", "tensor_parallel", "micro_batch",
@@ -246,6 +246,42 @@ def result_frame(result):
         cols[k] = np.asarray(v, dtype=object)
     shape = np.broadcast_shapes(*(a.shape for a in cols.values()))
     return pd.DataFrame({k: np.broadcast_to(a, shape).ravel() for k, a in cols.items()})
+
+
+def _row_cells(rows):
+    """{column name: values} of a list of dict rows; quantities in the first row's unit."""
+    cols = {}
+    for key in rows[0]:
+        first = rows[0][key]
+        if _is_quantity(first):
+            unit = first.units
+            cols[column_name(key, _unit_text(first))] = [
+                float(r[key].to(unit).magnitude) for r in rows]
+        else:
+            cols[key] = [r[key] for r in rows]
+    return cols
+
+
+def rows_frame(rows):
+    """pandas DataFrame of a list of dict rows (a plan's ranked layouts), units in the names."""
+    pd = _need("pandas", "plot")
+    return pd.DataFrame(_row_cells(rows) if rows else {})
+
+
+def rows_html(title, rows, limit=20) -> str:
+    """HTML table of the first ``limit`` dict rows under ``title``."""
+    out = [f"<div class='mlsysim-result'><p><b>{html.escape(title)}</b></p>"]
+    if rows:
+        cols = _row_cells(rows[:limit])
+        out.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>")
+        for i in range(len(rows[:limit])):
+            cells = (_fmt(v[i]) if isinstance(v[i], float) else html.escape(str(v[i]))
+                     for v in cols.values())
+            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        out.append("</table>")
+        if len(rows) > limit:
+            out.append(f"<p>{len(rows) - limit} more rows: <code>.to_frame()</code></p>")
+    return "".join(out) + "</div>"
 
 
 def validation_frame(report):

@@ -137,6 +137,19 @@ def test_sweep_to_frame_units_in_column_names():
     assert len(ms.train("llama-3-8b", "h100", devices=8, global_batch=64).to_frame()) == 1
 
 
+def test_plan_html_and_frame():
+    p = ms.best_parallelism("llama-3-8b", "h100", 256, devices=16, recompute=("none",),
+                            zero_stages=(0, 1))
+    h = p._repr_html_()
+    assert f"Plan: {p.feasible_count} feasible of {p.evaluated} layouts" in h
+    assert "<th>step_time [s]</th>" in h and "more rows" in h
+    pytest.importorskip("pandas")
+    df = p.to_frame()
+    assert len(df) == len(p.table)
+    assert df["step_time [s]"].iloc[0] == pytest.approx(p.best["step_time"].to("s").magnitude)
+    assert "memory_per_device [GB]" in df.columns and df["tp"].iloc[0] == p.best["tp"]
+
+
 def _row(mid, category, source, measured, unit, in_sample, loso, band):
     """A validation row over a stand-in case: only the fields the report reads (id, category,
     source, measured, unit); the report itself is never run here (10+ CPU-minutes)."""
