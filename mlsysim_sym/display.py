@@ -192,7 +192,19 @@ def result_html(result) -> str:
                    f"<td style='text-align:left'>{html.escape(u)}</td></tr>"
                    for k, (v, u) in qs.items())
     lines.append("<table><tr><th>output</th><th>value</th><th>unit</th></tr>" + rows + "</table>")
-    notes = list(getattr(result, "assumptions", ()) or ()) + list(getattr(result, "notes", ()) or ())
+    bands = getattr(result, "bands", None)
+    if bands:
+        body = "".join(
+            f"<tr><td style='text-align:left'>{html.escape(k)}</td>"
+            + "".join(f"<td style='text-align:right'>{float(q.to(b.p50.units).magnitude):.4g}</td>"
+                      for q in b)
+            + f"<td style='text-align:left'>{html.escape(_unit_text(b.p50))}</td></tr>"
+            for k, b in bands.items())
+        lines.append("<p>uncertainty (calibrated parameters' spread and the model's "
+                     "cross-validated error):</p><table><tr><th>output</th><th>p10</th>"
+                     "<th>p50</th><th>p90</th><th>unit</th></tr>" + body + "</table>")
+    notes = (list(getattr(result, "assumptions", ()) or ())
+             + list(getattr(result, "notes", ()) or ()))
     if notes:
         lines.append("<details><summary>assumptions and notes (" + str(len(notes)) +
                      ")</summary><ul>" + "".join(f"<li>{html.escape(str(n))}</li>" for n in notes)

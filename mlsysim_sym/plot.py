@@ -42,7 +42,8 @@ _REGION = {"Memory": "memory-bandwidth-bound", "Compute": "compute-bound",
 _KNOB_LABELS = {"batch": "batch [sequences]", "context_length": "context length [token]",
                 "prompt_length": "prompt length [token]",
                 "tensor_parallel": "tensor-parallel degree [devices]",
-                "micro_batch": "micro-batch [sequences]", "global_batch": "global batch [sequences]",
+                "micro_batch": "micro-batch [sequences]",
+                "global_batch": "global batch [sequences]",
                 "sequence_length": "sequence length [token]",
                 "pipeline_parallel": "pipeline stages [devices]",
                 "data_parallel": "data-parallel degree [replicas]",
@@ -516,8 +517,9 @@ def breakdown(result, *, ax=None, path=None):
     unit, scale = ("ms", 1e3) if np.nanmax(total) < 1 else ("s", 1.0)
     knobs = swept_inputs(result)
     if knobs:
-        labels = [", ".join(f"{_KNOB_SHORT.get(k, k)} {np.broadcast_to(q.magnitude, shape).ravel()[i]:g}"
-                            for k, q in knobs.items()) for i in range(n)]
+        flat = {k: np.broadcast_to(q.magnitude, shape).ravel() for k, q in knobs.items()}
+        labels = [", ".join(f"{_KNOB_SHORT.get(k, k)} {v[i]:g}" for k, v in flat.items())
+                  for i in range(n)]
     else:
         labels = [f"{result.model.name}\non {result.hardware.name}"]
     fits = np.broadcast_to(np.asarray(result.feasible, dtype=bool), shape).ravel()

@@ -66,6 +66,14 @@ def test_prediction_html_has_units_bottleneck_and_sources(point):
     assert "williams2009roofline" in h or any(k in h for k in point.system.references())
 
 
+def test_html_shows_the_uncertainty_bands():
+    r = ms.predict("llama-3-8b", "h100", batch=4, uncertainty=200)
+    h = r._repr_html_()
+    b = r.bands["time_per_output_token"]
+    assert "<th>p10</th><th>p50</th><th>p90</th>" in h
+    assert f"<td style='text-align:right'>{b.p90.to(b.p50.units).magnitude:.4g}</td>" in h
+
+
 def test_vectorised_html_points_to_the_frame():
     r = ms.predict("llama-3-8b", "h100", batch=np.array([1, 64, 512]))
     h = r._repr_html_()

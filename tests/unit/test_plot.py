@@ -148,8 +148,8 @@ def test_sweep_two_knobs_and_chips(tmp_path):
 
 
 def test_pareto_front_matches_solver(tmp_path):
-    g = ms.predict("llama-3-70b", "h100", batch=np.array([1, 2, 4, 8, 16, 32, 64, 128, 256])[:, None],
-                   tp=np.array([4, 8]), seq_len=4096)
+    batches = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256])[:, None]
+    g = ms.predict("llama-3-70b", "h100", batch=batches, tp=np.array([4, 8]), seq_len=4096)
     path = tmp_path / "pareto.png"
     ax = g.plot(kind="pareto", path=path)
     _png(path)
