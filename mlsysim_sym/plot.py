@@ -83,8 +83,9 @@ def _axes(ax, size):
 def _finish(ax, created, path):
     if path is not None:
         ax.figure.savefig(path, dpi=150)
-        if created:
-            _mpl().close(ax.figure)
+        plt = _mpl()
+        if created and not plt.isinteractive():  # scripts: free it; Jupyter: still show it
+            plt.close(ax.figure)
     return ax
 
 
@@ -493,10 +494,10 @@ _SEGMENTS = (("GEMMs (with launch overheads)", ("compute", "compute_attention",
                                                 "compute_memory_bound"), "#D55E00"),
              ("attention core", "compute_attention", "#E69F00"),
              ("memory-bound kernels", "compute_memory_bound", "#F0E442"),
-             ("TP communication", "tp_communication", "#009E73"),
-             ("PP communication", "pp_communication", "#56B4E9"),
-             ("CP communication", "cp_communication", "#66C2A5"),
-             ("EP communication", "ep_communication", "#1B9E77"),
+             ("TP communication (exposed)", "tp_communication", "#009E73"),
+             ("PP communication (exposed)", "pp_communication", "#56B4E9"),
+             ("CP communication (exposed)", "cp_communication", "#66C2A5"),
+             ("EP communication (exposed)", "ep_communication", "#1B9E77"),
              ("DP communication (exposed)", "dp_communication", "#0072B2"),
              ("pipeline bubble", "pp_bubble", "#CC79A7"),
              ("optimizer update", "optimizer", "#999999"),
@@ -505,7 +506,9 @@ _SEGMENTS = (("GEMMs (with launch overheads)", ("compute", "compute_attention",
 
 def breakdown(result, *, ax=None, path=None):
     """Stacked bar(s) of a training step's time by term (one bar per configuration of a
-    vectorised result); the terms sum to the step time."""
+    vectorised result); the terms sum to the step time. Communication terms are the shares the
+    step does not hide (what ``train`` charges: TP/PP/EP beyond ``model_parallel_overlap``, CP
+    beyond the blockwise attention, DP beyond the backward)."""
     if not hasattr(result, "breakdown"):
         raise ValueError(f"breakdown needs a train() result, got {type(result).__name__}")
     b = result.breakdown(unchecked=True)

@@ -91,6 +91,10 @@ def test_train_serve_fleet_html():
     h = s._repr_html_()
     assert "ServeResult: llama-3-8b on nvidia-h100-sxm" in h and "time_per_output_token" in h
     assert "bottleneck" in h
+    v = ms.predict("resnet-50", "h100", batch=32)
+    h = v._repr_html_()
+    assert "VisionPrediction: resnet-50 on nvidia-h100-sxm" in h and "family vision" in h
+    assert "<code>peak.fp16</code>" in h or "registry values used" in h
 
 
 def test_registry_entry_html():

@@ -183,7 +183,7 @@ def test_breakdown_sums_to_step_time(step, tmp_path):
     assert total == pytest.approx(step.step_time.to("s").magnitude, rel=1e-9)
     assert ax.get_xlabel() == "time per training step [s]"
     labels = set(ax.get_legend_handles_labels()[1])
-    assert {"TP communication", "pipeline bubble", "attention core"} <= labels
+    assert {"TP communication (exposed)", "pipeline bubble", "attention core"} <= labels
 
 
 def test_breakdown_of_a_parallelism_sweep(tmp_path):
