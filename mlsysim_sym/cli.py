@@ -44,6 +44,8 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--tp", type=_positive_int, default=1, help="tensor-parallel group size")
     pr.add_argument("--stack", help="serving engine (trt_llm, vllm, nim, llama.cpp) for its "
                                     "calibrated overhead")
+    pr.add_argument("--plot", metavar="FILE", help="also write the roofline with the prefill "
+                    "and decode operating points as a PNG (needs the [plot] extra)")
     pr.add_argument("--uncertainty", action="store_true",
                     help="p10/p50/p90 bands from the calibrated parameters' spreads")
 
@@ -80,6 +82,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sen.add_argument("model")
     sen.add_argument("hardware")
     sen.add_argument("--output", default="time_per_output_token")
+    sen.add_argument("--plot", metavar="FILE", help="also write the tornado chart as a PNG "
+                     "(needs the [plot] extra)")
     sen.add_argument("--batch", type=_positive_int, default=1)
     sen.add_argument("--seq-len", type=_positive_int, default=2048)
     sen.add_argument("--precision", default="fp16")
@@ -166,7 +170,22 @@ def _cmd_predict(args) -> int:
     if args.explain:
         print()
         print(r.explain())
+    _write_plot(r, args.plot)
     return 0
+
+
+def _write_plot(result, path) -> None:
+    """``--plot FILE``: the result's default figure as a PNG (headless: the Agg backend)."""
+    if not path:
+        return
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("--plot needs matplotlib, which is not installed: pip install "
+                         "'mlsysim_sym[plot]'") from None
+    matplotlib.use("Agg")
+    result.plot(path=path)
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def _cmd_equations(args) -> int:
@@ -265,6 +284,7 @@ def _cmd_sensitivity(args) -> int:
                           "one_sided": {k: [float(a), float(b)] for k, (a, b) in s.one_sided.items()},
                           "binding": s.binding}, indent=2))
         return 0
+    _write_plot(s, args.plot)
     print(f"{s.output} = {s.value:.4g~P}  (binding: {s.binding})")
     print(f"  {'input':32s} {'elasticity d ln y / d ln x':>28s}")
     for name, e in s.ranked():

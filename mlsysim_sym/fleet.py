@@ -32,6 +32,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import registry
+from .display import ResultDisplay
 from .equations import walls
 from .scenarios import (PRECISION_BITS, _ALL_INPUTS, _MOE_INPUTS, _cached, _check_count,
                         _communication, _efficiency_magnitudes, _kernel, _moe_kernel,
@@ -140,7 +141,7 @@ def _queue(lam, service, servers, p):
 
 
 @dataclass
-class ServeResult:
+class ServeResult(ResultDisplay):
     """A serving fleet's latency, capacity, cost and carbon (pint quantities)."""
 
     model: object
@@ -341,7 +342,7 @@ def _serve_with_bands(model, hardware, samples, kw):
 
 
 @dataclass
-class FleetResult:
+class FleetResult(ResultDisplay):
     """The minimum fleet meeting an SLO; ``candidates`` holds each chip's best layout."""
 
     feasible: bool

@@ -48,6 +48,16 @@ class Plan:
         return {"objective": self.objective, "evaluated": self.evaluated,
                 "feasible_count": self.feasible_count, "table": rows}
 
+    def to_frame(self):
+        """pandas DataFrame of the ranked layouts, units in the column names."""
+        from .display import rows_frame
+        return rows_frame(self.table)
+
+    def _repr_html_(self) -> str:
+        from .display import rows_html
+        return rows_html(f"Plan: {self.feasible_count} feasible of {self.evaluated} layouts, "
+                         f"best {self.objective} first", self.table)
+
     def __repr__(self):
         if not self.table:
             return f"Plan(no feasible layout among {self.evaluated})"

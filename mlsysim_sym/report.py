@@ -9,7 +9,7 @@ import sympy
 
 from .symbols import info, is_constant
 
-__all__ = ["latex_expr", "wall_latex", "system_latex", "symbol_table"]
+__all__ = ["latex_expr", "wall_latex", "system_latex", "symbol_table", "notebook_latex"]
 
 
 def latex_expr(expr) -> str:
@@ -65,6 +65,22 @@ def system_latex(system) -> str:
     lines.append(symbol_table(syms))
     lines.append("% references: " + ", ".join(system.references()))
     return "\n".join(lines)
+
+
+def notebook_latex(obj) -> str:
+    """LaTeX that IPython / MathJax renders: ``$$...$$`` around an equation or constraint, an
+    ``aligned`` block of every equation (and constraint) of a wall or system, each tagged with its
+    citation key. (``.latex()`` of a wall or system is for papers: it adds a tabular of symbols
+    and ``\\cite`` commands, which MathJax does not render.)"""
+    from .equations.base import Constraint, Equation
+    if isinstance(obj, (Equation, Constraint)):
+        return f"$${obj.latex()}$$"
+    equations = getattr(obj, "order", None) or getattr(obj, "equations", ())
+    lines = [rf"{info(eq.lhs).latex} &= {latex_expr(eq.rhs)} && \text{{[{eq.cite}]}}"
+             for eq in equations]
+    lines += [rf"{latex_expr(c.lhs)} &\le {latex_expr(c.rhs)} && \text{{[{c.cite}]}}"
+              for c in getattr(obj, "constraints", ())]
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
 
 def _md_escape(text: str) -> str:

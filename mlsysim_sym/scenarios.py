@@ -16,6 +16,7 @@ import numpy as np
 
 from . import registry
 from .defaults import default, variant_name
+from .display import ResultDisplay
 from .equations import walls
 from .symbols import info
 from .system import System
@@ -263,7 +264,7 @@ def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None
     return eff, eff, over
 
 
-class Prediction:
+class Prediction(ResultDisplay):
     """Result of :func:`predict`; every attribute is a pint quantity (or bool / str)."""
 
     __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_inputs", "_cache", "_alias",

@@ -236,6 +236,10 @@ class System:
         from .report import system_latex
         return system_latex(self)
 
+    def _repr_latex_(self) -> str:
+        from .report import notebook_latex
+        return notebook_latex(self)
+
     def references(self) -> tuple:
         keys = {eq.cite for eq in self.order} | {c.cite for c in self.constraints}
         for w in self.walls:

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import registry
 from .defaults import default, variant_name
+from .display import ResultDisplay
 from .scenarios import _fraction
 from .equations import walls
 from .equations import training as _tr
@@ -82,7 +83,8 @@ _OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
             "model_flops_utilization", "hardware_flops_utilization", "training_throughput",
             "time_to_train", "micro_batches", "model_flops_per_token", "hardware_flops_per_token",
             "weight_memory", "gradient_memory", "optimizer_memory", "activation_memory",
-            "training_memory", "training_memory_utilization", "trainable_parameters", "devices")
+            "training_memory", "training_memory_utilization", "trainable_parameters", "devices",
+            "training_step_flops", "training_step_bytes")
 
 # step-time terms -> the wall each belongs to (bottleneck = the largest group)
 _TERMS = (("compute", "step_compute_time", "Compute"),
@@ -337,7 +339,7 @@ def _q(value_base, unit):
     return Q_(v / base_factor(unit), unit)
 
 
-class TrainResult:
+class TrainResult(ResultDisplay):
     """Result of :func:`train`: pint quantities (arrays when a knob was an array).
 
     A configuration that does not fit in memory is an answer, not a NaN: ``feasible`` is False,
@@ -425,6 +427,10 @@ class TrainResult:
     optimizer_bytes = property(lambda self: self._quantity("optimizer_memory"))
     activation_bytes = property(lambda self: self._quantity("activation_memory"))
     trainable_parameters = property(lambda self: self._quantity("trainable_parameters"))
+    step_flops = property(lambda self: self._quantity("training_step_flops"),
+                          doc="hardware FLOPs one device runs per step")
+    step_bytes = property(lambda self: self._quantity("training_step_bytes"),
+                          doc="DRAM bytes one device moves per step at the memory roof")
 
     def breakdown(self, unchecked: bool = True) -> dict:
         """Step-time terms (seconds) and memory terms (GB). Times are always what the step

@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import registry
+from .display import ResultDisplay
 from .equations import walls, workloads
 from .symbols import info
 from .system import System
@@ -143,7 +144,7 @@ def _input_tensor_bytes(model, bits):
     return Q_(inp.resolution ** 2 * inp.channels * bits, "bit")
 
 
-class WorkloadPrediction:
+class WorkloadPrediction(ResultDisplay):
     """Result of a workload facade; attributes are pint quantities (or bool / str / arrays).
 
     Common attributes: ``latency``, ``throughput`` (samples/s: images/s or inferences/s),

@@ -195,6 +195,11 @@ class ValidationReport:
         from .report import validation_markdown
         return validation_markdown(self)
 
+    def to_frame(self):
+        """pandas DataFrame, one row per measurement (:func:`mlsysim_sym.display.validation_frame`)."""
+        from ..display import validation_frame
+        return validation_frame(self)
+
 
 def _fold_fit(cases, start, max_nfev):
     return calibrate(cases, model=start, max_nfev=max_nfev, fixed=literature_held())

@@ -65,6 +65,10 @@ class Equation:
         from ..report import latex_expr
         return f"{info(self.lhs).latex} = {latex_expr(self.rhs)}"
 
+    def _repr_latex_(self) -> str:
+        from ..report import notebook_latex
+        return notebook_latex(self)
+
 
 @dataclass(frozen=True)
 class Constraint:
@@ -85,6 +89,10 @@ class Constraint:
     def latex(self) -> str:
         from ..report import latex_expr
         return f"{latex_expr(self.lhs)} \\le {latex_expr(self.rhs)}"
+
+    def _repr_latex_(self) -> str:
+        from ..report import notebook_latex
+        return notebook_latex(self)
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,10 @@ class Wall:
     def latex(self) -> str:
         from ..report import wall_latex
         return wall_latex(self)
+
+    def _repr_latex_(self) -> str:
+        from ..report import notebook_latex
+        return notebook_latex(self)
 
     def __repr__(self) -> str:
         return f"Wall({self.number}, {self.name!r}, {len(self.equations)} equations)"

@@ -128,6 +128,11 @@ _act_passes = (S / c) * b * h * s.korthikanti_byte_per_token * (
     + (3 + ra) * s.attention_scores_stored * 5 * s.heads * S * s.per_token / (h * t))
 _attn_hw = (3 + ra) * _attn                          # attention-core FLOP/token, recompute incl.
 _tok_dev = s.tokens_per_step / s.devices
+# the two memory-bound traffics of a step (per device), shared by their time equations and by
+# the step's roofline operating point (training_step_bytes)
+_elementwise_bytes = m * L / p * s.elementwise_traffic_factor * _act_passes
+_optimizer_bytes = _trainable_local * s.optimizer_shard_factor * (
+    s.gradient_bytes_per_parameter + 2 * s.optimizer_bytes_per_parameter + s.bytes_per_parameter)
 
 
 def _attention_time(work):
@@ -177,8 +182,8 @@ WALL = Wall(
                  cite="dao2023flashattention2", locator="Sec. 4.1: attention reaches a lower "
                  "fraction of peak than GEMMs (forward and backward benchmarks)",
                  note="FP8 runs keep the attention core at the 16-bit rate"),
-        Equation(s.elementwise_time, memory.time_for(m * L / p
-                 * s.elementwise_traffic_factor * _act_passes), cite="korthikanti2022recomputation",
+        Equation(s.elementwise_time, memory.time_for(_elementwise_bytes),
+                 cite="korthikanti2022recomputation",
                  locator="Table 2: bytes stored per layer (eager attention: + 5as^2b); the "
                  "kernels that make them are memory-bound", note="forward writes, backward reads "
                  "and writes (3 passes), recomputation one more"),
@@ -242,15 +247,22 @@ WALL = Wall(
                       "overlaps each layer's weight all-gather with the previous layer's "
                       "forward (PyTorch FSDP notes, 'FSDP Prefetch Nuances': implicit forward "
                       "prefetching, always enabled)"),
-        Equation(s.optimizer_step_time, memory.time_for(_trainable_local * s.optimizer_shard_factor
-                 * (s.gradient_bytes_per_parameter + 2 * s.optimizer_bytes_per_parameter
-                    + s.bytes_per_parameter)), cite="williams2009roofline", locator="Sec. 2: "
+        Equation(s.optimizer_step_time, memory.time_for(_optimizer_bytes),
+                 cite="williams2009roofline", locator="Sec. 2: "
                  "memory-bound kernel time",
                  note="Adam reads gradients and state, writes state and 16-bit weights"),
         Equation(s.training_step_time, _busy + s.pipeline_bubble_time + s.dp_exposed_time
                  + s.optimizer_step_time + s.training_step_overhead, cite=_N,
                  locator="eq. (1) plus Sec. 3.2-3.3 traffic",
                  note="plus a fixed per-step overhead (calibrated)"),
+        Equation(s.training_step_flops, s.hardware_flops_per_token * _tok_dev, cite=_N,
+                 locator="Sec. 5.1: FLOPs per iteration / n devices",
+                 note="hardware FLOPs (recomputation included) one device runs per step"),
+        Equation(s.training_step_bytes, _elementwise_bytes + _optimizer_bytes,
+                 cite="williams2009roofline", locator="Sec. 2: operational intensity = work / "
+                 "DRAM traffic", note="the DRAM traffic this model charges to the memory roof: "
+                 "the memory-bound kernels and the optimizer update (the GEMMs run at the compute "
+                 "roof); the step's roofline operating point is FLOPs / these bytes"),
         Equation(s.scaling_efficiency, s.step_compute_time / s.training_step_time, cite=_N,
                  locator="Sec. 5.1: achieved vs ideal throughput"),
         Equation(s.training_throughput, s.tokens_per_step / s.training_step_time,

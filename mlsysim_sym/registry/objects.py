@@ -75,6 +75,11 @@ class RegistryObject:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
+    def _repr_html_(self) -> str:
+        """Notebook display: every value with its source (``mlsysim_sym.display``)."""
+        from ..display import registry_html
+        return registry_html(self)
+
     # ---- values and provenance -------------------------------------------------------------------
     def _q(self, path: str) -> Optional[pint.Quantity]:
         value = self._values.get(path)

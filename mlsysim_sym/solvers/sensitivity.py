@@ -170,6 +170,11 @@ class Sensitivity:
     def keys(self):
         return self.elasticities.keys()
 
+    def plot(self, kind="tornado", path=None, **options):
+        """Tornado of the inputs' first-order effects (:func:`mlsysim_sym.plot.tornado`)."""
+        from ..plot import plot
+        return plot(self, kind=kind, path=path, **options)
+
 
 def _point_from(result_or_system, at):
     """(system, {input name: base magnitude}) from a Prediction-like result or a system + at."""

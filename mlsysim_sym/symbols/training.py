@@ -135,6 +135,11 @@ dp_exposed_time = declare("dp_exposed_time", "s", r"T_{dp}^{\mathrm{exp}}",
                           "data-parallel communication not hidden behind the backward pass", _T)
 optimizer_step_time = declare("optimizer_step_time", "s", r"T_{opt}",
                               "optimizer update time (memory-bound)", _T)
+training_step_flops = declare("training_step_flops", "FLOP", r"W_{\mathrm{step}}",
+                              "hardware FLOPs one device runs in one training step", (0, 1e27))
+training_step_bytes = declare("training_step_bytes", "B", r"Q_{\mathrm{step}}",
+                              "DRAM bytes one device moves in one training step at the memory "
+                              "roof (memory-bound kernels and optimizer update)", (0, 1e21))
 scaling_efficiency = declare("scaling_efficiency", "dimensionless", r"\eta_{\mathrm{scaling}}",
                              "share of the step spent computing (not in bubbles, exposed "
                              "communication or the optimizer)", (0, 1))
