@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import io
 import re
 import shlex
@@ -35,8 +36,27 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 OWN_TEST = {ROOT / "docs" / "calibration.md"}  # its workflow test runs the page as written
 _FENCE = re.compile(r"^( *)```(\w*)[^\n]*\n(.*?)^\1```", re.S | re.M)
 _PACKAGE = re.compile(r"<!--\s*doc-test:\s*package\s+([\w.]+)\s*-->\s*$")
+_REQUIRES = re.compile(r"<!--\s*doc-test:\s*requires\s+([\w., ]+?)\s*-->\s*$")
+#: what a shell example needs beyond the core install (an optional extra)
+_COMMAND_REQUIRES = {"--plot": ("matplotlib",), " mcp": ("mcp",)}
 _NAN = re.compile(r"\bnan\b", re.I)
 SLOW_COMMANDS = ("validate", "calibrate")
+
+
+def _missing(modules) -> list:
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def _requires(page: Path, code: str) -> tuple:
+    """Modules (optional extras) an example needs, from its ``doc-test: requires`` comment."""
+    text = page.read_text(encoding="utf-8")
+    at = text.find(code.splitlines()[0]) if code.strip() else -1
+    before = text[:at].rstrip().splitlines()[-2:] if at > 0 else []
+    for line in before:
+        m = _REQUIRES.search(line)
+        if m:
+            return tuple(x.strip() for x in m.group(1).replace(",", " ").split())
+    return ()
 
 
 def _blocks(page: Path):
@@ -125,6 +145,9 @@ def test_python_examples_run_and_show_no_nan(page, tmp_path, monkeypatch):
         if lang != "python":
             continue
         where = f"{page.relative_to(ROOT)}:{line}"
+        missing = _missing(_requires(page, code))
+        if missing:
+            continue           # an optional extra's example: CI runs it with the extras installed
         if package or re.search(r"^\s*from \.", code, re.M):
             assert package, f"{where}: a module excerpt needs <!-- doc-test: package ... -->"
             tree = ast.parse(code, where)           # an excerpt: it compiles and its imports exist
@@ -153,8 +176,12 @@ def test_yaml_examples_parse(body):
 
 @pytest.mark.parametrize("command", _commands())
 def test_shell_examples_run(command, tmp_path):
+    needs = [m for flag, mods in _COMMAND_REQUIRES.items() if flag in f" {command} " for m in mods]
+    if _missing(needs):
+        pytest.skip(f"needs the optional {', '.join(_missing(needs))} (CI installs the extras)")
     argv = shlex.split(command)[1:]
-    proc = subprocess.run([sys.executable, "-m", "mlsysim_sym.cli", *argv], cwd=ROOT,
+    (tmp_path / "docs").symlink_to(ROOT / "docs")  # examples name files under docs/
+    proc = subprocess.run([sys.executable, "-m", "mlsysim_sym.cli", *argv], cwd=tmp_path,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{command!r} exited {proc.returncode}:\n{proc.stderr[-2000:]}"
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]

@@ -36,7 +36,7 @@ sources:
     title: "What-if accelerator design point (agentic-loop test of the MCP server)"
     publisher: "mlsysim_sym test suite"
     year: {datetime.date.today().year}
-    url: "file://tests/mcp/test_mcp_server.py"
+    url: "file://tests/mcp_server/test_mcp_server.py"
     kind: report
 entries:
   - name: specu-x1
@@ -46,7 +46,7 @@ entries:
     tier: datacenter
     provenance:
       source: whatif-specu-x1
-      locator: "SPECULATIVE_CHIP in tests/mcp/test_mcp_server.py"
+      locator: "SPECULATIVE_CHIP in tests/mcp_server/test_mcp_server.py"
       retrieved: {TODAY}
       basis: assumption
       note: "a speculative chip, not a product: the agent's design point"
