@@ -16,9 +16,11 @@ import importlib
 
 __version__ = "0.1.0"
 
-from .units import Q_, ureg  # noqa: E402  (units are cheap and needed by everything)
-
 _LAZY = {
+    # pint takes a quarter of a second to import: the command line answers a wrong name or
+    # precision before it (and sympy) load
+    "Q_": ("units", "Q_"),
+    "ureg": ("units", "ureg"),
     "predict": ("scenarios", "predict"),
     "Prediction": ("scenarios", "Prediction"),
     "System": ("system", "System"),

@@ -2,12 +2,16 @@
 
 Every error a user can cause prints one clear line on stderr and exits with status 2; nothing a
 user types is evaluated as code (names go to the registry, quantities to the strict parser).
+Names and precisions are checked before sympy, pint or the walls are loaded (see
+:func:`_check_inputs`), so a typo is answered at once. Output cut short by the reader
+(``mlsysim-sym equations | head``) ends quietly, as ``cat`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 __all__ = ["main"]
@@ -31,17 +35,22 @@ def _build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="latency, throughput and memory of a model on a chip")
     pr.add_argument("model", help="model name, e.g. llama-3-8b")
     pr.add_argument("hardware", help="accelerator name, e.g. h100")
-    pr.add_argument("--batch", type=_positive_int, default=1)
-    pr.add_argument("--seq-len", type=_positive_int, default=2048)
-    pr.add_argument("--precision", default="fp16")
-    pr.add_argument("--phase", choices=("decode", "prefill"), default="decode")
+    pr.add_argument("--batch", type=_positive_int, default=None, help="default 1")
+    pr.add_argument("--seq-len", type=_positive_int, default=None,
+                    help="prompt / context length (LLMs, encoders; default 2048, encoders: "
+                         "the model's own)")
+    pr.add_argument("--precision", default=None,
+                    help="default fp16 (TinyML models: their deployment precision)")
+    pr.add_argument("--phase", choices=("decode", "prefill"), default=None,
+                    help="LLMs: which phase latency and throughput refer to (default decode)")
     pr.add_argument("--efficiency", type=float, default=None,
                     help="achieved fraction of peak for compute and memory (default: calibrated)")
     pr.add_argument("--hardware-file", help="YAML file with your own accelerator entries")
     pr.add_argument("--model-file", help="YAML file with your own model entries")
     pr.add_argument("--json", action="store_true", help="one JSON object with every output")
     pr.add_argument("--explain", action="store_true", help="show the equations with numbers")
-    pr.add_argument("--tp", type=_positive_int, default=1, help="tensor-parallel group size")
+    pr.add_argument("--tp", type=_positive_int, default=None,
+                    help="LLMs: tensor-parallel group size (default 1)")
     pr.add_argument("--stack", help="serving engine (trt_llm, vllm, nim, llama.cpp) for its "
                                     "calibrated overhead")
     pr.add_argument("--plot", metavar="FILE", help="also write the roofline with the prefill "
@@ -111,13 +120,15 @@ def _build_parser() -> argparse.ArgumentParser:
     reg = sub.add_parser("registry", help="list, show or audit the built-in registry")
     reg_sub = reg.add_subparsers(dest="action", required=True)
     ls = reg_sub.add_parser("list", help="list entries")
-    ls.add_argument("kind", nargs="?", default="hardware",
-                    choices=("hardware", "models", "datacenters", "clusters"))
-    ls.add_argument("--vendor")
-    ls.add_argument("--tier")
-    ls.add_argument("--family")
-    show = reg_sub.add_parser("show", help="show one entry with the source of every value")
-    show.add_argument("name")
+    ls.add_argument("kind", nargs="?", default="hardware", choices=tuple(_LISTINGS))
+    ls.add_argument("--vendor", help="hardware only: nvidia, amd, google, st, ...")
+    ls.add_argument("--tier", help="hardware only: datacenter, workstation, edge, mobile, mcu, "
+                                   "wafer_scale")
+    ls.add_argument("--family", help="models only: decoder, moe, encoder, cnn, vit, diffusion, "
+                                     "ssm, tinyml")
+    show = reg_sub.add_parser("show", help="show one entry (or source record) with the source "
+                                           "of every value")
+    show.add_argument("name", help="name or alias of any entry, or a source id")
     reg_sub.add_parser("audit", help="check every value has a source; non-zero exit on problems")
 
     mcp_cmd = sub.add_parser("mcp", help="serve the tasks to AI agents over the Model Context "
@@ -133,37 +144,113 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a TCP port, 1 to 65535, got {value}")
     return value
 
+def _check_inputs(models=(), hardware=(), precision=None, files=()) -> None:
+    """Load the user's registry files, then check names and the precision, before anything
+    heavy is imported: a wrong name answers in a tenth of a second, not after sympy, pint and
+    the walls have loaded (the registry's name index reads only the shipped files' names)."""
+    from mlsysim_sym import registry
+    for path in files:
+        if path:
+            registry.load(path)
+    for name in models:
+        registry.canonical_name("model", name)
+    for name in hardware:
+        registry.canonical_name("hardware", name)
+    if precision is not None and precision.lower() not in registry.PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; allowed: "
+                         f"{', '.join(registry.PRECISIONS)}")
+
+
+#: predict options that only LLM serving (decoder and MoE models) takes: option -> argument name
+_LLM_ONLY = {"--phase": "phase", "--tp": "tp", "--stack": "stack",
+             "--uncertainty": "uncertainty", "--explain": "explain"}
+#: predict options a family does not take at all (its result would silently ignore them)
+_NOT_FOR = {"tinyml": ("--batch", "--seq-len"), "cnn": ("--seq-len",), "vit": ("--seq-len",),
+            "diffusion": ("--seq-len",)}
+
+
+def _predict_kwargs(args, family: str) -> dict:
+    """predict()'s keywords from the options given; an option the family ignores is an error."""
+    if family in ("decoder", "moe"):
+        kw = {"batch": args.batch, "seq_len": args.seq_len, "phase": args.phase, "tp": args.tp,
+              "stack": args.stack, "uncertainty": args.uncertainty}
+        return {k: v for k, v in kw.items() if v is not None}
+    given = [opt for opt, dest in (("--batch", "batch"), ("--seq-len", "seq_len"),
+                                   *_LLM_ONLY.items()) if getattr(args, dest) not in (None, False)]
+    bad = [o for o in given if o in _LLM_ONLY or o in _NOT_FOR.get(family, ())]
+    if bad:
+        takes = [o for o in ("--batch", "--seq-len") if o not in _NOT_FOR.get(family, ())]
+        raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to "
+                         f"{args.model}, a {family} model; it takes "
+                         f"{', '.join(takes + ['--precision', '--efficiency'])}")
+    return {k: v for k, v in (("batch", args.batch), ("seq_len", args.seq_len)) if v is not None}
+
+
+def _human(q):
+    """A quantity in a readable unit: bytes in B .. TB, times in us .. s; others as they are."""
+    import math
+    from mlsysim_sym.units import same_dimension
+    try:
+        mag = abs(float(q.magnitude))
+    except (TypeError, ValueError):
+        return q
+    for dim_unit, ladder in (("B", ("TB", "GB", "MB", "kB", "B")),
+                             ("s", ("s", "ms", "us"))):
+        if same_dimension(q.units, dim_unit) and math.isfinite(mag) and mag > 0:
+            for unit in ladder:
+                if abs(q.to(unit).magnitude) >= 1:
+                    return q.to(unit)
+            return q.to(ladder[-1])
+    return q
+
+
+def _headline(r) -> list:
+    """(label, value) rows of a prediction, from the result's own fields: LLM serving shows
+    its latencies and memory split; every other family shows its outputs() (latency,
+    throughput, footprint and the family's own terms)."""
+    if hasattr(type(r), "time_per_output_token"):
+        return [("latency", r.latency), ("throughput", r.throughput), ("ttft", r.ttft),
+                ("time per output token", r.time_per_output_token),
+                ("memory footprint", r.memory_footprint.to("GB")),
+                ("  weights", r.weights.to("GB")), ("  kv cache", r.kv_cache.to("GB")),
+                ("  activations", r.activations.to("GB")),
+                ("memory capacity", r.memory_capacity)]
+    rows = [(name.replace("_", " "), _human(q)) for name, q in r.outputs().items()]
+    return rows + [("memory capacity", _human(r.memory_capacity))]
+
 
 def _cmd_predict(args) -> int:
+    _check_inputs(models=[args.model], hardware=[args.hardware], precision=args.precision,
+                  files=[args.hardware_file, args.model_file])
     import mlsysim_sym as ms
     from mlsysim_sym import registry
-    if args.hardware_file:
-        registry.load(args.hardware_file)
-    if args.model_file:
-        registry.load(args.model_file)
-    r = ms.predict(args.model, args.hardware, batch=args.batch, seq_len=args.seq_len,
-                   precision=args.precision, phase=args.phase, efficiency=args.efficiency,
-                   tp=args.tp, stack=args.stack, uncertainty=args.uncertainty)
+    family = registry.model(args.model).family
+    r = ms.predict(args.model, args.hardware, precision=args.precision,
+                   efficiency=args.efficiency, **_predict_kwargs(args, family))
     if args.json:
         d = r.to_dict()
-        if r.bands:
+        if getattr(r, "bands", None):
             d["bands"] = {k: {"p10": float(b.p10.magnitude), "p50": float(b.p50.magnitude),
                               "p90": float(b.p90.magnitude), "unit": f"{b.p50.units:~P}"}
                           for k, b in r.bands.items()}
+        d.setdefault("family", family)
         print(json.dumps(d, indent=2))
     else:
-        print(f"{r.model.name} on {r.hardware.name} ({args.precision}, batch {args.batch}, "
-              f"seq_len {args.seq_len}, phase {args.phase})")
-        rows = [("latency", r.latency), ("throughput", r.throughput), ("ttft", r.ttft),
-                ("time per output token", r.time_per_output_token),
-                ("memory footprint", r.memory_footprint.to("GB")), ("  weights", r.weights.to("GB")),
-                ("  kv cache", r.kv_cache.to("GB")), ("  activations", r.activations.to("GB")),
-                ("memory capacity", r.memory_capacity)]
-        for label, q in rows:
+        if family in ("decoder", "moe"):
+            knobs = (f"batch {args.batch or 1}, seq_len {args.seq_len or 2048}, "
+                     f"phase {r.phase}")
+        else:
+            knobs = ", ".join(f"{k} {v}" for k, v in (("batch", args.batch),
+                                                      ("seq_len", args.seq_len)) if v)
+        print(f"{r.model.name} on {r.hardware.name} ({family}, {r.precision}"
+              + (f", {knobs}" if knobs else "") + ")")
+        for label, q in _headline(r):
             print(f"  {label:24s} {q:.4g~P}")
         print(f"  {'feasible':24s} {r.feasible}")
         print(f"  {'bottleneck':24s} {r.bottleneck} ({r.bottleneck_detail})")
-        if r.bands:
+        for note in getattr(r, "notes", ()) or ():
+            print(f"  {'note':24s} {note}")
+        if getattr(r, "bands", None):
             for k in ("ttft", "time_per_output_token", "throughput"):
                 b = r.bands[k]
                 print(f"  {k + ' p10..p90':24s} {b.p10:.4g~P} .. {b.p90:.4g~P}")
@@ -221,6 +308,7 @@ def _q_json(q):
 
 
 def _cmd_synthesize(args) -> int:
+    _check_inputs(models=[args.model], precision=args.precision)
     import mlsysim_sym as ms
     unknowns = args.unknown or ["peak_flops", "memory_bandwidth", "memory_capacity"]
     r = ms.synthesize(args.model, targets=_parse_targets(args.target), unknowns=unknowns,
@@ -245,6 +333,7 @@ def _cmd_synthesize(args) -> int:
 
 
 def _cmd_size(args) -> int:
+    _check_inputs(models=[args.model], hardware=args.hardware, precision=args.precision)
     import mlsysim_sym as ms
     f = ms.size_fleet(args.model, args.hardware, qps=args.qps, input_tokens=args.input_tokens,
                       output_tokens=args.output_tokens, slo={"ttft": args.ttft, "tpot": args.tpot},
@@ -274,6 +363,7 @@ def _cmd_size(args) -> int:
 
 
 def _cmd_sensitivity(args) -> int:
+    _check_inputs(models=[args.model], hardware=[args.hardware], precision=args.precision)
     import mlsysim_sym as ms
     r = ms.predict(args.model, args.hardware, batch=args.batch, seq_len=args.seq_len,
                    precision=args.precision)
@@ -293,13 +383,24 @@ def _cmd_sensitivity(args) -> int:
     return 0
 
 
+def _progress(args, title: str):
+    """The progress reporter of a long command on stderr, or None with --json."""
+    if args.json:
+        return None
+    from mlsysim_sym.progress import Progress
+    return Progress(title)
+
+
 def _cmd_validate(args) -> int:
     from mlsysim_sym.calibration import validate
-    progress = None if (args.json or args.summary) else (
-        lambda line: print(line, file=sys.stderr, flush=True))
-    report = validate(args.measurements, category=args.category, loso=not args.no_loso,
-                      cross_generation=not args.no_loso, bands=not args.no_loso,
-                      progress=progress)
+    progress = _progress(args, "validate")
+    try:
+        report = validate(args.measurements, category=args.category, loso=not args.no_loso,
+                          cross_generation=not args.no_loso, bands=not args.no_loso,
+                          progress=progress)
+    finally:
+        if progress is not None:
+            progress.close("done" if sys.exc_info()[0] is None else "stopped")
     if args.json:
         rows = [{"id": r.id, "category": r.category, "source": r.source, "unit": r.unit,
                  "measured": r.measured, "in_sample": r.in_sample, "loso": r.loso,
@@ -319,7 +420,12 @@ def _cmd_validate(args) -> int:
 
 def _cmd_calibrate(args) -> int:
     from mlsysim_sym.calibration import calibrate
-    result = calibrate(args.measurements, parameters=args.parameter)
+    progress = _progress(args, "calibrate")
+    try:
+        result = calibrate(args.measurements, parameters=args.parameter, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close("done" if sys.exc_info()[0] is None else "stopped")
     if args.json:
         print(json.dumps({name: {"value": p.value, "unit": p.unit, "ci95": list(p.ci),
                                  "identifiable": p.identifiable, "note": p.note}
@@ -328,6 +434,14 @@ def _cmd_calibrate(args) -> int:
     else:
         print(result.report())
     return 0
+
+
+#: registry list KIND -> (lister, the filters it takes)
+_LISTINGS = {"hardware": ("list_hardware", ("vendor", "tier")),
+             "models": ("list_models", ("family",)),
+             "datacenters": ("list_datacenters", ()), "clusters": ("list_clusters", ()),
+             "nodes": ("list_nodes", ()), "fabrics": ("list_fabrics", ()),
+             "sources": ("list_sources", ())}
 
 
 def _cmd_registry(args) -> int:
@@ -341,16 +455,22 @@ def _cmd_registry(args) -> int:
     if args.action == "show":
         print(registry.describe(args.name))
         return 0
-    listing = {
-        "hardware": lambda: registry.list_hardware(vendor=args.vendor, tier=args.tier),
-        "models": lambda: registry.list_models(family=args.family),
-        "datacenters": registry.list_datacenters,
-        "clusters": registry.list_clusters,
-    }[args.kind]()
+    lister, takes = _LISTINGS[args.kind]
+    filters = {f: getattr(args, f) for f in ("vendor", "tier", "family")
+               if getattr(args, f) is not None}
+    wrong = [f"--{f}" for f in filters if f not in takes]
+    if wrong:
+        allowed = ", ".join(f"--{f}" for f in takes) or "no filters"
+        raise ValueError(f"{', '.join(wrong)} does not apply to 'registry list {args.kind}' "
+                         f"(it takes {allowed})")
+    listing = getattr(registry, lister)(**filters)
+    if not listing and filters:
+        given = ", ".join(f"{k}={v}" for k, v in filters.items())
+        print(f"mlsysim-sym: no {args.kind} entries with {given}", file=sys.stderr)
     for entry in listing:
         name = entry if isinstance(entry, str) else entry.name
         display = "" if isinstance(entry, str) else getattr(entry, "display_name", "")
-        print(f"{name:32s} {display}")
+        print(f"{name:32s} {display}".rstrip())
     return 0
 
 
@@ -371,6 +491,20 @@ def _cmd_mcp(args) -> int:
     except KeyboardInterrupt:
         return 0
 
+def _stdout_gone() -> int:
+    """The reader closed our stdout (``| head``): stop quietly, as ``cat`` does.
+
+    Later writes (and the interpreter's final flush) go to /dev/null so that no second
+    BrokenPipeError is printed; the exit status is 128 + SIGPIPE, what a shell reports for a
+    writer the pipe stopped.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (captured in tests)
+        pass
+    return 141
+
 
 def main(argv=None) -> int:
     parser = _build_parser()
@@ -380,7 +514,11 @@ def main(argv=None) -> int:
                 "size": _cmd_size, "validate": _cmd_validate, "calibrate": _cmd_calibrate,
                 "mcp": _cmd_mcp}
     try:
-        return handlers[args.command](args)
+        status = handlers[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        return _stdout_gone()
     except (ValueError, KeyError, LookupError, TypeError, OSError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"mlsysim-sym: error: {msg}", file=sys.stderr)

@@ -11,10 +11,14 @@ compiled numeric kernels consume; :func:`from_base` wraps a base magnitude back 
 
 User text is only ever parsed by :func:`parse_quantity`, which checks an anchored pattern and a
 length cap *before* pint sees the string (``pint.Quantity('9**9**9 byte')`` hangs otherwise).
+Counts may carry the multiplier ML papers write after the number: ``'2T token'`` (2e12 tokens),
+``'70B param'``, ``'1.5M request'`` (k/K 1e3, M 1e6, B/G 1e9, T 1e12, P 1e15), only in front of a
+count unit (token, parameter, FLOP, sample, request); link rates may be written ``'400 Gbps'``.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from functools import lru_cache
@@ -56,7 +60,18 @@ _MAX_LEN = 64
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
 _UNIT = r"(?:[A-Za-zµμ%_][A-Za-z0-9µμ%_]*(?:\s*(?:\*\*|\^)\s*-?[1-9])?)"
 _UNIT_EXPR = rf"{_UNIT}(?:\s*(?:/|\*|\s)\s*\(?\s*{_UNIT}\s*\)?)*"
-_QUANTITY_RE = re.compile(rf"^\s*({_NUMBER})\s*({_UNIT_EXPR})?\s*$")
+# a count multiplier sits right after the number and before a blank: '2T token', '70B param'
+_QUANTITY_RE = re.compile(rf"^\s*({_NUMBER})(?:([kKMBGTP])(?=\s))?\s*({_UNIT_EXPR})?\s*$")
+#: the multipliers of counts, as ML papers and model cards write them (B = billion)
+COUNT_MULTIPLIERS = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
+_COUNT_DIMENSIONS = ("[token]", "[parameter]", "[compute]", "[sample]", "[request]")
+#: spellings offered when a unit is unknown (every one parses: a test checks)
+COMMON_UNITS = ("B", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "bit", "Mbit", "Gbit",
+                "Tbit", "Mbps", "Gbps", "Tbps", "GB/s", "TB/s", "s", "ms", "us", "ns", "min", "h",
+                "day", "FLOP", "GFLOP", "TFLOP", "PFLOP", "TFLOP/s", "TOP/s", "MAC", "token",
+                "token/s", "param", "request", "request/s", "sample", "image", "W", "kW", "MW",
+                "J", "kWh", "MWh", "Hz", "MHz", "GHz", "USD", "USD/h", "USD/kWh", "gCO2e",
+                "kgCO2e", "tCO2e", "gCO2e/kWh", "L", "L/kWh", "%")
 _UNIT_RE = re.compile(rf"^\s*(?:1\s*/\s*)?\(?\s*{_UNIT_EXPR}\s*\)?\s*$")
 
 
@@ -74,8 +89,35 @@ def parse_unit(text: str) -> pint.Unit:
         return ureg.Unit(text.strip())
     except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError,
             ValueError, TypeError) as exc:
-        raise UnitError(f"unknown unit in {text!r}: {exc}. Note 'Gb' is not defined: write "
-                        "'Gbit' for gigabits or 'GB' for gigabytes.") from None
+        names = getattr(exc, "unit_names", None) or ()
+        names = [names] if isinstance(names, str) else list(names)
+        raise UnitError(f"unknown unit in {text!r}: {exc}{_unit_hint(names)}") from None
+
+
+_PREFIX_WORDS = {"k": "kilo", "K": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta",
+                 "E": "exa", "": ""}
+
+
+def _unit_hint(names) -> str:
+    """A hint for undefined unit names: the spelling meant, or close matches."""
+    hints = []
+    for name in names:
+        if re.fullmatch(r"[kKMGTPE]?bs?", name):
+            p = "" if name[0] == "b" else name[0]
+            si = "k" if p == "K" else p  # SI kilo is 'k'; 'Ki' is kibi
+            hints.append(f"write '{si}bit' for {_PREFIX_WORDS[p]}bits ('{p or 'G'}bps' for a link "
+                         f"rate) or '{si}B' for {_PREFIX_WORDS[p]}bytes")
+        elif name.lower() == "mbps":
+            hints.append(f"for '{name}' write 'Mbps' (megabits per second; 'm' is milli)")
+        elif name in COUNT_MULTIPLIERS:
+            hints.append(f"'{name}' is not a unit: a count multiplier goes right after the number, "
+                         f"before a count unit ('2{name} token'), or the prefix on the unit "
+                         f"('2 {'G' if name == 'B' else name}FLOP')")
+        else:
+            close = difflib.get_close_matches(name, COMMON_UNITS, n=3, cutoff=0.6)
+            if close:
+                hints.append(f"did you mean {' or '.join(repr(c) for c in close)} for '{name}'?")
+    return ("; " + "; ".join(hints)) if hints else ""
 
 
 def parse_quantity(text: str, expected: str | pint.Unit | None = None) -> pint.Quantity:
@@ -103,11 +145,20 @@ def parse_quantity(text: str, expected: str | pint.Unit | None = None) -> pint.Q
             f"{text!r} is not a quantity: write a number then a unit, e.g. '80 GB', '3.35 TB/s', "
             "'989 TFLOP/s', '700 W', '20 ms'"
         )
-    number, unit = match.group(1), match.group(2)
+    number, multiplier, unit = match.group(1), match.group(2), match.group(3)
     value = float(number)
     if not math.isfinite(value):
         raise UnitError(f"{text!r} is not a finite number")
-    q = Q_(value, parse_unit(unit) if unit else ureg.dimensionless)
+    u = parse_unit(unit) if unit else ureg.dimensionless
+    if multiplier:
+        dims = u.dimensionality
+        if not any(dims.get(d, 0) > 0 for d in _COUNT_DIMENSIONS):
+            raise UnitError(f"{text!r}: the multiplier {multiplier!r} after the number scales "
+                            f"counts (tokens, parameters, FLOPs, samples, requests), as in "
+                            f"'2T token'; for {unit} write the prefix on the unit (e.g. "
+                            f"'{number} {'G' if multiplier == 'B' else multiplier}{unit}')")
+        value *= COUNT_MULTIPLIERS[multiplier]
+    q = Q_(value, u)
     if expected is not None:
         check_dimension(q, expected, what=repr(text))
     return q

@@ -280,6 +280,18 @@ class _Problem:
         return self.both(xa)[1]
 
 
+class _Reported:
+    """``problem.fun`` that also reports each evaluation of the model to ``progress``."""
+
+    def __init__(self, both, progress, what):
+        self.both, self.progress, self.what, self.calls = both, progress, what, 0
+
+    def __call__(self, xa):
+        self.calls += 1
+        self.progress(f"{self.what}, {self.calls} evaluations")
+        return self.both(xa)[0]
+
+
 def _identify(jac, x, names, n_data, scale_ranges, typical=None):
     """Coordinates not identifiable at ``x`` and why (zero column, or a near-null direction).
 
@@ -332,7 +344,7 @@ def _staged_start(cases, model, kw):
 
 def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int = 200,
               fixed=None, variant_spread: float = VARIANT_SPREAD, loss: str = "soft_l1",
-              f_scale: float = F_SCALE, staged: bool = False) -> CalibrationResult:
+              f_scale: float = F_SCALE, staged: bool = False, progress=None) -> CalibrationResult:
     """Fit ``parameters`` to ``measurements`` by least squares on ln(predicted / measured).
 
     Parameters
@@ -366,6 +378,9 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
         not its square, so it cannot drag the rest; ``"linear"`` for plain least squares).
     staged : bool
         Start the joint fit from per-category fits (more robust with several categories).
+    progress : callable(str), optional
+        Called with a line per step of the fit (round, model evaluations so far);
+        :class:`mlsysim_sym.progress.Progress` shows them with the elapsed time.
 
     Returns
     -------
@@ -429,6 +444,9 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
             break
         problem = _Problem(cases, space, {**fixed_values, **start}, active)
         problem.full = full0
+        if progress is not None:
+            problem.fun = _Reported(problem.both, progress, f"round {_round + 1}: fitting "
+                                    f"{len(active)} parameters to {n_data} measurements")
         x0 = np.where(np.isin(np.arange(len(coords)), list(
             coords.index(c) for c in pinned)), x, full0)[active]
         sol = least_squares(problem.fun, x0, jac=problem.jac,

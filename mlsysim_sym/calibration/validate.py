@@ -244,7 +244,10 @@ def validate(measurements=None, *, category=None, loso: bool = True,
     defaults : mapping, optional
         Parameter values for the in-sample column (default: the shipped defaults).
     progress : callable(str), optional
-        Called with a line per fold.
+        Called with one line per step: the in-sample pass, each leave-one-source-out fold
+        (``"[3/41] without <source>: 4 rows predicted"``), the cross-generation fit and the
+        external check (:class:`mlsysim_sym.progress.Progress` shows them with the elapsed
+        time).
     external : path, list, False or None
         Measurements outside the calibration set to predict with the defaults (never fitted):
         None means the shipped external check (``data/external.yaml``) when ``measurements`` is
@@ -254,13 +257,16 @@ def validate(measurements=None, *, category=None, loso: bool = True,
     -------
     ValidationReport
     """
-    cases, uncovered = as_cases(measurements)
+    say = progress or (lambda line: None)
     cats = None if category is None else ([category] if isinstance(category, str)
                                           else list(category))
     if cats is not None:
         bad = [c for c in cats if c not in CATEGORIES]
         if bad:
             raise ValueError(f"unknown category {bad}; allowed: {', '.join(CATEGORIES)}")
+    say("reading the measurements")
+    cases, uncovered = as_cases(measurements)
+    say(f"in sample: {len(cases)} measurements with the defaults")
     used = sorted({u for c in cases for u in c.uses})
     shipped = starting_values(defaults, used)
     in_sample = evaluate(cases, shipped)
@@ -272,6 +278,7 @@ def validate(measurements=None, *, category=None, loso: bool = True,
     if loso:
         sources = sorted({r.source for r in wanted})
         for i, src in enumerate(sources):
+            say(f"[{i + 1}/{len(sources)}] refitting without {src[:70]}")
             train = [c for c in cases if c.source != src and c.category not in FIT_EXCLUDED]
             held = [r for r in rows if r.source == src]
             fit = _fold_fit(train, start, max_nfev)
@@ -279,16 +286,16 @@ def validate(measurements=None, *, category=None, loso: bool = True,
             for r, y in zip(held, preds):
                 r.loso = y
             report.fits[src] = fit
-            if progress:
-                progress(f"[{i + 1}/{len(sources)}] without {src[:70]}: "
-                         f"{len(held)} rows predicted")
+            say(f"[{i + 1}/{len(sources)}] without {src[:70]}: {len(held)} rows predicted")
         if bands:
             _bands(report, rows)
     if cross_generation:
+        say("cross-generation: fitting the older generations, predicting the newer")
         report.cross_generation = _cross_generation(cases, rows, start, max_nfev)
     if external is None and measurements is None:
         external = external_measurements()
     if external is not False and external is not None:
+        say("external check: predicting measurements never fitted")
         report.external = _external(external, defaults, report.discrepancy, cats)
     report.rows = wanted
     report.not_covered = [u for u in uncovered if cats is None or u.category in cats]

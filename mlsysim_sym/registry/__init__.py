@@ -11,25 +11,49 @@ import; the first lookup loads and validates every file once and caches the resu
 
 Unknown names raise :class:`RegistryLookupError` (a ``LookupError`` and ``ValueError``) listing
 close matches; malformed data raises :class:`RegistryError` naming the file, entry and field.
+
+Importing this package loads neither pint nor pydantic: the loader, the schema and the object
+classes are imported on first use, and :func:`canonical_name` checks a name against the shipped
+files' names without loading the registry (what the command line does before anything heavy).
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .loader import DATA_DIR, Registry, RegistryLoadError
-from .objects import (Cluster, Datacenter, Fabric, Hardware, MemoryTier, Model, Node,
-                      RegistryObject, format_bibtex)
-from .schema import (PRECISIONS, PrecisionError, Provenance, RegistryError, RegistryLookupError,
-                     Source, Value)
+from . import names as _names
+from .errors import PrecisionError, RegistryError, RegistryLookupError
+from .names import DATA_DIR, PRECISIONS
+
+# imported on first use (module __getattr__ below): name -> submodule
+_LAZY = {"Registry": "loader", "RegistryLoadError": "loader",
+         "Cluster": "objects", "Datacenter": "objects", "Fabric": "objects",
+         "Hardware": "objects", "MemoryTier": "objects", "Model": "objects", "Node": "objects",
+         "RegistryObject": "objects", "format_bibtex": "objects",
+         "Provenance": "schema", "Source": "schema", "Value": "schema"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "hardware", "model", "datacenter", "cluster", "node", "fabric", "source",
     "list_hardware", "list_models", "list_datacenters", "list_clusters", "list_nodes",
     "list_fabrics", "list_sources", "describe", "search", "load", "load_text", "provenance",
-    "bibtex", "audit", "run_audit", "get_registry", "reload",
+    "bibtex", "audit", "run_audit", "get_registry", "reload", "canonical_name",
     "Hardware", "Model", "Datacenter", "Fabric", "Node", "Cluster", "MemoryTier", "Source",
     "Provenance", "Value", "RegistryObject", "Registry",
     "RegistryError", "RegistryLoadError", "RegistryLookupError", "PrecisionError",
@@ -46,6 +70,7 @@ def get_registry() -> Registry:
     if _registry is None:
         with _lock:
             if _registry is None:
+                from .loader import Registry
                 _registry = Registry.from_directory(DATA_DIR)
     return _registry
 
@@ -92,6 +117,7 @@ def fabric(name_or_obj) -> Fabric:
 
 def source(source_id) -> Source:
     """A source record by id (a :class:`Source` is returned as is)."""
+    from .schema import Source
     if isinstance(source_id, Source):
         return source_id
     reg = get_registry()
@@ -107,17 +133,53 @@ def source(source_id) -> Source:
 
 # ---- listings ------------------------------------------------------------------------------------
 
+def _choice(what: str, value, known) -> Optional[str]:
+    """``value`` lower-cased if it is one of ``known`` (None passes); else a RegistryLookupError
+    naming the close matches and every known value."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string such as {sorted(known)[0]!r}, got "
+                        f"{type(value).__name__}")
+    v = value.strip().lower()
+    if v in known:
+        return v
+    import difflib
+    close = difflib.get_close_matches(v, sorted(known), n=3, cutoff=0.6)
+    did = f"; did you mean: {', '.join(close)}?" if close else ""
+    raise RegistryLookupError(f"unknown {what} {value!r}{did} (known: {', '.join(sorted(known))})",
+                              name=value, kind=what, suggestions=tuple(close))
+
+
 def list_hardware(vendor: str | None = None, tier: str | None = None) -> list[Hardware]:
-    """Accelerators sorted by name, optionally of one ``vendor`` and/or ``tier``."""
-    return [h for h in get_registry().objects("hardware")
-            if (vendor is None or h.vendor == vendor.lower())
-            and (tier is None or h.tier == tier.lower())]
+    """Accelerators sorted by name, optionally of one ``vendor`` and/or ``tier``.
+
+    Raises
+    ------
+    RegistryLookupError
+        For a vendor no loaded entry has, or a tier the format does not define (the message
+        lists close matches and every known value); a known value with no entry gives ``[]``.
+    """
+    from .names import HARDWARE_TIERS
+    chips = get_registry().objects("hardware")
+    vendor = _choice("vendor", vendor, {h.vendor for h in chips})
+    tier = _choice("tier", tier, HARDWARE_TIERS)
+    return [h for h in chips
+            if (vendor is None or h.vendor == vendor) and (tier is None or h.tier == tier)]
 
 
 def list_models(family: str | None = None) -> list[Model]:
-    """Models sorted by name, optionally of one ``family`` (decoder, moe, encoder, ...)."""
+    """Models sorted by name, optionally of one ``family`` (decoder, moe, encoder, ...).
+
+    Raises
+    ------
+    RegistryLookupError
+        For a family the format does not define (the message lists them).
+    """
+    from .names import FAMILIES
+    family = _choice("family", family, FAMILIES)
     return [m for m in get_registry().objects("model")
-            if family is None or m.family == family.lower()]
+            if family is None or m.family == family]
 
 
 def list_datacenters() -> list[Datacenter]:
@@ -148,8 +210,44 @@ def list_sources() -> list[str]:
 def describe(name_or_obj) -> str:
     """A readable multi-line description of any entry: its fields, every value with its unit and
     source, and derived quantities (parameter counts, device counts)."""
-    obj = name_or_obj if isinstance(name_or_obj, RegistryObject) else get_registry().find(name_or_obj)
-    return obj.describe()
+    from .objects import RegistryObject, describe_source
+    if isinstance(name_or_obj, RegistryObject):
+        return name_or_obj.describe()
+    reg = get_registry()
+    try:
+        return reg.find(name_or_obj).describe()
+    except RegistryLookupError:
+        if isinstance(name_or_obj, str) and name_or_obj.strip() in reg.sources:
+            return describe_source(reg.sources[name_or_obj.strip()],
+                                   reg.source_file(name_or_obj.strip()))
+        raise
+
+
+def canonical_name(kind: str, name: str) -> str:
+    """The canonical name of the ``kind`` entry called ``name`` (a name or alias, any case).
+
+    Before the registry is loaded this reads only the shipped files' names (no pint, no
+    pydantic, no validation: a few hundredths of a second), so a wrong name is reported at once;
+    once it is loaded (or a user file was), it asks the loaded registry.
+
+    Raises
+    ------
+    RegistryLookupError
+        The error :func:`hardware` / :func:`model` would raise: close matches, how to list all.
+    """
+    if kind not in _names.KINDS:
+        raise ValueError(f"unknown kind {kind!r}; allowed: {', '.join(_names.KINDS)}")
+    if not isinstance(name, str):
+        raise TypeError(f"expected a {kind} name, got {type(name).__name__}")
+    if _registry is not None:
+        return get_registry().get(kind, name).name
+    index = _names.shipped_index()
+    hit = index.get(_names.key(name))
+    if hit is None:
+        raise _names.unknown(index, kind, name)
+    if hit[0] != kind:
+        raise _names.wrong_kind(name, hit[0], hit[1], kind)
+    return hit[1]
 
 
 def search(text: str) -> list[RegistryObject]:
@@ -218,6 +316,8 @@ def provenance(obj, field_path: str) -> Provenance:
 
 
 def _collect(item, used: dict, lookup: dict) -> None:
+    from .objects import RegistryObject
+    from .schema import Provenance, Source, Value
     if isinstance(item, str):
         used.setdefault(item, [set(), None])
     elif isinstance(item, Source):
@@ -262,6 +362,8 @@ def bibtex(items) -> str:
         One entry per source, sorted by id (``@article`` for papers, ``@manual`` for datasheets,
         ``@misc`` for web pages and repositories).
     """
+    from .objects import RegistryObject, format_bibtex
+    from .schema import Provenance, Source, Value
     used: dict = {}
     lookup: dict = {}
     _collect([items] if isinstance(items, (str, Source, Value, Provenance, RegistryObject))

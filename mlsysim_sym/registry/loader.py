@@ -23,6 +23,8 @@ from typing import Any, Iterable, Mapping, Optional
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from . import names as _names
+from .names import DATA_DIR, KINDS
 from .objects import Cluster, Datacenter, Fabric, Hardware, Model, Node, RegistryObject
 from .schema import (ENTRY_SPECS, FieldError, RegistryError, RegistryLookupError, Source, Value,
                      iter_raw_values, resolve_provenance, short_repr)
@@ -30,8 +32,6 @@ from .schema import (ENTRY_SPECS, FieldError, RegistryError, RegistryLookupError
 __all__ = ["DATA_DIR", "KINDS", "Registry", "RegistryLoadError", "read_yaml", "parse_yaml",
            "build_entry"]
 
-DATA_DIR = Path(__file__).with_name("data")
-KINDS = ("hardware", "model", "datacenter", "fabric", "node", "cluster")
 OBJECT_CLASSES: dict[str, type[RegistryObject]] = {
     "hardware": Hardware, "model": Model, "datacenter": Datacenter, "fabric": Fabric,
     "node": Node, "cluster": Cluster,
@@ -43,6 +43,9 @@ _KIND_WORDS = {"hardware": "hardware", "model": "model", "models": "model",
                "systems": "system", "source": "source", "sources": "source"}
 _SYSTEM_KEYS = {"fabrics": "fabric", "nodes": "node", "clusters": "cluster"}
 _MAX_FILE_BYTES = 5_000_000
+_EXPECTED = ("a list of entries or a mapping {kind: hardware|model|datacenter|system, "
+             "entries: [...]}")
+_NOTHING = "the file {}: expected " + _EXPECTED + " (or {{kind: source, entries: {{id: record}}}})"
 
 
 class RegistryLoadError(RegistryError):
@@ -268,8 +271,11 @@ def _split(data: Any, file: str, default_kind: Optional[str]):
                         for i, item in enumerate(items)]
         return entries, sources
     if not isinstance(body, list):
-        raise RegistryError("a registry file must hold a list of entries or a mapping "
-                            "{kind: hardware|model|datacenter|system, entries: [...]}", file=file)
+        got = ("one entry without a list around it (write it as '- name: ...', or under "
+               "'entries:')" if isinstance(body, dict) and "name" in body
+               else f"a {type(body).__name__} at the top level")
+        raise RegistryError(f"a registry file must hold {_EXPECTED}; this one holds {got}",
+                            file=file)
     entries = []
     for i, item in enumerate(body):
         item_kind = kind or _guess_kind(item)
@@ -460,8 +466,7 @@ def _references(kind, spec, resolve, file, entry):
     return refs, errors
 
 
-def _key(name: str) -> str:
-    return name.strip().casefold()
+_key = _names.key
 
 
 # ---- the registry --------------------------------------------------------------------------------
@@ -480,6 +485,7 @@ class Registry:
         self._objects: dict[str, dict[str, RegistryObject]] = {k: {} for k in KINDS}
         self._index: dict[str, tuple[str, str]] = {}
         self._files: dict[str, str] = {}  # index key -> file that defined it
+        self.user_files: list[str] = []  # files given to add_file, in load order
 
     # ---- building --------------------------------------------------------------------------------
     @classmethod
@@ -539,7 +545,22 @@ class Registry:
         if errors:
             (self.sources, self._source_files, self._objects, self._index, self._files) = snapshot
             raise errors[0] if len(errors) == 1 else RegistryLoadError(errors)
+        if str(path) not in self.user_files:
+            self.user_files.append(str(path))
         return created
+
+    def _user_note(self) -> str:
+        """Which user files were loaded and what they define (for unknown-name errors)."""
+        if not self.user_files:
+            return ""
+        parts = []
+        for file in self.user_files:
+            defined = [f"{kind} {name}" for kind in KINDS for name, obj in
+                       self._objects[kind].items() if obj.file == file]
+            shown = ", ".join(defined[:5]) + (f", ... ({len(defined)} in all)"
+                                               if len(defined) > 5 else "")
+            parts.append(f"{file} ({shown or 'sources only'})")
+        return "your files loaded: " + "; ".join(parts)
 
     def _add(self, files, override: bool, created: Optional[list] = None) -> list[RegistryError]:
         errors: list[RegistryError] = []
@@ -549,6 +570,9 @@ class Registry:
             try:
                 data = parse_yaml(text[0], display) if text else read_yaml(path, display)
                 entries, sources = _split(data, display, kind)
+                if not entries and not sources:
+                    raise RegistryError(_NOTHING.format("is empty" if data is None else
+                                                        "holds no entries"), file=display)
             except RegistryError as exc:
                 errors.append(exc)
                 continue
@@ -687,9 +711,7 @@ class Registry:
             hit_kind, canonical = hit
             if hit_kind == kind:
                 return self._objects[kind][canonical]
-            raise RegistryLookupError(f"{name_or_obj!r} is a {hit_kind} ({canonical}), not a "
-                                      f"{kind}: use mlsysim_sym.registry.{hit_kind}("
-                                      f"{name_or_obj!r})", name=name_or_obj, kind=kind)
+            raise _names.wrong_kind(name_or_obj, hit_kind, canonical, kind)
         raise self._unknown(kind, name_or_obj)
 
     def find(self, name: str) -> RegistryObject:
@@ -697,43 +719,18 @@ class Registry:
         hit = self._index.get(_key(str(name)))
         if hit is not None:
             return self._objects[hit[0]][hit[1]]
-        key = _key(str(name))
-        close = difflib.get_close_matches(key, list(self._index), n=8, cutoff=0.6)
-        names = list(dict.fromkeys(self._index[k][1] for k in close))
-        did = f"; did you mean: {', '.join(names)}?" if names else ""
-        raise RegistryLookupError(f"no registry entry is named {name!r}{did} (search with "
-                                  "mlsysim_sym.registry.search(text))", name=str(name),
-                                  kind="any", suggestions=tuple(names))
+        raise _names.unknown_any(self._index, name, self._user_note())
 
     def _unknown(self, kind: str, name: str) -> RegistryLookupError:
-        key = _key(name)
-        keys = [k for k, (kk, _) in self._index.items() if kk == kind]
-        lister = {"hardware": "list_hardware", "model": "list_models",
-                  "datacenter": "list_datacenters", "cluster": "list_clusters",
-                  "node": "list_nodes", "fabric": "list_fabrics"}[kind]
-        hint = f"list them all with mlsysim_sym.registry.{lister}()"
-        if not keys:
-            return RegistryLookupError(f"unknown {kind} {name!r}: no {kind} entries are loaded "
-                                       f"(load your own with mlsysim_sym.registry.load(path))",
-                                       name=name, kind=kind)
-        close = difflib.get_close_matches(key, keys, n=8, cutoff=0.6)
-        close += sorted(k for k in keys if key and key in k and k not in close)
-        shown, suggestions = [], []
-        for k in close:
-            canonical = self._index[k][1]
-            if canonical in suggestions:
-                continue
-            suggestions.append(canonical)
-            shown.append(canonical if _key(canonical) == k else f"{k} ({canonical})")
-            if len(suggestions) == 8:
-                break
-        did = f"; did you mean: {', '.join(shown)}?" if shown else ""
-        return RegistryLookupError(f"unknown {kind} {name!r}{did} ({hint})", name=name, kind=kind,
-                                   suggestions=tuple(suggestions))
+        return _names.unknown(self._index, kind, name, self._user_note())
 
     def objects(self, kind: str) -> list[RegistryObject]:
         """All objects of ``kind``, sorted by name."""
         return [self._objects[kind][n] for n in sorted(self._objects[kind])]
+
+    def source_file(self, source_id: str) -> Optional[str]:
+        """The file that defines source record ``source_id``."""
+        return self._source_files.get(source_id)
 
     def file_of(self, name: str) -> Optional[str]:
         """The file that defines ``name`` (a canonical name or alias)."""

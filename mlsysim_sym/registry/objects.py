@@ -26,7 +26,7 @@ from .schema import (DERIVED_FAMILIES, PRECISIONS, PrecisionError, Provenance, R
                      Source, Value)
 
 __all__ = ["RegistryObject", "Hardware", "MemoryTier", "Model", "Datacenter", "Fabric", "Node",
-           "Cluster", "format_bibtex", "hf_config_entry"]
+           "Cluster", "format_bibtex", "hf_config_entry", "describe_source"]
 
 
 class RegistryObject:
@@ -168,7 +168,7 @@ class RegistryObject:
                 continue
             lines.append(f"  {key}: {val}")
         arch = getattr(self.spec, "architecture", None)
-        if arch is not None:
+        if isinstance(arch, BaseModel):  # a model's block; a chip's is a plain name (above)
             shown = {k: v for k, v in arch.model_dump(exclude_none=True).items()
                      if not isinstance(v, dict)}
             lines.append("  architecture: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
@@ -784,6 +784,17 @@ _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
 
 def _tex(text: str) -> str:
     return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def describe_source(source: Source, file: Optional[str] = None) -> str:
+    """Multi-line text of a source record (what ``registry show SOURCE-ID`` prints)."""
+    lines = [f"{source.id}: {source.title} (source{', ' + file if file else ''})"]
+    for key in type(source).model_fields:
+        val = getattr(source, key)
+        if key in ("id", "title") or val is None:
+            continue
+        lines.append(f"  {key}: {'; '.join(val) if isinstance(val, list) else val}")
+    return "\n".join(lines)
 
 
 def format_bibtex(source: Source, locators: Iterable[str] = (), retrieved=None) -> str:

@@ -25,6 +25,8 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationE
                       model_validator)
 
 from ..units import UnitError, parse_quantity, ureg
+from .errors import FieldError, PrecisionError, RegistryError, RegistryLookupError
+from .names import FAMILIES, HARDWARE_TIERS, PRECISIONS
 
 __all__ = [
     "RegistryError", "RegistryLookupError", "PrecisionError",
@@ -38,84 +40,18 @@ __all__ = [
 ]
 
 
-# ---- errors ------------------------------------------------------------------------------------
-
-class RegistryError(ValueError):
-    """A registry file or entry that does not follow the format.
-
-    Attributes
-    ----------
-    file : str or None
-        The file the problem is in.
-    entry : str or None
-        The entry's ``name`` (or ``#index`` when it has none, or a source id).
-    field : str or None
-        Dotted path of the field inside the entry (``peak.bf16``, ``memory.0.bandwidth``).
-    line : int or None
-        1-based line in the file, when known.
-    problem : str
-        What is wrong and what is allowed.
-    """
-
-    def __init__(self, problem: str, *, file: str | None = None, entry: str | None = None,
-                 field: str | None = None, line: int | None = None):
-        self.problem, self.file, self.entry, self.field, self.line = problem, file, entry, field, line
-        where = []
-        if file:
-            where.append(f"{file}:{line}" if line else str(file))
-        if entry:
-            where.append(f"entry '{entry}'")
-        if field:
-            where.append(f"field '{field}'")
-        super().__init__(": ".join(where + [problem]) if where else problem)
-
-
-class RegistryLookupError(LookupError, ValueError):
-    """An unknown registry name; the message lists close matches and how to list them all.
-
-    Attributes
-    ----------
-    name : str
-        The name that was asked for.
-    kind : str
-        The kind of entry looked up (``hardware``, ``model``, ...).
-    suggestions : tuple of str
-        Canonical names close to ``name``.
-    """
-
-    def __init__(self, message: str, *, name: str = "", kind: str = "",
-                 suggestions: tuple[str, ...] = ()):
-        self.name, self.kind, self.suggestions = name, kind, tuple(suggestions)
-        super().__init__(message)
-
-    def __str__(self) -> str:  # LookupError would otherwise be fine; keep it plain text
-        return self.args[0] if self.args else ""
-
-
-class PrecisionError(ValueError):
-    """A precision unknown to the tool, or one the chip has no peak rate for."""
-
-
-class FieldError(ValueError):
-    """A ValueError raised inside a validator that knows the (sub)field it is about."""
-
-    def __init__(self, field: str | None, message: str):
-        self.field = field
-        super().__init__(message)
-
-
 # ---- vocabularies --------------------------------------------------------------------------------
+# (the errors and the precision, family and tier names live in .errors and .names, which import
+# nothing heavy: the command line checks a name or a precision without loading pint or pydantic)
 
-PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 BASES = ("vendor_spec", "measured", "paper", "derived", "assumption")
 SOURCE_KINDS = ("datasheet", "paper", "webpage", "repository", "report", "book")
-FAMILIES = ("decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tinyml")
 
-Precision = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4"]
+Precision = Literal[PRECISIONS]
 Basis = Literal["vendor_spec", "measured", "paper", "derived", "assumption"]
 SourceKind = Literal["datasheet", "paper", "webpage", "repository", "report", "book"]
-Family = Literal["decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tinyml"]
-HardwareTier = Literal["datacenter", "workstation", "edge", "mobile", "mcu", "wafer_scale"]
+Family = Literal[FAMILIES]
+HardwareTier = Literal[HARDWARE_TIERS]
 MemoryKind = Literal["hbm", "gddr", "dram", "lpddr", "sram", "flash", "unified"]
 FabricKind = Literal["infiniband", "roce", "ethernet", "nvlink", "ici", "custom"]
 Topology = Literal["fat-tree", "rail-optimized", "torus-2d", "torus-3d", "dragonfly", "all-to-all",
