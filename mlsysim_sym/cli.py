@@ -194,11 +194,13 @@ def _human(q):
         mag = abs(float(q.magnitude))
     except (TypeError, ValueError):
         return q
-    for dim_unit, ladder in (("B", ("TB", "GB", "MB", "kB", "B")),
+    binary = "iB" in f"{q.units:~P}"  # a capacity given in KiB / MiB stays binary
+    for dim_unit, ladder in (("B", ("TiB", "GiB", "MiB", "KiB", "B") if binary
+                              else ("TB", "GB", "MB", "kB", "B")),
                              ("s", ("s", "ms", "us"))):
-        if same_dimension(q.units, dim_unit) and math.isfinite(mag) and mag > 0:
+        if same_dimension(q.units, dim_unit) and math.isfinite(mag):
             for unit in ladder:
-                if abs(q.to(unit).magnitude) >= 1:
+                if mag > 0 and abs(q.to(unit).magnitude) >= 1:
                     return q.to(unit)
             return q.to(ladder[-1])
     return q
@@ -233,7 +235,7 @@ def _cmd_predict(args) -> int:
             d["bands"] = {k: {"p10": float(b.p10.magnitude), "p50": float(b.p50.magnitude),
                               "p90": float(b.p90.magnitude), "unit": f"{b.p50.units:~P}"}
                           for k, b in r.bands.items()}
-        d.setdefault("family", family)
+        d["model_family"] = family  # the registry family (a result's "family" is its kind)
         print(json.dumps(d, indent=2))
     else:
         if family in ("decoder", "moe"):

@@ -1,6 +1,6 @@
 """Default values of the empirical symbols (efficiencies, overheads), each with provenance.
 
-Values live in ``defaults.yaml`` (read once, with ``yaml.safe_load``), never as constants in code.
+Values live in ``defaults.yaml`` (read once, with PyYAML's safe loader), never as constants in code.
 An entry may hold ``variants`` (``name[variant]``: for example one MAC efficiency per
 microcontroller software stack); a variant without an entry of its own falls back to the base
 value. Fitted entries record how they were fitted (``fit``: data, method, residual) and their
@@ -74,10 +74,14 @@ def variant_name(symbol: str, hardware=None, precision=None, regime=None,
     return f"{symbol}[{'-'.join(parts)}]" if parts else symbol
 
 
+#: libyaml's parser when present (the same safe loader, several times faster), else PyYAML's
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @lru_cache(maxsize=1)
 def _table() -> dict:
     with open(Path(__file__).with_name("defaults.yaml"), encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+        raw = yaml.load(fh, Loader=_SAFE_LOADER)
     out = {}
     for name, row in raw.items():
         unit = info(name).unit

@@ -45,7 +45,6 @@ _SYSTEM_KEYS = {"fabrics": "fabric", "nodes": "node", "clusters": "cluster"}
 _MAX_FILE_BYTES = 5_000_000
 _EXPECTED = ("a list of entries or a mapping {kind: hardware|model|datacenter|system, "
              "entries: [...]}")
-_NOTHING = "the file {}: expected " + _EXPECTED + " (or {{kind: source, entries: {{id: record}}}})"
 
 
 class RegistryLoadError(RegistryError):
@@ -271,17 +270,20 @@ def _split(data: Any, file: str, default_kind: Optional[str]):
                         for i, item in enumerate(items)]
         return entries, sources
     if not isinstance(body, list):
+        what = {str: "a text", int: "a number", float: "a number", bool: "a boolean",
+                dict: "a mapping without 'kind'"}.get(type(body), type(body).__name__)
         got = ("one entry without a list around it (write it as '- name: ...', or under "
                "'entries:')" if isinstance(body, dict) and "name" in body
-               else f"a {type(body).__name__} at the top level")
-        raise RegistryError(f"a registry file must hold {_EXPECTED}; this one holds {got}",
-                            file=file)
+               else f"{what} at the top level")
+        raise RegistryError(f"expected {_EXPECTED}; the file holds {got}", file=file)
     entries = []
     for i, item in enumerate(body):
         item_kind = kind or _guess_kind(item)
         label = _entry_label(item, i)
         if item_kind is None:
-            raise RegistryError("cannot tell what kind of entry this is: use a mapping "
+            what = "an entry" if isinstance(item, dict) else f"{type(item).__name__} {item!r:.40}"
+            raise RegistryError(f"cannot tell what kind of entry this is ({what} without peak, "
+                                "family, carbon_intensity, ...): expected a mapping "
                                 "{kind: hardware|model|datacenter|system, entries: [...]}",
                                 file=file, entry=label)
         entries.append(_RawEntry(item_kind, item, file, label))
@@ -571,8 +573,10 @@ class Registry:
                 data = parse_yaml(text[0], display) if text else read_yaml(path, display)
                 entries, sources = _split(data, display, kind)
                 if not entries and not sources:
-                    raise RegistryError(_NOTHING.format("is empty" if data is None else
-                                                        "holds no entries"), file=display)
+                    what = "is empty" if data is None else "holds no entries"
+                    raise RegistryError(f"the file {what}: expected {_EXPECTED} (or a sources "
+                                        "file {kind: source, entries: {id: record}})",
+                                        file=display)
             except RegistryError as exc:
                 errors.append(exc)
                 continue
