@@ -94,6 +94,8 @@ def parse_unit(text: str) -> pint.Unit:
         raise UnitError(f"unknown unit in {text!r}: {exc}{_unit_hint(names)}") from None
 
 
+#: the SI prefix of a count multiplier (B is billion = giga; K is kilo, 'k' in SI)
+_SI_PREFIX = {"B": "G", "K": "k"}
 _PREFIX_WORDS = {"k": "kilo", "K": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta",
                  "E": "exa", "": ""}
 
@@ -107,12 +109,14 @@ def _unit_hint(names) -> str:
             si = "k" if p == "K" else p  # SI kilo is 'k'; 'Ki' is kibi
             hints.append(f"write '{si}bit' for {_PREFIX_WORDS[p]}bits ('{p or 'G'}bps' for a link "
                          f"rate) or '{si}B' for {_PREFIX_WORDS[p]}bytes")
+        elif re.fullmatch(r"[kMGTPE]?(?:FLOP|OP|MAC)S", name):
+            hints.append(f"write '{name[:-1]}/s' for a rate or '{name[:-1]}' for a count")
         elif name.lower() == "mbps":
             hints.append(f"for '{name}' write 'Mbps' (megabits per second; 'm' is milli)")
         elif name in COUNT_MULTIPLIERS:
             hints.append(f"'{name}' is not a unit: a count multiplier goes right after the number, "
                          f"before a count unit ('2{name} token'), or the prefix on the unit "
-                         f"('2 {'G' if name == 'B' else name}FLOP')")
+                         f"('2 {_SI_PREFIX.get(name, name)}FLOP')")
         else:
             close = difflib.get_close_matches(name, COMMON_UNITS, n=3, cutoff=0.6)
             if close:
@@ -155,8 +159,9 @@ def parse_quantity(text: str, expected: str | pint.Unit | None = None) -> pint.Q
         if not any(dims.get(d, 0) > 0 for d in _COUNT_DIMENSIONS):
             raise UnitError(f"{text!r}: the multiplier {multiplier!r} after the number scales "
                             f"counts (tokens, parameters, FLOPs, samples, requests), as in "
-                            f"'2T token'; for {unit} write the prefix on the unit (e.g. "
-                            f"'{number} {'G' if multiplier == 'B' else multiplier}{unit}')")
+                            f"'2T token'; for {unit} write the number out ("
+                            f"'{value * COUNT_MULTIPLIERS[multiplier]:g} {unit}') or put a prefix "
+                            "on the unit")
         value *= COUNT_MULTIPLIERS[multiplier]
     q = Q_(value, u)
     if expected is not None:
