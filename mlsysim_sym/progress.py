@@ -77,7 +77,7 @@ class Progress:
     def _tick(self, every: float) -> None:
         while not self._stop.wait(every):
             with self._lock:
-                if not self._stop.is_set():
+                if not self._stop.is_set() and self._last_written is not None:
                     self._draw()
 
     def __call__(self, message: str) -> None:
@@ -97,11 +97,14 @@ class Progress:
                 self.lines += 1
 
     def close(self, message: str = "done") -> None:
-        """Stop the clock and write the final line (``"validate: done (4 min 31 s)"``)."""
+        """Stop the clock and write the final line (``"validate: done (4 min 31 s)"``); nothing
+        when nothing was reported (a run that failed at once leaves only its error)."""
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
         with self._lock:
+            if self._last_written is None:
+                return
             self._message = message
             if self.live:
                 self._draw()

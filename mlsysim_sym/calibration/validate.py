@@ -264,7 +264,6 @@ def validate(measurements=None, *, category=None, loso: bool = True,
         bad = [c for c in cats if c not in CATEGORIES]
         if bad:
             raise ValueError(f"unknown category {bad}; allowed: {', '.join(CATEGORIES)}")
-    say("reading the measurements")
     cases, uncovered = as_cases(measurements)
     say(f"in sample: {len(cases)} measurements with the defaults")
     used = sorted({u for c in cases for u in c.uses})

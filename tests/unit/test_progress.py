@@ -68,6 +68,17 @@ def test_a_stream_that_is_not_a_terminal_is_detected():
     p.close()
 
 
+@pytest.mark.parametrize("live", [True, False])
+def test_nothing_reported_leaves_nothing(live):
+    """A run that fails before its first step leaves only its own error on stderr."""
+    out = io.StringIO()
+    p = Progress("calibrate", out, live=live, tick=0.01)
+    import time
+    time.sleep(0.05)
+    p.close("stopped")
+    assert out.getvalue() == ""
+
+
 # ---- what validate and calibrate report (synthetic cases: no real fit) -------------------------
 
 def _cases(n_sources=3, per_source=2):
@@ -93,7 +104,7 @@ def test_validate_reports_every_fold_with_its_number():
     assert folds[-1].startswith("[3/3] without paper-2: 2 rows predicted")
     assert [f for f in folds if "rows predicted" in f] == [
         f"[{i}/3] without paper-{i - 1}: 2 rows predicted" for i in (1, 2, 3)]
-    assert lines[0] == "reading the measurements" and lines[1].startswith("in sample: 6 ")
+    assert lines[0].startswith("in sample: 6 measurements")
 
 
 def test_calibrate_reports_rounds_and_evaluations():
