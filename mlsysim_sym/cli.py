@@ -509,6 +509,13 @@ def _stdout_gone() -> int:
 
 
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # also while argparse prints --help or usage
+        return _stdout_gone()
+
+
+def _main(argv) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     handlers = {"predict": _cmd_predict, "equations": _cmd_equations, "registry": _cmd_registry,
@@ -520,7 +527,7 @@ def main(argv=None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
         return status
     except BrokenPipeError:
-        return _stdout_gone()
+        raise
     except (ValueError, KeyError, LookupError, TypeError, OSError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"mlsysim-sym: error: {msg}", file=sys.stderr)
