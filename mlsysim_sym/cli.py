@@ -144,6 +144,7 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a TCP port, 1 to 65535, got {value}")
     return value
 
+
 def _check_inputs(models=(), hardware=(), precision=None, files=()) -> None:
     """Load the user's registry files, then check names and the precision, before anything
     heavy is imported: a wrong name answers in a tenth of a second, not after sympy, pint and
@@ -492,6 +493,7 @@ def _cmd_mcp(args) -> int:
         return serve_mcp(http_port=args.http)
     except KeyboardInterrupt:
         return 0
+
 
 def _stdout_gone() -> int:
     """The reader closed our stdout (``| head``): stop quietly, as ``cat`` does.
