@@ -162,10 +162,13 @@ class ValidationReport:
         s = self.summary()
         lines = [f"{'category':10s} {'n':>4s} {'in-sample median':>17s} {'max':>8s} "
                  f"{'LOSO median':>12s} {'max':>8s} {'in p10-p90':>11s} {'not covered':>12s}"]
+        def pct(x, width, digits=1):  # '-' for what was not run (no LOSO: no LOSO error)
+            return f"{x:{width}.{digits}%}" if math.isfinite(x) else f"{'-':>{width}s}"
+
         for cat, v in s.items():
-            lines.append(f"{cat:10s} {v['n']:4d} {v['in_sample_median']:17.1%} "
-                         f"{v['in_sample_max']:8.1%} {v['loso_median']:12.1%} "
-                         f"{v['loso_max']:8.1%} {v['band_coverage']:11.0%} "
+            lines.append(f"{cat:10s} {v['n']:4d} {pct(v['in_sample_median'], 17)} "
+                         f"{pct(v['in_sample_max'], 8)} {pct(v['loso_median'], 12)} "
+                         f"{pct(v['loso_max'], 8)} {pct(v['band_coverage'], 11, 0)} "
                          f"{v['not_covered']:12d}")
         ext = self.external_summary()
         if ext:
