@@ -387,23 +387,21 @@ def _cmd_sensitivity(args) -> int:
 
 
 def _progress(args, title: str):
-    """The progress reporter of a long command on stderr, or None with --json."""
+    """The progress reporter of a long command on stderr (a context manager giving the
+    ``progress`` callable; it gives None with --json)."""
     if args.json:
-        return None
+        import contextlib
+        return contextlib.nullcontext(None)
     from mlsysim_sym.progress import Progress
     return Progress(title)
 
 
 def _cmd_validate(args) -> int:
     from mlsysim_sym.calibration import validate
-    progress = _progress(args, "validate")
-    try:
+    with _progress(args, "validate") as progress:
         report = validate(args.measurements, category=args.category, loso=not args.no_loso,
                           cross_generation=not args.no_loso, bands=not args.no_loso,
                           progress=progress)
-    finally:
-        if progress is not None:
-            progress.close("done" if sys.exc_info()[0] is None else "stopped")
     if args.json:
         rows = [{"id": r.id, "category": r.category, "source": r.source, "unit": r.unit,
                  "measured": r.measured, "in_sample": r.in_sample, "loso": r.loso,
@@ -423,12 +421,8 @@ def _cmd_validate(args) -> int:
 
 def _cmd_calibrate(args) -> int:
     from mlsysim_sym.calibration import calibrate
-    progress = _progress(args, "calibrate")
-    try:
+    with _progress(args, "calibrate") as progress:
         result = calibrate(args.measurements, parameters=args.parameter, progress=progress)
-    finally:
-        if progress is not None:
-            progress.close("done" if sys.exc_info()[0] is None else "stopped")
     if args.json:
         print(json.dumps({name: {"value": p.value, "unit": p.unit, "ci95": list(p.ci),
                                  "identifiable": p.identifiable, "note": p.note}
@@ -515,6 +509,9 @@ def main(argv=None) -> int:
         return _main(argv)
     except BrokenPipeError:  # also while argparse prints --help or usage
         return _stdout_gone()
+    except KeyboardInterrupt:  # Ctrl-C during a long validate: no traceback
+        print("mlsysim-sym: interrupted", file=sys.stderr)
+        return 130
 
 
 def _main(argv) -> int:

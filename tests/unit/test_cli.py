@@ -373,3 +373,16 @@ def test_calibrate_passes_a_progress_reporter(capsys, monkeypatch):
         err[-1].startswith("calibrate: done")
     assert main(["calibrate", "--json"]) == 0
     assert seen["progress"] is None and capsys.readouterr().err == ""
+
+
+def test_interrupting_a_long_run_ends_its_progress_line_and_exits_130(capsys, monkeypatch):
+    import mlsysim_sym.calibration as calibration
+
+    def interrupted(measurements=None, progress=None, **kw):
+        progress("[1/41] without source-0: 2 rows predicted")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(calibration, "validate", interrupted)
+    assert main(["validate", "--summary"]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2].startswith("validate: stopped (") and err[-1] == "mlsysim-sym: interrupted"
