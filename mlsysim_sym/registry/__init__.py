@@ -22,11 +22,17 @@ from __future__ import annotations
 import importlib
 import threading
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from . import names as _names
 from .errors import PrecisionError, RegistryError, RegistryLookupError
 from .names import DATA_DIR, PRECISIONS
+
+if TYPE_CHECKING:  # annotations only; at run time these load on first use (below)
+    from .loader import Registry
+    from .objects import (Cluster, Datacenter, Fabric, Hardware, Model, Node,
+                          RegistryObject)
+    from .schema import Provenance, Source
 
 # imported on first use (module __getattr__ below): name -> submodule
 _LAZY = {"Registry": "loader", "RegistryLoadError": "loader",
