@@ -45,6 +45,9 @@ _LAZY = {
     "TrainResult": ("training_scenarios", "TrainResult"),
     "iron_law": ("training_scenarios", "iron_law"),
     "Hardware": ("registry", "Hardware"),
+    "sweep": ("sweeps", "sweep"),
+    "reduce": ("sweeps.reductions", None),
+    "SweepResult": ("sweeps", "SweepResult"),
 }
 
 __all__ = ["Q_", "ureg", "__version__", *_LAZY]

@@ -1,0 +1,181 @@
+"""Evaluating work units (runs of consecutive chunks) here or on a Dask cluster.
+
+A work unit is a pure function of a picklable :class:`Spec` and a range of chunk numbers; it
+returns its reductions' partial states (and, for small sweeps, its slice of the full table).
+The local backend folds the units in order; the Dask backend submits them to a
+``dask.distributed`` cluster with a bounded number in flight and folds them as they finish.
+Reductions are associative and commutative with ties broken by flat index, so both give the
+same answer.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .reductions import SweepError
+from .tasks import task as _task
+
+_OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+
+
+@dataclass
+class Spec:
+    task: str
+    grid: object
+    fixed: dict
+    outputs: tuple                # outputs read per chunk (requested + needed by reductions)
+    units: dict                   # output -> unit string (None for feasible / bottleneck)
+    constraints: tuple            # (output, op, threshold in the output's unit)
+    reductions: tuple
+    only_feasible: bool
+    table: bool
+    row_outputs: tuple = field(default=())   # outputs stored with selected points
+
+
+class Chunk:
+    """What a reduction sees of one chunk: 1-D outputs, the admissible mask, flat indices."""
+
+    __slots__ = ("values", "admissible", "_grid", "_block", "_rows")
+
+    def __init__(self, values, admissible, grid, block, rows):
+        self.values, self.admissible = values, admissible
+        self._grid, self._block, self._rows = grid, block, rows
+
+    def gidx(self, local):
+        g = self._grid.global_index(self._block, local)
+        return int(g) if np.ndim(g) == 0 else g
+
+    def rows(self, local) -> dict:
+        """Output -> values at local positions ``local`` (the outputs a point reports)."""
+        return {n: self.values[n][local] for n in self._rows}
+
+
+def evaluate_block(spec: Spec, block):
+    """Outputs of one block as 1-D arrays (C order over the block), and the admissible mask."""
+    grid, t = spec.grid, _task(spec.task)
+    cat = grid.combo_values(block.combo)
+    num = grid.numeric_inputs(block)
+    kwargs = {**spec.fixed, **cat, **num}
+    try:
+        res = t.call(kwargs)
+        shape = block.shape
+        values = {n: t.read(res, n, spec.units.get(n), shape) for n in spec.outputs}
+    except (ValueError, LookupError, TypeError, AttributeError) as e:
+        where = ", ".join(f"{k}={v!r}" for k, v in cat.items())
+        raise SweepError(f"{spec.task}({where}{', ' if where else ''}numeric block of "
+                         f"{block.size} points) failed: {e}") from e
+    n = values[spec.outputs[0]].size if spec.outputs else max(1, int(np.prod(shape)))
+    ok = np.ones(n, dtype=bool)
+    if spec.only_feasible:
+        ok &= values["feasible"]
+    for name, op, threshold in spec.constraints:
+        with np.errstate(invalid="ignore"):
+            ok &= _OPS[op](values[name], threshold)
+    return values, ok
+
+
+def run_unit(spec: Spec, start: int, stop: int) -> dict:
+    """Blocks ``start`` .. ``stop - 1``: merged partial states, point count, table slice."""
+    grid = spec.grid
+    states = [None] * len(spec.reductions)
+    pieces, n = [], 0
+    for i in range(start, stop):
+        block = grid.block(i)
+        values, ok = evaluate_block(spec, block)
+        chunk = Chunk(values, ok, grid, block, spec.row_outputs)
+        for k, red in enumerate(spec.reductions):
+            states[k] = red.merge(states[k], red.partial(chunk))
+        if spec.table:
+            pieces.append((grid.block_index(block), values, ok))
+        n += block.size
+    table = None
+    if pieces:
+        table = (np.concatenate([p[0] for p in pieces]),
+                 {k: np.concatenate([p[1][k] for p in pieces]) for k in spec.outputs},
+                 np.concatenate([p[2] for p in pieces]))
+    return {"states": states, "n": n, "table": table}
+
+
+def work_units(grid, chunk_size):
+    """(start, stop) block ranges of about ``chunk_size`` points each."""
+    full = grid.block(0).size
+    per = max(1, chunk_size // max(full, 1))
+    return [(a, min(a + per, grid.n_blocks)) for a in range(0, grid.n_blocks, per)]
+
+
+class _Progress:
+    def __init__(self, progress, total):
+        self.fn = progress if callable(progress) else (self._bar if progress else None)
+        self.total, self.done, self.t0, self.last = total, 0, time.perf_counter(), 0.0
+
+    def _bar(self, done, total):
+        frac = done / total if total else 1.0
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\rsweep [{bar:30s}] {done:,}/{total:,} points "
+                         f"({time.perf_counter() - self.t0:.1f} s)")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def __call__(self, n):
+        self.done += n
+        if self.fn is None:
+            return
+        now = time.perf_counter()
+        if self.done >= self.total or now - self.last > 0.5:
+            self.last = now
+            self.fn(self.done, self.total)
+
+
+def run_local(spec, units, fold, progress):
+    for a, b in units:
+        out = run_unit(spec, a, b)
+        fold(out)
+        progress(out["n"])
+
+
+def run_dask(spec, units, fold, progress, scheduler, workers):
+    try:
+        import distributed
+    except ImportError:
+        raise SweepError("backend='dask' needs dask.distributed: pip install "
+                         "'mlsysim_sym[distributed]'") from None
+    own = []
+    if scheduler is None:
+        cluster = distributed.LocalCluster(n_workers=workers or 2, threads_per_worker=1,
+                                           host="127.0.0.1", dashboard_address=None)
+        client = distributed.Client(cluster)
+        own = [client, cluster]
+    elif isinstance(scheduler, distributed.Client):
+        client = scheduler
+    elif isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
+        client = distributed.Client(scheduler)
+        own = [client]
+    else:
+        raise SweepError("scheduler must be None (a LocalCluster here), a scheduler address such "
+                         f"as 'tcp://10.0.0.5:8786', a Cluster or a Client, got {scheduler!r}")
+    try:
+        spec_f = client.scatter(spec, broadcast=True)
+        window = max(2, 2 * sum(client.nthreads().values()))
+        pending = iter(units)
+        ac = distributed.as_completed()
+        for a, b in pending:
+            ac.add(client.submit(run_unit, spec_f, a, b, pure=False))
+            if ac.count() >= window:
+                break
+        for fut in ac:
+            out = fut.result()
+            fut.release()
+            fold(out)
+            progress(out["n"])
+            nxt = next(pending, None)
+            if nxt is not None:
+                ac.add(client.submit(run_unit, spec_f, nxt[0], nxt[1], pure=False))
+    finally:
+        for obj in own:
+            obj.close()

@@ -1,0 +1,149 @@
+"""The tasks a sweep can run, and how one chunk's outputs are read as plain arrays.
+
+A task is a facade (``predict``, ``train``) plus the knobs it accepts as numpy arrays: those
+axes are broadcast into one vectorised call per chunk, every other axis is looped in Python.
+Outputs are read once per chunk as magnitudes in the unit the result reports them in
+(``time_per_output_token`` in ms, ``decode_throughput`` in token/s, ...), ``feasible`` as
+booleans and ``bottleneck`` as small integer codes into :data:`BOTTLENECKS` (names on read).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import numpy as np
+
+from .reductions import SweepError
+
+__all__ = ["TASKS", "BOTTLENECKS", "task"]
+
+#: bottleneck names, in code order (the walls a result can name as binding)
+BOTTLENECKS = ("Compute", "Memory", "Communication", "Pipeline", "Software")
+_CODE = {name: i for i, name in enumerate(BOTTLENECKS)}
+_MEMORY = _CODE["Memory"]
+
+
+class Task:
+    def __init__(self, name, module, func, vectorised, extra=(), skip=("uncertainty",)):
+        self.name, self._module, self._func = name, module, func
+        self.vectorised = frozenset(vectorised)
+        self._extra, self._skip = tuple(extra), tuple(skip)
+
+    @property
+    def func(self):
+        return getattr(importlib.import_module(self._module, "mlsysim_sym"), self._func)
+
+    def parameters(self) -> dict:
+        """Knob name -> True when it has no default (must be given)."""
+        sig = inspect.signature(self.func)
+        out = {n: p.default is inspect.Parameter.empty for n, p in sig.parameters.items()
+               if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and n not in self._skip}
+        out.update({n: False for n in self._extra})
+        return out
+
+    def call(self, kwargs):
+        return self.func(**kwargs)
+
+    _HIDDEN = ("reason", "bottleneck_detail", "phase", "precision", "model", "hardware",
+               "system", "config", "assumptions", "bands", "feasible", "bottleneck")
+
+    def available(self, res) -> list:
+        """Names of the numeric outputs of result ``res``."""
+        return sorted(n for n in dir(type(res)) if not n.startswith("_")
+                      and isinstance(getattr(type(res), n, None), property)
+                      and n not in self._HIDDEN)
+
+    def get(self, res, name):
+        """Output ``name`` of ``res`` (a quantity or booleans); AttributeError if unknown."""
+        if name.startswith("_") or name in self._HIDDEN or not hasattr(type(res), name):
+            raise AttributeError(name)
+        return getattr(res, name)
+
+    # ---- reading outputs --------------------------------------------------------------------
+    def read(self, res, name, unit, shape):
+        """Output ``name`` of result ``res`` as a 1-D array over the chunk's ``shape``."""
+        if name == "feasible":
+            v = np.asarray(res.feasible, dtype=bool)
+        elif name == "bottleneck":
+            v = self.bottleneck_codes(res)
+        else:
+            q = self.get(res, name)
+            if unit is None:
+                return np.broadcast_to(np.asarray(q, dtype=bool), shape).reshape(-1)
+            if format(q.units, "~P") != unit:
+                q = q.to(unit)
+            v = np.asarray(q.magnitude, dtype=float)
+        return np.broadcast_to(v, shape).reshape(-1)
+
+    def bottleneck_codes(self, res):
+        b = np.asarray(res.bottleneck, dtype=object)
+        codes = np.full(b.shape, -1, dtype=np.int8)
+        for name, code in _CODE.items():
+            codes[b == name] = code
+        if (codes < 0).any():
+            raise SweepError(f"{self.name} named a bottleneck outside {', '.join(BOTTLENECKS)}: "
+                             f"{b[codes < 0].flat[0]!r}")
+        return codes
+
+
+class _Predict(Task):
+    """predict(): its properties plus every output of the serving kernel (decode_throughput,
+    prefill_throughput, kv_cache_bytes, ...)."""
+
+    def _kernel_outputs(self, res):
+        from ..scenarios import _OUTPUTS
+        return _OUTPUTS if hasattr(res, "_q") else ()
+
+    def available(self, res):
+        return sorted(set(super().available(res)) | set(self._kernel_outputs(res)))
+
+    def get(self, res, name):
+        if name in self._kernel_outputs(res) and not hasattr(type(res), name):
+            return res._q(name)
+        return super().get(res, name)
+
+    def bottleneck_codes(self, res):
+        ev = getattr(res, "_ev", None)
+        if ev is None or not hasattr(res, "_alias") or not ev.vectorised:
+            return super().bottleneck_codes(res)  # workload results and scalar calls
+        owner = "ttft" if res.phase == "prefill" else "time_per_output_token"
+        owner = res._alias.get(owner, owner)
+        branches = ev._branch(owner)
+        labels = list(branches)
+        stacked = np.stack(np.broadcast_arrays(*[np.asarray(branches[k], dtype=float)
+                                                 for k in labels]))
+        pick = np.argmax if ev.compiled.branch_kind[owner] == "max" else np.argmin
+        codes = np.asarray([_CODE[k] for k in labels], dtype=np.int8)[pick(stacked, axis=0)]
+        return np.where(np.asarray(res.feasible), codes, np.int8(_MEMORY)).astype(np.int8)
+
+
+class _Train(Task):
+    def bottleneck_codes(self, res):
+        from ..training_scenarios import _GROUPS, _TERMS
+        terms = res._terms()
+        groups = np.stack([sum(terms[i] for i, (_, _, w) in enumerate(_TERMS) if w == grp)
+                           for grp in _GROUPS])
+        codes = np.asarray([_CODE[g] for g in _GROUPS], dtype=np.int8)[np.argmax(groups, 0)]
+        fits = np.asarray(res._fits())
+        return np.where(fits, codes, np.int8(_MEMORY)).astype(np.int8)
+
+
+TASKS = {
+    "predict": _Predict("predict", ".scenarios", "predict",
+                        vectorised=("batch", "seq_len", "tp", "efficiency"), extra=("steps",)),
+    "train": _Train("train", ".training_scenarios", "train",
+                    vectorised=("tp", "pp", "dp", "micro_batch", "global_batch", "seq_len")),
+}
+
+DEFAULT_OUTPUTS = {
+    "predict": ("ttft", "time_per_output_token", "decode_throughput", "memory_footprint",
+                "feasible", "bottleneck"),
+    "train": ("step_time", "mfu", "tokens_per_s", "memory_per_device", "feasible", "bottleneck"),
+}
+
+
+def task(name) -> Task:
+    if not isinstance(name, str) or name not in TASKS:
+        raise SweepError(f"task must be one of {', '.join(repr(t) for t in TASKS)}, got {name!r}")
+    return TASKS[name]
