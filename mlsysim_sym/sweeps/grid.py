@@ -134,6 +134,8 @@ class Grid:
     # ---- decoding --------------------------------------------------------------------------
     def coords(self, flat) -> dict:
         """Axis name -> values at flat indices ``flat`` (array) of the whole grid."""
+        if not self.names:
+            return {}
         idx = np.unravel_index(np.asarray(flat, dtype=np.int64), self.sizes)
         return {n: np.asarray(self.axes[n])[i] for n, i in zip(self.names, idx)}
 
