@@ -406,9 +406,17 @@ def _probe(t, grid, fixed, outputs) -> dict:
             units[name] = format(q.units, "~P")
         else:
             raise SweepError(f"output {name!r} of {t.name} is not a number")
-    for name in grid.numeric:  # the task's own checks of every value of every numeric axis
-        try:
-            t.call({**fixed, **first, name: np.asarray(grid.axes[name])})
-        except (ValueError, LookupError, TypeError) as e:
-            raise SweepError(f"axis {name!r}: {e}") from e
+    # the task's own checks of every value of every axis (lazy results: nothing is evaluated)
+    for name in grid.names:
+        values = grid.axes[name]
+        if name in grid.numeric:
+            values = np.asarray(values)
+            trials = [values[i:i + MAX_CHUNK] for i in range(0, values.size, MAX_CHUNK)]
+        else:
+            trials = list({repr(v): v for v in values[1:]}.values())
+        for v in trials:
+            try:
+                t.call({**fixed, **first, name: v})
+            except (ValueError, LookupError, TypeError) as e:
+                raise SweepError(f"axis {name!r}: {e}") from e
     return units

@@ -221,6 +221,9 @@ def test_no_heavy_imports():
     (dict(batch=[1, 0]), "axis 'batch': batch must hold whole numbers"),
     (dict(batch=np.ones((2, 2))), "axis 'batch' must be one-dimensional"),
     (dict(reduce=ms.reduce.argmin("bottleneck")), "'bottleneck' is not a numeric output"),
+    (dict(hardware=["h100", "no-such-chip"]), "axis 'hardware': unknown hardware 'no-such-chip'"),
+    (dict(precision=["fp16", "fp7"]), "axis 'precision': unknown precision 'fp7'"),
+    (dict(constraints={"feasible": "<= 1"}), "only numeric outputs can be constrained"),
 ])
 def test_bad_input_gives_one_line_errors(kwargs, message):
     args = dict(model="llama-3-8b", hardware="h100")
@@ -250,3 +253,11 @@ def test_large_grid_keeps_no_table_and_says_so():
     assert r.n_points == 2048 * 1024 and r["count_feasible()"] > 0
     with pytest.raises(SweepError, match="kept no table"):
         r.table
+
+
+def test_progress_reports_every_point():
+    seen = []
+    ms.sweep("predict", model="llama-3-8b", hardware="h100", batch=np.arange(1, 300),
+             chunk_size=50, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (299, 299)
+    assert all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
