@@ -92,8 +92,8 @@ class _Predict(Task):
     prefill_throughput, kv_cache_bytes, ...)."""
 
     def _kernel_outputs(self, res):
-        from ..scenarios import _OUTPUTS
-        return _OUTPUTS if hasattr(res, "_q") else ()
+        from .. import scenarios
+        return getattr(scenarios, "_OUTPUTS", ()) if hasattr(res, "_q") else ()
 
     def available(self, res):
         return sorted(set(super().available(res)) | set(self._kernel_outputs(res)))
@@ -104,28 +104,38 @@ class _Predict(Task):
         return super().get(res, name)
 
     def bottleneck_codes(self, res):
-        ev = getattr(res, "_ev", None)
-        if ev is None or not hasattr(res, "_alias") or not ev.vectorised:
-            return super().bottleneck_codes(res)  # workload results and scalar calls
-        owner = "ttft" if res.phase == "prefill" else "time_per_output_token"
-        owner = res._alias.get(owner, owner)
-        branches = ev._branch(owner)
+        """Codes straight from the binding branch values (no arrays of Python strings)."""
+        try:
+            ev = res._ev
+            if not ev.vectorised:
+                return super().bottleneck_codes(res)
+            owner = "ttft" if res.phase == "prefill" else "time_per_output_token"
+            owner = res._alias.get(owner, owner)
+            branches = ev._branch(owner)
+            kind = ev.compiled.branch_kind[owner]
+        except (AttributeError, KeyError):  # workload results, or internals that moved
+            return super().bottleneck_codes(res)
         labels = list(branches)
+        if any(k not in _CODE for k in labels):
+            return super().bottleneck_codes(res)
         stacked = np.stack(np.broadcast_arrays(*[np.asarray(branches[k], dtype=float)
                                                  for k in labels]))
-        pick = np.argmax if ev.compiled.branch_kind[owner] == "max" else np.argmin
+        pick = np.argmax if kind == "max" else np.argmin
         codes = np.asarray([_CODE[k] for k in labels], dtype=np.int8)[pick(stacked, axis=0)]
         return np.where(np.asarray(res.feasible), codes, np.int8(_MEMORY)).astype(np.int8)
 
 
 class _Train(Task):
     def bottleneck_codes(self, res):
-        from ..training_scenarios import _GROUPS, _TERMS
-        terms = res._terms()
+        """Codes from the step-time terms grouped by wall, as TrainResult.bottleneck does."""
+        try:
+            from ..training_scenarios import _GROUPS, _TERMS
+            terms, fits = res._terms(), np.asarray(res._fits())
+        except (ImportError, AttributeError):
+            return super().bottleneck_codes(res)
         groups = np.stack([sum(terms[i] for i, (_, _, w) in enumerate(_TERMS) if w == grp)
                            for grp in _GROUPS])
         codes = np.asarray([_CODE[g] for g in _GROUPS], dtype=np.int8)[np.argmax(groups, 0)]
-        fits = np.asarray(res._fits())
         return np.where(fits, codes, np.int8(_MEMORY)).astype(np.int8)
 
 
