@@ -195,7 +195,7 @@ class SweepResult:
         try:
             import pandas as pd
         except ImportError:
-            raise SweepError("to_frame() needs pandas: pip install pandas") from None
+            raise SweepError("to_frame() needs pandas: pip install 'mlsysim_sym[tables]'") from None
         table = self.table
         cols = self.grid.coords(np.arange(self.n_points))
         data = {n: cols[n] for n in self.grid.names}
@@ -214,7 +214,7 @@ class SweepResult:
         try:
             import xarray as xr
         except ImportError:
-            raise SweepError("to_xarray() needs xarray: pip install xarray") from None
+            raise SweepError("to_xarray() needs xarray: pip install 'mlsysim_sym[tables]'") from None
         dims, shape = self.grid.names, self.grid.sizes
         data = {}
         for name, v in self.table.items():
