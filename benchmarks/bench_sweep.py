@@ -1,7 +1,7 @@
 """Sweep benchmarks: a 10^8-point predict sweep with a Pareto reduction vs the numpy floor,
 and the same chunks on a 1- and a 2-worker Dask LocalCluster.
 
-Run:  python benchmarks/bench_sweep.py [--points 1e8] [--dask-points 1e7] [--no-dask]
+Run:  python benchmarks/bench_sweep.py [--points 1e8] [--dask-points 1e8] [--no-dask | --only-dask]
 Prints a table; nothing here asserts. CPU time is user + sys of this process
 (``time.process_time``); the Dask rows are wall times (the work runs in the worker processes),
 with the workers' own CPU time read from them.
@@ -14,6 +14,12 @@ token, decode throughput, memory utilization for feasibility) lambdified bare wi
 cse, no units, no validation, no reduction), evaluated on the same chunk arrays (each
 chunk's base-unit inputs built outside the timed region), chunk by chunk: the cost of the
 arithmetic alone.
+
+The Dask rows run the same grid in work units of 3 x 10^6 points (``--dask-chunk-size``; a
+unit of 2^20 points is ~30 ms of work, too little to amortise a task's round trip) on a fresh
+LocalCluster of worker processes as ``ms.sweep(backend="dask")`` starts it
+(``mlsysim_sym.sweeps.run.local_cluster``: one thread each, 127.0.0.1, glibc's mmap threshold
+raised; see ``WORKER_ENV``), every worker warmed (kernels compiled) before the clock starts.
 """
 
 from __future__ import annotations
@@ -90,9 +96,8 @@ def dask_run(axes, workers, chunk_size):
         r = resource.getrusage(resource.RUSAGE_SELF)
         return r.ru_utime + r.ru_stime
 
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    from mlsysim_sym.sweeps.run import local_cluster
+    with local_cluster(workers) as cluster, distributed.Client(cluster) as client:
         client.run(_warm_worker)
         before = sum(client.run(cpu).values())
         t0 = time.perf_counter()
@@ -105,14 +110,29 @@ def dask_run(axes, workers, chunk_size):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=float, default=1e8)
-    ap.add_argument("--dask-points", type=float, default=1e7)
+    ap.add_argument("--dask-points", type=float, default=1e8)
     ap.add_argument("--chunk-size", type=int, default=2 ** 20)
+    ap.add_argument("--dask-chunk-size", type=int, default=3_000_000,
+                    help="points per Dask work unit (large: a unit of 2^20 points is ~30 ms)")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--only-dask", action="store_true")
     a = ap.parse_args()
     rows = []
 
     axes = grid(a.points)
     run_sweep(grid(4e6) | {"efficiency": [0.5], "tp": [1]})  # warm: compile + caches
+    if not a.only_dask:
+        local_rows(rows, axes, a)
+    if not a.no_dask:
+        dask_rows(rows, a)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'benchmark':{width}s}  {'value':>10s}  unit   note")
+    print("-" * (width + 32))
+    for name, value, unit, note in rows:
+        print(f"{name:{width}s}  {value:10.4g}  {unit:5s}  {note}")
+
+
+def local_rows(rows, axes, a):
     t0, c0 = time.perf_counter(), time.process_time()
     res = run_sweep(axes, chunk_size=a.chunk_size)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -130,27 +150,22 @@ def main() -> None:
     rows.append(("sweep throughput / floor throughput", f_cpu / cpu * 100, "%",
                  "target >= 50 %"))
 
-    if not a.no_dask:
-        d_axes = grid(a.dask_points)
-        t0, c0 = time.perf_counter(), time.process_time()
-        local = run_sweep(d_axes, chunk_size=a.chunk_size)
-        rows.append((f"local, {local.n_points:.3g} points (wall)", time.perf_counter() - t0,
-                     "s", f"CPU {time.process_time() - c0:.3g} s"))
-        w1, c1, r1 = dask_run(d_axes, 1, a.chunk_size)
-        rows.append(("dask LocalCluster, 1 worker (wall)", w1, "s", f"worker CPU {c1:.3g} s"))
-        w2, c2, r2 = dask_run(d_axes, 2, a.chunk_size)
-        rows.append(("dask LocalCluster, 2 workers (wall)", w2, "s", f"worker CPU {c2:.3g} s"))
-        rows.append(("speed-up 2 workers / 1 worker (wall)", w1 / w2, "x",
-                     f"target >= 1.6x; {os.cpu_count()} cores, shared"))
-        same = all(r[REDUCE] == local[REDUCE] and r["count_feasible()"] ==
-                   local["count_feasible()"] for r in (r1, r2))
-        rows.append(("dask results equal the local result", float(same), "bool", ""))
 
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':{width}s}  {'value':>10s}  unit   note")
-    print("-" * (width + 32))
-    for name, value, unit, note in rows:
-        print(f"{name:{width}s}  {value:10.4g}  {unit:5s}  {note}")
+def dask_rows(rows, a):
+    d_axes, chunk = grid(a.dask_points), a.dask_chunk_size
+    t0, c0 = time.perf_counter(), time.process_time()
+    local = run_sweep(d_axes, chunk_size=chunk)
+    rows.append((f"local, {local.n_points:.3g} points, chunks of {chunk:.3g} (wall)",
+                 time.perf_counter() - t0, "s", f"CPU {time.process_time() - c0:.3g} s"))
+    w1, c1, r1 = dask_run(d_axes, 1, chunk)
+    rows.append(("dask LocalCluster, 1 worker (wall)", w1, "s", f"worker CPU {c1:.3g} s"))
+    w2, c2, r2 = dask_run(d_axes, 2, chunk)
+    rows.append(("dask LocalCluster, 2 workers (wall)", w2, "s", f"worker CPU {c2:.3g} s"))
+    rows.append(("speed-up 2 workers / 1 worker (wall)", w1 / w2, "x",
+                 f"target >= 1.6x; {os.cpu_count()} cores, shared"))
+    same = all(r[REDUCE] == local[REDUCE] and r["count_feasible()"] ==
+               local["count_feasible()"] for r in (r1, r2))
+    rows.append(("dask results equal the local result", float(same), "bool", ""))
 
 
 if __name__ == "__main__":

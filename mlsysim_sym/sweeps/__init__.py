@@ -259,6 +259,8 @@ def sweep(task, grid=None, *, outputs=None, constraints=None, reduce=None, only_
         ``{output: "<= 200 ms", ...}`` (or ``(op, value)`` pairs; a bare number is in the
         output's unit). A point is *admissible* when it is feasible (unless
         ``only_feasible=False``) and meets every constraint; reductions see only those.
+    only_feasible : bool
+        Count feasibility (fits in memory) as a constraint (default True).
     reduce : reduction, list or dict of reductions
         From ``ms.reduce``: ``count_feasible()``, ``argmin(out)``, ``argmax(out)``,
         ``pareto(x, y)`` ("-y" maximises), ``quantiles(out, q)``, ``histogram(out, bins,
@@ -273,6 +275,8 @@ def sweep(task, grid=None, *, outputs=None, constraints=None, reduce=None, only_
         For ``backend="dask"``: a scheduler address (``"tcp://10.0.0.5:8786"``), a
         ``distributed.Client`` or a cluster object; default: a ``LocalCluster`` of
         ``workers`` processes (default 2) on 127.0.0.1, closed at the end.
+    workers : int, optional
+        Worker processes of that default ``LocalCluster``.
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr; a callable gets ``(points_done, total)``.
 

@@ -261,3 +261,10 @@ def test_progress_reports_every_point():
              chunk_size=50, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (299, 299)
     assert all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
+
+
+def test_dask_backend_refuses_a_bad_worker_count():
+    pytest.importorskip("distributed")
+    with pytest.raises(SweepError, match="workers must be a whole number in \\[1, 256\\]"):
+        ms.sweep("predict", model="llama-3-8b", hardware="h100", batch=[1, 2],
+                 backend="dask", workers=0)
