@@ -21,7 +21,7 @@ import numpy as np
 from . import reductions as reduce  # noqa: F401  (ms.reduce)
 from .grid import Grid
 from .reductions import Reduction, SweepError
-from .run import Spec, _Progress, run_dask, run_local, work_units
+from .run import Spec, _Progress, run_dask, run_local
 from .tasks import BOTTLENECKS, DEFAULT_OUTPUTS, task as _task
 
 __all__ = ["sweep", "SweepResult", "SweepError", "BOTTLENECKS", "TABLE_LIMIT", "MAX_CHUNK"]
@@ -371,12 +371,11 @@ def sweep(task, grid=None, *, outputs=None, constraints=None, reduce=None, only_
                 tab[n][gi] = v
             tab["admissible"][gi] = ok
 
-    units_list = work_units(g, int(chunk_size))
     prog = _Progress(progress, g.n_points)
     if backend == "local":
-        run_local(spec, units_list, fold, prog)
+        run_local(spec, int(chunk_size), fold, prog)
     else:
-        run_dask(spec, units_list, fold, prog, scheduler, workers)
+        run_dask(spec, int(chunk_size), fold, prog, scheduler, workers)
     ctx = _Context(g, units)
     results = {name: r.finalize(s, ctx) for (name, r), s in zip(reds.items(), states)}
     if tab is not None:

@@ -101,10 +101,12 @@ def run_unit(spec: Spec, start: int, stop: int) -> dict:
     return {"states": states, "n": n, "table": table}
 
 
-def work_units(grid, chunk_size):
-    """(start, stop) block ranges of about ``chunk_size`` points each."""
-    full = grid.block(0).size
-    per = max(1, chunk_size // max(full, 1))
+def work_units(grid, chunk_size, chunks_per_unit=1, min_units=1):
+    """(start, stop) block ranges of about ``chunks_per_unit`` x ``chunk_size`` points each,
+    but at least ``min_units`` of them when the grid has that many blocks."""
+    full = max(grid.block(0).size, 1)
+    per = max(1, (chunks_per_unit * chunk_size) // full)
+    per = max(1, min(per, grid.n_blocks // max(min_units, 1)))
     return [(a, min(a + per, grid.n_blocks)) for a in range(0, grid.n_blocks, per)]
 
 
@@ -132,8 +134,8 @@ class _Progress:
             self.fn(self.done, self.total)
 
 
-def run_local(spec, units, fold, progress):
-    for a, b in units:
+def run_local(spec, chunk_size, fold, progress):
+    for a, b in work_units(spec.grid, chunk_size):
         out = run_unit(spec, a, b)
         fold(out)
         progress(out["n"])
@@ -159,7 +161,14 @@ def local_cluster(workers=2):
                                         dashboard_address=None)
 
 
-def run_dask(spec, units, fold, progress, scheduler, workers):
+#: a Dask work unit runs up to this many chunks (fewer when the grid would give the workers
+#: less than 4 units per thread): a chunk of 2^20 points is ~25 ms of work, short next to a
+#: task's round trip, while chunks of that size are the fastest for numpy (they stay in cache
+#: better than larger ones)
+CHUNKS_PER_TASK = 8
+
+
+def run_dask(spec, chunk_size, fold, progress, scheduler, workers):
     try:
         import distributed
     except ImportError:
@@ -183,8 +192,9 @@ def run_dask(spec, units, fold, progress, scheduler, workers):
                          f"as 'tcp://10.0.0.5:8786', a Cluster or a Client, got {scheduler!r}")
     try:
         spec_f = client.scatter(spec, broadcast=True)
-        window = max(2, 2 * sum(client.nthreads().values()))
-        pending = iter(units)
+        threads = max(1, sum(client.nthreads().values()))
+        window = max(2, 2 * threads)
+        pending = iter(work_units(spec.grid, chunk_size, CHUNKS_PER_TASK, 4 * threads))
         ac = distributed.as_completed()
         for a, b in pending:
             ac.add(client.submit(run_unit, spec_f, a, b, pure=False))
