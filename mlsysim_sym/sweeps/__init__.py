@@ -12,13 +12,11 @@ xarray unless asked.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 
 import numpy as np
 
-from . import reductions as reduce  # noqa: F401  (ms.reduce)
 from .grid import Grid
 from .reductions import Reduction, SweepError
 from .run import Spec, _Progress, run_dask, run_local
@@ -195,7 +193,8 @@ class SweepResult:
         try:
             import pandas as pd
         except ImportError:
-            raise SweepError("to_frame() needs pandas: pip install 'mlsysim_sym[tables]'") from None
+            raise SweepError("to_frame() needs pandas: pip install "
+                             "'mlsysim_sym[tables]'") from None
         table = self.table
         cols = self.grid.coords(np.arange(self.n_points))
         data = {n: cols[n] for n in self.grid.names}
@@ -214,7 +213,8 @@ class SweepResult:
         try:
             import xarray as xr
         except ImportError:
-            raise SweepError("to_xarray() needs xarray: pip install 'mlsysim_sym[tables]'") from None
+            raise SweepError("to_xarray() needs xarray: pip install "
+                             "'mlsysim_sym[tables]'") from None
         dims, shape = self.grid.names, self.grid.sizes
         data = {}
         for name, v in self.table.items():

@@ -274,7 +274,8 @@ class histogram(Reduction):
 
     def __init__(self, output, bins=20, range=None, *, log=False):  # noqa: A002
         self.output = _name(output, "histogram")
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not 1 <= bins <= 10**6:
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) \
+                or not 1 <= bins <= 10 ** 6:
             raise SweepError(f"histogram bins must be a whole number of bins in [1, 1e6], got "
                              f"{bins!r}")
         if range is None or len(range) != 2:
