@@ -6,6 +6,10 @@
 - every ```python block of the tutorials and how-to pages runs at build time (markdown-exec's
   ``exec="on"`` with a ``session``, so the blocks of a page share one namespace as they do in
   tests/docs/test_doc_examples.py), so a tutorial cannot rot unnoticed;
+- figures are drawn by ```py blocks (markdown-exec runs ``py`` like ``python``): they need the
+  ``[plot]`` extra, which the ``[docs]`` extra includes, so they run at build time but not in
+  tests/docs/test_doc_examples.py (which runs ```python blocks with the ``[test]`` extra only);
+  they too must run at build time, in the page's session;
 - the API reference names only objects that exist;
 - the tutorials use only the public API (``import mlsysim_sym as ms``).
 """
@@ -55,7 +59,7 @@ def _executed_pages():
 @pytest.mark.parametrize("page", _executed_pages())
 def test_tutorial_code_runs_at_build_time(page):
     fences = [m for m in _FENCE.finditer(page.read_text(encoding="utf-8"))
-              if m.group(2) == "python"]
+              if m.group(2) in ("python", "py")]
     if page.name == "index.md" and not fences:
         return
     assert fences, f"{page.name} has no python example"
@@ -67,6 +71,21 @@ def test_tutorial_code_runs_at_build_time(page):
         assert session, f"{page.name}: an executed block without a session"
         sessions.add(session.group(1))
     assert len(sessions) == 1, f"{page.name}: blocks of one page must share one session"
+    assert any(m.group(2) == "python" for m in fences), \
+        f"{page.name}: only figure blocks; the lead's example test would run nothing"
+
+
+def test_figure_blocks_only_draw():
+    # a ```py block is not run by test_doc_examples.py, so it must not carry the page's logic:
+    # it draws (a .plot() call, or the hidden helper that embeds a figure) and prints nothing else
+    for page in sorted(DOCS.rglob("*.md")):
+        for m in _FENCE.finditer(page.read_text(encoding="utf-8")):
+            if m.group(2) != "py":
+                continue
+            body = m.group(4)
+            assert "def show(ax)" in body or (".plot(" in body and "show(ax)" in body), \
+                f"{page.relative_to(DOCS)}: a ```py block that is not a figure"
+            assert "print(" not in body or "def show(ax)" in body, page.name
 
 
 @pytest.mark.parametrize("page", sorted((DOCS / "tutorials").glob("0*.md")),
@@ -103,7 +122,8 @@ def test_docs_extra_and_readme_agree():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     extra = re.search(r"^docs = \[(.*?)\]\n", pyproject, re.S | re.M)
     assert extra, "pyproject.toml has no [docs] extra"
-    for package in ("mkdocs", "mkdocs-material", "mkdocstrings", "markdown-exec"):
+    for package in ("mlsysim_sym[plot]", "mkdocs", "mkdocs-material", "mkdocstrings",
+                    "markdown-exec"):
         assert f'"{package}' in extra.group(1), package
     plugins = [p if isinstance(p, str) else next(iter(p)) for p in _config()["plugins"]]
     assert {"markdown-exec", "mkdocstrings"} <= set(plugins)
