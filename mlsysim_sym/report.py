@@ -103,14 +103,15 @@ def wall_page(wall) -> str:
              "", f"*Domain:* {wall.domain}", "", wall.summary, "",
              f"**Regime of validity.** {wall.regime}", "", "## Equations", ""]
     for eq in wall.equations:
-        lines.append("$$" + f"{info(eq.lhs).latex} = {latex_expr(eq.rhs)}" + "$$")
+        # display math is a paragraph of its own (a $$ line glued to the next one is inline)
+        lines += ["$$" + f"{info(eq.lhs).latex} = {latex_expr(eq.rhs)}" + "$$", ""]
         src = f"[{eq.cite}]" + (f", {_md_text(eq.locator)}" if eq.locator else "")
         lines.append(f"`{eq.name}` — {src}" + (f". *Note:* {_md_text(eq.note)}" if eq.note else ""))
         lines.append("")
     if wall.constraints:
         lines += ["## Constraints", ""]
         for c in wall.constraints:
-            lines.append("$$" + f"{latex_expr(c.lhs)} \\le {latex_expr(c.rhs)}" + "$$")
+            lines += ["$$" + f"{latex_expr(c.lhs)} \\le {latex_expr(c.rhs)}" + "$$", ""]
             lines.append(f"`{c.name}` ({c.kind}) — [{c.cite}]")
             lines.append("")
     lines += ["## Symbols", "", "| symbol | name | unit | meaning | bounds |", "|---|---|---|---|---|"]
