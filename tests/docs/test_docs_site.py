@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -133,4 +134,17 @@ def test_docs_extra_and_readme_agree():
     plugins = [p if isinstance(p, str) else next(iter(p)) for p in _config()["plugins"]]
     assert {"markdown-exec", "mkdocstrings"} <= set(plugins)
     assert 'pip install -e ".[docs]" && mkdocs serve' in (ROOT / "README.md").read_text(
+        encoding="utf-8")
+
+
+def test_sphinx_roles_render_as_code_on_the_site():
+    pytest.importorskip("griffe")                 # part of the [docs] extra
+    spec = importlib.util.spec_from_file_location(
+        "griffe_sphinx_roles", ROOT / "scripts" / "griffe_sphinx_roles.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.plain("see :func:`~mlsysim_sym.train` and :class:`Value`.") == \
+        "see `train` and `Value`."
+    assert mod.plain(":mod:`mlsysim_sym.plot`") == "`mlsysim_sym.plot`"
+    assert "scripts/griffe_sphinx_roles.py:SphinxRoles" in (ROOT / "mkdocs.yml").read_text(
         encoding="utf-8")
