@@ -6,10 +6,9 @@
 - every ```python block of the tutorials and how-to pages runs at build time (markdown-exec's
   ``exec="on"`` with a ``session``, so the blocks of a page share one namespace as they do in
   tests/docs/test_doc_examples.py), so a tutorial cannot rot unnoticed;
-- figures are drawn by ```py blocks (markdown-exec runs ``py`` like ``python``): they need the
-  ``[plot]`` extra, which the ``[docs]`` extra includes, so they run at build time but not in
-  tests/docs/test_doc_examples.py (which runs ```python blocks with the ``[test]`` extra only);
-  they too must run at build time, in the page's session;
+- the blocks that draw figures need the ``[plot]`` extra (which ``[docs]`` includes): they say
+  so with ``<!-- doc-test: requires matplotlib -->`` right above the fence, so that
+  tests/docs/test_doc_examples.py skips them where the extra is not installed;
 - the API reference names only objects that exist;
 - the tutorials use only the public API (``import mlsysim_sym as ms``).
 """
@@ -60,7 +59,7 @@ def _executed_pages():
 @pytest.mark.parametrize("page", _executed_pages())
 def test_tutorial_code_runs_at_build_time(page):
     fences = [m for m in _FENCE.finditer(page.read_text(encoding="utf-8"))
-              if m.group(2) in ("python", "py")]
+              if m.group(2) == "python"]
     if page.name == "index.md" and not fences:
         return
     assert fences, f"{page.name} has no python example"
@@ -72,23 +71,18 @@ def test_tutorial_code_runs_at_build_time(page):
         assert session, f"{page.name}: an executed block without a session"
         sessions.add(session.group(1))
     assert len(sessions) == 1, f"{page.name}: blocks of one page must share one session"
-    assert any(m.group(2) == "python" for m in fences), \
-        f"{page.name}: only figure blocks; the lead's example test would run nothing"
 
 
-def test_figure_blocks_only_draw():
-    # a ```py block is not run by test_doc_examples.py, so it must not carry the page's logic:
-    # it is the hidden helper that embeds a figure, or it draws one figure and shows it
+def test_figure_blocks_say_they_need_the_plot_extra():
     for page in sorted(DOCS.rglob("*.md")):
-        for m in _FENCE.finditer(page.read_text(encoding="utf-8")):
-            if m.group(2) != "py":
+        text = page.read_text(encoding="utf-8")
+        for m in _FENCE.finditer(text):
+            body = m.group(4)
+            if m.group(2) != "python" or not re.search(r"\.plot\(|matplotlib|mplot\.", body):
                 continue
-            body, where = m.group(4), page.relative_to(DOCS)
-            if "def show(ax)" in body:
-                assert 'exec="on"' in m.group(3) and "source=" not in m.group(3), where
-                continue
-            assert body.rstrip().endswith("show(ax)"), f"{where}: a ```py block that is not a figure"
-            assert "print(" not in body, where
+            above = text[:m.start()].rstrip("\n").splitlines()[-1]
+            assert re.fullmatch(r"<!--\s*doc-test:\s*requires\s+matplotlib\b.*-->\s*", above), \
+                f"{page.relative_to(DOCS)}: a figure block without the doc-test requires marker"
 
 
 @pytest.mark.parametrize("page", sorted((DOCS / "tutorials").glob("0*.md")),
