@@ -87,6 +87,12 @@ def _md_escape(text: str) -> str:
     return text.replace("|", r"\|")
 
 
+def _md_text(text: str) -> str:
+    """Free text (a locator, a note) as Markdown shows it: brackets escaped, so that a formula
+    such as ``E[W](GI/G/m)`` is not read as a link."""
+    return text.replace("[", r"\[").replace("]", r"\]")
+
+
 def wall_page(wall) -> str:
     """Markdown page of one wall (or workload record): summary, regime, equations in LaTeX,
     constraints, symbol table with units, references. Used to generate ``docs/walls/``."""
@@ -97,14 +103,15 @@ def wall_page(wall) -> str:
              "", f"*Domain:* {wall.domain}", "", wall.summary, "",
              f"**Regime of validity.** {wall.regime}", "", "## Equations", ""]
     for eq in wall.equations:
-        lines.append("$$" + f"{info(eq.lhs).latex} = {latex_expr(eq.rhs)}" + "$$")
-        src = f"[{eq.cite}]" + (f", {eq.locator}" if eq.locator else "")
-        lines.append(f"`{eq.name}` — {src}" + (f". *Note:* {eq.note}" if eq.note else ""))
+        # display math is a paragraph of its own (a $$ line glued to the next one is inline)
+        lines += ["$$" + f"{info(eq.lhs).latex} = {latex_expr(eq.rhs)}" + "$$", ""]
+        src = f"[{eq.cite}]" + (f", {_md_text(eq.locator)}" if eq.locator else "")
+        lines.append(f"`{eq.name}` — {src}" + (f". *Note:* {_md_text(eq.note)}" if eq.note else ""))
         lines.append("")
     if wall.constraints:
         lines += ["## Constraints", ""]
         for c in wall.constraints:
-            lines.append("$$" + f"{latex_expr(c.lhs)} \\le {latex_expr(c.rhs)}" + "$$")
+            lines += ["$$" + f"{latex_expr(c.lhs)} \\le {latex_expr(c.rhs)}" + "$$", ""]
             lines.append(f"`{c.name}` ({c.kind}) — [{c.cite}]")
             lines.append("")
     lines += ["## Symbols", "", "| symbol | name | unit | meaning | bounds |", "|---|---|---|---|---|"]

@@ -564,6 +564,10 @@ class Model(RegistryObject):
                        display_name: str | None = None) -> "Model":
         """Build a model from a LOCAL Hugging Face ``config.json`` (no network).
 
+        Supported ``model_type``: llama, mistral, qwen2, gemma, gemma2, gpt2, gpt_neox, mixtral,
+        deepseek_v2, deepseek_v3. The model is not added to the registry (use
+        :func:`mlsysim_sym.registry.load` for that).
+
         Parameters
         ----------
         path : str or Path
@@ -571,10 +575,7 @@ class Model(RegistryObject):
         name : str, optional
             Canonical name; defaults to the directory name (lowercased).
         display_name : str, optional
-
-        Supported ``model_type``: llama, mistral, qwen2, gemma, gemma2, gpt2, gpt_neox, mixtral,
-        deepseek_v2, deepseek_v3. The model is not added to the registry (use
-        :func:`mlsysim_sym.registry.load` for that).
+            Human-readable name; defaults to ``name``.
 
         Raises
         ------
