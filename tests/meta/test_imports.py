@@ -1,0 +1,196 @@
+"""The import graph keeps the layers of docs/architecture.md (walked with ast, nothing imported).
+
+- no import cycle among module-level imports (what Python executes at import time);
+- no arrow the map forbids, lazy (function-level) imports included: a layer imports only from
+  the layers below it;
+- no private name (``_x``) of one module used by another, except the ones listed below, which
+  are recorded debt of the task layer (issue 14 moves them behind a shared core): the list may
+  only shrink; a new cross-module private name fails.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PKG = ROOT / "mlsysim_sym"
+
+
+def _modules() -> dict:
+    out = {}
+    for p in PKG.rglob("*.py"):
+        parts = p.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = p
+    return out
+
+
+MODULES = _modules()
+
+
+def _target(current: str, node: ast.ImportFrom, is_package: bool):
+    if node.level == 0:
+        return node.module
+    base = current.split(".") if is_package else current.split(".")[:-1]
+    base = base[:len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _imports():
+    """(importer, imported module, name or None, lazy) for every import of the package."""
+    rows = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        top = set(map(id, tree.body))
+        for node in ast.walk(tree):
+            lazy = id(node) not in top
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("mlsysim_sym"):
+                        rows.append((name, a.name, None, lazy))
+            elif isinstance(node, ast.ImportFrom):
+                tgt = _target(name, node, path.name == "__init__.py")
+                if not tgt or not tgt.startswith("mlsysim_sym"):
+                    continue
+                for a in node.names:
+                    sub = f"{tgt}.{a.name}"
+                    if sub in MODULES:
+                        rows.append((name, sub, None, lazy))
+                    else:
+                        rows.append((name, tgt, a.name, lazy))
+    return rows
+
+
+IMPORTS = _imports()
+
+
+def _layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+#: what each lower layer may import (itself included); everything not listed is above them all
+ALLOWED = {
+    "units": {"units"},
+    "symbols": {"symbols", "units"},
+    "report": {"report", "symbols", "units", "equations"},
+    "equations": {"equations", "symbols", "units", "report"},
+    "system": {"system", "equations", "symbols", "units", "report", "iron_law"},
+    "iron_law": {"iron_law", "system", "equations", "symbols", "units", "report", "numeric"},
+    "numeric": {"numeric", "system", "equations", "symbols", "units"},
+    "solvers": {"solvers", "numeric", "system", "equations", "symbols", "units", "report"},
+    "defaults": {"defaults", "symbols", "units"},
+    "registry": {"registry", "units"},
+    "feasibility": {"feasibility"},
+    "progress": {"progress"},
+}
+
+#: lazy upward imports the map allows, each with why
+ALLOWED_LAZY = {
+    # System.iron_law() is a convenience method; the Iron Law is an analysis over a system
+    ("mlsysim_sym.system", "mlsysim_sym.iron_law"),
+    # printing: Equation.latex() / Wall.latex() render with report, which prints equations
+    ("mlsysim_sym.equations.base", "mlsysim_sym.report"),
+    # System.compile() is the public way to a compiled kernel; numeric compiles systems
+    ("mlsysim_sym.system", "mlsysim_sym.numeric"),
+}
+#: optional extras any object may delegate to from a method, lazily (``x.plot()``,
+#: ``_repr_html_``): they sit on top, import matplotlib/pandas only when called, and never at
+#: import time
+LAZY_ANYWHERE = {"mlsysim_sym.display", "mlsysim_sym.plot"}
+
+
+def test_no_cycle_among_module_level_imports():
+    graph = defaultdict(set)
+    for a, b, _, lazy in IMPORTS:
+        if not lazy and a != b:
+            graph[a].add(b)
+    index, low, stack, on, cycles, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in list(MODULES):
+        if v not in index:
+            visit(v)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_no_forbidden_arrow():
+    bad = []
+    for a, b, _, lazy in IMPORTS:
+        la, lb = _layer_of(a), _layer_of(b)
+        if lazy and ((a, b) in ALLOWED_LAZY or b in LAZY_ANYWHERE):
+            continue
+        if la in ALLOWED and lb not in ALLOWED[la]:
+            bad.append(f"{a} -> {b}{' (lazy)' if lazy else ''}")
+    assert not bad, "arrows docs/architecture.md forbids:\n" + "\n".join(sorted(set(bad)))
+
+
+#: recorded debt (issue 14): cross-module private names in the task layer. May only shrink.
+KNOWN_PRIVATE = {
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_ALL_INPUTS"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_MOE_INPUTS"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_cached"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_check_count"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_communication"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_efficiency_magnitudes"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_kernel"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_moe_kernel"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_precision_magnitudes"),
+    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_unoverlapped"),
+    ("mlsysim_sym.iron_law", "mlsysim_sym.numeric", "_constant_values"),
+    ("mlsysim_sym.solvers.inverse", "mlsysim_sym.numeric", "_constant_values"),
+    ("mlsysim_sym.solvers.sensitivity", "mlsysim_sym.numeric", "_constant_values"),
+    ("mlsysim_sym.sweeps.tasks", "mlsysim_sym.training_scenarios", "_GROUPS"),
+    ("mlsysim_sym.sweeps.tasks", "mlsysim_sym.training_scenarios", "_TERMS"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_EFFICIENCY_INPUTS"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_HARDWARE_INPUTS"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_MODEL_INPUTS"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_cached"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_check_count"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_default_efficiency"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_precision_magnitudes"),
+    ("mlsysim_sym.synthesis", "mlsysim_sym.solvers.inverse", "_magnitude"),
+    ("mlsysim_sym.training_scenarios", "mlsysim_sym.scenarios", "_fraction"),
+}
+
+
+def test_no_new_private_name_across_modules():
+    used = set()
+    for a, b, name, _ in IMPORTS:
+        if name and name.startswith("_") and not name.startswith("__") and a != b \
+                and not a.startswith(b + ".") and not b.startswith(a + "."):
+            used.add((a, b, name))
+    new = sorted(used - KNOWN_PRIVATE)
+    assert not new, "private names used across modules (make them public or move them):\n" + \
+        "\n".join(f"{a} uses {b}.{n}" for a, b, n in new)
+    gone = sorted(KNOWN_PRIVATE - used)
+    assert not gone, f"no longer used, remove from KNOWN_PRIVATE: {gone}"
+
+
+def test_the_walk_sees_the_package():
+    assert len(MODULES) > 60 and len(IMPORTS) > 300
+    assert any(a == "mlsysim_sym.system" and b.startswith("mlsysim_sym.equations")
+               for a, b, _, _ in IMPORTS)
