@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
+from .. import checks
 from ..symbols import info, is_constant
-from ..units import Q_, as_quantity, base_factor, parse_unit, quantity_json, to_base
+from ..units import Q_, base_factor, parse_unit, quantity_json
 
 __all__ = ["solve_for", "SolveResult", "BaseValues"]
 
@@ -164,10 +165,15 @@ def _closed_forms(system, unknown_sym, target_name):
 
 
 def _magnitude(name, value):
-    """Base-unit magnitude of a value given as quantity, quantity string or declared-unit number."""
-    if hasattr(value, "units") or isinstance(value, str):
-        return float(to_base(as_quantity(value, info(name).unit, what=name)))
-    return float(value) * base_factor(info(name).unit)
+    """Base-unit magnitude of one value given as quantity, quantity string or declared-unit
+    number, checked (finite, physical range, whole for counts) by :mod:`mlsysim_sym.checks`."""
+    v = checks.symbol_value(name, value)
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise checks.InputError(f"{name} must be a single value here, got an array of "
+                                    f"shape {v.shape}")
+        v = float(v.reshape(()))
+    return v
 
 
 class BaseValues(dict):
@@ -186,11 +192,14 @@ def _given_magnitudes(given) -> dict:
 
 def _bounds_base(name, bounds):
     row = info(name)
-    lo, hi = bounds if bounds is not None else row.bounds
-    if bounds is not None and (hasattr(lo, "units") or isinstance(lo, str)):
-        lo, hi = _magnitude(name, lo), _magnitude(name, hi)
+    if bounds is None:
+        lo, hi = (float(b) * base_factor(row.unit) for b in row.bounds)
     else:
-        lo, hi = float(lo) * base_factor(row.unit), float(hi) * base_factor(row.unit)
+        if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+            raise checks.InputError(f"bounds for {name} must be a pair (low, high), got "
+                                    f"{bounds!r:.60}")
+        lo, hi = (float(checks.quantity(f"bounds of {name}", b, row.unit, low=0.0))
+                  if not isinstance(b, np.ndarray) else float("nan") for b in bounds)
     if lo <= 0:
         lo = hi * 1e-12
     if not lo < hi:
@@ -221,7 +230,17 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     -------
     SolveResult, or dict name -> SolveResult for several unknowns.
     """
+    if not isinstance(unknown, (str, list, tuple)) or not unknown or (
+            not isinstance(unknown, str) and not all(isinstance(u, str) for u in unknown)):
+        raise checks.InputError(f"unknown must be an input name or a list of input names, got "
+                                f"{unknown!r:.60}")
     unknowns = [unknown] if isinstance(unknown, str) else list(unknown)
+    if not isinstance(targets, dict):
+        raise checks.InputError(f"targets must be a dict {{output name: value}}, got "
+                                f"{targets!r:.60}")
+    if given is not None and not isinstance(given, dict) and getattr(given, "_inputs", None) is None:
+        raise checks.InputError(f"given must be a dict {{input name: value}} or a result of "
+                                f"predict/train/serve, got {given!r:.60}")
     if not targets:
         raise ValueError("targets is empty: give at least one {output: value}")
     for t in targets:
@@ -235,6 +254,9 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     for u in unknowns:
         known.pop(u, None)
     target_mags = {t: _magnitude(t, v) for t, v in targets.items()}
+    for t, v in target_mags.items():
+        if not v > 0:
+            raise checks.InputError(f"target {t} must be positive, got {targets[t]!r}")
     if len(unknowns) == 1 and len(targets) == 1 and method != "least_squares":
         (tname, tval), = target_mags.items()
         return _solve_scalar(system, unknowns[0], tname, tval, known, bounds, method)
