@@ -418,6 +418,15 @@ class Prediction(ResultDisplay):
             d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
 
+    @classmethod
+    def json_schema(cls) -> dict:
+        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
+        from .export import result_schema
+        return result_schema("Prediction", _OUTPUTS + ("latency", "throughput", "kv_cache",
+                                                       "memory_capacity"),
+                             labels=("bottleneck",), flags=("feasible",),
+                             strings=("phase", "precision", "model", "hardware"))
+
     def inputs(self) -> dict:
         """The inputs used, as quantities in each symbol's declared unit."""
         return {k: Q_(np.asarray(v) / base_factor(info(k).unit) if isinstance(v, np.ndarray)

@@ -525,6 +525,16 @@ class TrainResult(ResultDisplay):
             d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
 
+    @classmethod
+    def json_schema(cls) -> dict:
+        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output (the step breakdown's
+        terms are further quantities)."""
+        from .export import result_schema
+        return result_schema("TrainResult", ("mfu", "hfu", "tokens_per_s", "memory_per_device",
+                                             "memory_capacity"),
+                             labels=("bottleneck", "binding_term"), flags=("feasible",),
+                             strings=("model", "hardware", "precision"), lists=("assumptions",))
+
     def __repr__(self):
         if np.ndim(self._raw("training_step_time")):
             return f"TrainResult({self.model.name} on {self.hardware.name}, vectorised)"

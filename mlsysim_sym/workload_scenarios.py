@@ -247,6 +247,16 @@ class WorkloadPrediction(ResultDisplay):
                  hardware=self.hardware.name, notes=list(self.notes))
         return d
 
+    @classmethod
+    def json_schema(cls) -> dict:
+        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
+        from .export import result_schema
+        return result_schema(cls.__name__, ("latency", "throughput", "memory_footprint",
+                                            "memory_utilization", "memory_capacity"),
+                             labels=("bottleneck",), flags=("feasible",),
+                             strings=("family", "precision", "model", "hardware"),
+                             lists=("notes",))
+
     def inputs(self) -> dict:
         """The inputs used, as quantities in each symbol's declared unit."""
         return {k: Q_(np.asarray(v) / base_factor(info(k).unit), info(k).unit)
