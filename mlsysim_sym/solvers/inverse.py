@@ -67,6 +67,13 @@ class SolveResult:
     at : pint.Quantity or None
         Where (value of the unknown) the best reachable target value is attained.
     message : str
+    margin : float or None
+        For a whole-number unknown (the symbol's ``integer`` flag: batch, devices, replicas,
+        parallel degrees) that no integer reproduces exactly: the relative slack of the target at
+        the integer returned, ``(target - y) / target`` for a limit from above (times, bytes,
+        cost) or ``(y - target) / target`` for a goal from below (throughputs, rates,
+        utilisations of FLOPs); 0 when an integer reproduces the target; None for continuous
+        unknowns.
     """
 
     unknown: str
@@ -80,6 +87,7 @@ class SolveResult:
     best_reachable: object = None
     at: object = None
     message: str = ""
+    margin: object = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every field (quantities as ``{"value", "unit"}``)."""
@@ -92,8 +100,9 @@ class SolveResult:
 
     def __repr__(self):
         if self.feasible and self.value is not None:
+            extra = "" if self.margin is None else f", margin={self.margin:.3g}"
             return (f"SolveResult({self.unknown} = {self.value:.6g~P}, method={self.method}, "
-                    f"residual={self.residual:.2g}, binding={self.binding})")
+                    f"residual={self.residual:.2g}{extra}, binding={self.binding})")
         return f"SolveResult({self.unknown}: infeasible, {self.message})"
 
 
@@ -253,10 +262,14 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     known = _given_magnitudes(given)
     for u in unknowns:
         known.pop(u, None)
-    target_mags = {t: _magnitude(t, v) for t, v in targets.items()}
-    for t, v in target_mags.items():
-        if not v > 0:
-            raise checks.InputError(f"target {t} must be positive, got {targets[t]!r}")
+    # a target only has to be a positive finite value of the output's dimension: one beyond
+    # what the system can reach is answered as infeasible, not refused
+    target_mags = {}
+    for t, v in targets.items():
+        m = checks.quantity(f"target {t}", v, info(t).unit, low=0.0, low_open=True)
+        if isinstance(m, np.ndarray):
+            raise checks.InputError(f"target {t} must be a single value, got an array")
+        target_mags[t] = float(m)
     if len(unknowns) == 1 and len(targets) == 1 and method != "least_squares":
         (tname, tval), = target_mags.items()
         return _solve_scalar(system, unknowns[0], tname, tval, known, bounds, method)
@@ -324,6 +337,9 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                 good.append(x)
         if good:
             x = min(good)
+            if row.integer:
+                return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap,
+                              "closed-form")
             return SolveResult(unknown, wrap(x), "closed-form", True, residual(x),
                                _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
         if method == "closed-form":
@@ -338,6 +354,8 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
     hits = np.nonzero(sign[:-1] * sign[1:] <= 0)[0]
     if close.size and (not hits.size or close[0] <= hits[0]):
         x = float(grid[close[0]])
+        if row.integer:
+            return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq")
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
                            _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
     if hits.size:
@@ -348,9 +366,12 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
             from scipy.optimize import brentq
             x = brentq(lambda v: _forward(k, idx, known, unknown, v) - tval, grid[i], grid[i + 1],
                        xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
-        if row.integer or residual(x) > 1e-6:
+        if row.integer:
+            return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq",
+                          bracket=(float(grid[i]), float(grid[i + 1])))
+        if residual(x) > 1e-6:
             return _integer_or_jump(k, idx, known, unknown, tval, float(grid[i]),
-                                    float(grid[i + 1]), x, wrap, twrap, row.integer)
+                                    float(grid[i + 1]), x, wrap, twrap, False)
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
                            _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
     # 3. unreachable: report the closest reachable value and whether the unknown matters there
@@ -423,6 +444,75 @@ def _integer_or_jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap, integer
                                                           - tval) / abs(tval),
                        _binding_at(k, known, unknown, x), True, False,
                        twrap(_forward(k, idx, known, unknown, x)), wrap(x), msg)
+
+
+_HIGHER_IS_BETTER = ("throughput", "goodput", "flops_utilization", "availability",
+                     "scaling_efficiency", "capacity")
+
+
+def _higher_is_better(target) -> bool:
+    """True when a target is a goal from below (a rate such as tokens/s, a throughput, an
+    availability or a FLOP utilisation); False for a limit from above (times, bytes, cost)."""
+    dims = dict(parse_unit(info(target).unit).dimensionality)
+    if dims.get("[time]", 0) < 0 and not dims.get("[currency]", 0):
+        return True
+    return any(word in target for word in _HIGHER_IS_BETTER)
+
+
+def _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, method, bracket=None):
+    """The integer answer for a whole-number unknown near the exact solution ``x``.
+
+    An integer that reproduces the target (within the solver tolerance) is returned as such
+    (margin 0); otherwise the integer next to ``x`` on the side that meets the target (for a
+    latency limit: the smallest device count that meets it, or the largest batch that stays
+    within it), with the relative margin at that integer. Vectorised over the integers of the
+    bracket; never a rounded, unchecked value.
+    """
+    f = base_factor(info(unknown).unit)
+    u = x / f
+    lo_u, hi_u = max(math.ceil(lo / f - 1e-9), 1), math.floor(hi / f + 1e-9)
+    a, b = (bracket[0] / f, bracket[1] / f) if bracket else (u, u)
+    first, last = max(math.floor(min(a, u)), lo_u), min(math.ceil(max(b, u)), hi_u)
+    if last - first > 100_000:          # keep the exact search small: the two neighbours of x
+        first, last = max(math.floor(u), lo_u), min(math.ceil(u), hi_u)
+    if last < first:
+        return SolveResult(unknown, None, method, False, float("nan"), {}, True, False,
+                           message=f"no whole {unknown} lies in [{wrap(lo):.4g~P}, "
+                                   f"{wrap(hi):.4g~P}] next to the exact solution {u:.6g}")
+    cand = np.arange(first, last + 1, dtype=float)
+    ys = np.asarray(_forward(k, idx, known, unknown, cand * f), dtype=float) * np.ones_like(cand)
+    err = np.abs(ys - tval) / abs(tval)
+    exact = np.nonzero(err <= _REL_TOL)[0]
+    if exact.size:
+        c = float(cand[exact[0]])
+        return SolveResult(unknown, wrap(c * f), method, True, float(err[exact[0]]),
+                           _binding_at(k, known, unknown, c * f),
+                           _identifiable(k, idx, known, unknown, c * f), margin=0.0)
+    higher = _higher_is_better(target)
+    near = np.array(sorted({min(max(math.floor(u), lo_u), hi_u), min(max(math.ceil(u), lo_u), hi_u)}),
+                    dtype=float)
+    y_near = np.asarray(_forward(k, idx, known, unknown, near * f), dtype=float) * np.ones_like(near)
+    ok = y_near >= tval if higher else y_near <= tval
+    sense = ">=" if higher else "<="
+    if not ok.any():
+        j = int(np.argmin(np.abs(y_near - tval)))
+        c, y = float(near[j]), float(y_near[j])
+        return SolveResult(unknown, None, method, False, abs(y - tval) / abs(tval),
+                           _binding_at(k, known, unknown, c * f), True, False, twrap(y),
+                           wrap(c * f),
+                           f"no whole {unknown} next to the exact solution {u:.6g} meets "
+                           f"{target} {sense} {twrap(tval):.4g~P}: {unknown} = {c:g} gives "
+                           f"{twrap(y):.4g~P}")
+    j = int(np.nonzero(ok)[0][0])
+    c, y = float(near[j]), float(y_near[j])
+    margin = (y - tval) / tval if higher else (tval - y) / tval
+    msg = (f"{unknown} is a whole number: {c:g} is the whole {unknown} next to the exact "
+           f"solution {u:.6g} that meets {target} {sense} {twrap(tval):.4g~P} ({target} = "
+           f"{twrap(y):.4g~P} there, margin {margin:.3%})")
+    return SolveResult(unknown, wrap(c * f), method + " (whole number)", True,
+                       abs(y - tval) / abs(tval), _binding_at(k, known, unknown, c * f),
+                       _identifiable(k, idx, known, unknown, c * f), True, message=msg,
+                       margin=float(margin))
 
 
 def _identifiable(k, idx, known, unknown, x) -> bool:
