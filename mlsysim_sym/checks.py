@@ -118,7 +118,13 @@ def _range_text(low, high, low_open, high_open, integer, unit="", plural=False) 
     if low is not None and high is not None and math.isfinite(high):
         if integer and not low_open and not high_open:
             return f"{kind} between {low:g} and {high:g}{u}"
-        return f"{kind} in {'(' if low_open else '['}{low:g}, {high:g}{']' if not high_open else ')'}{u}"
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if not high_open else ')'}{u}"
+        return f"{'values' if plural else ''} in {interval}".strip() if not integer \
+            else f"{kind} in {interval}"
+    if low == 0 and high is None:
+        word = "positive" if low_open else "non-negative"
+        return (f"{word} {kind}" if plural else f"a {word} {kind[2:]}") + (
+            f" (in {unit})" if unit else "")
     if low is not None:
         return f"{kind} {'>' if low_open else '>='} {low:g}{u}"
     if high is not None:
@@ -300,9 +306,10 @@ def symbol_value(name, value, *, unit=None, whole=False):
                     integer=row.integer and whole)
 
 
-def magnitude(name, value) -> float:
+def magnitude(name, value):
     """Base-unit magnitude of a trusted scalar (registry value, default) for the symbol ``name``:
     unit and dimension are checked, the range is not (the registry schema checks its values)."""
     from .symbols import info
     from .units import as_quantity, to_base
-    return float(to_base(as_quantity(value, info(name).unit, what=name)))
+    v = to_base(as_quantity(value, info(name).unit, what=name))
+    return v if isinstance(v, np.ndarray) else float(v)
