@@ -132,7 +132,7 @@ def _range_text(low, high, low_open, high_open, integer, unit="", plural=False) 
     return f"finite {kind}" if plural else f"a finite {kind[2:]}"
 
 
-def check_size(name, n_points, *, arrays: int = 1) -> None:
+def check_size(name, n_points, *, arrays: int = 8) -> None:
     """Refuse ``n_points`` above ``config.max_sweep_points`` (before anything is allocated)."""
     limit = config.max_sweep_points
     if n_points <= limit:
