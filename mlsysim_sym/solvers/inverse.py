@@ -196,6 +196,12 @@ def _given_magnitudes(given) -> dict:
     inputs = getattr(given, "_inputs", None)
     if inputs is not None:
         return dict(inputs)
+    from ..symbols import all_symbols
+    table = all_symbols()
+    bad = [k for k in (given or {}) if not isinstance(k, str) or k not in table]
+    if bad:
+        raise checks.InputError(f"given: {bad[0]!r:.40} is not a model quantity; give "
+                                "{input name: value} with names such as 'memory_bandwidth'")
     return {k: _magnitude(k, v) for k, v in (given or {}).items()}
 
 
@@ -252,6 +258,12 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
                                 f"predict/train/serve, got {given!r:.60}")
     if not targets:
         raise ValueError("targets is empty: give at least one {output: value}")
+    names = {x.name for x in system.outputs + system.inputs}
+    for t in list(targets) + unknowns:
+        if not isinstance(t, str) or t not in names:
+            what = "targets" if t in targets else "unknown"
+            raise checks.InputError(f"{what}: {t!r:.40} is not a symbol of system "
+                                    f"{system.name!r}")
     for t in targets:
         if not system.is_output(t):
             raise ValueError(f"{t!r} is an input, not an output of {system.name!r}; targets must "

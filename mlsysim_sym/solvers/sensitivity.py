@@ -236,6 +236,18 @@ def sensitivity(result_or_system, output, wrt=None, at=None) -> Sensitivity:
         Mapping-like: ``s["memory_bandwidth"]`` is an elasticity; ``s.ranked()``, ``s.dominant``.
     """
     system, point = _point_from(result_or_system, at)
+    if not isinstance(output, str) or not system.is_output(output):
+        outs = ", ".join(sorted(o.name for o in system.outputs)[:12])
+        raise InputError(f"output must be the name of an output of system {system.name!r} "
+                         f"(e.g. {outs}, ...), got {output!r:.60}")
+    if wrt is not None:
+        if isinstance(wrt, str):
+            wrt = [wrt]
+        names = {x.name for x in system.inputs}
+        if not isinstance(wrt, (list, tuple)) or not wrt or not all(
+                isinstance(w, str) and w in names for w in wrt):
+            raise InputError(f"wrt must be a list of input names of system {system.name!r}, "
+                             f"got {wrt!r:.60}")
     grad = compile_gradient(system, output, None if wrt is None else tuple(wrt))
     missing = [n for n in grad.input_names if n not in point]
     if missing:
