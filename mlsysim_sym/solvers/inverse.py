@@ -19,7 +19,16 @@ Strategy for one unknown and one target (DESIGN decision 8):
    in the binding regime, the result says the unknown is not identifiable there (instead of
    returning a guess).
 
-Several unknowns (or targets) use ``scipy.optimize.least_squares`` on log-scaled unknowns.
+4. **Whole numbers.** An unknown declared ``integer`` (batch, devices, replicas, parallel
+   degrees) is answered with an integer: one that reproduces the target when there is one,
+   otherwise the integer next to the exact solution on the side that meets the target (the
+   smallest device count under a latency limit, the largest batch within it, the smallest batch
+   reaching a throughput), with ``SolveResult.margin``, the relative slack there.
+
+Several unknowns (or targets) use ``scipy.optimize.least_squares`` on log-scaled unknowns
+(continuous: whole-number unknowns are not rounded there).
+
+User values (``targets``, ``given``, ``bounds``) are checked by :mod:`mlsysim_sym.checks`.
 """
 
 from __future__ import annotations
@@ -382,8 +391,8 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
             return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq",
                           bracket=(float(grid[i]), float(grid[i + 1])))
         if residual(x) > 1e-6:
-            return _integer_or_jump(k, idx, known, unknown, tval, float(grid[i]),
-                                    float(grid[i + 1]), x, wrap, twrap, False)
+            return _jump(k, idx, known, unknown, tval, float(grid[i]), float(grid[i + 1]), x,
+                         wrap, twrap)
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
                            _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
     # 3. unreachable: report the closest reachable value and whether the unknown matters there
@@ -422,32 +431,9 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                        not on_plateau, False, twrap(best), wrap(x_best), msg)
 
 
-def _integer_or_jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap, integer):
-    """Refine a bracket [a, b] for an integer unknown, or report a jump of a stepwise function.
-
-    Integer unknowns (device counts, groups, layers) are searched exactly over the integers of
-    the bracket (vectorised), never rounded; a continuous unknown whose root is a discontinuity
-    (floor/ceiling) is reported as unreachable with the values on both sides.
-    """
-    if integer:
-        lo_i, hi_i = math.floor(a), math.ceil(b)
-        if hi_i - lo_i > 1_000_000:  # pragma: no cover - brackets are one grid step wide
-            lo_i, hi_i = math.floor(x) - 1, math.ceil(x) + 1
-        cand = np.arange(max(lo_i, 1), hi_i + 1, dtype=float)
-        ys = np.asarray(_forward(k, idx, known, unknown, cand), dtype=float) * np.ones_like(cand)
-        err = np.abs(ys - tval) / abs(tval)
-        j = int(np.argmin(err))
-        xi = float(cand[j])
-        if err[j] <= _REL_TOL:
-            return SolveResult(unknown, wrap(xi), "integer search", True, float(err[j]),
-                               _binding_at(k, known, unknown, xi),
-                               _identifiable(k, idx, known, unknown, xi))
-        below = cand[ys <= tval] if np.any(ys <= tval) else cand[:0]
-        msg = (f"no whole {unknown} gives {twrap(tval):.6g~P} exactly; the nearest is "
-               f"{unknown} = {xi:g} giving {twrap(ys[j]):.6g~P}")
-        return SolveResult(unknown, None, "integer search", False, float(err[j]),
-                           _binding_at(k, known, unknown, xi), True, False, twrap(ys[j]),
-                           wrap(xi), msg)
+def _jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap):
+    """Report a root of a stepwise (floor/ceiling) dependence of a continuous unknown as a jump:
+    no value reproduces the target; the values on both sides of the step are given."""
     y_lo = _forward(k, idx, known, unknown, a)
     y_hi = _forward(k, idx, known, unknown, b)
     msg = (f"{twrap(tval):.6g~P} falls in a jump of a stepwise {unknown}-dependence near "
