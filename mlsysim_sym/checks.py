@@ -278,12 +278,20 @@ def quantity(name, value, unit, *, low=None, high=None, low_open=False, high_ope
 
 
 def _hard_bounds(row):
-    """The physical bounds of a symbol: positive (>= 0 if its plausible range starts at 0),
-    at most 1 for a dimensionless quantity whose plausible range ends at 1 (a fraction)."""
+    """The physical bounds of a symbol (its plausible bounds are not: they only guide search).
+
+    Every model quantity is non-negative; a rate (a unit per time: bandwidths, FLOP/s, clocks)
+    or an efficiency-like fraction whose plausible range excludes 0 must be positive (zero
+    would divide a time by zero); a dimensionless quantity whose plausible range ends at 1 (a
+    fraction) is at most 1. Latencies, byte counts and overheads may be 0 (an idealisation).
+    """
     lo, hi = row.bounds
-    dimensionless = parse_unit(row.unit).dimensionless
+    unit = parse_unit(row.unit)
+    dimensionless = unit.dimensionless
     high = 1.0 if dimensionless and hi == 1.0 else None
-    return 0.0, high, lo > 0
+    rate = dict(unit.dimensionality).get("[time]", 0) < 0
+    positive = lo > 0 and (rate or (high is not None))
+    return 0.0, high, positive
 
 
 def symbol_value(name, value, *, unit=None, whole=False):

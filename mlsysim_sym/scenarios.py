@@ -424,7 +424,7 @@ class Prediction(ResultDisplay):
         from .export import result_schema
         return result_schema("Prediction", _OUTPUTS + ("latency", "throughput", "kv_cache",
                                                        "memory_capacity"),
-                             labels=("bottleneck",), flags=("feasible",),
+                             labels=("bottleneck", "reason"), flags=("feasible",),
                              strings=("phase", "precision", "model", "hardware"))
 
     def inputs(self) -> dict:

@@ -523,7 +523,7 @@ class TrainResult(ResultDisplay):
         from .export import result_schema
         return result_schema("TrainResult", ("mfu", "hfu", "tokens_per_s", "memory_per_device",
                                              "memory_capacity"),
-                             labels=("bottleneck", "binding_term"), flags=("feasible",),
+                             labels=("bottleneck", "binding_term", "reason"), flags=("feasible",),
                              strings=("model", "hardware", "precision"), lists=("assumptions",))
 
     def __repr__(self):

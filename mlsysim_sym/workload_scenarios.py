@@ -231,7 +231,7 @@ class WorkloadPrediction(ResultDisplay):
         from .export import result_schema
         return result_schema(cls.__name__, ("latency", "throughput", "memory_footprint",
                                             "memory_utilization", "memory_capacity"),
-                             labels=("bottleneck",), flags=("feasible",),
+                             labels=("bottleneck", "reason"), flags=("feasible",),
                              strings=("family", "precision", "model", "hardware"),
                              lists=("notes",))
 

@@ -105,7 +105,8 @@ class SolveResult:
                 "residual": float(self.residual), "binding": dict(self.binding),
                 "identifiable": bool(self.identifiable), "feasible": bool(self.feasible),
                 "best_reachable": quantity_json(self.best_reachable),
-                "at": quantity_json(self.at), "message": self.message}
+                "at": quantity_json(self.at), "message": self.message,
+                "margin": None if self.margin is None else float(self.margin)}
 
     def __repr__(self):
         if self.feasible and self.value is not None:
