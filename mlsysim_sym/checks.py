@@ -179,27 +179,29 @@ def _to_float_array(name, value, allowed):
     if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes, dict)):
         raise InputError(f"{name} must be {allowed}, got {_show(value)}")
     if isinstance(value, Real):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        check_size(name, value.size)
-        if value.dtype.kind not in "iuf":
-            if value.dtype.kind == "b":
-                raise InputError(f"{name} must be {allowed}, got an array of booleans")
-            try:
-                value = value.astype(float)
-            except (TypeError, ValueError):
-                raise InputError(f"{name} must be {allowed}, got an array of "
-                                 f"{value.dtype}") from None
-        arr = value.astype(float, copy=False)
-    elif isinstance(value, (list, tuple)):
         try:
-            arr = np.asarray(value, dtype=float)
+            return float(value)
+        except (OverflowError, ValueError, TypeError):
+            raise InputError(f"{name} must be {allowed}, got {_show(value)}") from None
+    if isinstance(value, (list, tuple)):
+        try:
+            value = np.asarray(value)
         except (TypeError, ValueError, OverflowError):
-            raise InputError(f"{name} must be {allowed} (or a flat list / array of them), got "
-                             f"{_show(value)}") from None
-        check_size(name, arr.size)
-    else:
+            raise InputError(f"{name} must be {allowed} (or a list / array of them, of one "
+                             f"shape), got {_show(value)}") from None
+    if not isinstance(value, np.ndarray):
         raise InputError(f"{name} must be {allowed}, got {type(value).__name__} {_show(value)}")
+    check_size(name, value.size)
+    kind = value.dtype.kind
+    if kind in "bcUSVMm":
+        what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes"}.get(
+            kind, str(value.dtype))
+        raise InputError(f"{name} must be {allowed}, got an array of {what}")
+    try:
+        arr = value.astype(float, copy=False)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name} must be {allowed} (or a list / array of them, of one shape), "
+                         f"got {_show(value)}") from None
     if arr.size == 0:
         raise InputError(f"{name} is an empty array; give at least one value")
     return arr if arr.ndim else float(arr)
