@@ -269,7 +269,8 @@ def quantity(name, value, unit, *, low=None, high=None, low_open=False, high_ope
         try:
             mag = parse_quantity(value, u).to(u).magnitude
         except UnitError as exc:
-            raise UnitError(f"{name}: {exc}") from None
+            raise UnitError(f"{name}: {exc}; give a finite quantity of the dimension of "
+                            f"{ushow or 'a pure number'}, e.g. '1 {ushow}'".rstrip()) from None
     else:
         mag = value
     shown = _show(value) if not isinstance(value, pint.Quantity) or np.ndim(value.magnitude) \

@@ -272,8 +272,10 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     for t in list(targets) + unknowns:
         if not isinstance(t, str) or t not in names:
             what = "targets" if t in targets else "unknown"
+            kind = "an output" if what == "targets" else "an input"
             raise checks.InputError(f"{what}: {t!r:.40} is not a symbol of system "
-                                    f"{system.name!r}")
+                                    f"{system.name!r}; give the name of {kind} of it "
+                                    "(system.outputs / system.inputs list them)")
     for t in targets:
         if not system.is_output(t):
             raise ValueError(f"{t!r} is an input, not an output of {system.name!r}; targets must "

@@ -236,7 +236,7 @@ def sensitivity(result_or_system, output, wrt=None, at=None) -> Sensitivity:
         Mapping-like: ``s["memory_bandwidth"]`` is an elasticity; ``s.ranked()``, ``s.dominant``.
     """
     system, point = _point_from(result_or_system, at)
-    if not isinstance(output, str) or not system.is_output(output):
+    if not isinstance(output, str) or output not in {o.name for o in system.outputs}:
         outs = ", ".join(sorted(o.name for o in system.outputs)[:12])
         raise InputError(f"output must be the name of an output of system {system.name!r} "
                          f"(e.g. {outs}, ...), got {output!r:.60}")

@@ -53,6 +53,9 @@ NAMES = {
     "unknown": ("unknown", "not a symbol", "system"), "name": ("hardware", "model", "cluster"),
 }
 REGISTRY_ARGS = {"model", "hardware", "cluster", "name"}
+ALLOWED_WORDS = ("must", "allowed", "expected a", "did you mean", "list them", "give ", "write ",
+                 "needs", "need ", "takes", "at most", "cannot be broadcast", "is expected",
+                 "not defined", "use ")
 
 
 def _call(fn, arg, kwargs):
@@ -66,6 +69,8 @@ def _call(fn, arg, kwargs):
             assert arg in REGISTRY_ARGS and "expected a" in str(exc), (arg, repr(exc))
         msg = str(exc)
         assert any(w in msg for w in NAMES[arg]), (arg, kwargs.get(arg), msg)
+        # ... and says what is allowed (a range, a list of choices, or how to list them)
+        assert any(w in msg for w in ALLOWED_WORDS), (arg, kwargs.get(arg), msg)
         assert len(msg) < 2000
         return
     took = time.perf_counter() - t0
