@@ -175,32 +175,38 @@ def sweep_shape(*named, arrays: int = 8) -> tuple:
 
 
 def _to_float_array(name, value, allowed):
-    """A float (or float array) from a number / list / array; refuses everything else."""
+    """A float (or float array) from a number / list / array; refuses everything else.
+    ``allowed()`` gives the text of what is allowed (built only for a message)."""
+    if type(value) is float or type(value) is int:   # the common case, fast
+        try:
+            return float(value)
+        except OverflowError:
+            raise InputError(f"{name} must be {allowed()}, got {_show(value)}") from None
     if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes, dict)):
-        raise InputError(f"{name} must be {allowed}, got {_show(value)}")
+        raise InputError(f"{name} must be {allowed()}, got {_show(value)}")
     if isinstance(value, Real):
         try:
             return float(value)
         except (OverflowError, ValueError, TypeError):
-            raise InputError(f"{name} must be {allowed}, got {_show(value)}") from None
+            raise InputError(f"{name} must be {allowed()}, got {_show(value)}") from None
     if isinstance(value, (list, tuple)):
         try:
             value = np.asarray(value)
         except (TypeError, ValueError, OverflowError):
-            raise InputError(f"{name} must be {allowed} (or a list / array of them, of one "
+            raise InputError(f"{name} must be {allowed()} (or a list / array of them, of one "
                              f"shape), got {_show(value)}") from None
     if not isinstance(value, np.ndarray):
-        raise InputError(f"{name} must be {allowed}, got {type(value).__name__} {_show(value)}")
+        raise InputError(f"{name} must be {allowed()}, got {type(value).__name__} {_show(value)}")
     check_size(name, value.size)
     kind = value.dtype.kind
     if kind in "bcUSVMm":
         what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes"}.get(
             kind, str(value.dtype))
-        raise InputError(f"{name} must be {allowed}, got an array of {what}")
+        raise InputError(f"{name} must be {allowed()}, got an array of {what}")
     try:
         arr = value.astype(float, copy=False)
     except (TypeError, ValueError, OverflowError):
-        raise InputError(f"{name} must be {allowed} (or a list / array of them, of one shape), "
+        raise InputError(f"{name} must be {allowed()} (or a list / array of them, of one shape), "
                          f"got {_show(value)}") from None
     if arr.size == 0:
         raise InputError(f"{name} is an empty array; give at least one value")
@@ -213,14 +219,15 @@ def number(name, value, *, low=None, high=None, low_open=False, high_open=False,
 
     Returns a float or a float array. ``unit`` only decorates the message.
     """
-    allowed = _range_text(low, high, low_open, high_open, integer, unit)
+    def allowed():
+        return _range_text(low, high, low_open, high_open, integer, unit)
     v = _to_float_array(name, value, allowed)
     if isinstance(v, float):
         ok = math.isfinite(v) and (low is None or (v > low if low_open else v >= low)) \
             and (high is None or (v < high if high_open else v <= high)) \
             and (not integer or v == math.floor(v))
         if not ok:
-            raise InputError(f"{name} must be {allowed}, got "
+            raise InputError(f"{name} must be {allowed()}, got "
                              f"{_show(value) if shown is None else shown}")
         return v
     lo_v, hi_v = float(np.min(v)), float(np.max(v))   # NaN propagates through min / max

@@ -229,6 +229,8 @@ def _scale_up_domain(hw_name):
 def check_tp(tp, model, hardware, *, cross_node=False):
     """Refuse a tensor-parallel degree that does not divide the model's attention heads or that
     exceeds the chip's scale-up domain (when the registry records it). Vectorised over arrays."""
+    if isinstance(tp, float) and tp == 1.0:   # one device: nothing to split
+        return tp
     heads = getattr(model, "heads", None)
     t = np.asarray(tp, dtype=float)
     domain = None if cross_node else scale_up_domain(hardware)
