@@ -553,14 +553,57 @@ def _solve_many(system, unknowns, targets, known, bounds):
     p = point(sol.x)
     resid = float(np.max(np.abs(sol.fun))) if sol.fun.size else 0.0
     ok = resid < 1e-6
+    whole = [u for u in unknowns if info(u).integer]
+    margin, note, method = None, "", "least_squares"
+    if ok and whole:
+        p, margin, note = _whole_many(kernels, targets, p, whole, bnds)
+        method = "least_squares (whole number)"
+        ok = margin is not None
     out = {}
     for u in unknowns:
         row = info(u)
         k0 = next(iter(kernels.values()))
         out[u] = SolveResult(u, Q_(p[u] / base_factor(row.unit), parse_unit(row.unit)),
-                             "least_squares", bool(sol.success and ok), resid,
+                             method, bool(sol.success and ok), resid,
                              _binding_at(k0, p, u, p[u]) if u in k0.input_names else {},
-                             True, ok, message="" if ok else
+                             True, ok, message=note if note or ok else
                              f"least squares stopped at relative residual {resid:.3g}: the targets "
-                             "are not all reachable within the bounds")
+                             "are not all reachable within the bounds", margin=margin)
     return out
+
+
+def _whole_many(kernels, targets, p, whole, bnds):
+    """Whole-number unknowns of a joint solve: every floor / ceiling combination of the exact
+    solution (at most 2^4), keeping those that meet every target (each in its direction); the
+    one with the fewest units wins. Returns (point, smallest relative margin, message)."""
+    if len(whole) > 4:
+        return p, None, (f"{len(whole)} whole-number unknowns: too many floor / ceiling "
+                         "combinations to check; solve for at most 4 at once")
+    options = []
+    for u in whole:
+        f = base_factor(info(u).unit)
+        lo_u, hi_u = max(math.ceil(bnds[u][0] / f - 1e-9), 1), math.floor(bnds[u][1] / f + 1e-9)
+        x = p[u] / f
+        options.append(sorted({min(max(math.floor(x), lo_u), hi_u),
+                               min(max(math.ceil(x), lo_u), hi_u)}))
+    best = None
+    for combo in itertools.product(*options):
+        q = dict(p, **{u: c * base_factor(info(u).unit) for u, c in zip(whole, combo)})
+        margins = []
+        for t, k in kernels.items():
+            y = k.raw(*[q[n] for n in k.input_names])[0]
+            m = (y - targets[t]) / targets[t] if _higher_is_better(t) else \
+                (targets[t] - y) / targets[t]
+            margins.append(m if abs(m) > _REL_TOL else 0.0)
+        if min(margins) >= 0 and (best is None or sum(combo) < best[0]):
+            best = (sum(combo), q, min(margins), combo)
+    if best is None:
+        exact = ", ".join(f"{u} = {p[u] / base_factor(info(u).unit):.6g}" for u in whole)
+        return p, None, ("no floor / ceiling combination of the whole-number unknowns next to "
+                         f"the exact solution ({exact}) meets every target with the other "
+                         "unknowns held there; solve for fewer unknowns or targets (a "
+                         "whole-number unknown alone gets the integer that meets its target)")
+    _s, q, margin, combo = best
+    return q, float(margin), ("whole numbers: " + ", ".join(f"{u} = {c:g}" for u, c in
+                                                           zip(whole, combo))
+                              + f" meet every target (smallest relative margin {margin:.3%})")

@@ -203,6 +203,10 @@ def test_solve_for_whole_devices():
     n = r.value.to("").magnitude
     assert n == int(n) and r.margin is not None and r.margin >= 0
     assert ms.symbols.info("devices").integer and ms.symbols.info("batch").integer
+    # the joint (least-squares) path answers the same whole number
+    j = ms.solve_for(S, "devices", {"facility_energy": "5 kWh"}, given, method="least_squares")
+    assert j["devices"].value.to("").magnitude == n
+    assert j["devices"].margin == pytest.approx(r.margin, rel=1e-6)
 
 
 def test_solve_for_refuses_bad_targets_and_given():
