@@ -141,10 +141,11 @@ def check_size(name, n_points, *, arrays: int = 8) -> None:
     raise SweepTooLargeError(
         f"{name} has {n_points:,} points, more than mlsysim_sym.config.max_sweep_points = "
         f"{limit:,}; evaluating it would need about {_bytes(est)} of memory (8 bytes per point for "
-        f"each of ~{max(arrays, 1)} arrays). Run it in chunks, e.g. `for part in "
-        f"np.array_split(values, {math.ceil(n_points / limit)}): predict(..., batch=part)`, or "
-        f"raise the limit (mlsysim_sym.config.max_sweep_points = N, or the environment variable "
-        f"{_ENV})")
+        f"each of ~{max(arrays, 1)} arrays). Run it in bounded chunks with ms.sweep (e.g. "
+        f"`ms.sweep('predict', model=..., hardware=..., batch=..., seq_len=..., reduce=[...])`; "
+        f"backend='dask' distributes it), or loop over `np.array_split(values, "
+        f"{math.ceil(n_points / limit)})` yourself, or raise the limit "
+        f"(mlsysim_sym.config.max_sweep_points = N, or the environment variable {_ENV})")
 
 
 def _bytes(n) -> str:
@@ -245,7 +246,7 @@ def number(name, value, *, low=None, high=None, low_open=False, high_open=False,
             mask |= np.mod(np.where(np.isfinite(v), v, 0.0), 1.0) != 0
         first = v[mask].flat[0] if mask.any() else lo_v
         plural = _range_text(low, high, low_open, high_open, integer, unit, plural=True)
-        raise InputError(f"{name} must hold only {plural}; "
+        raise InputError(f"{name} must hold {plural}; "
                          f"{int(mask.sum())} value(s) are not (e.g. {float(first)!r})")
     return v
 
