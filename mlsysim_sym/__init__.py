@@ -13,6 +13,8 @@ The public API re-exports only; heavy modules are imported on first use.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,9 @@ _LAZY = {
     "sweep": ("sweeps", "sweep"),
     "reduce": ("sweeps.reductions", None),
     "SweepResult": ("sweeps", "SweepResult"),
+    "config": ("checks", "config"),
+    "InputError": ("checks", "InputError"),
+    "UnitError": ("units", "UnitError"),
 }
 
 __all__ = ["Q_", "ureg", "__version__", *_LAZY]
@@ -66,3 +71,20 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """The package module: a public name stays what ``_LAZY`` says it is.
+
+    Importing a submodule binds it as an attribute of its package; for ``mlsysim_sym.iron_law``
+    (the module) that would replace ``ms.iron_law`` (the function) as soon as anything imported
+    the module. Such a binding is skipped here (the submodule stays in ``sys.modules``).
+    """
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and _LAZY.get(name, (None, None))[1] is not None:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

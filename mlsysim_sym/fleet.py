@@ -31,12 +31,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import registry
+from . import checks, registry
 from .display import ResultDisplay
 from .equations import walls
 from .scenarios import (PRECISION_BITS, _ALL_INPUTS, _MOE_INPUTS, _cached, _check_count,
                         _communication, _efficiency_magnitudes, _kernel, _moe_kernel,
-                        _precision_magnitudes, _unoverlapped, tp_magnitudes)
+                        _precision_magnitudes, _unoverlapped, check_tp, tp_magnitudes)
 from .symbols import info
 from .system import System
 from .units import Q_, as_quantity, base_factor, quantity_json, to_base
@@ -60,7 +60,7 @@ def _carbon_kernel():
 
 
 def _b(name, value):
-    return float(to_base(as_quantity(value, info(name).unit, what=name)))
+    return checks.magnitude(name, value)
 
 
 def _replica_grid(m, hw, precision, tps, batches, n_in, n_out, efficiency):
@@ -186,17 +186,50 @@ class ServeResult(ResultDisplay):
 
 
 def _check_rate(qps):
-    q = as_quantity(qps, "request/s", what="qps")
-    if not (np.isfinite(q.magnitude) and q.magnitude > 0):
-        raise ValueError(f"qps must be a positive finite rate, got {qps!r}")
-    return float(to_base(q))
+    q = checks.quantity("qps", qps, "request/s", low=0.0, low_open=True)
+    if isinstance(q, np.ndarray):
+        raise checks.InputError("qps must be one positive rate here, such as '20 request/s'")
+    return float(q)
 
 
 def _check_tokens(name, value):
     v = _check_count(name, value, 1, 1e7)
     if isinstance(v, np.ndarray):
-        raise ValueError(f"{name} must be a single whole number here")
+        raise checks.InputError(f"{name} must be a single whole number here")
     return v
+
+
+def _scalar_count(name, value, high):
+    v = _check_count(name, value, 1, high)
+    if isinstance(v, np.ndarray):
+        raise checks.InputError(f"{name} must be one whole number between 1 and {high:g} here")
+    return v
+
+
+def _valid_tps(m, hw):
+    out = []
+    for t in _TP_CHOICES:
+        try:
+            check_tp(t, m, hw)
+        except checks.InputError:
+            continue
+        out.append(t)
+    return tuple(out) or (1,)
+
+
+def _check_percentile(percentile):
+    p = checks.number("percentile", percentile, low=0.0, high=1.0, low_open=True, high_open=True)
+    if isinstance(p, np.ndarray):
+        raise checks.InputError("percentile must be one number in (0, 1), such as 0.99")
+    return p
+
+
+def _positive(name, value, unit):
+    """A positive finite scalar quantity (budget, caps, prices, SLOs), as a quantity in unit."""
+    v = checks.quantity(name, value, unit, low=0.0, low_open=True)
+    if isinstance(v, np.ndarray):
+        raise checks.InputError(f"{name} must be one value here, such as '1 {unit}'")
+    return Q_(v / base_factor(unit), unit)
 
 
 def _carbon(hw, devices, datacenter):
@@ -222,7 +255,7 @@ def _cost(hw, devices, cloud_price):
     if getattr(hw, "price", None) is not None:
         return (hw.price * devices).to("USD")
     if cloud_price is not None:
-        return (as_quantity(cloud_price, "USD/h", what="cloud_price") * devices).to("USD/h")
+        return (_positive("cloud_price", cloud_price, "USD/h") * devices).to("USD/h")
     if getattr(hw, "cloud_price", None) is not None:
         return (hw.cloud_price * devices).to("USD/h")
     return None
@@ -266,15 +299,14 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
             tp=tp, batch=batch, percentile=percentile, precision=precision,
             datacenter=datacenter, efficiency=efficiency, cloud_price=cloud_price))
     m, hw = registry.model(model), registry.hardware(hardware)
-    if precision.lower() not in PRECISION_BITS:
+    if not isinstance(precision, str) or precision.lower() not in PRECISION_BITS:
         raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
-    if not (0 < percentile < 1):
-        raise ValueError(f"percentile must be in (0, 1), got {percentile!r}")
+    percentile = _check_percentile(percentile)
     lam = _check_rate(qps)
     n_in = _check_tokens("input_tokens", input_tokens)
     n_out = _check_tokens("output_tokens", output_tokens)
-    replicas = int(_check_count("replicas", replicas, 1, 1e7))
-    tp = int(_check_count("tp", tp, 1, 1024))
+    replicas = int(_scalar_count("replicas", replicas, 1e7))
+    tp = int(check_tp(_scalar_count("tp", tp, 1024), m, hw))
     notes = []
     if batch is None:
         batches = np.arange(1, 4097, dtype=float)
@@ -283,7 +315,7 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         fits = np.nonzero(util[0] <= 1.0)[0]
         batch = int(batches[fits[-1]]) if fits.size else 1
         notes.append(f"batch = {batch}: the most request slots whose KV caches fit (paged)")
-    batch = int(_check_count("batch", batch, 1, 1e6))
+    batch = int(_scalar_count("batch", batch, 1e6))
     decode, bind, prefill, util = _replica_grid(m, hw, precision.lower(), [tp], [batch], n_in,
                                                 n_out, efficiency)
     decode, prefill, util, bind = float(decode[0, 0]), float(prefill[0, 0]), float(util[0, 0]), \
@@ -447,18 +479,20 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
     objective : {"devices", "cost", "carbon"}
         What to minimise across candidate chips (devices is always minimised per chip).
     """
+    if slo is not None and not isinstance(slo, dict):
+        raise checks.InputError(f"slo must be a dict such as {{'ttft': '500 ms', 'tpot': '50 ms'}}, "
+                                f"got {slo!r:.60}")
     slo = dict(slo or {"ttft": "500 ms", "tpot": "50 ms"})
     unknown = set(slo) - {"ttft", "tpot", "time_per_output_token"}
     if unknown:
         raise ValueError(f"unknown SLO keys {sorted(unknown)}; allowed: ttft, tpot")
     if objective not in ("devices", "cost", "carbon"):
         raise ValueError(f"objective must be devices, cost or carbon, got {objective!r}")
-    ttft_slo = _b("ttft", slo.get("ttft", "1e12 ms"))
-    tpot_slo = _b("time_per_output_token", slo.get("tpot", slo.get("time_per_output_token",
-                                                                     "1e12 ms")))
-    if not (0 < percentile < 1):
-        raise ValueError(f"percentile must be in (0, 1), got {percentile!r}")
-    if isinstance(precision, str) and precision.lower() not in PRECISION_BITS:
+    ttft_slo = to_base(_positive("slo ttft", slo.get("ttft", "1e12 ms"), "ms"))
+    tpot_slo = to_base(_positive("slo tpot", slo.get("tpot", slo.get("time_per_output_token",
+                                                                      "1e12 ms")), "ms"))
+    percentile = _check_percentile(percentile)
+    if not isinstance(precision, str) or precision.lower() not in PRECISION_BITS:
         raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
     precision = precision.lower()
     lam = _check_rate(qps)
@@ -469,15 +503,25 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
         else [hardware_or_candidates]
     regions = datacenter if isinstance(datacenter, (list, tuple)) else \
         ([datacenter] if datacenter is not None else [None])
-    budget_q = None if budget is None else as_quantity(budget, "USD", what="budget") \
-        if not (isinstance(budget, str) and "/h" in budget) else as_quantity(budget, "USD/h", what="budget")
-    cap_q = None if carbon_cap is None else as_quantity(carbon_cap, "tCO2e/yr", what="carbon_cap")
-    batches = np.arange(1, int(max_batch) + 1, dtype=float)
+    budget_q = None if budget is None else _positive("budget", budget, "USD") \
+        if not (isinstance(budget, str) and "/h" in budget) else _positive("budget", budget, "USD/h")
+    cap_q = None if carbon_cap is None else _positive("carbon_cap", carbon_cap, "tCO2e/yr")
+    max_batch = int(_scalar_count("max_batch", max_batch, 1e6))
+    if tp is not None:
+        tp = [int(_scalar_count("tp", t, 1024)) for t in
+              (tp if isinstance(tp, (list, tuple, np.ndarray)) else [tp])]
+        if not tp:
+            raise checks.InputError("tp is empty: give tensor-parallel degrees such as [1, 2, 4, 8]")
+    batches = np.arange(1, max_batch + 1, dtype=float)
     results = []
     for cand in cands:
         hw = registry.hardware(cand)
-        tps = tuple(tp) if tp is not None else (
-            _TP_CHOICES if hw.scale_up_bandwidth is not None else (1,))
+        if tp is not None:
+            tps = tuple(check_tp(np.asarray(tp, dtype=float), m, hw) .astype(int))
+        else:  # the default degrees that divide the heads and fit the node's scale-up domain
+            tps = _valid_tps(m, hw) if hw.scale_up_bandwidth is not None else (1,)
+        checks.sweep_shape(("tp", np.empty((len(tps), 1))), ("batch", batches),
+                           arrays=24)
         try:
             hw.peak_flops(precision)
         except ValueError as exc:

@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from .symbols import info, is_constant
-from .units import Q_, base_factor, parse_unit, to_base, UnitError
+from .units import Q_, base_factor, parse_unit
 
 __all__ = ["Compiled", "compile_system", "Evaluation"]
 
@@ -186,21 +186,10 @@ class Compiled:
         if unknown:
             raise ValueError(f"not inputs of these outputs: {', '.join(sorted(unknown))}; "
                              f"inputs are: {', '.join(self.input_names)}")
-        out = []
-        for n in self.input_names:
-            v = values[n]
-            row = info(n)
-            if hasattr(v, "units"):
-                if v.dimensionality != parse_unit(row.unit).dimensionality:
-                    raise UnitError(f"{n} was given in {v.units:~P}, but it needs a unit like "
-                                    f"{row.unit} ({parse_unit(row.unit).dimensionality})")
-                out.append(to_base(v))
-            elif isinstance(v, str):
-                from .units import parse_quantity
-                out.append(to_base(parse_quantity(v, row.unit)))
-            else:
-                arr = np.asarray(v, dtype=float) if not np.isscalar(v) else float(v)
-                out.append(arr * base_factor(row.unit))
+        from .checks import symbol_value, sweep_shape
+        out = [symbol_value(n, values[n]) for n in self.input_names]
+        if any(isinstance(v, np.ndarray) for v in out):
+            sweep_shape(*zip(self.input_names, out), arrays=len(self.output_names) + len(out))
         return out
 
     def evaluate(self, **values) -> Evaluation:

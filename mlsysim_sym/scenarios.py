@@ -8,13 +8,12 @@ quantities created lazily on access.
 
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 
 import numpy as np
 
-from . import registry
+from . import checks, registry
 from .defaults import default, variant_name
 from .display import ResultDisplay
 from .equations import walls
@@ -105,7 +104,7 @@ def _moe_magnitudes(model, hardware) -> tuple:
 
 
 def _b(name, quantity) -> float:
-    return float(to_base(as_quantity(quantity, info(name).unit, what=name)))
+    return checks.magnitude(name, quantity)
 
 
 _OBJ_CACHE: dict = {}
@@ -204,36 +203,64 @@ def tp_magnitudes(hardware, tp) -> tuple:
             _b("scale_up_latency", lat))
 
 
+def scale_up_domain(hardware):
+    """(accelerators, node name) of the largest scale-up domain the registry records for this
+    chip (a node whose scale-up fabric is a switch or all-to-all: NVLink/NVSwitch, Infinity
+    Fabric, Gaudi), or None when unknown or when the fabric spans hosts (a TPU ICI torus)."""
+    return _scale_up_domain(getattr(hardware, "name", hardware))
+
+
+@lru_cache(maxsize=128)
+def _scale_up_domain(hw_name):
+    best = None
+    for node in registry.list_nodes():
+        node = registry.node(node) if isinstance(node, str) else node
+        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
+        if acc is None or getattr(acc, "name", None) != hw_name or fabric is None:
+            continue
+        if getattr(fabric, "topology", None) not in ("switch", "all-to-all"):
+            return None
+        size = int(node.accelerators_per_node)
+        if best is None or size > best[0]:
+            best = (size, node.name)
+    return best
+
+
+def check_tp(tp, model, hardware, *, cross_node=False):
+    """Refuse a tensor-parallel degree that does not divide the model's attention heads or that
+    exceeds the chip's scale-up domain (when the registry records it). Vectorised over arrays."""
+    if isinstance(tp, float) and tp == 1.0:   # one device: nothing to split
+        return tp
+    heads = getattr(model, "heads", None)
+    t = np.asarray(tp, dtype=float)
+    domain = None if cross_node else scale_up_domain(hardware)
+    limit = domain[0] if domain else None
+    if heads:
+        bad = np.mod(heads, t) != 0
+        if np.any(bad):
+            first = int(t[bad].flat[0]) if t.ndim else int(t)
+            ok = [k for k in range(1, int(heads) + 1) if heads % k == 0
+                  and (limit is None or k <= limit)]
+            raise checks.InputError(
+                f"tp={first} does not divide the {int(heads)} attention heads of {model.name} "
+                f"(tensor parallelism splits the heads over the ranks); allowed tp: {ok}")
+    if limit is not None and np.any(t > limit):
+        first = int(t[t > limit].flat[0]) if t.ndim else int(t)
+        raise checks.InputError(
+            f"tp={first} exceeds the scale-up domain of {hardware.name}: a {domain[1]} node has "
+            f"{limit} accelerators on its scale-up fabric, and the tensor-parallel all-reduces "
+            f"need it; allowed tp <= {limit}")
+    return tp
+
+
 def _check_count(name, value, low, high):
     """Validate a positive whole-number knob (scalar or array); return float or float array."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"{name} must be a number between {low:g} and {high:g}, got {value!r}")
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        v = float(value)
-        if not (low <= v <= high) or v != math.floor(v):  # NaN fails the range test
-            raise ValueError(f"{name} must be a whole number between {low:g} and {high:g}, got {value!r}")
-        return v
-    arr = np.asarray(value, dtype=float)
-    if arr.size == 0:
-        raise ValueError(f"{name} is an empty array")
-    bad = ~np.isfinite(arr) | (arr < low) | (arr > high) | (arr != np.floor(arr))
-    if bad.any():
-        first = arr[bad].flat[0]
-        raise ValueError(f"{name} must hold whole numbers between {low:g} and {high:g}; "
-                         f"{int(bad.sum())} value(s) are not (e.g. {first!r})")
-    return arr
+    return checks.count(name, value, low, high)
 
 
 def _check_fraction(name, value):
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        if not (0.0 < v <= 1.0):
-            raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-        return v
-    arr = np.asarray(value, dtype=float)
-    if (~np.isfinite(arr) | (arr <= 0) | (arr > 1)).any():
-        raise ValueError(f"{name} must be in (0, 1] everywhere")
-    return arr
+    """A fraction in (0, 1] (scalar or array)."""
+    return checks.fraction(name, value)
 
 
 def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None) -> tuple:
@@ -255,10 +282,7 @@ def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None
             elif k in ("memory", "memory_efficiency"):
                 mem = _check_fraction("memory efficiency", v)
             else:
-                q = as_quantity(v, "s", what="fixed_overhead")
-                if np.any(np.asarray(q.magnitude) < 0):
-                    raise ValueError("fixed_overhead must be >= 0")
-                over = to_base(q)
+                over = checks.quantity("fixed_overhead", v, "ms", low=0.0)
         return comp, mem, over
     eff = _check_fraction("efficiency", efficiency)
     return eff, eff, over
@@ -396,6 +420,15 @@ class Prediction(ResultDisplay):
             d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
 
+    @classmethod
+    def json_schema(cls) -> dict:
+        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
+        from .export import result_schema
+        return result_schema("Prediction", _OUTPUTS + ("latency", "throughput", "kv_cache",
+                                                       "memory_capacity"),
+                             labels=("bottleneck", "reason"), flags=("feasible",),
+                             strings=("phase", "precision", "model", "hardware"))
+
     def inputs(self) -> dict:
         """The inputs used, as quantities in each symbol's declared unit."""
         return {k: Q_(np.asarray(v) / base_factor(info(k).unit) if isinstance(v, np.ndarray)
@@ -459,13 +492,17 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     efficiency : float or dict, optional
         One achieved fraction of peak for compute and memory, or
         ``{"compute": .., "memory": .., "fixed_overhead": "0.5 ms", "communication": ..,
-        "scale_up_latency": "5 us", "unoverlapped": ..}``; defaults from ``defaults.yaml``
+        "scale_up_latency": "5 us", "unoverlapped": ..}`` (quantities, quantity strings or
+        numbers in the declared unit: ms for ``fixed_overhead``, us for ``scale_up_latency``);
+        defaults from ``defaults.yaml``
         (calibrated, with provenance; per hardware generation where fitted). ``unoverlapped``
         is the share phi of the shorter of compute and memory time not hidden behind the longer
         (step = max + phi min; 0 gives the classic roofline).
     tp : int or array of int
         Tensor-parallel degree: ``tp`` chips serve as one device with ``tp`` times the peak,
-        bandwidth and capacity, plus two all-reduces per layer over the scale-up links.
+        bandwidth and capacity, plus two all-reduces per layer over the scale-up links. It must
+        divide the attention heads and fit in the chip's scale-up domain (8 on an HGX/DGX
+        node, 72 on a GB200 NVL72) where the registry records one.
     weight_bits : float, optional
         Storage bits per weight when they differ from ``precision`` (block-quantized formats:
         4 bits plus a 16-bit scale per 32 weights is 4.5, llama.cpp's Q4_0); compute stays at
@@ -514,7 +551,7 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     lo_s, hi_s = info("context_length").bounds
     b = _check_count("batch", batch, lo_b, hi_b)
     s = _check_count("seq_len", seq_len, lo_s, hi_s)
-    t = _check_count("tp", tp, 1, 4096)
+    t = check_tp(_check_count("tp", tp, 1, 4096), m, hw)
     eff = _efficiency_magnitudes(efficiency, hw, precision, _check_stack(stack))
     comm = _communication(efficiency)
     phi = _unoverlapped(efficiency)
@@ -525,22 +562,23 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
                   or (efficiency is not None and any(isinstance(a, np.ndarray) for a in eff)))
     prec = _precision_magnitudes(precision)
     if weight_bits is not None:
-        bits = float(weight_bits) if isinstance(weight_bits, (int, float)) \
-            and not isinstance(weight_bits, bool) else float("nan")
-        if not (0.5 <= bits <= 64):
-            raise ValueError(f"weight_bits must be a number of bits between 0.5 and 64, got "
-                             f"{weight_bits!r}")
+        bits = checks.number("weight_bits", weight_bits, low=0.5, high=64, unit="bit")
+        if isinstance(bits, np.ndarray):
+            raise checks.InputError("weight_bits must be one number of bits between 0.5 and 64")
         prec = (_b("bytes_per_parameter", Q_(bits, "bit/param")),) + prec[1:]
     roofs = _cached("hardware", hw, precision)
     if not (np.ndim(t) == 0 and t == 1):
         roofs = tuple(r * t for r in roofs)
     tpv = tp_magnitudes(hw, t)
     if latency is not None:
-        lat = to_base(as_quantity(latency, "us", what="scale_up_latency"))
-        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
-            raise ValueError(f"scale_up_latency must be >= 0, got {latency!r}")
+        lat = checks.quantity("scale_up_latency", latency, "us", low=0.0)
         tpv = tpv[:2] + (lat,)
         vectorised = vectorised or isinstance(lat, np.ndarray)
+    if vectorised:
+        checks.sweep_shape(("batch", b), ("seq_len", s), ("tp", t), ("efficiency", eff[0]),
+                           ("memory efficiency", eff[1]), ("fixed_overhead", eff[2]),
+                           ("communication", comm), ("unoverlapped", phi),
+                           ("scale_up_latency", tpv[2]), arrays=len(_OUTPUTS) + 8)
     if family == "moe":
         structure, extra = _cached("moe", m, hw)
         extra = extra[:-1] + (comm,)
@@ -600,11 +638,7 @@ _OVERLAP_KEYS = ("unoverlapped", "unoverlapped_fraction")
 
 def _fraction(name, value):
     """``value`` (a number or array) checked to lie in [0, 1]; a clear error naming ``name``."""
-    arr = np.asarray(value, dtype=float) if not isinstance(value, (bool, str)) \
-        else np.asarray(np.nan)
-    if not np.all(np.isfinite(arr) & (arr >= 0) & (arr <= 1)):
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return arr if arr.ndim else float(arr)
+    return checks.fraction(name, value, zero=True)
 
 
 def _unoverlapped(efficiency):

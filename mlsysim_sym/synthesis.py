@@ -19,6 +19,7 @@ from .scenarios import (_HARDWARE_INPUTS, _MODEL_INPUTS, PRECISION_BITS, _cached
                         _default_efficiency, _EFFICIENCY_INPUTS, _precision_magnitudes,
                         _check_count, serving_system)
 from .solvers.inverse import BaseValues, SolveResult, _magnitude, solve_for
+from .checks import InputError
 from .symbols import info
 from .units import base_factor
 
@@ -82,7 +83,10 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     precision : str
     given : dict, optional
         Values for hardware terms that are not unknowns, or overrides of the efficiencies /
-        fixed overhead (quantities, quantity strings or declared-unit numbers).
+        fixed overhead (quantities, quantity strings or numbers in the symbol's declared unit,
+        ``ms.symbols.info(name).unit``). Each is checked: finite, positive (>= 0 where zero is
+        meaningful, such as ``fixed_overhead``), at most 1 for a fraction, and an input of the
+        serving system; anything else raises ``InputError`` (a ``ValueError``).
     compare : bool
         Compare every registry chip with the requirements.
 
@@ -91,7 +95,16 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     Synthesis
         ``{unknown: SolveResult}`` with ``.binding_target`` and ``.chips``.
     """
+    if isinstance(unknowns, str):
+        unknowns = [unknowns]
+    if not isinstance(unknowns, (list, tuple)) or not all(isinstance(u, str) for u in unknowns):
+        raise InputError(f"unknowns must be a list among {', '.join(_HARDWARE_UNKNOWNS)}; got "
+                         f"{unknowns!r:.60}")
     unknowns = list(unknowns)
+    if not isinstance(targets, dict):
+        raise InputError(f"targets must be a dict such as {{'tpot': '20 ms'}}, got {targets!r:.60}")
+    if given is not None and not isinstance(given, dict):
+        raise InputError(f"given must be a dict {{input name: value}}, got {given!r:.60}")
     bad = [u for u in unknowns if u not in _HARDWARE_UNKNOWNS]
     if bad:
         raise ValueError(f"unknowns must be among {', '.join(_HARDWARE_UNKNOWNS)}; got {bad}")
@@ -109,6 +122,9 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     m = registry.model(model)
     b = _check_count("batch", batch, *info("batch").bounds)
     s = _check_count("seq_len", seq_len, *info("context_length").bounds)
+    if isinstance(b, np.ndarray) or isinstance(s, np.ndarray):
+        raise InputError("synthesize takes one batch and one seq_len (whole numbers), not arrays: "
+                         "loop over the values you want to compare")
     known = dict(zip(_MODEL_INPUTS, _cached("model", m)))
     known.update(zip(("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element"),
                      _precision_magnitudes(precision)))
@@ -124,13 +140,18 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
                                                      default("communication_efficiency")),
                  unoverlapped_fraction=_magnitude("unoverlapped_fraction",
                                                   default("unoverlapped_fraction")))
+    system = serving_system()
+    allowed = {x.name for x in system.inputs} - set(unknowns)
     for k, v in (given or {}).items():
-        known[k] = _magnitude(k, v)
+        if k not in allowed:
+            raise InputError(f"given: {k!r} is not an input of the serving system"
+                             + (" (it is an unknown)" if k in unknowns else "")
+                             + f"; allowed: {', '.join(sorted(allowed))}")
+        known[k] = _magnitude(k, v)   # checked: finite, positive, fractions <= 1
     # hardware terms that are neither unknown nor given: out of the way (top of plausible range)
     for h in _HARDWARE_INPUTS:
         if h not in unknowns and h not in known:
             known[h] = info(h).bounds[1] * base_factor(info(h).unit)
-    system = serving_system()
     out = Synthesis()
     out.binding_target, out.per_target = {}, {}
     for u in unknowns:

@@ -207,16 +207,49 @@ class System:
         from .numeric import compile_system
         return compile_system(self, outputs, inputs)
 
-    def evaluate(self, outputs, **inputs) -> dict:
-        """Evaluate ``outputs`` (a name or a list) from keyword inputs.
+    def evaluate(self, outputs, inputs=None, /, **kwargs) -> dict:
+        """Evaluate ``outputs`` (a name or a list) from the inputs they depend on.
 
-        Inputs are pint quantities, quantity strings ("3.35 TB/s") or numbers in each symbol's
-        declared unit; arrays broadcast. Returns ``{name: quantity}`` plus, for every named
-        Max/Min the outputs depend on, ``{"binding": {equation name: wall name}}``.
+        Inputs are given as keyword arguments, as a dict (``S.evaluate("ttft", {"batch": 1,
+        ...})``) or as a forward result of ``predict``/``train``/``serve`` (its inputs; keyword
+        arguments override them). Values are pint quantities, quantity strings ("3.35 TB/s") or
+        numbers in each symbol's declared unit (``ms.symbols.info(name).unit``); arrays
+        broadcast. Extra inputs the outputs do not depend on are ignored when they are inputs of
+        this system. Returns ``{name: quantity}`` plus, for every named Max/Min the outputs
+        depend on, ``{"binding": {equation name: wall name}}``.
         """
-        names = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+        from .checks import InputError
+        if isinstance(outputs, str):
+            names = (outputs,)
+        elif isinstance(outputs, (list, tuple)) and outputs \
+                and all(isinstance(o, str) for o in outputs):
+            names = tuple(outputs)
+        else:
+            raise InputError(f"outputs must be an output name or a list of them, got "
+                             f"{outputs!r:.60}")
+        for n in names:
+            if not self.is_output(n):
+                raise InputError(f"{n!r} is an input of system {self.name!r}, not an output")
+        base = {}
+        if inputs is not None:
+            if isinstance(inputs, dict):
+                base = dict(inputs)
+            elif getattr(inputs, "_inputs", None) is not None:
+                from .units import from_base
+                from .symbols import info
+                base = {n: from_base(v, info(n).unit) for n, v in inputs._inputs.items()
+                        if n in {s.name for s in self.inputs}}
+            else:
+                raise InputError(f"inputs must be a dict {{input name: value}} or a result of "
+                                 f"predict/train/serve, got {inputs!r:.60}")
+        base.update(kwargs)
         k = self.compile(names)
-        ev = k.evaluate(**inputs)
+        own = {s.name for s in self.inputs}
+        extra = [n for n in base if n not in k.input_names and n not in own]
+        if extra:
+            raise InputError(f"not inputs of system {self.name!r}: {', '.join(map(str, extra))}; "
+                             f"{', '.join(names)} need(s): {', '.join(k.input_names)}")
+        ev = k.evaluate(**{n: base[n] for n in k.input_names if n in base})
         out = {n: ev.quantity(n) for n in names}
         if k.branch_kind:
             out["binding"] = {owner: ev.binding(owner) for owner in k.branch_kind}

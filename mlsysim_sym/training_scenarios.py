@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import registry
+from . import checks, registry
 from .defaults import default, variant_name
 from .display import ResultDisplay
 from .scenarios import _fraction
@@ -38,7 +38,7 @@ from .system import System
 from .iron_law import IronLaw
 from .iron_law import iron_law as _iron_law
 from .feasibility import memory_reason
-from .units import Q_, as_quantity, base_factor, to_base
+from .units import Q_, base_factor
 
 __all__ = ["train", "TrainResult", "training_system", "iron_law", "IronLaw"]
 
@@ -127,7 +127,7 @@ def _kernel(mode):
 
 
 def _b(name, value) -> float:
-    return float(to_base(as_quantity(value, info(name).unit, what=name)))
+    return checks.magnitude(name, value)
 
 
 def _bm(name, value):
@@ -260,16 +260,7 @@ def _machine(cluster, devices, notes):
 # Knob validation (scalars or numpy arrays)
 # ---------------------------------------------------------------------------------------------
 def _ints(name, value, low=1):
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    arr = np.asarray(value, dtype=float)
-    if arr.size == 0:
-        raise ValueError(f"{name} is an empty array")
-    bad = ~np.isfinite(arr) | (arr < low) | (arr != np.floor(arr))
-    if bad.any():
-        first = float(arr[bad].flat[0])
-        raise ValueError(f"{name} must hold whole numbers >= {low}; got {first:g}")
-    return arr if arr.ndim else float(arr)
+    return checks.number(name, value, low=low, integer=True)
 
 
 def _first_bad(mask, *arrays):
@@ -525,6 +516,16 @@ class TrainResult(ResultDisplay):
             d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
 
+    @classmethod
+    def json_schema(cls) -> dict:
+        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output (the step breakdown's
+        terms are further quantities)."""
+        from .export import result_schema
+        return result_schema("TrainResult", ("mfu", "hfu", "tokens_per_s", "memory_per_device",
+                                             "memory_capacity"),
+                             labels=("bottleneck", "binding_term", "reason"), flags=("feasible",),
+                             strings=("model", "hardware", "precision"), lists=("assumptions",))
+
     def __repr__(self):
         if np.ndim(self._raw("training_step_time")):
             return f"TrainResult({self.model.name} on {self.hardware.name}, vectorised)"
@@ -659,26 +660,15 @@ def _efficiencies(efficiency, overlap, hardware=None, precision=None, kernel=Non
         for key, v in efficiency.items():
             key = by_symbol.get(key, key)
             sym, (lo, hi), unit = EFFICIENCY_KEYS[key]
-            if unit is not None:
-                q = as_quantity(v, unit, what=key)
-                values[sym] = to_base(q)
-                arr = np.asarray(q.to(unit).magnitude, dtype=float)
-            else:
-                arr = np.asarray(v, dtype=float) if not isinstance(v, (bool, str)) else \
-                    np.asarray(np.nan)
-                values[sym] = arr if arr.ndim else float(arr)
             open_low = key != "elementwise" and unit is None
-            ok = np.isfinite(arr) & (arr > lo if open_low else arr >= lo) & (arr <= hi)
-            if not np.all(ok):
-                what = f"({lo:g}, {hi:g}]" if open_low else f"[{lo:g}, {hi:g}]"
-                raise ValueError(f"{key} efficiency must be in {what}"
-                                 + (f" {unit}" if unit else "") + f", got {v!r}")
+            if unit is not None:
+                values[sym] = checks.quantity(f"{key} efficiency", v, unit, low=lo, high=hi,
+                                              low_open=open_low)
+            else:
+                values[sym] = checks.number(f"{key} efficiency", v, low=lo, high=hi,
+                                            low_open=open_low)
     elif efficiency is not None:
-        arr = np.asarray(efficiency, dtype=float) if not isinstance(efficiency, (bool, str)) \
-            else np.asarray(np.nan)
-        if not np.all(np.isfinite(arr) & (arr > 0) & (arr <= 1)):
-            raise ValueError(f"compute efficiency must be in (0, 1], got {efficiency!r}")
-        values["compute_efficiency"] = arr if arr.ndim else float(arr)
+        values["compute_efficiency"] = checks.fraction("compute efficiency", efficiency)
     values["dp_overlap"] = _fraction("overlap", overlap)
     return values
 
@@ -802,6 +792,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         raise ValueError("cp, ep and interleave must be scalars")
     b, B, S = (_ints(k, x) for k, x in (("micro_batch", micro_batch),
                                           ("global_batch", global_batch), ("seq_len", seq_len)))
+    checks.sweep_shape(("tp", tp), ("pp", pp), ("micro_batch", b), ("global_batch", B),
+                       ("seq_len", S), arrays=len(_OUTPUTS) + 40)
     dp = _layout(n_dev, tp, pp, dp, cp, ep, g, m.heads, allow_cross_node_tp, moe)
     bad = np.mod(B, dp * b) != 0
     if np.any(bad):
@@ -822,16 +814,19 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                              "(Narayanan et al. Sec. 2.2.2)")
     if not isinstance(even_layer_split, (bool, np.bool_)):
         raise ValueError(f"even_layer_split must be True or False, got {even_layer_split!r}")
-    if zero_stage not in (0, 1, 2, 3):
-        raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}")
+    if isinstance(zero_stage, (bool, np.bool_)) or not isinstance(zero_stage, (int, np.integer)) \
+            or zero_stage not in (0, 1, 2, 3):
+        raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r:.60}")
     if isinstance(recompute, str):
         if recompute not in _RECOMPUTE:
             raise ValueError(f"recompute must be one of {', '.join(_RECOMPUTE)} or a fraction")
         r_d, r_a = _RECOMPUTE[recompute]
     else:
-        r_d = float(recompute)
-        if not 0 <= r_d <= 1:
-            raise ValueError(f"recompute fraction must be in [0, 1], got {recompute!r}")
+        r_d = checks.number(f"recompute (one of {', '.join(_RECOMPUTE)}, or a fraction)",
+                            recompute, low=0.0, high=1.0)
+        if isinstance(r_d, np.ndarray):
+            raise checks.InputError("recompute must be one fraction in [0, 1] or one of "
+                                    + ", ".join(_RECOMPUTE))
         r_a = r_d
     kernel = attention_variant(flash_attention, attention_kernel)
     flash_attention = kernel != "eager"
@@ -859,7 +854,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   activation_bytes_per_element=_bm("activation_bytes_per_element", ab))
     values.update(eff)
     values["attention_peak_flops"] = _b("attention_peak_flops", _attention_peak(hw, precision))
-    tok = float("nan") if tokens is None else _b("training_tokens", tokens)
+    tok = float("nan") if tokens is None else float(checks.quantity(
+        "tokens", tokens, info("training_tokens").unit, low=0.0, low_open=True)
+        if not isinstance(tokens, np.ndarray) else np.nan)
     values.update(tensor_parallel=tp, pipeline_parallel=pp, data_parallel=dp, context_parallel=cp,
                   expert_parallel=ep, pipeline_interleave=v, micro_batch=b, global_batch=B,
                   sequence_length=_bm("sequence_length", S), recomputed_dense_fraction=r_d,

@@ -70,11 +70,15 @@ def discrepancy(category: str) -> float:
 def _check_samples(samples) -> int:
     if samples is True:
         return DEFAULT_SAMPLES
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) \
-            or not 10 <= samples <= 1_000_000:
-        raise ValueError(f"uncertainty must be True or a number of samples in [10, 1e6], got "
-                         f"{samples!r}")
-    return int(samples)
+    from .checks import InputError, count
+    try:
+        n = count("uncertainty", samples, 10, 1_000_000)
+        if not isinstance(n, float):
+            raise InputError("an array")
+    except InputError:
+        raise InputError(f"uncertainty must be True or a number of samples in [10, 1e6], got "
+                         f"{samples!r:.60}") from None
+    return int(n)
 
 
 def sample_parameters(names: dict, samples, seed: int = 0) -> dict:

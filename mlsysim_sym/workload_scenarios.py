@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import registry
+from . import checks, registry
 from .display import ResultDisplay
 from .equations import walls, workloads
 from .symbols import info
@@ -39,7 +39,7 @@ def workload_default(name: str):
 
 def _b(name, value) -> float:
     """Base-unit magnitude of ``value`` (quantity, quantity string or number in name's unit)."""
-    return to_base(as_quantity(value, info(name).unit, what=name))
+    return checks.magnitude(name, value)
 
 
 def _precision_bits(precision) -> int:
@@ -52,37 +52,17 @@ def _precision_bits(precision) -> int:
 
 def _numbers(name, value):
     """``value`` as a float (scalar) or a non-empty float array; a clear error otherwise."""
-    if isinstance(value, (bool, np.bool_, str)) or value is None:
-        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
-    if isinstance(value, (int, float, np.number)):
-        return float(value)
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
-    if arr.size == 0:
-        raise ValueError(f"{name} is an empty array")
-    return arr
+    return checks.number(name, value)
 
 
 def _count(name, value, low, high):
     """A whole-number knob in [low, high] (scalar or array) as float or float array."""
-    arr = _numbers(name, value)
-    bad = ~np.isfinite(arr) | (arr < low) | (arr > high) | (arr != np.floor(arr))
-    if np.any(bad):
-        first = np.asarray(arr)[np.asarray(bad)].flat[0] if np.ndim(arr) else value
-        raise ValueError(f"{name} must be a whole number between {low:g} and {high:g}; "
-                         f"got {first!r}")
-    return arr
+    return checks.count(name, value, low, high)
 
 
 def _positive(name, value, high=None):
     """A positive finite knob (at most ``high``), scalar or array."""
-    arr = _numbers(name, value)
-    if np.any(~np.isfinite(arr) | (arr <= 0)) or (high is not None and np.any(arr > high)):
-        limit = f" and at most {high:g}" if high is not None else ""
-        raise ValueError(f"{name} must be a positive finite number{limit}, got {value!r}")
-    return arr
+    return checks.number(name, value, low=0.0, low_open=True, high=high)
 
 
 def _roofline_efficiency(efficiency, hardware=None, precision=None, model=None, stack=None):
@@ -109,9 +89,7 @@ def _roofline_efficiency(efficiency, hardware=None, precision=None, model=None, 
             elif key in ("memory", "memory_efficiency"):
                 mem = _positive("memory efficiency", v, 1.0)
             elif key == "fixed_overhead":
-                over = _b("fixed_overhead", v)
-                if np.any(np.asarray(over) < 0):
-                    raise ValueError("fixed_overhead must be >= 0")
+                over = checks.quantity("fixed_overhead", v, info("fixed_overhead").unit, low=0.0)
             else:
                 raise ValueError(f"unknown efficiency key {key!r}; allowed: compute, memory, "
                                  "fixed_overhead")
@@ -247,6 +225,16 @@ class WorkloadPrediction(ResultDisplay):
                  hardware=self.hardware.name, notes=list(self.notes))
         return d
 
+    @classmethod
+    def json_schema(cls) -> dict:
+        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
+        from .export import result_schema
+        return result_schema(cls.__name__, ("latency", "throughput", "memory_footprint",
+                                            "memory_utilization", "memory_capacity"),
+                             labels=("bottleneck", "reason"), flags=("feasible",),
+                             strings=("family", "precision", "model", "hardware"),
+                             lists=("notes",))
+
     def inputs(self) -> dict:
         """The inputs used, as quantities in each symbol's declared unit."""
         return {k: Q_(np.asarray(v) / base_factor(info(k).unit), info(k).unit)
@@ -347,6 +335,9 @@ def _run(system, outputs, names, values):
     """Compile ``outputs`` of ``system`` on ``names`` (cached) and evaluate ``values`` lazily."""
     args = tuple(values[n] for n in names)
     vectorised = any(isinstance(a, np.ndarray) for a in args)
+    if vectorised:
+        checks.sweep_shape(*[(n, a) for n, a in zip(names, args) if isinstance(a, np.ndarray)],
+                           arrays=len(outputs) + len(args))
     return system.compile(outputs, names).lazy(args, vectorised), dict(zip(names, args))
 
 
@@ -493,9 +484,10 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     except registry.PrecisionError:
         peak = None
     if clock is not None:
-        q = as_quantity(clock, "MHz", what="clock")
-        if not (np.all(np.isfinite(q.magnitude)) and np.all(q.magnitude > 0)
-                and np.all((q / hw.clock).to("").magnitude <= 1.0 + 1e-9)):
+        top = float(hw.clock.to("MHz").magnitude)
+        q = Q_(checks.quantity("clock", clock, "MHz", low=0.0, low_open=True,
+                               high=top * (1 + 1e-9)) / base_factor("MHz"), "MHz")
+        if not np.all((q / hw.clock).to("").magnitude <= 1.0 + 1e-9):
             raise ValueError(f"clock must be positive and at most {hw.name}'s {hw.clock:~P}, "
                              f"got {clock!r}")
         if peak is not None:
@@ -535,9 +527,7 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
                 fbpc = _b("mcu_flash_read_bytes_per_cycle", _positive("flash_bytes_per_cycle", v)
                           if not isinstance(v, str) else v)
             elif key == "fixed_overhead":
-                over = _b("fixed_overhead", v)
-                if np.any(np.asarray(over) < 0):
-                    raise ValueError("fixed_overhead must be >= 0")
+                over = checks.quantity("fixed_overhead", v, info("fixed_overhead").unit, low=0.0)
             else:
                 raise ValueError(f"unknown efficiency key {key!r}; allowed: cycles_per_mac, "
                                  "flash_bytes_per_cycle, fixed_overhead")

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 import numpy as np
+from pydantic.json_schema import SkipJsonSchema
 
 from .. import registry
 from ..defaults import GENERATION, parent, variant_name
@@ -45,7 +46,8 @@ class Case:
     measurement: Measurement
     kind: str
     uses: tuple            # calibrated parameters the prediction depends on
-    _predict: Callable = field(repr=False)
+    # the prediction function is code, not data: left out of the JSON Schema of a case / a row
+    _predict: SkipJsonSchema[Callable] = field(repr=False)
     assumptions: tuple = ()
 
     id = property(lambda self: self.measurement.id)

@@ -18,8 +18,12 @@ leave-one-source-out and cross-generation predictions honest: a held-out chip ge
 software stack is predicted with the base value, never with a value fitted on itself.
 
 Uncertainty and identifiability come from the Jacobian J at the solution: the covariance is
-s^2 (J^T J)^-1 with s^2 = RSS / (n - p), the 95% interval theta +- t_{0.975, n-p} se (variants
-through the delta method). A base parameter the data cannot move (zero column) or cannot separate
+s^2 (J^T J)^-1 with s^2 = RSS / (n - p), and the 95% interval is computed where the parameter
+lives so it never crosses a physical bound: ln theta +- t_{0.975, n-p} sd(ln theta) for a
+positive parameter, logit theta +- t sd(logit theta) for a fraction in (0, 1) (variants through
+the delta method). With as many free parameters as measurements (n <= p: no residual left) or a
+rank-deficient Jacobian, a fitted parameter is reported as *not determined* with the reason
+(``ParameterEstimate.determined``), never with a zero-width interval. A base parameter the data cannot move (zero column) or cannot separate
 from others (a near-null singular vector of the scaled J) is reported as not identifiable and
 held at its starting value, never reported as fitted; a variant with no measurement of its own is
 reported as held at its base.
@@ -65,6 +69,10 @@ class ParameterEstimate:
     identifiable: bool
     note: str = ""
     log_sd: float = float("nan")   # standard deviation of ln(value) (for uncertainty bands)
+    #: False when the fit moved the parameter but the data cannot say how well: as many free
+    #: parameters as measurements (no residual left), or a rank-deficient Jacobian; ``note``
+    #: says which, and ``ci`` is (nan, nan)
+    determined: bool = True
 
     @property
     def quantity(self):
@@ -74,6 +82,8 @@ class ParameterEstimate:
         u = f" {self.unit}" if self.unit not in ("", "dimensionless") else ""
         if not self.identifiable:
             return f"{self.name} = {self.value:.4g}{u} (held: {self.note})"
+        if not self.determined:
+            return f"{self.name} = {self.value:.4g}{u} (not determined: {self.note})"
         return (f"{self.name} = {self.value:.4g}{u} (95% CI {self.ci[0]:.4g} .. "
                 f"{self.ci[1]:.4g}{u})")
 
@@ -107,11 +117,17 @@ class CalibrationResult:
     message: str
     not_covered: list = field(default_factory=list)
     residual_sd: float = float("nan")
+    #: parents of requested variants, fitted alongside them (a variant is a deviation from its
+    #: base) but not asked for: ``parameters`` holds exactly the requested names
+    auxiliary: dict = field(default_factory=dict)
 
     @property
     def values(self) -> dict:
-        """Parameter name -> fitted (or held) value, in the symbol's declared unit."""
-        return {k: p.value for k, p in self.parameters.items()}
+        """Parameter name -> fitted (or held) value, in the symbol's declared unit: the requested
+        parameters and the parents fitted alongside them (what a prediction needs)."""
+        out = {k: p.value for k, p in self.auxiliary.items()}
+        out.update({k: p.value for k, p in self.parameters.items()})
+        return out
 
     @property
     def rms_log_error(self) -> float:
@@ -126,6 +142,9 @@ class CalibrationResult:
         lines = [f"fit of {len(self.parameters)} parameters to {self.n} measurements "
                  f"({'converged' if self.converged else 'NOT converged'}: {self.message})"]
         lines += [f"  {p}" for p in self.parameters.values()]
+        if self.auxiliary:
+            lines.append("  fitted alongside (parents of the requested variants):")
+            lines += [f"    {p}" for p in self.auxiliary.values()]
         lines.append(f"  median |error| {self.median_abs_error:.1%}, rms log error "
                      f"{self.rms_log_error:.3f} (in sample: the fitted measurements)")
         if self.not_covered:
@@ -402,6 +421,10 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
                                                  variant_spread=variant_spread, loss=loss,
                                                  f_scale=f_scale))
     used = sorted({u for c in cases for u in c.uses})
+    if parameters is not None and (isinstance(parameters, str)
+                                   or not all(isinstance(n, str) for n in parameters)):
+        raise ValueError(f"parameters must be a list of parameter names, got {parameters!r:.60}")
+    requested = list(parameters) if parameters is not None else None
     names = list(parameters) if parameters is not None else list(used)
     for n in names:
         parameter(n)  # clear error for an unknown name
@@ -471,11 +494,14 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
         if not late:
             break
         held.update(late)   # back to the start value, and fit the rest again
+    undetermined = {}
     if active:
         data = f[:n_data]
         dof = max(n_data - len(active), 1)
         s2 = float(data @ data) / dof
         cov_active = s2 * np.linalg.pinv(jac.T @ jac)
+        scale = np.maximum(np.abs(x[active]), 1e-3 * spans[active])
+        undetermined = _undetermined(jac * scale[None, :], [coords[i] for i in active], n_data)
     tq = float(student_t.ppf(0.975, max(n_data - len(active), 1)))
     cov = np.full((len(coords), len(coords)), np.nan)
     if active:
@@ -495,6 +521,11 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
             estimates[c] = ParameterEstimate(c, val, p.unit, start.get(c, val), float("nan"),
                                              (float("nan"), float("nan")), False, note,
                                              0.0 if c in pinned else float("nan"))
+            continue
+        if c in undetermined:
+            estimates[c] = ParameterEstimate(c, val, p.unit, start.get(c, val), float("nan"),
+                                             (float("nan"), float("nan")), True,
+                                             undetermined[c], float("nan"), False)
             continue
         if var is None:
             se = math.sqrt(max(cov[i, i], 0.0))
@@ -517,7 +548,8 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
             log_sd = math.sqrt(max(var_log, 0.0))
             se = val * log_sd
         estimates[c] = ParameterEstimate(c, val, p.unit, start.get(c, val), se,
-                                         (val - tq * se, val + tq * se), True, "", log_sd)
+                                         _interval(val, se, log_sd, tq, p.bounds), True, "",
+                                         log_sd)
     final = dict(fixed_values)
     final.update({k: float(v) for k, v in values.items()})
     preds = evaluate(cases, final)
@@ -525,6 +557,56 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
                    float(np.asarray(y, dtype=float).reshape(-1)[0]), c.unit)
             for c, y in zip(cases, preds)]
     order = [n for n in coords if n in estimates]
-    return CalibrationResult({n: estimates[n] for n in order}, rows, n_data,
+    asked = set(requested) if requested is not None else set(order)
+    return CalibrationResult({n: estimates[n] for n in order if n in asked}, rows, n_data,
                              max(n_data - len(active), 0), converged, message, uncovered,
-                             math.sqrt(s2) if s2 == s2 else float("nan"))
+                             math.sqrt(s2) if s2 == s2 else float("nan"),
+                             {n: estimates[n] for n in order if n not in asked})
+
+
+def _interval(val, se, log_sd, tq, bounds):
+    """95% interval computed where the parameter lives, so it never crosses a physical bound.
+
+    A fraction (a parameter whose range ends at 1: efficiencies, overlaps) on the logit scale,
+    any other positive parameter on the log scale (its standard deviation of ln value, from the
+    delta method), back-transformed; a parameter at 0 keeps the linear interval, cut at 0.
+    """
+    if not (math.isfinite(val) and val > 0):
+        return (max(val - tq * se, 0.0), val + tq * se)
+    if not math.isfinite(log_sd):
+        log_sd = se / val
+    if bounds[1] <= 1.0 and val < 1.0:
+        z, sd = math.log(val / (1.0 - val)), log_sd / (1.0 - val)
+        lo, hi = z - tq * sd, z + tq * sd
+        return (1.0 / (1.0 + math.exp(-lo)) if lo > -700 else 0.0,
+                1.0 / (1.0 + math.exp(-hi)) if hi < 700 else 1.0)
+    return (val * math.exp(max(-tq * log_sd, -700.0)), val * math.exp(min(tq * log_sd, 700.0)))
+
+
+def _undetermined(jac, names, n_data) -> dict:
+    """Fitted coordinates whose uncertainty the data cannot give, and why.
+
+    With as many free parameters as measurements the fit passes through every point and leaves
+    no residual to estimate the noise from (a zero-width interval would be a false claim); with
+    a rank-deficient Jacobian (data and prior rows) the parameters in its null space are not
+    determined. Variants carry a prior row each, so only the data count against the bases.
+    """
+    p = len(names)
+    if n_data <= p:
+        why = (f"{n_data} measurement(s) for {p} free parameter(s) leave no residual to "
+               f"estimate the uncertainty from (the fit passes through every point; measure at "
+               f"least {p + 1} points, or hold some parameters with fixed=[...])")
+        return {n: why for n in names}
+    out = {}
+    if p and np.all(np.isfinite(jac)):
+        _u, s, vt = np.linalg.svd(jac, full_matrices=False)
+        if s.size and s[0] > 0:
+            rank = int(np.sum(s > _NULL_RATIO * s[0]))
+            if rank < p:
+                for row in vt[rank:]:
+                    for j in np.nonzero(np.abs(row) > 0.2)[0]:
+                        out[names[j]] = (f"the Jacobian is rank-deficient (rank {rank} of {p}): "
+                                         "the data do not separate it from "
+                                         + (", ".join(names[k] for k in np.nonzero(
+                                             np.abs(row) > 0.2)[0] if k != j) or "the others"))
+    return out

@@ -19,7 +19,16 @@ Strategy for one unknown and one target (DESIGN decision 8):
    in the binding regime, the result says the unknown is not identifiable there (instead of
    returning a guess).
 
-Several unknowns (or targets) use ``scipy.optimize.least_squares`` on log-scaled unknowns.
+4. **Whole numbers.** An unknown declared ``integer`` (batch, devices, replicas, parallel
+   degrees) is answered with an integer: one that reproduces the target when there is one,
+   otherwise the integer next to the exact solution on the side that meets the target (the
+   smallest device count under a latency limit, the largest batch within it, the smallest batch
+   reaching a throughput), with ``SolveResult.margin``, the relative slack there.
+
+Several unknowns (or targets) use ``scipy.optimize.least_squares`` on log-scaled unknowns
+(continuous: whole-number unknowns are not rounded there).
+
+User values (``targets``, ``given``, ``bounds``) are checked by :mod:`mlsysim_sym.checks`.
 """
 
 from __future__ import annotations
@@ -31,8 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
+from .. import checks
 from ..symbols import info, is_constant
-from ..units import Q_, as_quantity, base_factor, parse_unit, quantity_json, to_base
+from ..units import Q_, base_factor, parse_unit, quantity_json
 
 __all__ = ["solve_for", "SolveResult", "BaseValues"]
 
@@ -66,6 +76,13 @@ class SolveResult:
     at : pint.Quantity or None
         Where (value of the unknown) the best reachable target value is attained.
     message : str
+    margin : float or None
+        For a whole-number unknown (the symbol's ``integer`` flag: batch, devices, replicas,
+        parallel degrees) that no integer reproduces exactly: the relative slack of the target at
+        the integer returned, ``(target - y) / target`` for a limit from above (times, bytes,
+        cost) or ``(y - target) / target`` for a goal from below (throughputs, rates,
+        utilisations of FLOPs); 0 when an integer reproduces the target; None for continuous
+        unknowns.
     """
 
     unknown: str
@@ -79,6 +96,7 @@ class SolveResult:
     best_reachable: object = None
     at: object = None
     message: str = ""
+    margin: object = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every field (quantities as ``{"value", "unit"}``)."""
@@ -87,12 +105,14 @@ class SolveResult:
                 "residual": float(self.residual), "binding": dict(self.binding),
                 "identifiable": bool(self.identifiable), "feasible": bool(self.feasible),
                 "best_reachable": quantity_json(self.best_reachable),
-                "at": quantity_json(self.at), "message": self.message}
+                "at": quantity_json(self.at), "message": self.message,
+                "margin": None if self.margin is None else float(self.margin)}
 
     def __repr__(self):
         if self.feasible and self.value is not None:
+            extra = "" if self.margin is None else f", margin={self.margin:.3g}"
             return (f"SolveResult({self.unknown} = {self.value:.6g~P}, method={self.method}, "
-                    f"residual={self.residual:.2g}, binding={self.binding})")
+                    f"residual={self.residual:.2g}{extra}, binding={self.binding})")
         return f"SolveResult({self.unknown}: infeasible, {self.message})"
 
 
@@ -164,10 +184,15 @@ def _closed_forms(system, unknown_sym, target_name):
 
 
 def _magnitude(name, value):
-    """Base-unit magnitude of a value given as quantity, quantity string or declared-unit number."""
-    if hasattr(value, "units") or isinstance(value, str):
-        return float(to_base(as_quantity(value, info(name).unit, what=name)))
-    return float(value) * base_factor(info(name).unit)
+    """Base-unit magnitude of one value given as quantity, quantity string or declared-unit
+    number, checked (finite, physical range, whole for counts) by :mod:`mlsysim_sym.checks`."""
+    v = checks.symbol_value(name, value)
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise checks.InputError(f"{name} must be a single value here, got an array of "
+                                    f"shape {v.shape}")
+        v = float(v.reshape(()))
+    return v
 
 
 class BaseValues(dict):
@@ -181,16 +206,25 @@ def _given_magnitudes(given) -> dict:
     inputs = getattr(given, "_inputs", None)
     if inputs is not None:
         return dict(inputs)
+    from ..symbols import all_symbols
+    table = all_symbols()
+    bad = [k for k in (given or {}) if not isinstance(k, str) or k not in table]
+    if bad:
+        raise checks.InputError(f"given: {bad[0]!r:.40} is not a model quantity; give "
+                                "{input name: value} with names such as 'memory_bandwidth'")
     return {k: _magnitude(k, v) for k, v in (given or {}).items()}
 
 
 def _bounds_base(name, bounds):
     row = info(name)
-    lo, hi = bounds if bounds is not None else row.bounds
-    if bounds is not None and (hasattr(lo, "units") or isinstance(lo, str)):
-        lo, hi = _magnitude(name, lo), _magnitude(name, hi)
+    if bounds is None:
+        lo, hi = (float(b) * base_factor(row.unit) for b in row.bounds)
     else:
-        lo, hi = float(lo) * base_factor(row.unit), float(hi) * base_factor(row.unit)
+        if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+            raise checks.InputError(f"bounds for {name} must be a pair (low, high), got "
+                                    f"{bounds!r:.60}")
+        lo, hi = (float(checks.quantity(f"bounds of {name}", b, row.unit, low=0.0))
+                  if not isinstance(b, np.ndarray) else float("nan") for b in bounds)
     if lo <= 0:
         lo = hi * 1e-12
     if not lo < hi:
@@ -221,9 +255,27 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     -------
     SolveResult, or dict name -> SolveResult for several unknowns.
     """
+    if not isinstance(unknown, (str, list, tuple)) or not unknown or (
+            not isinstance(unknown, str) and not all(isinstance(u, str) for u in unknown)):
+        raise checks.InputError(f"unknown must be an input name or a list of input names, got "
+                                f"{unknown!r:.60}")
     unknowns = [unknown] if isinstance(unknown, str) else list(unknown)
+    if not isinstance(targets, dict):
+        raise checks.InputError(f"targets must be a dict {{output name: value}}, got "
+                                f"{targets!r:.60}")
+    if given is not None and not isinstance(given, dict) and getattr(given, "_inputs", None) is None:
+        raise checks.InputError(f"given must be a dict {{input name: value}} or a result of "
+                                f"predict/train/serve, got {given!r:.60}")
     if not targets:
         raise ValueError("targets is empty: give at least one {output: value}")
+    names = {x.name for x in system.outputs + system.inputs}
+    for t in list(targets) + unknowns:
+        if not isinstance(t, str) or t not in names:
+            what = "targets" if t in targets else "unknown"
+            kind = "an output" if what == "targets" else "an input"
+            raise checks.InputError(f"{what}: {t!r:.40} is not a symbol of system "
+                                    f"{system.name!r}; give the name of {kind} of it "
+                                    "(system.outputs / system.inputs list them)")
     for t in targets:
         if not system.is_output(t):
             raise ValueError(f"{t!r} is an input, not an output of {system.name!r}; targets must "
@@ -234,7 +286,14 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     known = _given_magnitudes(given)
     for u in unknowns:
         known.pop(u, None)
-    target_mags = {t: _magnitude(t, v) for t, v in targets.items()}
+    # a target only has to be a positive finite value of the output's dimension: one beyond
+    # what the system can reach is answered as infeasible, not refused
+    target_mags = {}
+    for t, v in targets.items():
+        m = checks.quantity(f"target {t}", v, info(t).unit, low=0.0, low_open=True)
+        if isinstance(m, np.ndarray):
+            raise checks.InputError(f"target {t} must be a single value, got an array")
+        target_mags[t] = float(m)
     if len(unknowns) == 1 and len(targets) == 1 and method != "least_squares":
         (tname, tval), = target_mags.items()
         return _solve_scalar(system, unknowns[0], tname, tval, known, bounds, method)
@@ -302,6 +361,9 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                 good.append(x)
         if good:
             x = min(good)
+            if row.integer:
+                return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap,
+                              "closed-form")
             return SolveResult(unknown, wrap(x), "closed-form", True, residual(x),
                                _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
         if method == "closed-form":
@@ -316,6 +378,8 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
     hits = np.nonzero(sign[:-1] * sign[1:] <= 0)[0]
     if close.size and (not hits.size or close[0] <= hits[0]):
         x = float(grid[close[0]])
+        if row.integer:
+            return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq")
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
                            _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
     if hits.size:
@@ -326,9 +390,12 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
             from scipy.optimize import brentq
             x = brentq(lambda v: _forward(k, idx, known, unknown, v) - tval, grid[i], grid[i + 1],
                        xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
-        if row.integer or residual(x) > 1e-6:
-            return _integer_or_jump(k, idx, known, unknown, tval, float(grid[i]),
-                                    float(grid[i + 1]), x, wrap, twrap, row.integer)
+        if row.integer:
+            return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq",
+                          bracket=(float(grid[i]), float(grid[i + 1])))
+        if residual(x) > 1e-6:
+            return _jump(k, idx, known, unknown, tval, float(grid[i]), float(grid[i + 1]), x,
+                         wrap, twrap)
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
                            _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
     # 3. unreachable: report the closest reachable value and whether the unknown matters there
@@ -367,32 +434,9 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                        not on_plateau, False, twrap(best), wrap(x_best), msg)
 
 
-def _integer_or_jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap, integer):
-    """Refine a bracket [a, b] for an integer unknown, or report a jump of a stepwise function.
-
-    Integer unknowns (device counts, groups, layers) are searched exactly over the integers of
-    the bracket (vectorised), never rounded; a continuous unknown whose root is a discontinuity
-    (floor/ceiling) is reported as unreachable with the values on both sides.
-    """
-    if integer:
-        lo_i, hi_i = math.floor(a), math.ceil(b)
-        if hi_i - lo_i > 1_000_000:  # pragma: no cover - brackets are one grid step wide
-            lo_i, hi_i = math.floor(x) - 1, math.ceil(x) + 1
-        cand = np.arange(max(lo_i, 1), hi_i + 1, dtype=float)
-        ys = np.asarray(_forward(k, idx, known, unknown, cand), dtype=float) * np.ones_like(cand)
-        err = np.abs(ys - tval) / abs(tval)
-        j = int(np.argmin(err))
-        xi = float(cand[j])
-        if err[j] <= _REL_TOL:
-            return SolveResult(unknown, wrap(xi), "integer search", True, float(err[j]),
-                               _binding_at(k, known, unknown, xi),
-                               _identifiable(k, idx, known, unknown, xi))
-        below = cand[ys <= tval] if np.any(ys <= tval) else cand[:0]
-        msg = (f"no whole {unknown} gives {twrap(tval):.6g~P} exactly; the nearest is "
-               f"{unknown} = {xi:g} giving {twrap(ys[j]):.6g~P}")
-        return SolveResult(unknown, None, "integer search", False, float(err[j]),
-                           _binding_at(k, known, unknown, xi), True, False, twrap(ys[j]),
-                           wrap(xi), msg)
+def _jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap):
+    """Report a root of a stepwise (floor/ceiling) dependence of a continuous unknown as a jump:
+    no value reproduces the target; the values on both sides of the step are given."""
     y_lo = _forward(k, idx, known, unknown, a)
     y_hi = _forward(k, idx, known, unknown, b)
     msg = (f"{twrap(tval):.6g~P} falls in a jump of a stepwise {unknown}-dependence near "
@@ -401,6 +445,75 @@ def _integer_or_jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap, integer
                                                           - tval) / abs(tval),
                        _binding_at(k, known, unknown, x), True, False,
                        twrap(_forward(k, idx, known, unknown, x)), wrap(x), msg)
+
+
+_HIGHER_IS_BETTER = ("throughput", "goodput", "flops_utilization", "availability",
+                     "scaling_efficiency", "capacity")
+
+
+def _higher_is_better(target) -> bool:
+    """True when a target is a goal from below (a rate such as tokens/s, a throughput, an
+    availability or a FLOP utilisation); False for a limit from above (times, bytes, cost)."""
+    dims = dict(parse_unit(info(target).unit).dimensionality)
+    if dims.get("[time]", 0) < 0 and not dims.get("[currency]", 0):
+        return True
+    return any(word in target for word in _HIGHER_IS_BETTER)
+
+
+def _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, method, bracket=None):
+    """The integer answer for a whole-number unknown near the exact solution ``x``.
+
+    An integer that reproduces the target (within the solver tolerance) is returned as such
+    (margin 0); otherwise the integer next to ``x`` on the side that meets the target (for a
+    latency limit: the smallest device count that meets it, or the largest batch that stays
+    within it), with the relative margin at that integer. Vectorised over the integers of the
+    bracket; never a rounded, unchecked value.
+    """
+    f = base_factor(info(unknown).unit)
+    u = x / f
+    lo_u, hi_u = max(math.ceil(lo / f - 1e-9), 1), math.floor(hi / f + 1e-9)
+    a, b = (bracket[0] / f, bracket[1] / f) if bracket else (u, u)
+    first, last = max(math.floor(min(a, u)), lo_u), min(math.ceil(max(b, u)), hi_u)
+    if last - first > 100_000:          # keep the exact search small: the two neighbours of x
+        first, last = max(math.floor(u), lo_u), min(math.ceil(u), hi_u)
+    if last < first:
+        return SolveResult(unknown, None, method, False, float("nan"), {}, True, False,
+                           message=f"no whole {unknown} lies in [{wrap(lo):.4g~P}, "
+                                   f"{wrap(hi):.4g~P}] next to the exact solution {u:.6g}")
+    cand = np.arange(first, last + 1, dtype=float)
+    ys = np.asarray(_forward(k, idx, known, unknown, cand * f), dtype=float) * np.ones_like(cand)
+    err = np.abs(ys - tval) / abs(tval)
+    exact = np.nonzero(err <= _REL_TOL)[0]
+    if exact.size:
+        c = float(cand[exact[0]])
+        return SolveResult(unknown, wrap(c * f), method, True, float(err[exact[0]]),
+                           _binding_at(k, known, unknown, c * f),
+                           _identifiable(k, idx, known, unknown, c * f), margin=0.0)
+    higher = _higher_is_better(target)
+    near = np.array(sorted({min(max(math.floor(u), lo_u), hi_u), min(max(math.ceil(u), lo_u), hi_u)}),
+                    dtype=float)
+    y_near = np.asarray(_forward(k, idx, known, unknown, near * f), dtype=float) * np.ones_like(near)
+    ok = y_near >= tval if higher else y_near <= tval
+    sense = ">=" if higher else "<="
+    if not ok.any():
+        j = int(np.argmin(np.abs(y_near - tval)))
+        c, y = float(near[j]), float(y_near[j])
+        return SolveResult(unknown, None, method, False, abs(y - tval) / abs(tval),
+                           _binding_at(k, known, unknown, c * f), True, False, twrap(y),
+                           wrap(c * f),
+                           f"no whole {unknown} next to the exact solution {u:.6g} meets "
+                           f"{target} {sense} {twrap(tval):.4g~P}: {unknown} = {c:g} gives "
+                           f"{twrap(y):.4g~P}")
+    j = int(np.nonzero(ok)[0][0])
+    c, y = float(near[j]), float(y_near[j])
+    margin = (y - tval) / tval if higher else (tval - y) / tval
+    msg = (f"{unknown} is a whole number: {c:g} is the whole {unknown} next to the exact "
+           f"solution {u:.6g} that meets {target} {sense} {twrap(tval):.4g~P} ({target} = "
+           f"{twrap(y):.4g~P} there, margin {margin:.3%})")
+    return SolveResult(unknown, wrap(c * f), method + " (whole number)", True,
+                       abs(y - tval) / abs(tval), _binding_at(k, known, unknown, c * f),
+                       _identifiable(k, idx, known, unknown, c * f), True, message=msg,
+                       margin=float(margin))
 
 
 def _identifiable(k, idx, known, unknown, x) -> bool:
@@ -440,14 +553,57 @@ def _solve_many(system, unknowns, targets, known, bounds):
     p = point(sol.x)
     resid = float(np.max(np.abs(sol.fun))) if sol.fun.size else 0.0
     ok = resid < 1e-6
+    whole = [u for u in unknowns if info(u).integer]
+    margin, note, method = None, "", "least_squares"
+    if ok and whole:
+        p, margin, note = _whole_many(kernels, targets, p, whole, bnds)
+        method = "least_squares (whole number)"
+        ok = margin is not None
     out = {}
     for u in unknowns:
         row = info(u)
         k0 = next(iter(kernels.values()))
         out[u] = SolveResult(u, Q_(p[u] / base_factor(row.unit), parse_unit(row.unit)),
-                             "least_squares", bool(sol.success and ok), resid,
+                             method, bool(sol.success and ok), resid,
                              _binding_at(k0, p, u, p[u]) if u in k0.input_names else {},
-                             True, ok, message="" if ok else
+                             True, ok, message=note if note or ok else
                              f"least squares stopped at relative residual {resid:.3g}: the targets "
-                             "are not all reachable within the bounds")
+                             "are not all reachable within the bounds", margin=margin)
     return out
+
+
+def _whole_many(kernels, targets, p, whole, bnds):
+    """Whole-number unknowns of a joint solve: every floor / ceiling combination of the exact
+    solution (at most 2^4), keeping those that meet every target (each in its direction); the
+    one with the fewest units wins. Returns (point, smallest relative margin, message)."""
+    if len(whole) > 4:
+        return p, None, (f"{len(whole)} whole-number unknowns: too many floor / ceiling "
+                         "combinations to check; solve for at most 4 at once")
+    options = []
+    for u in whole:
+        f = base_factor(info(u).unit)
+        lo_u, hi_u = max(math.ceil(bnds[u][0] / f - 1e-9), 1), math.floor(bnds[u][1] / f + 1e-9)
+        x = p[u] / f
+        options.append(sorted({min(max(math.floor(x), lo_u), hi_u),
+                               min(max(math.ceil(x), lo_u), hi_u)}))
+    best = None
+    for combo in itertools.product(*options):
+        q = dict(p, **{u: c * base_factor(info(u).unit) for u, c in zip(whole, combo)})
+        margins = []
+        for t, k in kernels.items():
+            y = k.raw(*[q[n] for n in k.input_names])[0]
+            m = (y - targets[t]) / targets[t] if _higher_is_better(t) else \
+                (targets[t] - y) / targets[t]
+            margins.append(m if abs(m) > _REL_TOL else 0.0)
+        if min(margins) >= 0 and (best is None or sum(combo) < best[0]):
+            best = (sum(combo), q, min(margins), combo)
+    if best is None:
+        exact = ", ".join(f"{u} = {p[u] / base_factor(info(u).unit):.6g}" for u in whole)
+        return p, None, ("no floor / ceiling combination of the whole-number unknowns next to "
+                         f"the exact solution ({exact}) meets every target with the other "
+                         "unknowns held there; solve for fewer unknowns or targets (a "
+                         "whole-number unknown alone gets the integer that meets its target)")
+    _s, q, margin, combo = best
+    return q, float(margin), ("whole numbers: " + ", ".join(f"{u} = {c:g}" for u, c in
+                                                           zip(whole, combo))
+                              + f" meet every target (smallest relative margin {margin:.3%})")

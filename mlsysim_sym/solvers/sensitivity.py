@@ -14,11 +14,13 @@ one-sided values, and the active branch is named.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
 
+from ..checks import InputError, sweep_shape, symbol_value
 from ..symbols import info, is_constant
 from ..units import Q_, base_factor, parse_unit, quantity_json
 
@@ -177,19 +179,37 @@ class Sensitivity:
 
 
 def _point_from(result_or_system, at):
-    """(system, {input name: base magnitude}) from a Prediction-like result or a system + at."""
+    """(system, {input name: base magnitude}) from a result or a system + at.
+
+    A result's own inputs are already base-unit magnitudes; every value of ``at`` is user input
+    (quantity, quantity string, number or array in the symbol's declared unit) and goes through
+    :func:`mlsysim_sym.checks.symbol_value` (finite, physical range, whole for counts).
+    """
     from ..system import System
+    if at is not None and not isinstance(at, dict):
+        raise InputError(f"at must be a dict {{input name: value}}, got {at!r:.60}")
     if isinstance(result_or_system, System):
         if at is None:
-            raise ValueError("sensitivity(system, ...) needs at={input: value, ...}")
-        return result_or_system, dict(at)
-    system = getattr(result_or_system, "system", None)
-    inputs = getattr(result_or_system, "_inputs", None)
-    if system is None or inputs is None:
-        raise TypeError("sensitivity() takes a System (with at=...) or a result of predict/train/serve")
-    point = dict(inputs)
-    if at:
-        point.update(at)
+            raise InputError("sensitivity(system, ...) needs at={input: value, ...}")
+        system, point = result_or_system, {}
+    else:
+        system = getattr(result_or_system, "system", None)
+        inputs = getattr(result_or_system, "_inputs", None)
+        if system is None or inputs is None:
+            raise InputError("sensitivity() takes a System (with at=...) or a result of "
+                             f"predict/train/serve, got {type(result_or_system).__name__}")
+        point = dict(inputs)
+    names = {s.name for s in system.inputs}
+    for k, v in (at or {}).items():
+        if k not in names:
+            close = difflib.get_close_matches(str(k), sorted(names), n=3)
+            raise InputError(f"at: {k!r} is not an input of system {system.name!r}"
+                             + (f"; did you mean {', '.join(close)}?" if close else
+                                "; see ms.sensitivity(...) inputs via system.inputs"))
+        point[k] = symbol_value(k, v)
+    arrays = [(k, v) for k, v in point.items() if isinstance(v, np.ndarray)]
+    if arrays:
+        sweep_shape(*arrays, arrays=3 * len(point))
     return system, point
 
 
@@ -205,8 +225,10 @@ def sensitivity(result_or_system, output, wrt=None, at=None) -> Sensitivity:
     wrt : iterable of str, optional
         Inputs to differentiate with respect to (default: every input the output depends on).
     at : dict, optional
-        ``{input: quantity | quantity string | number in declared unit}``; overrides the result's
-        inputs.
+        ``{input: quantity | quantity string | number or array in the symbol's declared unit}``
+        (``ms.symbols.info(name).unit``: ``memory_bandwidth=4800`` is 4800 GB/s); overrides
+        the result's inputs. NaN, infinities and values beyond the symbol's physical range
+        (negative, a fraction above 1, a non-whole count) raise ``InputError``.
 
     Returns
     -------
@@ -214,23 +236,23 @@ def sensitivity(result_or_system, output, wrt=None, at=None) -> Sensitivity:
         Mapping-like: ``s["memory_bandwidth"]`` is an elasticity; ``s.ranked()``, ``s.dominant``.
     """
     system, point = _point_from(result_or_system, at)
+    if not isinstance(output, str) or output not in {o.name for o in system.outputs}:
+        outs = ", ".join(sorted(o.name for o in system.outputs)[:12])
+        raise InputError(f"output must be the name of an output of system {system.name!r} "
+                         f"(e.g. {outs}, ...), got {output!r:.60}")
+    if wrt is not None:
+        if isinstance(wrt, str):
+            wrt = [wrt]
+        names = {x.name for x in system.inputs}
+        if not isinstance(wrt, (list, tuple)) or not wrt or not all(
+                isinstance(w, str) and w in names for w in wrt):
+            raise InputError(f"wrt must be a list of input names of system {system.name!r}, "
+                             f"got {wrt!r:.60}")
     grad = compile_gradient(system, output, None if wrt is None else tuple(wrt))
     missing = [n for n in grad.input_names if n not in point]
     if missing:
         raise ValueError(f"sensitivity of {output} needs values for: {', '.join(missing)}")
-    if result_or_system is system:  # user values: quantities, strings or declared-unit numbers
-        from ..units import as_quantity, to_base
-        mags = []
-        for n in grad.input_names:
-            v = point[n]
-            if hasattr(v, "units") or isinstance(v, str):
-                v = to_base(as_quantity(v, info(n).unit, what=n))
-            else:
-                v = np.asarray(v, dtype=float) * base_factor(info(n).unit) if not np.isscalar(v) \
-                    else float(v) * base_factor(info(n).unit)
-            mags.append(v)
-    else:  # a result's inputs are already base-unit magnitudes
-        mags = [point[n] for n in grad.input_names]
+    mags = [point[n] for n in grad.input_names]   # base-unit magnitudes (checked above)
     y, lower, upper = grad(mags)
     scalar = not isinstance(y, np.ndarray) and not any(isinstance(v, np.ndarray) for v in lower) \
         and not any(isinstance(v, np.ndarray) for v in upper)

@@ -84,7 +84,8 @@ hidden = declare("hidden", "dimensionless", r"d", "model (residual stream) width
 ffn_width = declare("ffn_width", "dimensionless", r"d_{ff}",
                     "live FFN intermediate width of one layer (2 x ffn for gated FFNs)", (1, 1e7),
                     integer=True)
-batch = declare("batch", "dimensionless", r"B", "sequences processed together", (1, 1e6))
+batch = declare("batch", "dimensionless", r"B", "sequences processed together", (1, 1e6),
+                integer=True)
 prompt_length = declare("prompt_length", "token", r"S_{p}", "prompt tokens per sequence (prefill)",
                         (1, 1e7))
 context_length = declare("context_length", "token", r"S",

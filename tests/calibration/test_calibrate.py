@@ -77,7 +77,10 @@ def test_a_variant_without_measurements_stays_at_its_parent():
                   model={"memory_efficiency": 0.8, "fixed_overhead": 0.2})
     est = r.parameters["fixed_overhead[vllm]"]
     assert not est.identifiable and "equals fixed_overhead" in est.note
-    assert est.value == pytest.approx(r.parameters["fixed_overhead"].value)
+    # the base was fitted alongside (not asked for): it is in auxiliary, not in parameters
+    assert "fixed_overhead" not in r.parameters
+    assert est.value == pytest.approx(r.auxiliary["fixed_overhead"].value)
+    assert r.values["fixed_overhead"] == r.auxiliary["fixed_overhead"].value
 
 
 def test_unknown_parameter_names_close_matches():
@@ -123,3 +126,57 @@ def test_published_kernel_values_are_held_in_every_fit():
     values["attention_efficiency[hopper-fa2]"] = 0.7
     assert float(evaluate(foundry, values)[0]) > base[0] * 1.01   # faster attention, more MFU
     assert start["attention_efficiency[hopper-fa2]"] == 0.35
+
+
+# ------------------------------------------------------------------ issue 15: honest intervals
+def _two_points():
+    return _entries(TRUE)[:2]
+
+
+def test_as_many_parameters_as_measurements_is_not_determined():
+    # two measurements, two free parameters (the bases held): an exact fit, no residual left;
+    # before, the interval was zero-width (3.333 .. 3.333 ms)
+    data = _two_points()
+    r = calibrate(data, parameters=list(TRUE), fixed=["memory_efficiency", "fixed_overhead"],
+                  model={"memory_efficiency": 0.8, "fixed_overhead": 0.2}, loss="linear")
+    assert set(r.parameters) == set(TRUE)
+    for name, est in r.parameters.items():
+        assert not est.determined, name
+        assert "no residual" in est.note and "2 measurement(s) for 2 free" in est.note
+        assert all(math.isnan(v) for v in est.ci)
+        assert "not determined" in str(est)
+    assert "not determined" in r.report()
+
+
+def test_asking_for_one_parameter_returns_exactly_it():
+    data = _entries(TRUE)
+    r = calibrate(data, parameters=["memory_efficiency[serve]"],
+                  model={"memory_efficiency": 0.8, "fixed_overhead": 0.9}, loss="linear")
+    assert list(r.parameters) == ["memory_efficiency[serve]"]
+    assert "memory_efficiency" in r.auxiliary          # its base, fitted alongside
+    assert "fitted alongside" in r.report()
+
+
+@pytest.mark.parametrize("loss", ["linear", "soft_l1"])
+def test_intervals_never_cross_a_physical_bound(loss):
+    # few, noisy measurements: a linear interval on an efficiency would cross 0 or 1
+    data = _entries(TRUE)[:4]
+    rng = np.random.default_rng(7)
+    for e in data:
+        e["measured"]["value"] *= math.exp(0.3 * rng.standard_normal())
+    r = calibrate(data, parameters=list(TRUE), fixed=["memory_efficiency", "fixed_overhead"],
+                  model={"memory_efficiency": 0.8, "fixed_overhead": 0.2}, loss=loss)
+    eff = r.parameters["memory_efficiency[serve]"]
+    over = r.parameters["fixed_overhead[llama.cpp]"]
+    for est, (lo_b, hi_b) in ((eff, (0.0, 1.0)), (over, (0.0, math.inf))):
+        if est.determined and est.identifiable:
+            lo, hi = est.ci
+            assert lo_b <= lo <= est.value <= hi <= hi_b, (est.name, est.ci)
+
+
+def test_interval_transform_is_logit_for_fractions_and_log_otherwise():
+    from mlsysim_sym.calibration.fit import _interval
+    lo, hi = _interval(0.9, 0.5, float("nan"), 2.0, (0.05, 1.0))   # linear: -0.1 .. 1.9
+    assert 0 < lo < 0.9 < hi < 1
+    lo, hi = _interval(3.0, 4.0, float("nan"), 2.0, (0.0, 1e3))    # linear: -5 .. 11
+    assert 0 < lo < 3.0 < hi and lo * hi == pytest.approx(9.0)

@@ -81,6 +81,8 @@ def test_derivatives_match_central_differences(p, output):
     for name, e in sens.items():
         if name in sens.one_sided:
             continue
+        if SYSTEM_unit(name) == "dimensionless" and at[name] >= 1.0 and name.endswith("efficiency"):
+            continue  # a fraction at its physical bound 1: no central difference (1 + h is refused)
         h = 1e-5
         up = forward(output, {**at, name: at[name] * (1 + h)}).to(sens.value.units).magnitude
         dn = forward(output, {**at, name: at[name] * (1 - h)}).to(sens.value.units).magnitude

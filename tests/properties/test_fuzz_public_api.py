@@ -1,0 +1,193 @@
+"""Fuzz the public API with malformed input (issue 15).
+
+One argument of a valid call is replaced by a malformed value (wrong type, negative, zero, NaN,
+infinities, huge, wrong-unit or malformed strings, unknown names, empty strings, nested and
+ragged lists, arrays with NaN, quantities of the wrong sign or dimension). The call must either
+succeed (some values are valid for some arguments) or raise one of the documented error classes
+(README "Errors"): ``ValueError`` (``mlsysim_sym.InputError``, ``UnitError``, registry errors)
+or ``LookupError`` (unknown names), and ``TypeError`` only for a registry-name argument given
+something that is not a name. The message names the argument. No call runs longer than 2 s.
+"""
+
+import math
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import mlsysim_sym as ms
+from mlsysim_sym.scenarios import serving_system
+
+LIMIT_S = 2.0
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+BAD = st.one_of(
+    st.none(), st.booleans(), st.just(float("nan")), st.just(float("inf")),
+    st.just(-float("inf")), st.just(0), st.just(-1), st.just(-0.5), st.just(2.5),
+    st.just(1e300), st.just(10 ** 30), st.integers(-10 ** 6, -1),
+    st.text(max_size=12), st.just(""), st.just("  "), st.just("5 GB/s"), st.just("NaN ms"),
+    st.just("-5 TB/s"), st.just("1e999 ms"), st.just("9**9**9 byte"), st.just("h100"),
+    st.just([[1, 2], [3]]), st.just([]), st.just([1, "a"]), st.just({"a": 1}), st.just(()),
+    st.just(np.array([1.0, np.nan])), st.just(np.array([[1, -2]])), st.just(object()),
+    st.just(ms.Q_(-1, "ms")), st.just(ms.Q_(3, "GB")), st.just(ms.Q_(float("nan"), "TB/s")),
+    st.just(complex(1, 1)),
+)
+
+# argument -> words one of which the message must contain (the argument's name as the
+# message spells it)
+NAMES = {
+    "model": ("model",), "hardware": ("hardware",), "cluster": ("cluster", "hardware"),
+    "batch": ("batch",), "seq_len": ("seq_len",), "precision": ("precision",),
+    "phase": ("phase",), "efficiency": ("efficiency", "unoverlapped", "fixed_overhead"),
+    "tp": ("tp",), "weight_bits": ("weight_bits",), "stack": ("stack",),
+    "devices": ("devices",), "pp": ("pp", "tp x pp"), "micro_batch": ("micro_batch",),
+    "global_batch": ("global_batch",), "zero_stage": ("zero_stage",),
+    "recompute": ("recompute",), "qps": ("qps",), "input_tokens": ("input_tokens",),
+    "output_tokens": ("output_tokens",), "replicas": ("replicas",),
+    "percentile": ("percentile",), "slo": ("slo", "SLO"), "max_batch": ("max_batch",),
+    "budget": ("budget",), "targets": ("target",), "unknowns": ("unknowns",),
+    "given": ("given", "memory_bandwidth"), "output": ("output", "not a symbol", "system"),
+    "wrt": ("wrt", "not a symbol", "system"), "at": ("at", "memory_bandwidth"),
+    "unknown": ("unknown", "not a symbol", "system"), "name": ("hardware", "model", "cluster"),
+}
+REGISTRY_ARGS = {"model", "hardware", "cluster", "name"}
+ALLOWED_WORDS = ("must", "allowed", "expected a", "did you mean", "list them", "give ", "write ",
+                 "needs", "need ", "takes", "at most", "cannot be broadcast", "is expected",
+                 "not defined", "use ")
+
+
+def _call(fn, arg, kwargs):
+    t0 = time.perf_counter()
+    try:
+        fn(**kwargs)
+    except (ValueError, LookupError, TypeError) as exc:
+        took = time.perf_counter() - t0
+        assert took < LIMIT_S, (arg, kwargs.get(arg), took)
+        if isinstance(exc, TypeError) and not isinstance(exc, (ValueError, LookupError)):
+            assert arg in REGISTRY_ARGS and "expected a" in str(exc), (arg, repr(exc))
+        msg = str(exc)
+        assert any(w in msg for w in NAMES[arg]), (arg, kwargs.get(arg), msg)
+        # ... and says what is allowed (a range, a list of choices, or how to list them)
+        assert any(w in msg for w in ALLOWED_WORDS), (arg, kwargs.get(arg), msg)
+        assert len(msg) < 2000
+        return
+    took = time.perf_counter() - t0
+    assert took < LIMIT_S, (arg, kwargs.get(arg), took)
+
+
+def _fuzz(fn, base):
+    @SETTINGS
+    @given(arg=st.sampled_from(sorted(base)), bad=BAD)
+    def run(arg, bad):
+        kwargs = dict(base)
+        kwargs[arg] = bad
+        _call(fn, arg, kwargs)
+    run()
+
+
+def _predict(model, hardware, **kw):
+    r = ms.predict(model, hardware, **kw)
+    _touch(r, ("time_per_output_token", "ttft", "memory_footprint"))
+
+
+def _touch(r, names):
+    for n in names:
+        q = getattr(r, n)
+        m = np.asarray(q.magnitude, dtype=float)
+        assert not np.any(np.isnan(m)), (n, q)   # a result of accepted input is never NaN
+
+
+def test_predict_fuzz():
+    ms.predict("llama-3-8b", "h100")        # warm the compiled kernels outside the time limit
+    _fuzz(_predict, dict(model="llama-3-8b", hardware="h100", batch=4, seq_len=1024,
+                         precision="fp16", phase="decode", efficiency=0.5, tp=2,
+                         weight_bits=4.5, stack="vllm"))
+
+
+def test_train_fuzz():
+    ms.train("llama-3-8b", "h100", devices=8, tp=2, micro_batch=1, global_batch=16)
+    _fuzz(ms.train, dict(model="llama-3-8b", cluster="h100", devices=8, tp=2, pp=1,
+                         micro_batch=1, global_batch=16, seq_len=2048, precision="bf16",
+                         zero_stage=1, recompute="selective", efficiency=0.5))
+
+
+def test_serve_fuzz():
+    ms.serve("llama-3-8b", "h100", qps=2, input_tokens=256, output_tokens=64)
+    _fuzz(ms.serve, dict(model="llama-3-8b", hardware="h100", qps=2, input_tokens=256,
+                         output_tokens=64, replicas=1, tp=1, batch=8, percentile=0.99,
+                         precision="fp16", efficiency=0.5))
+
+
+def test_size_fleet_fuzz():
+    kw = dict(model="llama-3-8b", hardware_or_candidates="h100", qps=2, input_tokens=256,
+              output_tokens=64, slo={"ttft": "2 s", "tpot": "50 ms"}, percentile=0.99,
+              max_batch=64, tp=[1, 2], budget="1e7 USD", precision="fp16")
+    ms.size_fleet(**kw)
+    NAMES["hardware_or_candidates"] = ("hardware",)
+    REGISTRY_ARGS.add("hardware_or_candidates")
+    _fuzz(ms.size_fleet, kw)
+
+
+def test_synthesize_fuzz():
+    kw = dict(model="llama-3-8b", targets={"tpot": "20 ms"}, unknowns=["peak_flops"], batch=1,
+              seq_len=2048, precision="fp16", given={"memory_bandwidth": "3 TB/s"},
+              compare=False)
+    ms.synthesize(**kw)
+    NAMES["compare"] = ("compare",)
+    _fuzz(ms.synthesize, {k: v for k, v in kw.items() if k != "compare"} | {"compare": False})
+
+
+def test_given_and_at_values_fuzz():
+    """The values inside given= / at= dicts (the reported crashes) are checked too."""
+    r = ms.predict("llama-3-8b", "h100")
+    ms.sensitivity(r, "time_per_output_token")
+
+    @SETTINGS
+    @given(bad=BAD, which=st.sampled_from(["sens", "synth", "solve"]))
+    def run(bad, which):
+        if which == "sens":
+            _call(lambda **k: ms.sensitivity(r, "time_per_output_token", **k), "at",
+                  {"at": {"memory_bandwidth": bad}})
+        elif which == "synth":
+            _call(lambda **k: ms.synthesize("llama-3-8b", {"tpot": "20 ms"},
+                                            unknowns=["peak_flops"], compare=False, **k),
+                  "given", {"given": {"memory_bandwidth": bad}})
+        else:
+            given_ = {**r.inputs(), "memory_bandwidth": bad}
+            given_.pop("batch")
+            _call(lambda **k: ms.solve_for(serving_system(), "batch",
+                                           {"time_per_output_token": "9 ms"}, **k),
+                  "given", {"given": given_})
+    run()
+
+
+def test_sensitivity_fuzz():
+    r = ms.predict("llama-3-8b", "h100")
+    _fuzz(lambda **k: ms.sensitivity(r, **k),
+          dict(output="time_per_output_token", wrt=["memory_bandwidth"],
+               at={"batch": 2}))
+
+
+def test_solve_for_fuzz():
+    r = ms.predict("llama-3-8b", "h100")
+    S = serving_system()
+    given_ = dict(r.inputs())
+    given_.pop("batch")
+    ms.solve_for(S, "batch", {"time_per_output_token": "9 ms"}, given_)
+    _fuzz(lambda **k: ms.solve_for(S, **k),
+          dict(unknown="batch", targets={"time_per_output_token": "9 ms"}, given=given_))
+
+
+def test_registry_lookups_fuzz():
+    for fn in (ms.registry.hardware, ms.registry.model, ms.registry.cluster):
+        _fuzz(lambda name, fn=fn: fn(name), dict(name="h100"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), -1, 0, "5 GB", [[1], [2, 3]]])
+def test_error_messages_say_what_is_allowed(value):
+    with pytest.raises(ValueError) as e:
+        ms.predict("llama-3-8b", "h100", batch=value)
+    assert "batch" in str(e.value) and ("between" in str(e.value) or "must" in str(e.value))
+    assert not math.isnan(len(str(e.value)))
