@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .symbols import info
+from .vocabulary import NATIVE_16BIT
 from .units import parse_quantity
 
 __all__ = ["default", "defaults", "provenance", "spread", "variants", "parent", "variant_name"]
@@ -23,7 +24,7 @@ __all__ = ["default", "defaults", "provenance", "spread", "variants", "parent", 
 _NAME = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[([a-z0-9][a-z0-9._+_-]*)\])?$")
 #: precisions a chip's GEMMs run at their "native" 16-bit efficiency; others get their own
 #: variant under the generation (``compute_efficiency[hopper-fp8]``)
-_NATIVE = ("bf16", "fp16")
+_NATIVE = NATIVE_16BIT
 #: efficiencies that differ per hardware generation (and, for GEMMs, per precision)
 GENERATION = ("compute_efficiency", "attention_efficiency")
 

@@ -37,13 +37,14 @@ from .symbols import info
 from .system import System
 from .iron_law import IronLaw
 from .iron_law import iron_law as _iron_law
+from . import vocabulary
 from .feasibility import memory_reason
+from .vocabulary import MIXED_PRECISIONS, NATIVE_16BIT, PRECISION_BITS, TRAINING_PRECISIONS
 from .units import Q_, base_factor
 
 __all__ = ["train", "TrainResult", "training_system", "iron_law", "IronLaw"]
 
-_MIXED = {"bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4"}
-_PRECISIONS = _MIXED | {"fp32", "tf32"}
+_MIXED = MIXED_PRECISIONS
 _RECOMPUTE = {"none": (0.0, 0.0), "selective": (0.0, 1.0), "full": (1.0, 1.0)}
 
 _MODEL_IN = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
@@ -675,8 +676,8 @@ def _efficiencies(efficiency, overlap, hardware=None, precision=None, kernel=Non
 
 def _attention_peak(hw, precision):
     """Peak of the precision the attention core runs in: 16-bit when the GEMMs run narrower."""
-    if precision in _MIXED and precision not in ("bf16", "fp16"):
-        for p16 in ("bf16", "fp16"):
+    if precision in _MIXED and precision not in NATIVE_16BIT:
+        for p16 in NATIVE_16BIT:
             try:
                 return hw.peak_flops(p16)
             except registry.PrecisionError:
@@ -774,10 +775,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   allow_cross_node_tp=allow_cross_node_tp, ops=ops)
         return _train_with_bands(model, cluster, uncertainty, kw)
     notes: list = []
-    if not isinstance(precision, str) or precision.lower() not in _PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; allowed: "
-                         f"{', '.join(sorted(_PRECISIONS))}")
-    precision = precision.lower()
+    precision = vocabulary.precision(precision, [p for p in PRECISION_BITS
+                                                 if p in TRAINING_PRECISIONS]).name
     m = registry.model(model)
     if devices is not None:
         devices = int(_ints("devices", devices))

@@ -24,6 +24,7 @@ from .display import ResultDisplay
 from .equations import walls, workloads
 from .symbols import info
 from .system import System
+from . import vocabulary
 from .feasibility import memory_reason
 from .units import Q_, as_quantity, base_factor, parse_quantity, to_base
 
@@ -43,11 +44,7 @@ def _b(name, value) -> float:
 
 
 def _precision_bits(precision) -> int:
-    from .scenarios import PRECISION_BITS  # lazily: scenarios may dispatch to this module
-    p = precision.lower() if isinstance(precision, str) else None
-    if p not in PRECISION_BITS:
-        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
-    return PRECISION_BITS[p]
+    return vocabulary.precision(precision).bits
 
 
 def _numbers(name, value):

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
+from ..vocabulary import FAMILIES, HARDWARE_TIERS, PRECISION_BITS
 from .errors import RegistryLookupError
 
 __all__ = ["DATA_DIR", "KINDS", "PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "key",
@@ -24,12 +25,8 @@ __all__ = ["DATA_DIR", "KINDS", "PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "key
 DATA_DIR = Path(__file__).with_name("data")
 KINDS = ("hardware", "model", "datacenter", "fabric", "node", "cluster")
 
-#: precisions with a peak rate in the registry, widest first
-PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
-#: model families
-FAMILIES = ("decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tinyml")
-#: accelerator tiers
-HARDWARE_TIERS = ("datacenter", "workstation", "edge", "mobile", "mcu", "wafer_scale")
+#: precisions with a peak rate in the registry, widest first (from ``mlsysim_sym.vocabulary``)
+PRECISIONS = tuple(PRECISION_BITS)
 
 _LISTERS = {"hardware": "list_hardware", "model": "list_models", "datacenter": "list_datacenters",
             "cluster": "list_clusters", "node": "list_nodes", "fabric": "list_fabrics"}

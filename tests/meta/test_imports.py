@@ -73,6 +73,7 @@ def _layer_of(module: str) -> str:
 
 #: what each lower layer may import (itself included); everything not listed is above them all
 ALLOWED = {
+    "vocabulary": {"vocabulary"},
     "units": {"units"},
     "symbols": {"symbols", "units"},
     "report": {"report", "symbols", "units", "equations"},
@@ -84,8 +85,8 @@ ALLOWED = {
     "numeric": {"numeric", "system", "equations", "symbols", "units", "checks"},
     "solvers": {"solvers", "numeric", "system", "equations", "symbols", "units", "report",
                 "checks"},
-    "defaults": {"defaults", "symbols", "units"},
-    "registry": {"registry", "units"},
+    "defaults": {"defaults", "symbols", "units", "vocabulary"},
+    "registry": {"registry", "units", "vocabulary"},
     "feasibility": {"feasibility"},
     "progress": {"progress"},
 }

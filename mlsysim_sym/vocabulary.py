@@ -1,0 +1,70 @@
+"""The project's vocabulary: number formats, model families, hardware tiers, regimes.
+
+One place that knows what a precision is (its storage width, whether it is a floating-point or
+an integer format, whether it is the 16-bit format GEMMs are quoted at, whether it trains in
+mixed precision), which model families and hardware tiers the registry knows, and the regimes a
+default efficiency can differ by. Everything else (registry schema, task functions, defaults,
+CLI) imports these names; nothing here imports anything of ours, so the lowest layers may use it.
+
+The widths are definitions of the formats (IEEE 754 binary64/32/16; bfloat16; NVIDIA TF32 is
+stored in 32 bits; OCP 8-bit floating point (E4M3/E5M2), OCP Microscaling formats FP6/FP4;
+two's-complement int8/int4), not measurements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_PRECISIONS",
+           "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "precision"]
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A number format: ``bits`` of storage per element, ``kind`` "float" or "int",
+    ``native`` when it is the 16-bit format a chip's GEMM efficiency is quoted at (narrower
+    formats get their own efficiency variant), ``mixed`` when training in it keeps fp32
+    master weights and optimizer states (mixed precision, Micikevicius et al. 2018)."""
+
+    name: str
+    bits: int
+    kind: str
+    native: bool = False
+    mixed: bool = True
+
+
+#: every precision, widest first (the registry's peak rates are keyed by these names)
+PRECISIONS: dict = {p.name: p for p in (
+    Precision("fp64", 64, "float", mixed=False),
+    Precision("fp32", 32, "float", mixed=False),
+    Precision("tf32", 32, "float", mixed=False),
+    Precision("bf16", 16, "float", native=True),
+    Precision("fp16", 16, "float", native=True),
+    Precision("fp8", 8, "float"),
+    Precision("fp6", 6, "float"),
+    Precision("fp4", 4, "float"),
+    Precision("int8", 8, "int"),
+    Precision("int4", 4, "int"),
+)}
+PRECISION_BITS = {name: p.bits for name, p in PRECISIONS.items()}
+NATIVE_16BIT = tuple(name for name, p in PRECISIONS.items() if p.native)
+MIXED_PRECISIONS = frozenset(name for name, p in PRECISIONS.items() if p.mixed)
+#: what ``train`` accepts (fp64 has no training recipe here)
+TRAINING_PRECISIONS = MIXED_PRECISIONS | {"fp32", "tf32"}
+
+#: model families of the registry
+FAMILIES = ("decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tinyml")
+#: accelerator tiers of the registry
+HARDWARE_TIERS = ("datacenter", "workstation", "edge", "mobile", "mcu", "wafer_scale")
+#: regimes a default efficiency can differ by: a training framework or a serving engine
+REGIMES = ("train", "serve")
+
+
+def precision(name, allowed=None, what: str = "precision") -> Precision:
+    """The :class:`Precision` called ``name`` (case-insensitive), or a ValueError that lists the
+    allowed names (``allowed``: a subset, default all)."""
+    names = tuple(allowed) if allowed is not None else tuple(PRECISIONS)
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key not in names:
+        raise ValueError(f"unknown {what} {name!r}; allowed: {', '.join(names)}")
+    return PRECISIONS[key]
