@@ -767,3 +767,61 @@ class Registry:
                     if ratio >= 0.75:
                         fuzzy.append((-ratio, kind, obj.name, obj))
         return [t[3] for t in sorted(scored or fuzzy, key=lambda t: t[:3])]
+
+
+# ---- what-if entries built in Python ------------------------------------------------------------
+
+#: the source id of values a user states in Python (:meth:`RegistryObject.from_spec`)
+USER_SOURCE_ID = "user"
+
+
+def user_source() -> Source:
+    """The source record of a design stated in Python: the user's own assumption."""
+    import datetime as dt
+    return Source(id=USER_SOURCE_ID, title="User assumption: a what-if design stated in Python "
+                  "(RegistryObject.from_spec)", publisher="user", year=dt.date.today().year,
+                  url=Path.cwd().resolve().as_uri(), kind="report")
+
+
+def what_if_entry(kind: str, spec: Mapping[str, Any], *, note: str | None = None,
+                  locator: str = "from_spec() in the user's Python session") -> RegistryObject:
+    """Build a ``kind`` entry from a mapping written as in YAML, through the same strict
+    validator as the registry files (units checked), with provenance ``source: user, basis:
+    assumption`` unless the mapping gives its own (see :meth:`RegistryObject.from_spec`).
+
+    References (a node's ``accelerator``, a cluster's ``node``, ``fabric``, ``datacenter``) may
+    be registry names or objects, including other what-if objects. The object is not added to
+    the registry.
+    """
+    import datetime as dt
+    if kind not in ENTRY_SPECS:
+        raise ValueError(f"unknown entry kind {kind!r}; allowed: {', '.join(ENTRY_SPECS)}")
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"from_spec takes a mapping of fields as written in YAML, got "
+                        f"{type(spec).__name__}")
+    data = dict(spec)
+    data.setdefault("provenance", {
+        "source": USER_SOURCE_ID, "locator": locator, "retrieved": dt.date.today(),
+        "basis": "assumption",
+        "note": note or f"a speculative {kind} stated by the user (what-if design), not a "
+                        "published or measured value"})
+    local = {}
+    for field, ref_kind, _required in _REFERENCE_FIELDS.get(kind, ()):
+        ref = data.get(field)
+        if isinstance(ref, RegistryObject):
+            if ref.entry_kind != ref_kind:
+                raise ValueError(f"{field} must be a {ref_kind}, got the {ref.entry_kind} "
+                                 f"{ref.name!r}")
+            local[(ref_kind, ref.name)] = ref
+            data[field] = ref.name
+
+    def resolve(ref_kind, name):
+        if (ref_kind, name) in local:
+            return local[(ref_kind, name)]
+        from . import get_registry
+        return get_registry().get(ref_kind, name)
+
+    from . import get_registry
+    sources = dict(get_registry().sources)  # a value may cite a shipped source by its id
+    sources[USER_SOURCE_ID] = user_source()
+    return build_entry(kind, data, sources, file="<from_spec>", resolve=resolve)

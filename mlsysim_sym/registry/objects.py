@@ -69,6 +69,31 @@ class RegistryObject:
     def __setattr__(self, key, value):
         raise AttributeError(f"{type(self).__name__} objects are read-only")
 
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], *, note: str | None = None):
+        """A what-if entry of this kind from a mapping written as in the registry YAML.
+
+        The mapping goes through the same strict validator as the shipped files (quantities as
+        strings with units, ``"4 TB/s"``; unknown fields and wrong units are errors). Without
+        its own ``provenance`` the entry is marked a user assumption (``source: user``,
+        ``basis: assumption``, ``note``), as is every value in it that does not name its own
+        source. A node's ``accelerator`` and a cluster's ``node``, ``fabric`` and
+        ``datacenter`` may be registry names or objects (other what-if objects too). The
+        object is usable by every task but is not added to the registry (use
+        :func:`mlsysim_sym.registry.load_text` for names).
+
+        Examples
+        --------
+        >>> chip = Hardware.from_spec({"name": "my-chip", "vendor": "acme",
+        ...     "tier": "datacenter", "peak": {"bf16": "2 PFLOP/s"},
+        ...     "memory": [{"tier": "hbm", "capacity": "192 GB", "bandwidth": "8 TB/s"}]})
+        """
+        if not cls.entry_kind:
+            raise TypeError("from_spec is called on a kind: Hardware, Model, Node, Cluster, "
+                            "Fabric or Datacenter")
+        from .loader import what_if_entry  # loader imports this module
+        return what_if_entry(cls.entry_kind, spec, note=note)
+
     def __delattr__(self, key):
         raise AttributeError(f"{type(self).__name__} objects are read-only")
 
