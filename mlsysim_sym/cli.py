@@ -1,195 +1,325 @@
-"""The ``mlsysim-sym`` command line.
+"""The ``mlsysim-sym`` command line (built with click).
+
+One command per task: ``predict`` (one chip), ``train`` (a training step on a cluster),
+``serve`` (a serving fleet at a request rate), ``size`` (the smallest fleet meeting an SLO),
+``plan`` (the parallelism search), ``synthesize`` (chip specs from latency targets),
+``sensitivity``, ``cite``, plus ``equations``, ``registry``, ``validate``, ``calibrate``,
+``mcp`` and ``completion``. Every task command prints its result's own ``to_dict()`` (``--json``:
+as JSON; otherwise as a table by :func:`print_result`), so a new task needs no new formatting
+code.
 
 Every error a user can cause prints one clear line on stderr and exits with status 2; nothing a
 user types is evaluated as code (names go to the registry, quantities to the strict parser).
 Names and precisions are checked before sympy, pint or the walls are loaded (see
 :func:`_check_inputs`), so a typo is answered at once. Output cut short by the reader
-(``mlsysim-sym equations | head``) ends quietly, as ``cat`` does.
+(``mlsysim-sym equations | head``) ends quietly, as ``cat`` does; Ctrl-C ends with status 130.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import math
 import os
 import sys
 
-__all__ = ["main"]
+import click
+
+from mlsysim_sym import __version__
+
+__all__ = ["main", "cli", "print_result", "format_table"]
+
+_PROG = "mlsysim-sym"
+_SETTINGS = {"show_default": True, "help_option_names": ["-h", "--help"],
+             "max_content_width": 100}
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+class _Interrupted(Exception):
+    """Ctrl-C inside a command (kept apart from click's own KeyboardInterrupt handling)."""
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mlsysim-sym",
-                                description="Analytical, unit-checked model of ML systems.")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    pr = sub.add_parser("predict", help="latency, throughput and memory of a model on a chip")
-    pr.add_argument("model", help="model name, e.g. llama-3-8b")
-    pr.add_argument("hardware", help="accelerator name, e.g. h100")
-    pr.add_argument("--batch", type=_positive_int, default=None, help="default 1")
-    pr.add_argument("--seq-len", type=_positive_int, default=None,
-                    help="prompt / context length (LLMs, encoders; default 2048, encoders: "
-                         "the model's own)")
-    pr.add_argument("--precision", default=None,
-                    help="default fp16 (TinyML models: their deployment precision)")
-    pr.add_argument("--phase", choices=("decode", "prefill"), default=None,
-                    help="LLMs: which phase latency and throughput refer to (default decode)")
-    pr.add_argument("--efficiency", type=float, default=None,
-                    help="achieved fraction of peak for compute and memory (default: calibrated)")
-    pr.add_argument("--hardware-file", help="YAML file with your own accelerator entries")
-    pr.add_argument("--model-file", help="YAML file with your own model entries")
-    pr.add_argument("--json", action="store_true", help="one JSON object with every output")
-    pr.add_argument("--explain", action="store_true", help="show the equations with numbers")
-    pr.add_argument("--tp", type=_positive_int, default=None,
-                    help="LLMs: tensor-parallel group size (default 1)")
-    pr.add_argument("--stack", help="serving engine (trt_llm, vllm, nim, llama.cpp) for its "
-                                    "calibrated overhead")
-    pr.add_argument("--plot", metavar="FILE", help="also write the roofline with the prefill "
-                    "and decode operating points as a PNG (needs the [plot] extra)")
-    pr.add_argument("--uncertainty", action="store_true",
-                    help="p10/p50/p90 bands from the calibrated parameters' spreads")
-
-    eqs = sub.add_parser("equations", help="print the equations of one wall or all walls")
-    eqs.add_argument("wall", nargs="?", help="wall name or number (default: all)")
-    eqs.add_argument("--latex", action="store_true", help="LaTeX (default)")
-    eqs.add_argument("--markdown", action="store_true", help="Markdown with inline LaTeX")
-
-    syn = sub.add_parser("synthesize", help="inverse roofline: chip specs that meet latency targets")
-    syn.add_argument("model")
-    syn.add_argument("--target", action="append", required=True, metavar="NAME=QUANTITY",
-                     help="e.g. --target tpot='20 ms' --target ttft='500 ms'")
-    syn.add_argument("--unknown", action="append", metavar="NAME",
-                     help="peak_flops, memory_bandwidth, memory_capacity (default: all three)")
-    syn.add_argument("--batch", type=_positive_int, default=1)
-    syn.add_argument("--seq-len", type=_positive_int, default=2048)
-    syn.add_argument("--precision", default="fp16")
-    syn.add_argument("--json", action="store_true")
-
-    size = sub.add_parser("size", help="minimum serving fleet for a request rate and an SLO")
-    size.add_argument("model")
-    size.add_argument("hardware", nargs="+", help="one or several candidate chips")
-    size.add_argument("--qps", type=float, required=True, help="requests per second")
-    size.add_argument("--input-tokens", type=_positive_int, default=1024)
-    size.add_argument("--output-tokens", type=_positive_int, default=256)
-    size.add_argument("--ttft", default="500 ms", help="TTFT SLO at the percentile")
-    size.add_argument("--tpot", default="50 ms", help="time-per-output-token SLO")
-    size.add_argument("--percentile", type=float, default=0.99)
-    size.add_argument("--precision", default="fp16")
-    size.add_argument("--datacenter", action="append", help="grid region(s) for carbon")
-    size.add_argument("--json", action="store_true")
-
-    sen = sub.add_parser("sensitivity", help="elasticities of an output with respect to every input")
-    sen.add_argument("model")
-    sen.add_argument("hardware")
-    sen.add_argument("--output", default="time_per_output_token")
-    sen.add_argument("--plot", metavar="FILE", help="also write the tornado chart as a PNG "
-                     "(needs the [plot] extra)")
-    sen.add_argument("--batch", type=_positive_int, default=1)
-    sen.add_argument("--seq-len", type=_positive_int, default=2048)
-    sen.add_argument("--precision", default="fp16")
-    sen.add_argument("--json", action="store_true")
-
-    val = sub.add_parser("validate", help="run the published measurements through the model: "
-                                          "in sample, leave-one-source-out, bands")
-    val.add_argument("--category", action="append",
-                     choices=("training", "inference", "tinyml", "energy", "other"),
-                     help="report these categories only (repeatable)")
-    val.add_argument("--measurements", help="your own measurement file (default: the shipped "
-                                            "145 published measurements)")
-    val.add_argument("--no-loso", action="store_true",
-                     help="in-sample only (skip the leave-one-source-out refits, ~1 min)")
-    val.add_argument("--summary", action="store_true", help="only the per-category summary")
-    val.add_argument("--json", action="store_true")
-
-    cal = sub.add_parser("calibrate", help="fit calibrated parameters to measurements")
-    cal.add_argument("measurements", nargs="?",
-                     help="measurement file (default: the shipped calibration set)")
-    cal.add_argument("--parameter", action="append", metavar="NAME",
-                     help="parameter to fit, e.g. memory_efficiency[serve] (default: all used)")
-    cal.add_argument("--json", action="store_true")
-
-    reg = sub.add_parser("registry", help="list, show or audit the built-in registry")
-    reg_sub = reg.add_subparsers(dest="action", required=True)
-    ls = reg_sub.add_parser("list", help="list entries")
-    ls.add_argument("kind", nargs="?", default="hardware", choices=tuple(_LISTINGS))
-    ls.add_argument("--vendor", help="hardware only: nvidia, amd, google, st, ...")
-    ls.add_argument("--tier", help="hardware only: datacenter, workstation, edge, mobile, mcu, "
-                                   "wafer_scale")
-    ls.add_argument("--family", help="models only: decoder, moe, encoder, cnn, vit, diffusion, "
-                                     "ssm, tinyml")
-    show = reg_sub.add_parser("show", help="show one entry (or source record) with the source "
-                                           "of every value")
-    show.add_argument("name", help="name or alias of any entry, or a source id")
-    reg_sub.add_parser("audit", help="check every value has a source; non-zero exit on problems")
-
-    mcp_cmd = sub.add_parser("mcp", help="serve the tasks to AI agents over the Model Context "
-                                         "Protocol (stdio; needs the mcp extra)")
-    mcp_cmd.add_argument("--http", type=_port, metavar="PORT",
-                         help="streamable HTTP on 127.0.0.1:PORT instead of stdio")
-    return p
+class _PipeGone(Exception):
+    """The reader of stdout went away inside a command."""
 
 
-def _port(text: str) -> int:
-    value = _positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"must be a TCP port, 1 to 65535, got {value}")
-    return value
+# ---------------------------------------------------------------------------------------------
+# Parameter types
+# ---------------------------------------------------------------------------------------------
+class _PositiveInt(click.ParamType):
+    name = "N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            n = value
+        else:
+            try:
+                n = int(str(value))
+            except ValueError:
+                self.fail(f"expected a whole number, got {value!r}", param, ctx)
+        if n < 1:
+            self.fail(f"must be at least 1, got {n}", param, ctx)
+        return n
 
 
-def _check_inputs(models=(), hardware=(), precision=None, files=()) -> None:
+class _Port(_PositiveInt):
+    name = "PORT"
+
+    def convert(self, value, param, ctx):
+        n = super().convert(value, param, ctx)
+        if n > 65535:
+            self.fail(f"must be a TCP port, 1 to 65535, got {n}", param, ctx)
+        return n
+
+
+POSITIVE = _PositiveInt()
+
+
+def _complete(kind):
+    """Shell completion of registry names of ``kind`` (the shipped name index: no pint)."""
+    def complete(ctx, param, incomplete):
+        from mlsysim_sym.registry.names import shipped_index
+        names = sorted({canon for k, canon in shipped_index().values() if k in kind})
+        return [click.shell_completion.CompletionItem(n) for n in names
+                if n.startswith(incomplete.lower())]
+    return complete
+
+
+# ---------------------------------------------------------------------------------------------
+# Output: any result's to_dict() as JSON or as a table
+# ---------------------------------------------------------------------------------------------
+def _cell(value) -> str:
+    """One value of a to_dict(): ``{"value", "unit"}`` as "12.3 ms", lists shortened."""
+    if isinstance(value, dict) and "value" in value and "unit" in value:
+        v = value["value"]
+        if isinstance(v, list):
+            return f"{len(v)} values [{value['unit']}]"
+        if v is None:
+            return "-"
+        text = "n/a" if isinstance(v, float) and math.isnan(v) else f"{v:.4g}"
+        return f"{text} {value['unit']}".rstrip()
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "; ".join(_cell(v) for v in value) if len(value) <= 4 else f"{len(value)} items"
+    return str(value)
+
+
+def format_table(rows: list, columns=None) -> str:
+    """A plain text table of dict rows (values as :func:`_cell` prints them)."""
+    if not rows:
+        return ""
+    if columns is None:
+        columns = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _json_default(obj):
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
+
+
+def print_result(result, as_json: bool, title: str | None = None) -> None:
+    """Print ``result.to_dict()``: JSON, or a title line, ``name  value`` rows for the scalar
+    entries and a table for each list of rows (candidates, ranked layouts, ...)."""
+    d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    if as_json:
+        click.echo(json.dumps(d, indent=2, default=_json_default))
+        return
+    if title:
+        click.echo(title)
+    tables = {k: v for k, v in d.items()
+              if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)}
+    scalars = {k: v for k, v in d.items() if k not in tables and not _is_nested(v)}
+    width = max((len(k) for k in scalars), default=0)
+    for k, v in scalars.items():
+        click.echo(f"  {k.replace('_', ' '):{width}s}  {_cell(v)}")
+    for k, v in d.items():
+        if _is_nested(v) and k not in tables:
+            click.echo(f"  {k.replace('_', ' ')}:")
+            for sub, sv in v.items():
+                click.echo(f"    {sub}: {_cell(sv)}")
+    for k, rows in tables.items():
+        click.echo(f"\n{k.replace('_', ' ')}:")
+        click.echo(format_table(rows))
+
+
+def _is_nested(v) -> bool:
+    return isinstance(v, dict) and not ("value" in v and "unit" in v)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: names checked before anything heavy loads
+# ---------------------------------------------------------------------------------------------
+def _is_hf_config(text) -> bool:
+    """A model given as a path to a Hugging Face config.json (or its directory)."""
+    if not text:
+        return False
+    return text.endswith(".json") or os.sep in text or (os.path.isdir(text)
+                                                         and os.path.isfile(
+                                                             os.path.join(text, "config.json")))
+
+
+def _check_inputs(models=(), hardware=(), precision=None, files=(), clusters=()) -> None:
     """Load the user's registry files, then check names and the precision, before anything
     heavy is imported: a wrong name answers in a tenth of a second, not after sympy, pint and
     the walls have loaded (the registry's name index reads only the shipped files' names)."""
     from mlsysim_sym import registry
     for path in files:
-        if path:
+        if path and not path.endswith(".json"):
             registry.load(path)
-    for name in models:
-        registry.canonical_name("model", name)
+    named_by_config = any(path and path.endswith(".json") for path in files)
+    for name in models:  # a --model-file config.json gives MODEL its name
+        if not (named_by_config or _is_hf_config(name)):
+            registry.canonical_name("model", name)
     for name in hardware:
         registry.canonical_name("hardware", name)
+    for name in clusters:  # a cluster, or a chip (with --devices)
+        try:
+            registry.canonical_name("cluster", name)
+        except LookupError:
+            registry.canonical_name("hardware", name)
     if precision is not None and precision.lower() not in registry.PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; allowed: "
                          f"{', '.join(registry.PRECISIONS)}")
 
 
+def _model(name, model_file=None):
+    """The model argument: a registry name, a path to a config.json, or the name given to
+    ``--model-file config.json``."""
+    from mlsysim_sym.registry import Model
+    if model_file and model_file.endswith(".json"):
+        return Model.from_hf_config(model_file, name=name)
+    if _is_hf_config(name):
+        if not os.path.exists(name):
+            raise ValueError(f"model {name!r} looks like a path to a config.json, but there is "
+                             "no such file")
+        return Model.from_hf_config(name)
+    return name
+
+
+def _efficiency(text):
+    """``--efficiency 0.6`` or ``compute=0.6,memory=0.8``: numbers only (never evaluated)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    out = {}
+    for item in text.split(","):
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--efficiency must be a number or NAME=VALUE,... (e.g. "
+                             f"compute=0.6,memory=0.8), got {text!r}")
+        try:
+            out[key.strip()] = float(val)
+        except ValueError:
+            out[key.strip()] = val.strip()  # a time such as step_overhead=2 ms: strict parser
+    return out
+
+
+# common options ------------------------------------------------------------------------------
+def _json_option(f):
+    return click.option("--json", "as_json", is_flag=True,
+                        help="one JSON object: the result's to_dict()")(f)
+
+
+def _file_options(f):
+    f = click.option("--model-file", type=click.Path(dir_okay=False),
+                     help="YAML file with your own model entries, or a Hugging Face config.json "
+                          "(MODEL then names it)")(f)
+    f = click.option("--hardware-file", type=click.Path(dir_okay=False),
+                     help="YAML file with your own accelerator / node / cluster entries "
+                          "(docs/registry-format.md)")(f)
+    return f
+
+
+def _plot_option(what):
+    return click.option("--plot", metavar="FILE",
+                        help=f"also write {what} as a PNG (needs the [plot] extra)")
+
+
+# ---------------------------------------------------------------------------------------------
+# The group
+# ---------------------------------------------------------------------------------------------
+def _show_help(ctx, param, value):
+    """--help: as click's, but a reader that left early (``| head -1``) ends it quietly."""
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        click.echo(ctx.get_help(), color=ctx.color)
+    except BrokenPipeError:
+        _stdout_gone()
+    ctx.exit()
+
+
+class _QuietHelp:
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.callback = _show_help
+        return option
+
+
+class _Command(_QuietHelp, click.Command):
+    pass
+
+
+class _Group(_QuietHelp, click.Group):
+    command_class = _Command
+    group_class = type  # subgroups are of this class too
+
+
+@click.group(cls=_Group, context_settings=_SETTINGS)
+@click.version_option(__version__, "--version", prog_name=_PROG, message="%(prog)s %(version)s")
+def cli():
+    """Analytical, unit-checked model of ML systems.
+
+    Every task command takes --json. Shell completion: see `mlsysim-sym completion --help`.
+    """
+
+
+# ---- predict ---------------------------------------------------------------------------------
 #: predict options that only LLM serving (decoder and MoE models) takes: option -> argument name
 _LLM_ONLY = {"--phase": "phase", "--tp": "tp", "--stack": "stack",
-             "--uncertainty": "uncertainty", "--explain": "explain"}
+             "--uncertainty": "uncertainty", "--explain": "explain",
+             "--weight-bits": "weight_bits"}
 #: predict options a family does not take at all (its result would silently ignore them)
 _NOT_FOR = {"tinyml": ("--batch", "--seq-len"), "cnn": ("--seq-len",), "vit": ("--seq-len",),
             "diffusion": ("--seq-len",)}
 
 
-def _predict_kwargs(args, family: str) -> dict:
+def _predict_kwargs(args, family: str, model_name: str) -> dict:
     """predict()'s keywords from the options given; an option the family ignores is an error."""
     if family in ("decoder", "moe"):
-        kw = {"batch": args.batch, "seq_len": args.seq_len, "phase": args.phase, "tp": args.tp,
-              "stack": args.stack, "uncertainty": args.uncertainty}
-        return {k: v for k, v in kw.items() if v is not None}
+        kw = {"batch": args["batch"], "seq_len": args["seq_len"], "phase": args["phase"],
+              "tp": args["tp"], "stack": args["stack"], "uncertainty": args["uncertainty"],
+              "weight_bits": args["weight_bits"]}
+        return {k: v for k, v in kw.items() if v not in (None, False)}
     given = [opt for opt, dest in (("--batch", "batch"), ("--seq-len", "seq_len"),
-                                   *_LLM_ONLY.items()) if getattr(args, dest) not in (None, False)]
+                                   *_LLM_ONLY.items()) if args[dest] not in (None, False)]
     bad = [o for o in given if o in _LLM_ONLY or o in _NOT_FOR.get(family, ())]
     if bad:
         takes = [o for o in ("--batch", "--seq-len") if o not in _NOT_FOR.get(family, ())]
         raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to "
-                         f"{args.model}, a {family} model; it takes "
+                         f"{model_name}, a {family} model; it takes "
                          f"{', '.join(takes + ['--precision', '--efficiency'])}")
-    return {k: v for k, v in (("batch", args.batch), ("seq_len", args.seq_len)) if v is not None}
+    return {k: args[k] for k in ("batch", "seq_len") if args[k] is not None}
 
 
 def _human(q):
     """A quantity in a readable unit: bytes in B .. TB, times in us .. s; others as they are."""
-    import math
     from mlsysim_sym.units import same_dimension
     try:
         mag = abs(float(q.magnitude))
@@ -212,55 +342,97 @@ def _headline(r) -> list:
     its latencies and memory split; every other family shows its outputs() (latency,
     throughput, footprint and the family's own terms)."""
     if hasattr(type(r), "time_per_output_token"):
-        return [("latency", r.latency), ("throughput", r.throughput), ("ttft", r.ttft),
+        rows = [("latency", r.latency), ("throughput", r.throughput), ("ttft", r.ttft),
                 ("time per output token", r.time_per_output_token),
                 ("memory footprint", r.memory_footprint.to("GB")),
                 ("  weights", r.weights.to("GB")), ("  kv cache", r.kv_cache.to("GB")),
                 ("  activations", r.activations.to("GB")),
                 ("memory capacity", r.memory_capacity)]
+        for attr, label in (("mfu", "mfu"), ("energy_per_token", "energy per token")):
+            value = getattr(r, attr, None)
+            if value is not None:
+                rows.append((label, value))
+        return rows
     rows = [(name.replace("_", " "), _human(q)) for name, q in r.outputs().items()]
     return rows + [("memory capacity", _human(r.memory_capacity))]
 
 
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.argument("hardware", shell_complete=_complete(("hardware",)))
+@click.option("--batch", type=POSITIVE, default=None, show_default="1")
+@click.option("--seq-len", type=POSITIVE, default=None, show_default="2048; encoders: their own",
+              help="prompt / context length (LLMs, encoders)")
+@click.option("--precision", default=None,
+              show_default="fp16; TinyML: the deployment precision",
+              help="compute and storage precision (fp32 tf32 bf16 fp16 fp8 int8 fp4 int4)")
+@click.option("--weight-bits", type=float, default=None, show_default="the precision's bits",
+              help="LLMs: weight-only quantisation, storage bits per weight (4.5 for llama.cpp "
+                   "Q4_0); compute stays at --precision")
+@click.option("--phase", type=click.Choice(("decode", "prefill")), default=None,
+              show_default="decode",
+              help="LLMs: which phase latency and throughput refer to")
+@click.option("--efficiency", default=None, show_default="calibrated",
+              help="achieved fraction of peak for compute and memory, or NAME=VALUE,... "
+                   "(compute, memory, ...)")
+@click.option("--tp", type=POSITIVE, default=None, show_default="1",
+              help="LLMs: tensor-parallel group size")
+@click.option("--stack", default=None, show_default="pooled",
+              help="serving engine (trt_llm, vllm, nim, llama.cpp) for its calibrated overhead")
+@_file_options
+@_json_option
+@click.option("--explain", is_flag=True, help="show the equations with numbers")
+@_plot_option("the roofline with the prefill and decode operating points")
+@click.option("--uncertainty", is_flag=True,
+              help="p10/p50/p90 bands from the calibrated parameters' spreads")
+def predict(**args):
+    """Latency, throughput and memory of MODEL on one HARDWARE chip.
+
+    MODEL is a registry name (llama-3-8b) or a path to a Hugging Face config.json."""
+    return _run(_cmd_predict, args)
+
+
 def _cmd_predict(args) -> int:
-    _check_inputs(models=[args.model], hardware=[args.hardware], precision=args.precision,
-                  files=[args.hardware_file, args.model_file])
+    _check_inputs(models=[args["model"]], hardware=[args["hardware"]],
+                  precision=args["precision"], files=[args["hardware_file"], args["model_file"]])
     import mlsysim_sym as ms
     from mlsysim_sym import registry
-    family = registry.model(args.model).family
-    r = ms.predict(args.model, args.hardware, precision=args.precision,
-                   efficiency=args.efficiency, **_predict_kwargs(args, family))
-    if args.json:
+    m = registry.model(_model(args["model"], args["model_file"]))
+    family = m.family
+    r = ms.predict(m, args["hardware"], precision=args["precision"],
+                   efficiency=_efficiency(args["efficiency"]),
+                   **_predict_kwargs(args, family, m.name))
+    if args["as_json"]:
         d = r.to_dict()
         if getattr(r, "bands", None):
             d["bands"] = {k: {"p10": float(b.p10.magnitude), "p50": float(b.p50.magnitude),
                               "p90": float(b.p90.magnitude), "unit": f"{b.p50.units:~P}"}
                           for k, b in r.bands.items()}
         d["model_family"] = family  # the registry family (a result's "family" is its kind)
-        print(json.dumps(d, indent=2))
+        click.echo(json.dumps(d, indent=2, default=_json_default))
     else:
         if family in ("decoder", "moe"):
-            knobs = (f"batch {args.batch or 1}, seq_len {args.seq_len or 2048}, "
+            knobs = (f"batch {args['batch'] or 1}, seq_len {args['seq_len'] or 2048}, "
                      f"phase {r.phase}")
         else:
-            knobs = ", ".join(f"{k} {v}" for k, v in (("batch", args.batch),
-                                                      ("seq_len", args.seq_len)) if v)
-        print(f"{r.model.name} on {r.hardware.name} ({family}, {r.precision}"
-              + (f", {knobs}" if knobs else "") + ")")
+            knobs = ", ".join(f"{k} {args[k]}" for k in ("batch", "seq_len") if args[k])
+        click.echo(f"{r.model.name} on {r.hardware.name} ({family}, {r.precision}"
+                   + (f", {knobs}" if knobs else "") + ")")
         for label, q in _headline(r):
-            print(f"  {label:24s} {q:.4g~P}")
-        print(f"  {'feasible':24s} {r.feasible}")
-        print(f"  {'bottleneck':24s} {r.bottleneck} ({r.bottleneck_detail})")
+            click.echo(f"  {label:24s} {q:.4g~P}" if hasattr(q, "units")
+                       else f"  {label:24s} {q:.4g}")
+        click.echo(f"  {'feasible':24s} {r.feasible}")
+        click.echo(f"  {'bottleneck':24s} {r.bottleneck} ({r.bottleneck_detail})")
         for note in getattr(r, "notes", ()) or ():
-            print(f"  {'note':24s} {note}")
+            click.echo(f"  {'note':24s} {note}")
         if getattr(r, "bands", None):
             for k in ("ttft", "time_per_output_token", "throughput"):
                 b = r.bands[k]
-                print(f"  {k + ' p10..p90':24s} {b.p10:.4g~P} .. {b.p90:.4g~P}")
-    if args.explain:
-        print()
-        print(r.explain())
-    _write_plot(r, args.plot)
+                click.echo(f"  {k + ' p10..p90':24s} {b.p10:.4g~P} .. {b.p90:.4g~P}")
+    if args["explain"]:
+        click.echo()
+        click.echo(r.explain())
+    _write_plot(r, args["plot"])
     return 0
 
 
@@ -275,27 +447,203 @@ def _write_plot(result, path) -> None:
                          "'mlsysim_sym[plot]'") from None
     matplotlib.use("Agg")
     result.plot(path=path)
-    print(f"wrote {path}", file=sys.stderr)
+    click.echo(f"wrote {path}", err=True)
 
 
-def _cmd_equations(args) -> int:
-    from mlsysim_sym.equations import walls
-    selected = [walls[int(args.wall)] if args.wall and args.wall.isdigit() else walls[args.wall]] \
-        if args.wall else list(walls)
-    for w in selected:
-        if args.markdown:
-            from mlsysim_sym.report import latex_expr
-            from mlsysim_sym.symbols import info
-            print(f"## Wall {w.number}: {w.name}\n\n{w.summary}\n\n*Regime:* {w.regime}\n")
-            for eq in w.equations:
-                print(f"- $${info(eq.lhs).latex} = {latex_expr(eq.rhs)}$$ ({eq.cite}, {eq.locator})")
-            print()
-        else:
-            print(w.latex())
-            print()
+# ---- train -----------------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.argument("cluster", shell_complete=_complete(("cluster", "hardware")))
+@click.option("--devices", type=POSITIVE, default=None, show_default="the whole cluster",
+              help="accelerators used (required when CLUSTER is a chip)")
+@click.option("--global-batch", type=POSITIVE, required=True, help="sequences per step")
+@click.option("--seq-len", type=POSITIVE, default=2048, help="tokens per sequence")
+@click.option("--tp", type=POSITIVE, default=1, help="tensor parallel")
+@click.option("--pp", type=POSITIVE, default=1, help="pipeline parallel")
+@click.option("--dp", type=POSITIVE, default=None, show_default="devices / (tp pp cp)",
+              help="data parallel")
+@click.option("--cp", type=POSITIVE, default=1, help="context parallel")
+@click.option("--ep", type=POSITIVE, default=1, help="expert parallel (MoE)")
+@click.option("--micro-batch", type=POSITIVE, default=1, help="sequences per micro-batch")
+@click.option("--precision", default="bf16", help="compute precision")
+@click.option("--recompute", type=click.Choice(("none", "selective", "full")), default="none",
+              help="activation recomputation")
+@click.option("--zero-stage", type=click.IntRange(0, 3), default=0,
+              help="ZeRO / FSDP sharding stage")
+@click.option("--sequence-parallel", is_flag=True, help="Megatron sequence parallelism")
+@click.option("--interleave", type=POSITIVE, default=1, help="model chunks per pipeline stage")
+@click.option("--overlap", type=click.FloatRange(0, 1), default=1.0,
+              help="fraction of compute hiding data-parallel communication")
+@click.option("--tokens", default=None, help="training tokens (e.g. 15e12), for time to train")
+@click.option("--datacenter", default=None, show_default="the cluster's",
+              help="grid region for energy, carbon, water", shell_complete=_complete(
+                  ("datacenter",)))
+@click.option("--efficiency", default=None, show_default="calibrated",
+              help="compute efficiency, or NAME=VALUE,... (compute, memory, communication, ...)")
+@click.option("--lora-rank", type=POSITIVE, default=None, help="train LoRA adapters")
+@_file_options
+@_json_option
+@_plot_option("the step-time breakdown")
+@click.option("--uncertainty", is_flag=True, help="p10/p50/p90 bands")
+def train(**args):
+    """Step time, MFU, throughput and memory per device of one training step of MODEL on a
+    CLUSTER (a registry cluster, or a chip with --devices)."""
+    return _run(_cmd_train, args)
+
+
+def _cmd_train(args) -> int:
+    _check_inputs(models=[args["model"]], clusters=[args["cluster"]],
+                  precision=args["precision"], files=[args["hardware_file"], args["model_file"]])
+    import mlsysim_sym as ms
+    kw = {k: args[k] for k in ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch",
+                               "global_batch", "seq_len", "precision", "recompute", "zero_stage",
+                               "sequence_parallel", "interleave", "overlap", "tokens",
+                               "datacenter", "lora_rank", "uncertainty")
+          if args[k] is not None}
+    r = ms.train(_model(args["model"], args["model_file"]), args["cluster"],
+                 efficiency=_efficiency(args["efficiency"]), **kw)
+    print_result(r, args["as_json"], title=repr(r))
+    _write_plot(r, args["plot"])
     return 0
 
 
+# ---- serve -----------------------------------------------------------------------------------
+def _serving_options(f):
+    for opt in reversed((
+            click.option("--qps", type=float, required=True, help="requests per second"),
+            click.option("--input-tokens", type=POSITIVE, default=1024,
+                         help="prompt tokens per request"),
+            click.option("--output-tokens", type=POSITIVE, default=256,
+                         help="generated tokens per request"),
+            click.option("--percentile", type=click.FloatRange(0, 1, min_open=True,
+                                                               max_open=True),
+                         default=0.99, help="TTFT percentile"),
+            click.option("--precision", default="fp16"),
+            click.option("--efficiency", default=None, show_default="calibrated",
+                         help="fraction of peak, or NAME=VALUE,..."),
+            click.option("--cloud-price", default=None, show_default="the registry's",
+                         help="rental price per device-hour, e.g. '2.5 USD/h'"))):
+        f = opt(f)
+    return f
+
+
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.argument("hardware", shell_complete=_complete(("hardware",)))
+@_serving_options
+@click.option("--replicas", type=POSITIVE, default=1, help="model replicas")
+@click.option("--tp", type=POSITIVE, default=1, help="chips per replica (tensor parallel)")
+@click.option("--batch", type=POSITIVE, default=None, show_default="the largest that fits",
+              help="request slots per replica (continuous batching)")
+@click.option("--datacenter", default=None, help="grid region for the carbon figure",
+              shell_complete=_complete(("datacenter",)))
+@_file_options
+@_json_option
+@click.option("--uncertainty", is_flag=True, help="p10/p50/p90 bands")
+def serve(**args):
+    """Latency, capacity, cost and carbon of a serving fleet of HARDWARE at a request rate."""
+    return _run(_cmd_serve, args)
+
+
+def _cmd_serve(args) -> int:
+    _check_inputs(models=[args["model"]], hardware=[args["hardware"]],
+                  precision=args["precision"], files=[args["hardware_file"], args["model_file"]])
+    import mlsysim_sym as ms
+    kw = {k: args[k] for k in ("qps", "input_tokens", "output_tokens", "replicas", "tp", "batch",
+                               "percentile", "precision", "datacenter", "cloud_price",
+                               "uncertainty") if args[k] is not None}
+    r = ms.serve(_model(args["model"], args["model_file"]), args["hardware"],
+                 efficiency=_efficiency(args["efficiency"]), **kw)
+    print_result(r, args["as_json"], title=repr(r))
+    return 0
+
+
+# ---- size ------------------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.argument("hardware", nargs=-1, required=True, shell_complete=_complete(("hardware",)))
+@_serving_options
+@click.option("--ttft", default="500 ms", help="TTFT SLO at the percentile")
+@click.option("--tpot", default="50 ms", help="time-per-output-token SLO")
+@click.option("--tp", "tp", type=POSITIVE, multiple=True, show_default="1, 2, 4, 8 in a node",
+              help="tensor-parallel degrees to search (repeatable)")
+@click.option("--datacenter", multiple=True, help="grid region(s) for carbon (repeatable)",
+              shell_complete=_complete(("datacenter",)))
+@click.option("--budget", default=None, help="upper bound on cost, e.g. '2e6 USD'")
+@click.option("--carbon-cap", default=None, help="upper bound on operational carbon per year")
+@click.option("--objective", type=click.Choice(("devices", "cost", "carbon")),
+              default="devices", help="what to minimise across candidate chips")
+@_file_options
+@_json_option
+def size(**args):
+    """The smallest serving fleet of one of the HARDWARE chips meeting an SLO at a rate."""
+    return _run(_cmd_size, args)
+
+
+def _cmd_size(args) -> int:
+    _check_inputs(models=[args["model"]], hardware=args["hardware"],
+                  precision=args["precision"], files=[args["hardware_file"], args["model_file"]])
+    import mlsysim_sym as ms
+    f = ms.size_fleet(_model(args["model"], args["model_file"]), list(args["hardware"]),
+                      qps=args["qps"], input_tokens=args["input_tokens"],
+                      output_tokens=args["output_tokens"],
+                      slo={"ttft": args["ttft"], "tpot": args["tpot"]},
+                      percentile=args["percentile"], precision=args["precision"],
+                      datacenter=list(args["datacenter"]) or None,
+                      tp=list(args["tp"]) or None, budget=args["budget"],
+                      carbon_cap=args["carbon_cap"], objective=args["objective"],
+                      efficiency=_efficiency(args["efficiency"]),
+                      cloud_price=args["cloud_price"])
+    print_result(f, args["as_json"], title=repr(f))
+    return 0
+
+
+# ---- plan ------------------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.argument("cluster", shell_complete=_complete(("cluster", "hardware")))
+@click.option("--global-batch", type=POSITIVE, required=True, help="sequences per step")
+@click.option("--devices", type=POSITIVE, default=None, show_default="the whole cluster",
+              help="accelerators (required when CLUSTER is a chip)")
+@click.option("--seq-len", type=POSITIVE, default=2048)
+@click.option("--precision", default="bf16")
+@click.option("--recompute", type=click.Choice(("none", "selective", "full")), multiple=True,
+              show_default="all three", help="recompute modes to search (repeatable)")
+@click.option("--zero-stage", type=click.IntRange(0, 3), multiple=True,
+              show_default="0, 1, 2, 3", help="ZeRO stages to search (repeatable)")
+@click.option("--tp", type=POSITIVE, multiple=True, show_default="powers of 2 up to the node",
+              help="tensor-parallel degrees to search (repeatable)")
+@click.option("--pp", type=POSITIVE, multiple=True,
+              show_default="divisors of the layer count", help="pipeline degrees (repeatable)")
+@click.option("--micro-batch", type=POSITIVE, multiple=True,
+              show_default="divisors of the per-replica batch", help="(repeatable)")
+@click.option("--objective", type=click.Choice(("step_time", "mfu", "memory", "tokens_per_s")),
+              default="step_time", help="what ranks the layouts")
+@click.option("--top", type=POSITIVE, default=10, help="rows to keep")
+@_file_options
+@_json_option
+def plan(**args):
+    """The parallelism search: every TP x PP x DP x micro-batch x recompute x ZeRO layout of
+    MODEL on CLUSTER that fits, best first."""
+    return _run(_cmd_plan, args)
+
+
+def _cmd_plan(args) -> int:
+    _check_inputs(models=[args["model"]], clusters=[args["cluster"]],
+                  precision=args["precision"], files=[args["hardware_file"], args["model_file"]])
+    import mlsysim_sym as ms
+    kw = {"recompute": args["recompute"], "zero_stages": args["zero_stage"], "tp": args["tp"],
+          "pp": args["pp"], "micro_batches": args["micro_batch"]}
+    p = ms.best_parallelism(_model(args["model"], args["model_file"]), args["cluster"],
+                            args["global_batch"], devices=args["devices"],
+                            seq_len=args["seq_len"], precision=args["precision"],
+                            objective=args["objective"], top=args["top"],
+                            **{k: v for k, v in kw.items() if v})
+    print_result(p, args["as_json"], title=repr(p))
+    return 0
+
+
+# ---- synthesize ------------------------------------------------------------------------------
 def _parse_targets(items) -> dict:
     out = {}
     for item in items:
@@ -306,133 +654,220 @@ def _parse_targets(items) -> dict:
     return out
 
 
-def _q_json(q):
-    return {"value": float(q.magnitude), "unit": f"{q.units:~P}"} if q is not None else None
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.option("--target", multiple=True, required=True, metavar="NAME=QUANTITY",
+              help="e.g. --target tpot='20 ms' --target ttft='500 ms'")
+@click.option("--unknown", multiple=True, metavar="NAME",
+              show_default="peak_flops, memory_bandwidth, memory_capacity",
+              help="chip specs to solve for (repeatable)")
+@click.option("--batch", type=POSITIVE, default=1)
+@click.option("--seq-len", type=POSITIVE, default=2048)
+@click.option("--precision", default="fp16")
+@click.option("--model-file", type=click.Path(dir_okay=False),
+              help="YAML with your own model entries, or a Hugging Face config.json")
+@_json_option
+def synthesize(**args):
+    """Inverse roofline: the chip specs MODEL needs to meet latency targets."""
+    return _run(_cmd_synthesize, args)
 
 
 def _cmd_synthesize(args) -> int:
-    _check_inputs(models=[args.model], precision=args.precision)
+    _check_inputs(models=[args["model"]], precision=args["precision"],
+                  files=[args["model_file"]])
     import mlsysim_sym as ms
-    unknowns = args.unknown or ["peak_flops", "memory_bandwidth", "memory_capacity"]
-    r = ms.synthesize(args.model, targets=_parse_targets(args.target), unknowns=unknowns,
-                      batch=args.batch, seq_len=args.seq_len, precision=args.precision)
-    if args.json:
-        d = {u: {"value": _q_json(res.value), "method": res.method, "feasible": res.feasible,
-                 "identifiable": res.identifiable, "binding_target": r.binding_target[u],
-                 "binding": res.binding, "best_reachable": _q_json(res.best_reachable),
-                 "message": res.message} for u, res in r.items()}
-        d["chips"] = r.chips
-        print(json.dumps(d, indent=2, default=str))
+    unknowns = list(args["unknown"]) or ["peak_flops", "memory_bandwidth", "memory_capacity"]
+    r = ms.synthesize(_model(args["model"], args["model_file"]),
+                      targets=_parse_targets(args["target"]), unknowns=unknowns,
+                      batch=args["batch"], seq_len=args["seq_len"], precision=args["precision"])
+    if args["as_json"]:
+        click.echo(json.dumps(r.to_dict(), indent=2, default=_json_default))
         return 0
     for u, res in r.items():
         if res.feasible and res.value is not None:
-            print(f"{u:18s} >= {res.value:.4g~P}  (set by {r.binding_target[u]}; "
-                  f"{res.method}; binding {res.binding})")
+            click.echo(f"{u:18s} >= {res.value:.4g~P}  (set by {r.binding_target[u]}; "
+                       f"{res.method}; binding {res.binding})")
         else:
-            print(f"{u:18s} unreachable: {res.message}")
-    print()
-    print(r.table())
+            click.echo(f"{u:18s} unreachable: {res.message}")
+    click.echo()
+    click.echo(format_table(r.chips))
     return 0
 
 
-def _cmd_size(args) -> int:
-    _check_inputs(models=[args.model], hardware=args.hardware, precision=args.precision)
-    import mlsysim_sym as ms
-    f = ms.size_fleet(args.model, args.hardware, qps=args.qps, input_tokens=args.input_tokens,
-                      output_tokens=args.output_tokens, slo={"ttft": args.ttft, "tpot": args.tpot},
-                      percentile=args.percentile, precision=args.precision,
-                      datacenter=args.datacenter)
-    rows = []
-    for c in f.candidates:
-        row = {"hardware": c["hardware"].name, "feasible": c["feasible"]}
-        if c["feasible"]:
-            row.update({k: c[k] for k in ("devices", "replicas", "tp", "batch", "bottleneck")})
-        else:
-            row["reason"] = c["reason"]
-        rows.append(row)
-    if args.json:
-        d = {"feasible": f.feasible, "devices": f.devices, "replicas": f.replicas, "tp": f.tp,
-             "batch": f.batch, "hardware": f.hardware.name if f.hardware is not None else None,
-             "bottleneck": f.bottleneck, "ttft": _q_json(f.ttft),
-             "time_per_output_token": _q_json(f.time_per_output_token),
-             "cost": _q_json(f.cost), "carbon": _q_json(f.carbon), "datacenter": f.datacenter,
-             "candidates": rows, "message": f.message}
-        print(json.dumps(d, indent=2))
-        return 0
-    print(f)
-    for row in rows:
-        print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
-    return 0
+# ---- sensitivity -----------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.argument("hardware", shell_complete=_complete(("hardware",)))
+@click.option("--output", default="time_per_output_token", help="the output to differentiate")
+@_plot_option("the tornado chart")
+@click.option("--batch", type=POSITIVE, default=1)
+@click.option("--seq-len", type=POSITIVE, default=2048)
+@click.option("--precision", default="fp16")
+@_file_options
+@_json_option
+def sensitivity(**args):
+    """Elasticities d ln y / d ln x of an output of predict with respect to every input."""
+    return _run(_cmd_sensitivity, args)
 
 
 def _cmd_sensitivity(args) -> int:
-    _check_inputs(models=[args.model], hardware=[args.hardware], precision=args.precision)
+    _check_inputs(models=[args["model"]], hardware=[args["hardware"]],
+                  precision=args["precision"], files=[args["hardware_file"], args["model_file"]])
     import mlsysim_sym as ms
-    r = ms.predict(args.model, args.hardware, batch=args.batch, seq_len=args.seq_len,
-                   precision=args.precision)
-    s = ms.sensitivity(r, args.output)
-    if args.json:
-        print(json.dumps({"output": s.output, "value": _q_json(s.value),
-                          "elasticities": {k: float(v) for k, v in s.items()},
-                          "one_sided": {k: [float(a), float(b)] for k, (a, b) in s.one_sided.items()},
-                          "binding": s.binding}, indent=2))
+    r = ms.predict(_model(args["model"], args["model_file"]), args["hardware"],
+                   batch=args["batch"], seq_len=args["seq_len"], precision=args["precision"])
+    s = ms.sensitivity(r, args["output"])
+    if args["as_json"]:
+        click.echo(json.dumps(s.to_dict(), indent=2, default=_json_default))
         return 0
-    _write_plot(s, args.plot)
-    print(f"{s.output} = {s.value:.4g~P}  (binding: {s.binding})")
-    print(f"  {'input':32s} {'elasticity d ln y / d ln x':>28s}")
-    for name, e in s.ranked():
-        side = f"   one-sided {s.one_sided[name]}" if name in s.one_sided else ""
-        print(f"  {name:32s} {float(e):28.4f}{side}")
+    _write_plot(s, args["plot"])
+    click.echo(f"{s.output} = {s.value:.4g~P}  (binding: {s.binding})")
+    rows = [{"input": name, "elasticity d ln y / d ln x": round(float(e), 4),
+             "one-sided": list(s.one_sided[name]) if name in s.one_sided else None}
+            for name, e in s.ranked()]
+    click.echo(format_table(rows))
     return 0
 
 
-def _progress(args, title: str):
+# ---- cite ------------------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("name", shell_complete=_complete(("model", "hardware", "cluster", "node",
+                                                   "fabric", "datacenter")))
+@click.argument("hardware", required=False, shell_complete=_complete(("hardware",)))
+@click.option("--batch", type=POSITIVE, default=None, show_default="1")
+@click.option("--seq-len", type=POSITIVE, default=None, show_default="2048")
+@click.option("--precision", default=None, show_default="fp16")
+@_file_options
+def cite(**args):
+    """BibTeX of every source behind a registry entry (NAME), or behind a prediction of NAME
+    (a model) on HARDWARE: the equations' papers and the registry values used."""
+    return _run(_cmd_cite, args)
+
+
+def _cmd_cite(args) -> int:
+    from mlsysim_sym import registry
+    files = [args["hardware_file"], args["model_file"]]
+    if args["hardware"] is None:
+        _check_inputs(files=files)
+        click.echo(registry.bibtex(registry.get_registry().find(args["name"])), nl=False)
+        return 0
+    _check_inputs(models=[args["name"]], hardware=[args["hardware"]],
+                  precision=args["precision"], files=files)
+    import mlsysim_sym as ms
+    m = registry.model(_model(args["name"], args["model_file"]))
+    r = ms.predict(m, args["hardware"], precision=args["precision"],
+                   **{k: args[k] for k in ("batch", "seq_len") if args[k] is not None})
+    click.echo(ms.cite(r), nl=False)
+    return 0
+
+
+# ---- equations -------------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("wall", required=False)
+@click.option("--latex", is_flag=True, help="LaTeX (the default)")
+@click.option("--markdown", is_flag=True, help="Markdown with inline LaTeX")
+def equations(**args):
+    """Print the equations of one WALL (name or number) or of all walls."""
+    return _run(_cmd_equations, args)
+
+
+def _cmd_equations(args) -> int:
+    from mlsysim_sym.equations import walls
+    wall = args["wall"]
+    selected = [walls[int(wall)] if wall.isdigit() else walls[wall]] if wall else list(walls)
+    for w in selected:
+        if args["markdown"]:
+            from mlsysim_sym.report import latex_expr
+            from mlsysim_sym.symbols import info
+            click.echo(f"## Wall {w.number}: {w.name}\n\n{w.summary}\n\n*Regime:* {w.regime}\n")
+            for eq in w.equations:
+                click.echo(f"- $${info(eq.lhs).latex} = {latex_expr(eq.rhs)}$$ "
+                           f"({eq.cite}, {eq.locator})")
+            click.echo()
+        else:
+            click.echo(w.latex())
+            click.echo()
+    return 0
+
+
+# ---- validate / calibrate --------------------------------------------------------------------
+def _progress(as_json: bool, title: str):
     """The progress reporter of a long command on stderr (a context manager giving the
     ``progress`` callable; it gives None with --json)."""
-    if args.json:
+    if as_json:
         import contextlib
         return contextlib.nullcontext(None)
     from mlsysim_sym.progress import Progress
     return Progress(title)
 
 
+@cli.command(context_settings=_SETTINGS)
+@click.option("--category", multiple=True,
+              type=click.Choice(("training", "inference", "tinyml", "energy", "other")),
+              help="report these categories only (repeatable)")
+@click.option("--measurements", type=click.Path(dir_okay=False),
+              show_default="the shipped published measurements",
+              help="your own measurement file")
+@click.option("--no-loso", is_flag=True,
+              help="in-sample only (skip the leave-one-source-out refits, ~1 min)")
+@click.option("--summary", is_flag=True, help="only the per-category summary")
+@_json_option
+def validate(**args):
+    """Run the published measurements through the model: in sample, leave-one-source-out,
+    bands."""
+    return _run(_cmd_validate, args)
+
+
 def _cmd_validate(args) -> int:
-    from mlsysim_sym.calibration import validate
-    with _progress(args, "validate") as progress:
-        report = validate(args.measurements, category=args.category, loso=not args.no_loso,
-                          cross_generation=not args.no_loso, bands=not args.no_loso,
-                          progress=progress)
-    if args.json:
+    from mlsysim_sym.calibration import validate as run_validate
+    with _progress(args["as_json"], "validate") as progress:
+        report = run_validate(args["measurements"], category=list(args["category"]) or None,
+                              loso=not args["no_loso"], cross_generation=not args["no_loso"],
+                              bands=not args["no_loso"], progress=progress)
+    if args["as_json"]:
         rows = [{"id": r.id, "category": r.category, "source": r.source, "unit": r.unit,
                  "measured": r.measured, "in_sample": r.in_sample, "loso": r.loso,
                  "p10": r.band[0], "p90": r.band[2]} for r in report.rows]
-        print(json.dumps({"summary": report.summary(), "rows": rows,
-                          "cross_generation": {k: v for k, v in report.cross_generation.items()
-                                               if k != "parameters"},
-                          "not_covered": [{"id": u.id, "why": u.why}
-                                          for u in report.not_covered]}, indent=2,
-                         default=lambda x: None))
-    elif args.summary:
-        print(report.summary_text())
+        click.echo(json.dumps({"summary": report.summary(), "rows": rows,
+                               "cross_generation": {k: v for k, v in
+                                                    report.cross_generation.items()
+                                                    if k != "parameters"},
+                               "not_covered": [{"id": u.id, "why": u.why}
+                                               for u in report.not_covered]}, indent=2,
+                              default=lambda x: None))
+    elif args["summary"]:
+        click.echo(report.summary_text())
     else:
-        print(report.table())
+        click.echo(report.table())
     return 0
+
+
+@cli.command(context_settings=_SETTINGS)
+@click.argument("measurements", required=False, type=click.Path(dir_okay=False))
+@click.option("--parameter", multiple=True, metavar="NAME", show_default="all used",
+              help="parameter to fit, e.g. memory_efficiency[serve] (repeatable)")
+@_json_option
+def calibrate(**args):
+    """Fit calibrated parameters to MEASUREMENTS (default: the shipped calibration set)."""
+    return _run(_cmd_calibrate, args)
 
 
 def _cmd_calibrate(args) -> int:
-    from mlsysim_sym.calibration import calibrate
-    with _progress(args, "calibrate") as progress:
-        result = calibrate(args.measurements, parameters=args.parameter, progress=progress)
-    if args.json:
-        print(json.dumps({name: {"value": p.value, "unit": p.unit, "ci95": list(p.ci),
-                                 "identifiable": p.identifiable, "note": p.note}
-                          for name, p in result.parameters.items()}, indent=2,
-                         default=lambda x: None))
+    from mlsysim_sym.calibration import calibrate as run_calibrate
+    with _progress(args["as_json"], "calibrate") as progress:
+        result = run_calibrate(args["measurements"], parameters=list(args["parameter"]) or None,
+                               progress=progress)
+    if args["as_json"]:
+        click.echo(json.dumps({name: {"value": p.value, "unit": p.unit, "ci95": list(p.ci),
+                                      "identifiable": p.identifiable, "note": p.note}
+                               for name, p in result.parameters.items()}, indent=2,
+                              default=lambda x: None))
     else:
-        print(result.report())
+        click.echo(result.report())
     return 0
 
 
+# ---- registry --------------------------------------------------------------------------------
 #: registry list KIND -> (lister, the filters it takes)
 _LISTINGS = {"hardware": ("list_hardware", ("vendor", "tier")),
              "models": ("list_models", ("family",)),
@@ -441,52 +876,172 @@ _LISTINGS = {"hardware": ("list_hardware", ("vendor", "tier")),
              "sources": ("list_sources", ())}
 
 
-def _cmd_registry(args) -> int:
-    from mlsysim_sym import registry
-    if args.action == "audit":
-        problems = registry.audit()
-        for line in problems:
-            print(line)
-        print(f"{len(problems)} problem(s)")
-        return 1 if problems else 0
-    if args.action == "show":
-        print(registry.describe(args.name))
-        return 0
-    lister, takes = _LISTINGS[args.kind]
-    filters = {f: getattr(args, f) for f in ("vendor", "tier", "family")
-               if getattr(args, f) is not None}
+@cli.group(context_settings=_SETTINGS)
+def registry():
+    """List, show or audit the built-in registry."""
+
+
+@registry.command("list", context_settings=_SETTINGS)
+@click.argument("kind", required=False, default="hardware", type=click.Choice(tuple(_LISTINGS)))
+@click.option("--vendor", help="hardware only: nvidia, amd, google, st, ...")
+@click.option("--tier", help="hardware only: datacenter, workstation, edge, mobile, mcu, "
+                             "wafer_scale")
+@click.option("--family", help="models only: decoder, moe, encoder, cnn, vit, diffusion, ssm, "
+                               "tinyml")
+@_json_option
+def registry_list(**args):
+    """List the entries of KIND; hardware as a table of key specs."""
+    return _run(_cmd_registry_list, args)
+
+
+def _spec_rows(kind: str, listing) -> list:
+    """The key specs of each entry as table rows (hardware: peak per precision, memory,
+    bandwidth, TDP, prices); other kinds: name and display name."""
+    if kind != "hardware":
+        return [{"name": e} if isinstance(e, str) else
+                {"name": e.name, "display name": getattr(e, "display_name", "")}
+                for e in listing]
+    from mlsysim_sym.registry.schema import PRECISIONS
+    shown = [p for p in PRECISIONS if any(p in hw.precisions for hw in listing)]
+    rows = []
+    for hw in listing:
+        row = {"name": hw.name}
+        for p in shown:
+            q = hw._peak.get(p)
+            row[p] = _q(q, "TOP/s" if p.startswith("int") else "TFLOP/s")
+        row["memory"] = _q(hw.memory_capacity, "GB")
+        row["bandwidth"] = _q(hw.memory_bandwidth, "GB/s")
+        row["tdp"] = _q(hw.tdp, "W")
+        row["price"] = _q(hw.price, "USD")
+        row["cloud price"] = _q(hw.cloud_price, "USD/h")
+        rows.append(row)
+    return rows
+
+
+def _q(q, unit):
+    """A quantity as ``{"value", "unit"}`` in ``unit`` (None stays None)."""
+    if q is None:
+        return None
+    return {"value": float(q.to(unit).magnitude), "unit": unit}
+
+
+def _cmd_registry_list(args) -> int:
+    from mlsysim_sym import registry as reg
+    kind = args["kind"]
+    lister, takes = _LISTINGS[kind]
+    filters = {f: args[f] for f in ("vendor", "tier", "family") if args[f] is not None}
     wrong = [f"--{f}" for f in filters if f not in takes]
     if wrong:
         allowed = ", ".join(f"--{f}" for f in takes) or "no filters"
-        raise ValueError(f"{', '.join(wrong)} does not apply to 'registry list {args.kind}' "
+        raise ValueError(f"{', '.join(wrong)} does not apply to 'registry list {kind}' "
                          f"(it takes {allowed})")
-    listing = getattr(registry, lister)(**filters)
+    listing = getattr(reg, lister)(**filters)
     if not listing and filters:
         given = ", ".join(f"{k}={v}" for k, v in filters.items())
-        print(f"mlsysim-sym: no {args.kind} entries with {given}", file=sys.stderr)
-    for entry in listing:
-        name = entry if isinstance(entry, str) else entry.name
-        display = "" if isinstance(entry, str) else getattr(entry, "display_name", "")
-        print(f"{name:32s} {display}".rstrip())
+        click.echo(f"{_PROG}: no {kind} entries with {given}", err=True)
+    rows = _spec_rows(kind, listing)
+    if args["as_json"]:
+        click.echo(json.dumps(rows, indent=2, default=_json_default))
+    elif kind == "hardware" and rows:
+        units = {k: v["unit"] for row in rows for k, v in row.items() if isinstance(v, dict)}
+        plain = [{(f"{k} [{units[k]}]" if k in units else k):
+                  (v["value"] if isinstance(v, dict) else v) for k, v in row.items()}
+                 for row in rows]
+        click.echo(format_table(plain))
+    else:
+        for row in rows:
+            click.echo(f"{row['name']:32s} {row.get('display name', '')}".rstrip())
     return 0
+
+
+@registry.command("show", context_settings=_SETTINGS)
+@click.argument("name", shell_complete=_complete(("model", "hardware", "cluster", "node",
+                                                   "fabric", "datacenter")))
+def registry_show(**args):
+    """Show one entry (or source record) with the source of every value."""
+    return _run(lambda a: _echo_ok(__import__("mlsysim_sym.registry", fromlist=["describe"])
+                                   .describe(a["name"])), args)
+
+
+def _echo_ok(text) -> int:
+    click.echo(text)
+    return 0
+
+
+@registry.command("audit", context_settings=_SETTINGS)
+def registry_audit():
+    """Check every value has a source; non-zero exit on problems."""
+    return _run(_cmd_registry_audit, {})
+
+
+def _cmd_registry_audit(args) -> int:
+    from mlsysim_sym import registry as reg
+    problems = reg.audit()
+    for line in problems:
+        click.echo(line)
+    click.echo(f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+# ---- mcp -------------------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.option("--http", type=_Port(), metavar="PORT", default=None, show_default="stdio",
+              help="streamable HTTP on 127.0.0.1:PORT instead of stdio")
+def mcp(**args):
+    """Serve the tasks to AI agents over the Model Context Protocol (needs the mcp extra)."""
+    return _run(_cmd_mcp, args)
 
 
 def _cmd_mcp(args) -> int:
     import importlib.util
     install = 'install with pip install "mlsysim_sym[mcp]"'
     if importlib.util.find_spec("mcp") is None:
-        print(f"mlsysim-sym: the MCP server needs the mcp package: {install}", file=sys.stderr)
+        click.echo(f"{_PROG}: the MCP server needs the mcp package: {install}", err=True)
         return 2
     try:
         from mlsysim_sym.mcp_server import main as serve_mcp
     except ImportError as exc:
-        print(f"mlsysim-sym: the installed mcp package does not fit ({exc}): {install}",
-              file=sys.stderr)
+        click.echo(f"{_PROG}: the installed mcp package does not fit ({exc}): {install}",
+                   err=True)
         return 2
     try:
-        return serve_mcp(http_port=args.http)
+        return serve_mcp(http_port=args["http"])
     except KeyboardInterrupt:
         return 0
+
+
+# ---- completion ------------------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("shell", type=click.Choice(("bash", "zsh", "fish")))
+def completion(shell):
+    """Print the shell-completion script for SHELL. Enable it with, e.g.
+
+    \b
+        eval "$(mlsysim-sym completion bash)"     # in ~/.bashrc
+        mlsysim-sym completion fish > ~/.config/fish/completions/mlsysim-sym.fish
+    """
+    from click.shell_completion import get_completion_class
+    comp = get_completion_class(shell)(cli, {}, _PROG, "_MLSYSIM_SYM_COMPLETE")
+    return _run(lambda a: _echo_ok(comp.source()), {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a command: one-line errors, broken pipes, Ctrl-C
+# ---------------------------------------------------------------------------------------------
+def _run(handler, args) -> int:
+    """Run a command's handler: a user error is one line on stderr and status 2."""
+    try:
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        raise _PipeGone() from None
+    except KeyboardInterrupt:  # Ctrl-C during a long validate: no traceback
+        raise _Interrupted() from None
+    except (ValueError, KeyError, LookupError, TypeError, OSError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        click.echo(f"{_PROG}: error: {msg}", err=True)
+        return 2
 
 
 def _stdout_gone() -> int:
@@ -505,32 +1060,37 @@ def _stdout_gone() -> int:
 
 
 def main(argv=None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    A usage error (an unknown option, a batch of -3) prints click's usage message and raises
+    ``SystemExit(2)``, as argparse did; every other user error is one line and status 2.
+    """
     try:
-        return _main(argv)
-    except BrokenPipeError:  # also while argparse prints --help or usage
+        status = cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name=_PROG,
+                          standalone_mode=False)
+    except _PipeGone:
         return _stdout_gone()
-    except KeyboardInterrupt:  # Ctrl-C during a long validate: no traceback
-        print("mlsysim-sym: interrupted", file=sys.stderr)
+    except _Interrupted:
+        click.echo(f"{_PROG}: interrupted", err=True)
         return 130
-
-
-def _main(argv) -> int:
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    handlers = {"predict": _cmd_predict, "equations": _cmd_equations, "registry": _cmd_registry,
-                "synthesize": _cmd_synthesize, "sensitivity": _cmd_sensitivity,
-                "size": _cmd_size, "validate": _cmd_validate, "calibrate": _cmd_calibrate,
-                "mcp": _cmd_mcp}
-    try:
-        status = handlers[args.command](args)
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
-        return status
+    except click.exceptions.Abort:  # Ctrl-C while click itself was reading or parsing
+        click.echo(f"{_PROG}: interrupted", err=True)
+        return 130
+    except click.exceptions.ClickException as exc:
+        try:
+            exc.show()
+        except BrokenPipeError:
+            pass
+        raise SystemExit(exc.exit_code) from None
     except BrokenPipeError:
-        raise
-    except (ValueError, KeyError, LookupError, TypeError, OSError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"mlsysim-sym: error: {msg}", file=sys.stderr)
-        return 2
+        return _stdout_gone()
+    if status is None:
+        status = 0
+    try:  # --help / --version return here: a reader that left early is not an error
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_gone()
+    return int(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

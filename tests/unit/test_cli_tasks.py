@@ -1,0 +1,173 @@
+"""The task commands of the command line (train, serve, size, plan, cite, completion, ...):
+each prints its result's own to_dict(), with --json as one JSON object."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mlsysim_sym.cli import format_table, main
+
+_TINY_LLAMA = dict(model_type="llama", hidden_size=2048, intermediate_size=5632,
+                   num_hidden_layers=22, num_attention_heads=32, num_key_value_heads=4,
+                   vocab_size=32000, max_position_embeddings=2048, tie_word_embeddings=False)
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_json_the_issue_command(capsys):
+    d = _json(capsys, ["train", "llama-3-70b", "h100", "--devices", "64", "--tp", "8", "--pp",
+                       "8", "--global-batch", "256", "--seq-len", "4096", "--json"])
+    assert d["model"] == "llama-3-70b" and d["hardware"] == "nvidia-h100-sxm"
+    assert d["feasible"] is True and 0 < d["mfu"]["value"] < 1
+    assert d["step_time"]["unit"] == "s" and d["step_time"]["value"] > 0
+    # the same to_dict() as text: one row per scalar entry
+    assert main(["train", "llama-3-70b", "h100", "--devices", "64", "--tp", "8", "--pp", "8",
+                 "--global-batch", "256", "--seq-len", "4096"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("TrainResult(llama-3-70b") and "  step time" in out and "nan" not in out
+
+
+def test_train_on_a_cluster_needs_no_devices(capsys):
+    from mlsysim_sym import registry
+    cluster = registry.list_clusters()[0]
+    d = _json(capsys, ["train", "llama-3-8b", cluster.name, "--global-batch",
+                       str(cluster.devices * 2), "--json"])
+    assert d["model"] == "llama-3-8b" and "step_time" in d
+
+
+def test_serve_json(capsys):
+    d = _json(capsys, ["serve", "llama-3-8b", "h100", "--qps", "20", "--replicas", "2",
+                       "--json"])
+    assert d["replicas"] == 2 and d["devices"] == 2 and d["ttft"]["unit"] == "ms"
+    assert isinstance(d["feasible"], bool) and d["capacity"]["value"] > 0
+
+
+def test_size_json_and_table(capsys):
+    d = _json(capsys, ["size", "llama-3-8b", "h100", "mi300x", "--qps", "50", "--tp", "1",
+                       "--tp", "2", "--objective", "cost", "--json"])
+    assert d["feasible"] is True and len(d["candidates"]) == 2
+    assert main(["size", "llama-3-8b", "h100", "mi300x", "--qps", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "candidates:" in out and "nvidia-h100-sxm" in out and "amd-mi300x" in out
+
+
+def test_plan_json(capsys):
+    d = _json(capsys, ["plan", "llama-3-8b", "h100", "--devices", "16", "--global-batch", "64",
+                       "--recompute", "none", "--zero-stage", "1", "--top", "3", "--json"])
+    assert d["objective"] == "step_time" and 1 <= len(d["table"]) <= 3
+    steps = [row["step_time"]["value"] for row in d["table"]]
+    assert steps == sorted(steps)
+    assert all(row["tp"] * row["pp"] * row["dp"] == 16 for row in d["table"])
+
+
+def test_hf_config_as_the_model_argument_and_as_model_file(capsys, tmp_path):
+    folder = tmp_path / "tiny-llama"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(_TINY_LLAMA))
+    d = _json(capsys, ["predict", str(folder / "config.json"), "h100", "--json"])
+    assert d["model"] == "tiny-llama" and d["time_per_output_token"]["value"] > 0
+    d = _json(capsys, ["train", "my-tiny", "a100", "--model-file", str(folder / "config.json"),
+                       "--devices", "8", "--micro-batch", "4", "--global-batch", "64", "--json"])
+    assert d["model"] == "my-tiny" and d["feasible"] is True
+    assert main(["predict", str(tmp_path / "nothing" / "config.json"), "h100"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_weight_only_quantisation(capsys):
+    full = _json(capsys, ["predict", "llama-3-8b", "h100", "--json"])
+    q4 = _json(capsys, ["predict", "llama-3-8b", "h100", "--weight-bits", "4.5", "--json"])
+    assert q4["weight_bytes"]["value"] == pytest.approx(
+        full["weight_bytes"]["value"] * 4.5 / 16, rel=1e-3)
+    assert q4["precision"] == full["precision"] == "fp16"  # compute stays at --precision
+
+
+def test_cite_an_entry_and_a_prediction(capsys):
+    assert main(["cite", "h100"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("@") and "hw-nvidia-h100-page" in out
+    assert main(["cite", "llama-3-8b", "h100"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n@") >= 3 and "williams2009roofline" in out
+
+
+def test_version_and_help_shows_defaults(capsys):
+    from mlsysim_sym import __version__
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"mlsysim-sym {__version__}"
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "[default: 2048]" in out and "[default: bf16]" in out and "--global-batch" in out
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("predict", "train", "serve", "size", "plan", "synthesize", "sensitivity",
+                    "cite", "completion"):
+        assert command in out
+
+
+@pytest.mark.parametrize("shell,needle", [("bash", "_MLSYSIM_SYM_COMPLETE"),
+                                          ("zsh", "compdef"), ("fish", "complete")])
+def test_completion_script(capsys, shell, needle):
+    assert main(["completion", shell]) == 0
+    assert needle in capsys.readouterr().out
+
+
+def test_completion_offers_registry_names():
+    from click.shell_completion import ShellComplete
+    from mlsysim_sym.cli import cli
+    comp = ShellComplete(cli, {}, "mlsysim-sym", "_MLSYSIM_SYM_COMPLETE")
+    names = [c.value for c in comp.get_completions(["train", "llama-3-8b"], "nvidia-h1")]
+    assert "nvidia-h100-sxm" in names
+    names = [c.value for c in comp.get_completions(["predict"], "llama-3-8")]
+    assert "llama-3-8b" in names
+
+
+def test_registry_list_hardware_is_a_table_of_key_specs(capsys):
+    assert main(["registry", "list", "hardware", "--vendor", "nvidia"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = lines[0]
+    for column in ("name", "bf16 [TFLOP/s]", "fp8 [TFLOP/s]", "memory [GB]",
+                   "bandwidth [GB/s]", "cloud price [USD/h]"):
+        assert column in head, column
+    h100 = next(line for line in lines if line.startswith("nvidia-h100-sxm "))
+    assert "80" in h100 and "3350" in h100  # 80 GB HBM3 at 3.35 TB/s (the registry's datasheet)
+    rows = _json_list(capsys, ["registry", "list", "hardware", "--vendor", "nvidia", "--json"])
+    row = next(r for r in rows if r["name"] == "nvidia-h100-sxm")
+    assert row["memory"] == {"value": pytest.approx(80.0), "unit": "GB"}
+
+
+def _json_list(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_format_table_prints_any_rows():
+    text = format_table([{"a": 1, "b": {"value": 2.5, "unit": "ms"}}, {"a": 22, "c": None}])
+    lines = text.splitlines()
+    assert lines[0].split() == ["a", "b", "c"] and lines[2].split() == ["1", "2.5", "ms", "-"]
+    assert lines[3].split() == ["22", "-", "-"]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "llama-3-70b", "h1000", "--devices", "8", "--global-batch", "8"],
+     "unknown hardware 'h1000'"),
+    (["plan", "llama-3-7b", "h100", "--devices", "8", "--global-batch", "8"], "unknown model"),
+    (["serve", "llama-3-8b", "h100", "--qps", "2", "--precision", "fp3"], "unknown precision"),
+])
+def test_task_commands_answer_wrong_names_fast(argv, needle):
+    code = ("import sys\nfrom mlsysim_sym.cli import main\nrc = main(%r)\n"
+            "print(rc, ','.join(m for m in ('sympy', 'pint', 'numpy') if m in sys.modules) or '-')"
+            % (argv,))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stdout.split() == ["2", "-"], (p.stdout, p.stderr)
+    assert needle in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "llama-3-8b", "h100", "--devices", "8"])  # no --global-batch
+    assert e.value.code == 2 and "--global-batch" in capsys.readouterr().err
