@@ -51,6 +51,10 @@ class WallSet:
         except KeyError as exc:
             raise AttributeError(str(exc)) from None
 
+    def __dir__(self):
+        """The walls by name (``dir(ms.walls)``, tab completion), then the methods."""
+        return list(self._by_key) + sorted(a for a in dir(type(self)) if not a.startswith("_"))
+
     def __repr__(self):
         return "WallSet(" + ", ".join(f"{w.number} {w.name}" for w in self._walls) + ")"
 
