@@ -288,6 +288,20 @@ def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None
     return eff, eff, over
 
 
+#: per-token figures of a prediction: wall 3's serving MFU and wall 18's energy per token
+_PER_TOKEN = {"decode": ("decode_flops_utilization", "energy_per_output_token"),
+              "prefill": ("prefill_flops_utilization", "energy_per_prompt_token")}
+
+
+@lru_cache(maxsize=1)
+def per_token_system() -> System:
+    """Serving MFU (wall 3) and energy per token (wall 18), from a prediction's outputs."""
+    names = {n for pair in _PER_TOKEN.values() for n in pair}
+    eqs = [eq for w in (walls.software, walls.sustainability) for eq in w.equations
+           if eq.lhs.name in names]
+    return System(eqs, walls=(walls.software, walls.sustainability), name="serving per token")
+
+
 class Prediction(ResultDisplay):
     """Result of :func:`predict`; every attribute is a pint quantity (or bool / str)."""
 
@@ -391,6 +405,35 @@ class Prediction(ResultDisplay):
             b, f"{b.lower()}-bound")
         return f"{self.phase} is {kind}"
 
+    def _per_token(self, name):
+        q = self._cache.get(name)
+        if q is None:
+            inputs = self.inputs()
+            values = {n: self._q(n) for n in ("decode_flops", "time_per_output_token",
+                                              "prefill_flops", "ttft", "decode_throughput",
+                                              "prefill_throughput")}
+            values.update(peak_flops=inputs["peak_flops"],
+                          tensor_parallel=inputs["tensor_parallel"])
+            if self.hardware.tdp is not None:
+                values["device_power"] = self.hardware.tdp
+            q = per_token_system().evaluate(name, values)[name]
+            self._cache[name] = q
+        return q
+
+    @property
+    def mfu(self):
+        """Model FLOPs utilisation of the phase: its model FLOPs over what the chips' peak
+        (all ``tp`` of them) does in its time (wall 3, PaLM App. B's definition)."""
+        return self._per_token(_PER_TOKEN[self.phase][0])
+
+    @property
+    def energy_per_token(self):
+        """Energy of the ``tp`` chips per output token (decode) or prompt token (prefill) at
+        their TDP, an upper bound (wall 18); None when the registry has no TDP for the chip."""
+        if self.hardware.tdp is None:
+            return None
+        return self._per_token(_PER_TOKEN[self.phase][1])
+
     def outputs(self) -> dict:
         """Every output as a quantity, plus bottleneck and feasible."""
         out = {n: self._q(n) for n in _OUTPUTS}
@@ -398,6 +441,9 @@ class Prediction(ResultDisplay):
             for n in ("parameters", "active_parameters", "moe_decode_experts_touched"):
                 out[n] = self._ev.quantity(n)
         out["latency"], out["throughput"] = self.latency, self.throughput
+        out["mfu"] = self.mfu
+        if self.hardware.tdp is not None:
+            out["energy_per_token"] = self.energy_per_token
         return out
 
     def to_dict(self) -> dict:
@@ -446,6 +492,8 @@ class Prediction(ResultDisplay):
             if hasattr(self.hardware, "resolve_precision") else (self.precision, None)
         rows = [(self.hardware, f"peak.{used_precision}"), (self.hardware, "memory.0.bandwidth"),
                 (self.hardware, "memory.0.capacity")]
+        if getattr(self.hardware, "tdp", None) is not None:
+            rows.append((self.hardware, "tdp"))  # energy_per_token
         rows += [(self.model, f) for f in ("layers", "hidden", "heads", "kv_heads", "head_dim",
                                             "ffn", "vocab")]
         return rows

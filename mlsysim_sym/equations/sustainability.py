@@ -112,6 +112,20 @@ WALL = Wall(
         Equation(s.water_consumption, s.it_energy * s.wue, cite="greengrid2011wue",
                  locator="WUE = annual site water usage / IT equipment energy [L/kWh]",
                  note="WUE is per IT kWh, so water scales with IT energy, not facility energy"),
+        Equation(s.energy_per_output_token,
+                 s.tensor_parallel * s.device_power / s.decode_throughput,
+                 cite="patterson2021carbon",
+                 locator="Table 4 and its energy formula (energy = processors x average power x "
+                         "time), per token: over the tokens made in that time",
+                 note="the t chips of a tensor-parallel group each draw P while the batch "
+                      "decodes; predict() uses the TDP for P, an upper bound"),
+        Equation(s.energy_per_prompt_token,
+                 s.tensor_parallel * s.device_power / s.prefill_throughput,
+                 cite="patterson2021carbon",
+                 locator="Table 4 and its energy formula (energy = processors x average power x "
+                         "time), per token: over the tokens made in that time",
+                 note="the prefill pass at power P per chip; predict() uses the TDP, an upper "
+                      "bound"),
     ),
     references=("fan2007power", "barroso2007energy", "greengrid2012pue", "greengrid2011wue",
                 "patterson2021carbon", "gupta2022act", "luccioni2023bloom"),

@@ -86,3 +86,13 @@ hardware_flops_utilization = declare("hardware_flops_utilization", "dimensionles
                                      r"\mathrm{HFU}",
                                      "hardware FLOPs per second (recomputation included) over "
                                      "the devices' peak", (0, 1))
+
+# ---- serving: model FLOPs utilisation of one prediction ----------------------------------------
+decode_flops_utilization = declare(
+    "decode_flops_utilization", "dimensionless", r"\mathrm{MFU}_{d}",
+    "model FLOPs of one decode step over what the serving devices' peak does in that step "
+    "(serving MFU)", (0, 1))
+prefill_flops_utilization = declare(
+    "prefill_flops_utilization", "dimensionless", r"\mathrm{MFU}_{p}",
+    "model FLOPs of the prefill pass over what the serving devices' peak does in the TTFT",
+    (0, 1))

@@ -67,3 +67,13 @@ wue = declare("wue", "L/kWh", r"\mathrm{WUE}",
 water_consumption = declare("water_consumption", "kL", r"V_{w}",
                             "site water consumed (cooling, humidification) during the job",
                             (0, 1e10))
+
+# ---- serving: energy per token -----------------------------------------------------------------
+energy_per_output_token = declare(
+    "energy_per_output_token", "J/token", r"E_{\mathrm{out}}",
+    "device energy per generated token: the serving devices' power over the decode throughput",
+    (0, 1e9))
+energy_per_prompt_token = declare(
+    "energy_per_prompt_token", "J/token", r"E_{\mathrm{in}}",
+    "device energy per prompt token: the serving devices' power over the prefill throughput",
+    (0, 1e9))
