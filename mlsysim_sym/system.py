@@ -116,6 +116,9 @@ class System:
 
     @cached_property
     def inputs(self) -> tuple:
+        """The free symbols, already sorted by name. (sympy symbols do not order among
+        themselves: ``x < y`` is an inequality, so ``sorted(S.inputs)`` cannot work; sort with
+        ``key=str`` or use :attr:`input_names`.)"""
         free = set()
         for eq in self.order:
             free |= eq.rhs.free_symbols
@@ -123,6 +126,11 @@ class System:
             free |= c.lhs.free_symbols | c.rhs.free_symbols
         return tuple(sorted((s for s in free if s not in self.definitions and not is_constant(s)),
                             key=lambda x: x.name))
+
+    @property
+    def input_names(self) -> list:
+        """The inputs' names, sorted (a list of str: sortable, searchable, printable)."""
+        return [sym.name for sym in self.inputs]
 
     @cached_property
     def outputs(self) -> tuple:

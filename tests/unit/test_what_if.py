@@ -75,3 +75,11 @@ def test_walls_are_listed_by_dir():
     names = dir(ms.walls)
     assert {"compute", "memory", "serving", "sustainability"} <= set(names)
     assert all(not n.startswith("_") for n in names)
+
+
+def test_system_inputs_in_name_order_and_their_names_sort():
+    S = ms.System.from_walls(ms.walls.compute, ms.walls.memory, ms.walls.serving)
+    names = S.input_names
+    assert names == sorted(names) and all(isinstance(n, str) for n in names)
+    assert [s.name for s in sorted(S.inputs, key=str)] == names == [s.name for s in S.inputs]
+    assert "batch" in names and "memory_bandwidth" in names
