@@ -495,6 +495,11 @@ def _cmd_train(args) -> int:
     _check_inputs(models=[args["model"]], clusters=[args["cluster"]],
                   precision=args["precision"], files=[args["hardware_file"], args["model_file"]])
     import mlsysim_sym as ms
+    if args["tokens"] is not None:
+        try:  # a bare count of tokens ("15e12"); anything else goes to the strict parser
+            args["tokens"] = float(args["tokens"])
+        except ValueError:
+            pass
     kw = {k: args[k] for k in ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch",
                                "global_batch", "seq_len", "precision", "recompute", "zero_stage",
                                "sequence_parallel", "interleave", "overlap", "tokens",
@@ -649,7 +654,8 @@ def _parse_targets(items) -> dict:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise ValueError(f"--target must look like NAME=QUANTITY (e.g. tpot='20 ms'), got {item!r}")
+            raise ValueError(f"--target must look like NAME=QUANTITY (e.g. tpot='20 ms'), "
+                             f"got {item!r}")
         out[name.strip()] = value.strip()
     return out
 
@@ -959,8 +965,12 @@ def _cmd_registry_list(args) -> int:
                                                    "fabric", "datacenter")))
 def registry_show(**args):
     """Show one entry (or source record) with the source of every value."""
-    return _run(lambda a: _echo_ok(__import__("mlsysim_sym.registry", fromlist=["describe"])
-                                   .describe(a["name"])), args)
+    return _run(_cmd_registry_show, args)
+
+
+def _cmd_registry_show(args) -> int:
+    from mlsysim_sym import registry as reg
+    return _echo_ok(reg.describe(args["name"]))
 
 
 def _echo_ok(text) -> int:

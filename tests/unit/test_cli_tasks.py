@@ -171,3 +171,12 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "llama-3-8b", "h100", "--devices", "8"])  # no --global-batch
     assert e.value.code == 2 and "--global-batch" in capsys.readouterr().err
+
+
+def test_train_plot_and_token_count(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "step.png"
+    d = _json(capsys, ["train", "llama-3-8b", "h100", "--devices", "8", "--global-batch", "64",
+                       "--zero-stage", "3", "--tokens", "15e12", "--json", "--plot", str(path)])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert d["time_to_train"]["value"] > 0 and d["feasible"] is True
