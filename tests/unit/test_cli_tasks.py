@@ -180,3 +180,12 @@ def test_train_plot_and_token_count(capsys, tmp_path):
                        "--zero-stage", "3", "--tokens", "15e12", "--json", "--plot", str(path)])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert d["time_to_train"]["value"] > 0 and d["feasible"] is True
+
+
+def test_completion_through_the_environment_variable_as_a_shell_calls_it():
+    import os
+    env = dict(os.environ, _MLSYSIM_SYM_COMPLETE="bash_complete",
+               COMP_WORDS="mlsysim-sym predict llama-3-8", COMP_CWORD="2")
+    p = subprocess.run([sys.executable, "-m", "mlsysim_sym.cli"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0 and "plain,llama-3-8b" in p.stdout.splitlines()
