@@ -42,8 +42,11 @@ def parent(name: str):
     return base
 
 
-#: efficiencies that differ between training frameworks and serving engines
-REGIME = ("compute_efficiency", "memory_efficiency", "communication_efficiency")
+#: efficiencies that differ between training frameworks and serving engines (and the start-up
+#: latency of a scale-up collective: training frameworks run NCCL on large messages, serving
+#: engines their own small-message all-reduce kernels)
+REGIME = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
+          "scale_up_latency")
 
 
 #: attention kernels with a variant of their own under the generation (None: the fused,

@@ -1,26 +1,27 @@
 """Serving fleets: ``serve()`` (forward) and ``size_fleet()`` (the minimum fleet for an SLO).
 
-A replica is a tensor-parallel group of ``tp`` chips treated as one device with ``tp`` times the
-peak FLOP/s, memory bandwidth and capacity, plus two all-reduces per layer over the scale-up
-links (wall 4; chips without a scale-up link in the registry are searched at ``tp = 1`` only). It serves with continuous batching: ``batch`` request slots whose KV
-caches share the memory left after the weights (wall 5, paged). Each request occupies a slot for
+Both evaluate the one serving system (:func:`mlsysim_sym.scenarios.serving_system`: walls 1, 2,
+4, 7 and the continuous-batching record) at a request rate; no physics lives here. A replica is
+a tensor-parallel group of ``tp`` chips (``tensor_parallel`` is a symbol: each rank runs 1/tp of
+the work, holds 1/tp of the weights and KV cache, and two ring all-reduces per layer cross the
+scale-up links; chips without a scale-up link in the registry are searched at ``tp = 1`` only).
+It serves with continuous batching and chunked prefill: at a request rate lambda per replica the
+scheduler steps carry lambda n_in prompt and lambda n_out output tokens per second, so the step
+time T* (= the mean time per output token), the running batch B* = lambda n_out T* (Little's law)
+and the prompt chunk per step are one fixed point, solved in closed form per roofline branch.
+Prefill work is charged to the same compute roof as decode. The KV cache (a reserve of the
+device memory minus weights and the token budget's workspace) holds B_slots sequences at full
+context; requests queue for a slot (M/M/c, wall 7), and TTFT is the p-percentile wait plus the
+prompt's prefill spread over the steps that carry its chunks. The replica saturates where the
+running batch fills the slots or a step's tokens fill the budget.
 
-    S(b) = T_prefill + n_out x T_decode(b)
-
-(its own prefill, then ``n_out`` decode steps at the slot batch ``b``; interference of other
-requests' prefills with decode is not modelled). Requests arrive as a Poisson stream split evenly
-over the replicas, so a replica is an M/M/c queue with c = b servers of mean service time S(b)
-(wall 7): the p-th percentile of TTFT is the exact waiting-time percentile plus T_prefill, and
-the queue is stable iff lambda S / b < 1. Decode time per token is evaluated at the mean context
-(input + output / 2), the memory footprint at the full context (input + output).
-
-``size_fleet`` searches every tensor-parallel degree and every batch size that fits, and for each
-the least number of replicas meeting the SLO (integers searched exactly, by bisection on the
-monotone waiting-time percentile), so the result is the minimum: one device fewer violates a
-constraint. Cost is the purchase price where the registry has one, otherwise a rental price per
-device-hour: the user's ``cloud_price``, else the registry's published on-demand ``cloud_price``;
-carbon is the operational emission of a year at TDP (wall 18; an upper
-bound: the registry has no idle-power data).
+``size_fleet`` searches every tensor-parallel degree and, for each, the least number of replicas
+meeting the SLO (integers searched exactly, by bisection on the monotone step time and TTFT), so
+the result is the minimum: one device fewer violates a constraint. Cost is the purchase price
+where the registry has one, otherwise a rental price per device-hour: the user's
+``cloud_price``, else the registry's published on-demand ``cloud_price``; carbon is the
+operational emission of a year at TDP (wall 18; an upper bound: the registry has no idle-power
+data).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ import numpy as np
 from . import checks, registry
 from .display import ResultDisplay
 from .equations import walls
-from .scenarios import (PRECISION_BITS, _ALL_INPUTS, _MOE_INPUTS, _cached, _check_count,
-                        _communication, _efficiency_magnitudes, _kernel, _moe_kernel,
-                        _precision_magnitudes, _unoverlapped, check_tp, tp_magnitudes)
+from .defaults import default
+from .scenarios import (PRECISION_BITS, _EFFICIENCY_INPUTS, _HARDWARE_INPUTS, _MODEL_INPUTS,
+                        _PRECISION_INPUTS, _TP_INPUTS, _cached, _check_count, _check_stack,
+                        _communication, _efficiency_magnitudes, _precision_magnitudes,
+                        _unoverlapped, check_tp, max_batched_tokens_magnitude, serving_system,
+                        tp_magnitudes)
 from .symbols import info
 from .system import System
 from .units import Q_, as_quantity, base_factor, quantity_json, to_base
@@ -44,13 +48,6 @@ from .units import Q_, as_quantity, base_factor, quantity_json, to_base
 __all__ = ["serve", "size_fleet", "ServeResult", "FleetResult"]
 
 _TP_CHOICES = (1, 2, 4, 8)
-
-
-@lru_cache(maxsize=1)
-def _queue_kernel():
-    system = System.from_walls(walls.tail_latency)
-    return system.compile(["waiting_time_percentile", "server_utilization", "mean_waiting_time"],
-                          ["arrival_rate", "latency_percentile", "mean_service_time", "servers"])
 
 
 @lru_cache(maxsize=1)
@@ -63,81 +60,78 @@ def _b(name, value):
     return checks.magnitude(name, value)
 
 
-def _replica_grid(m, hw, precision, tps, batches, n_in, n_out, efficiency):
-    """Per (tp, batch) arrays (base units): decode step, prefill time, footprint, capacity."""
-    moe = getattr(m, "family", "") == "moe"
-    kernel = _moe_kernel() if moe else _kernel()
-    names = _MOE_INPUTS if moe else _ALL_INPUTS
-    tp = np.asarray(tps, dtype=float)[:, None]
-    b = np.asarray(batches, dtype=float)[None, :]
-    peak, bw, cap = _cached("hardware", hw, precision)
-    values = {}
-    if moe:
-        structure, extra = _cached("moe", m, hw)
-        values.update(zip(names[:6], _cached("model", m)[2:]))
-        values.update(zip(("moe_dense_parameters", "moe_expert_parameters", "moe_experts",
-                           "experts_per_token", "moe_shared_experts", "moe_layers"), structure))
-        values.update(zip(("moe_routing_imbalance", "expert_parallel", "link_bandwidth",
-                           "link_latency", "communication_efficiency"), extra))
-    else:
-        values.update(zip(names[:8], _cached("model", m)))
-    values.update(peak_flops=peak * tp, memory_bandwidth=bw * tp, memory_capacity=cap * tp)
-    values.update(zip(("bytes_per_parameter", "kv_bytes_per_element",
-                       "activation_bytes_per_element"), _precision_magnitudes(precision)))
-    values.update(zip(("compute_efficiency", "memory_efficiency", "fixed_overhead"),
-                      _efficiency_magnitudes(efficiency, hw, precision)))
-    values.update(zip(("tensor_parallel", "scale_up_bandwidth", "scale_up_latency"),
-                      tp_magnitudes(hw, tp)))
+#: outputs of the serving system read at a request rate
+_LOAD_OUTPUTS = ("loaded_step_time", "running_batch", "loaded_prefill_chunk", "prefill_latency",
+                 "loaded_ttft", "loaded_mean_ttft", "server_utilization", "saturation_rate",
+                 "kv_saturation_rate", "token_saturation_rate", "fleet_capacity", "goodput",
+                 "sequence_capacity", "sequence_slots", "engine_memory_footprint",
+                 "achieved_flop_rate", "arrival_rate")
+_LOAD_INPUTS = (_MODEL_INPUTS + _HARDWARE_INPUTS + _PRECISION_INPUTS + _EFFICIENCY_INPUTS
+                + _TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction",
+                                "max_batched_tokens", "memory_reserve", "max_running_sequences",
+                                "request_rate", "serving_replicas", "prompt_length",
+                                "output_length", "latency_percentile"))
+
+
+@lru_cache(maxsize=1)
+def load_kernel():
+    """The serving system compiled for its outputs at a request rate."""
+    return serving_system().compile(_LOAD_OUTPUTS, _LOAD_INPUTS)
+
+
+def _fraction_input(name, value, default_name):
+    if value is None:
+        return _b(default_name, default(default_name))
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (0 < float(value) <= 1):
+        raise ValueError(f"{name} must be a fraction in (0, 1], got {value!r}")
+    return float(value)
+
+
+def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=None,
+                percentile=0.99, max_sequences=1e7, memory_reserve=None,
+                max_batched_tokens=None, stack=None, weight_bits=None) -> dict:
+    """Base-unit inputs of :func:`load_kernel` for a model, chip and load (scalars or arrays)."""
+    values = dict(zip(_MODEL_INPUTS, _cached("model", m)))
+    values.update(zip(_HARDWARE_INPUTS, _cached("hardware", hw, precision)))
+    prec = _precision_magnitudes(precision)
+    if weight_bits is not None:
+        prec = (_b("bytes_per_parameter", Q_(float(weight_bits), "bit/param")),) + prec[1:]
+    values.update(zip(_PRECISION_INPUTS, prec))
+    values.update(zip(_EFFICIENCY_INPUTS, _efficiency_magnitudes(efficiency, hw, precision,
+                                                                 _check_stack(stack))))
+    values.update(zip(_TP_INPUTS, tp_magnitudes(hw, tp)))
     if isinstance(efficiency, dict) and "scale_up_latency" in efficiency:
-        lat = _b("scale_up_latency", efficiency["scale_up_latency"])
-        if not (np.isfinite(lat) and lat >= 0):
+        lat = to_base(as_quantity(efficiency["scale_up_latency"], "us", what="scale_up_latency"))
+        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
             raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
         values["scale_up_latency"] = lat
     values["communication_efficiency"] = _communication(efficiency)
     values["unoverlapped_fraction"] = _unoverlapped(efficiency)
-    mean_ctx = n_in + n_out / 2.0
-    alias = {"time_per_output_token": "moe_time_per_output_token", "ttft": "moe_ttft"} if moe else {}
-
-    shape = np.broadcast(tp, b).shape
-
-    def lazy(batch, prompt, context):
-        vals = dict(values, batch=batch, prompt_length=prompt, context_length=context)
-        return kernel.lazy([np.broadcast_to(np.asarray(vals[n], dtype=float), shape)
-                            if isinstance(vals[n], np.ndarray) or n in ("batch", "tensor_parallel")
-                            else vals[n] for n in kernel.input_names], True)
-
-    tpot = alias.get("time_per_output_token", "time_per_output_token")
-    ev = lazy(b * np.ones_like(tp), n_in, mean_ctx)      # decode at the mean context
-    decode = np.broadcast_to(ev.value(tpot), shape)
-    decode_bind = np.broadcast_to(ev.binding(tpot), shape)
-    ev = lazy(np.ones_like(b) * np.ones_like(tp), n_in, n_in)   # one request's prefill
-    prefill = np.broadcast_to(ev.value(alias.get("ttft", "ttft")), shape)
-    ev = lazy(b * np.ones_like(tp), 1.0, n_in + n_out)   # footprint at the full context
-    util = np.broadcast_to(ev.value("memory_utilization"), shape)
-    return decode, decode_bind, prefill, util
+    values["max_batched_tokens"] = max_batched_tokens_magnitude(max_batched_tokens)
+    values["memory_reserve"] = _fraction_input("memory_reserve", memory_reserve, "memory_reserve")
+    values.update(max_running_sequences=max_sequences, request_rate=lam,
+                  serving_replicas=replicas, prompt_length=_b("prompt_length", Q_(n_in, "token")),
+                  output_length=_b("output_length", Q_(n_out, "token")),
+                  latency_percentile=percentile)
+    return values
 
 
-def _wait(lam, service, servers, p):
-    """Only the waiting-time percentile (base units) of M/M/c replicas (vectorised)."""
-    k = _queue_kernel()
-    args = {"arrival_rate": lam, "latency_percentile": p, "mean_service_time": service,
-            "servers": servers}
-    shape = np.broadcast(*[np.asarray(v) for v in args.values()]).shape
-    return k.single("waiting_time_percentile",
-                    [np.broadcast_to(np.asarray(args[n], dtype=float), shape)
-                     for n in k.input_names])
+def evaluate_load(values: dict):
+    """Evaluate :func:`load_kernel` on :func:`load_inputs` (broadcast when any is an array)."""
+    k = load_kernel()
+    args = [values[n] for n in k.input_names]
+    vectorised = any(isinstance(a, np.ndarray) for a in args)
+    if vectorised:  # numpy broadcasts; the queue's Piecewise needs array conditions
+        shape = np.broadcast(*[np.asarray(a) for a in args]).shape
+        args = [a if isinstance(a, np.ndarray) and a.shape == shape
+                else np.full(shape, a, dtype=float) if n in _BROADCAST else a
+                for n, a in zip(k.input_names, args)]
+    return k.lazy(args, vectorised)
 
 
-def _queue(lam, service, servers, p):
-    """Waiting-time percentile, utilisation, mean wait (base units) of M/M/c replicas."""
-    k = _queue_kernel()
-    args = {"arrival_rate": lam, "latency_percentile": p, "mean_service_time": service,
-            "servers": servers}
-    shape = np.broadcast(*[np.asarray(v) for v in args.values()]).shape
-    ev = k.lazy([np.broadcast_to(np.asarray(args[n], dtype=float), shape) for n in k.input_names],
-                True)
-    return ev.value("waiting_time_percentile"), ev.value("server_utilization"), \
-        ev.value("mean_waiting_time")
+#: inputs the kernel's Piecewise conditions need as full arrays (the others broadcast)
+_BROADCAST = ("request_rate", "serving_replicas", "latency_percentile", "tensor_parallel")
 
 
 @dataclass
@@ -163,6 +157,11 @@ class ServeResult(ResultDisplay):
     carbon: object = None
     notes: list = field(default_factory=list)
     bands: dict = None      # {output: Band} with serve(..., uncertainty=True)
+    running_batch: float = None     # mean sequences in a step (Little's law)
+    prefill_chunk: object = None    # mean prompt tokens a step carries
+    prefill_latency: object = None  # the prompt's prefill spread over the steps
+    memory_footprint: object = None  # per device, every slot at full context
+    saturation: object = None       # requests/s one replica sustains
 
     def __repr__(self):
         return (f"ServeResult({self.model.name} on {self.replicas} x {self.tp} {self.hardware.name}, "
@@ -263,7 +262,8 @@ def _cost(hw, devices, cloud_price):
 
 def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1, batch=None,
           percentile=0.99, precision="fp16", datacenter=None, efficiency=None,
-          cloud_price=None, uncertainty=False) -> ServeResult:
+          cloud_price=None, uncertainty=False, memory_reserve=None, max_batched_tokens=None,
+          stack=None, weight_bits=None) -> ServeResult:
     """Latency, capacity, cost and carbon of a serving fleet at a request rate.
 
     Parameters
@@ -276,8 +276,8 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
     replicas, tp : int
         Replicas and chips per replica (tensor parallel).
     batch : int, optional
-        Request slots per replica (continuous batching); default: the largest that fits
-        (wall 5, paged KV cache).
+        Cap on the sequences a replica runs at once (vLLM ``max_num_seqs``); default: as many
+        as the KV cache holds at full context.
     percentile : float
         Percentile of TTFT to report, in (0, 1).
     precision : str
@@ -292,6 +292,15 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         Also compute p10/p50/p90 bands (``result.bands``) of the TTFT percentile, time per output
         token and capacity (requests/s the fleet sustains), over the calibrated efficiencies' spreads and the model's residual
         inference error (``True``: 500 draws, evaluated one by one).
+    memory_reserve : float, optional
+        Share of each device's memory the engine may use (vLLM ``gpu_memory_utilization``;
+        default 0.9).
+    max_batched_tokens : int, optional
+        Token budget per scheduler step (vLLM ``max_num_batched_tokens``; default 8192).
+    stack : str, optional
+        Serving engine whose calibrated per-step overhead applies (as in ``predict``).
+    weight_bits : float, optional
+        Storage bits per weight when they differ from ``precision`` (as in ``predict``).
     """
     if uncertainty:
         return _serve_with_bands(model, hardware, uncertainty, dict(
@@ -308,39 +317,48 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
     replicas = int(_scalar_count("replicas", replicas, 1e7))
     tp = int(check_tp(_scalar_count("tp", tp, 1024), m, hw))
     notes = []
-    if batch is None:
-        batches = np.arange(1, 4097, dtype=float)
-        _, _, _, util = _replica_grid(m, hw, precision.lower(), [tp], batches, n_in, n_out,
-                                      efficiency)
-        fits = np.nonzero(util[0] <= 1.0)[0]
-        batch = int(batches[fits[-1]]) if fits.size else 1
-        notes.append(f"batch = {batch}: the most request slots whose KV caches fit (paged)")
-    batch = int(_scalar_count("batch", batch, 1e6))
-    decode, bind, prefill, util = _replica_grid(m, hw, precision.lower(), [tp], [batch], n_in,
-                                                n_out, efficiency)
-    decode, prefill, util, bind = float(decode[0, 0]), float(prefill[0, 0]), float(util[0, 0]), \
-        str(bind[0, 0])
-    service = prefill + n_out * decode
-    w_p, rho, w_mean = (float(x) for x in _queue(lam / replicas, service, batch, percentile))
-    fits = util <= 1.0
-    stable = rho < 1.0
-    if not fits:
-        bottleneck = "Memory"
-    elif not stable:
-        bottleneck = "Tail latency"
-    else:
-        bottleneck = bind
-    q = lambda name, v: Q_(v / base_factor(info(name).unit), info(name).unit)  # noqa: E731
+    cap = 1e7 if batch is None else int(_scalar_count("batch", batch, 1e6))
+    values = load_inputs(m, hw, precision.lower(), tp=float(tp), replicas=float(replicas),
+                         lam=lam, n_in=n_in, n_out=n_out, efficiency=efficiency,
+                         percentile=percentile, max_sequences=float(cap),
+                         memory_reserve=memory_reserve, max_batched_tokens=max_batched_tokens,
+                         stack=stack, weight_bits=weight_bits)
+    ev = evaluate_load(values)
+    v = ev.value
+    scalar = lambda x: float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)  # noqa: E731
+    slots_v = v("sequence_slots")
+    slots = int(slots_v) if np.ndim(slots_v) == 0 else np.asarray(slots_v).astype(int)
+    if batch is None and np.ndim(slots_v) == 0:
+        notes.append(f"batch = {slots}: the sequences whose KV caches fit at full context (paged)")
+    fits = np.asarray(v("sequence_capacity")) >= 1
+    stable = np.asarray(v("arrival_rate")) < np.asarray(v("saturation_rate"))
+    binding = ev.binding("loaded_step_time")
+    bottleneck = np.where(~fits, "Memory", np.where(~stable, "Tail latency", binding))
+    bottleneck = str(bottleneck) if bottleneck.ndim == 0 else bottleneck
+    feasible = fits & stable
+    feasible = bool(feasible) if feasible.ndim == 0 else feasible
+
+    def q(name, unstable_inf=True):
+        x = ev.quantity(name)
+        if unstable_inf:
+            x = Q_(np.where(stable, x.magnitude, math.inf), x.units)
+            x = Q_(float(x.magnitude), x.units) if np.ndim(x.magnitude) == 0 else x
+        return x
+
     devices = replicas * tp
     return ServeResult(
-        m, hw, replicas, tp, batch,
-        ttft=q("ttft", w_p + prefill), ttft_mean=q("ttft", w_mean + prefill),
-        time_per_output_token=q("time_per_output_token", decode),
-        throughput=Q_(lam * n_out if stable else replicas * batch * n_out / service, "token/s"),
-        capacity=Q_(replicas * batch / service, "request/s"), utilization=rho,
-        feasible=bool(fits and stable), bottleneck=bottleneck, percentile=percentile,
+        m, hw, replicas, tp, slots,
+        ttft=q("loaded_ttft").to("ms"), ttft_mean=q("loaded_mean_ttft").to("ms"),
+        time_per_output_token=q("loaded_step_time").to("ms"),
+        throughput=q("goodput", False), capacity=q("fleet_capacity", False),
+        utilization=scalar(v("server_utilization")),
+        feasible=feasible, bottleneck=bottleneck, percentile=percentile,
         devices=devices, cost=_cost(hw, devices, cloud_price),
-        carbon=_carbon(hw, devices, datacenter), notes=notes)
+        carbon=_carbon(hw, devices, datacenter), notes=notes,
+        running_batch=scalar(v("running_batch")), prefill_chunk=q("loaded_prefill_chunk"),
+        prefill_latency=q("prefill_latency").to("ms"),
+        memory_footprint=q("engine_memory_footprint", False),
+        saturation=q("saturation_rate", False))
 
 
 def _serve_with_bands(model, hardware, samples, kw):
@@ -392,6 +410,8 @@ class FleetResult(ResultDisplay):
     datacenter: object = None
     candidates: list = field(default_factory=list)
     message: str = ""
+    memory_footprint: object = None   # per device, every KV slot at full context
+    running_batch: float = None       # mean sequences per step of a replica (Little's law)
 
     def __repr__(self):
         if not self.feasible:
@@ -425,32 +445,6 @@ class FleetResult(ResultDisplay):
             rows.append(row)
         d["candidates"] = rows
         return d
-
-
-def _min_replicas(lam, service, batch, p, ttft_budget, r_cap=10**7):
-    """Least integer replicas per config with a stable queue and w_p <= budget (vectorised)."""
-    r0 = np.floor(lam * service / batch) + 1.0          # stability: lam S / (R b) < 1
-    ok0 = _wait(lam / r0, service, batch, p) <= ttft_budget
-    lo = np.where(ok0, r0, r0)                           # lo: smallest candidate
-    hi = r0.copy()
-    feasible_hi = ok0.copy()
-    for _ in range(40):                                  # grow hi until it meets the budget
-        if feasible_hi.all() or (hi >= r_cap).all():
-            break
-        hi = np.where(feasible_hi, hi, np.minimum(hi * 2, r_cap))
-        feasible_hi = _wait(lam / hi, service, batch, p) <= ttft_budget
-    lo = np.where(ok0, r0, lo)                           # bisection on (lo infeasible, hi feasible]
-    lo = np.where(ok0, r0 - 1, np.maximum(r0, hi / 2))
-    for _ in range(64):
-        gap = (hi - lo) > 1
-        if not gap.any():
-            break
-        mid = np.floor((lo + hi) / 2)
-        good = _wait(lam / np.maximum(mid, 1), service, batch, p) <= ttft_budget
-        good &= mid >= r0
-        hi = np.where(gap & good, mid, hi)
-        lo = np.where(gap & ~good, mid, lo)
-    return np.where(feasible_hi, hi, np.inf)
 
 
 def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_tokens,
@@ -512,7 +506,6 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
               (tp if isinstance(tp, (list, tuple, np.ndarray)) else [tp])]
         if not tp:
             raise checks.InputError("tp is empty: give tensor-parallel degrees such as [1, 2, 4, 8]")
-    batches = np.arange(1, max_batch + 1, dtype=float)
     results = []
     for cand in cands:
         hw = registry.hardware(cand)
@@ -520,39 +513,21 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
             tps = tuple(check_tp(np.asarray(tp, dtype=float), m, hw) .astype(int))
         else:  # the default degrees that divide the heads and fit the node's scale-up domain
             tps = _valid_tps(m, hw) if hw.scale_up_bandwidth is not None else (1,)
-        checks.sweep_shape(("tp", np.empty((len(tps), 1))), ("batch", batches),
-                           arrays=24)
         try:
             hw.peak_flops(precision)
         except ValueError as exc:
             results.append({"hardware": hw, "feasible": False, "reason": str(exc)})
             continue
-        decode, bind, prefill, util = _replica_grid(m, hw, precision, tps, batches, n_in, n_out,
-                                                    efficiency)
-        service = prefill + n_out * decode
-        budget_ttft = ttft_slo - prefill
-        ok = (util <= 1.0) & (decode <= tpot_slo) & (budget_ttft >= 0)
-        reps = _search(lam, service, batches, np.asarray(tps, dtype=float), ok, percentile,
-                       budget_ttft)
-        devices = reps * np.asarray(tps, dtype=float)[:, None]
-        if not np.isfinite(devices).any():
-            why = ("no layout fits in memory" if not (util <= 1).any() else
-                   "TPOT SLO unreachable at any batch" if not ((util <= 1) & (decode <= tpot_slo)).any()
-                   else "TTFT SLO below the prefill time" if not ok.any() else "queue cannot meet TTFT")
+        layouts = _least_replicas(m, hw, precision, tps, lam, n_in, n_out, efficiency,
+                                  percentile, max_batch, ttft_slo, tpot_slo)
+        good = [row for row in layouts if row["feasible"]]
+        if not good:
+            why = "; ".join(f"tp={int(t_)}: {row['reason']}" for t_, row in zip(tps, layouts))
             results.append({"hardware": hw, "feasible": False, "reason": why})
             continue
-        best = np.unravel_index(np.argmin(np.where(np.isfinite(devices), devices + 1e-6 * (
-            -batches[None, :]), np.inf)), devices.shape)
-        i, j = best
-        n_dev = int(devices[i, j])
-        row = {"hardware": hw, "feasible": True, "devices": n_dev, "replicas": int(reps[i, j]),
-               "tp": int(tps[i]), "batch": int(batches[j]), "decode": float(decode[i, j]),
-               "prefill": float(prefill[i, j]), "service": float(service[i, j]),
-               "bind": str(bind[i, j]), "util": float(util[i, j])}
-        w_p, rho, _ = _queue(lam / row["replicas"], row["service"], row["batch"], percentile)
-        row["ttft"], row["rho"] = float(w_p) + row["prefill"], float(rho)
-        row["bottleneck"] = _binding_reason(row, decode[i], util[i], batches, tpot_slo,
-                                            lam, percentile, ttft_slo)
+        row = min(good, key=lambda r: (r["devices"], r["tp"]))
+        row["hardware"] = hw
+        n_dev = row["devices"]
         row["cost"] = _cost(hw, n_dev, cloud_price)
         carbons = [(_carbon(hw, n_dev, r), r) for r in regions]
         if cap_q is not None:
@@ -586,51 +561,93 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
                        best["hardware"], q("ttft", best["ttft"]),
                        q("time_per_output_token", best["decode"]), best["rho"],
                        best["bottleneck"], best["cost"], best["carbon"], best["datacenter"],
-                       candidates=results)
+                       candidates=results,
+                       memory_footprint=q("engine_memory_footprint", best["memory_footprint"]),
+                       running_batch=best["running_batch"])
 
 
-def _search(lam, service, batches, tps, ok, p, ttft_budget):
-    """Least replicas for every config that could beat the best fleet found (branch and bound).
-
-    A config's replicas are at least its stability bound floor(lam S / b) + 1, so a config whose
-    bound times ``tp`` is not below the best device count found so far cannot win and is not
-    searched; the others get the exact integer search of :func:`_min_replicas`. Configs left
-    unsearched keep ``inf``: they are provably no better than the reported optimum.
-    """
-    reps = np.full(service.shape, np.inf)
-    with np.errstate(invalid="ignore", over="ignore"):
-        bound = (np.floor(lam * service / batches[None, :]) + 1.0) * tps[:, None]
-    bound = np.where(ok, bound, np.inf)
-    searched = np.zeros(service.shape, dtype=bool)
-    best = np.inf
-    while True:
-        todo = np.nonzero((bound < best) & ~searched)
-        if not todo[0].size:
-            return reps
-        order = np.argsort(bound[todo], kind="stable")[:128]
-        idx = (todo[0][order], todo[1][order])
-        searched[idx] = True
-        reps[idx] = _min_replicas(lam, service[idx], batches[idx[1]], p, ttft_budget[idx])
-        found = reps[idx] * tps[idx[0]]
-        if np.isfinite(found).any():
-            best = min(best, float(np.min(found)))
+_R_MAX = 10**7
 
 
-def _binding_reason(row, decode_row, util_row, batches, tpot_slo, lam, p, ttft_slo) -> str:
-    """Which constraint stops a smaller fleet at the optimum."""
-    j = row["batch"] - 1
-    reasons = []
-    if j + 1 < batches.size:
-        if util_row[j + 1] > 1.0:
-            reasons.append("Memory")
-        elif decode_row[j + 1] > tpot_slo:
-            reasons.append("Serving (TPOT)")
-    if row["replicas"] > 1:
-        fewer = row["replicas"] - 1
-        if lam * row["service"] / (fewer * row["batch"]) >= 1:
-            reasons.append("Tail latency (stability)")
-        else:
-            w = float(_queue(lam / fewer, row["service"], row["batch"], p)[0])
-            if w + row["prefill"] > ttft_slo:
-                reasons.append("Tail latency (TTFT)")
-    return " + ".join(reasons) if reasons else "Compute/Memory (one replica suffices)"
+def _least_replicas(m, hw, precision, tps, lam, n_in, n_out, efficiency, p, max_batch,
+                    ttft_slo, tpot_slo) -> list:
+    """Least replicas of each tensor-parallel degree meeting the SLO: an exact integer search
+    (every constraint is monotone in the replicas: fewer requests per replica never lengthen a
+    step or a wait), vectorised over the degrees: a geometric bracket above the saturation
+    bound, then every integer of the bracket (or a bisection when it is wide)."""
+    tpa = np.asarray(tps, dtype=float)
+    base = load_inputs(m, hw, precision, tp=tpa, replicas=np.ones_like(tpa), lam=lam, n_in=n_in,
+                       n_out=n_out, efficiency=efficiency, percentile=p,
+                       max_sequences=float(max_batch))
+
+    def at(i, reps):
+        """Evaluation and per-point success of degree i at an array of replica counts."""
+        reps = np.asarray(reps, dtype=float)
+        vals = {k: (v[i] if isinstance(v, np.ndarray) and v.shape == tpa.shape else v)
+                for k, v in base.items()}
+        ev = evaluate_load(dict(vals, serving_replicas=reps))
+        v = lambda n: np.broadcast_to(np.asarray(ev.value(n), dtype=float), reps.shape)  # noqa
+        with np.errstate(invalid="ignore"):
+            stable = v("arrival_rate") < v("saturation_rate")
+            tpot = stable & (v("loaded_step_time") <= tpot_slo)
+            ttft = stable & (v("loaded_ttft") <= ttft_slo)
+        return ev, stable, tpot, ttft
+
+    ev0 = evaluate_load(base)
+    capacity = np.broadcast_to(np.asarray(ev0.value("sequence_capacity")), tpa.shape)
+    sat = np.broadcast_to(np.asarray(ev0.value("saturation_rate"), dtype=float), tpa.shape)
+    offsets = np.unique(np.minimum(1 + 2 ** np.arange(0, 25), _R_MAX)).astype(float)
+    rows = []
+    for i, t in enumerate(tpa):
+        if capacity[i] < 1:
+            rows.append({"feasible": False, "reason": "no layout fits in memory"})
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = lam / sat[i] if sat[i] > 0 else np.inf
+        lo = float(np.floor(bound)) if np.isfinite(bound) else float(_R_MAX)
+        if lo >= _R_MAX:
+            rows.append({"feasible": False, "reason": "saturated at any fleet size"})
+            continue
+        grid = np.minimum(lo + offsets - 1 + 1, _R_MAX)       # lo + 1, lo + 2, lo + 3, ...
+        _, _, a, b = at(i, grid)
+        good = np.nonzero(a & b)[0]
+        if not good.size:
+            _, _, a1, b1 = at(i, np.array([float(_R_MAX)]))
+            reason = ("TPOT SLO unreachable at any load" if not a1[0] else
+                      "TTFT SLO below the prefill time" if not b1[0] else "queue cannot meet TTFT")
+            rows.append({"feasible": False, "reason": reason})
+            continue
+        j = good[0]
+        low, hi = (lo if j == 0 else grid[j - 1]), grid[j]   # low fails, hi meets the SLO
+        while hi - low > 1:
+            if hi - low <= 65536:                            # every integer of the bracket
+                cand = np.arange(low + 1, hi + 1)
+                _, _, a, b = at(i, cand)
+                hi = cand[np.nonzero(a & b)[0][0]]
+                break
+            mid = np.floor((low + hi) / 2)
+            _, _, a, b = at(i, np.array([mid]))
+            low, hi = (low, mid) if (a[0] and b[0]) else (mid, hi)
+        ev, _, _, _ = at(i, np.array([hi]))
+        v = lambda n: float(np.asarray(ev.value(n)).ravel()[0])  # noqa: E731
+        reasons = []
+        if hi > 1:
+            ev_f, st_f, a_f, b_f = at(i, np.array([hi - 1]))
+            if not st_f[0]:
+                kv = np.asarray(ev_f.value("kv_saturation_rate")).ravel()[0]
+                tok = np.asarray(ev_f.value("token_saturation_rate")).ravel()[0]
+                reasons.append(f"Batching (saturation: {'KV slots' if kv <= tok else 'token budget'})")
+            else:
+                if not a_f[0]:
+                    reasons.append("Serving (TPOT)")
+                if not b_f[0]:
+                    reasons.append("Tail latency (TTFT)")
+        rows.append({"feasible": True, "devices": int(hi * t), "replicas": int(hi), "tp": int(t),
+                     "batch": int(v("sequence_slots")), "decode": v("loaded_step_time"),
+                     "ttft": v("loaded_ttft"), "rho": v("server_utilization"),
+                     "running_batch": v("running_batch"),
+                     "achieved_flop_rate": v("achieved_flop_rate"),
+                     "memory_footprint": v("engine_memory_footprint"),
+                     "bottleneck": " + ".join(reasons) if reasons
+                     else "Compute/Memory (one replica suffices)"})
+    return rows

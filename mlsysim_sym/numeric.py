@@ -136,7 +136,11 @@ class Compiled:
         self.input_names = tuple(s.name for s in input_syms)
         self._input_syms = input_syms
         consts = _constant_values(exprs)
-        self._exprs = [e.xreplace(consts) for e in exprs]
+        # rebuilding Max/Min nodes with evaluation on runs sympy's pairwise simplification of
+        # every argument (minutes for the continuous-batching fixed point); the substitution of
+        # numbers for constants needs none of it
+        with sympy.core.parameters.evaluate(False):
+            self._exprs = [e.xreplace(consts) for e in exprs]
         self._math = None
         self._numpy = None
         self._single: dict = {}

@@ -40,16 +40,22 @@ _PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_
 _EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "fixed_overhead")
 _KNOB_INPUTS = ("batch", "prompt_length", "context_length")
 _TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
+_STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
 _ALL_INPUTS = (_MODEL_INPUTS + _HARDWARE_INPUTS + _PRECISION_INPUTS + _EFFICIENCY_INPUTS
-               + _KNOB_INPUTS + _TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction"))
+               + _KNOB_INPUTS + _TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction")
+               + _STEP_INPUTS)
 _SLOT = {name: i for i, name in enumerate(_ALL_INPUTS)}
 _EFF_SLICE = slice(_SLOT["compute_efficiency"], _SLOT["fixed_overhead"] + 1)
 
 
 @lru_cache(maxsize=1)
 def serving_system() -> System:
-    """Walls 1 (Compute), 2 (Memory) and 4 (Serving) composed into one system."""
-    return System.from_walls(walls.compute, walls.memory, walls.serving, name="serving")
+    """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency)
+    and the continuous-batching record composed. ``predict`` reads its per-step outputs,
+    ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate."""
+    from .equations import workloads
+    return System.from_walls(walls.compute, walls.memory, walls.serving, walls.tail_latency,
+                             workloads.continuous_batching, name="serving")
 
 
 @lru_cache(maxsize=1)
@@ -73,7 +79,7 @@ _MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "lin
               "communication_efficiency")
 _MOE_INPUTS = (_MODEL_INPUTS[2:] + _MOE_STRUCTURE + _HARDWARE_INPUTS + _PRECISION_INPUTS
                + _EFFICIENCY_INPUTS + _KNOB_INPUTS + _MOE_EXTRA + _TP_INPUTS
-               + ("unoverlapped_fraction",))
+               + ("unoverlapped_fraction",) + _STEP_INPUTS)
 _MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
               "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
               "prefill_bytes": "moe_prefill_bytes",
@@ -198,7 +204,7 @@ def tp_magnitudes(hardware, tp) -> tuple:
     if hardware.scale_up_bandwidth is None:
         raise ValueError(f"{hardware.name} has no scale-up link in the registry: tp > 1 needs one "
                          "(links.scale_up.bandwidth)")
-    lat = hardware.scale_up_latency or default("scale_up_latency")
+    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
     return (tp, _b("scale_up_bandwidth", hardware.scale_up_bandwidth),
             _b("scale_up_latency", lat))
 
@@ -518,7 +524,8 @@ class Prediction(ResultDisplay):
 
 
 def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="decode",
-            efficiency=None, tp=1, weight_bits=None, stack=None, uncertainty=False, **options):
+            efficiency=None, tp=1, weight_bits=None, stack=None, uncertainty=False,
+            prefill_tokens=0, prompt_len=None, max_batched_tokens=None, **options):
     """Predict serving latency, throughput and memory of ``model`` on one ``hardware`` chip.
 
     Parameters
@@ -547,10 +554,20 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         is the share phi of the shorter of compute and memory time not hidden behind the longer
         (step = max + phi min; 0 gives the classic roofline).
     tp : int or array of int
-        Tensor-parallel degree: ``tp`` chips serve as one device with ``tp`` times the peak,
-        bandwidth and capacity, plus two all-reduces per layer over the scale-up links. It must
-        divide the attention heads and fit in the chip's scale-up domain (8 on an HGX/DGX
-        node, 72 on a GB200 NVL72) where the registry records one.
+        Tensor-parallel degree (a symbol of the system, so sensitivities see it): each of the
+        ``tp`` chips runs 1/tp of the FLOPs and bytes and holds 1/tp of the weights and KV cache
+        (KV heads replicated when tp exceeds them), plus two ring all-reduces per layer over the
+        scale-up links. ``memory_footprint`` is per chip. It must divide the attention heads
+        and fit in the chip's scale-up domain (8 on an HGX/DGX node, 72 on a GB200 NVL72) where
+        the registry records one.
+    prefill_tokens : int or array
+        Prompt tokens a decode step also carries (chunked prefill; 0: a pure decode step).
+    prompt_len : int or array, optional
+        Prompt length of the requests whose chunk a decode step carries (their attention
+        span; it also sets the prefill phase's prompt); default ``seq_len``.
+    max_batched_tokens : int, optional
+        The engine's token budget per step (vLLM ``max_num_batched_tokens``): it bounds the
+        activation workspace; default ``defaults.yaml`` (8192).
     weight_bits : float, optional
         Storage bits per weight when they differ from ``precision`` (block-quantized formats:
         4 bits plus a 16-bit scale per 32 weights is 4.5, llama.cpp's Q4_0); compute stays at
@@ -578,7 +595,9 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     if uncertainty:
         return _with_bands(model, hardware, uncertainty, dict(
             batch=batch, seq_len=seq_len, precision=precision, phase=phase,
-            efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack, **options))
+            efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack,
+            prefill_tokens=prefill_tokens, prompt_len=prompt_len,
+            max_batched_tokens=max_batched_tokens, **options))
     m = registry.model(model)
     family = getattr(m, "family", "decoder")
     if family not in ("decoder", "moe"):
@@ -599,12 +618,14 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     lo_s, hi_s = info("context_length").bounds
     b = _check_count("batch", batch, lo_b, hi_b)
     s = _check_count("seq_len", seq_len, lo_s, hi_s)
+    sp = s if prompt_len is None else _check_count("prompt_len", prompt_len, lo_s, hi_s)
     t = check_tp(_check_count("tp", tp, 1, 4096), m, hw)
     eff = _efficiency_magnitudes(efficiency, hw, precision, _check_stack(stack))
     comm = _communication(efficiency)
     phi = _unoverlapped(efficiency)
     latency = efficiency.get("scale_up_latency") if isinstance(efficiency, dict) else None
     vectorised = (isinstance(b, np.ndarray) or isinstance(s, np.ndarray)
+                  or isinstance(sp, np.ndarray)
                   or isinstance(t, np.ndarray) or isinstance(comm, np.ndarray)
                   or isinstance(phi, np.ndarray)
                   or (efficiency is not None and any(isinstance(a, np.ndarray) for a in eff)))
@@ -615,8 +636,8 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
             raise checks.InputError("weight_bits must be one number of bits between 0.5 and 64")
         prec = (_b("bytes_per_parameter", Q_(bits, "bit/param")),) + prec[1:]
     roofs = _cached("hardware", hw, precision)
-    if not (np.ndim(t) == 0 and t == 1):
-        roofs = tuple(r * t for r in roofs)
+    step = _step_magnitudes(prefill_tokens, max_batched_tokens)
+    vectorised = vectorised or any(isinstance(a, np.ndarray) for a in step)
     tpv = tp_magnitudes(hw, t)
     if latency is not None:
         lat = checks.quantity("scale_up_latency", latency, "us", low=0.0)
@@ -631,12 +652,41 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         structure, extra = _cached("moe", m, hw)
         extra = extra[:-1] + (comm,)
         args = (_cached("model", m)[2:] + structure + roofs
-                + prec + eff + (b, s, s) + extra + tpv + (phi,))
+                + prec + eff + (b, sp, s) + extra + tpv + (phi,) + step)
         ev = _moe_kernel().lazy(args, vectorised)
         return Prediction(ev, phase, m, hw, precision, dict(zip(_MOE_INPUTS, args)), _MOE_ALIAS)
-    args = (_cached("model", m) + roofs + prec + eff + (b, s, s) + tpv + (comm, phi))
+    args = (_cached("model", m) + roofs + prec + eff + (b, sp, s) + tpv + (comm, phi) + step)
     ev = _kernel().lazy(args, vectorised)
     return Prediction(ev, phase, m, hw, precision, dict(zip(_ALL_INPUTS, args)))
+
+
+def _step_magnitudes(prefill_tokens, max_batched_tokens) -> tuple:
+    """(prefill_chunk_tokens, max_batched_tokens) base magnitudes, checked."""
+    if isinstance(prefill_tokens, bool) or prefill_tokens is None:
+        raise ValueError(f"prefill_tokens must be a number of tokens >= 0, got {prefill_tokens!r}")
+    chunk = np.asarray(prefill_tokens, dtype=float) if not np.isscalar(prefill_tokens) \
+        else float(prefill_tokens) if isinstance(prefill_tokens, (int, float, np.number)) \
+        else float("nan")
+    if not np.all(np.isfinite(chunk) & (np.asarray(chunk) >= 0) & (np.asarray(chunk) <= 1e7)):
+        raise ValueError(f"prefill_tokens must be a number of tokens between 0 and 1e7, got "
+                         f"{prefill_tokens!r}")
+    return (chunk, max_batched_tokens_magnitude(max_batched_tokens))
+
+
+def max_batched_tokens_magnitude(value) -> float:
+    """The engine's per-step token budget (default: ``defaults.yaml``), checked."""
+    if value is None:
+        return _max_batched_tokens_default()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (1 <= float(value) <= 1e7):
+        raise ValueError(f"max_batched_tokens must be a number of tokens between 1 and 1e7, got "
+                         f"{value!r}")
+    return float(value)
+
+
+@lru_cache(maxsize=1)
+def _max_batched_tokens_default() -> float:
+    return _b("max_batched_tokens", default("max_batched_tokens"))
 
 
 def _with_bands(model, hardware, samples, kw):
@@ -720,7 +770,7 @@ def _communication_default() -> float:
 def _link_magnitudes(hardware) -> tuple:
     """(scale_up_bandwidth, scale_up_latency) base magnitudes at tp = 1 (the terms vanish)."""
     bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
-    lat = hardware.scale_up_latency or default("scale_up_latency")
+    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
     return (_b("scale_up_bandwidth", bw), _b("scale_up_latency", lat))
 
 

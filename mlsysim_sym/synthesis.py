@@ -17,7 +17,7 @@ from . import registry
 from .defaults import default
 from .scenarios import (_HARDWARE_INPUTS, _MODEL_INPUTS, PRECISION_BITS, _cached,
                         _default_efficiency, _EFFICIENCY_INPUTS, _precision_magnitudes,
-                        _check_count, serving_system)
+                        _check_count, max_batched_tokens_magnitude, serving_system)
 from .solvers.inverse import BaseValues, SolveResult, _magnitude, solve_for
 from .checks import InputError
 from .symbols import info
@@ -129,7 +129,8 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     known.update(zip(("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element"),
                      _precision_magnitudes(precision)))
     known.update(zip(_EFFICIENCY_INPUTS, _default_efficiency()))
-    known.update(batch=b, prompt_length=s, context_length=s)
+    known.update(batch=b, prompt_length=s, context_length=s, prefill_chunk_tokens=0.0,
+                 max_batched_tokens=max_batched_tokens_magnitude(None))
     # one chip (tensor_parallel = 1): wall 4's tensor-parallel all-reduces are exactly zero, the
     # scale-up link values only have to be finite (``given`` may override all four)
     known.update(tensor_parallel=1.0,

@@ -167,7 +167,13 @@ class System:
             return sym
         rhs = eq.rhs
         sub = {d: self._expand(d) for d in rhs.free_symbols if d in self.definitions}
-        out = rhs.xreplace(sub) if sub else rhs
+        if sub and rhs.has(sympy.Max, sympy.Min):
+            # substituting into Max/Min with evaluation on runs sympy's pairwise comparison of
+            # every argument (minutes for nested fixed points); the value is the same
+            with sympy.core.parameters.evaluate(False):
+                out = rhs.xreplace(sub)
+        else:
+            out = rhs.xreplace(sub) if sub else rhs
         self._expanded[sym] = out
         return out
 

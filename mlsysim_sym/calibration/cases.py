@@ -250,6 +250,7 @@ class _LLM:
         self.precision = spec.get("precision", "fp16")
         self.tp = int(spec.get("tp", 1))
         self.weight_bits = spec.get("weight_bits")
+        self.stack = spec.get("stack")
         uses = {"compute_efficiency": "compute_efficiency",
                 "memory_efficiency": "memory_efficiency", "fixed_overhead": "fixed_overhead",
                 "unoverlapped_fraction": "unoverlapped_fraction"}
@@ -260,38 +261,31 @@ class _LLM:
         self.uses = _stack_variant(_with_variants(uses, self.hw, self.precision, "serve"),
                                    spec.get("stack"))
 
-    def __call__(self, params, *, batch, seq, outputs):
+    def __call__(self, params, *, batch, seq, outputs, prefill_tokens=0):
+        """Public outputs of ``predict`` (``ttft``, ``time_per_output_token``) in base units."""
+        from ..units import to_base
         r = self.predict_fn(self.model, self.hw, batch=batch, seq_len=seq,
                             precision=self.precision, efficiency=_serve_eff(params, self.uses),
-                            tp=self.tp, weight_bits=self.weight_bits)
-        alias = r._alias
-        return [np.asarray(r._ev.value(alias.get(o, o)), dtype=float) for o in outputs]
+                            tp=self.tp, weight_bits=self.weight_bits,
+                            prefill_tokens=prefill_tokens)
+        return [np.asarray(to_base(getattr(r, o)), dtype=float) for o in outputs]
 
     def step(self, params, *, batch, context, prefill_tokens):
         """A continuous-batching step: ``batch`` decode tokens at ``context`` plus
-        ``prefill_tokens`` of new prompts, on one roofline (compute adds, weights read once)."""
-        dc, dm, dcomm = self(params, batch=batch, seq=context,
-                             outputs=("decode_compute_time", "decode_memory_time",
-                                      "tp_decode_comm_time"))
-        pc, pcomm = self(params, batch=1, seq=max(int(round(prefill_tokens)), 1),
-                         outputs=("prefill_compute_time", "tp_prefill_comm_time"))
-        over = _overhead(params, self.uses)
-        phi = _pick(params, "unoverlapped_fraction", "unoverlapped_fraction")
-        if phi is None:
-            phi = _default_value("unoverlapped_fraction")
-        comp = dc + pc
-        return np.maximum(comp, dm) + phi * np.minimum(comp, dm) + over + dcomm + pcomm
+        ``prefill_tokens`` of new prompts (wall 4's step with a prefill chunk)."""
+        (t,) = self(params, batch=batch, seq=context, outputs=("time_per_output_token",),
+                    prefill_tokens=prefill_tokens)
+        return t
 
-
-def _overhead(params, uses):
-    from ..units import base_factor as _bf
-    for name, base in uses.items():
-        if base == "fixed_overhead":
-            v = _pick(params, name, base)
-            if v is None:
-                v = _default_value(name)
-            return np.asarray(v, dtype=float) * _bf("ms")
-    return 0.0
+    def max_load(self, params, *, n_in, n_out, reserve, max_batch):
+        """Output tokens/s of one replica at saturation (``serve``'s public ``capacity``)."""
+        from ..fleet import serve
+        from ..units import to_base
+        r = serve(self.model, self.hw, qps=1e-6, input_tokens=n_in, output_tokens=n_out,
+                  tp=self.tp, batch=max_batch, precision=self.precision,
+                  efficiency=_serve_eff(params, self.uses), memory_reserve=reserve,
+                  stack=self.stack, weight_bits=self.weight_bits)
+        return np.asarray(to_base(r.capacity), dtype=float) * n_out
 
 
 def _serve_case(meas: Measurement, spec) -> Case:
@@ -341,10 +335,11 @@ def _serve_case(meas: Measurement, spec) -> Case:
         frac = float(spec.get("kv_memory_fraction", 0.9))
 
         def raw(params):
-            batch = _kv_limited_batch(llm, params, n_in + n_out, frac,
-                                      int(spec.get("max_batch", 1_000_000)))
-            t = llm.step(params, batch=batch, context=ctx, prefill_tokens=batch * n_in / n_out)
-            return batch / t, "token/s"
+            # serve() at saturation: the running batch fills the KV slots (or a step's tokens
+            # the budget); each step carries the prompts of the requests that replace finished
+            # ones (chunked prefill)
+            return llm.max_load(params, n_in=n_in, n_out=n_out, reserve=frac,
+                                max_batch=int(spec.get("max_batch", 1_000_000))), "token/s"
     else:  # pragma: no cover - guarded by PREDICTORS
         raise ValueError(kind)
     _, out_unit = raw({})
@@ -354,26 +349,6 @@ def _serve_case(meas: Measurement, spec) -> Case:
         return np.asarray(raw(params)[0], dtype=float) * factor
 
     return Case(meas, kind, tuple(llm.uses), predict, tuple(spec.get("assumptions", ())))
-
-
-def _kv_limited_batch(llm, params, context, fraction, cap):
-    """Sequences whose KV caches fit in ``fraction`` of the memory the weights leave (paged)."""
-    w, kv1, act, cap_b = _kv_terms(llm, context)
-    free = fraction * (cap_b - w - act)
-    return int(max(1, min(cap, np.floor(free / kv1)))) if free > kv1 else 1
-
-
-def _kv_terms(llm, context):
-    """(weights, KV bytes of one sequence, activations, capacity), base units, cached per case."""
-    cache = llm.__dict__.setdefault("_kv", {})
-    if context not in cache:
-        w, kv, act = llm({}, batch=1, seq=context,
-                         outputs=("weight_bytes", "kv_cache_bytes", "activation_bytes"))
-        cap = llm.predict_fn(llm.model, llm.hw, batch=1, seq_len=context,
-                             precision=llm.precision, tp=llm.tp,
-                             weight_bits=llm.weight_bits)._inputs["memory_capacity"]
-        cache[context] = (float(w), float(kv), float(act), float(cap))
-    return cache[context]
 
 
 # ------------------------------------------------------------------------ vision, TinyML, energy

@@ -64,7 +64,7 @@ _WALL_MODULES = ("compute", "memory", "software", "serving", "batching", "stream
                  "tail_latency", "ingestion", "transformation", "locality", "complexity",
                  "reasoning", "fidelity", "communication", "fragility", "multitenant", "capital",
                  "sustainability", "checkpoint", "safety")
-_WORKLOAD_MODULES = ("training", "moe", "diffusion", "tinyml", "encoders")
+_WORKLOAD_MODULES = ("training", "moe", "diffusion", "tinyml", "encoders", "continuous_batching")
 
 
 def _load(names):

@@ -85,13 +85,14 @@ def _phase(flops, expert_flops, traffic, tokens, times, total, locator, tp_comm)
     roofline time (four equations)."""
     c, m, a = times
     return (
-        Equation(c, compute.time_for(flops + (s.moe_routing_imbalance - 1) * expert_flops),
+        Equation(c, compute.time_for((flops + (s.moe_routing_imbalance - 1) * expert_flops)
+                                     / s.tensor_parallel),
                  cite="fedus2022switch",
                  locator="Sec. 2.2, Eq. 3: expert capacity = tokens/experts x capacity factor; "
                          "the busiest expert sets the pace",
                  note="flops are wall 4's (active parameters + attention)"),
-        Equation(m, memory.time_for(traffic), cite="williams2009roofline",
-                 locator="memory roof (wall 2)"),
+        Equation(m, memory.time_for(traffic / s.tensor_parallel), cite="williams2009roofline",
+                 locator="memory roof (wall 2) of each of the t tensor-parallel ranks"),
         Equation(a, all_to_all(tokens), cite="thakur2005mpich",
                  locator="alltoall, pairwise exchange: (p-1) alpha + n beta",
                  note="two all-to-alls (dispatch, combine) per MoE layer (DeepSeek-V3 Sec. 3.4)"),

@@ -20,10 +20,23 @@ KV cache = 2 x layers x kv_heads x head_dim x context x batch x bytes per elemen
 multi-head (H_kv = H), grouped-query (H_kv < H; Ainslie et al.) and multi-query (H_kv = 1)
 attention. Footprint = weights + KV cache at full context + peak live activations; with
 FlashAttention the S x S score matrix is never materialised (Dao et al.), so the live
-activations of one layer are the residual stream plus the FFN intermediate.
+activations of one layer are the residual stream plus the FFN intermediate, for at most the
+engine's token budget per step (vLLM ``max_num_batched_tokens``: longer prompts run in chunks,
+and a decode step holds one token per sequence).
 
-Regime of validity: dense or MoE decoder-only transformers on one accelerator (or a TP group
-treated as one), one batch of equal-length sequences, weights read once per step (no weight
+A decode step may also carry a chunk of c prompt tokens (chunked prefill, Agrawal et al. 2024):
+c (2 N_a + 2 L H d_h S_p) more FLOPs and the chunk's KV written; c = 0 is a pure decode step.
+The continuous-batching record composes this step at a request rate.
+
+Tensor parallelism (Shoeybi et al.) is a symbol t: each of the t ranks runs 1/t of the FLOPs
+and bytes on its own roofs and holds 1/t of the weights and KV cache; when t exceeds the KV
+heads they are replicated (each rank reads at least one whole head: the group holds Max(H_kv, t)
+heads); two all-reduces per layer cost a ring's 2 (t - 1) start-up latencies plus
+2 (t - 1)/t of the activation bytes over the scale-up link (Thakur et al.). The footprint is
+per device.
+
+Regime of validity: dense or MoE decoder-only transformers on one accelerator or a TP group of
+t of them, one batch of equal-length sequences, weights read once per step (no weight
 reuse across steps from cache). Reading the KV cache once per step assumes FlashAttention-style
 kernels; departures go into the memory efficiency.
 
@@ -33,6 +46,7 @@ Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023.
 Kaplan et al., "Scaling Laws for Neural Language Models", 2020, Table 1.
 Ainslie et al., "GQA", EMNLP 2023.
 Dao et al., "FlashAttention", NeurIPS 2022.
+Shoeybi et al., "Megatron-LM", 2019 (tensor parallelism); Thakur et al. 2005 (ring all-reduce).
 """
 
 import sympy
@@ -50,19 +64,53 @@ if "shoeybi2019megatron" not in REFERENCES:
                   kind="misc"))
 
 _attention_width = s.heads * s.head_dim
+_t = s.tensor_parallel
+#: KV heads summed over a tensor-parallel group: each rank holds Max(H_kv / t, 1) heads (when t
+#: exceeds the KV heads they are replicated, every rank still reads a whole head)
+_kv_heads_group = sympy.Max(s.kv_heads, _t)
+
+
+def kv_group_bytes_per_token():
+    """KV bytes of one token over the TP group: 2 L Max(H_kv, t) d_h b_kv."""
+    return (s.kv_vectors_per_token * s.layers * _kv_heads_group * s.head_dim
+            * s.kv_bytes_per_element)
+
+
+def decode_token_flops(context):
+    """FLOPs of one decode token attending to ``context`` cached tokens (Kaplan Table 1)."""
+    return (s.flops_per_parameter_token * s.active_parameters
+            + 2 * s.attention_flops_per_pair * s.layers * _attention_width * context)
+
+
+def prefill_token_flops(prompt):
+    """FLOPs of one prompt token of a ``prompt``-token causal prefill (S_p/2 keys on average:
+    the two attention matmuls of the whole prompt cost 2 L H d_h S_p^2)."""
+    return (s.flops_per_parameter_token * s.active_parameters
+            + s.attention_flops_per_pair * s.layers * _attention_width * prompt)
+
+
+def tp_latency():
+    """Start-up latencies of one step's TP all-reduces: two per layer, ring 2 (t - 1) alpha."""
+    return 2 * s.layers * 2 * (_t - 1) * s.scale_up_latency
+
+
+def tp_bandwidth_time(tokens):
+    """Bandwidth term of the two all-reduces per layer: ring 2 (t - 1)/t x bytes / (B_up eta)."""
+    size = tokens * s.hidden * s.activation_bytes_per_element * s.per_token
+    return 2 * s.layers * 2 * (_t - 1) / _t * size / (s.scale_up_bandwidth
+                                                      * s.communication_efficiency)
 
 
 def _tp_allreduces(tokens):
     """Two all-reduces of the layer output per layer (Megatron TP), over the t-rank group.
 
-    One start-up latency per collective (one-shot / NVLink-switch all-reduce for the small
-    messages of inference) plus the ring's bandwidth term 2 (t - 1)/t x bytes / (B_up eta).
+    Ring all-reduce (Thakur et al.): 2 (t - 1) start-up latencies plus the bandwidth term
+    2 (t - 1)/t x bytes / (B_up eta); both vanish at t = 1.
     """
-    t = s.tensor_parallel
-    size = tokens * s.hidden * s.activation_bytes_per_element * s.per_token
-    return 2 * s.layers * (sympy.Min(1, t - 1) * s.scale_up_latency
-                           + 2 * (t - 1) / t * size / (s.scale_up_bandwidth
-                                                       * s.communication_efficiency))
+    return tp_latency() + tp_bandwidth_time(tokens)
+
+
+_decode_tokens = s.batch * s.tokens_per_decode_step + s.prefill_chunk_tokens
 
 WALL = Wall(
     number=4,
@@ -77,23 +125,29 @@ WALL = Wall(
         "fits."
     ),
     regime="Decoder-only transformers (MHA, GQA, MQA; dense or MoE via active parameters) on one "
-           "accelerator or a tensor-parallel group treated as one; equal-length sequences in a "
-           "static batch; FlashAttention-style attention kernels.",
+           "accelerator or a tensor-parallel group of t (per-rank roofs and footprint); "
+           "equal-length sequences in a batch, a decode step optionally carrying a prompt chunk; "
+           "FlashAttention-style attention kernels.",
     equations=(
         Equation(s.weight_bytes, s.parameters * s.bytes_per_parameter, cite="pope2023inference",
                  locator="Sec. 2.1, memory costs: weights"),
         Equation(s.kv_cache_bytes,
-                 s.kv_vectors_per_token * s.layers * s.kv_heads * s.head_dim * s.context_length
-                 * s.batch * s.kv_bytes_per_element,
+                 kv_group_bytes_per_token() * s.context_length * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1, KV cache size; Sec. 3.3 multiquery",
-                 note="kv_heads generalises MHA/MQA to grouped-query attention (Ainslie et al.)"),
+                 note="kv_heads generalises MHA/MQA to grouped-query attention (Ainslie et al.); "
+                      "over a TP group of t ranks each holds Max(H_kv/t, 1) heads (replicated "
+                      "when t > H_kv), so the group holds Max(H_kv, t)"),
         Equation(s.activation_bytes,
-                 s.batch * s.prompt_length * (s.hidden + s.ffn_width)
-                 * s.activation_bytes_per_element * s.per_token,
+                 sympy.Min(s.batch * s.prompt_length + s.prefill_chunk_tokens,
+                           s.max_batched_tokens)
+                 * (s.hidden + s.ffn_width / _t) * s.activation_bytes_per_element * s.per_token,
                  cite="dao2022flashattention", locator="Sec. 3: the S x S matrix is not stored",
-                 note="live activations of one layer: residual stream + FFN intermediate"),
-        Equation(s.memory_footprint, s.weight_bytes + s.kv_cache_bytes + s.activation_bytes,
-                 cite="pope2023inference", locator="Sec. 2.1, memory costs"),
+                 note="live activations of one layer on one rank (residual stream + its share of "
+                      "the FFN intermediate), for at most the scheduler's token budget: engines "
+                      "run longer prompts in chunks (Agrawal et al. 2024)"),
+        Equation(s.memory_footprint, (s.weight_bytes + s.kv_cache_bytes) / _t + s.activation_bytes,
+                 cite="pope2023inference", locator="Sec. 2.1, memory costs",
+                 note="per device: weights and KV cache split over the t ranks of a TP group"),
         Equation(s.prefill_flops,
                  s.flops_per_parameter_token * s.active_parameters * s.prompt_length * s.batch
                  + s.attention_flops_per_pair * s.layers * _attention_width
@@ -102,14 +156,14 @@ WALL = Wall(
                  note="causal attention over S_p tokens touches S_p^2/2 pairs; two matmuls"),
         Equation(s.prefill_bytes, s.weight_bytes + s.kv_cache_bytes * s.prompt_length / s.context_length,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once"),
-        Equation(s.prefill_compute_time, compute.time_for(s.prefill_flops), cite="williams2009roofline",
-                 locator="compute roof (wall 1)"),
-        Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes), cite="williams2009roofline",
-                 locator="memory roof (wall 2)"),
+        Equation(s.prefill_compute_time, compute.time_for(s.prefill_flops / _t),
+                 cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
+        Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes / _t),
+                 cite="williams2009roofline", locator="memory roof (wall 2) of each of t ranks"),
         Equation(s.tp_prefill_comm_time, _tp_allreduces(s.batch * s.prompt_length),
                  cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
                  "in the forward pass (g after the attention and the MLP blocks)",
-                 note="a group of t devices is one device with t times the roofs (facade)"),
+                 note="each of the t ranks runs 1/t of the FLOPs and bytes (roofs per rank)"),
         Equation(s.ttft, memory.roofline(s.prefill_compute_time, s.prefill_memory_time,
                                          s.unoverlapped_fraction)
                  + s.tp_prefill_comm_time,
@@ -120,21 +174,27 @@ WALL = Wall(
         Equation(s.prefill_throughput, s.prompt_length * s.batch / s.ttft, cite="pope2023inference",
                  locator="Sec. 2: prefill throughput"),
         Equation(s.decode_flops,
-                 (s.flops_per_parameter_token * s.active_parameters
-                  + 2 * s.attention_flops_per_pair * s.layers * _attention_width * s.context_length)
-                 * s.tokens_per_decode_step * s.batch,
+                 decode_token_flops(s.context_length) * s.tokens_per_decode_step * s.batch
+                 + prefill_token_flops(s.prompt_length) * s.prefill_chunk_tokens,
                  cite="kaplan2020scaling", locator="Table 1: C_forward per token at context n_ctx",
-                 note="one new token attends to all S cached tokens: Q K^T and A V, 2 FLOPs each"),
-        Equation(s.decode_bytes, s.weight_bytes + s.kv_cache_bytes, cite="pope2023inference",
-                 locator="Sec. 2.2: decode is dominated by loading weights and the KV cache"),
-        Equation(s.decode_compute_time, compute.time_for(s.decode_flops), cite="williams2009roofline",
-                 locator="compute roof (wall 1)"),
-        Equation(s.decode_memory_time, memory.time_for(s.decode_bytes), cite="williams2009roofline",
-                 locator="memory roof (wall 2)"),
+                 note="one new token attends to all S cached tokens: Q K^T and A V, 2 FLOPs each; "
+                      "plus the chunk of prompt tokens the step carries (Agrawal et al. 2024; 0 "
+                      "for a pure decode step)"),
+        Equation(s.decode_bytes,
+                 s.weight_bytes + s.kv_cache_bytes
+                 + kv_group_bytes_per_token() * s.prefill_chunk_tokens,
+                 cite="pope2023inference",
+                 locator="Sec. 2.2: decode is dominated by loading weights and the KV cache",
+                 note="plus the KV cache a prompt chunk writes"),
+        Equation(s.decode_compute_time, compute.time_for(s.decode_flops / _t),
+                 cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
+        Equation(s.decode_memory_time, memory.time_for(s.decode_bytes / _t),
+                 cite="williams2009roofline", locator="memory roof (wall 2) of each of t ranks"),
         Equation(s.tp_decode_comm_time,
-                 _tp_allreduces(s.batch * s.tokens_per_decode_step),
+                 _tp_allreduces(_decode_tokens),
                  cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
-                 "in the forward pass", note="Pope et al. Sec. 3.2: latency-bound at small batch"),
+                 "in the forward pass", note="Pope et al. Sec. 3.2: latency-bound at small batch; "
+                 "the step's tokens are the decode tokens plus the prompt chunk"),
         Equation(s.time_per_output_token, memory.roofline(s.decode_compute_time, s.decode_memory_time,
                                                           s.unoverlapped_fraction)
                  + s.tp_decode_comm_time,

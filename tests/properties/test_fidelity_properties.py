@@ -27,6 +27,9 @@ inputs = st.fixed_dictionaries({
     "scale_up_latency": st.floats(1e-9, 1e-4, **fin),
     "communication_efficiency": st.floats(0.01, 1, **fin),
     "unoverlapped_fraction": st.floats(0, 1, **fin),
+    # a decode step may carry a prompt chunk within the engine's token budget (tokens)
+    "prefill_chunk_tokens": st.integers(0, 4096), "max_batched_tokens": st.integers(1, 65536),
+    "prompt_length": st.integers(1, 32768),
 })
 
 

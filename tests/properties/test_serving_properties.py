@@ -30,6 +30,8 @@ inputs = st.fixed_dictionaries({
     "scale_up_latency": st.floats(1e-9, 1e-4, **positive),
     "communication_efficiency": st.floats(0.01, 1.0, **positive),
     "unoverlapped_fraction": st.floats(0.0, 1.0, **positive),
+    # a decode step may carry a prompt chunk (chunked prefill) within the engine's token budget
+    "prefill_chunk_tokens": st.integers(0, 8192), "max_batched_tokens": st.integers(1, 65536),
 })
 
 

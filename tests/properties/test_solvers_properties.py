@@ -26,7 +26,9 @@ BASE = dict(parameters=8.03e9, active_parameters=8.03e9, layers=32, heads=32, kv
             tensor_parallel=1, scale_up_bandwidth=450, scale_up_latency=5,
             communication_efficiency=1.0,
             # the shorter roof is 30% exposed (Max + 0.3 Min): round trips cover the new term
-            unoverlapped_fraction=0.3)
+            unoverlapped_fraction=0.3,
+            # a pure decode step (no prompt chunk) within vLLM's token budget
+            prefill_chunk_tokens=0, max_batched_tokens=8192)
 UNKNOWNS = ["memory_bandwidth", "peak_flops", "batch", "context_length", "parameters",
             "memory_efficiency", "compute_efficiency"]
 OUTPUTS = ["time_per_output_token", "ttft", "memory_footprint", "kv_cache_bytes"]

@@ -118,7 +118,10 @@ def test_composes_with_serving_wall():
     e = system.compile(["kv_pool_bytes"]).evaluate(
         parameters=Q_(7e9, "param"), bytes_per_parameter=Q_(2, "B/param"), batch=1,
         prompt_length=Q_(1000, "token"), hidden=4096, ffn_width=2 * 11008,
-        activation_bytes_per_element=Q_(2, "B"), memory_capacity=Q_(80, "GB"))
+        activation_bytes_per_element=Q_(2, "B"), memory_capacity=Q_(80, "GB"),
+        # one device, no prompt chunk, vLLM's token budget (1000 tokens fit in it)
+        tensor_parallel=1, prefill_chunk_tokens=Q_(0, "token"),
+        max_batched_tokens=Q_(8192, "token"))
     # 80 GB - 14 GB - 1000 x (4096 + 22016) x 2 B = 80 - 14 - 0.052224 GB
     assert e.quantity("kv_pool_bytes").to("GB").magnitude == pytest.approx(65.947776)
 

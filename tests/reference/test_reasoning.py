@@ -63,7 +63,10 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
                   # one device: wall 4's tensor-parallel all-reduces are exactly zero
                   hidden=4096, activation_bytes_per_element=Q_(2, "B"), tensor_parallel=1,
                   scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(5, "us"),
-                  communication_efficiency=1.0, unoverlapped_fraction=0.0)
+                  communication_efficiency=1.0, unoverlapped_fraction=0.0,
+                  # a pure decode step within vLLM's token budget
+                  prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
+                  prompt_length=Q_(1500, "token"))
     one = evaluate(S, ["reasoning_latency"], batch=1, reasoning_samples=1, concurrent_samples=1,
                    **common).quantity("reasoning_latency").to("s").magnitude
     eight = evaluate(S, ["reasoning_latency"], batch=8, reasoning_samples=8, concurrent_samples=8,

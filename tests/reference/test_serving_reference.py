@@ -23,6 +23,8 @@ TP1 = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_laten
            communication_efficiency=1.0)
 # the classic roofline (the shorter roof fully hidden) unless a test says otherwise
 CLASSIC = dict(unoverlapped_fraction=0.0)
+# a pure decode step (no prompt chunk) with vLLM's token budget on large GPUs
+STEP = dict(prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"))
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def system():
 
 
 def evaluate(system, outputs, **over):
-    values = {**LLAMA3_8B, **H100, **FP16, **TP1, **CLASSIC, "compute_efficiency": 1.0,
+    values = {**LLAMA3_8B, **H100, **FP16, **TP1, **CLASSIC, **STEP, "compute_efficiency": 1.0,
               "memory_efficiency": 1.0,
               "fixed_overhead": Q_(0, "ms"), "batch": 1, "prompt_length": Q_(2048, "token"),
               "context_length": Q_(2048, "token")}
@@ -106,17 +108,54 @@ def test_footprint_is_weights_plus_kv_plus_activations(system):
     assert ev.quantity("memory_utilization").magnitude == pytest.approx(total / 80e9)
 
 
+def test_decode_activations_are_bounded_by_the_token_budget(system):
+    # batch 80 at 4K: the old footprint charged 80 x 4096 x (4096 + 28672) x 2 B = 21.47 GB;
+    # the engine runs at most max_num_batched_tokens = 8192 tokens per step:
+    # 8192 x 32768 x 2 B = 536,870,912 B
+    ev = evaluate(system, ["activation_bytes"], batch=80, prompt_length=Q_(4096, "token"),
+                  context_length=Q_(4096, "token"))
+    assert ev.quantity("activation_bytes").to("B").magnitude == pytest.approx(536870912)
+
+
+def test_tensor_parallel_shards_weights_and_replicates_kv_heads(system):
+    # per device at t = 4: weights 16.06e9 / 4; KV 8 heads / 4 = 2 heads per rank:
+    # 268,435,456 / 4 B; activations 2048 x (4096 + 28672 / 4) x 2 B = 46,137,344 B
+    ev = evaluate(system, ["memory_footprint", "kv_cache_bytes"], tensor_parallel=4)
+    assert ev.quantity("memory_footprint").to("B").magnitude == pytest.approx(
+        16.06e9 / 4 + 268435456 / 4 + 46137344)
+    # t = 16 > 8 KV heads: each rank still holds one whole head, the group 16 heads:
+    # 2 x 32 x 16 x 128 x 2048 x 2 B = 536,870,912 B
+    ev = evaluate(system, ["kv_cache_bytes"], tensor_parallel=16)
+    assert ev.quantity("kv_cache_bytes").to("B").magnitude == pytest.approx(536870912)
+
+
+def test_a_decode_step_carries_a_prompt_chunk(system):
+    # Sarathi-Serve hybrid batch: 512 prompt tokens of a 2048-token prompt ride along.
+    # extra FLOPs per prompt token = 2 x 8.03e9 + 2 x 32 x 32 x 128 x 2048 = 16.597e9
+    #   (attention over S_p/2 keys on average, two matmuls) -> x 512 = 8.4978e12
+    # extra bytes = the chunk's KV: 512 x 131,072 B = 67,108,864 B
+    base = evaluate(system, ["decode_flops", "decode_bytes"])
+    step = evaluate(system, ["decode_flops", "decode_bytes"],
+                    prefill_chunk_tokens=Q_(512, "token"))
+    extra = (2 * 8.03e9 + 2 * 32 * 32 * 128 * 2048) * 512
+    assert (step.quantity("decode_flops") - base.quantity("decode_flops")).to("FLOP").magnitude \
+        == pytest.approx(extra, rel=1e-12)
+    assert (step.quantity("decode_bytes") - base.quantity("decode_bytes")).to("B").magnitude \
+        == pytest.approx(67108864, rel=1e-12)
+
+
 def test_tensor_parallel_all_reduces_by_hand(system):
-    # Megatron TP (Shoeybi et al. Sec. 3): two all-reduces of the layer output per layer, each
-    # alpha + 2 (t - 1)/t x bytes / B. t = 8, B = 450 GB/s, alpha = 5 us, fp16 activations.
-    # decode, batch 1: 1 x 4096 x 2 B = 8192 B -> 5e-6 + 2 x 7/8 x 8192 / 450e9 = 5.0318578 us,
-    #   x 2 x 32 layers = 322.0389 us, added to the memory roof (4.8742 ms)
-    # prefill, 2048 tokens: 16,777,216 B -> 5e-6 + 65.2449 us = 70.2449 us, x 64 = 4.4957 ms
+    # Megatron TP (Shoeybi et al. Sec. 3): two all-reduces of the layer output per layer, each a
+    # ring (Thakur et al.): 2 (t - 1) alpha + 2 (t - 1)/t x bytes / B. t = 8, B = 450 GB/s,
+    # alpha = 5 us, fp16 activations.
+    # decode, batch 1: 1 x 4096 x 2 B = 8192 B -> 14 x 5e-6 + 2 x 7/8 x 8192 / 450e9
+    #   = 70.0318578 us, x 2 x 32 layers = 4.482039 ms, added to the memory roof (of one rank)
+    # prefill, 2048 tokens: 16,777,216 B -> 70 us + 65.2449 us = 135.2449 us, x 64 = 8.6557 ms
     out = ["tp_decode_comm_time", "tp_prefill_comm_time", "time_per_output_token",
            "decode_memory_time"]
     ev = evaluate(system, out, tensor_parallel=8)
-    per_decode = 5e-6 + 2 * 7 / 8 * 8192 / 450e9
-    per_prefill = 5e-6 + 2 * 7 / 8 * 2048 * 8192 / 450e9
+    per_decode = 14 * 5e-6 + 2 * 7 / 8 * 8192 / 450e9
+    per_prefill = 14 * 5e-6 + 2 * 7 / 8 * 2048 * 8192 / 450e9
     assert ev.quantity("tp_decode_comm_time").to("s").magnitude == pytest.approx(
         2 * 32 * per_decode, rel=1e-12)
     assert ev.quantity("tp_prefill_comm_time").to("s").magnitude == pytest.approx(

@@ -32,5 +32,7 @@ def test_latex_of_wall_system_and_expression():
     r = ms.predict("llama-3-8b", "h100")
     assert r"T_{\mathrm{TPOT}}" in ms.latex(r)
     expr = r.system.expr("kv_cache_bytes")
-    assert ms.latex(expr) == r"2\,B\,S\,d_{h}\,b_{kv}\,H_{kv}\,L"
-    assert ms.latex(sympy.diff(expr, ms.symbols.batch)) == r"2\,S\,d_{h}\,b_{kv}\,H_{kv}\,L"
+    # over a TP group of t ranks the KV heads are replicated when t exceeds them
+    assert ms.latex(expr) == r"2\,B\,S\,d_{h}\,b_{kv}\,L\,\max\left(H_{kv}, t\right)"
+    assert ms.latex(sympy.diff(expr, ms.symbols.batch)) == \
+        r"2\,S\,d_{h}\,b_{kv}\,L\,\max\left(H_{kv}, t\right)"

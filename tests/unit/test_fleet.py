@@ -1,10 +1,11 @@
-"""serve() and size_fleet(): the M/M/c replica model, exact integer fleet sizing, bad input."""
+"""serve() and size_fleet(): continuous batching at a request rate (one serving system), exact
+integer fleet sizing, bad input."""
 
 import numpy as np
 import pytest
 
 import mlsysim_sym as ms
-from mlsysim_sym.fleet import _queue, _replica_grid, serve, size_fleet
+from mlsysim_sym.fleet import serve, size_fleet
 
 KW = dict(qps=20, input_tokens=512, output_tokens=128, slo={"ttft": "400 ms", "tpot": "40 ms"})
 # explicit efficiencies: sizing checks that do not move when the defaults are calibrated
@@ -14,11 +15,13 @@ EFF = {"compute": 0.64, "memory": 0.8, "fixed_overhead": "0 ms", "communication"
 def test_serve_reports_latency_capacity_and_binding():
     r = serve("llama-3-8b", "h100", qps=5, input_tokens=512, output_tokens=256, batch=32)
     assert r.feasible and r.batch == 32 and r.devices == 1
-    # TTFT percentile = waiting percentile + prefill >= prefill-only TTFT of predict()
+    # TTFT percentile = waiting percentile + the prompt's prefill (its steps also carry the
+    # running batch) >= the prefill-only TTFT of predict()
     p = ms.predict("llama-3-8b", "h100", batch=1, seq_len=512, phase="prefill")
     assert r.ttft.to("ms").magnitude >= p.ttft.to("ms").magnitude * (1 - 1e-12)
-    # capacity = slots / service time; at 5 req/s the utilisation is 5 / capacity
-    assert r.utilization == pytest.approx((5 / r.capacity.to("request/s").magnitude), rel=1e-9)
+    # M/M/c with one server per KV slot, each held for n_out steps: rho = B* / slots
+    assert r.utilization == pytest.approx(r.running_batch / 32, rel=1e-9)
+    assert r.capacity >= ms.Q_(5, "request/s")
 
 
 def test_serve_overload_is_flagged_not_nan():
@@ -27,23 +30,17 @@ def test_serve_overload_is_flagged_not_nan():
     assert np.isinf(r.ttft.magnitude)
 
 
-def _brute_force(model, hw, tps, max_batch, lam, n_in, n_out, slo_ttft, slo_tpot, p, eff=None):
-    """Least devices by exhaustive linear search over replicas for every (tp, batch)."""
-    m, h = ms.registry.model(model), ms.registry.hardware(hw)
-    batches = np.arange(1, max_batch + 1, dtype=float)
-    decode, _, prefill, util = _replica_grid(m, h, "fp16", tps, batches, n_in, n_out, eff)
+def _brute_force(model, hw, tps, max_batch, slo_ttft, slo_tpot, eff=None, **load):
+    """Least devices by exhaustive linear search over replicas for every tp (serve())."""
     best = None
-    for i, tp in enumerate(tps):
-        for j, b in enumerate(batches):
-            if util[i, j] > 1 or decode[i, j] > slo_tpot or prefill[i, j] > slo_ttft:
-                continue
-            service = prefill[i, j] + n_out * decode[i, j]
-            for reps in range(1, 200):
-                w, rho, _ = _queue(lam / reps, service, b, p)
-                if rho < 1 and w + prefill[i, j] <= slo_ttft:
-                    if best is None or reps * tp < best:
-                        best = reps * tp
-                    break
+    for tp in tps:
+        for reps in range(1, 400):
+            r = serve(model, hw, replicas=reps, tp=tp, batch=max_batch, efficiency=eff, **load)
+            if r.feasible and r.ttft <= ms.Q_(slo_ttft, "s") and \
+                    r.time_per_output_token <= ms.Q_(slo_tpot, "s"):
+                if best is None or reps * tp < best:
+                    best = reps * tp
+                break
     return best
 
 
@@ -51,8 +48,8 @@ def test_fleet_sizing_is_exact_against_brute_force():
     # V100 32GB: an NVLink chip, so tp = 2 replicas are searched and pay wall 4's all-reduces
     f = size_fleet("llama-3-8b", "v100-32gb", tp=(1, 2), max_batch=48, efficiency=EFF, **KW)
     assert f.feasible
-    brute = _brute_force("llama-3-8b", "v100-32gb", (1, 2), 48, 20.0, 512, 128, 0.4, 0.04, 0.99,
-                         EFF)
+    brute = _brute_force("llama-3-8b", "v100-32gb", (1, 2), 48, 0.4, 0.04, EFF, qps=20,
+                         input_tokens=512, output_tokens=128)
     assert f.devices == brute
 
 

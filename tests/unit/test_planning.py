@@ -17,7 +17,7 @@ def test_every_row_is_a_valid_layout(plan):
         assert row["tp"] * row["pp"] * row["dp"] == 1024
         assert 1536 % (row["dp"] * row["micro_batch"]) == 0
         assert 96 % row["pp"] == 0 and row["tp"] <= 8
-        assert row["memory_per_device"].to("GB").magnitude <= 80
+        assert row["memory_per_device"].to("GiB").magnitude <= 80  # H100: 80 GiB (nvidia-smi)
 
 
 def test_rows_are_ranked_and_best_matches_a_direct_train_call(plan):
@@ -34,7 +34,7 @@ def test_rows_are_ranked_and_best_matches_a_direct_train_call(plan):
 def test_infeasible_layouts_are_masked():
     p = best_parallelism("gpt-3-175b", "a100", devices=64, global_batch=64, seq_len=2048,
                          recompute=("none",), zero_stages=(0,))
-    # 175B with plain data parallelism (TP=PP=1) cannot fit 80 GB
+    # 175B with plain data parallelism (TP=PP=1) cannot fit 80 GiB
     assert all(not (row["tp"] == 1 and row["pp"] == 1) for row in p.table)
     assert p.evaluated > p.feasible_count
 

@@ -57,7 +57,9 @@ def test_every_default_parses_with_provenance_within_bounds():
         assert q.dimensionality == Q_(1, symbols.info(base).unit).dimensionality
         lo, hi = symbols.info(base).bounds
         assert lo <= q.to(symbols.info(base).unit).magnitude <= hi
-        assert row["basis"] in ("assumption", "derived", "measured", "paper", "fitted")
+        # vendor_spec: an engine default from its documentation (as in the registry)
+        assert row["basis"] in ("assumption", "derived", "measured", "paper", "fitted",
+                                "vendor_spec")
         assert row["source"] and row["locator"] and row["note"]
 
 

@@ -1,0 +1,261 @@
+"""Continuous batching: a serving replica at a request rate (walls 4, 5 and 7 composed).
+
+Bounds: an iteration-level scheduler (Orca, Yu et al. 2022; vLLM, Kwon et al. 2023) runs one
+model step at a time over every running sequence, and chunked prefill (Sarathi-Serve, Agrawal
+et al. 2024) lets a step carry a chunk c of prompt tokens beside the B decode tokens, within a
+token budget N_tok (vLLM ``max_num_batched_tokens``). A step is wall 4's roofline of its tokens:
+FLOPs of all B + c tokens, the weights read once, the KV cache of every running sequence read,
+the chunk's KV written, plus the per-step overhead and the TP all-reduces:
+
+    T = Max(T_c, T_m) + phi Min(T_c, T_m) + T_0 + T_x.
+
+At a request rate lambda per replica (n_in prompt and n_out output tokens per request) the
+steps must carry lambda n_in prompt tokens and lambda n_out decode tokens per second, so a step
+of length T carries c = lambda n_in T prompt tokens and B = lambda n_out T running sequences
+(Little's law). Every term of the step is then linear in T: T_c = lambda w_c T, T_m = A_m +
+lambda w_m T, T_x = A_x + lambda w_x T, with A_m the weight read, A_x the all-reduce
+latencies and w_c, w_m, w_x the compute, KV traffic and all-reduce bandwidth time one request
+adds. Because Max(x, y) + phi Min(x, y) = Max(x + phi y, y + phi x) for phi <= 1, the fixed
+point T = step(T) has a closed form per branch,
+
+    T*_c = (phi A_m + T_0 + A_x) / (1 - lambda (w_c + phi w_m + w_x)),
+    T*_m = (A_m + T_0 + A_x) / (1 - lambda (w_m + phi w_c + w_x)),   T* = Max(T*_c, T*_m),
+
+(the least fixed point of a convex piecewise-linear map is the largest branch root; a branch
+whose load reaches 1 has none: the replica is saturated). T* is the mean time per output
+token. The KV cache holds B_max = floor(t (u C - W/t - M_ws) / (m_kv (n_in + n_out)))
+sequences at full context (u: vLLM ``gpu_memory_utilization``; M_ws: the activation workspace
+of the token budget); requests wait for a slot in an M/M/c queue with c = B_max servers that
+each hold a sequence for n_out steps (wall 7), so TTFT = queueing + the prompt's prefill, spread
+over Max(1, n_in / (N_tok - B)) steps that carry its chunks. The replica saturates where the
+running batch fills the slots, a step's tokens fill the budget, or the roofs' busy time per
+second reaches 1; each is a closed form in the branch coefficients.
+
+Regime of validity: steady state, Poisson arrivals split evenly over identical replicas, every
+request n_in prompt and n_out output tokens; dense or MoE decoders (MoE: all experts' weights
+read each step, routing imbalance not modelled); paged KV cache without prefix sharing,
+preemption or swapping; the decode KV read at the time-averaged context n_in + n_out/2.
+
+References
+----------
+Yu et al., "Orca: A Distributed Serving System for Transformer-Based Generative Models", OSDI 2022.
+Kwon et al., "Efficient Memory Management for LLM Serving with PagedAttention", SOSP 2023.
+Agrawal et al., "Taming Throughput-Latency Tradeoff in LLM Inference with Sarathi-Serve",
+OSDI 2024.
+Little, "A Proof for the Queuing Formula: L = lambda W", Operations Research 9(3), 1961.
+vLLM engine arguments (gpu_memory_utilization, max_num_batched_tokens, max_num_seqs).
+"""
+
+import sympy
+
+from .. import symbols as s
+from ..symbols.batching import count_floor
+from . import compute, memory
+from .base import Constraint, Equation, Wall
+from .references import REFERENCES, Reference, add
+from .serving import (decode_token_flops, kv_group_bytes_per_token, prefill_token_flops,
+                      tp_bandwidth_time, tp_latency)
+
+for _ref in (
+    Reference("yu2022orca", "Yu, Gyeong-In and Jeong, Joo Seong and Kim, Geon-Woo and Kim, "
+              "Soojeong and Chun, Byung-Gon", "Orca: A Distributed Serving System for "
+              "Transformer-Based Generative Models", "16th USENIX Symposium on Operating Systems "
+              "Design and Implementation (OSDI 22)", 2022,
+              url="https://www.usenix.org/conference/osdi22/presentation/yu", kind="inproceedings"),
+    Reference("agrawal2024sarathi", "Agrawal, Amey and Kedia, Nitin and Panwar, Ashish and "
+              "Mohan, Jayashree and Kwatra, Nipun and Gulavani, Bhargav S. and Tumanov, Alexey "
+              "and Ramjee, Ramachandran", "Taming Throughput-Latency Tradeoff in LLM Inference "
+              "with Sarathi-Serve", "18th USENIX Symposium on Operating Systems Design and "
+              "Implementation (OSDI 24)", 2024,
+              url="https://www.usenix.org/conference/osdi24/presentation/agrawal",
+              kind="inproceedings"),
+    Reference("little1961", "Little, John D. C.", "A Proof for the Queuing Formula: L = "
+              "lambda W", "Operations Research 9(3)", 1961, doi="10.1287/opre.9.3.383"),
+    Reference("vllm2025engineargs", "vLLM Team", "vLLM Engine Arguments: gpu_memory_utilization "
+              "(default 0.9), max_num_batched_tokens, max_num_seqs",
+              "vLLM documentation and vllm/engine/arg_utils.py", 2025,
+              url="https://docs.vllm.ai/en/stable/configuration/engine_args.html", kind="misc"),
+):
+    if _ref.key not in REFERENCES:
+        add(_ref)
+
+_t = s.tensor_parallel
+_rate = s.arrival_rate / s.one_request                   # requests per second, as 1/s
+_n_out_steps = s.output_length / s.tokens_per_decode_step  # decode steps per request
+_full_context = s.prompt_length + s.output_length
+_phi = s.unoverlapped_fraction
+_K_c, _K_m = s.compute_branch_load, s.memory_branch_load
+_A_c = _phi * s.step_weight_time + s.fixed_overhead + s.step_latency_time
+_A_m = s.step_weight_time + s.fixed_overhead + s.step_latency_time
+
+
+def _saturating(limit, per_request_tokens):
+    """Rate at which ``per_request_tokens`` x rate x T* reaches ``limit`` on either branch."""
+    return s.one_request * sympy.Min(limit / (per_request_tokens * _A_c + limit * _K_c),
+                                     limit / (per_request_tokens * _A_m + limit * _K_m))
+
+
+def _prompt_step():
+    """A step carrying the running batch and one prompt's chunk (wall 4's roofline)."""
+    decode = s.running_batch * s.tokens_per_decode_step
+    tc = compute.time_for((decode_token_flops(s.mean_context_length) * decode
+                           + prefill_token_flops(s.prompt_length) * s.prompt_chunk_tokens) / _t)
+    tm = memory.time_for((s.weight_bytes + kv_group_bytes_per_token()
+                          * (s.running_batch * s.mean_context_length + s.prompt_chunk_tokens)) / _t)
+    return (memory.roofline(tc, tm, _phi) + tp_latency()
+            + tp_bandwidth_time(decode + s.prompt_chunk_tokens))
+
+
+WALL = Wall(
+    number=0,
+    name="Continuous batching",
+    domain="workload",
+    summary=(
+        "A serving engine steps over all running sequences at once and slips chunks of new "
+        "prompts into the decode steps. At a request rate the steps must carry every prompt "
+        "and output token, so the step time, the running batch (Little's law) and the prompt "
+        "chunk per step are one fixed point; prefill work is charged to the same compute roof "
+        "as decode. The KV cache caps the running batch, requests queue for a slot (wall 7), "
+        "and the replica saturates when the batch fills the slots or a step its token budget."
+    ),
+    regime="Steady state; Poisson arrivals split evenly over identical replicas (TP groups of t "
+           "ranks); fixed prompt and output lengths; paged KV cache without prefix sharing, "
+           "preemption or swapping; chunked prefill within a per-step token budget.",
+    equations=(
+        Equation(s.kv_group_bytes_per_token, kv_group_bytes_per_token(), cite="kwon2023vllm",
+                 locator="Sec. 3: 2 (key and value) x hidden x layers x bytes per token",
+                 note="GQA heads; replicated when the TP degree exceeds the KV heads"),
+        Equation(s.mean_context_length, s.prompt_length + s.output_length / 2,
+                 cite="kwon2023vllm", locator="Sec. 3: a sequence's KV grows by one token per step",
+                 note="time average over the n_out decode steps (ours)"),
+        Equation(s.decode_token_flops, decode_token_flops(s.mean_context_length),
+                 cite="kaplan2020scaling", locator="Table 1: C_forward per token at context n_ctx"),
+        Equation(s.prefill_token_flops, prefill_token_flops(s.prompt_length),
+                 cite="kaplan2020scaling", locator="Table 1, causal attention over S_p^2/2 pairs"),
+        Equation(s.request_compute_time,
+                 compute.time_for((s.output_length * s.decode_token_flops
+                                   + s.prompt_length * s.prefill_token_flops) / _t),
+                 cite="agrawal2024sarathi",
+                 locator="Sec. 4: a hybrid batch runs the prompt chunks and decodes together"),
+        Equation(s.request_memory_time,
+                 memory.time_for(s.kv_group_bytes_per_token
+                                 * (_n_out_steps * s.mean_context_length + s.prompt_length) / _t),
+                 cite="kwon2023vllm", locator="Sec. 2.2: every decode step reads the sequence's "
+                 "KV cache; the prompt writes it once"),
+        Equation(s.request_comm_time, tp_bandwidth_time(_full_context),
+                 cite="shoeybi2019megatron", locator="Sec. 3: two all-reduces per layer per token"),
+        Equation(s.step_weight_time, memory.time_for(s.weight_bytes / _t),
+                 cite="agrawal2024sarathi",
+                 locator="Sec. 3: decode batches are memory-bound on the weight read"),
+        Equation(s.step_latency_time, tp_latency(), cite="thakur2005mpich",
+                 locator="ring all-reduce: 2 (p - 1) start-up latencies"),
+        Equation(s.arrival_rate, s.request_rate / s.serving_replicas, cite="kleinrock1975queueing",
+                 locator="Sec. 3.5: a Poisson stream split evenly stays Poisson"),
+        Equation(_K_c, s.request_compute_time + _phi * s.request_memory_time + s.request_comm_time,
+                 cite="agrawal2024sarathi", locator="Sec. 3: prefill is compute-bound",
+                 note="branch Max(x, y) + phi Min(x, y) = x + phi y while compute binds"),
+        Equation(_K_m, s.request_memory_time + _phi * s.request_compute_time + s.request_comm_time,
+                 cite="agrawal2024sarathi", locator="Sec. 3: decode is memory-bound"),
+        Equation(s.compute_bound_step_time,
+                 _A_c / sympy.Max(0, 1 - _rate * _K_c),
+                 cite="agrawal2024sarathi",
+                 locator="Sec. 4: stall-free batching; T = A + lambda K T solved for T (ours)",
+                 note="no fixed point (saturated: infinite) when the branch load reaches 1"),
+        Equation(s.memory_bound_step_time,
+                 _A_m / sympy.Max(0, 1 - _rate * _K_m),
+                 cite="agrawal2024sarathi", locator="as for the compute branch"),
+        Equation(s.loaded_step_time, sympy.Max(s.compute_bound_step_time,
+                                               s.memory_bound_step_time, evaluate=False),
+                 cite="yu2022orca", locator="Sec. 4: iteration-level scheduling, one token per "
+                 "running request per iteration",
+                 note="least fixed point of the convex piecewise-linear step map: the larger "
+                      "branch root", branches={s.compute_bound_step_time: "Compute",
+                                               s.memory_bound_step_time: "Memory"}),
+        Equation(s.running_batch, _rate * s.loaded_step_time * _n_out_steps, cite="little1961",
+                 locator="L = lambda W: requests in decode = rate x n_out steps of T*"),
+        Equation(s.loaded_prefill_chunk, _rate * s.loaded_step_time * s.prompt_length,
+                 cite="agrawal2024sarathi", locator="Sec. 4.2: chunked prefills",
+                 note="the prompt tokens arriving per step"),
+        Equation(s.prompt_chunk_tokens,
+                 sympy.Max(0, sympy.Min(s.prompt_length, s.max_batched_tokens
+                                        - s.running_batch * s.tokens_per_decode_step)),
+                 cite="agrawal2024sarathi", locator="Sec. 4.3: token budget shared by decodes "
+                 "and the prefill chunk"),
+        Equation(s.prompt_steps,
+                 sympy.Max(1, s.prompt_length / s.prompt_chunk_tokens),
+                 cite="agrawal2024sarathi", locator="Sec. 4.2: a prompt spread over chunks",
+                 note="infinite when decodes fill the token budget (no room for a chunk)"),
+        Equation(s.prompt_step_time, _prompt_step(), cite="agrawal2024sarathi",
+                 locator="Sec. 4: a hybrid batch of decodes and one prefill chunk",
+                 note="wall 4's roofline with phi, overhead and TP all-reduces"),
+        Equation(s.prefill_latency, s.prompt_steps * s.prompt_step_time, cite="agrawal2024sarathi",
+                 locator="Sec. 4.2: TTFT grows with the number of chunks"),
+        Equation(s.workspace_bytes,
+                 s.max_batched_tokens * (s.hidden + s.ffn_width / _t)
+                 * s.activation_bytes_per_element * s.per_token,
+                 cite="vllm2025engineargs", locator="the engine profiles a forward pass of "
+                 "max_num_batched_tokens before sizing the KV cache",
+                 note="one layer's residual stream and FFN share per rank (wall 4's activations)"),
+        Equation(s.engine_kv_pool_bytes,
+                 sympy.Max(0, s.memory_reserve * s.memory_capacity - s.weight_bytes / _t
+                           - s.workspace_bytes),
+                 cite="vllm2025engineargs", locator="gpu_memory_utilization: the fraction of "
+                 "device memory for weights, activations and KV cache (default 0.9)"),
+        Equation(s.sequence_capacity,
+                 count_floor(_t * s.engine_kv_pool_bytes
+                             / (s.kv_group_bytes_per_token * _full_context)),
+                 cite="kwon2023vllm", locator="Table 1: max # KV cache slots / tokens per sequence",
+                 note="full context reserved per sequence (no preemption)"),
+        Equation(s.sequence_slots, sympy.Min(s.sequence_capacity, s.max_running_sequences),
+                 cite="vllm2025engineargs", locator="max_num_seqs caps the running sequences"),
+        Equation(s.servers, sympy.Max(1, s.sequence_slots), cite="kleinrock1975queueing",
+                 locator="Sec. 3.5: M/M/m, one server per KV slot",
+                 note="at least one (a replica that fits nothing is refused by the constraint)"),
+        Equation(s.mean_service_time, _n_out_steps * s.loaded_step_time, cite="little1961",
+                 locator="a slot is held for the request's n_out decode steps",
+                 note="so the queue's utilisation is B*/B_slots, the batch's share of the slots"),
+        Equation(s.loaded_ttft, s.waiting_time_percentile + s.prefill_latency,
+                 cite="agrawal2024sarathi", locator="Sec. 2: TTFT = scheduling delay + prefill"),
+        Equation(s.loaded_mean_ttft, s.mean_waiting_time + s.prefill_latency,
+                 cite="agrawal2024sarathi", locator="Sec. 2: TTFT = scheduling delay + prefill"),
+        Equation(s.engine_memory_footprint,
+                 (s.weight_bytes + s.sequence_slots * s.kv_group_bytes_per_token * _full_context)
+                 / _t + s.workspace_bytes,
+                 cite="kwon2023vllm", locator="Fig. 1: parameters + KV cache + activations"),
+        Equation(s.kv_saturation_rate,
+                 _saturating(s.sequence_slots, _n_out_steps), cite="little1961",
+                 locator="B* = lambda n_out T*(lambda) = B_slots solved per branch (ours)"),
+        Equation(s.token_saturation_rate,
+                 _saturating(s.max_batched_tokens, _full_context * s.tokens_per_decode_step
+                             / s.tokens_per_decode_step),
+                 cite="agrawal2024sarathi",
+                 locator="Sec. 4.3: the step's tokens lambda (n_in + n_out) T* within the budget"),
+        Equation(s.roof_saturation_rate, s.one_request / sympy.Max(_K_c, _K_m),
+                 cite="agrawal2024sarathi", locator="Sec. 3: the GPU's busy time per second "
+                 "reaches one"),
+        Equation(s.saturation_rate,
+                 sympy.Min(s.kv_saturation_rate, s.token_saturation_rate, s.roof_saturation_rate),
+                 cite="kwon2023vllm", locator="Sec. 3: throughput bounded by the requests that "
+                 "fit in memory"),
+        Equation(s.fleet_capacity, s.serving_replicas * s.saturation_rate,
+                 cite="kleinrock1975queueing", locator="Sec. 3.5: stable iff lambda < m mu"),
+        Equation(s.goodput,
+                 sympy.Min(s.request_rate, s.fleet_capacity) * s.output_length / s.one_request,
+                 cite="agrawal2024sarathi", locator="Sec. 5: capacity under latency SLOs"),
+        Equation(s.achieved_flop_rate,
+                 sympy.Min(s.request_rate, s.fleet_capacity) / s.one_request
+                 * (s.output_length * s.decode_token_flops
+                    + s.prompt_length * s.prefill_token_flops),
+                 cite="kaplan2020scaling", locator="Table 1: forward FLOPs per token"),
+    ),
+    constraints=(
+        Constraint("a_sequence_fits", sympy.Integer(1), s.sequence_capacity, cite="kwon2023vllm",
+                   kind="capacity", locator="Sec. 3: one request's KV cache must fit"),
+        Constraint("below_saturation", s.arrival_rate, s.saturation_rate, cite="kleinrock1975queueing",
+                   kind="stability", locator="Sec. 3.5: stable iff lambda < m mu"),
+    ),
+    references=("yu2022orca", "kwon2023vllm", "agrawal2024sarathi", "little1961",
+                "vllm2025engineargs", "kaplan2020scaling", "shoeybi2019megatron",
+                "thakur2005mpich", "kleinrock1975queueing", "williams2009roofline"),
+    kind="workload",
+)
