@@ -36,14 +36,11 @@ from . import checks, registry
 from .display import ResultDisplay
 from .equations import walls
 from .defaults import default
-from .scenarios import (PRECISION_BITS, _EFFICIENCY_INPUTS, _HARDWARE_INPUTS, _MODEL_INPUTS,
-                        _PRECISION_INPUTS, _TP_INPUTS, _cached, _check_count, _check_stack,
-                        _communication, _efficiency_magnitudes, _precision_magnitudes,
-                        _unoverlapped, check_tp, max_batched_tokens_magnitude, serving_system,
-                        tp_magnitudes)
+from .scenarios import (PRECISION_BITS, _check_count, check_tp, max_batched_tokens_magnitude,
+                        serving_inputs, serving_system)
 from .symbols import info
 from .system import System
-from .units import Q_, as_quantity, base_factor, quantity_json, to_base
+from .units import Q_, base_factor, quantity_json, to_base
 
 __all__ = ["serve", "size_fleet", "ServeResult", "FleetResult"]
 
@@ -66,17 +63,12 @@ _LOAD_OUTPUTS = ("loaded_step_time", "running_batch", "loaded_prefill_chunk", "p
                  "kv_saturation_rate", "token_saturation_rate", "fleet_capacity", "goodput",
                  "sequence_capacity", "sequence_slots", "engine_memory_footprint",
                  "achieved_flop_rate", "arrival_rate")
-_LOAD_INPUTS = (_MODEL_INPUTS + _HARDWARE_INPUTS + _PRECISION_INPUTS + _EFFICIENCY_INPUTS
-                + _TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction",
-                                "max_batched_tokens", "memory_reserve", "max_running_sequences",
-                                "request_rate", "serving_replicas", "prompt_length",
-                                "output_length", "latency_percentile"))
 
 
 @lru_cache(maxsize=1)
 def load_kernel():
     """The serving system compiled for its outputs at a request rate."""
-    return serving_system().compile(_LOAD_OUTPUTS, _LOAD_INPUTS)
+    return serving_system().compile(_LOAD_OUTPUTS)
 
 
 def _fraction_input(name, value, default_name):
@@ -92,22 +84,8 @@ def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=
                 percentile=0.99, max_sequences=1e7, memory_reserve=None,
                 max_batched_tokens=None, stack=None, weight_bits=None) -> dict:
     """Base-unit inputs of :func:`load_kernel` for a model, chip and load (scalars or arrays)."""
-    values = dict(zip(_MODEL_INPUTS, _cached("model", m)))
-    values.update(zip(_HARDWARE_INPUTS, _cached("hardware", hw, precision)))
-    prec = _precision_magnitudes(precision)
-    if weight_bits is not None:
-        prec = (_b("bytes_per_parameter", Q_(float(weight_bits), "bit/param")),) + prec[1:]
-    values.update(zip(_PRECISION_INPUTS, prec))
-    values.update(zip(_EFFICIENCY_INPUTS, _efficiency_magnitudes(efficiency, hw, precision,
-                                                                 _check_stack(stack))))
-    values.update(zip(_TP_INPUTS, tp_magnitudes(hw, tp)))
-    if isinstance(efficiency, dict) and "scale_up_latency" in efficiency:
-        lat = to_base(as_quantity(efficiency["scale_up_latency"], "us", what="scale_up_latency"))
-        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
-            raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
-        values["scale_up_latency"] = lat
-    values["communication_efficiency"] = _communication(efficiency)
-    values["unoverlapped_fraction"] = _unoverlapped(efficiency)
+    values = serving_inputs(m, hw, precision, tp=tp, efficiency=efficiency, stack=stack,
+                            weight_bits=weight_bits)
     values["max_batched_tokens"] = max_batched_tokens_magnitude(max_batched_tokens)
     values["memory_reserve"] = _fraction_input("memory_reserve", memory_reserve, "memory_reserve")
     values.update(max_running_sequences=max_sequences, request_rate=lam,

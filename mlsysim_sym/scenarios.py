@@ -232,6 +232,31 @@ def _scale_up_domain(hw_name):
     return best
 
 
+def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=None,
+                   weight_bits=None) -> dict:
+    """Base-unit magnitudes of a model on ``tp`` chips of ``hardware`` at ``precision``: the
+    model's shape, the chip's roofs, the storage widths, the calibrated (or given) efficiencies,
+    the TP link and the unoverlapped share: every input of the serving system except the
+    workload's knobs (batch and lengths, or a request rate). ``serve`` and ``size_fleet`` use it."""
+    values = dict(zip(_MODEL_INPUTS, _cached("model", model)))
+    values.update(zip(_HARDWARE_INPUTS, _cached("hardware", hardware, precision)))
+    prec = _precision_magnitudes(precision)
+    if weight_bits is not None:
+        prec = (_b("bytes_per_parameter", Q_(float(weight_bits), "bit/param")),) + prec[1:]
+    values.update(zip(_PRECISION_INPUTS, prec))
+    values.update(zip(_EFFICIENCY_INPUTS, _efficiency_magnitudes(efficiency, hardware, precision,
+                                                                 _check_stack(stack))))
+    values.update(zip(_TP_INPUTS, tp_magnitudes(hardware, tp)))
+    if isinstance(efficiency, dict) and "scale_up_latency" in efficiency:
+        lat = to_base(as_quantity(efficiency["scale_up_latency"], "us", what="scale_up_latency"))
+        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
+            raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
+        values["scale_up_latency"] = lat
+    values["communication_efficiency"] = _communication(efficiency)
+    values["unoverlapped_fraction"] = _unoverlapped(efficiency)
+    return values
+
+
 def check_tp(tp, model, hardware, *, cross_node=False):
     """Refuse a tensor-parallel degree that does not divide the model's attention heads or that
     exceeds the chip's scale-up domain (when the registry records it). Vectorised over arrays."""
@@ -394,7 +419,8 @@ class Prediction(ResultDisplay):
     def reason(self):
         """One line: what does not fit in memory and by how much, or how much a fitting
         configuration uses (an array of lines for a sweep)."""
-        weights, kv = self._q("weight_bytes"), self._q("kv_cache_bytes")
+        t = np.asarray(self._inputs["tensor_parallel"])  # the footprint is per device
+        weights, kv = self._q("weight_bytes") / t, self._q("kv_cache_bytes") / t
         parts = {"weights": weights, "KV cache": kv,
                  "activations and workspace": self.memory_footprint - weights - kv}
         return memory_reason(self.memory_footprint, self.memory_capacity, parts=parts)

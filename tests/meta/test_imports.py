@@ -154,16 +154,7 @@ def test_no_forbidden_arrow():
 
 #: recorded debt (issue 14): cross-module private names in the task layer. May only shrink.
 KNOWN_PRIVATE = {
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_ALL_INPUTS"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_MOE_INPUTS"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_cached"),
     ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_check_count"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_communication"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_efficiency_magnitudes"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_kernel"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_moe_kernel"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_precision_magnitudes"),
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_unoverlapped"),
     ("mlsysim_sym.iron_law", "mlsysim_sym.numeric", "_constant_values"),
     ("mlsysim_sym.solvers.inverse", "mlsysim_sym.numeric", "_constant_values"),
     ("mlsysim_sym.solvers.sensitivity", "mlsysim_sym.numeric", "_constant_values"),

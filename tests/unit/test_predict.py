@@ -140,7 +140,8 @@ def test_infeasible_prediction_says_what_does_not_fit():
     r = predict("llama-3-70b", "h100", batch=64, seq_len=8192)
     assert not r.feasible
     need = r.memory_footprint.to("GB").magnitude
-    assert r.reason.startswith(f"does not fit: {need:.4g} GB > 80 GB capacity")
+    # the H100's 80 GiB (nvidia-smi: 81,559 MiB) = 85.9 GB
+    assert r.reason.startswith(f"does not fit: {need:.4g} GB > 85.9 GB capacity")
     assert "weights" in r.reason and "KV cache" in r.reason
     assert r.to_dict()["reason"] == r.reason
     ok = predict("llama-3-8b", "h100", batch=1, seq_len=2048)
