@@ -110,12 +110,13 @@ WALL = Wall(
                  cite="korthikanti2022recomputation",
                  locator="evaluation, MFU vs HFU: HFU / MFU = hardware FLOPs / model FLOPs"),
         Equation(s.decode_flops_utilization,
-                 s.decode_flops / (s.time_per_output_token * s.peak_flops),
+                 s.decode_flops / (s.time_per_output_token * s.tensor_parallel * s.peak_flops),
                  cite="chowdhery2022palm",
                  locator="App. B: MFU = model FLOPs per second achieved / peak FLOP/s",
-                 note="serving: the decode step's model FLOPs (wall 4) over its time; peak_flops "
-                      "is the serving group's (tensor-parallel chips together)"),
-        Equation(s.prefill_flops_utilization, s.prefill_flops / (s.ttft * s.peak_flops),
+                 note="serving: the decode step's model FLOPs (wall 4) over its time and the "
+                      "peak of the t tensor-parallel chips together (peak_flops is one chip's)"),
+        Equation(s.prefill_flops_utilization,
+                 s.prefill_flops / (s.ttft * s.tensor_parallel * s.peak_flops),
                  cite="chowdhery2022palm",
                  locator="App. B: MFU = model FLOPs per second achieved / peak FLOP/s",
                  note="serving: the prefill pass's model FLOPs (wall 4) over the TTFT"),
