@@ -134,10 +134,11 @@ def test_registry_list_hardware_is_a_table_of_key_specs(capsys):
                    "bandwidth [GB/s]", "cloud price [USD/h]"):
         assert column in head, column
     h100 = next(line for line in lines if line.startswith("nvidia-h100-sxm "))
-    assert "80" in h100 and "3350" in h100  # 80 GB HBM3 at 3.35 TB/s (the registry's datasheet)
+    # 80 GiB (= 85.9 GB; nvidia-smi: 81,559 MiB) HBM3 at 3.35 TB/s (the registry's datasheet)
+    assert "85.9" in h100 and "3350" in h100
     rows = _json_list(capsys, ["registry", "list", "hardware", "--vendor", "nvidia", "--json"])
     row = next(r for r in rows if r["name"] == "nvidia-h100-sxm")
-    assert row["memory"] == {"value": pytest.approx(80.0), "unit": "GB"}
+    assert row["memory"] == {"value": pytest.approx(80 * 2**30 / 1e9), "unit": "GB"}
 
 
 def _json_list(capsys, argv):
