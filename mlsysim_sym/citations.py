@@ -57,6 +57,15 @@ def cite(result) -> str:
     if hasattr(result, "registry_fields"):
         provs = [obj.provenance(field) for obj, field in result.registry_fields()]
         parts.append(registry.bibtex(provs).rstrip())
+    if hasattr(result, "defaults_used"):
+        used = result.defaults_used()
+        if used:
+            note = "; ".join(r.describe().replace("{", "(").replace("}", ")")
+                             for r in used.values())
+            parts.append("@misc{mlsysim_sym_defaults,\n"
+                         "  title = {Calibrated defaults of mlsysim_sym (defaults.yaml), fitted on "
+                         "published measurements},\n"
+                         f"  note = {{{note}}}\n}}")
     if not parts:
         raise TypeError(f"cannot cite a {type(result).__name__}: pass a result of predict/train/serve")
     return "\n\n".join(p for p in parts if p) + "\n"

@@ -59,7 +59,9 @@ def explain_data(pred) -> dict:
     Returns
     -------
     dict
-        ``heading``; ``inputs`` ``{name: text}``; ``equations``, a list of ``{"name",
+        ``heading``; ``inputs`` ``{name: text}``; ``defaults`` ``{symbol: text}``, the
+        calibrated default entry each efficiency came from and how it was fitted;
+        ``equations``, a list of ``{"name",
         "equation", "substituted", "value", "cite", "locator"}`` in dependency order;
         ``bottleneck``, ``bottleneck_detail`` and ``feasible``.
 
@@ -93,9 +95,11 @@ def explain_data(pred) -> dict:
                           "substituted": _NumberPrinter(numbers).doprint(rhs),
                           "value": _fmt(eq.name, values[eq.name]), "cite": eq.cite,
                           "locator": eq.locator})
+    used = pred.defaults_used() if hasattr(pred, "defaults_used") else {}
     return {"heading": f"{pred.model.name} on {pred.hardware.name}, precision {pred.precision}, "
                        f"phase {pred.phase}",
             "inputs": {n: _fmt(n, inputs[n]) for n in sorted(inputs)},
+            "defaults": {sym: r.describe() for sym, r in used.items()},
             "equations": equations, "bottleneck": str(pred.bottleneck),
             "bottleneck_detail": pred.bottleneck_detail, "feasible": bool(pred.feasible)}
 
@@ -109,6 +113,10 @@ def explain_prediction(pred) -> str:
     lines = [d["heading"], "", "inputs:"]
     for n, text in d["inputs"].items():
         lines.append(f"  {n:32s} = {text}")
+    if d.get("defaults"):
+        lines += ["", "calibrated defaults used (defaults.yaml: entry, value, how it was fitted):"]
+        for text in d["defaults"].values():
+            lines.append(f"  {text}")
     lines += ["", "equations (symbolic, then substituted):"]
     for eq in d["equations"]:
         lines.append(f"  {eq['name']} := {eq['equation']}    [{eq['cite']}, {eq['locator']}]")

@@ -32,11 +32,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import checks, registry
+from . import checks, registry, vocabulary
 from .display import ResultDisplay
 from .equations import walls
 from .defaults import default
-from .scenarios import (PRECISION_BITS, _check_count, check_tp, max_batched_tokens_magnitude,
+from .scenarios import (_check_count, check_tp, max_batched_tokens_magnitude,
                         serving_inputs, serving_system)
 from .symbols import info
 from .system import System
@@ -286,8 +286,7 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
             tp=tp, batch=batch, percentile=percentile, precision=precision,
             datacenter=datacenter, efficiency=efficiency, cloud_price=cloud_price))
     m, hw = registry.model(model), registry.hardware(hardware)
-    if not isinstance(precision, str) or precision.lower() not in PRECISION_BITS:
-        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
+    vocabulary.precision(precision)
     percentile = _check_percentile(percentile)
     lam = _check_rate(qps)
     n_in = _check_tokens("input_tokens", input_tokens)
@@ -464,8 +463,7 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
     tpot_slo = to_base(_positive("slo tpot", slo.get("tpot", slo.get("time_per_output_token",
                                                                       "1e12 ms")), "ms"))
     percentile = _check_percentile(percentile)
-    if not isinstance(precision, str) or precision.lower() not in PRECISION_BITS:
-        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
+    vocabulary.precision(precision)
     precision = precision.lower()
     lam = _check_rate(qps)
     n_in = _check_tokens("input_tokens", input_tokens)

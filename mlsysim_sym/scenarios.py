@@ -14,7 +14,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import checks, registry
-from .defaults import default, variant_name
+from . import vocabulary
+from .defaults import VariantKey, default, resolve, variant_name
 from .display import ResultDisplay
 from .equations import walls
 from .symbols import info
@@ -24,9 +25,9 @@ from .units import Q_, as_quantity, base_factor, to_base
 
 __all__ = ["predict", "Prediction", "PRECISION_BITS", "serving_system"]
 
-# Storage width of one element at each precision: definitions of the formats, not measurements.
-PRECISION_BITS = {"fp64": 64, "fp32": 32, "tf32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "int8": 8,
-                  "fp6": 6, "fp4": 4, "int4": 4}
+# Storage width of one element at each precision (mlsysim_sym.vocabulary: definitions of the
+# formats, not measurements); kept here as the public name it has been
+PRECISION_BITS = vocabulary.PRECISION_BITS
 
 _OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes", "weight_bytes",
             "activation_bytes", "memory_utilization", "decode_throughput", "prefill_throughput",
@@ -168,12 +169,21 @@ def _default_efficiency(hardware=None, precision=None, stack=None) -> tuple:
 
 @lru_cache(maxsize=256)
 def _default_efficiency_by(arch, precision, stack) -> tuple:
-    class _Arch:  # variant_name only reads the architecture
-        architecture = arch
-    names = tuple(variant_name(n, _Arch, precision, "serve") for n in _EFFICIENCY_INPUTS)
-    if stack:
-        names = names[:2] + (f"fixed_overhead[{stack}]",)
-    return _default_efficiency_for(names)
+    key = VariantKey(regime="serve", generation=arch, precision=precision, stack=stack)
+    return _default_efficiency_for(tuple(key.name(n) for n in _EFFICIENCY_INPUTS))
+
+
+def serving_defaults(hardware, precision, stack=None, efficiency=None) -> dict:
+    """Which default entry each calibrated serving input came from, with its provenance:
+    ``{symbol: defaults.Resolved}`` for the efficiencies ``efficiency`` did not give."""
+    given = set(efficiency) if isinstance(efficiency, dict) else (
+        {"compute", "memory"} if efficiency is not None else set())
+    aliases = {"compute_efficiency": "compute", "memory_efficiency": "memory",
+               "fixed_overhead": "fixed_overhead", "communication_efficiency": "communication",
+               "unoverlapped_fraction": "unoverlapped"}
+    key = VariantKey.for_chip(hardware, precision, "serve", stack=stack)
+    return {sym: resolve(sym, key) for sym, k in aliases.items()
+            if k not in given and sym not in given}
 
 
 @lru_cache(maxsize=64)
@@ -182,6 +192,8 @@ def _default_efficiency_for(names) -> tuple:
 
 
 def _check_stack(stack):
+    """A well-formed stack name (whether it has calibrated values is checked when its default
+    is looked up: a stack whose overhead the caller gives, as a calibration does, need not)."""
     if stack is None:
         return None
     if not isinstance(stack, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._+_-]{0,40}", stack):
@@ -295,6 +307,8 @@ def _check_fraction(name, value):
 
 
 def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None) -> tuple:
+    if isinstance(efficiency, dict) and "fixed_overhead" in efficiency:
+        stack = None      # the stack only selects the overhead default, and it is given
     base = _default_efficiency(hardware, precision, stack)
     if efficiency is None:
         return base
@@ -337,7 +351,7 @@ class Prediction(ResultDisplay):
     """Result of :func:`predict`; every attribute is a pint quantity (or bool / str)."""
 
     __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_inputs", "_cache", "_alias",
-                 "bands")
+                 "bands", "_defaults_key")
 
     def __init__(self, evaluation, phase, model, hardware, precision, inputs, alias=None):
         self._ev = evaluation
@@ -349,6 +363,7 @@ class Prediction(ResultDisplay):
         self._cache = {}
         self._alias = alias or {}
         self.bands = None  # {output: Band} with predict(..., uncertainty=True)
+        self._defaults_key = (None, None)  # (stack, efficiency given): see defaults_used()
 
     def _q(self, name):
         q = self._cache.get(name)
@@ -530,6 +545,12 @@ class Prediction(ResultDisplay):
                                             "ffn", "vocab")]
         return rows
 
+    def defaults_used(self) -> dict:
+        """``{symbol: defaults.Resolved}``: each calibrated default this prediction used, the
+        entry it came from (``compute_efficiency[serve-hopper]``) and how it was fitted."""
+        stack, efficiency = self._defaults_key
+        return serving_defaults(self.hardware, self.precision, stack, efficiency)
+
     def cite(self) -> str:
         """BibTeX of every source this prediction depended on."""
         from .citations import cite
@@ -628,7 +649,8 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     family = getattr(m, "family", "decoder")
     if family not in ("decoder", "moe"):
         return _dispatch_workload(m, hardware, family, batch=batch, seq_len=seq_len,
-                                  precision=precision, efficiency=efficiency, options=options)
+                                  precision=precision, efficiency=efficiency, options=options,
+                                  stack=stack)
     if options:
         raise ValueError(f"unknown options {sorted(options)} for a {family} model; predict() "
                          "takes batch, seq_len, precision, phase, efficiency")
@@ -636,9 +658,7 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         precision = "fp16"
     if phase not in ("decode", "prefill"):
         raise ValueError(f"phase must be 'decode' or 'prefill', got {phase!r}")
-    if not isinstance(precision, str) or precision.lower() not in PRECISION_BITS:
-        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
-    precision = precision.lower()
+    precision = vocabulary.precision(precision).name
     hw = registry.hardware(hardware)
     lo_b, hi_b = info("batch").bounds
     lo_s, hi_s = info("context_length").bounds
@@ -680,10 +700,13 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         args = (_cached("model", m)[2:] + structure + roofs
                 + prec + eff + (b, sp, s) + extra + tpv + (phi,) + step)
         ev = _moe_kernel().lazy(args, vectorised)
-        return Prediction(ev, phase, m, hw, precision, dict(zip(_MOE_INPUTS, args)), _MOE_ALIAS)
-    args = (_cached("model", m) + roofs + prec + eff + (b, sp, s) + tpv + (comm, phi) + step)
-    ev = _kernel().lazy(args, vectorised)
-    return Prediction(ev, phase, m, hw, precision, dict(zip(_ALL_INPUTS, args)))
+        r = Prediction(ev, phase, m, hw, precision, dict(zip(_MOE_INPUTS, args)), _MOE_ALIAS)
+    else:
+        args = (_cached("model", m) + roofs + prec + eff + (b, sp, s) + tpv + (comm, phi) + step)
+        ev = _kernel().lazy(args, vectorised)
+        r = Prediction(ev, phase, m, hw, precision, dict(zip(_ALL_INPUTS, args)))
+    r._defaults_key = (stack, efficiency)
+    return r
 
 
 def _step_magnitudes(prefill_tokens, max_batched_tokens) -> tuple:
@@ -800,9 +823,13 @@ def _link_magnitudes(hardware) -> tuple:
     return (_b("scale_up_bandwidth", bw), _b("scale_up_latency", lat))
 
 
-def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options):
+def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options,
+                       stack=None):
     """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes."""
     from . import workload_scenarios as ws
+    if stack is not None and family == "diffusion":
+        raise ValueError(f"stack= has no calibrated values for diffusion models ({m.name}); "
+                         "leave it out")
     if family == "diffusion":
         return ws.predict_diffusion(m, hardware, batch=batch, precision=precision or "fp16",
                                     efficiency=efficiency, **options)
@@ -810,12 +837,13 @@ def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, effici
         if options:
             raise ValueError(f"unknown options {sorted(options)} for a TinyML model")
         return ws.predict_tinyml(m, hardware, precision=precision or m.precision or "int8",
-                                 efficiency=efficiency)
+                                 efficiency=efficiency, stack=stack)
     if family in ("cnn", "vit", "encoder"):
         if options:
             raise ValueError(f"unknown options {sorted(options)} for a {family} model")
         seq = None if family != "encoder" or seq_len == 2048 else seq_len
         return ws.predict_vision(m, hardware, batch=batch, precision=precision or "fp16",
-                                 efficiency=efficiency, **({"seq_len": seq} if seq else {}))
+                                 efficiency=efficiency, stack=stack,
+                                 **({"seq_len": seq} if seq else {}))
     raise ValueError(f"predict() does not model {family!r} models yet ({m.name}); it covers "
                      "decoder and MoE LLMs, diffusion, TinyML, CNN, ViT and encoder models")

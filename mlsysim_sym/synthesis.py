@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import registry
+from . import registry, vocabulary
 from .defaults import default
-from .scenarios import (_HARDWARE_INPUTS, _MODEL_INPUTS, PRECISION_BITS, _cached,
+from .scenarios import (_HARDWARE_INPUTS, _MODEL_INPUTS, _cached,
                         _default_efficiency, _EFFICIENCY_INPUTS, _precision_magnitudes,
                         _check_count, max_batched_tokens_magnitude, serving_system)
 from .solvers.inverse import BaseValues, SolveResult, _magnitude, solve_for
@@ -116,8 +116,7 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
         if name not in ("time_per_output_token", "ttft"):
             raise ValueError(f"unknown target {t!r}; allowed: time_per_output_token (tpot), ttft")
         tnames[name] = v
-    if not isinstance(precision, str) or precision.lower() not in PRECISION_BITS:
-        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISION_BITS)}")
+    vocabulary.precision(precision)
     precision = precision.lower()
     m = registry.model(model)
     b = _check_count("batch", batch, *info("batch").bounds)

@@ -69,13 +69,13 @@ def _roofline_efficiency(efficiency, hardware=None, precision=None, model=None, 
     convolution variant (``compute_efficiency[serve-cnn]``); a named ``stack`` (framework) its
     own fixed overhead.
     """
-    from .defaults import default, variant_name
-    names = [variant_name(n, hardware, precision, "serve")
-             for n in ("compute_efficiency", "memory_efficiency", "fixed_overhead")]
+    from .defaults import VariantKey, default
+    if isinstance(efficiency, dict) and "fixed_overhead" in efficiency:
+        stack = None      # the stack only selects the overhead default, and it is given
+    key = VariantKey.for_chip(hardware, precision, "serve", stack=stack)
+    names = [key.name(n) for n in ("compute_efficiency", "memory_efficiency", "fixed_overhead")]
     if getattr(model, "family", None) == "cnn":
         names[0] = "compute_efficiency[serve-cnn]"
-    if stack:
-        names[2] = f"fixed_overhead[{stack}]"
     comp, mem, over = (_b(n.split("[")[0], default(n)) for n in names)
     if efficiency is None:
         return comp, mem, over
@@ -496,6 +496,11 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
                               or not re.fullmatch(r"[a-z0-9][a-z0-9._+_-]{0,40}", stack)):
         raise ValueError(f"stack must be a lower-case name such as 'cmsis_nn', got {stack!r}")
     mac_default = f"tinyml_mac_efficiency[{stack}]" if stack else "tinyml_mac_efficiency"
+    mac_given = efficiency is not None and (not isinstance(efficiency, dict)
+                                            or "cycles_per_mac" in efficiency)
+    if stack is not None and not mac_given:
+        from .defaults import check_stack
+        check_stack(stack, "tinyml_mac_efficiency")   # a stack with a calibrated MAC rate
 
     def cycles(fraction):  # cycles per MAC at ``fraction`` of the device's peak MAC rate
         return _b("tinyml_cycles_per_mac", (hw_clock / (peak * fraction)).to("1/MAC"))

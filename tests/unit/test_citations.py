@@ -17,8 +17,10 @@ def test_cite_prediction_lists_equation_references_and_registry_sources():
         assert "{" + sid + "," in bib
     # exactly those: no other registry source appears
     entries = [line.split("{", 1)[1].rstrip(",") for line in bib.splitlines() if line.startswith("@")]
-    registry_entries = set(entries) - set(r.system.references())
+    registry_entries = set(entries) - set(r.system.references()) - {"mlsysim_sym_defaults"}
     assert registry_entries == hw_sources | {r.model.provenance("layers").source}
+    # and the calibrated defaults it used, with how they were fitted
+    assert "@misc{mlsysim_sym_defaults," in bib and "compute_efficiency[serve" in bib
 
 
 def test_values_used_have_sources_and_values():

@@ -69,3 +69,27 @@ def test_the_shipped_table_loads_and_every_entry_has_provenance():
     for name in table:
         p = d.provenance(name)
         assert p["basis"] and p["source"], name
+
+
+def test_predictions_name_the_defaults_they_used_and_refuse_unknown_stacks():
+    import mlsysim_sym as ms
+    r = ms.predict("llama-3-8b", "h100", batch=8, precision="fp8", stack="vllm")
+    used = r.defaults_used()
+    assert used["fixed_overhead"].variant == "fixed_overhead[vllm]"
+    assert used["compute_efficiency"].requested == "compute_efficiency[serve-hopper-fp8]"
+    text = r.explain()
+    assert "calibrated defaults used" in text and "fixed_overhead[vllm]" in text
+    assert "mlsysim_sym_defaults" in r.cite() and "fixed_overhead[vllm]" in r.cite()
+    # what the caller gives is not a default
+    given = ms.predict("llama-3-8b", "h100", efficiency={"compute": 0.5, "memory": 0.8})
+    assert set(given.defaults_used()) == {"fixed_overhead", "communication_efficiency",
+                                          "unoverlapped_fraction"}
+    for bad in ("tensorrt-llm", "sglang"):
+        with pytest.raises(ValueError, match="known stacks: .*trt_llm"):
+            ms.predict("llama-3-8b", "h100", stack=bad)
+    # a stack whose overhead the caller gives (a calibration of a new engine) needs no default
+    ok = ms.predict("llama-3-8b", "h100", stack="my_engine",
+                    efficiency={"fixed_overhead": "2 ms"})
+    assert ok.time_per_output_token.magnitude > 0
+    with pytest.raises(ValueError, match="known stacks: .*cmsis_nn"):
+        ms.predict("mlperf-tiny-kws-ds-cnn", "st-stm32f746", stack="cmsis-nn-v6")
