@@ -73,6 +73,24 @@ class _Port(_PositiveInt):
 POSITIVE = _PositiveInt()
 
 
+class _PositiveInts(_PositiveInt):
+    """One whole number (``8``), or a comma-separated list of them (``1,2,4,8``): a sweep."""
+    name = "N[,N...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, tuple)):
+            return value
+        items = [v.strip() for v in str(value).split(",")]
+        if len(items) == 1:
+            return super().convert(items[0], param, ctx)
+        if any(not v for v in items):
+            self.fail(f"expected N or N,N,... (e.g. 1,2,4,8), got {value!r}", param, ctx)
+        return tuple(super(_PositiveInts, self).convert(v, param, ctx) for v in items)
+
+
+POSITIVES = _PositiveInts()
+
+
 def _complete(kind):
     """Shell completion of registry names of ``kind`` (the shipped name index: no pint)."""
     def complete(ctx, param, incomplete):
@@ -306,9 +324,10 @@ def _predict_kwargs(args, family: str, model_name: str) -> dict:
         kw = {"batch": args["batch"], "seq_len": args["seq_len"], "phase": args["phase"],
               "tp": args["tp"], "stack": args["stack"], "uncertainty": args["uncertainty"],
               "weight_bits": args["weight_bits"]}
-        return {k: v for k, v in kw.items() if v not in (None, False)}
+        return {k: v for k, v in kw.items() if v is not None and v is not False}
     given = [opt for opt, dest in (("--batch", "batch"), ("--seq-len", "seq_len"),
-                                   *_LLM_ONLY.items()) if args[dest] not in (None, False)]
+                                   *_LLM_ONLY.items())
+             if args[dest] is not None and args[dest] is not False]
     bad = [o for o in given if o in _LLM_ONLY or o in _NOT_FOR.get(family, ())]
     if bad:
         takes = [o for o in ("--batch", "--seq-len") if o not in _NOT_FOR.get(family, ())]
@@ -360,9 +379,10 @@ def _headline(r) -> list:
 @cli.command(context_settings=_SETTINGS)
 @click.argument("model", shell_complete=_complete(("model",)))
 @click.argument("hardware", shell_complete=_complete(("hardware",)))
-@click.option("--batch", type=POSITIVE, default=None, show_default="1")
-@click.option("--seq-len", type=POSITIVE, default=None, show_default="2048; encoders: their own",
-              help="prompt / context length (LLMs, encoders)")
+@click.option("--batch", type=POSITIVES, default=None, show_default="1",
+              help="a number, or a list to sweep (1,2,4,8)")
+@click.option("--seq-len", type=POSITIVES, default=None, show_default="2048; encoders: their own",
+              help="prompt / context length (LLMs, encoders); a list sweeps it")
 @click.option("--precision", default=None,
               show_default="fp16; TinyML: the deployment precision",
               help="compute and storage precision (fp32 tf32 bf16 fp16 fp8 int8 fp4 int4)")
@@ -382,7 +402,13 @@ def _headline(r) -> list:
 @_file_options
 @_json_option
 @click.option("--explain", is_flag=True, help="show the equations with numbers")
-@_plot_option("the roofline with the prefill and decode operating points")
+@_plot_option("the roofline with the prefill and decode operating points (a sweep: the "
+              "output against the swept knob)")
+@click.option("--plot-kind", type=click.Choice(("roofline", "sweep", "pareto")), default=None,
+              show_default="sweep for a list of batches or lengths, else roofline",
+              help="which figure --plot draws (sweep and pareto need a list)")
+@click.option("--plot-y", default=None, metavar="OUTPUT", show_default="latency",
+              help="the output a sweep plot draws (time_per_output_token, ttft, ...)")
 @click.option("--uncertainty", is_flag=True,
               help="p10/p50/p90 bands from the calibrated parameters' spreads")
 def predict(**args):
@@ -399,10 +425,13 @@ def _cmd_predict(args) -> int:
     from mlsysim_sym import registry
     m = registry.model(_model(args["model"], args["model_file"]))
     family = m.family
+    swept = _swept_knobs(args)
     r = ms.predict(m, args["hardware"], precision=args["precision"],
                    efficiency=_efficiency(args["efficiency"]),
                    **_predict_kwargs(args, family, m.name))
-    if args["as_json"]:
+    if swept and not args["as_json"]:
+        _print_sweep(r, swept, family)
+    elif args["as_json"]:
         d = r.to_dict()
         if getattr(r, "bands", None):
             d["bands"] = {k: {"p10": float(b.p10.magnitude), "p50": float(b.p50.magnitude),
@@ -432,12 +461,66 @@ def _cmd_predict(args) -> int:
     if args["explain"]:
         click.echo()
         click.echo(r.explain())
-    _write_plot(r, args["plot"])
+    _write_plot(r, args["plot"], kind=args["plot_kind"],
+                **({"y": args["plot_y"]} if args["plot_y"] else {}))
     return 0
 
 
-def _write_plot(result, path) -> None:
-    """``--plot FILE``: the result's default figure as a PNG (headless: the Agg backend)."""
+def _swept_knobs(args) -> list:
+    """--batch / --seq-len given as lists: numpy arrays in args (a grid when both are), and the
+    swept option names; options that need one point are refused with a sweep."""
+    import numpy as np
+    swept = [k for k in ("batch", "seq_len") if isinstance(args[k], tuple)]
+    for k in swept:
+        args[k] = np.array(args[k])
+    if len(swept) == 2:
+        args["batch"] = args["batch"][:, None]
+    if swept:
+        for opt, dest in (("--uncertainty", "uncertainty"), ("--explain", "explain")):
+            if args[dest]:
+                raise ValueError(f"{opt} needs one --batch and one --seq-len, not a list")
+    elif args["plot_kind"] in ("sweep", "pareto"):
+        raise ValueError(f"--plot-kind {args['plot_kind']} needs a list to sweep, e.g. "
+                         "--batch 1,2,4,8")
+    if args["plot_y"] and (args["plot_kind"] or ("sweep" if swept else "roofline")) != "sweep":
+        raise ValueError("--plot-y chooses the output of a sweep plot (--plot-kind sweep, the "
+                         "default for a list); a roofline or Pareto plot has fixed axes")
+    if (args["plot_kind"] or args["plot_y"]) and not args["plot"]:
+        raise ValueError("--plot-kind and --plot-y choose the figure of --plot FILE; give --plot")
+    return swept
+
+
+def _print_sweep(r, swept, family) -> None:
+    """A vectorised prediction as one table row per point."""
+    import numpy as np
+    inputs = r.inputs()
+    knobs = {"batch": inputs["batch"]} if "batch" in swept else {}
+    if "seq_len" in swept:
+        knobs["seq_len"] = inputs.get("context_length", inputs.get("prompt_length"))
+    outs = {"latency": r.latency, "throughput": r.throughput}
+    if family in ("decoder", "moe"):
+        outs.update(ttft=r.ttft, time_per_output_token=r.time_per_output_token)
+    outs["memory_footprint"] = r.memory_footprint.to("GB")
+    shape = np.broadcast_shapes(*(np.shape(q.magnitude) for q in (*knobs.values(),
+                                                                  *outs.values())))
+    cols = {k: np.broadcast_to(np.asarray(q.magnitude), shape).ravel()
+            for k, q in knobs.items()}
+    units = {k: f"{q.units:~P}" for k, q in outs.items()}
+    for k, q in outs.items():
+        cols[f"{k} [{units[k]}]"] = np.broadcast_to(np.asarray(q.magnitude, dtype=float),
+                                                    shape).ravel()
+    for k in ("bottleneck", "feasible"):
+        cols[k] = np.broadcast_to(np.asarray(getattr(r, k), dtype=object), shape).ravel()
+    click.echo(f"{r.model.name} on {r.hardware.name} ({family}, {r.precision}, phase "
+               f"{getattr(r, 'phase', '-')}): {cols[next(iter(cols))].size} points")
+    rows = [{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()}
+            for i in range(next(iter(cols.values())).size)]
+    click.echo(format_table(rows))
+
+
+def _write_plot(result, path, kind=None, **options) -> None:
+    """``--plot FILE``: the result's figure (``kind``, default: the result's own) as a PNG
+    (headless: the Agg backend)."""
     if not path:
         return
     try:
@@ -446,7 +529,7 @@ def _write_plot(result, path) -> None:
         raise ValueError("--plot needs matplotlib, which is not installed: pip install "
                          "'mlsysim_sym[plot]'") from None
     matplotlib.use("Agg")
-    result.plot(path=path)
+    result.plot(kind=kind, path=path, **options)
     click.echo(f"wrote {path}", err=True)
 
 

@@ -223,3 +223,61 @@ def test_cli_plot(tmp_path, capsys):
     path = tmp_path / "cli_tornado.png"
     assert main(["sensitivity", "llama-3-8b", "h100", "--plot", str(path)]) == 0
     _png(path)
+
+
+# ---- every plot kind from the command line (the README's "Plots and notebooks" commands) -------
+CLI_PLOTS = {
+    "roofline": ["predict", "llama-3-8b", "h100", "--batch", "8"],
+    "sweep": ["predict", "llama-3-8b", "h100", "--batch", "1,2,4,8,16,32,64,128,256",
+              "--plot-y", "time_per_output_token"],
+    "pareto": ["predict", "llama-3-70b", "h100", "--tp", "8", "--batch", "1,4,16,64,256",
+               "--plot-kind", "pareto"],
+    "tornado": ["sensitivity", "llama-3-8b", "h100"],
+    "breakdown": ["train", "llama-3-70b", "h100", "--devices", "64", "--tp", "8", "--pp", "8",
+                  "--global-batch", "256", "--seq-len", "4096"],
+}
+
+
+@pytest.mark.parametrize("kind", mp.KINDS)
+def test_cli_writes_every_plot_kind(kind, tmp_path, capsys):
+    path = tmp_path / f"{kind}.png"
+    assert main([*CLI_PLOTS[kind], "--plot", str(path)]) == 0
+    _png(path)
+    assert f"wrote {path}" in capsys.readouterr().err
+
+
+def test_cli_batch_list_is_a_sweep(capsys):
+    assert main(["predict", "llama-3-8b", "h100", "--batch", "1,8,64"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("3 points") and out[1].split()[:2] == ["batch", "latency"]
+    rows = [line.split() for line in out[3:]]
+    assert [r[0] for r in rows] == ["1", "8", "64"]
+    r = ms.predict("llama-3-8b", "h100", batch=np.array([1, 8, 64]))
+    assert [float(x[1]) for x in rows] == pytest.approx(r.latency.to("ms").magnitude, rel=1e-3)
+
+
+def test_cli_sweep_plot_draws_the_chosen_output(tmp_path):
+    path = tmp_path / "ttft.png"
+    assert main(["predict", "llama-3-8b", "h100", "--seq-len", "512,2048,8192", "--phase",
+                 "prefill", "--plot", str(path), "--plot-y", "ttft"]) == 0
+    _png(path)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch", "8", "--plot-kind", "sweep"], "needs a list to sweep"),
+    (["--batch", "1,8", "--plot-kind", "roofline", "--plot-y", "ttft"], "--plot-y chooses"),
+    (["--batch", "1,8", "--plot-kind", "pareto"], "give --plot"),
+    (["--batch", "1,8", "--uncertainty"], "--uncertainty needs one --batch"),
+    (["--batch", "1,,8"], "expected N or N,N"),
+    (["--batch", "1,0"], "must be at least 1"),
+])
+def test_cli_plot_option_errors(argv, message, tmp_path, capsys):
+    args = ["predict", "llama-3-8b", "h100", *argv]
+    if "--plot-y" in argv:
+        args += ["--plot", str(tmp_path / "x.png")]
+    try:
+        status = main(args)
+    except SystemExit as exc:  # click's usage errors
+        status = exc.code
+    assert status == 2
+    assert message in capsys.readouterr().err
