@@ -722,11 +722,12 @@ def _cmd_plan(args) -> int:
     import mlsysim_sym as ms
     kw = {"recompute": args["recompute"], "zero_stages": args["zero_stage"], "tp": args["tp"],
           "pp": args["pp"], "micro_batches": args["micro_batch"]}
-    p = ms.best_parallelism(_model(args["model"], args["model_file"]), args["cluster"],
-                            args["global_batch"], devices=args["devices"],
-                            seq_len=args["seq_len"], precision=args["precision"],
-                            objective=args["objective"], top=args["top"],
-                            **{k: v for k, v in kw.items() if v})
+    with _progress(args["as_json"], "plan") as progress:
+        p = ms.best_parallelism(_model(args["model"], args["model_file"]), args["cluster"],
+                                args["global_batch"], devices=args["devices"],
+                                seq_len=args["seq_len"], precision=args["precision"],
+                                objective=args["objective"], top=args["top"],
+                                progress=progress, **{k: v for k, v in kw.items() if v})
     print_result(p, args["as_json"], title=repr(p))
     return 0
 
@@ -881,12 +882,12 @@ def _cmd_equations(args) -> int:
 
 # ---- validate / calibrate --------------------------------------------------------------------
 def _progress(as_json: bool, title: str):
-    """The progress reporter of a long command on stderr (a context manager giving the
-    ``progress`` callable; it gives None with --json)."""
-    if as_json:
+    """The progress bar of a long command on stderr (a context manager giving the ``progress``
+    callable; it gives None with --json and when stderr is not a terminal)."""
+    from mlsysim_sym.progress import Progress, is_terminal
+    if as_json or not is_terminal(sys.stderr):
         import contextlib
         return contextlib.nullcontext(None)
-    from mlsysim_sym.progress import Progress
     return Progress(title)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import registry
+from .progress import reporter
 from .training_scenarios import train
 from .units import Q_, quantity_json
 
@@ -77,7 +78,7 @@ def _divisors(n: int) -> list:
 def best_parallelism(model, cluster, global_batch, *, devices=None, seq_len=2048,
                      precision="bf16", recompute=("none", "selective", "full"),
                      zero_stages=(0, 1, 2, 3), tp=None, pp=None, micro_batches=None,
-                     objective="step_time", top=None, **train_options) -> Plan:
+                     objective="step_time", top=None, progress=None, **train_options) -> Plan:
     """Every valid TP x PP x DP x micro-batch (x recompute x ZeRO) layout, ranked.
 
     Parameters
@@ -93,6 +94,11 @@ def best_parallelism(model, cluster, global_batch, *, devices=None, seq_len=2048
     objective : {"step_time", "mfu", "memory", "tokens_per_s"}
     top : int, optional
         Keep only the best ``top`` rows.
+    progress : bool or callable, optional
+        ``True`` draws a progress bar on stderr when it is a terminal (one step per recompute
+        x ZeRO combination); a callable gets one line per step (``"[3/12] recompute
+        selective, ZeRO 2: 41 of 96 layouts fit"``), as :class:`mlsysim_sym.progress.Progress`
+        takes.
     **train_options
         Passed to :func:`~mlsysim_sym.train` (sequence_parallel, interleave, overlap, ...).
     """
@@ -121,24 +127,20 @@ def best_parallelism(model, cluster, global_batch, *, devices=None, seq_len=2048
     grid = np.array(rows, dtype=float)
     sign, attr = _OBJECTIVES[objective]
     table = []
-    for rc, z in itertools.product(recompute, zero_stages):
-        r = train(m, cluster, devices=devices, tp=grid[:, 0], pp=grid[:, 1], dp=grid[:, 2],
-                  micro_batch=grid[:, 3], global_batch=global_batch, seq_len=seq_len,
-                  precision=precision, recompute=rc, zero_stage=z, **train_options)
-        feasible = np.broadcast_to(np.asarray(r.feasible), (len(rows),))
-        step = np.broadcast_to(r.step_time.to("s").magnitude, (len(rows),))
-        mfu = np.broadcast_to(np.asarray(r.mfu.to("").magnitude), (len(rows),))
-        mem = np.broadcast_to(r.memory_per_device.to("GB").magnitude, (len(rows),))
-        tok = np.broadcast_to(r.tokens_per_s.to("token/s").magnitude, (len(rows),))
-        bott = np.broadcast_to(np.asarray(r.bottleneck, dtype=object), (len(rows),))
-        for i in np.nonzero(feasible)[0]:
-            table.append({"tp": int(grid[i, 0]), "pp": int(grid[i, 1]), "dp": int(grid[i, 2]),
-                          "micro_batch": int(grid[i, 3]), "recompute": rc, "zero_stage": z,
-                          "step_time": Q_(float(step[i]), "s"), "mfu": float(mfu[i]),
-                          "memory_per_device": Q_(float(mem[i]), "GB"),
-                          "tokens_per_s": Q_(float(tok[i]), "token/s"),
-                          "bottleneck": str(bott[i])})
-    evaluated = len(rows) * len(tuple(recompute)) * len(tuple(zero_stages))
+    combos = list(itertools.product(recompute, zero_stages))
+    say, close = reporter(progress, "plan")
+    try:
+        for k, (rc, z) in enumerate(combos, 1):
+            before = len(table)
+            _search(m, cluster, devices, grid, rows, global_batch, seq_len, precision, rc, z,
+                    train_options, table)
+            if say is not None:
+                say(f"[{k}/{len(combos)}] recompute {rc}, ZeRO {z}: {len(table) - before} of "
+                    f"{len(rows)} layouts fit")
+    finally:
+        close()
+    evaluated = len(rows) * len(combos)
+
     key = {"step_time": lambda row: row["step_time"].magnitude, "mfu": lambda row: -row["mfu"],
            "memory": lambda row: row["memory_per_device"].magnitude,
            "tokens_per_s": lambda row: -row["tokens_per_s"].magnitude}[objective]
@@ -147,6 +149,28 @@ def best_parallelism(model, cluster, global_batch, *, devices=None, seq_len=2048
     if top is not None:
         table = table[: int(top)]
     return Plan(table, evaluated, feasible_count, objective)
+
+
+def _search(m, cluster, devices, grid, rows, global_batch, seq_len, precision, rc, z,
+            train_options, table):
+    """Train every layout of ``grid`` at one recompute mode and ZeRO stage (one vectorised
+    call); append the feasible ones to ``table``."""
+    r = train(m, cluster, devices=devices, tp=grid[:, 0], pp=grid[:, 1], dp=grid[:, 2],
+              micro_batch=grid[:, 3], global_batch=global_batch, seq_len=seq_len,
+              precision=precision, recompute=rc, zero_stage=z, **train_options)
+    feasible = np.broadcast_to(np.asarray(r.feasible), (len(rows),))
+    step = np.broadcast_to(r.step_time.to("s").magnitude, (len(rows),))
+    mfu = np.broadcast_to(np.asarray(r.mfu.to("").magnitude), (len(rows),))
+    mem = np.broadcast_to(r.memory_per_device.to("GB").magnitude, (len(rows),))
+    tok = np.broadcast_to(r.tokens_per_s.to("token/s").magnitude, (len(rows),))
+    bott = np.broadcast_to(np.asarray(r.bottleneck, dtype=object), (len(rows),))
+    for i in np.nonzero(feasible)[0]:
+        table.append({"tp": int(grid[i, 0]), "pp": int(grid[i, 1]), "dp": int(grid[i, 2]),
+                      "micro_batch": int(grid[i, 3]), "recompute": rc, "zero_stage": z,
+                      "step_time": Q_(float(step[i]), "s"), "mfu": float(mfu[i]),
+                      "memory_per_device": Q_(float(mem[i]), "GB"),
+                      "tokens_per_s": Q_(float(tok[i]), "token/s"),
+                      "bottleneck": str(bott[i])})
 
 
 def _devices(cluster, devices):

@@ -278,7 +278,8 @@ def sweep(task, grid=None, *, outputs=None, constraints=None, reduce=None, only_
     workers : int, optional
         Worker processes of that default ``LocalCluster``.
     progress : bool or callable, optional
-        ``True`` draws a progress bar on stderr; a callable gets ``(points_done, total)``.
+        ``True`` draws a progress bar (tqdm) on stderr when stderr is a terminal, nothing
+        otherwise; a callable gets ``(points_done, total)``.
 
     Returns
     -------

@@ -111,18 +111,28 @@ def work_units(grid, chunk_size, chunks_per_unit=1, min_units=1):
 
 
 class _Progress:
+    """A sweep's progress: ``True`` is a tqdm bar on stderr (silent when stderr is not a
+    terminal); a callable gets ``(points_done, total)`` at most twice a second and at the end."""
+
     def __init__(self, progress, total):
-        self.fn = progress if callable(progress) else (self._bar if progress else None)
+        from ..progress import is_terminal
+        self.bar = None
+        if callable(progress):
+            self.fn = progress
+        elif progress and is_terminal(sys.stderr):
+            self.fn = self._bar
+        else:
+            self.fn = None
         self.total, self.done, self.t0, self.last = total, 0, time.perf_counter(), 0.0
 
     def _bar(self, done, total):
-        frac = done / total if total else 1.0
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\rsweep [{bar:30s}] {done:,}/{total:,} points "
-                         f"({time.perf_counter() - self.t0:.1f} s)")
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, desc="sweep", unit=" points", unit_scale=True,
+                            file=sys.stderr, leave=True, mininterval=0.5)
+        self.bar.update(done - self.bar.n)
         if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            self.bar.close()
 
     def __call__(self, n):
         self.done += n

@@ -1,5 +1,6 @@
 """The command line: text, --json, --explain, and one-line errors with exit status 2."""
 
+import io
 import json
 import os
 import shutil
@@ -332,22 +333,46 @@ def _fake_validate(measurements=None, progress=None, **kw):
     return _FakeReport()
 
 
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (the progress bar draws only on one)."""
+
+    def isatty(self):
+        return True
+
+
+def _draws(text):
+    """The successive states of a redrawn progress line."""
+    return [d.rstrip() for d in text.replace("\n", "\r").split("\r") if d.strip()]
+
+
 @pytest.mark.parametrize("extra,expect_progress", [([], True), (["--summary"], True),
                                                    (["--json"], False)])
 def test_validate_shows_progress_on_stderr_unless_json(capsys, monkeypatch, extra,
                                                        expect_progress):
     import mlsysim_sym.calibration as calibration
     monkeypatch.setattr(calibration, "validate", _fake_validate)
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
     assert main(["validate", *extra]) == 0
     captured = capsys.readouterr()
     if expect_progress:
-        # stderr is not a terminal here: the first line, then (all inside one minute) the end
-        lines = captured.err.splitlines()
-        assert lines[0].startswith("validate: [1/3] without source-0") and "s)" in lines[0]
-        assert lines[-1].startswith("validate: done (") and len(lines) == 2
+        # a terminal: one bar, redrawn (the steps come within 0.1 s: the first and the end)
+        draws = _draws(term.getvalue())
+        assert draws[0].startswith("validate: without source-0: 2 rows predicted  33%|")
+        assert draws[0].endswith("| 1/3 (0 s)")
+        assert draws[-1].startswith("validate: done 100%|") and draws[-1].endswith("3/3 (0 s)")
+        assert len(draws) == 2 and term.getvalue().endswith("\n")
     else:
-        assert captured.err == ""
+        assert term.getvalue() == ""
         json.loads(captured.out)
+
+
+def test_validate_is_silent_when_stderr_is_not_a_terminal(capsys, monkeypatch):
+    import mlsysim_sym.calibration as calibration
+    monkeypatch.setattr(calibration, "validate", _fake_validate)
+    assert main(["validate", "--summary"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.strip() == "summary"
 
 
 def test_calibrate_passes_a_progress_reporter(capsys, monkeypatch):
@@ -367,12 +392,18 @@ def test_calibrate_passes_a_progress_reporter(capsys, monkeypatch):
         return _Result()
 
     monkeypatch.setattr(calibration, "calibrate", fake)
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
     assert main(["calibrate"]) == 0
-    err = capsys.readouterr().err.splitlines()
+    err = _draws(term.getvalue())
     assert err[0].startswith("calibrate: round 1: fitting 2 parameters") and \
         err[-1].startswith("calibrate: done")
+    term.truncate(0)
     assert main(["calibrate", "--json"]) == 0
-    assert seen["progress"] is None and capsys.readouterr().err == ""
+    assert seen["progress"] is None and term.getvalue() == ""
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: no reporter at all
+    assert main(["calibrate"]) == 0
+    assert seen["progress"] is None
 
 
 def test_interrupting_a_long_run_ends_its_progress_line_and_exits_130(capsys, monkeypatch):
@@ -383,6 +414,9 @@ def test_interrupting_a_long_run_ends_its_progress_line_and_exits_130(capsys, mo
         raise KeyboardInterrupt
 
     monkeypatch.setattr(calibration, "validate", interrupted)
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
     assert main(["validate", "--summary"]) == 130
-    err = capsys.readouterr().err.splitlines()
-    assert err[-2].startswith("validate: stopped (") and err[-1] == "mlsysim-sym: interrupted"
+    err = _draws(term.getvalue())
+    assert err[-2].startswith("validate: stopped ") and err[-2].endswith("| 1/41 (0 s)")
+    assert err[-1] == "mlsysim-sym: interrupted"

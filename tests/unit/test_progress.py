@@ -49,7 +49,8 @@ def test_terminal_redraws_one_line_and_ends_with_a_newline():
     p("round 1: fitting 3 parameters to 20 measurements, 30 evaluations")
     p.close()
     text = out.getvalue()
-    assert text.count("\r\x1b[K") == 3 and text.endswith("calibrate: done (5 s)\n")
+    assert text.count("\r") == 3 and text.endswith("\n")  # three draws of one line (tqdm)
+    assert text.split("\r")[-1].rstrip() == "calibrate: done (5 s)"
     assert "2 evaluations" not in text and "30 evaluations (5 s)" in text
 
 
@@ -124,3 +125,94 @@ def test_calibrate_without_progress_gives_the_same_fit():
     b = calibrate(_cases(), parameters=["tinyml_mac_efficiency"], progress=lambda line: None)
     assert a.parameters["tinyml_mac_efficiency"].value == pytest.approx(
         b.parameters["tinyml_mac_efficiency"].value, rel=1e-12)
+
+
+# ---- the tqdm bar, reporter(), and the searches that report ----------------------------------
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_terminal_bar_counts_steps_of_a_known_total():
+    """``[i/n]`` lines move a tqdm bar: position, total and percentage, then the message."""
+    out, clock = io.StringIO(), _Clock()
+    p = Progress("validate", out, live=True, tick=None, clock=clock)
+    p("[1/4] without paper-a: 3 rows predicted")
+    clock.t += 30
+    p("[2/4] without paper-b: 5 rows predicted")
+    p.close()
+    draws = [d.rstrip() for d in out.getvalue().split("\r") if d]
+    assert draws[0].startswith("validate: without paper-a: 3 rows predicted  25%|")
+    assert draws[0].endswith("| 1/4 (0 s)")
+    assert " 50%|" in draws[1] and draws[1].endswith("| 2/4 (30 s)")
+    assert draws[-1].startswith("validate: done 100%|") and draws[-1].endswith("4/4 (30 s)")
+    assert out.getvalue().endswith("\n")
+
+
+def test_reporter():
+    from mlsysim_sym.progress import reporter
+    say, close = reporter(None, "plan")
+    assert say is None
+    close()
+    lines = []
+    say, close = reporter(lines.append, "plan")
+    say("x")
+    close()
+    assert lines == ["x"]
+    say, close = reporter(True, "plan")  # pytest's stderr is not a terminal: silent
+    assert not isinstance(say, Progress)
+    say("[1/2] step")
+    close()
+    with pytest.raises(TypeError, match="progress must be True, False, None or a callable"):
+        reporter("yes", "plan")
+
+
+def test_plan_search_reports_each_recompute_and_zero_combination():
+    import mlsysim_sym as ms
+    lines = []
+    plan = ms.best_parallelism("llama-3-8b", "h100", 64, devices=8, seq_len=2048,
+                               recompute=("none", "full"), zero_stages=(0, 1), tp=(1, 2, 4, 8),
+                               progress=lines.append)
+    quiet = ms.best_parallelism("llama-3-8b", "h100", 64, devices=8, seq_len=2048,
+                                recompute=("none", "full"), zero_stages=(0, 1), tp=(1, 2, 4, 8))
+    assert [line.split(":")[0] for line in lines] == [
+        "[1/4] recompute none, ZeRO 0", "[2/4] recompute none, ZeRO 1",
+        "[3/4] recompute full, ZeRO 0", "[4/4] recompute full, ZeRO 1"]
+    fits = sum(int(line.split(": ")[1].split()[0]) for line in lines)
+    assert fits == plan.feasible_count == quiet.feasible_count
+    assert plan.evaluated == quiet.evaluated == 4 * int(lines[0].split(" of ")[1].split()[0])
+
+
+def test_sweep_progress_true_is_a_bar_on_a_terminal_and_silent_otherwise(monkeypatch, capsys):
+    import numpy as np
+    import mlsysim_sym as ms
+    ms.sweep("predict", model="llama-3-8b", hardware="h100", batch=np.arange(1, 201),
+             chunk_size=50, progress=True)
+    assert capsys.readouterr().err == ""  # not a terminal
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    ms.sweep("predict", model="llama-3-8b", hardware="h100", batch=np.arange(1, 201),
+             chunk_size=50, progress=True)
+    text = term.getvalue()
+    assert "sweep: 100%" in text and "200/200" in text and text.endswith("\n")
+
+
+def test_cli_is_silent_when_stderr_is_not_a_terminal(capsys):
+    from mlsysim_sym.cli import main
+    assert main(["plan", "llama-3-8b", "h100", "--devices", "8", "--global-batch", "64",
+                 "--tp", "8", "--top", "2"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_plan_draws_a_bar_on_a_terminal(monkeypatch, capsys):
+    from mlsysim_sym.cli import main
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    assert main(["plan", "llama-3-8b", "h100", "--devices", "8", "--global-batch", "64",
+                 "--tp", "8", "--top", "2"]) == 0
+    draws = [d.rstrip() for d in term.getvalue().split("\r") if d.strip()]
+    assert draws[-1].startswith("plan: done 100%|") and "12/12" in draws[-1]
+    assert main(["plan", "llama-3-8b", "h100", "--devices", "8", "--global-batch", "64",
+                 "--tp", "8", "--top", "2", "--json"]) == 0
+    assert term.getvalue().count("plan: done") == 1  # --json: no bar
