@@ -511,8 +511,9 @@ def _print_sweep(r, swept, family) -> None:
                                                     shape).ravel()
     for k in ("bottleneck", "feasible"):
         cols[k] = np.broadcast_to(np.asarray(getattr(r, k), dtype=object), shape).ravel()
-    click.echo(f"{r.model.name} on {r.hardware.name} ({family}, {r.precision}, phase "
-               f"{getattr(r, 'phase', '-')}): {cols[next(iter(cols))].size} points")
+    phase = f", phase {r.phase}" if family in ("decoder", "moe") else ""
+    click.echo(f"{r.model.name} on {r.hardware.name} ({family}, {r.precision}{phase}): "
+               f"{cols[next(iter(cols))].size} points")
     rows = [{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()}
             for i in range(next(iter(cols.values())).size)]
     click.echo(format_table(rows))
