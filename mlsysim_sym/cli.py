@@ -3,7 +3,8 @@
 One command per task: ``predict`` (one chip), ``train`` (a training step on a cluster),
 ``serve`` (a serving fleet at a request rate), ``size`` (the smallest fleet meeting an SLO),
 ``plan`` (the parallelism search), ``synthesize`` (chip specs from latency targets),
-``sensitivity``, ``cite``, plus ``equations``, ``registry``, ``validate``, ``calibrate``,
+``sensitivity``, ``compress`` (quantized weights), ``footprint`` (a fleet's energy, cost and
+carbon over N days), ``cite``, plus ``equations``, ``registry``, ``validate``, ``calibrate``,
 ``mcp`` and ``completion``. Every task command prints its result's own ``to_dict()`` (``--json``:
 as JSON; otherwise as a table by :func:`print_result`), so a new task needs no new formatting
 code.
@@ -817,6 +818,79 @@ def _cmd_sensitivity(args) -> int:
              "one-sided": list(s.one_sided[name]) if name in s.one_sided else None}
             for name, e in s.ranked()]
     click.echo(format_table(rows))
+    return 0
+
+
+# ---- compress / footprint --------------------------------------------------------------------
+@cli.command(context_settings=_SETTINGS)
+@click.argument("model", shell_complete=_complete(("model",)))
+@click.option("--bits", type=click.FloatRange(1, 64), default=4.0, help="bits per weight code")
+@click.option("--group-size", type=POSITIVE, default=128, help="weights per scale and zero")
+@click.option("--sparsity", type=click.Choice(("2:4",)), default=None, show_default="dense",
+              help="2:4 structured sparsity")
+@click.option("--baseline-bits", type=click.FloatRange(1, 64), default=16.0,
+              help="bits per weight of the uncompressed reference")
+@click.option("--model-file", type=click.Path(dir_okay=False),
+              help="YAML with your own model entries, or a Hugging Face config.json")
+@_json_option
+def compress(**args):
+    """Weight size and compression ratio of MODEL quantized (wall 13), with the accuracy cost
+    published evaluations report."""
+    return _run(_cmd_compress, args)
+
+
+def _cmd_compress(args) -> int:
+    _check_inputs(models=[args["model"]], files=[args["model_file"]])
+    import mlsysim_sym as ms
+    r = ms.compress(_model(args["model"], args["model_file"]), bits=args["bits"],
+                    group_size=args["group_size"], sparsity=args["sparsity"],
+                    baseline_bits=args["baseline_bits"])
+    if args["as_json"]:
+        print_result(r, True)
+        return 0
+    d = r.to_dict()
+    accuracy = d.pop("accuracy")
+    print_result(d, False, title=repr(r))
+    if accuracy:
+        click.echo(f"\naccuracy ({accuracy['metric']}): {accuracy['note']}")
+        if accuracy["evidence"]:
+            click.echo(format_table(accuracy["evidence"]))
+    return 0
+
+
+@cli.command(context_settings=_SETTINGS)
+@click.argument("hardware", shell_complete=_complete(("hardware",)))
+@click.option("--devices", type=POSITIVE, required=True, help="number of chips")
+@click.option("--days", type=click.FloatRange(0, min_open=True), required=True,
+              help="how long the fleet runs")
+@click.option("--datacenter", required=True, help="grid region (quebec, virginia, ...)",
+              shell_complete=_complete(("datacenter",)))
+@click.option("--utilization", type=click.FloatRange(0, 1), default=1.0,
+              help="average fraction of the time the chips are busy")
+@click.option("--idle-power", default=None, show_default="the TDP (an upper bound)",
+              help="power of an idle chip, e.g. '70 W'")
+@click.option("--electricity-price", default=None, show_default="the datacenter's",
+              help="e.g. '0.08 USD/kWh'")
+@click.option("--cloud-price", default=None, show_default="the registry's",
+              help="rental price per device-hour, e.g. '2.5 USD/h'")
+@click.option("--hardware-file", type=click.Path(dir_okay=False),
+              help="YAML file with your own accelerator entries")
+@_json_option
+def footprint(**args):
+    """Energy, electricity and rental cost, carbon and water of DEVICES HARDWARE chips over
+    DAYS (walls 17 and 18)."""
+    return _run(_cmd_footprint, args)
+
+
+def _cmd_footprint(args) -> int:
+    _check_inputs(hardware=[args["hardware"]], files=[args["hardware_file"]])
+    import mlsysim_sym as ms
+    r = ms.fleet_footprint(args["hardware"], args["devices"], days=args["days"],
+                           datacenter=args["datacenter"], utilization=args["utilization"],
+                           idle_power=args["idle_power"],
+                           electricity_price=args["electricity_price"],
+                           cloud_price=args["cloud_price"])
+    print_result(r, args["as_json"], title=repr(r))
     return 0
 
 

@@ -135,3 +135,32 @@ def test_footprint_errors(kwargs, message):
     kw.update(kwargs)
     with pytest.raises(ValueError, match=message):
         ms.fleet_footprint("h100", 8, **kw)
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+def test_cli_compress_and_footprint_json(capsys):
+    from mlsysim_sym.cli import main
+    assert main(["compress", "llama-3-70b", "--bits", "4", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["size"]["value"] == pytest.approx(LLAMA3_70B * 0.53125 / 1e9)
+    assert d["accuracy"]["relative_change"][1] == pytest.approx((3.41 - 3.32) / 3.32)
+    assert main(["footprint", "h100", "--devices", "1024", "--days", "30", "--datacenter",
+                 "quebec", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["facility_energy"]["value"] == pytest.approx(593.5104)
+    assert d["operational_carbon"]["unit"] == "tCO2e"
+
+
+def test_cli_compress_and_footprint_text_and_errors(capsys):
+    from mlsysim_sym.cli import main
+    assert main(["compress", "llama-3-70b"]) == 0
+    out = capsys.readouterr().out
+    assert "37.48 GB" in out and "Lin et al. 2024 (AWQ), Table 4" in out
+    assert main(["footprint", "h100", "--devices", "8", "--days", "1", "--datacenter",
+                 "virginia", "--utilization", "0.5", "--idle-power", "70 W"]) == 0
+    out = capsys.readouterr().out
+    assert "device power        385 W" in out  # 70 + 630 x 0.5
+    assert main(["footprint", "h100", "--devices", "8", "--days", "1", "--datacenter",
+                 "quebec", "--idle-power", "3 GB"]) == 2
+    assert "idle_power" in capsys.readouterr().err
