@@ -47,13 +47,12 @@ def _missing(modules) -> list:
     return [m for m in modules if importlib.util.find_spec(m) is None]
 
 
-def _requires(page: Path, code: str) -> tuple:
-    """Modules (optional extras) an example needs, from its ``doc-test: requires`` comment."""
-    text = page.read_text(encoding="utf-8")
-    at = text.find(code.splitlines()[0]) if code.strip() else -1
-    before = text[:at].rstrip().splitlines()[-2:] if at > 0 else []
-    for line in before:
-        m = _REQUIRES.search(line)
+def _requires(page: Path, line: int) -> tuple:
+    """Modules (optional extras) the example fenced at ``line`` needs, from the
+    ``doc-test: requires`` comment just above its fence."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    for text in lines[max(0, line - 3):line - 1]:
+        m = _REQUIRES.search(text)
         if m:
             return tuple(x.strip() for x in m.group(1).replace(",", " ").split())
     return ()
@@ -145,7 +144,7 @@ def test_python_examples_run_and_show_no_nan(page, tmp_path, monkeypatch):
         if lang != "python":
             continue
         where = f"{page.relative_to(ROOT)}:{line}"
-        missing = _missing(_requires(page, code))
+        missing = _missing(_requires(page, line))
         if missing:
             continue           # an optional extra's example: CI runs it with the extras installed
         if package or re.search(r"^\s*from \.", code, re.M):
@@ -194,3 +193,6 @@ def test_every_page_with_code_is_collected():
     assert any(p.values[0] == ROOT / "README.md" for p in _python_pages())
     assert any("predict" in p.values[0] for p in _commands())
     assert _yaml_blocks()
+    readme = ROOT / "README.md"
+    needs = [_requires(readme, line) for lang, _, _, line in _blocks(readme) if lang == "python"]
+    assert ("matplotlib", "pandas") in needs and () in needs   # the plot block says so; others not
