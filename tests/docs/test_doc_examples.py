@@ -7,8 +7,8 @@
   against the package named in a ``<!-- doc-test: package mlsysim_sym.x -->`` comment above it.
 - ```yaml blocks parse with ``yaml.safe_load``.
 - Shell commands (``mlsysim-sym ...`` lines in ```bash/```console/```sh blocks or in indented
-  blocks) run with the installed console script's module and must exit 0 without a traceback
-  or NaN; ``validate``/``calibrate`` runs are marked slow.
+  blocks) run through the console script's ``main`` and must exit 0 without an exception or
+  NaN; ``validate``/``calibrate`` runs are marked slow.
 - ```text blocks and unlabelled fences are output or diagrams, not code.
 
 docs/calibration.md runs its own workflow in tests/calibration/test_workflow_doc.py.
@@ -22,8 +22,6 @@ import importlib.util
 import io
 import re
 import shlex
-import subprocess
-import sys
 import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -174,17 +172,24 @@ def test_yaml_examples_parse(body):
 
 
 @pytest.mark.parametrize("command", _commands())
-def test_shell_examples_run(command, tmp_path):
+def test_shell_examples_run(command, tmp_path, monkeypatch, capsys):
+    """Each ``mlsysim-sym`` line runs through the console script's own ``main`` (in this
+    process: the CLI's start-up and error paths have subprocess tests of their own in
+    tests/unit/test_cli.py); an exception escaping ``main`` fails here as a traceback would."""
     needs = [m for flag, mods in _COMMAND_REQUIRES.items() if flag in f" {command} " for m in mods]
     if _missing(needs):
         pytest.skip(f"needs the optional {', '.join(_missing(needs))} (CI installs the extras)")
+    from mlsysim_sym.cli import main
     argv = shlex.split(command)[1:]
     (tmp_path / "docs").symlink_to(ROOT / "docs")  # examples name files under docs/
-    proc = subprocess.run([sys.executable, "-m", "mlsysim_sym.cli", *argv], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"{command!r} exited {proc.returncode}:\n{proc.stderr[-2000:]}"
-    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert not _NAN.search(proc.stdout), f"{command!r} printed NaN:\n{proc.stdout[-2000:]}"
+    monkeypatch.chdir(tmp_path)
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    out = capsys.readouterr()
+    assert status in (0, None), f"{command!r} exited {status}:\n{out.err[-2000:]}"
+    assert not _NAN.search(out.out), f"{command!r} printed NaN:\n{out.out[-2000:]}"
 
 
 def test_every_page_with_code_is_collected():
