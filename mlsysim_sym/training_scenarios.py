@@ -688,7 +688,7 @@ def _attention_peak(hw, precision):
 def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micro_batch=1,
           global_batch, seq_len=2048, precision="bf16", recompute="none", zero_stage=0,
           sequence_parallel=False, interleave=1, overlap=1.0, tokens=None, datacenter=None,
-          efficiency=None, flash_attention=True, model_parallel_overlap=0.0, lora_rank=None,
+          efficiency=None, flash_attention=True, model_parallel_overlap=None, lora_rank=None,
           lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
           allow_cross_node_tp=False, ops=None, uncertainty=False) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
@@ -734,9 +734,12 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         Fraction of the compute that hides data-parallel communication: the last
         micro-batch's backward (stages 0-1), every micro-batch's backward (2) or every
         micro-batch's forward and backward (3).
-    model_parallel_overlap : float
-        Fraction of the tensor- and pipeline-parallel communication hidden behind compute
-        (0: none, as in Megatron-LM 2022; Megatron-Core with Transformer Engine overlaps).
+    model_parallel_overlap : float, optional
+        Fraction of the tensor-, pipeline- and expert-parallel communication hidden behind
+        compute. Default: the calibrated ``model_parallel_overlap`` of ``defaults.yaml`` (the
+        value the fit used for frameworks that overlap: Megatron-Core with Transformer Engine,
+        torchtitan's async TP); 0 for a framework that does not (Megatron-LM 2022,
+        Megatron-DeepSpeed).
     tokens : quantity, str or float, optional
         Training tokens, for ``time_to_train`` and the ops results.
     datacenter : str or Datacenter, optional
@@ -830,6 +833,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     kernel = attention_variant(flash_attention, attention_kernel)
     flash_attention = kernel != "eager"
     eff = _efficiencies(efficiency, overlap, hw, precision, kernel=kernel)
+    if model_parallel_overlap is None:  # the calibrated value: the same physics as the fit
+        model_parallel_overlap = float(default("model_parallel_overlap").to("").magnitude)
     eff["model_parallel_overlap"] = _fraction("model_parallel_overlap", model_parallel_overlap)
 
     mixed = precision in _MIXED

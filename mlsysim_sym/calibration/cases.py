@@ -178,10 +178,12 @@ def _train_runner(meas: Measurement, spec):
                                knobs.get("attention_kernel"))
     uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"),
                           kernel=kernel)
-    overlap = knobs.pop("model_parallel_overlap", None)
-    if overlap == "calibrated":  # the framework overlaps: the calibrated fraction applies
+    # the framework's TP/PP/EP overlap: a number the source gives (0 for frameworks that do not
+    # overlap), else the calibrated fraction, exactly as train() defaults to it
+    overlap = knobs.pop("model_parallel_overlap", "calibrated")
+    if overlap == "calibrated":
         uses["model_parallel_overlap"] = "model_parallel_overlap"
-    elif overlap is not None:
+    else:
         knobs["model_parallel_overlap"] = overlap
 
     def run(params, **extra):
