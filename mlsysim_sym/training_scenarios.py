@@ -254,7 +254,26 @@ def _machine(cluster, devices, notes):
     values = {"memory_bandwidth": hw.memory_bandwidth, "memory_capacity": hw.memory_capacity,
               "scale_up_bandwidth": up_bw, "scale_up_latency": up_lat,
               "link_bandwidth": out_bw, "link_latency": out_lat, "devices_per_node": g}
+    values["published_efficiency"] = published_link_efficiencies(hw, node, up, fab)
     return hw, node, values, int(devices), dc
+
+
+def published_link_efficiencies(hw, node=None, up=None, out=None) -> dict:
+    """{efficiency key: value} of the links whose fabric publishes a large-message collective
+    bus-bandwidth fraction (registry ``collective_efficiency``, e.g. NCCL on NVLink 4 /
+    NVSwitch): ``communication`` for the scale-up fabric, ``scale_out`` for the NIC fabric.
+    Those links use the published value instead of the calibrated fallback."""
+    if node is None and up is None and out is None:
+        node = _node_for_chip(hw)
+    if node is not None:
+        up = up if up is not None else node.scale_up_fabric
+        out = out if out is not None else node.scale_out_fabric
+    found = {}
+    for key, fab in (("communication", up), ("scale_out", out)):
+        eff = getattr(fab, "collective_efficiency", None) if fab is not None else None
+        if eff is not None:
+            found[key] = float(eff.to("").magnitude)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -857,6 +876,11 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   optimizer_bytes_per_parameter=_bm("optimizer_bytes_per_parameter", ob),
                   activation_bytes_per_element=_bm("activation_bytes_per_element", ab))
     values.update(eff)
+    given = set(efficiency) if isinstance(efficiency, dict) else set()
+    for key, value in machine["published_efficiency"].items():
+        sym = EFFICIENCY_KEYS[key][0]
+        if key not in given and sym not in given:  # the fabric's published collective figure
+            values[sym] = value
     values["attention_peak_flops"] = _b("attention_peak_flops", _attention_peak(hw, precision))
     tok = float("nan") if tokens is None else float(checks.quantity(
         "tokens", tokens, info("training_tokens").unit, low=0.0, low_open=True)
