@@ -908,11 +908,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     if not isinstance(loss, str) or loss not in _LOSS_BYTES:
         raise ValueError(f"loss must be 'fused' or 'unfused', got {loss!r}")
     values["logits_bytes_per_element"] = _bm("logits_bytes_per_element", _LOSS_BYTES[loss])
-    ws = default("framework_workspace") if workspace is None else \
-        as_quantity(workspace, "GB", what="workspace")
-    if not np.all(np.asarray(ws.to("GB").magnitude) >= 0):
-        raise ValueError(f"workspace must be >= 0 GB, got {workspace!r}")
-    values["framework_workspace"] = to_base(ws)
+    values["framework_workspace"] = checks.quantity(
+        "workspace", default("framework_workspace") if workspace is None else workspace, "GB",
+        low=0)
     values.update(eff)
     given = set(efficiency) if isinstance(efficiency, dict) else set()
     for key, value in machine["published_efficiency"].items():
