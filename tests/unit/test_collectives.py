@@ -96,3 +96,22 @@ def test_train_default_overlap_is_the_calibrated_value():
     assert r.inputs()["model_parallel_overlap"] == pytest.approx(fitted)
     r0 = train("llama-3-1-8b", "nvidia-h100-sxm", model_parallel_overlap=0.0, **kw)
     assert r0.tp_comm_time.magnitude == pytest.approx(r.tp_comm_time.magnitude / (1 - fitted))
+
+
+@pytest.mark.parametrize("fabric,efficiency,source", [
+    ("nvlink-3", 235 / 300, "nvidia-nccl-tuning-model"),    # NCCL model: A100 busbw <= 235
+    ("nvlink-4", 480.70 / 450, "bekman-allreduce-bench-8xh200"),
+    ("nvlink-5", 838.97 / 900, "bekman-allreduce-bench-8xh200"),
+    ("amd-infinity-fabric-mi300x", 312.912 / 448, "bekman-network-chapter"),
+])
+def test_link_classes_carry_sourced_collective_efficiencies(fabric, efficiency, source):
+    fab = registry.fabric(fabric)
+    assert float(fab.collective_efficiency.to("").magnitude) == pytest.approx(efficiency,
+                                                                            rel=2e-3)
+    assert fab.provenance("collective_efficiency").source == source
+
+
+def test_nccl_model_latency_for_network_links():
+    # NCCL tuning.cc: hwLat NET Ring LL = 2.7 us per step
+    for name in ("infiniband-hdr", "infiniband-ndr", "infiniband-xdr", "roce-400g"):
+        assert registry.fabric(name).latency.to("us").magnitude == pytest.approx(2.7)
