@@ -52,7 +52,11 @@ _MODEL_IN = ("parameters", "active_parameters", "expert_parameters", "layers", "
 _HW_IN = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
           "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node")
 _PREC_IN = ("bytes_per_parameter", "gradient_bytes_per_parameter",
-            "optimizer_bytes_per_parameter", "activation_bytes_per_element")
+            "optimizer_bytes_per_parameter", "activation_bytes_per_element",
+            "logits_bytes_per_element", "framework_workspace")
+#: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
+#: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
+_LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
 _EFF_IN = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
            "scale_out_efficiency", "attention_efficiency", "elementwise_traffic_factor", "training_step_overhead",
            "layer_pass_overhead", "attention_peak_flops", "dp_overlap",
@@ -71,7 +75,8 @@ EFFICIENCY_KEYS = {
 _KNOB_IN = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
             "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
             "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
-            "sequence_parallel", "attention_scores_stored", "parameter_shard_factor",
+            "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
+            "parameter_shard_factor",
             "gradient_shard_factor", "optimizer_shard_factor", "parameter_gather_passes",
             "gradient_reduce_passes", "head_stage_imbalance",
             "training_tokens")
@@ -84,7 +89,9 @@ _OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
             "model_flops_utilization", "hardware_flops_utilization", "training_throughput",
             "time_to_train", "micro_batches", "model_flops_per_token", "hardware_flops_per_token",
             "weight_memory", "gradient_memory", "optimizer_memory", "activation_memory",
-            "training_memory", "training_memory_utilization", "trainable_parameters", "devices",
+            "logits_memory", "last_stage_activation_memory", "recompute_working_memory",
+            "parameter_gather_memory", "training_memory", "training_memory_utilization",
+            "trainable_parameters", "devices",
             "training_step_flops", "training_step_bytes")
 
 # step-time terms -> the wall each belongs to (bottleneck = the largest group)
@@ -254,7 +261,26 @@ def _machine(cluster, devices, notes):
     values = {"memory_bandwidth": hw.memory_bandwidth, "memory_capacity": hw.memory_capacity,
               "scale_up_bandwidth": up_bw, "scale_up_latency": up_lat,
               "link_bandwidth": out_bw, "link_latency": out_lat, "devices_per_node": g}
+    values["published_efficiency"] = published_link_efficiencies(hw, node, up, fab)
     return hw, node, values, int(devices), dc
+
+
+def published_link_efficiencies(hw, node=None, up=None, out=None) -> dict:
+    """{efficiency key: value} of the links whose fabric publishes a large-message collective
+    bus-bandwidth fraction (registry ``collective_efficiency``, e.g. NCCL on NVLink 4 /
+    NVSwitch): ``communication`` for the scale-up fabric, ``scale_out`` for the NIC fabric.
+    Those links use the published value instead of the calibrated fallback."""
+    if node is None and up is None and out is None:
+        node = _node_for_chip(hw)
+    if node is not None:
+        up = up if up is not None else node.scale_up_fabric
+        out = out if out is not None else node.scale_out_fabric
+    found = {}
+    for key, fab in (("communication", up), ("scale_out", out)):
+        eff = getattr(fab, "collective_efficiency", None) if fab is not None else None
+        if eff is not None:
+            found[key] = float(eff.to("").magnitude)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,7 +402,11 @@ class TrainResult(ResultDisplay):
         uses (an array of lines when a knob was an array)."""
         parts = {label: self._quantity(sym) for label, sym in (
             ("weights", "weight_memory"), ("gradients", "gradient_memory"),
-            ("optimizer", "optimizer_memory"), ("activations", "activation_memory"))}
+            ("optimizer", "optimizer_memory"), ("activations (first stage)", "activation_memory"),
+            ("or last stage with logits", "last_stage_activation_memory"),
+            ("recomputed layer", "recompute_working_memory"),
+            ("gathered layers", "parameter_gather_memory"),
+            ("workspace", "framework_workspace"))}
         return memory_reason(self.memory_per_device, self.memory_capacity, "GB", parts,
                              per=" per device")
 
@@ -418,6 +448,8 @@ class TrainResult(ResultDisplay):
     gradient_bytes = property(lambda self: self._quantity("gradient_memory"))
     optimizer_bytes = property(lambda self: self._quantity("optimizer_memory"))
     activation_bytes = property(lambda self: self._quantity("activation_memory"))
+    logits_bytes = property(lambda self: self._quantity("logits_memory"),
+                            doc="logits and loss buffers of one micro-batch (last stage)")
     trainable_parameters = property(lambda self: self._quantity("trainable_parameters"))
     step_flops = property(lambda self: self._quantity("training_step_flops"),
                           doc="hardware FLOPs one device runs per step")
@@ -432,7 +464,8 @@ class TrainResult(ResultDisplay):
             out[name] = self._quantity(sym)
         out["step_time"] = self._quantity("training_step_time")
         for k in ("weight_memory", "gradient_memory", "optimizer_memory", "activation_memory",
-                  "training_memory"):
+                  "logits_memory", "last_stage_activation_memory", "recompute_working_memory",
+                  "parameter_gather_memory", "framework_workspace", "training_memory"):
             out[k] = self._quantity(k)
         return out
 
@@ -688,9 +721,10 @@ def _attention_peak(hw, precision):
 def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micro_batch=1,
           global_batch, seq_len=2048, precision="bf16", recompute="none", zero_stage=0,
           sequence_parallel=False, interleave=1, overlap=1.0, tokens=None, datacenter=None,
-          efficiency=None, flash_attention=True, model_parallel_overlap=0.0, lora_rank=None,
+          efficiency=None, flash_attention=True, model_parallel_overlap=None, lora_rank=None,
           lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
-          allow_cross_node_tp=False, ops=None, uncertainty=False) -> TrainResult:
+          allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
+          workspace=None, dropout=False) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Parameters
@@ -734,9 +768,12 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         Fraction of the compute that hides data-parallel communication: the last
         micro-batch's backward (stages 0-1), every micro-batch's backward (2) or every
         micro-batch's forward and backward (3).
-    model_parallel_overlap : float
-        Fraction of the tensor- and pipeline-parallel communication hidden behind compute
-        (0: none, as in Megatron-LM 2022; Megatron-Core with Transformer Engine overlaps).
+    model_parallel_overlap : float, optional
+        Fraction of the tensor-, pipeline- and expert-parallel communication hidden behind
+        compute. Default: the calibrated ``model_parallel_overlap`` of ``defaults.yaml`` (the
+        value the fit used for frameworks that overlap: Megatron-Core with Transformer Engine,
+        torchtitan's async TP); 0 for a framework that does not (Megatron-LM 2022,
+        Megatron-DeepSpeed).
     tokens : quantity, str or float, optional
         Training tokens, for ``time_to_train`` and the ops results.
     datacenter : str or Datacenter, optional
@@ -754,6 +791,18 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     ops : dict, optional
         Inputs of walls 15, 17, 18, 19 (device_mtbf, node_component_mtbf, recovery_time,
         storage_write_bandwidth, checkpoint_interval, cloud_price, device_peak_power, ...).
+    loss : {"fused", "unfused"}
+        How the loss holds the logits: "fused" is Megatron-Core's vocab-parallel cross-entropy
+        (16-bit logits plus one fp32 copy softmaxed in place: 6 bytes per logit); "unfused" is
+        PyTorch ``cross_entropy`` on an fp32 upcast, as torchtitan (12 bytes per logit at the
+        backward of log-softmax). Logits are split over tp (vocab) and cp (sequence).
+    dropout : bool
+        The model trains with dropout, so its masks are stored (Korthikanti et al.'s GPT);
+        default False, as Llama, MPT and most current pretraining.
+    workspace : quantity or str, optional
+        Framework memory beyond the modelled tensors (communication buffers, library
+        workspaces, allocator fragmentation); default ``framework_workspace`` of
+        ``defaults.yaml``.
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
         time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
@@ -772,7 +821,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   model_parallel_overlap=model_parallel_overlap, lora_rank=lora_rank,
                   lora_targets=lora_targets, attention_kernel=attention_kernel,
                   even_layer_split=even_layer_split,
-                  allow_cross_node_tp=allow_cross_node_tp, ops=ops)
+                  allow_cross_node_tp=allow_cross_node_tp, ops=ops, loss=loss,
+                  workspace=workspace, dropout=dropout)
         return _train_with_bands(model, cluster, uncertainty, kw)
     notes: list = []
     precision = vocabulary.precision(precision, [p for p in PRECISION_BITS
@@ -811,6 +861,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
             raise ValueError("the interleaved schedule needs the micro-batches per step, "
                              "global_batch / (dp x micro_batch), to be a multiple of pp "
                              "(Narayanan et al. Sec. 2.2.2)")
+    if not isinstance(dropout, (bool, np.bool_)):
+        raise ValueError(f"dropout must be True or False, got {dropout!r}")
     if not isinstance(even_layer_split, (bool, np.bool_)):
         raise ValueError(f"even_layer_split must be True or False, got {even_layer_split!r}")
     if isinstance(zero_stage, (bool, np.bool_)) or not isinstance(zero_stage, (int, np.integer)) \
@@ -830,6 +882,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     kernel = attention_variant(flash_attention, attention_kernel)
     flash_attention = kernel != "eager"
     eff = _efficiencies(efficiency, overlap, hw, precision, kernel=kernel)
+    if model_parallel_overlap is None:  # the calibrated value: the same physics as the fit
+        model_parallel_overlap = float(default("model_parallel_overlap").to("").magnitude)
     eff["model_parallel_overlap"] = _fraction("model_parallel_overlap", model_parallel_overlap)
 
     mixed = precision in _MIXED
@@ -851,7 +905,18 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   gradient_bytes_per_parameter=_bm("gradient_bytes_per_parameter", gb),
                   optimizer_bytes_per_parameter=_bm("optimizer_bytes_per_parameter", ob),
                   activation_bytes_per_element=_bm("activation_bytes_per_element", ab))
+    if not isinstance(loss, str) or loss not in _LOSS_BYTES:
+        raise ValueError(f"loss must be 'fused' or 'unfused', got {loss!r}")
+    values["logits_bytes_per_element"] = _bm("logits_bytes_per_element", _LOSS_BYTES[loss])
+    values["framework_workspace"] = checks.quantity(
+        "workspace", default("framework_workspace") if workspace is None else workspace, "GB",
+        low=0)
     values.update(eff)
+    given = set(efficiency) if isinstance(efficiency, dict) else set()
+    for key, value in machine["published_efficiency"].items():
+        sym = EFFICIENCY_KEYS[key][0]
+        if key not in given and sym not in given:  # the fabric's published collective figure
+            values[sym] = value
     values["attention_peak_flops"] = _b("attention_peak_flops", _attention_peak(hw, precision))
     tok = float("nan") if tokens is None else float(checks.quantity(
         "tokens", tokens, info("training_tokens").unit, low=0.0, low_open=True)
@@ -862,6 +927,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                   recomputed_attention_fraction=r_a,
                   sequence_parallel=1.0 if sequence_parallel else 0.0,
                   attention_scores_stored=0.0 if flash_attention else 1.0,
+                  dropout_masks_stored=1.0 if dropout else 0.0,
                   parameter_shard_factor=f_w, gradient_shard_factor=f_g,
                   optimizer_shard_factor=f_o,
                   parameter_gather_passes=2.0 * micro if zero_stage == 3 else 1.0,

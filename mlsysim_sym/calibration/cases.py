@@ -170,7 +170,7 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
 
 def _train_runner(meas: Measurement, spec):
     """(run(params, **extra) -> TrainResult, uses, knobs) of a training measurement."""
-    from ..training_scenarios import attention_variant, train
+    from ..training_scenarios import attention_variant, published_link_efficiencies, train
     model = _model(spec, meas)
     hardware = registry.hardware(spec["hardware"])
     knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
@@ -178,10 +178,17 @@ def _train_runner(meas: Measurement, spec):
                                knobs.get("attention_kernel"))
     uses = _with_variants(TRAIN_PARAMETERS, hardware, knobs.get("precision", "bf16"),
                           kernel=kernel)
-    overlap = knobs.pop("model_parallel_overlap", None)
-    if overlap == "calibrated":  # the framework overlaps: the calibrated fraction applies
+    # links whose fabric publishes its collective bus bandwidth (NCCL measurements) use it, as
+    # train() does: the fit does not move them for this row
+    published = published_link_efficiencies(hardware)
+    uses = {name: base for name, base in uses.items()
+            if TRAIN_PARAMETERS.get(base) not in published}
+    # the framework's TP/PP/EP overlap: a number the source gives (0 for frameworks that do not
+    # overlap), else the calibrated fraction, exactly as train() defaults to it
+    overlap = knobs.pop("model_parallel_overlap", "calibrated")
+    if overlap == "calibrated":
         uses["model_parallel_overlap"] = "model_parallel_overlap"
-    elif overlap is not None:
+    else:
         knobs["model_parallel_overlap"] = overlap
 
     def run(params, **extra):

@@ -36,7 +36,15 @@ Sanders, Speck, Traeff, "Two-tree algorithms for full bandwidth broadcast, reduc
 Parallel Computing 35(12), 2009.
 Mikami et al., "Massively Distributed SGD: ImageNet/ResNet-50 Training in a Flash",
 arXiv:1811.05233, 2018.
-NVIDIA, nccl-tests ``doc/PERFORMANCE.md`` (bus-bandwidth factors; used by the tests).
+NVIDIA, nccl-tests ``doc/PERFORMANCE.md`` (bus-bandwidth factors).
+Hockney, "The communication challenge for MPP: Intel Paragon and Meiko CS-2", Parallel
+Computing 20(3), 1994 (r_inf and n_1/2: the achieved bandwidth r_inf n / (n + n_1/2) of the
+alpha-beta model saturates with the message size).
+
+The achieved fraction eta is the large-message bus bandwidth over the link rate. Where the
+registry fabric publishes it (``collective_efficiency``: NCCL measurements) and its per-step
+latency, ``train()`` uses them; small messages are then latency-bound by the same equations
+(bus bandwidth B eta M / (M + M_1/2)), not by a smaller eta.
 """
 
 import sympy
@@ -62,6 +70,13 @@ for _ref in (
               "and Tanaka, Yoshiki and Kageyama, Yuichi",
               "Massively Distributed SGD: ImageNet/ResNet-50 Training in a Flash",
               "arXiv:1811.05233", 2018, url="https://arxiv.org/abs/1811.05233", kind="misc"),
+    Reference("hockney1994challenge", "Hockney, Roger W.",
+              "The communication challenge for MPP: Intel Paragon and Meiko CS-2",
+              "Parallel Computing 20(3)", 1994, doi="10.1016/0167-8191(94)90027-2"),
+    Reference("nvidia2024nccltests", "NVIDIA", "NCCL Tests: Performance reported by NCCL tests "
+              "(doc/PERFORMANCE.md)", "GitHub repository NVIDIA/nccl-tests", 2024,
+              url="https://github.com/NVIDIA/nccl-tests/blob/master/doc/PERFORMANCE.md",
+              kind="misc"),
 ):
     if _ref.key not in REFERENCES:
         add(_ref)
@@ -137,7 +152,18 @@ WALL = Wall(
         Equation(s.p2p_time, s.link_latency + _M / (s.link_bandwidth * _eta),
                  cite="thakur2005mpich",
                  locator="cost model: a message of n bytes takes alpha + n beta"),
+        Equation(s.allreduce_bus_bandwidth, 2 * (_N - 1) / _N * _M / s.allreduce_time_ring,
+                 cite="nvidia2024nccltests",
+                 locator="Bus bandwidth, AllReduce: busbw = algbw x 2(n-1)/n, algbw = S/t",
+                 note="= B eta M / (M + M_1/2): the achieved bandwidth saturates with the "
+                      "message size, latency-bound below M_1/2"),
+        Equation(s.half_bandwidth_message, _N * s.link_latency * s.link_bandwidth * _eta,
+                 cite="hockney1994challenge",
+                 locator="t = (n + n_1/2) / r_inf: n_1/2 = r_inf t_0, the message length that "
+                         "achieves half the asymptotic rate",
+                 note="ring all-reduce: t_0 = 2(N-1) alpha, r_inf = B eta N / (2(N-1)) "
+                      "(algorithm bandwidth), so n_1/2 = N alpha B eta"),
     ),
     references=("thakur2005mpich", "patarasuk2009allreduce", "sanders2009twotree",
-                "mikami2018flash"),
+                "mikami2018flash", "hockney1994challenge", "nvidia2024nccltests"),
 )

@@ -73,6 +73,11 @@ for _ref in (
     Reference("grattafiori2024llama3", "Grattafiori, Aaron and Dubey, Abhimanyu and others",
               "The Llama 3 Herd of Models", "arXiv:2407.21783", 2024,
               url="https://arxiv.org/abs/2407.21783", kind="misc"),
+    Reference("megatron2024crossentropy", "NVIDIA", "Megatron-Core: "
+              "megatron/core/tensor_parallel/cross_entropy.py (VocabParallelCrossEntropy)",
+              "GitHub repository NVIDIA/Megatron-LM", 2024,
+              url="https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/"
+                  "tensor_parallel/cross_entropy.py", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -114,9 +119,19 @@ _dp_node = sympy.Min(d * c, sympy.Max(1, g / t))   # data-parallel ranks sharing
 _grad_msg = _trainable_local * s.gradient_bytes_per_parameter
 _sp = 1 + s.sequence_parallel * (t - 1)            # divisor of the TP-replicated 10 sbh
 _busy = s.step_compute_time + s.tp_comm_time + s.pp_comm_time + s.cp_comm_time + s.ep_comm_time
+# Korthikanti Sec. 4.1: the 10 sbh replicated over TP are 4 (layer-norm inputs) + 2 + 2 (QKV and
+# MLP inputs) + 2 (the two hidden dropout masks, 1 byte each); of the 5 a s^2 b of eager
+# attention, 3 are the dropout mask and output. Models trained without dropout (delta = 0: Llama,
+# MPT, ...) store neither.
+_dropout = s.dropout_masks_stored
+_replicated = 8 + 2 * _dropout
+_scores = (2 + 3 * _dropout) * s.heads * S * s.per_token / (h * t)
 _act_layer = (S / c) * b * h * s.korthikanti_byte_per_token * (
-    (1 - rd) * (10 / _sp + 24 / t) + rd * 2 / _sp
-    + (1 - ra) * s.attention_scores_stored * 5 * s.heads * S * s.per_token / (h * t))
+    (1 - rd) * (_replicated / _sp + 24 / t) + rd * 2 / _sp
+    + (1 - ra) * s.attention_scores_stored * _scores)
+# the same with nothing recomputed: what the one layer being recomputed in the backward holds
+_act_layer_full = (S / c) * b * h * s.korthikanti_byte_per_token * (
+    (_replicated / _sp + 24 / t) + (1 - ra) * s.attention_scores_stored * _scores)
 # bytes the memory-bound kernels of one layer touch over its passes: the layer's stored
 # activations (Korthikanti Table 2, no recomputation) written in the forward, read and written
 # in the backward, once more when recomputed; eager (unfused) attention also materialises its
@@ -283,9 +298,38 @@ WALL = Wall(
         Equation(s.activation_memory, _act_layer * L / p * sympy.Min(p, m) * sympy.Piecewise(
             (1, v <= 1), (1 + (p - 1) / (p * v), True)), cite="korthikanti2022recomputation",
                  locator="Table 2; Sec. 4.2.3: the first stage holds L layers, x (1 + (p-1)/(pm))",
-                 note="fractions interpolate Table 2; FlashAttention drops 5as/h; CP splits s"),
+                 note="fractions interpolate Table 2; FlashAttention drops 5as/h; CP splits s; "
+                      "without dropout (delta = 0) the masks are not stored (Sec. 4.1)"),
+        Equation(s.logits_memory, b * S / c * s.vocabulary / t * s.per_token
+                 * s.logits_bytes_per_element, cite="megatron2024crossentropy",
+                 locator="_VocabParallelCrossEntropy.forward: vocab_parallel_logits.float(), "
+                         "then exp, normalise and (backward) the gradient in place",
+                 note="one micro-batch's [s/c, b, V/t] logits on the last stage; b_l bytes "
+                      "each (Megatron-Core 6, an unfused fp32 PyTorch loss 12)"),
+        Equation(s.last_stage_activation_memory, _act_layer * L / p + s.logits_memory,
+                 cite="narayanan2021megatron", locator="Sec. 2.2.1, Fig. 4: in 1F1B the last "
+                 "stage runs each micro-batch's backward right after its forward",
+                 note="one micro-batch in flight, plus its logits"),
+        Equation(s.recompute_working_memory, rd * _act_layer_full,
+                 cite="korthikanti2022recomputation", locator="Sec. 4.2: full recomputation "
+                 "stores 2sbh per layer and recomputes each layer's forward in the backward",
+                 note="the recomputed layer's activations (Table 2, no recomputation) live "
+                      "during its backward"),
+        Equation(s.parameter_gather_memory, sympy.Piecewise(
+            (0, s.parameter_shard_factor >= 1),
+            ((2 * s.bytes_per_parameter + s.gradient_bytes_per_parameter)
+             * s.local_parameters * p / L, True)),
+                 cite="pytorch2024fsdpnotes", locator="FSDP Prefetch Nuances: the next layer's "
+                 "all-gather is issued while the current one computes",
+                 note="ZeRO-3: two layers' gathered weights and one layer's unreduced gradients"),
         Equation(s.training_memory, s.weight_memory + s.gradient_memory + s.optimizer_memory
-                 + s.activation_memory, cite=_Z, locator="Sec. 3: model states + residual states"),
+                 + sympy.Max(s.activation_memory, s.last_stage_activation_memory)
+                 + s.recompute_working_memory + s.parameter_gather_memory
+                 + s.framework_workspace, cite=_Z,
+                 locator="Sec. 3: model states + residual states (activations, temporary "
+                         "buffers, fragmentation)",
+                 note="the peak of the first stage (most micro-batches in flight) or the last "
+                      "(the logits)"),
         Equation(s.training_memory_utilization, s.training_memory / s.memory_capacity, cite=_Z,
                  locator="Sec. 1: a model trains iff it fits"),
     ),
@@ -296,6 +340,7 @@ WALL = Wall(
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
+                "megatron2024crossentropy",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",
 )

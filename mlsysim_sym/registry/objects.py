@@ -705,7 +705,10 @@ class Fabric(RegistryObject):
     link_bandwidth : pint.Quantity
         Per port, per direction [B/s].
     latency : pint.Quantity or None
-        [s]
+        [s] start-up latency of one message step (alpha of the alpha-beta model)
+    collective_efficiency : pint.Quantity or None
+        [dimensionless] large-message bus bandwidth of the library's collectives over the link
+        rate (nccl-tests' busbw / link_bandwidth), when a measurement is published
     topology : str or None
     oversubscription : pint.Quantity
         [dimensionless]; 1 when not given.
@@ -720,6 +723,7 @@ class Fabric(RegistryObject):
         _set(self, "topology", spec.topology)
         _set(self, "link_bandwidth", self._q("link_bandwidth"))
         _set(self, "latency", self._q("latency"))
+        _set(self, "collective_efficiency", self._q("collective_efficiency"))
         over = self._q("oversubscription")
         _set(self, "oversubscription", over if over is not None else Q_(1.0, ""))
 

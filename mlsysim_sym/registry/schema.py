@@ -296,6 +296,9 @@ Water = Qty("L/kWh", "1.8 L/kWh", strictly_positive=False)
 EnergyPrice = Qty("USD/kWh", "0.05 USD/kWh", strictly_positive=False)
 PUE = Qty("", "1.10", minimum=1.0)
 Oversubscription = Qty("", "1", minimum=1.0)
+#: large-message collective bus bandwidth over the link rate (nccl-tests busbw / link); above 1
+#: only with in-network reduction (NVLink SHARP), which moves fewer bytes than busbw assumes
+BusEfficiency = Qty("", "0.82")
 
 
 # ---- sources -------------------------------------------------------------------------------------
@@ -595,6 +598,7 @@ class FabricSpec(_Entry):
     provenance: Optional[Provenance] = None
     link_bandwidth: ByteRate
     latency: Optional[Seconds] = None
+    collective_efficiency: Optional[BusEfficiency] = None
     topology: Optional[Topology] = None
     oversubscription: Optional[Oversubscription] = None
 

@@ -53,3 +53,11 @@ all_to_all_time = declare("all_to_all_time", "ms", r"T_{\mathrm{A2A}}",
                           "pairwise-exchange all-to-all time", _TIME)
 p2p_time = declare("p2p_time", "ms", r"T_{\mathrm{p2p}}",
                    "point-to-point send time of one message", _TIME)
+allreduce_bus_bandwidth = declare(
+    "allreduce_bus_bandwidth", "GB/s", r"B_{\mathrm{bus}}",
+    "bus bandwidth of a ring all-reduce (nccl-tests: algorithm bandwidth M/T x 2(N-1)/N); "
+    "grows with the message size towards B eta", (0, 1e6))
+half_bandwidth_message = declare(
+    "half_bandwidth_message", "MB", r"M_{1/2}",
+    "message size at which a ring all-reduce reaches half its large-message bus bandwidth "
+    "(Hockney's n_1/2 = start-up time x asymptotic rate)", (0, 1e9))

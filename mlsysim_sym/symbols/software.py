@@ -14,8 +14,9 @@ from .base import declare
 
 communication_efficiency = declare(
     "communication_efficiency", "dimensionless", r"\eta_{\mathrm{comm}}",
-    "achieved fraction of the link bandwidth in a collective (protocol, chunking, "
-    "congestion; empirical)", (1e-3, 1.0))
+    "achieved fraction of the link bandwidth in a collective at large messages (nccl-tests' "
+    "bus bandwidth over the link rate: protocol, chunking, congestion; above 1 only with "
+    "in-network reduction such as NVLink SHARP)", (1e-3, 2.0))
 scale_out_efficiency = declare(
     "scale_out_efficiency", "dimensionless", r"\eta_{\mathrm{out}}",
     "achieved fraction of the scale-out (NIC: InfiniBand, RoCE, Ethernet) bandwidth in "

@@ -73,6 +73,11 @@ attention_scores_stored = declare(
     "attention_scores_stored", "dimensionless", r"\alpha_{s}",
     "1 when the s x s attention scores, softmax and dropout mask are stored (eager attention); "
     "0 with FlashAttention, which never materialises them", (0, 1))
+dropout_masks_stored = declare(
+    "dropout_masks_stored", "dimensionless", r"\delta",
+    "1 when the model trains with dropout (Korthikanti et al.'s GPT: 1-byte masks after "
+    "attention, the projections and the softmax), 0 without (Llama, MPT and most current "
+    "LLM pretraining)", (0, 1))
 optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "
@@ -101,6 +106,16 @@ head_stage_imbalance = declare(
     "share of the LM head (and loss) work the last pipeline stage runs on top of an even share "
     "of the layers (1: Megatron's default even layer split; 0: a split that accounts for it, "
     "as Megatron's --account-for-loss-in-pipeline-split or Llama 3's shorter last stage)", (0, 1))
+logits_bytes_per_element = declare(
+    "logits_bytes_per_element", "B", r"b_{\ell}",
+    "bytes per output-layer logit live at the loss's peak: 6 for Megatron-Core's vocab-parallel "
+    "cross-entropy (16-bit logits + an fp32 copy turned into the softmax and its gradient in "
+    "place), 12 for PyTorch cross_entropy on an fp32 upcast (torchtitan: the fp32 gradient of "
+    "log-softmax, its saved output and the fp32 input gradient)", (0, 64))
+framework_workspace = declare(
+    "framework_workspace", "GB", r"M_{\mathrm{ws}}",
+    "device memory the framework holds beyond tensors it models: communication buffers, "
+    "library workspaces, caching-allocator fragmentation", (0, 1e4))
 dp_overlap = declare("dp_overlap", "dimensionless", r"o_{dp}",
                      "fraction of the compute that the data-parallel communication can hide behind "
                      "(the last micro-batch's backward; with ZeRO-2/3 every micro-batch's; "
@@ -154,6 +169,18 @@ optimizer_memory = declare("optimizer_memory", "GB", r"M_{o}",
                            "optimizer state resident per device", _M)
 activation_memory = declare("activation_memory", "GB", r"M_{a}",
                             "activations stored per device (first pipeline stage)", _M)
+logits_memory = declare("logits_memory", "GB", r"M_{\ell}",
+                        "output-layer logits and loss buffers of one micro-batch (last "
+                        "pipeline stage)", _M)
+last_stage_activation_memory = declare(
+    "last_stage_activation_memory", "GB", r"M_{a}^{\mathrm{last}}",
+    "activations of the last pipeline stage: its layers for one micro-batch plus the logits", _M)
+recompute_working_memory = declare(
+    "recompute_working_memory", "GB", r"M_{\mathrm{rc}}",
+    "activations of the one layer being recomputed in the backward pass", _M)
+parameter_gather_memory = declare(
+    "parameter_gather_memory", "GB", r"M_{\mathrm{ag}}",
+    "gathered weights and unreduced gradients of ZeRO-3 / FSDP layers in flight", _M)
 training_memory = declare("training_memory", "GB", r"M_{\mathrm{dev}}",
                           "memory per device: weights, gradients, optimizer, activations", _M)
 training_memory_utilization = declare("training_memory_utilization", "dimensionless", r"u_{M}",

@@ -38,6 +38,8 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             data_parallel=1, context_parallel=1, expert_parallel=1, pipeline_interleave=1,
             micro_batch=1, global_batch=1, sequence_length=2048, recomputed_dense_fraction=0,
             recomputed_attention_fraction=0, sequence_parallel=0, attention_scores_stored=1,
+            dropout_masks_stored=1,  # Korthikanti's GPT trains with dropout
+            logits_bytes_per_element=6, framework_workspace=0,
             parameter_shard_factor=1, gradient_shard_factor=1, optimizer_shard_factor=1,
             parameter_gather_passes=1, gradient_reduce_passes=1, head_stage_imbalance=1,
             training_tokens=1e12,
