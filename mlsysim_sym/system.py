@@ -228,9 +228,10 @@ class System:
         ...})``) or as a forward result of ``predict``/``train``/``serve`` (its inputs; keyword
         arguments override them). Values are pint quantities, quantity strings ("3.35 TB/s") or
         numbers in each symbol's declared unit (``ms.symbols.info(name).unit``); arrays
-        broadcast. Extra inputs the outputs do not depend on are ignored when they are inputs of
-        this system. Returns ``{name: quantity}`` plus, for every named Max/Min the outputs
-        depend on, ``{"binding": {equation name: wall name}}``.
+        broadcast. Inputs the outputs do not depend on are ignored when they are declared
+        symbols (this system's or another wall's; a ``"notes"`` entry names them); a name that
+        is no symbol at all is an error. Returns ``{name: quantity}`` plus, for every named
+        Max/Min the outputs depend on, ``{"binding": {equation name: wall name}}``.
         """
         from .checks import InputError
         if isinstance(outputs, str):
@@ -258,13 +259,25 @@ class System:
                                  f"predict/train/serve, got {inputs!r:.60}")
         base.update(kwargs)
         k = self.compile(names)
+        from .symbols import info
+
+        def declared(n):
+            try:
+                return isinstance(n, str) and info(n) is not None
+            except KeyError:
+                return False
         own = {s.name for s in self.inputs}
-        extra = [n for n in base if n not in k.input_names and n not in own]
-        if extra:
-            raise InputError(f"not inputs of system {self.name!r}: {', '.join(map(str, extra))}; "
+        unknown = [n for n in base if n not in k.input_names and n not in own
+                   and not declared(n)]
+        if unknown:
+            raise InputError(f"not symbols: {', '.join(map(str, unknown))}; "
                              f"{', '.join(names)} need(s): {', '.join(k.input_names)}")
+        unused = sorted(n for n in base if n not in k.input_names and n not in own)
         ev = k.evaluate(**{n: base[n] for n in k.input_names if n in base})
         out = {n: ev.quantity(n) for n in names}
+        if unused:
+            out["notes"] = [f"ignored (not used by {', '.join(names)} in system "
+                            f"{self.name!r}): {', '.join(unused)}"]
         if k.branch_kind:
             out["binding"] = {owner: ev.binding(owner) for owner in k.branch_kind}
         return out

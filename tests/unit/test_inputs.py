@@ -278,8 +278,12 @@ def test_system_evaluate_takes_what_the_readme_shows():
         S.evaluate(..., p)
     with pytest.raises(checks.InputError, match="inputs must be a dict"):
         S.evaluate(["ttft"], ...)
-    with pytest.raises(checks.InputError, match="not inputs of system.*bogus"):
+    with pytest.raises(checks.InputError, match="not symbols: bogus"):
         S.evaluate(["ttft"], p, bogus=1)
+    # a declared symbol of another wall is ignored, with a note naming it (issue 18 item 7)
+    noted = S.evaluate(["ttft"], p, carbon_intensity="400 gCO2e/kWh")
+    assert noted["ttft"] == S.evaluate(["ttft"], p)["ttft"]
+    assert "carbon_intensity" in noted["notes"][0] and "ignored" in noted["notes"][0]
 
 
 # ------------------------------------------------------------------ the checks themselves
