@@ -20,6 +20,8 @@ files' names without loading the registry (what the command line does before any
 from __future__ import annotations
 
 import importlib
+import sys as _sys
+import types as _types
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional
@@ -394,3 +396,21 @@ def run_audit(argv=None) -> int:
     """Command-line audit: print the problems, return the exit code (0 clean, 1 problems)."""
     from .audit import main
     return main(argv)
+
+
+class _RegistryPackage(_types.ModuleType):
+    """The package module: ``registry.audit`` stays the function.
+
+    Importing the submodule ``mlsysim_sym.registry.audit`` (as the audit command and the tests
+    do) binds it as an attribute of this package, which would replace the function
+    :func:`audit` ("'module' object is not callable"). That binding is skipped here; the
+    submodule stays in ``sys.modules`` and ``from mlsysim_sym.registry.audit import ...`` works.
+    """
+
+    def __setattr__(self, name, value):
+        if name == "audit" and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _RegistryPackage
