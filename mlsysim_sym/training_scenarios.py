@@ -233,7 +233,8 @@ def _machine(cluster, devices, notes):
     else:
         hw, dc = obj, None
         if devices is None:
-            raise ValueError(f"{hw.name} is a chip, not a cluster: pass devices=N")
+            raise ValueError(f"devices must be given: {hw.name} is a chip, not a cluster "
+                             "(pass devices=N, a whole number >= 1)")
         node = _node_for_chip(hw)
         fab = node.scale_out_fabric if node is not None else None
         where = f"registry nodes {node.name}" if node else "nodes"
@@ -829,7 +830,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
                                                  if p in TRAINING_PRECISIONS]).name
     m = registry.model(model)
     if devices is not None:
-        devices = int(_ints("devices", devices))
+        # at most 2^24 (16.8 million) accelerators: beyond any fleet built or planned
+        devices = int(checks.number("devices", devices, low=1, high=2 ** 24, integer=True))
     hw, node, machine, n_dev, dc = _machine(cluster, devices, notes)
     mv = _model_values(m)
     moe = mv["moe_layers"] > 0
@@ -849,8 +851,12 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         (B_, d_, b_), where = _first_bad(bad, B, dp, b)
         step = int(d_ * b_)
         lo = int(B_ // step) * step
-        raise ValueError(f"global_batch={int(B_)}{where} is not divisible by dp x micro_batch = "
-                         f"{int(d_)} x {int(b_)} = {step}; nearest valid global batches: "
+        if step > B_:
+            raise ValueError(f"dp x micro_batch = {d_:.6g} x {b_:.6g} exceeds global_batch="
+                             f"{int(B_)}{where}: micro_batch must be at most global_batch / dp "
+                             f"= {B_ / d_:.6g}")
+        raise ValueError(f"global_batch={int(B_)}{where} must be a multiple of dp x micro_batch "
+                         f"= {int(d_)} x {int(b_)} = {step}; nearest valid global batches: "
                          f"{', '.join(str(x) for x in (lo, lo + step) if x > 0)}")
     micro = B / (dp * b)  # micro-batches per step (Narayanan Sec. 3.1: m = B / (b d))
     if v > 1:

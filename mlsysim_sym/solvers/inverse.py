@@ -384,12 +384,18 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                            _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
     if hits.size:
         i = int(hits[0])
-        if f[i] == 0:
-            x = float(grid[i])
+        if f[i] == 0 or f[i + 1] == 0:
+            x = float(grid[i] if f[i] == 0 else grid[i + 1])
         else:
             from scipy.optimize import brentq
-            x = brentq(lambda v: _forward(k, idx, known, unknown, v) - tval, grid[i], grid[i + 1],
-                       xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
+            try:
+                x = brentq(lambda v: _forward(k, idx, known, unknown, v) - tval, grid[i],
+                           grid[i + 1], xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
+            except ValueError:
+                # the scalar evaluation at the bracket's ends disagrees in sign with the grid's
+                # (a degenerate input: a zero exponent or coefficient); the closer end is the
+                # answer, and the residual check below reports it if it misses the target
+                x = float(grid[i] if abs(f[i]) <= abs(f[i + 1]) else grid[i + 1])
         if row.integer:
             return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq",
                           bracket=(float(grid[i]), float(grid[i + 1])))

@@ -116,8 +116,10 @@ def test_vectorised_batch_and_sequence():
     (dict(tp=8, pp=2, dp=3), r"tp x pp x dp x cp = 8 x 2 x 3 x 1 = 48.*64 devices.*dp = 4"),
     (dict(tp=8, pp=3), r"tp x pp x cp = 8 x 3 x 1 = 24.*does not divide the 64 devices"),
     (dict(tp=16, pp=1), r"tp=16.*crosses the node boundary.*8 accelerators"),
-    (dict(tp=2, global_batch=100), r"global_batch=100 is not divisible by dp x micro_batch = "
+    (dict(tp=2, global_batch=100), r"global_batch=100 must be a multiple of dp x micro_batch = "
                                    r"32 x 1 = 32; nearest valid global batches: 96, 128"),
+    (dict(tp=2, global_batch=16), r"dp x micro_batch = 32 x 1 exceeds global_batch=16: "
+                                  r"micro_batch must be at most global_batch / dp"),
     (dict(tp=2, ep=2), r"ep=2 needs a mixture-of-experts model"),
     (dict(tp=2, precision="fp7"), r"unknown precision"),
     (dict(tp=2, recompute="some"), r"recompute must be one of"),
