@@ -137,7 +137,7 @@ def check_size(name, n_points, *, arrays: int = 8) -> None:
     limit = config.max_sweep_points
     if n_points <= limit:
         return
-    est = n_points * 8 * max(arrays, 1)
+    est = n_points * np.dtype(np.float64).itemsize * max(arrays, 1)   # float64 outputs
     raise SweepTooLargeError(
         f"{name} has {n_points:,} points, more than mlsysim_sym.config.max_sweep_points = "
         f"{limit:,}; evaluating it would need about {_bytes(est)} of memory (8 bytes per point for "
