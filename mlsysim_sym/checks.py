@@ -39,7 +39,7 @@ import pint
 from .units import UnitError, base_factor, check_dimension, parse_quantity, parse_unit
 
 __all__ = ["InputError", "SweepTooLargeError", "config", "number", "count", "fraction",
-           "quantity", "symbol_value", "magnitude", "sweep_shape", "check_size", "ERRORS"]
+           "quantity", "symbol_value", "scalar_value", "magnitude", "sweep_shape", "check_size", "ERRORS"]
 
 
 class InputError(ValueError):
@@ -323,6 +323,18 @@ def symbol_value(name, value, *, unit=None, whole=False):
     low, high, low_open = _hard_bounds(row)
     return quantity(name, value, unit or row.unit, low=low, high=high, low_open=low_open,
                     integer=row.integer and whole)
+
+
+def scalar_value(name, value):
+    """Base-unit magnitude of one user value for the symbol ``name`` (quantity, quantity string
+    or number in the declared unit), checked as :func:`symbol_value`; an array of one element is
+    unwrapped and a longer one refused."""
+    v = symbol_value(name, value)
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise InputError(f"{name} must be a single value here, got an array of shape {v.shape}")
+        v = float(v.reshape(()))
+    return v
 
 
 def magnitude(name, value):

@@ -36,8 +36,8 @@ from . import checks, registry, vocabulary
 from .display import ResultDisplay
 from .equations import walls
 from .defaults import default
-from .scenarios import (_check_count, check_tp, max_batched_tokens_magnitude,
-                        serving_inputs, serving_system)
+from .scenarios import serving_system
+from .tasks._core.inputs import check_tp, max_batched_tokens_magnitude, serving_inputs
 from .symbols import info
 from .system import System
 from .units import Q_, base_factor, quantity_json, to_base
@@ -170,14 +170,14 @@ def _check_rate(qps):
 
 
 def _check_tokens(name, value):
-    v = _check_count(name, value, 1, 1e7)
+    v = checks.count(name, value, 1, 1e7)
     if isinstance(v, np.ndarray):
         raise checks.InputError(f"{name} must be a single whole number here")
     return v
 
 
 def _scalar_count(name, value, high):
-    v = _check_count(name, value, 1, high)
+    v = checks.count(name, value, 1, high)
     if isinstance(v, np.ndarray):
         raise checks.InputError(f"{name} must be one whole number between 1 and {high:g} here")
     return v

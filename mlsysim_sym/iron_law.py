@@ -54,7 +54,7 @@ def iron_law(system=None) -> IronLaw:
     """
     import sympy
     from . import symbols as s
-    from .numeric import _constant_values
+    from .numeric import constant_values
     from .report import latex_expr
     if system is None:
         from .equations import training as _tr
@@ -78,7 +78,7 @@ def iron_law(system=None) -> IronLaw:
                         if x.name in [o.name for o in system.outputs + system.inputs]})
         # base-unit constants, as the compiled kernels use (declared-unit ones, e.g. 1 B/token,
         # would be off by 8 against base-unit inputs)
-        factors[k] = e.xreplace(_constant_values([e]))
+        factors[k] = e.xreplace(constant_values([e]))
     C, N, R, em, es, G = (sympy.Symbol(n, positive=True) for n in
                           ("C", "N", "R_peak", "eta_MFU", "eta_scaling", "G"))
     rhs = C / (N * R * em * es * G)

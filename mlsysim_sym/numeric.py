@@ -24,7 +24,7 @@ __all__ = ["Compiled", "compile_system", "Evaluation"]
 _CACHE: dict = {}
 
 
-def _constant_values(exprs) -> dict:
+def constant_values(exprs) -> dict:
     consts = set()
     for e in exprs:
         consts |= {s for s in e.free_symbols if is_constant(s)}
@@ -135,7 +135,7 @@ class Compiled:
                                  + ", ".join(sorted(m.name for m in missing)))
         self.input_names = tuple(s.name for s in input_syms)
         self._input_syms = input_syms
-        consts = _constant_values(exprs)
+        consts = constant_values(exprs)
         # rebuilding Max/Min nodes with evaluation on runs sympy's pairwise simplification of
         # every argument (minutes for the continuous-batching fixed point); the substitution of
         # numbers for constants needs none of it

@@ -21,7 +21,11 @@ from .equations import walls
 from .symbols import info
 from .system import System
 from .feasibility import memory_reason
-from .units import Q_, as_quantity, base_factor, to_base
+from .units import Q_, base_factor
+from .tasks._core import inputs as _in, knobs
+from .tasks._core.inputs import check_tp, scale_up_domain, serving_inputs, tp_magnitudes  # noqa: F401  (public here for one release)
+from .tasks._core.inputs import max_batched_tokens_magnitude  # noqa: F401
+from .tasks._core.knobs import serving_defaults  # noqa: F401
 
 __all__ = ["predict", "Prediction", "PRECISION_BITS", "serving_system"]
 
@@ -34,18 +38,7 @@ _OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes
             "prefill_flops", "decode_flops", "prefill_bytes", "decode_bytes",
             "prefill_compute_time", "decode_compute_time", "decode_memory_time",
             "tp_prefill_comm_time", "tp_decode_comm_time")
-_MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
-                 "hidden", "ffn_width")
-_HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
-_PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element")
-_EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "fixed_overhead")
-_KNOB_INPUTS = ("batch", "prompt_length", "context_length")
-_TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
-_STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
-_ALL_INPUTS = (_MODEL_INPUTS + _HARDWARE_INPUTS + _PRECISION_INPUTS + _EFFICIENCY_INPUTS
-               + _KNOB_INPUTS + _TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction")
-               + _STEP_INPUTS)
-_SLOT = {name: i for i, name in enumerate(_ALL_INPUTS)}
+_SLOT = {name: i for i, name in enumerate(_in.SERVING_INPUTS)}
 _EFF_SLICE = slice(_SLOT["compute_efficiency"], _SLOT["fixed_overhead"] + 1)
 
 
@@ -69,7 +62,7 @@ def moe_serving_system() -> System:
 
 @lru_cache(maxsize=1)
 def _kernel():
-    return serving_system().compile(_OUTPUTS, _ALL_INPUTS)
+    return serving_system().compile(_OUTPUTS, _in.SERVING_INPUTS)
 
 
 # MoE path: parameters / active parameters are outputs of the MoE record, computed from the
@@ -78,9 +71,9 @@ _MOE_STRUCTURE = ("moe_dense_parameters", "moe_expert_parameters", "moe_experts"
                   "experts_per_token", "moe_shared_experts", "moe_layers")
 _MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link_latency",
               "communication_efficiency")
-_MOE_INPUTS = (_MODEL_INPUTS[2:] + _MOE_STRUCTURE + _HARDWARE_INPUTS + _PRECISION_INPUTS
-               + _EFFICIENCY_INPUTS + _KNOB_INPUTS + _MOE_EXTRA + _TP_INPUTS
-               + ("unoverlapped_fraction",) + _STEP_INPUTS)
+_MOE_INPUTS = (_in.MODEL_INPUTS[2:] + _MOE_STRUCTURE + _in.HARDWARE_INPUTS + _in.PRECISION_INPUTS
+               + _in.EFFICIENCY_INPUTS + _in.KNOB_INPUTS + _MOE_EXTRA + _in.TP_INPUTS
+               + ("unoverlapped_fraction",) + _in.STEP_INPUTS)
 _MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
               "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
               "prefill_bytes": "moe_prefill_bytes",
@@ -106,231 +99,8 @@ def _moe_magnitudes(model, hardware) -> tuple:
     values = dict(structure, moe_routing_imbalance=workload_default("moe_routing_imbalance"),
                   expert_parallel=1, link_bandwidth=link_bw, link_latency=link_lat,
                   communication_efficiency=default("communication_efficiency"))
-    return (tuple(_b(k, values[k]) for k in _MOE_STRUCTURE),
-            tuple(_b(k, values[k]) for k in _MOE_EXTRA))
-
-
-def _b(name, quantity) -> float:
-    return checks.magnitude(name, quantity)
-
-
-_OBJ_CACHE: dict = {}
-
-
-def _cached(kind, obj, *extra):
-    """Per-object cache keyed by identity (registry objects need not be hashable)."""
-    key = (kind, id(obj)) + tuple(id(e) if kind == "moe" else e for e in extra)
-    hit = _OBJ_CACHE.get(key)
-    if hit is None or hit[0] is not obj:
-        fn = {"model": _model_magnitudes, "hardware": _hardware_magnitudes,
-              "moe": _moe_magnitudes, "link": _link_magnitudes}[kind]
-        hit = _OBJ_CACHE[key] = (obj, fn(obj, *extra))
-    return hit[1]
-
-
-def _model_magnitudes(model) -> tuple:
-    gated = bool(getattr(model, "ffn_gated", False))
-    ffn = getattr(model, "ffn", None)
-    if not ffn:
-        raise ValueError(f"model {model.name!r} has no FFN width (ffn): predict() needs it for the "
-                         "activation footprint")
-    values = {
-        "parameters": model.parameters,
-        "active_parameters": model.active_parameters,
-        "layers": model.layers, "heads": model.heads, "kv_heads": model.kv_heads,
-        "head_dim": model.head_dim, "hidden": model.hidden,
-        # gated FFNs hold the gate and up projections live at once
-        "ffn_width": (2 if gated else 1) * ffn,
-    }
-    for key in ("layers", "heads", "kv_heads", "head_dim", "hidden"):
-        if values[key] is None:
-            raise ValueError(f"model {model.name!r} has no {key}: predict() needs a decoder "
-                             "transformer architecture (layers, heads, kv_heads, head_dim, hidden)")
-    return tuple(_b(k, values[k]) for k in _MODEL_INPUTS)
-
-
-def _hardware_magnitudes(hardware, precision) -> tuple:
-    return (_b("peak_flops", hardware.peak_flops(precision)),
-            _b("memory_bandwidth", hardware.memory_bandwidth),
-            _b("memory_capacity", hardware.memory_capacity))
-
-
-@lru_cache(maxsize=16)
-def _precision_magnitudes(precision) -> tuple:
-    bits = PRECISION_BITS[precision]
-    return (_b("bytes_per_parameter", Q_(bits, "bit/param")),
-            _b("kv_bytes_per_element", Q_(bits, "bit")),
-            _b("activation_bytes_per_element", Q_(bits, "bit")))
-
-
-def _default_efficiency(hardware=None, precision=None, stack=None) -> tuple:
-    return _default_efficiency_by(getattr(hardware, "architecture", None), precision, stack)
-
-
-@lru_cache(maxsize=256)
-def _default_efficiency_by(arch, precision, stack) -> tuple:
-    key = VariantKey(regime="serve", generation=arch, precision=precision, stack=stack)
-    return _default_efficiency_for(tuple(key.name(n) for n in _EFFICIENCY_INPUTS))
-
-
-def serving_defaults(hardware, precision, stack=None, efficiency=None) -> dict:
-    """Which default entry each calibrated serving input came from, with its provenance:
-    ``{symbol: defaults.Resolved}`` for the efficiencies ``efficiency`` did not give."""
-    given = set(efficiency) if isinstance(efficiency, dict) else (
-        {"compute", "memory"} if efficiency is not None else set())
-    aliases = {"compute_efficiency": "compute", "memory_efficiency": "memory",
-               "fixed_overhead": "fixed_overhead", "communication_efficiency": "communication",
-               "unoverlapped_fraction": "unoverlapped"}
-    key = VariantKey.for_chip(hardware, precision, "serve", stack=stack)
-    return {sym: resolve(sym, key) for sym, k in aliases.items()
-            if k not in given and sym not in given}
-
-
-@lru_cache(maxsize=64)
-def _default_efficiency_for(names) -> tuple:
-    return tuple(_b(n.split("[")[0], default(n)) for n in names)
-
-
-def _check_stack(stack):
-    """A well-formed stack name (whether it has calibrated values is checked when its default
-    is looked up: a stack whose overhead the caller gives, as a calibration does, need not)."""
-    if stack is None:
-        return None
-    if not isinstance(stack, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._+_-]{0,40}", stack):
-        raise ValueError(f"stack must be a lower-case engine name such as 'trt_llm', 'vllm' or "
-                         f"'llama.cpp', got {stack!r}")
-    return stack
-
-
-def tp_magnitudes(hardware, tp) -> tuple:
-    """(tensor_parallel, scale_up_bandwidth, scale_up_latency) base magnitudes for ``tp``.
-
-    ``tp`` chips act as one device with ``tp`` times the roofs; their scale-up links carry the
-    two all-reduces per layer. The latency defaults to the calibrated ``scale_up_latency`` when
-    the registry does not record the chip's.
-    """
-    if np.ndim(tp) == 0 and tp == 1:
-        return (tp,) + _cached("link", hardware)
-    if np.all(np.asarray(tp) == 1):
-        return (tp,) + _cached("link", hardware)
-    if hardware.scale_up_bandwidth is None:
-        raise ValueError(f"{hardware.name} has no scale-up link in the registry: tp > 1 needs one "
-                         "(links.scale_up.bandwidth)")
-    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
-    return (tp, _b("scale_up_bandwidth", hardware.scale_up_bandwidth),
-            _b("scale_up_latency", lat))
-
-
-def scale_up_domain(hardware):
-    """(accelerators, node name) of the largest scale-up domain the registry records for this
-    chip (a node whose scale-up fabric is a switch or all-to-all: NVLink/NVSwitch, Infinity
-    Fabric, Gaudi), or None when unknown or when the fabric spans hosts (a TPU ICI torus)."""
-    return _scale_up_domain(getattr(hardware, "name", hardware))
-
-
-@lru_cache(maxsize=128)
-def _scale_up_domain(hw_name):
-    best = None
-    for node in registry.list_nodes():
-        node = registry.node(node) if isinstance(node, str) else node
-        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
-        if acc is None or getattr(acc, "name", None) != hw_name or fabric is None:
-            continue
-        if getattr(fabric, "topology", None) not in ("switch", "all-to-all"):
-            return None
-        size = int(node.accelerators_per_node)
-        if best is None or size > best[0]:
-            best = (size, node.name)
-    return best
-
-
-def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=None,
-                   weight_bits=None) -> dict:
-    """Base-unit magnitudes of a model on ``tp`` chips of ``hardware`` at ``precision``: the
-    model's shape, the chip's roofs, the storage widths, the calibrated (or given) efficiencies,
-    the TP link and the unoverlapped share: every input of the serving system except the
-    workload's knobs (batch and lengths, or a request rate). ``serve`` and ``size_fleet`` use it."""
-    values = dict(zip(_MODEL_INPUTS, _cached("model", model)))
-    values.update(zip(_HARDWARE_INPUTS, _cached("hardware", hardware, precision)))
-    prec = _precision_magnitudes(precision)
-    if weight_bits is not None:
-        prec = (_b("bytes_per_parameter", Q_(float(weight_bits), "bit/param")),) + prec[1:]
-    values.update(zip(_PRECISION_INPUTS, prec))
-    values.update(zip(_EFFICIENCY_INPUTS, _efficiency_magnitudes(efficiency, hardware, precision,
-                                                                 _check_stack(stack))))
-    values.update(zip(_TP_INPUTS, tp_magnitudes(hardware, tp)))
-    if isinstance(efficiency, dict) and "scale_up_latency" in efficiency:
-        lat = to_base(as_quantity(efficiency["scale_up_latency"], "us", what="scale_up_latency"))
-        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
-            raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
-        values["scale_up_latency"] = lat
-    values["communication_efficiency"] = _communication(efficiency)
-    values["unoverlapped_fraction"] = _unoverlapped(efficiency)
-    return values
-
-
-def check_tp(tp, model, hardware, *, cross_node=False):
-    """Refuse a tensor-parallel degree that does not divide the model's attention heads or that
-    exceeds the chip's scale-up domain (when the registry records it). Vectorised over arrays."""
-    if isinstance(tp, float) and tp == 1.0:   # one device: nothing to split
-        return tp
-    heads = getattr(model, "heads", None)
-    t = np.asarray(tp, dtype=float)
-    domain = None if cross_node else scale_up_domain(hardware)
-    limit = domain[0] if domain else None
-    if heads:
-        bad = np.mod(heads, t) != 0
-        if np.any(bad):
-            first = int(t[bad].flat[0]) if t.ndim else int(t)
-            ok = [k for k in range(1, int(heads) + 1) if heads % k == 0
-                  and (limit is None or k <= limit)]
-            raise checks.InputError(
-                f"tp={first} does not divide the {int(heads)} attention heads of {model.name} "
-                f"(tensor parallelism splits the heads over the ranks); allowed tp: {ok}")
-    if limit is not None and np.any(t > limit):
-        first = int(t[t > limit].flat[0]) if t.ndim else int(t)
-        raise checks.InputError(
-            f"tp={first} exceeds the scale-up domain of {hardware.name}: a {domain[1]} node has "
-            f"{limit} accelerators on its scale-up fabric, and the tensor-parallel all-reduces "
-            f"need it; allowed tp <= {limit}")
-    return tp
-
-
-def _check_count(name, value, low, high):
-    """Validate a positive whole-number knob (scalar or array); return float or float array."""
-    return checks.count(name, value, low, high)
-
-
-def _check_fraction(name, value):
-    """A fraction in (0, 1] (scalar or array)."""
-    return checks.fraction(name, value)
-
-
-def _efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None) -> tuple:
-    if isinstance(efficiency, dict) and "fixed_overhead" in efficiency:
-        stack = None      # the stack only selects the overhead default, and it is given
-    base = _default_efficiency(hardware, precision, stack)
-    if efficiency is None:
-        return base
-    comp, mem, over = base
-    if isinstance(efficiency, dict):
-        unknown = set(efficiency) - {"compute", "memory", "fixed_overhead", "communication",
-                                     "scale_up_latency", *_OVERLAP_KEYS, *_EFFICIENCY_INPUTS}
-        if unknown:
-            raise ValueError(f"unknown efficiency keys {sorted(unknown)}; allowed: compute, memory, "
-                             "fixed_overhead, communication, scale_up_latency, unoverlapped")
-        for k, v in efficiency.items():
-            if k in ("communication", "scale_up_latency", *_OVERLAP_KEYS):
-                continue
-            if k in ("compute", "compute_efficiency"):
-                comp = _check_fraction("compute efficiency", v)
-            elif k in ("memory", "memory_efficiency"):
-                mem = _check_fraction("memory efficiency", v)
-            else:
-                over = checks.quantity("fixed_overhead", v, "ms", low=0.0)
-        return comp, mem, over
-    eff = _check_fraction("efficiency", efficiency)
-    return eff, eff, over
+    return (tuple(knobs.magnitude(k, values[k]) for k in _MOE_STRUCTURE),
+            tuple(knobs.magnitude(k, values[k]) for k in _MOE_EXTRA))
 
 
 #: per-token figures of a prediction: wall 3's serving MFU and wall 18's energy per token
@@ -549,7 +319,7 @@ class Prediction(ResultDisplay):
         """``{symbol: defaults.Resolved}``: each calibrated default this prediction used, the
         entry it came from (``compute_efficiency[serve-hopper]``) and how it was fitted."""
         stack, efficiency = self._defaults_key
-        return serving_defaults(self.hardware, self.precision, stack, efficiency)
+        return knobs.serving_defaults(self.hardware, self.precision, stack, efficiency)
 
     def cite(self) -> str:
         """BibTeX of every source this prediction depended on."""
@@ -662,29 +432,29 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     hw = registry.hardware(hardware)
     lo_b, hi_b = info("batch").bounds
     lo_s, hi_s = info("context_length").bounds
-    b = _check_count("batch", batch, lo_b, hi_b)
-    s = _check_count("seq_len", seq_len, lo_s, hi_s)
-    sp = s if prompt_len is None else _check_count("prompt_len", prompt_len, lo_s, hi_s)
-    t = check_tp(_check_count("tp", tp, 1, 4096), m, hw)
-    eff = _efficiency_magnitudes(efficiency, hw, precision, _check_stack(stack))
-    comm = _communication(efficiency)
-    phi = _unoverlapped(efficiency)
+    b = checks.count("batch", batch, lo_b, hi_b)
+    s = checks.count("seq_len", seq_len, lo_s, hi_s)
+    sp = s if prompt_len is None else checks.count("prompt_len", prompt_len, lo_s, hi_s)
+    t = _in.check_tp(checks.count("tp", tp, 1, 4096), m, hw)
+    eff = knobs.efficiency_magnitudes(efficiency, hw, precision, knobs.check_stack(stack))
+    comm = knobs.communication(efficiency)
+    phi = knobs.unoverlapped(efficiency)
     latency = efficiency.get("scale_up_latency") if isinstance(efficiency, dict) else None
     vectorised = (isinstance(b, np.ndarray) or isinstance(s, np.ndarray)
                   or isinstance(sp, np.ndarray)
                   or isinstance(t, np.ndarray) or isinstance(comm, np.ndarray)
                   or isinstance(phi, np.ndarray)
                   or (efficiency is not None and any(isinstance(a, np.ndarray) for a in eff)))
-    prec = _precision_magnitudes(precision)
+    prec = _in.precision_magnitudes(precision)
     if weight_bits is not None:
         bits = checks.number("weight_bits", weight_bits, low=0.5, high=64, unit="bit")
         if isinstance(bits, np.ndarray):
             raise checks.InputError("weight_bits must be one number of bits between 0.5 and 64")
-        prec = (_b("bytes_per_parameter", Q_(bits, "bit/param")),) + prec[1:]
-    roofs = _cached("hardware", hw, precision)
-    step = _step_magnitudes(prefill_tokens, max_batched_tokens)
+        prec = (knobs.magnitude("bytes_per_parameter", Q_(bits, "bit/param")),) + prec[1:]
+    roofs = _in.cached(_in.hardware_magnitudes, hw, precision)
+    step = _in.step_magnitudes(prefill_tokens, max_batched_tokens)
     vectorised = vectorised or any(isinstance(a, np.ndarray) for a in step)
-    tpv = tp_magnitudes(hw, t)
+    tpv = _in.tp_magnitudes(hw, t)
     if latency is not None:
         lat = checks.quantity("scale_up_latency", latency, "us", low=0.0)
         tpv = tpv[:2] + (lat,)
@@ -695,47 +465,18 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
                            ("communication", comm), ("unoverlapped", phi),
                            ("scale_up_latency", tpv[2]), arrays=len(_OUTPUTS) + 8)
     if family == "moe":
-        structure, extra = _cached("moe", m, hw)
+        structure, extra = _in.cached(_moe_magnitudes, m, hw)
         extra = extra[:-1] + (comm,)
-        args = (_cached("model", m)[2:] + structure + roofs
+        args = (_in.cached(_in.model_magnitudes, m)[2:] + structure + roofs
                 + prec + eff + (b, sp, s) + extra + tpv + (phi,) + step)
         ev = _moe_kernel().lazy(args, vectorised)
         r = Prediction(ev, phase, m, hw, precision, dict(zip(_MOE_INPUTS, args)), _MOE_ALIAS)
     else:
-        args = (_cached("model", m) + roofs + prec + eff + (b, sp, s) + tpv + (comm, phi) + step)
+        args = (_in.cached(_in.model_magnitudes, m) + roofs + prec + eff + (b, sp, s) + tpv + (comm, phi) + step)
         ev = _kernel().lazy(args, vectorised)
-        r = Prediction(ev, phase, m, hw, precision, dict(zip(_ALL_INPUTS, args)))
+        r = Prediction(ev, phase, m, hw, precision, dict(zip(_in.SERVING_INPUTS, args)))
     r._defaults_key = (stack, efficiency)
     return r
-
-
-def _step_magnitudes(prefill_tokens, max_batched_tokens) -> tuple:
-    """(prefill_chunk_tokens, max_batched_tokens) base magnitudes, checked."""
-    if isinstance(prefill_tokens, bool) or prefill_tokens is None:
-        raise ValueError(f"prefill_tokens must be a number of tokens >= 0, got {prefill_tokens!r}")
-    chunk = np.asarray(prefill_tokens, dtype=float) if not np.isscalar(prefill_tokens) \
-        else float(prefill_tokens) if isinstance(prefill_tokens, (int, float, np.number)) \
-        else float("nan")
-    if not np.all(np.isfinite(chunk) & (np.asarray(chunk) >= 0) & (np.asarray(chunk) <= 1e7)):
-        raise ValueError(f"prefill_tokens must be a number of tokens between 0 and 1e7, got "
-                         f"{prefill_tokens!r}")
-    return (chunk, max_batched_tokens_magnitude(max_batched_tokens))
-
-
-def max_batched_tokens_magnitude(value) -> float:
-    """The engine's per-step token budget (default: ``defaults.yaml``), checked."""
-    if value is None:
-        return _max_batched_tokens_default()
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not (1 <= float(value) <= 1e7):
-        raise ValueError(f"max_batched_tokens must be a number of tokens between 1 and 1e7, got "
-                         f"{value!r}")
-    return float(value)
-
-
-@lru_cache(maxsize=1)
-def _max_batched_tokens_default() -> float:
-    return _b("max_batched_tokens", default("max_batched_tokens"))
 
 
 def _with_bands(model, hardware, samples, kw):
@@ -761,7 +502,7 @@ def _with_bands(model, hardware, samples, kw):
         if sym == "fixed_overhead" and kw.get("stack"):
             name = f"fixed_overhead[{kw['stack']}]"
         names[key] = (name, unit or "dimensionless", (0.0, 1.0) if not unit else (0.0, 1e4))
-    if not any(k in given for k in _OVERLAP_KEYS):
+    if not any(k in given for k in knobs.OVERLAP_KEYS):
         names["unoverlapped"] = ("unoverlapped_fraction", "dimensionless", (0.0, 1.0))
     draws = sample_parameters(names, samples)
     eff = dict(given)
@@ -778,49 +519,6 @@ def _with_bands(model, hardware, samples, kw):
     r.bands["throughput"] = r.bands["prefill_throughput" if r.phase == "prefill"
                                     else "decode_throughput"]
     return r
-
-
-_OVERLAP_KEYS = ("unoverlapped", "unoverlapped_fraction")
-
-
-def _fraction(name, value):
-    """``value`` (a number or array) checked to lie in [0, 1]; a clear error naming ``name``."""
-    return checks.fraction(name, value, zero=True)
-
-
-def _unoverlapped(efficiency):
-    """Unoverlapped share phi of the shorter roof (``efficiency={"unoverlapped": ..}``)."""
-    if isinstance(efficiency, dict):
-        for key in _OVERLAP_KEYS:
-            if key in efficiency:
-                return _fraction("unoverlapped (the share of the shorter roof not hidden)",
-                                 efficiency[key])
-    return _unoverlapped_default()
-
-
-@lru_cache(maxsize=1)
-def _unoverlapped_default() -> float:
-    return _b("unoverlapped_fraction", default("unoverlapped_fraction"))
-
-
-def _communication(efficiency):
-    """Achieved fraction of the scale-up bandwidth in the TP all-reduces (serving engines)."""
-    if isinstance(efficiency, dict) and "communication" in efficiency:
-        return _check_fraction("communication efficiency", efficiency["communication"])
-    return _communication_default()
-
-
-@lru_cache(maxsize=1)
-def _communication_default() -> float:
-    return _b("communication_efficiency",
-              default(variant_name("communication_efficiency", regime="serve")))
-
-
-def _link_magnitudes(hardware) -> tuple:
-    """(scale_up_bandwidth, scale_up_latency) base magnitudes at tp = 1 (the terms vanish)."""
-    bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
-    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
-    return (_b("scale_up_bandwidth", bw), _b("scale_up_latency", lat))
 
 
 def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options,

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import registry, vocabulary
+from . import checks, registry, vocabulary
 from .defaults import default
-from .scenarios import (_HARDWARE_INPUTS, _MODEL_INPUTS, _cached,
-                        _default_efficiency, _EFFICIENCY_INPUTS, _precision_magnitudes,
-                        _check_count, max_batched_tokens_magnitude, serving_system)
-from .solvers.inverse import BaseValues, SolveResult, _magnitude, solve_for
+from .scenarios import serving_system
+from .solvers.inverse import BaseValues, SolveResult, solve_for
 from .checks import InputError
+from .tasks._core import inputs as _in, knobs
 from .symbols import info
 from .units import base_factor
 
@@ -119,26 +118,26 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     vocabulary.precision(precision)
     precision = precision.lower()
     m = registry.model(model)
-    b = _check_count("batch", batch, *info("batch").bounds)
-    s = _check_count("seq_len", seq_len, *info("context_length").bounds)
+    b = checks.count("batch", batch, *info("batch").bounds)
+    s = checks.count("seq_len", seq_len, *info("context_length").bounds)
     if isinstance(b, np.ndarray) or isinstance(s, np.ndarray):
         raise InputError("synthesize takes one batch and one seq_len (whole numbers), not arrays: "
                          "loop over the values you want to compare")
-    known = dict(zip(_MODEL_INPUTS, _cached("model", m)))
+    known = dict(zip(_in.MODEL_INPUTS, _in.cached(_in.model_magnitudes, m)))
     known.update(zip(("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element"),
-                     _precision_magnitudes(precision)))
-    known.update(zip(_EFFICIENCY_INPUTS, _default_efficiency()))
+                     _in.precision_magnitudes(precision)))
+    known.update(zip(_in.EFFICIENCY_INPUTS, knobs.default_efficiency()))
     known.update(batch=b, prompt_length=s, context_length=s, prefill_chunk_tokens=0.0,
-                 max_batched_tokens=max_batched_tokens_magnitude(None))
+                 max_batched_tokens=_in.max_batched_tokens_magnitude(None))
     # one chip (tensor_parallel = 1): wall 4's tensor-parallel all-reduces are exactly zero, the
     # scale-up link values only have to be finite (``given`` may override all four)
     known.update(tensor_parallel=1.0,
-                 scale_up_bandwidth=_magnitude("scale_up_bandwidth",
+                 scale_up_bandwidth=checks.scalar_value("scale_up_bandwidth",
                                                info("scale_up_bandwidth").bounds[1]),
-                 scale_up_latency=_magnitude("scale_up_latency", default("scale_up_latency")),
-                 communication_efficiency=_magnitude("communication_efficiency",
+                 scale_up_latency=checks.scalar_value("scale_up_latency", default("scale_up_latency")),
+                 communication_efficiency=checks.scalar_value("communication_efficiency",
                                                      default("communication_efficiency")),
-                 unoverlapped_fraction=_magnitude("unoverlapped_fraction",
+                 unoverlapped_fraction=checks.scalar_value("unoverlapped_fraction",
                                                   default("unoverlapped_fraction")))
     system = serving_system()
     allowed = {x.name for x in system.inputs} - set(unknowns)
@@ -147,9 +146,9 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
             raise InputError(f"given: {k!r} is not an input of the serving system"
                              + (" (it is an unknown)" if k in unknowns else "")
                              + f"; allowed: {', '.join(sorted(allowed))}")
-        known[k] = _magnitude(k, v)   # checked: finite, positive, fractions <= 1
+        known[k] = checks.scalar_value(k, v)   # checked: finite, positive, fractions <= 1
     # hardware terms that are neither unknown nor given: out of the way (top of plausible range)
-    for h in _HARDWARE_INPUTS:
+    for h in _in.HARDWARE_INPUTS:
         if h not in unknowns and h not in known:
             known[h] = info(h).bounds[1] * base_factor(info(h).unit)
     out = Synthesis()

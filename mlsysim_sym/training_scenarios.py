@@ -30,7 +30,7 @@ import numpy as np
 from . import checks, registry
 from .defaults import default, variant_name
 from .display import ResultDisplay
-from .scenarios import _fraction
+from .tasks._core.knobs import fraction as _fraction
 from .equations import walls
 from .equations import training as _tr
 from .symbols import info

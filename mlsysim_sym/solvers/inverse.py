@@ -164,9 +164,9 @@ def _closed_forms(system, unknown_sym, target_name):
     key = (system.key, unknown_sym.name, target_name)
     if key in _FORMS:
         return _FORMS[key]
-    from ..numeric import _constant_values
+    from ..numeric import constant_values
     expr = system.expr(target_name, constants=False)
-    consts = _constant_values([expr])
+    consts = constant_values([expr])
     expr = expr.xreplace(consts)
     inputs = tuple(sorted((s for s in expr.free_symbols if not is_constant(s) and s != unknown_sym),
                           key=lambda s: s.name))
@@ -184,15 +184,8 @@ def _closed_forms(system, unknown_sym, target_name):
 
 
 def _magnitude(name, value):
-    """Base-unit magnitude of one value given as quantity, quantity string or declared-unit
-    number, checked (finite, physical range, whole for counts) by :mod:`mlsysim_sym.checks`."""
-    v = checks.symbol_value(name, value)
-    if isinstance(v, np.ndarray):
-        if v.size != 1:
-            raise checks.InputError(f"{name} must be a single value here, got an array of "
-                                    f"shape {v.shape}")
-        v = float(v.reshape(()))
-    return v
+    """One value for the symbol ``name`` as a checked base-unit scalar."""
+    return checks.scalar_value(name, value)
 
 
 class BaseValues(dict):

@@ -51,7 +51,7 @@ class _Gradient:
     """Compiled value and gradient of one output with respect to a tuple of inputs."""
 
     def __init__(self, system, output, wrt):
-        from ..numeric import _constant_values
+        from ..numeric import constant_values
         self.output = system.symbol(output).name
         expr = system.expr(self.output, constants=False)
         self.input_syms = tuple(sorted((s for s in expr.free_symbols if not is_constant(s)),
@@ -59,7 +59,7 @@ class _Gradient:
         self.input_names = tuple(s.name for s in self.input_syms)
         wrt_syms = self.input_syms if wrt is None else tuple(system.symbol(w) for w in wrt)
         self.wrt_names = tuple(s.name for s in wrt_syms)
-        consts = _constant_values([expr])
+        consts = constant_values([expr])
         first = _branch_explicit(expr, reverse=False)
         last = _branch_explicit(expr, reverse=True)
         exprs = [expr] + [sympy.diff(first, s) for s in wrt_syms] + [sympy.diff(last, s) for s in wrt_syms]

@@ -154,21 +154,8 @@ def test_no_forbidden_arrow():
 
 #: recorded debt (issue 14): cross-module private names in the task layer. May only shrink.
 KNOWN_PRIVATE = {
-    ("mlsysim_sym.fleet", "mlsysim_sym.scenarios", "_check_count"),
-    ("mlsysim_sym.iron_law", "mlsysim_sym.numeric", "_constant_values"),
-    ("mlsysim_sym.solvers.inverse", "mlsysim_sym.numeric", "_constant_values"),
-    ("mlsysim_sym.solvers.sensitivity", "mlsysim_sym.numeric", "_constant_values"),
     ("mlsysim_sym.sweeps.tasks", "mlsysim_sym.training_scenarios", "_GROUPS"),
     ("mlsysim_sym.sweeps.tasks", "mlsysim_sym.training_scenarios", "_TERMS"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_EFFICIENCY_INPUTS"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_HARDWARE_INPUTS"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_MODEL_INPUTS"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_cached"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_check_count"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_default_efficiency"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.scenarios", "_precision_magnitudes"),
-    ("mlsysim_sym.synthesis", "mlsysim_sym.solvers.inverse", "_magnitude"),
-    ("mlsysim_sym.training_scenarios", "mlsysim_sym.scenarios", "_fraction"),
 }
 
 

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import mlsysim_sym as ms
-from mlsysim_sym.scenarios import _ALL_INPUTS, _default_efficiency, _kernel, serving_system
+from mlsysim_sym.scenarios import _kernel, serving_system
+from mlsysim_sym.tasks._core.inputs import SERVING_INPUTS as _ALL_INPUTS
+from mlsysim_sym.tasks._core.knobs import default_efficiency as _default_efficiency
 from mlsysim_sym.units import Q_
 
 LLAMA3_8B = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e9, "param"),

@@ -1,0 +1,239 @@
+"""Named input builders: a model, a chip, a precision and a parallel layout as the base-unit
+magnitudes of the serving system's inputs.
+
+Every serving task (``predict``, ``serve``, ``size_fleet``, ``synthesize``, the calibration
+cases) builds its inputs here, by name: :func:`serving_inputs` returns ``{input: magnitude}``
+for everything but the workload's knobs, and :func:`args` orders a dict for a compiled kernel.
+Per-object magnitudes (a model's shape, a chip's roofs) are cached by identity, so a repeated
+call does no unit work.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ... import checks, registry, vocabulary
+from ...defaults import default, variant_name
+from ...symbols import info
+from ...units import Q_, as_quantity, to_base
+from . import knobs
+from .knobs import EFFICIENCY_INPUTS, magnitude
+
+__all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_INPUTS",
+           "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "args", "cached",
+           "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
+           "tp_magnitudes", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
+           "max_batched_tokens_magnitude", "weight_bits_magnitude"]
+
+MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
+                "hidden", "ffn_width")
+HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
+PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element")
+KNOB_INPUTS = ("batch", "prompt_length", "context_length")
+TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
+STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
+#: every input of the dense serving system, in the order of its compiled kernel
+SERVING_INPUTS = (MODEL_INPUTS + HARDWARE_INPUTS + PRECISION_INPUTS + EFFICIENCY_INPUTS
+                  + KNOB_INPUTS + TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction")
+                  + STEP_INPUTS)
+
+
+def args(values: dict, order) -> tuple:
+    """``values`` in a kernel's argument ``order``, naming what is missing."""
+    try:
+        return tuple(values[n] for n in order)
+    except KeyError as e:
+        missing = [n for n in order if n not in values]
+        raise ValueError(f"inputs missing for the kernel: {missing}") from e
+
+
+_OBJ_CACHE: dict = {}
+
+
+def cached(fn, obj, *extra):
+    """``fn(obj, *extra)``, cached by the identity of ``obj`` (registry objects need not be
+    hashable) and the value of ``extra``; a new object with a reused id is recomputed."""
+    key = (fn, id(obj)) + tuple(e if isinstance(e, (str, int, float, type(None))) else id(e)
+                                for e in extra)
+    hit = _OBJ_CACHE.get(key)
+    if hit is None or hit[0] is not obj:
+        hit = _OBJ_CACHE[key] = (obj, fn(obj, *extra))
+    return hit[1]
+
+
+def model_magnitudes(model) -> tuple:
+    """A decoder model's shape (:data:`MODEL_INPUTS`) as base magnitudes."""
+    gated = bool(getattr(model, "ffn_gated", False))
+    ffn = getattr(model, "ffn", None)
+    if not ffn:
+        raise ValueError(f"model {model.name!r} has no FFN width (ffn): predict() needs it for the "
+                         "activation footprint")
+    values = {
+        "parameters": model.parameters,
+        "active_parameters": model.active_parameters,
+        "layers": model.layers, "heads": model.heads, "kv_heads": model.kv_heads,
+        "head_dim": model.head_dim, "hidden": model.hidden,
+        # gated FFNs hold the gate and up projections live at once
+        "ffn_width": (2 if gated else 1) * ffn,
+    }
+    for key in ("layers", "heads", "kv_heads", "head_dim", "hidden"):
+        if values[key] is None:
+            raise ValueError(f"model {model.name!r} has no {key}: predict() needs a decoder "
+                             "transformer architecture (layers, heads, kv_heads, head_dim, hidden)")
+    return tuple(magnitude(k, values[k]) for k in MODEL_INPUTS)
+
+
+def hardware_magnitudes(hardware, precision) -> tuple:
+    """A chip's roofs at ``precision`` (:data:`HARDWARE_INPUTS`) as base magnitudes."""
+    return (magnitude("peak_flops", hardware.peak_flops(precision)),
+            magnitude("memory_bandwidth", hardware.memory_bandwidth),
+            magnitude("memory_capacity", hardware.memory_capacity))
+
+
+@lru_cache(maxsize=16)
+def precision_magnitudes(precision) -> tuple:
+    """Storage widths of weights, KV cache and activations at ``precision``."""
+    bits = vocabulary.PRECISION_BITS[precision]
+    return (magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
+            magnitude("kv_bytes_per_element", Q_(bits, "bit")),
+            magnitude("activation_bytes_per_element", Q_(bits, "bit")))
+
+
+def weight_bits_magnitude(weight_bits) -> float:
+    """Storage bits per weight when they differ from the precision (block-quantized formats)."""
+    bits = checks.number("weight_bits", weight_bits, low=0.5, high=64, unit="bit")
+    if isinstance(bits, np.ndarray):
+        raise checks.InputError("weight_bits must be one number of bits between 0.5 and 64")
+    return magnitude("bytes_per_parameter", Q_(bits, "bit/param"))
+
+
+def link_magnitudes(hardware) -> tuple:
+    """(scale_up_bandwidth, scale_up_latency) base magnitudes at tp = 1 (the terms vanish)."""
+    bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
+    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
+    return (magnitude("scale_up_bandwidth", bw), magnitude("scale_up_latency", lat))
+
+
+def tp_magnitudes(hardware, tp) -> tuple:
+    """(tensor_parallel, scale_up_bandwidth, scale_up_latency) base magnitudes for ``tp``.
+
+    ``tp`` chips act as one device with ``tp`` times the roofs; their scale-up links carry the
+    two all-reduces per layer. The latency defaults to the calibrated ``scale_up_latency`` when
+    the registry does not record the chip's.
+    """
+    if np.ndim(tp) == 0 and tp == 1:
+        return (tp,) + cached(link_magnitudes, hardware)
+    if np.all(np.asarray(tp) == 1):
+        return (tp,) + cached(link_magnitudes, hardware)
+    if hardware.scale_up_bandwidth is None:
+        raise ValueError(f"{hardware.name} has no scale-up link in the registry: tp > 1 needs one "
+                         "(links.scale_up.bandwidth)")
+    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
+    return (tp, magnitude("scale_up_bandwidth", hardware.scale_up_bandwidth),
+            magnitude("scale_up_latency", lat))
+
+
+def scale_up_domain(hardware):
+    """(accelerators, node name) of the largest scale-up domain the registry records for this
+    chip (a node whose scale-up fabric is a switch or all-to-all: NVLink/NVSwitch, Infinity
+    Fabric, Gaudi), or None when unknown or when the fabric spans hosts (a TPU ICI torus)."""
+    return _scale_up_domain(getattr(hardware, "name", hardware))
+
+
+@lru_cache(maxsize=128)
+def _scale_up_domain(hw_name):
+    best = None
+    for node in registry.list_nodes():
+        node = registry.node(node) if isinstance(node, str) else node
+        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
+        if acc is None or getattr(acc, "name", None) != hw_name or fabric is None:
+            continue
+        if getattr(fabric, "topology", None) not in ("switch", "all-to-all"):
+            return None
+        size = int(node.accelerators_per_node)
+        if best is None or size > best[0]:
+            best = (size, node.name)
+    return best
+
+
+def check_tp(tp, model, hardware, *, cross_node=False):
+    """Refuse a tensor-parallel degree that does not divide the model's attention heads or that
+    exceeds the chip's scale-up domain (when the registry records it). Vectorised over arrays."""
+    if isinstance(tp, float) and tp == 1.0:   # one device: nothing to split
+        return tp
+    heads = getattr(model, "heads", None)
+    t = np.asarray(tp, dtype=float)
+    domain = None if cross_node else scale_up_domain(hardware)
+    limit = domain[0] if domain else None
+    if heads:
+        bad = np.mod(heads, t) != 0
+        if np.any(bad):
+            first = int(t[bad].flat[0]) if t.ndim else int(t)
+            ok = [k for k in range(1, int(heads) + 1) if heads % k == 0
+                  and (limit is None or k <= limit)]
+            raise checks.InputError(
+                f"tp={first} does not divide the {int(heads)} attention heads of {model.name} "
+                f"(tensor parallelism splits the heads over the ranks); allowed tp: {ok}")
+    if limit is not None and np.any(t > limit):
+        first = int(t[t > limit].flat[0]) if t.ndim else int(t)
+        raise checks.InputError(
+            f"tp={first} exceeds the scale-up domain of {hardware.name}: a {domain[1]} node has "
+            f"{limit} accelerators on its scale-up fabric, and the tensor-parallel all-reduces "
+            f"need it; allowed tp <= {limit}")
+    return tp
+
+
+def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=None,
+                   weight_bits=None) -> dict:
+    """Base-unit magnitudes of a model on ``tp`` chips of ``hardware`` at ``precision``: the
+    model's shape, the chip's roofs, the storage widths, the calibrated (or given) efficiencies,
+    the TP link and the unoverlapped share: every input of the serving system except the
+    workload's knobs (batch and lengths, or a request rate)."""
+    values = dict(zip(MODEL_INPUTS, cached(model_magnitudes, model)))
+    values.update(zip(HARDWARE_INPUTS, cached(hardware_magnitudes, hardware, precision)))
+    prec = precision_magnitudes(precision)
+    if weight_bits is not None:
+        prec = (magnitude("bytes_per_parameter", Q_(float(weight_bits), "bit/param")),) + prec[1:]
+    values.update(zip(PRECISION_INPUTS, prec))
+    values.update(zip(EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
+        efficiency, hardware, precision, knobs.check_stack(stack))))
+    values.update(zip(TP_INPUTS, tp_magnitudes(hardware, tp)))
+    if isinstance(efficiency, dict) and "scale_up_latency" in efficiency:
+        lat = to_base(as_quantity(efficiency["scale_up_latency"], "us", what="scale_up_latency"))
+        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
+            raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
+        values["scale_up_latency"] = lat
+    values["communication_efficiency"] = knobs.communication(efficiency)
+    values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
+    return values
+
+
+def step_magnitudes(prefill_tokens, max_batched_tokens) -> tuple:
+    """(prefill_chunk_tokens, max_batched_tokens) base magnitudes, checked."""
+    if isinstance(prefill_tokens, bool) or prefill_tokens is None:
+        raise ValueError(f"prefill_tokens must be a number of tokens >= 0, got {prefill_tokens!r}")
+    chunk = np.asarray(prefill_tokens, dtype=float) if not np.isscalar(prefill_tokens) \
+        else float(prefill_tokens) if isinstance(prefill_tokens, (int, float, np.number)) \
+        else float("nan")
+    if not np.all(np.isfinite(chunk) & (np.asarray(chunk) >= 0) & (np.asarray(chunk) <= 1e7)):
+        raise ValueError(f"prefill_tokens must be a number of tokens between 0 and 1e7, got "
+                         f"{prefill_tokens!r}")
+    return (chunk, max_batched_tokens_magnitude(max_batched_tokens))
+
+
+def max_batched_tokens_magnitude(value) -> float:
+    """The engine's per-step token budget (default: ``defaults.yaml``), checked."""
+    if value is None:
+        return _max_batched_tokens_default()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (1 <= float(value) <= 1e7):
+        raise ValueError(f"max_batched_tokens must be a number of tokens between 1 and 1e7, got "
+                         f"{value!r}")
+    return float(value)
+
+
+@lru_cache(maxsize=1)
+def _max_batched_tokens_default() -> float:
+    return magnitude("max_batched_tokens", default("max_batched_tokens"))
