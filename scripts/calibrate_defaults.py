@@ -6,7 +6,7 @@
 1. ``calibrate()`` every calibrated parameter on the shipped measurements (all categories but
    energy, whose training layouts are assumptions), from the neutral starting point
    (``calibration/data/start.yaml``); write the values, their 95% intervals, log-spreads and the
-   fit's provenance into ``mlsysim_sym/defaults.yaml``.
+   fit's provenance into ``mlsysim_sym/defaults/defaults.yaml``.
 2. ``validate()`` with those defaults: in sample, leave one source out, cross generation, bands;
    record the per-category results and model discrepancies in
    ``mlsysim_sym/calibration/data/validation.yaml`` (read by the uncertainty bands and by the
@@ -33,7 +33,7 @@ from mlsysim_sym.calibration.parameters import parameter, split_name  # noqa: E4
 from mlsysim_sym.calibration.validate import (FIT_EXCLUDED, literature_held,  # noqa: E402
                                               neutral_start)
 
-DEFAULTS = ROOT / "mlsysim_sym" / "defaults.yaml"
+DEFAULTS = ROOT / "mlsysim_sym" / "defaults" / "defaults.yaml"
 RECORD = ROOT / "mlsysim_sym" / "calibration" / "data" / "validation.yaml"
 DOC = ROOT / "docs" / "validation.md"
 

@@ -3,6 +3,7 @@
 import pytest
 
 from mlsysim_sym import defaults as d
+from mlsysim_sym.defaults.schema import load_table
 from mlsysim_sym import registry
 
 
@@ -60,7 +61,7 @@ def test_a_stack_is_a_name_not_a_hierarchy():
 ])
 def test_the_table_is_validated_with_a_clear_message(raw, message):
     with pytest.raises((ValueError, KeyError), match=message):
-        d._load(raw)
+        load_table(raw)
 
 
 def test_the_shipped_table_loads_and_every_entry_has_provenance():
