@@ -71,7 +71,7 @@ def explain_data(pred) -> dict:
         For a vectorised prediction (array knobs).
     """
     from .scenarios import serving_system
-    system = serving_system()
+    system = serving_system("kv_lora_rank" in pred._inputs)   # MLA: the latent dimensions
     needed = _needed(system)
     kernel = system.compile(needed)
     inputs = dict(pred._inputs)

@@ -65,10 +65,11 @@ _LOAD_OUTPUTS = ("loaded_step_time", "running_batch", "loaded_prefill_chunk", "p
                  "achieved_flop_rate", "arrival_rate")
 
 
-@lru_cache(maxsize=1)
-def load_kernel():
-    """The serving system compiled for its outputs at a request rate."""
-    return serving_system().compile(_LOAD_OUTPUTS)
+@lru_cache(maxsize=2)
+def load_kernel(latent: bool = False):
+    """The serving system compiled for its outputs at a request rate (``latent``: with
+    multi-head latent attention)."""
+    return serving_system(latent).compile(_LOAD_OUTPUTS)
 
 
 def _fraction_input(name, value, default_name):
@@ -97,7 +98,7 @@ def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=
 
 def evaluate_load(values: dict):
     """Evaluate :func:`load_kernel` on :func:`load_inputs` (broadcast when any is an array)."""
-    k = load_kernel()
+    k = load_kernel(latent="kv_lora_rank" in values)   # an MLA model's inputs (serving_inputs)
     args = [values[n] for n in k.input_names]
     vectorised = any(isinstance(a, np.ndarray) for a in args)
     if vectorised:  # numpy broadcasts; the queue's Piecewise needs array conditions

@@ -42,27 +42,38 @@ _SLOT = {name: i for i, name in enumerate(_in.SERVING_INPUTS)}
 _EFF_SLICE = slice(_SLOT["compute_efficiency"], _SLOT["fixed_overhead"] + 1)
 
 
-@lru_cache(maxsize=1)
-def serving_system() -> System:
+def _records(latent, *records):
+    """The records, with the MLA record's attention quantities in wall 4 when ``latent``."""
+    from .equations import mla
+    return mla.latent_attention(*records) if latent else records
+
+
+@lru_cache(maxsize=2)
+def serving_system(latent: bool = False) -> System:
     """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency)
     and the continuous-batching record composed. ``predict`` reads its per-step outputs,
-    ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate."""
+    ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate.
+    ``latent=True``: with multi-head latent attention (the MLA record defines wall 4's KV cache
+    width and attention widths)."""
     from .equations import workloads
-    return System.from_walls(walls.compute, walls.memory, walls.serving, walls.tail_latency,
-                             workloads.continuous_batching, name="serving")
+    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
+                                       walls.tail_latency, workloads.continuous_batching),
+                             name="serving (MLA)" if latent else "serving")
 
 
-@lru_cache(maxsize=1)
-def moe_serving_system() -> System:
-    """Walls 1, 2, 4 plus the MoE workload record (total vs active params, experts touched)."""
+@lru_cache(maxsize=2)
+def moe_serving_system(latent: bool = False) -> System:
+    """Walls 1, 2, 4 plus the MoE workload record (total vs active params, experts touched);
+    ``latent=True``: with multi-head latent attention (the MLA record)."""
     from .equations import workloads
-    return System.from_walls(walls.compute, walls.memory, walls.serving, workloads.moe,
-                             name="serving (MoE)")
+    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
+                                       workloads.moe),
+                             name="serving (MoE, MLA)" if latent else "serving (MoE)")
 
 
-@lru_cache(maxsize=1)
-def _kernel():
-    return serving_system().compile(_OUTPUTS, _in.SERVING_INPUTS)
+@lru_cache(maxsize=2)
+def _kernel(latent: bool = False):
+    return serving_system(latent).compile(_OUTPUTS, _in.with_model(_in.SERVING_INPUTS, latent))
 
 
 # MoE path: parameters / active parameters are outputs of the MoE record, computed from the
@@ -84,9 +95,9 @@ _MOE_OUTPUTS = tuple(_MOE_ALIAS.get(n, n) for n in _OUTPUTS if n != "prefill_thr
     "parameters", "active_parameters", "moe_decode_experts_touched")
 
 
-@lru_cache(maxsize=1)
-def _moe_kernel():
-    return moe_serving_system().compile(_MOE_OUTPUTS, _MOE_INPUTS)
+@lru_cache(maxsize=2)
+def _moe_kernel(latent: bool = False):
+    return moe_serving_system(latent).compile(_MOE_OUTPUTS, _in.with_model(_MOE_INPUTS, latent))
 
 
 def _moe_magnitudes(model, hardware) -> tuple:
@@ -301,7 +312,8 @@ class Prediction(ResultDisplay):
     @property
     def system(self):
         """The composed system this prediction was computed with."""
-        return moe_serving_system() if self._alias else serving_system()
+        latent = "kv_lora_rank" in self._inputs
+        return moe_serving_system(latent) if self._alias else serving_system(latent)
 
     def registry_fields(self) -> list:
         """(registry object, field path) of every registry value this prediction used."""
@@ -311,8 +323,10 @@ class Prediction(ResultDisplay):
                 (self.hardware, "memory.0.capacity")]
         if getattr(self.hardware, "tdp", None) is not None:
             rows.append((self.hardware, "tdp"))  # energy_per_token
-        rows += [(self.model, f) for f in ("layers", "hidden", "heads", "kv_heads", "head_dim",
-                                            "ffn", "vocab")]
+        attention = (("attention", *("architecture.mla." + d for d in _in.MLA_DIMS))
+                     if _in.latent_attention(self.model) else ("kv_heads", "head_dim"))
+        rows += [(self.model, f) for f in ("layers", "hidden", "heads", *attention, "ffn",
+                                            "vocab")]
         return rows
 
     def defaults_used(self) -> dict:
@@ -464,17 +478,20 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
                            ("memory efficiency", eff[1]), ("fixed_overhead", eff[2]),
                            ("communication", comm), ("unoverlapped", phi),
                            ("scale_up_latency", tpv[2]), arrays=len(_OUTPUTS) + 8)
+    latent = _in.latent_attention(m)   # multi-head latent attention: the MLA record
     if family == "moe":
         structure, extra = _in.cached(_moe_magnitudes, m, hw)
         extra = extra[:-1] + (comm,)
         args = (_in.cached(_in.model_magnitudes, m)[2:] + structure + roofs
                 + prec + eff + (b, sp, s) + extra + tpv + (phi,) + step)
-        ev = _moe_kernel().lazy(args, vectorised)
-        r = Prediction(ev, phase, m, hw, precision, dict(zip(_MOE_INPUTS, args)), _MOE_ALIAS)
+        ev = _moe_kernel(latent).lazy(args, vectorised)
+        r = Prediction(ev, phase, m, hw, precision,
+                       dict(zip(_in.with_model(_MOE_INPUTS, latent), args)), _MOE_ALIAS)
     else:
         args = (_in.cached(_in.model_magnitudes, m) + roofs + prec + eff + (b, sp, s) + tpv + (comm, phi) + step)
-        ev = _kernel().lazy(args, vectorised)
-        r = Prediction(ev, phase, m, hw, precision, dict(zip(_in.SERVING_INPUTS, args)))
+        ev = _kernel(latent).lazy(args, vectorised)
+        r = Prediction(ev, phase, m, hw, precision,
+                       dict(zip(_in.with_model(_in.SERVING_INPUTS, latent), args)))
     r._defaults_key = (stack, efficiency)
     return r
 

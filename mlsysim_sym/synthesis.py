@@ -123,7 +123,7 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     if isinstance(b, np.ndarray) or isinstance(s, np.ndarray):
         raise InputError("synthesize takes one batch and one seq_len (whole numbers), not arrays: "
                          "loop over the values you want to compare")
-    known = dict(zip(_in.MODEL_INPUTS, _in.cached(_in.model_magnitudes, m)))
+    known = dict(zip(_in.model_input_names(m), _in.cached(_in.model_magnitudes, m)))
     known.update(zip(("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element"),
                      _in.precision_magnitudes(precision)))
     known.update(zip(_in.EFFICIENCY_INPUTS, knobs.default_efficiency()))
@@ -139,7 +139,7 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
                                                      default("communication_efficiency")),
                  unoverlapped_fraction=checks.scalar_value("unoverlapped_fraction",
                                                   default("unoverlapped_fraction")))
-    system = serving_system()
+    system = serving_system(_in.latent_attention(m))
     allowed = {x.name for x in system.inputs} - set(unknowns)
     for k, v in (given or {}).items():
         if k not in allowed:

@@ -64,7 +64,8 @@ _WALL_MODULES = ("compute", "memory", "software", "serving", "batching", "stream
                  "tail_latency", "ingestion", "transformation", "locality", "complexity",
                  "reasoning", "fidelity", "communication", "fragility", "multitenant", "capital",
                  "sustainability", "checkpoint", "safety")
-_WORKLOAD_MODULES = ("training", "moe", "diffusion", "tinyml", "encoders", "continuous_batching")
+_WORKLOAD_MODULES = ("training", "moe", "diffusion", "tinyml", "encoders", "continuous_batching",
+                     "mla")
 
 
 def _load(names):

@@ -18,7 +18,11 @@ over S_p (S_p + 1) / 2 ~ S_p^2 / 2 pairs, so the two matmuls together cost 2 L H
 Traffic per step: all weights once, plus the KV cache (read in decode, written in prefill).
 KV cache = 2 x layers x kv_heads x head_dim x context x batch x bytes per element, which covers
 multi-head (H_kv = H), grouped-query (H_kv < H; Ainslie et al.) and multi-query (H_kv = 1)
-attention. Footprint = weights + KV cache at full context + peak live activations; with
+attention. The attention variant enters through three quantities, defined here for MHA/GQA/MQA:
+the cached elements per token and layer e_kv (2 H_kv d_h), and the elements per (query, key)
+pair summed over the heads and the two matmuls, w_d for a decode token and w_p for a prompt
+token (both 2 H d_h). The multi-head latent attention record (``equations/mla.py``, DeepSeek-V2)
+defines the same three for MLA, so every equation below serves both. Footprint = weights + KV cache at full context + peak live activations; with
 FlashAttention the S x S score matrix is never materialised (Dao et al.), so the live
 activations of one layer are the residual stream plus the FFN intermediate, for at most the
 engine's token budget per step (vLLM ``max_num_batched_tokens``: longer prompts run in chunks,
@@ -70,23 +74,29 @@ _t = s.tensor_parallel
 _kv_heads_group = sympy.Max(s.kv_heads, _t)
 
 
+#: what the equations read from the attention variant; defined below for MHA/GQA/MQA (the MLA
+#: record, ``equations/mla.py``, defines them for multi-head latent attention instead)
+ATTENTION_WIDTHS = (s.kv_elements_per_layer, s.decode_attention_width, s.prefill_attention_width)
+
+
 def kv_group_bytes_per_token():
-    """KV bytes of one token over the TP group: 2 L Max(H_kv, t) d_h b_kv."""
-    return (s.kv_vectors_per_token * s.layers * _kv_heads_group * s.head_dim
-            * s.kv_bytes_per_element)
+    """KV bytes of one token over the TP group: L e_kv b_kv (MHA/GQA/MQA: 2 L Max(H_kv, t) d_h
+    b_kv)."""
+    return s.layers * s.kv_elements_per_layer * s.kv_bytes_per_element
 
 
 def decode_token_flops(context):
-    """FLOPs of one decode token attending to ``context`` cached tokens (Kaplan Table 1)."""
+    """FLOPs of one decode token attending to ``context`` cached tokens (Kaplan Table 1):
+    2 N_a + 2 L w_d S (MHA/GQA/MQA: w_d = 2 H d_h)."""
     return (s.flops_per_parameter_token * s.active_parameters
-            + 2 * s.attention_flops_per_pair * s.layers * _attention_width * context)
+            + s.attention_flops_per_pair * s.layers * s.decode_attention_width * context)
 
 
 def prefill_token_flops(prompt):
     """FLOPs of one prompt token of a ``prompt``-token causal prefill (S_p/2 keys on average:
-    the two attention matmuls of the whole prompt cost 2 L H d_h S_p^2)."""
+    the two attention matmuls of the whole prompt cost L w_p S_p^2, 2 L H d_h S_p^2 for MHA)."""
     return (s.flops_per_parameter_token * s.active_parameters
-            + s.attention_flops_per_pair * s.layers * _attention_width * prompt)
+            + s.attention_flops_per_pair * s.layers * s.prefill_attention_width * prompt / 2)
 
 
 def tp_latency():
@@ -124,19 +134,32 @@ WALL = Wall(
         "as the batch grows, while the KV cache grows with batch and context until it no longer "
         "fits."
     ),
-    regime="Decoder-only transformers (MHA, GQA, MQA; dense or MoE via active parameters) on one "
-           "accelerator or a tensor-parallel group of t (per-rank roofs and footprint); "
+    regime="Decoder-only transformers (MHA, GQA, MQA; MLA with the MLA record; dense or MoE via "
+           "active parameters) on one accelerator or a tensor-parallel group of t (per-rank roofs "
+           "and footprint); "
            "equal-length sequences in a batch, a decode step optionally carrying a prompt chunk; "
            "FlashAttention-style attention kernels.",
     equations=(
+        Equation(s.kv_elements_per_layer, s.kv_vectors_per_token * _kv_heads_group * s.head_dim,
+                 cite="pope2023inference", locator="Sec. 2.1, KV cache size; Sec. 3.3 multiquery",
+                 note="a key and a value vector per KV head (MHA: H_kv = H; GQA, Ainslie et al.: "
+                      "fewer; MQA: 1); over a TP group of t ranks each holds Max(H_kv/t, 1) heads "
+                      "(replicated when t > H_kv), so the group holds Max(H_kv, t)"),
+        Equation(s.decode_attention_width, 2 * _attention_width, cite="kaplan2020scaling",
+                 locator="Table 1: 2 n_layer n_ctx d_attn FLOPs per token for the attention "
+                         "matmuls",
+                 note="Q K^T and A V each span d_h elements per head"),
+        Equation(s.prefill_attention_width, 2 * _attention_width, cite="kaplan2020scaling",
+                 locator="Table 1: 2 n_layer n_ctx d_attn FLOPs per token for the attention "
+                         "matmuls",
+                 note="as for decode: the heads' keys and values are the cached ones"),
         Equation(s.weight_bytes, s.parameters * s.bytes_per_parameter, cite="pope2023inference",
                  locator="Sec. 2.1, memory costs: weights"),
         Equation(s.kv_cache_bytes,
                  kv_group_bytes_per_token() * s.context_length * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1, KV cache size; Sec. 3.3 multiquery",
-                 note="kv_heads generalises MHA/MQA to grouped-query attention (Ainslie et al.); "
-                      "over a TP group of t ranks each holds Max(H_kv/t, 1) heads (replicated "
-                      "when t > H_kv), so the group holds Max(H_kv, t)"),
+                 note="L e_kv elements per token over the TP group (e_kv: the attention "
+                      "variant's, defined above for MHA/GQA/MQA)"),
         Equation(s.activation_bytes,
                  sympy.Min(s.batch * s.prompt_length + s.prefill_chunk_tokens,
                            s.max_batched_tokens)
@@ -150,8 +173,8 @@ WALL = Wall(
                  note="per device: weights and KV cache split over the t ranks of a TP group"),
         Equation(s.prefill_flops,
                  s.flops_per_parameter_token * s.active_parameters * s.prompt_length * s.batch
-                 + s.attention_flops_per_pair * s.layers * _attention_width
-                 * s.prompt_length ** 2 * s.batch,
+                 + s.attention_flops_per_pair * s.layers * s.prefill_attention_width
+                 * s.prompt_length ** 2 / 2 * s.batch,
                  cite="kaplan2020scaling", locator="Table 1: C_forward = 2N + 2 n_layer n_ctx d_attn",
                  note="causal attention over S_p tokens touches S_p^2/2 pairs; two matmuls"),
         Equation(s.prefill_bytes, s.weight_bytes + s.kv_cache_bytes * s.prompt_length / s.context_length,

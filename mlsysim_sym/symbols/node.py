@@ -97,6 +97,23 @@ activation_bytes_per_element = declare("activation_bytes_per_element", "B", r"b_
                                        "bytes per activation element", (0.0625, 8))
 weight_bytes = declare("weight_bytes", "GB", r"M_{w}", "bytes of all weights", (0, 1e9))
 kv_cache_bytes = declare("kv_cache_bytes", "GB", r"M_{kv}", "bytes of the KV cache", (0, 1e9))
+# what wall 4 reads from the attention variant: wall 4 defines them for MHA/GQA/MQA, the MLA
+# record (equations/mla.py) for multi-head latent attention
+kv_elements_per_layer = declare(
+    "kv_elements_per_layer", "1/token", r"e_{kv}",
+    "key/value-cache elements one token holds in one layer, summed over a tensor-parallel group "
+    "(MHA/GQA/MQA: 2 Max(H_kv, t) d_h; MLA: t (d_c + d_h^R), the latent held by every rank)",
+    (0, 1e9))
+decode_attention_width = declare(
+    "decode_attention_width", "dimensionless", r"w_{\mathrm{att}}^{d}",
+    "elements per (query, cached key) pair of a decode token, summed over the heads and the two "
+    "attention matmuls Q K^T and A V (MHA/GQA/MQA: 2 H d_h; MLA with absorbed up-projections: "
+    "H (2 d_c + d_h^R))", (0, 1e9))
+prefill_attention_width = declare(
+    "prefill_attention_width", "dimensionless", r"w_{\mathrm{att}}^{p}",
+    "elements per (query, key) pair of a prompt token, summed over the heads and the two "
+    "attention matmuls Q K^T and A V (MHA/GQA/MQA: 2 H d_h; MLA with per-head keys and values: "
+    "H (d_h + d_h^R + d_v))", (0, 1e9))
 activation_bytes = declare("activation_bytes", "GB", r"M_{a}",
                            "peak live activation bytes during a forward pass", (0, 1e9))
 prefill_flops = declare("prefill_flops", "FLOP", r"W_{p}", "FLOPs of one prefill pass", (0, 1e27))

@@ -26,6 +26,24 @@ samples_per_batch_element = constant(
     "each element of a batch is one sample (an image, a sequence, one inference)")
 
 # =================================================================================================
+# Multi-head latent attention (DeepSeek-V2/V3)
+# =================================================================================================
+kv_lora_rank = declare("kv_lora_rank", "dimensionless", r"d_{c}",
+                       "KV compression dimension of multi-head latent attention: the latent each "
+                       "token caches per layer (DeepSeek-V3: 512)", (1, 1e5), integer=True)
+qk_rope_head_dim = declare("qk_rope_head_dim", "dimensionless", r"d_{h}^{R}",
+                           "per-head dimension of MLA's decoupled RoPE query and of its RoPE key, "
+                           "one per token shared by all heads (DeepSeek-V3: 64)", (1, 1e4),
+                           integer=True)
+qk_nope_head_dim = declare("qk_nope_head_dim", "dimensionless", r"d_{h}^{C}",
+                           "per-head dimension of MLA's queries and keys without position "
+                           "encoding, up-projected from the latents (DeepSeek-V3: 128)", (1, 1e4),
+                           integer=True)
+v_head_dim = declare("v_head_dim", "dimensionless", r"d_{v}",
+                     "per-head dimension of MLA's values, up-projected from the latent "
+                     "(DeepSeek-V3: 128)", (1, 1e4), integer=True)
+
+# =================================================================================================
 # Mixture of experts
 # =================================================================================================
 moe_experts = declare("moe_experts", "dimensionless", r"E", "routed experts per MoE layer",

@@ -22,7 +22,8 @@ from . import knobs
 from .knobs import EFFICIENCY_INPUTS, magnitude
 
 __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_INPUTS",
-           "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "args", "cached",
+           "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "MLA_DIMS",
+           "latent_attention", "model_input_names", "with_model", "args", "cached",
            "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
            "tp_magnitudes", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude"]
@@ -38,6 +39,34 @@ STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
 SERVING_INPUTS = (MODEL_INPUTS + HARDWARE_INPUTS + PRECISION_INPUTS + EFFICIENCY_INPUTS
                   + KNOB_INPUTS + TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction")
                   + STEP_INPUTS)
+#: multi-head latent attention (DeepSeek-V2/V3): the MLA record (equations/mla.py) defines wall 4's
+#: attention quantities from these dimensions instead of kv_heads and head_dim
+MLA_DIMS = ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+
+
+def latent_attention(model) -> bool:
+    """True when ``model`` uses multi-head latent attention (served with the MLA record)."""
+    return getattr(model, "attention", None) == "mla"
+
+
+def with_model(inputs, latent: bool) -> tuple:
+    """A kernel's input names ``inputs`` for the attention variant: with ``latent``, the MLA
+    dimensions in place of ``kv_heads`` and ``head_dim``."""
+    if not latent:
+        return tuple(inputs)
+    out = []
+    for name in inputs:
+        if name == "kv_heads":
+            out.extend(MLA_DIMS)
+        elif name != "head_dim":
+            out.append(name)
+    return tuple(out)
+
+
+def model_input_names(model) -> tuple:
+    """The names :func:`model_magnitudes` gives for ``model`` (:data:`MODEL_INPUTS`, with the
+    MLA dimensions in place of ``kv_heads`` and ``head_dim`` for an MLA model)."""
+    return with_model(MODEL_INPUTS, latent_attention(model))
 
 
 def args(values: dict, order) -> tuple:
@@ -64,7 +93,7 @@ def cached(fn, obj, *extra):
 
 
 def model_magnitudes(model) -> tuple:
-    """A decoder model's shape (:data:`MODEL_INPUTS`) as base magnitudes."""
+    """A decoder model's shape (:func:`model_input_names`) as base magnitudes."""
     gated = bool(getattr(model, "ffn_gated", False))
     ffn = getattr(model, "ffn", None)
     if not ffn:
@@ -78,11 +107,16 @@ def model_magnitudes(model) -> tuple:
         # gated FFNs hold the gate and up projections live at once
         "ffn_width": (2 if gated else 1) * ffn,
     }
-    for key in ("layers", "heads", "kv_heads", "head_dim", "hidden"):
+    needed = ("layers", "heads", "kv_heads", "head_dim", "hidden")
+    if latent_attention(model):   # the MLA record reads the latent dimensions instead
+        mla = getattr(model, "mla", None)
+        values.update({k: getattr(mla, k, None) for k in MLA_DIMS})
+        needed = ("layers", "heads", "hidden") + MLA_DIMS
+    for key in needed:
         if values[key] is None:
             raise ValueError(f"model {model.name!r} has no {key}: predict() needs a decoder "
-                             "transformer architecture (layers, heads, kv_heads, head_dim, hidden)")
-    return tuple(magnitude(k, values[k]) for k in MODEL_INPUTS)
+                             f"transformer architecture ({', '.join(needed)})")
+    return tuple(magnitude(k, values[k]) for k in model_input_names(model))
 
 
 def hardware_magnitudes(hardware, precision) -> tuple:
@@ -191,7 +225,7 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
     model's shape, the chip's roofs, the storage widths, the calibrated (or given) efficiencies,
     the TP link and the unoverlapped share: every input of the serving system except the
     workload's knobs (batch and lengths, or a request rate)."""
-    values = dict(zip(MODEL_INPUTS, cached(model_magnitudes, model)))
+    values = dict(zip(model_input_names(model), cached(model_magnitudes, model)))
     values.update(zip(HARDWARE_INPUTS, cached(hardware_magnitudes, hardware, precision)))
     prec = precision_magnitudes(precision)
     if weight_bits is not None:
