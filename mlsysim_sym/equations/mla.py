@@ -21,8 +21,9 @@ MHA/GQA/MQA; :func:`latent_attention` swaps the definitions when composing a sys
   absorbed up-projections run once per query token and are part of the 2 N_a FLOPs (their
   weights are counted in the parameters), and each layer reads the compressed cache once.
 * w_p, the same for a prompt token: prefill up-projects each head's keys and values from the
-  latents and runs ordinary attention with queries and keys of d_h + d_h^R and values of d_v
-  elements (Sec. 2.1.3; vLLM's compute-friendly prefill path): w_p = n_h (d_h + d_h^R + d_v).
+  latents and runs ordinary attention with queries and keys of d_h^C + d_h^R and values of d_v
+  elements (Sec. 2.1.3, where d_h^C is the paper's d_h; vLLM's compute-friendly prefill path):
+  w_p = n_h (d_h^C + d_h^R + d_v).
 
 Regime of validity: MLA served with the absorbed decode and unabsorbed prefill of vLLM, SGLang
 and FlashMLA; the latent replicated on every tensor-parallel rank (no data-parallel attention,

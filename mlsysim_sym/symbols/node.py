@@ -113,7 +113,7 @@ prefill_attention_width = declare(
     "prefill_attention_width", "dimensionless", r"w_{\mathrm{att}}^{p}",
     "elements per (query, key) pair of a prompt token, summed over the heads and the two "
     "attention matmuls Q K^T and A V (MHA/GQA/MQA: 2 H d_h; MLA with per-head keys and values: "
-    "H (d_h + d_h^R + d_v))", (0, 1e9))
+    "H (d_h^C + d_h^R + d_v))", (0, 1e9))
 activation_bytes = declare("activation_bytes", "GB", r"M_{a}",
                            "peak live activation bytes during a forward pass", (0, 1e9))
 prefill_flops = declare("prefill_flops", "FLOP", r"W_{p}", "FLOPs of one prefill pass", (0, 1e27))

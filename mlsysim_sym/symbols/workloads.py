@@ -37,7 +37,7 @@ qk_rope_head_dim = declare("qk_rope_head_dim", "dimensionless", r"d_{h}^{R}",
                            integer=True)
 qk_nope_head_dim = declare("qk_nope_head_dim", "dimensionless", r"d_{h}^{C}",
                            "per-head dimension of MLA's queries and keys without position "
-                           "encoding, up-projected from the latents (DeepSeek-V3: 128)", (1, 1e4),
+                           "encoding, up-projected from the latents (DeepSeek-V2's d_h; DeepSeek-V3: 128)", (1, 1e4),
                            integer=True)
 v_head_dim = declare("v_head_dim", "dimensionless", r"d_{v}",
                      "per-head dimension of MLA's values, up-projected from the latent "

@@ -22,6 +22,9 @@ def test_compute_wall_latex_snapshot():
 
 def test_serving_latex_has_kv_cache_and_roofline():
     tex = walls.serving.latex()
-    assert r"M_{kv} &= 2\,B\,S\,d_{h}\,b_{kv}\,L\,\max\left(H_{kv}, t\right)" in tex
+    # the KV cache reads the cached elements per token and layer e_kv, which wall 4 defines for
+    # MHA/GQA/MQA (the MLA record defines it for multi-head latent attention)
+    assert r"e_{kv} &= 2\,d_{h}\,\max\left(H_{kv}, t\right)" in tex
+    assert r"M_{kv} &= B\,S\,b_{kv}\,e_{kv}\,L" in tex
     assert r"\max\left(T_{d,c}, T_{d,m}\right)" in tex
     assert r"\cite{pope2023inference}" in tex
