@@ -90,7 +90,7 @@ def _moe_kernel():
 
 
 def _moe_magnitudes(model, hardware) -> tuple:
-    from .workload_scenarios import moe_inputs, workload_default
+    from .tasks.workloads import moe_inputs, workload_default
     structure = moe_inputs(model)
     # Expert parallelism is a fleet decision (training/fleet sizing); predict() runs one device,
     # so the all-to-all term is identically zero and the link values only need to be finite.
@@ -524,7 +524,7 @@ def _with_bands(model, hardware, samples, kw):
 def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options,
                        stack=None):
     """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes."""
-    from . import workload_scenarios as ws
+    from .tasks import workloads as ws
     if stack is not None and family == "diffusion":
         raise ValueError(f"stack= has no calibrated values for diffusion models ({m.name}); "
                          "leave it out")

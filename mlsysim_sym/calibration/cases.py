@@ -373,7 +373,7 @@ def _roofline_eff(params, uses):
 def _vision_case(meas: Measurement, spec) -> Case:
     """CNN / encoder forward passes (predict_vision); training as three forward passes."""
     from ..units import base_factor as _bf
-    from ..workload_scenarios import predict_vision
+    from ..tasks.workloads import predict_vision
     model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
     table = {"compute_efficiency": "compute_efficiency", "memory_efficiency": "memory_efficiency",
              "fixed_overhead": "fixed_overhead"}
@@ -410,7 +410,7 @@ def _vision_case(meas: Measurement, spec) -> Case:
 def _tinyml_case(meas: Measurement, spec) -> Case:
     """One MCU inference (predict_tinyml) with the software stack's MAC efficiency."""
     from ..units import base_factor as _bf
-    from ..workload_scenarios import predict_tinyml
+    from ..tasks.workloads import predict_tinyml
     model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
     stack = spec.get("stack")
     name = f"tinyml_mac_efficiency[{stack}]" if stack else "tinyml_mac_efficiency"

@@ -19,14 +19,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import checks, registry
-from .display import ResultDisplay
-from .equations import walls, workloads
-from .symbols import info
-from .system import System
-from . import vocabulary
-from .feasibility import memory_reason
-from .units import Q_, as_quantity, base_factor, parse_quantity, to_base
+from ... import checks, registry
+from ...display import ResultDisplay
+from ...equations import walls, workloads
+from ...symbols import info
+from ...system import System
+from ... import vocabulary
+from ...feasibility import memory_reason
+from ...units import Q_, as_quantity, base_factor, parse_quantity, to_base
 
 __all__ = ["predict_diffusion", "predict_tinyml", "predict_vision", "WorkloadPrediction",
            "moe_inputs", "workload_default"]
@@ -34,7 +34,7 @@ __all__ = ["predict_diffusion", "predict_tinyml", "predict_vision", "WorkloadPre
 @lru_cache(maxsize=32)
 def workload_default(name: str):
     """Default of an empirical symbol (``defaults.yaml``, with its provenance)."""
-    from .defaults import default
+    from ...defaults import default
     return default(name)
 
 
@@ -69,7 +69,7 @@ def _roofline_efficiency(efficiency, hardware=None, precision=None, model=None, 
     convolution variant (``compute_efficiency[serve-cnn]``); a named ``stack`` (framework) its
     own fixed overhead.
     """
-    from .defaults import VariantKey, default
+    from ...defaults import VariantKey, default
     if isinstance(efficiency, dict) and "fixed_overhead" in efficiency:
         stack = None      # the stack only selects the overhead default, and it is given
     key = VariantKey.for_chip(hardware, precision, "serve", stack=stack)
@@ -225,7 +225,7 @@ class WorkloadPrediction(ResultDisplay):
     @classmethod
     def json_schema(cls) -> dict:
         """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
-        from .export import result_schema
+        from ...export import result_schema
         return result_schema(cls.__name__, ("latency", "throughput", "memory_footprint",
                                             "memory_utilization", "memory_capacity"),
                              labels=("bottleneck", "reason"), flags=("feasible",),
@@ -242,7 +242,7 @@ class WorkloadPrediction(ResultDisplay):
         return list(self._fields)
 
     def cite(self) -> str:
-        from .citations import cite
+        from ...citations import cite
         return cite(self)
 
     def __repr__(self):
@@ -499,7 +499,7 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     mac_given = efficiency is not None and (not isinstance(efficiency, dict)
                                             or "cycles_per_mac" in efficiency)
     if stack is not None and not mac_given:
-        from .defaults import check_stack
+        from ...defaults import check_stack
         check_stack(stack, "tinyml_mac_efficiency")   # a stack with a calibrated MAC rate
 
     def cycles(fraction):  # cycles per MAC at ``fraction`` of the device's peak MAC rate
@@ -568,7 +568,7 @@ def vision_system(architecture: bool) -> System:
     w = workloads.encoders
     if architecture:
         return System.from_walls(w, name="encoder")
-    from .equations.encoders import PER_SAMPLE
+    from ...equations.encoders import PER_SAMPLE
     return System([e for e in w.equations if e.name not in PER_SAMPLE], w.constraints, (w,),
                   name="vision")
 
@@ -666,7 +666,7 @@ def moe_inputs(model) -> dict:
     ``moe_dense_parameters`` is everything outside the routed and shared experts, so that the
     record's ``parameters`` and ``active_parameters`` equal the registry's derived counts.
     """
-    from .registry import params as _params
+    from ...registry import params as _params
     m = registry.model(model)
     if m.family != "moe" or m.moe is None:
         raise ValueError(f"{m.name} is not a mixture-of-experts model")
