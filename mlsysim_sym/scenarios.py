@@ -405,7 +405,7 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         ``latency``, ``throughput``, ``ttft``, ``time_per_output_token``, ``memory_footprint``,
         ``kv_cache``, ``feasible``, ``bottleneck``; arrays when any knob is an array. Decoder
         LLMs (dense and MoE) use walls 1, 2, 4 (+ the MoE record); diffusion, TinyML, CNN, ViT
-        and encoder models dispatch to :mod:`mlsysim_sym.workload_scenarios` and return its
+        and encoder models dispatch to :mod:`mlsysim_sym.tasks.workloads` and return its
         result objects (``latency``, ``throughput``, ``memory_footprint``, ``feasible``,
         ``bottleneck``).
     """

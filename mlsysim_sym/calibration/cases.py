@@ -393,7 +393,7 @@ def _vision_case(meas: Measurement, spec) -> Case:
 
     def raw(params):
         r = predict_vision(model, hw, efficiency=_roofline_eff(params, uses), **kw)
-        lat = np.asarray(r._ev.value(r.LATENCY), dtype=float)
+        lat = np.asarray(r.value("latency"), dtype=float)
         if train_like:  # backward = 2 x forward work: an image costs three forward passes
             return devices * kw["batch"] / (3 * lat), "1/s"
         if output == "latency":
@@ -420,7 +420,7 @@ def _tinyml_case(meas: Measurement, spec) -> Case:
     def raw(params):
         v = _pick(params, name, "tinyml_mac_efficiency")
         r = predict_tinyml(model, hw, efficiency=v, **kw)
-        return np.asarray(r._ev.value(r.LATENCY), dtype=float)
+        return np.asarray(r.value("latency"), dtype=float)
 
     raw({})
     factor = _scale(spec["unit"], "s") / _bf("s")
