@@ -101,7 +101,7 @@ def _moe_kernel(latent: bool = False):
 
 
 def _moe_magnitudes(model, hardware) -> tuple:
-    from .workload_scenarios import moe_inputs, workload_default
+    from .tasks.workloads import moe_inputs, workload_default
     structure = moe_inputs(model)
     # Expert parallelism is a fleet decision (training/fleet sizing); predict() runs one device,
     # so the all-to-all term is identically zero and the link values only need to be finite.
@@ -419,7 +419,7 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         ``latency``, ``throughput``, ``ttft``, ``time_per_output_token``, ``memory_footprint``,
         ``kv_cache``, ``feasible``, ``bottleneck``; arrays when any knob is an array. Decoder
         LLMs (dense and MoE) use walls 1, 2, 4 (+ the MoE record); diffusion, TinyML, CNN, ViT
-        and encoder models dispatch to :mod:`mlsysim_sym.workload_scenarios` and return its
+        and encoder models dispatch to :mod:`mlsysim_sym.tasks.workloads` and return its
         result objects (``latency``, ``throughput``, ``memory_footprint``, ``feasible``,
         ``bottleneck``).
     """
@@ -541,7 +541,7 @@ def _with_bands(model, hardware, samples, kw):
 def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options,
                        stack=None):
     """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes."""
-    from . import workload_scenarios as ws
+    from .tasks import workloads as ws
     if stack is not None and family == "diffusion":
         raise ValueError(f"stack= has no calibrated values for diffusion models ({m.name}); "
                          "leave it out")

@@ -373,7 +373,7 @@ def _roofline_eff(params, uses):
 def _vision_case(meas: Measurement, spec) -> Case:
     """CNN / encoder forward passes (predict_vision); training as three forward passes."""
     from ..units import base_factor as _bf
-    from ..workload_scenarios import predict_vision
+    from ..tasks.workloads import predict_vision
     model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
     table = {"compute_efficiency": "compute_efficiency", "memory_efficiency": "memory_efficiency",
              "fixed_overhead": "fixed_overhead"}
@@ -393,7 +393,7 @@ def _vision_case(meas: Measurement, spec) -> Case:
 
     def raw(params):
         r = predict_vision(model, hw, efficiency=_roofline_eff(params, uses), **kw)
-        lat = np.asarray(r._ev.value(r.LATENCY), dtype=float)
+        lat = np.asarray(r.value("latency"), dtype=float)
         if train_like:  # backward = 2 x forward work: an image costs three forward passes
             return devices * kw["batch"] / (3 * lat), "1/s"
         if output == "latency":
@@ -410,7 +410,7 @@ def _vision_case(meas: Measurement, spec) -> Case:
 def _tinyml_case(meas: Measurement, spec) -> Case:
     """One MCU inference (predict_tinyml) with the software stack's MAC efficiency."""
     from ..units import base_factor as _bf
-    from ..workload_scenarios import predict_tinyml
+    from ..tasks.workloads import predict_tinyml
     model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
     stack = spec.get("stack")
     name = f"tinyml_mac_efficiency[{stack}]" if stack else "tinyml_mac_efficiency"
@@ -420,7 +420,7 @@ def _tinyml_case(meas: Measurement, spec) -> Case:
     def raw(params):
         v = _pick(params, name, "tinyml_mac_efficiency")
         r = predict_tinyml(model, hw, efficiency=v, **kw)
-        return np.asarray(r._ev.value(r.LATENCY), dtype=float)
+        return np.asarray(r.value("latency"), dtype=float)
 
     raw({})
     factor = _scale(spec["unit"], "s") / _bf("s")

@@ -6,7 +6,8 @@ never collide with the walls' symbols. Shared quantities (``parameters``, ``batc
 
 Empirical symbols (their values are measurements or assumptions, never constants of a formula):
 ``moe_routing_imbalance``, ``tinyml_cycles_per_mac``, ``mcu_flash_read_bytes_per_cycle``; their
-defaults live in ``defaults.yaml`` with provenance (see ``workload_scenarios._FALLBACK_DEFAULTS``).
+defaults live in ``defaults.yaml`` with provenance (read with
+:func:`mlsysim_sym.tasks.workloads.workload_default`).
 """
 
 from .base import constant, declare

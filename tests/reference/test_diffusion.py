@@ -21,7 +21,7 @@ from mlsysim_sym.equations import workloads
 from mlsysim_sym.registry.loader import build_entry
 from mlsysim_sym.system import System
 from mlsysim_sym.units import Q_
-from mlsysim_sym.workload_scenarios import predict_diffusion
+from mlsysim_sym.tasks.workloads import predict_diffusion
 
 SYSTEM = System.from_walls(workloads.diffusion)
 DIT_PARAMS = 675_129_632

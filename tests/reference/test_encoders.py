@@ -14,7 +14,7 @@ from mlsysim_sym import registry
 from mlsysim_sym.equations import workloads
 from mlsysim_sym.system import System
 from mlsysim_sym.units import Q_
-from mlsysim_sym.workload_scenarios import predict_vision
+from mlsysim_sym.tasks.workloads import predict_vision
 
 SYSTEM = System.from_walls(workloads.encoders)
 IDEAL = {"compute": 1.0, "memory": 1.0, "fixed_overhead": "0 ms"}

@@ -12,7 +12,7 @@ import pytest
 from mlsysim_sym.equations import walls, workloads
 from mlsysim_sym.system import System
 from mlsysim_sym.units import Q_
-from mlsysim_sym.workload_scenarios import moe_inputs
+from mlsysim_sym.tasks.workloads import moe_inputs
 
 SYSTEM = System.from_walls(walls.compute, walls.memory, walls.serving, workloads.moe)
 

@@ -13,7 +13,7 @@ import pytest
 from mlsysim_sym.equations import workloads
 from mlsysim_sym.system import System
 from mlsysim_sym.units import Q_
-from mlsysim_sym.workload_scenarios import predict_tinyml, workload_default
+from mlsysim_sym.tasks.workloads import predict_tinyml, workload_default
 
 SYSTEM = System.from_walls(workloads.tinyml)
 F746 = dict(mcu_clock_frequency=Q_(216, "MHz"), mcu_sram_capacity=Q_(320, "KiB"),

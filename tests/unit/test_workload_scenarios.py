@@ -10,8 +10,8 @@ from mlsysim_sym.equations.base import check_constraint, check_equation
 from mlsysim_sym.equations.references import REFERENCES
 from mlsysim_sym.units import Q_
 from mlsysim_sym.defaults import defaults, provenance
-from mlsysim_sym.workload_scenarios import (moe_inputs, predict_diffusion, predict_tinyml,
-                                            predict_vision, workload_default)
+from mlsysim_sym.tasks.workloads import (moe_inputs, predict_diffusion, predict_tinyml,
+                                         predict_vision, workload_default)
 
 EQUATIONS = [(w.name, eq) for w in workloads for eq in w.equations]
 CONSTRAINTS = [(w.name, c) for w in workloads for c in w.constraints]
@@ -158,3 +158,50 @@ def test_workload_results_carry_a_one_line_reason():
     import mlsysim_sym as ms
     r = ms.predict("resnet-50", "a100")
     assert r.feasible and r.reason.startswith("fits:") and r.to_dict()["reason"] == r.reason
+
+
+# ----------------------------------------------------------------------------- result API
+@pytest.mark.parametrize("call,attrs", [
+    (lambda: predict_vision("resnet-50", "a100", batch=8), ("compute_time", "weights")),
+    (lambda: predict_diffusion("dit-xl-2-256", "h100", batch=2), ("step_time", "step_flops")),
+    (lambda: predict_tinyml("ds-cnn", "stm32f746"), ("sram_footprint", "weight_bandwidth")),
+])
+def test_value_is_the_base_magnitude_of_each_output(call, attrs):
+    from mlsysim_sym.units import to_base
+    r = call()
+    for name in ("latency", "memory_footprint", "memory_utilization", *attrs):
+        assert r.value(name) == pytest.approx(float(to_base(getattr(r, name))), rel=1e-12)
+    assert r.value(r.LATENCY) == r.value("latency")     # the record's symbol, or the attribute
+    assert r.value("throughput") == pytest.approx(float(to_base(r.throughput)), rel=1e-12)
+    with pytest.raises(ValueError, match="no output or input 'nonsense'"):
+        r.value("nonsense")
+
+
+def test_base_inputs_are_the_inputs_in_base_units_and_a_copy():
+    from mlsysim_sym.units import to_base
+    r = predict_vision("bert-base", "a100", batch=np.array([1, 4]))
+    base = r.base_inputs()
+    assert set(base) == set(r.inputs()) and np.array_equal(base["batch"], [1.0, 4.0])
+    for k, q in r.inputs().items():
+        assert np.allclose(base[k], to_base(q), rtol=1e-12)
+    assert r.value("encoder_sequence_length") == base["encoder_sequence_length"]
+    base["batch"] = 0
+    assert np.array_equal(r.base_inputs()["batch"], [1.0, 4.0])
+    lat = r.value("latency")
+    assert isinstance(lat, np.ndarray) and lat.shape == (2,)
+
+
+def test_workload_results_are_task_results_with_a_headline():
+    from mlsysim_sym.tasks._core.result import Result
+    r = predict_tinyml("ds-cnn", "stm32f746")
+    assert isinstance(r, Result)
+    line = r.headline()
+    assert line.startswith(f"{r.model.name} on {r.hardware.name}: latency ")
+    assert "throughput" in line and "memory footprint" in line
+    assert repr(r).startswith("TinyMLPrediction(") and "latency=" in repr(r)
+
+
+def test_old_import_path_reexports_the_same_objects():
+    import mlsysim_sym.tasks.workloads as new
+    import mlsysim_sym.workload_scenarios as old
+    assert old.__all__ and all(getattr(old, n) is getattr(new, n) for n in old.__all__)

@@ -1,0 +1,140 @@
+"""What the workload tasks share: registry look-ups, the roofline-efficiency resolver, the
+hardware roofs and the evaluation of a compiled workload record.
+
+Every value goes in as a base-unit magnitude (:func:`mlsysim_sym.checks.magnitude` for trusted
+registry values and defaults, the :mod:`mlsysim_sym.checks` validators for user knobs).
+Registry gaps are never filled silently: :func:`need` refuses what a prediction cannot do
+without; what only makes it a bound is left out with a line in the result's ``notes``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from ... import checks, registry, vocabulary
+from ...checks import magnitude
+from ...defaults import default
+from ...symbols import info
+from ...units import Q_
+from .._core.knobs import EFFICIENCY_INPUTS, default_efficiency
+
+__all__ = ["EFFICIENCY_INPUTS", "workload_default", "precision_bits", "check_stack_name",
+           "roofline_efficiency", "workload_model", "need", "input_tensor_bytes", "known_fields",
+           "evaluate", "hardware_roofs"]
+
+
+@lru_cache(maxsize=32)
+def workload_default(name: str):
+    """Default of an empirical symbol (``defaults.yaml``, with its provenance)."""
+    return default(name)
+
+
+def precision_bits(precision) -> int:
+    """Bits per weight (and element) of ``precision`` (a clear error for an unknown one)."""
+    return vocabulary.precision(precision).bits
+
+
+def check_stack_name(stack, example: str) -> None:
+    """Refuse a ``stack`` that is not a lower-case name (``example`` is shown in the error)."""
+    if stack is not None and (not isinstance(stack, str)
+                              or not re.fullmatch(r"[a-z0-9][a-z0-9._+_-]{0,40}", stack)):
+        raise ValueError(f"stack must be a lower-case name such as {example!r}, got {stack!r}")
+
+
+@lru_cache(maxsize=1)
+def _cnn_compute_default() -> float:
+    return magnitude("compute_efficiency", default("compute_efficiency[serve-cnn]"))
+
+
+def roofline_efficiency(efficiency, hardware=None, precision=None, model=None, stack=None):
+    """(compute efficiency, memory efficiency, fixed overhead) as base magnitudes.
+
+    Defaults are the serving-regime values of the chip's generation and precision
+    (:func:`mlsysim_sym.tasks._core.knobs.default_efficiency`); CNNs use the convolution
+    variant (``compute_efficiency[serve-cnn]``); a named ``stack`` (framework) its own fixed
+    overhead. ``efficiency`` is one fraction for compute and memory, or a dict with
+    ``compute``, ``memory`` and ``fixed_overhead``.
+    """
+    if isinstance(efficiency, dict) and "fixed_overhead" in efficiency:
+        stack = None      # the stack only selects the overhead default, and it is given
+    comp, mem, over = default_efficiency(hardware, precision, stack)
+    if getattr(model, "family", None) == "cnn":
+        comp = _cnn_compute_default()
+    if efficiency is None:
+        return comp, mem, over
+    if isinstance(efficiency, dict):
+        for key, v in efficiency.items():
+            if key in ("compute", "compute_efficiency"):
+                comp = checks.fraction("compute efficiency", v)
+            elif key in ("memory", "memory_efficiency"):
+                mem = checks.fraction("memory efficiency", v)
+            elif key == "fixed_overhead":
+                over = checks.quantity("fixed_overhead", v, info("fixed_overhead").unit, low=0.0)
+            else:
+                raise ValueError(f"unknown efficiency key {key!r}; allowed: compute, memory, "
+                                 "fixed_overhead")
+        return comp, mem, over
+    eff = checks.fraction("efficiency", efficiency)
+    return eff, eff, over
+
+
+def workload_model(model, families, function):
+    """The registry model ``model``, refused unless its family is one of ``families``."""
+    m = registry.model(model)
+    if m.family not in families:
+        raise ValueError(f"{function}() takes {', '.join(families)} models; {m.name} is a "
+                         f"{m.family} model" + (" (use predict())" if m.family in
+                                                 ("decoder", "moe", "ssm") else ""))
+    return m
+
+
+def need(value, what, model):
+    """``value``, or an error saying the registry does not record ``what`` for ``model``."""
+    if value is None:
+        raise ValueError(f"{model.name} has no {what} in the registry; add it (with a source) "
+                         "to predict this model")
+    return value
+
+
+def input_tensor_bytes(model, bits):
+    """Bytes of the model's input tensor (resolution^2 x channels), or None if not recorded."""
+    inp = model.input
+    if inp is None or not inp.resolution or not inp.channels:
+        return None
+    return Q_(inp.resolution ** 2 * inp.channels * bits, "bit")
+
+
+def known_fields(pairs):
+    """The (registry object, field path) pairs whose field the entry records (with provenance)."""
+    out = []
+    for obj, path in pairs:
+        try:
+            obj.provenance(path)
+        except Exception:  # a field the entry does not have
+            continue
+        out.append((obj, path))
+    return out
+
+
+def evaluate(system, outputs, names, values):
+    """Compile ``outputs`` of ``system`` on ``names`` (cached) and evaluate ``values`` lazily:
+    (the evaluation, ``{name: magnitude}`` of the inputs used)."""
+    args = tuple(values[n] for n in names)
+    vectorised = any(isinstance(a, np.ndarray) for a in args)
+    if vectorised:
+        checks.sweep_shape(*[(n, a) for n, a in zip(names, args) if isinstance(a, np.ndarray)],
+                           arrays=len(outputs) + len(args))
+    return system.compile(outputs, names).lazy(args, vectorised), dict(zip(names, args))
+
+
+def hardware_roofs(hw, precision) -> dict:
+    """Peak FLOP/s at ``precision``, main-memory bandwidth and capacity of ``hw`` (base)."""
+    peak = hw.peak_flops(precision)
+    if hw.memory_bandwidth is None:
+        raise ValueError(f"{hw.name} has no main-memory bandwidth in the registry")
+    return {"peak_flops": magnitude("peak_flops", peak),
+            "memory_bandwidth": magnitude("memory_bandwidth", hw.memory_bandwidth),
+            "memory_capacity": magnitude("memory_capacity", hw.memory_capacity)}

@@ -1,0 +1,137 @@
+"""CNN / ViT / transformer-encoder forward passes: :func:`predict_vision` and its result.
+
+Transformer encoders with an architecture (BERT) derive FLOPs and activation traffic from
+layers, width and sequence length; CNNs and ViTs use their published FLOPs (MACs x 2) with the
+input tensor as compulsory activation traffic (so memory time is a lower bound).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ... import checks, registry
+from ...checks import magnitude
+from ...equations import workloads
+from ...equations.encoders import PER_SAMPLE
+from ...symbols import info
+from ...system import System
+from ...units import Q_
+from .common import (EFFICIENCY_INPUTS, check_stack_name, evaluate, hardware_roofs,
+                     input_tensor_bytes, known_fields, need, precision_bits, roofline_efficiency,
+                     workload_model)
+from .result import WorkloadPrediction
+
+__all__ = ["predict_vision", "VisionPrediction", "vision_system"]
+
+
+class VisionPrediction(WorkloadPrediction):
+    """``latency`` of the batch's forward pass; ``throughput`` images (or sequences)/s."""
+
+    family = "vision"
+    LATENCY, THROUGHPUT = "encoder_latency", "encoder_throughput"
+    FOOTPRINT, UTILIZATION, BINDING = ("encoder_memory_footprint", "encoder_memory_utilization",
+                                       "encoder_latency")
+    EXTRA = {"flops": "encoder_flops", "bytes_moved": "encoder_bytes",
+             "compute_time": "encoder_compute_time", "memory_time": "encoder_memory_time",
+             "weights": "weight_bytes"}
+
+
+@lru_cache(maxsize=2)
+def vision_system(architecture: bool) -> System:
+    """The encoder record; without the per-sample equations when FLOPs are published."""
+    w = workloads.encoders
+    if architecture:
+        return System.from_walls(w, name="encoder")
+    return System([e for e in w.equations if e.name not in PER_SAMPLE], w.constraints, (w,),
+                  name="vision")
+
+
+_VISION_OUT = ("encoder_latency", "encoder_throughput", "encoder_memory_footprint",
+               "encoder_memory_utilization", *VisionPrediction.EXTRA.values())
+
+
+def _architecture_values(m, seq_len, bits) -> dict:
+    """Inputs of a transformer encoder from its architecture (layers, width, sequence)."""
+    parts = m.parameter_breakdown()
+    dense = sum(v for k, v in parts.items()
+                if k not in ("embedding", "position_embedding", "type_embedding"))
+    s = seq_len if seq_len is not None else (m.input.seq_len if m.input and m.input.seq_len
+                                             else m.max_context)
+    return {
+        "encoder_dense_parameters": magnitude("encoder_dense_parameters", Q_(dense, "param")),
+        "encoder_sequence_length": checks.count("seq_len", need(s, "input.seq_len", m),
+                                                *info("encoder_sequence_length").bounds),
+        "layers": float(m.layers), "heads": float(m.heads), "head_dim": float(m.head_dim),
+        "hidden": float(m.hidden),
+        "ffn_width": float((2 if m.ffn_gated else 1) * m.ffn),
+        "activation_bytes_per_element": magnitude("activation_bytes_per_element", Q_(bits, "bit"))}
+
+
+def _published_values(m, params, bits, seq_len, notes) -> dict:
+    """Inputs of a CNN / ViT from its published FLOPs, with the input tensor as activations."""
+    if seq_len is not None:
+        raise ValueError("seq_len applies to transformer encoders only")
+    flops = need(m.flops_per_inference, "published FLOPs or MACs", m)
+    inp = input_tensor_bytes(m, bits)
+    if inp is None:
+        inp = Q_(0, "B")
+        notes.append("input tensor size not in the registry: activation traffic omitted")
+    act = m.peak_activation_memory
+    if act is None:
+        act = inp
+        notes.append("peak activation memory not in the registry: the input tensor is used "
+                     "(footprint is a lower bound)")
+    notes.append("activation traffic = the input tensor (compulsory traffic): memory time is "
+                 "a lower bound")
+    return {"encoder_dense_parameters": magnitude("encoder_dense_parameters", params),
+            "encoder_sample_flops": magnitude("encoder_sample_flops", flops),
+            "encoder_sample_activation_traffic": magnitude("encoder_sample_activation_traffic",
+                                                           inp),
+            "encoder_sample_activation_bytes": magnitude("encoder_sample_activation_bytes", act)}
+
+
+def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=None,
+                   seq_len=None, stack=None) -> VisionPrediction:
+    """Predict a CNN / ViT / encoder forward pass: latency, images (sequences)/s, memory.
+
+    Transformer encoders with an architecture (BERT) derive FLOPs and activation traffic from
+    layers, width and sequence length; CNNs and ViTs use their published FLOPs (MACs x 2) with
+    the input tensor as compulsory activation traffic.
+
+    Parameters
+    ----------
+    model, hardware : str or registry object
+    batch : int or array of int
+        Images (or sequences) per forward pass [1, 1e6].
+    precision : str
+        Weight and activation precision.
+    efficiency : float or dict, optional
+        As :func:`mlsysim_sym.predict`.
+    seq_len : int, optional
+        Encoders only: tokens per sequence (default: the registry's input.seq_len, else
+        max_context).
+    stack : str, optional
+        The framework (``tensorrt``, ``mxnet``, ...): its calibrated per-pass overhead.
+    """
+    m = workload_model(model, ("encoder", "cnn", "vit", "tinyml"), "predict_vision")
+    hw = registry.hardware(hardware)
+    bits = precision_bits(precision)
+    params = need(m.parameters, "parameters", m)
+    notes = []
+    values = {"parameters": magnitude("parameters", params),
+              "bytes_per_parameter": magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
+              "batch": checks.count("batch", batch, *info("batch").bounds),
+              **hardware_roofs(hw, precision)}
+    check_stack_name(stack, "tensorrt")
+    values.update(zip(EFFICIENCY_INPUTS,
+                      roofline_efficiency(efficiency, hw, precision.lower(), m, stack)))
+    architecture = m.family == "encoder"
+    values.update(_architecture_values(m, seq_len, bits) if architecture
+                  else _published_values(m, params, bits, seq_len, notes))
+    system = vision_system(architecture)
+    ev, used = evaluate(system, _VISION_OUT, tuple(sorted(values)), values)
+    fields = known_fields([(hw, f"peak.{precision.lower()}"), (hw, "memory.0.bandwidth"),
+                           (hw, "memory.0.capacity"), (m, "published_params"),
+                           (m, "published_macs"), (m, "published_flops"), (m, "architecture")])
+    return VisionPrediction(ev, system, m, hw, precision.lower(), used, hw.memory_capacity, notes,
+                            fields, sample="sequence" if architecture else "image")
