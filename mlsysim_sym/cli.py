@@ -326,6 +326,16 @@ def _predict_kwargs(args, family: str, model_name: str) -> dict:
               "tp": args["tp"], "stack": args["stack"], "uncertainty": args["uncertainty"],
               "weight_bits": args["weight_bits"]}
         return {k: v for k, v in kw.items() if v is not None and v is not False}
+    if family == "ssm":  # a recurrent LLM: the serving knobs without TP, bands, weight bits, explain
+        bad = [o for o in ("--tp", "--uncertainty", "--weight-bits", "--explain")
+               if args[_LLM_ONLY[o]] is not None and args[_LLM_ONLY[o]] is not False]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to "
+                             f"{model_name}, an ssm model; it takes --batch, --seq-len, --phase, "
+                             "--stack, --precision, --efficiency")
+        kw = {"batch": args["batch"], "seq_len": args["seq_len"], "phase": args["phase"],
+              "stack": args["stack"]}
+        return {k: v for k, v in kw.items() if v is not None}
     given = [opt for opt, dest in (("--batch", "batch"), ("--seq-len", "seq_len"),
                                    *_LLM_ONLY.items())
              if args[dest] is not None and args[dest] is not False]
@@ -361,7 +371,7 @@ def _headline(r) -> list:
     """(label, value) rows of a prediction, from the result's own fields: LLM serving shows
     its latencies and memory split; every other family shows its outputs() (latency,
     throughput, footprint and the family's own terms)."""
-    if hasattr(type(r), "time_per_output_token"):
+    if hasattr(type(r), "kv_cache"):  # transformer serving (SSMs list their own outputs)
         rows = [("latency", r.latency), ("throughput", r.throughput), ("ttft", r.ttft),
                 ("time per output token", r.time_per_output_token),
                 ("memory footprint", r.memory_footprint.to("GB")),
@@ -441,7 +451,7 @@ def _cmd_predict(args) -> int:
         d["model_family"] = family  # the registry family (a result's "family" is its kind)
         click.echo(json.dumps(d, indent=2, default=_json_default))
     else:
-        if family in ("decoder", "moe"):
+        if family in ("decoder", "moe", "ssm"):
             knobs = (f"batch {args['batch'] or 1}, seq_len {args['seq_len'] or 2048}, "
                      f"phase {r.phase}")
         else:

@@ -432,9 +432,20 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     m = registry.model(model)
     family = getattr(m, "family", "decoder")
     if family not in ("decoder", "moe"):
+        if family == "ssm":  # the transformer-only knobs would be silently ignored
+            given = [k for k, v in (("tp", tp != 1 if np.ndim(tp) == 0 else True),
+                                    ("weight_bits", weight_bits is not None),
+                                    ("prefill_tokens", np.any(prefill_tokens != 0)),
+                                    ("prompt_len", prompt_len is not None),
+                                    ("max_batched_tokens", max_batched_tokens is not None)) if v]
+            if given:
+                raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not "
+                                 f"apply to {m.name}, a state-space "
+                                 "(ssm) model; it takes batch, seq_len, precision, phase, "
+                                 "efficiency, stack")
         return _dispatch_workload(m, hardware, family, batch=batch, seq_len=seq_len,
                                   precision=precision, efficiency=efficiency, options=options,
-                                  stack=stack)
+                                  stack=stack, phase=phase)
     if options:
         raise ValueError(f"unknown options {sorted(options)} for a {family} model; predict() "
                          "takes batch, seq_len, precision, phase, efficiency")
@@ -539,8 +550,12 @@ def _with_bands(model, hardware, samples, kw):
 
 
 def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options,
-                       stack=None):
-    """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes."""
+                       stack=None, phase="decode"):
+    """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes, Mamba (SSM)."""
+    if family == "ssm":
+        from .tasks.workloads.ssm import predict_ssm
+        return predict_ssm(m, hardware, batch=batch, seq_len=seq_len, precision=precision or "fp16",
+                           phase=phase, efficiency=efficiency, stack=stack, **options)
     from .tasks import workloads as ws
     if stack is not None and family == "diffusion":
         raise ValueError(f"stack= has no calibrated values for diffusion models ({m.name}); "
@@ -561,4 +576,4 @@ def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, effici
                                  efficiency=efficiency, stack=stack,
                                  **({"seq_len": seq} if seq else {}))
     raise ValueError(f"predict() does not model {family!r} models yet ({m.name}); it covers "
-                     "decoder and MoE LLMs, diffusion, TinyML, CNN, ViT and encoder models")
+                     "decoder, MoE and SSM LLMs, diffusion, TinyML, CNN, ViT and encoder models")

@@ -59,13 +59,14 @@ class WallSet:
         return "WallSet(" + ", ".join(f"{w.number} {w.name}" for w in self._walls) + ")"
 
 
-# Wall modules in wall order, then workload families (MoE, diffusion, TinyML, encoders/CNNs).
+# Wall modules in wall order, then workload families (MoE, diffusion, TinyML, encoders/CNNs,
+# Mamba SSMs).
 _WALL_MODULES = ("compute", "memory", "software", "serving", "batching", "streaming",
                  "tail_latency", "ingestion", "transformation", "locality", "complexity",
                  "reasoning", "fidelity", "communication", "fragility", "multitenant", "capital",
                  "sustainability", "checkpoint", "safety")
 _WORKLOAD_MODULES = ("training", "moe", "diffusion", "tinyml", "encoders", "continuous_batching",
-                     "mla")
+                     "mla", "ssm")
 
 
 def _load(names):

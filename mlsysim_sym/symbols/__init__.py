@@ -19,7 +19,7 @@ from .node import *  # noqa: F401,F403
 _MODULES = ("software", "batching", "streaming", "tail_latency", "ingestion", "transformation",
             "locality", "complexity", "reasoning", "fidelity", "communication", "fragility",
             "multitenant", "capital", "sustainability", "checkpoint", "safety", "training",
-            "workloads", "continuous_batching")
+            "workloads", "continuous_batching", "ssm")
 
 for _name in _MODULES:
     if _util.find_spec(f"{__name__}.{_name}") is None:

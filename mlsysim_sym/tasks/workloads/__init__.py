@@ -12,16 +12,18 @@ record needs, for composing it with walls 1, 2 and 4.
 
 Modules: ``common`` (registry look-ups, roofline-efficiency resolver, hardware roofs,
 evaluation), ``result`` (:class:`WorkloadPrediction`), ``diffusion``, ``tinyml``, ``vision``
-(CNN / ViT / encoder) and ``moe``.
+(CNN / ViT / encoder), ``moe`` and ``ssm`` (Mamba serving: ``predict_ssm``, whose
+:class:`SSMPrediction` speaks like the LLM prediction: ttft, time per output token, phase).
 """
 
 from .common import workload_default
 from .diffusion import DiffusionPrediction, predict_diffusion
 from .moe import moe_inputs
 from .result import WorkloadPrediction
+from .ssm import SSMPrediction, predict_ssm
 from .tinyml import TinyMLPrediction, predict_tinyml
 from .vision import VisionPrediction, predict_vision
 
 __all__ = ["predict_diffusion", "predict_tinyml", "predict_vision", "WorkloadPrediction",
            "DiffusionPrediction", "TinyMLPrediction", "VisionPrediction", "moe_inputs",
-           "workload_default"]
+           "workload_default", "predict_ssm", "SSMPrediction"]
