@@ -140,7 +140,7 @@ def test_diffusion_bad_steps():
         predict_diffusion("dit-xl-2-256", "h100", steps=0)
 
 
-@pytest.mark.parametrize("name,field", [("stable-diffusion-1-5", "backbone_flops_per_step"),
+@pytest.mark.parametrize("name,field", [("sdxl-base-1-0", "backbone_flops_per_step"),
                                         ("dit-xl-2-256", "published_params")])
 def test_registry_gaps_are_errors_not_guesses(name, field):
     from mlsysim_sym import registry
