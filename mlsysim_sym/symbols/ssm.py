@@ -10,12 +10,12 @@ from .base import constant, declare
 _T = (0, 1e12)  # times in ms
 _B = (0, 1e18)  # bytes
 
-ssm_inner_width = declare("ssm_inner_width", "dimensionless", r"D",
+ssm_inner_width = declare("ssm_inner_width", "dimensionless", r"d_{\mathrm{inner}}",
                           "channels of the selective scan: expand x model width (d_inner)",
                           (1, 1e7), integer=True)
-ssm_state_size = declare("ssm_state_size", "dimensionless", r"N",
+ssm_state_size = declare("ssm_state_size", "dimensionless", r"d_{\mathrm{state}}",
                          "state elements per scan channel (d_state)", (1, 1e4), integer=True)
-ssm_conv_width = declare("ssm_conv_width", "dimensionless", r"W_{\mathrm{conv}}",
+ssm_conv_width = declare("ssm_conv_width", "dimensionless", r"d_{\mathrm{conv}}",
                          "columns of the causal depthwise convolution's rolling window held per "
                          "channel (d_conv)", (1, 1e3), integer=True)
 ssm_state_bytes_per_element = declare("ssm_state_bytes_per_element", "B", r"b_{s}",
