@@ -25,6 +25,12 @@ def test_predict_dispatches_and_the_result_speaks_like_the_llm_prediction():
     assert r.reason.startswith("fits:")
     assert r.headline().startswith("mamba-2-8b on nvidia-h100-sxm: latency ")
     assert predict_ssm("mamba-2-8b", "h100").time_per_output_token == r.time_per_output_token
+    # base-unit magnitudes without pint, as the other workload results give them
+    assert r.value("latency") == r.value("ssm_time_per_output_token") == pytest.approx(
+        r.time_per_output_token.to("s").magnitude)
+    assert r.value("batch") == r.base_inputs()["batch"] == 1.0
+    with pytest.raises(ValueError, match="no output or input 'kv_cache'"):
+        r.value("kv_cache")
 
 
 def test_to_dict_has_the_common_keys_and_matches_its_schema():

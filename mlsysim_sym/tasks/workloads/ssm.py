@@ -75,6 +75,26 @@ class SSMPrediction(Result):
             q = self._cache[field] = self._ev.quantity(FIELDS[field])
         return q
 
+    def value(self, name):
+        """Base-unit magnitude (float, or numpy array for a sweep; no pint) of an output, named
+        by its field (``time_per_output_token``, ``latency``) or by the record's symbol
+        (``ssm_ttft``); an input's name gives the input's magnitude."""
+        if name in ("latency", "throughput"):
+            name = {"latency": ("ttft", "time_per_output_token"),
+                    "throughput": ("prefill_throughput", "decode_throughput")}[name][
+                self.phase == "decode"]
+        symbol = FIELDS.get(name, name)
+        if symbol in self._ev.compiled.output_names:
+            return self._ev.value(symbol)
+        if name in self._inputs:
+            return self._inputs[name]
+        raise ValueError(f"SSMPrediction has no output or input {name!r}; outputs: "
+                         f"{', '.join(FIELDS)}, latency, throughput")
+
+    def base_inputs(self) -> dict:
+        """``{input name: base-unit magnitude}`` of every input the evaluation used."""
+        return dict(self._inputs)
+
     ttft = property(lambda self: self._q("ttft"), doc="time to first token (prefill pass)")
     time_per_output_token = property(lambda self: self._q("time_per_output_token"),
                                      doc="time per output token (one recurrent decode step)")
