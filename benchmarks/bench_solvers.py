@@ -55,7 +55,7 @@ def main() -> None:
                                        batch=8, seq_len=4096, precision="fp8", compare=False), 50)
     rows.append(("synthesize 3 unknowns x 2 targets (no chip table)", t * 1e3, "ms", ""))
 
-    from mlsysim_sym.fleet import size_fleet
+    from mlsysim_sym.tasks.fleet import size_fleet
     kw = dict(qps=100, input_tokens=1024, output_tokens=256,
               slo={"ttft": "500 ms", "tpot": "50 ms"}, precision="fp8")
     chips = ["h100", "mi300x", "h200", "gaudi3", "b200"]
@@ -66,7 +66,7 @@ def main() -> None:
     rows.append(("fleet sizing over 5 candidate chips (exact integers)", t * 1e3, "ms",
                  "target <= 10 ms"))
 
-    from mlsysim_sym.planning import best_parallelism
+    from mlsysim_sym.tasks.planning import best_parallelism
     t0 = time.perf_counter()
     plan = best_parallelism("gpt-3-175b", "a100", devices=1024, global_batch=1536, seq_len=2048)
     rows.append((f"GPT-3 / 1024 A100 plan search, first call ({plan.evaluated} layouts)",

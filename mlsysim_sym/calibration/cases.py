@@ -286,7 +286,7 @@ class _LLM:
 
     def max_load(self, params, *, n_in, n_out, reserve, max_batch):
         """Output tokens/s of one replica at saturation (``serve``'s public ``capacity``)."""
-        from ..fleet import serve
+        from ..tasks.fleet import serve
         from ..units import to_base
         r = serve(self.model, self.hw, qps=1e-6, input_tokens=n_in, output_tokens=n_out,
                   tp=self.tp, batch=max_batch, precision=self.precision,

@@ -24,7 +24,7 @@ LLAMA3_70B = 70_553_706_496
 
 def test_exported_lazily():
     assert "compress" in dir(ms) and "fleet_footprint" in dir(ms)
-    assert ms.compress.__module__ == "mlsysim_sym.compression"
+    assert ms.compress.__module__ == "mlsysim_sym.tasks.compression"
     assert ms.FleetFootprint.__name__ == "FleetFootprint"
 
 
