@@ -39,7 +39,8 @@ import pint
 from .units import UnitError, base_factor, check_dimension, parse_quantity, parse_unit
 
 __all__ = ["InputError", "SweepTooLargeError", "config", "number", "count", "fraction",
-           "quantity", "symbol_value", "scalar_value", "magnitude", "sweep_shape", "check_size", "ERRORS"]
+           "quantity", "symbol_value", "scalar_value", "magnitude", "one", "sweep_shape", "check_size",
+           "ERRORS"]
 
 
 class InputError(ValueError):
@@ -335,6 +336,15 @@ def scalar_value(name, value):
             raise InputError(f"{name} must be a single value here, got an array of shape {v.shape}")
         v = float(v.reshape(()))
     return v
+
+
+def one(value, message: str):
+    """``value`` (a checked number or quantity magnitude, as :func:`number`, :func:`count`,
+    :func:`fraction` or :func:`quantity` return it) when it is one number; an array is refused
+    with ``message`` (an argument that takes one value, not a sweep, such as a request rate)."""
+    if isinstance(value, np.ndarray):
+        raise InputError(message)
+    return value
 
 
 def magnitude(name, value):

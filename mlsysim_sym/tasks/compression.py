@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Optional
 
 from .. import checks, registry
-from ..display import ResultDisplay
 from ..units import Q_, quantity_json
+from ._core.result import Result
 
 __all__ = ["compress", "CompressionResult"]
 
@@ -46,7 +46,7 @@ def _system():
 
 
 @dataclass
-class CompressionResult(ResultDisplay):
+class CompressionResult(Result):
     """Weights of a model after compression (pint quantities) and the published accuracy cost.
 
     Attributes
@@ -71,6 +71,8 @@ class CompressionResult(ResultDisplay):
     notes : list of str
     """
 
+    HEADLINE = ("bits", "bytes_per_parameter", "size", "compression_ratio")
+
     model: object
     bits: float
     group_size: float
@@ -93,6 +95,11 @@ class CompressionResult(ResultDisplay):
                 + (f" {self.sparsity}" if self.sparsity else "")
                 + f", {self.bytes_per_parameter.to('bit/param'):.4g~P}, "
                 f"{self.size:.4g~P} ({float(self.compression_ratio.magnitude):.3g}x smaller){acc})")
+
+    @property
+    def system(self):
+        """The composed system the compression was evaluated with (walls 1, 2, 4 and 13)."""
+        return _system()
 
     def to_dict(self) -> dict:
         """JSON-ready dict: quantities as ``{"value", "unit"}``, the model by name."""
@@ -199,8 +206,7 @@ def compress(model, bits: float = 4, *, group_size: float = 128, scale_bits=None
     if sparsity not in _SPARSITY:
         raise checks.InputError(f"sparsity={sparsity!r} is not allowed; allowed: None, '2:4'")
     for name, v in (("bits", b), ("group_size", g), ("baseline_bits", base)):
-        if getattr(v, "ndim", 0):
-            raise checks.InputError(f"{name} must be one number here, not an array")
+        checks.one(v, f"{name} must be one number here, not an array")
     if b > base:
         raise checks.InputError(f"bits={b:g} is more than baseline_bits={base:g}: compression "
                                 "stores fewer bits per weight than the reference")

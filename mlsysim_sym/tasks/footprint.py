@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import checks, registry
-from ..display import ResultDisplay
 from ..units import Q_, quantity_json
+from ._core.result import Result
 
 __all__ = ["fleet_footprint", "FleetFootprint"]
 
@@ -36,7 +36,7 @@ def _system():
 
 
 @dataclass
-class FleetFootprint(ResultDisplay):
+class FleetFootprint(Result):
     """Energy, cost, carbon and water of ``devices`` chips over ``days`` (pint quantities).
 
     Attributes
@@ -64,6 +64,9 @@ class FleetFootprint(ResultDisplay):
         What was assumed, and what could not be computed for want of data.
     """
 
+    HEADLINE = ("devices", "days", "facility_energy", "operational_carbon", "energy_cost",
+                "rental_cost")
+
     hardware: object
     datacenter: object
     devices: int
@@ -89,6 +92,11 @@ class FleetFootprint(ResultDisplay):
         return (f"FleetFootprint({self.devices} x {self.hardware.name} for {self.days:g} days in "
                 f"{self.datacenter.name} at u={self.utilization:g}: {', '.join(parts)})")
 
+    @property
+    def system(self):
+        """The composed system the footprint was evaluated with (walls 17 and 18)."""
+        return _system()
+
     def to_dict(self) -> dict:
         """JSON-ready dict: quantities as ``{"value", "unit"}``, chip and datacenter by name."""
         d = {"hardware": self.hardware.name, "datacenter": self.datacenter.name,
@@ -101,9 +109,9 @@ class FleetFootprint(ResultDisplay):
 
 
 def _scalar(name, value, unit, **bounds):
-    v = checks.quantity(name, value, unit, **bounds)
-    if getattr(v, "ndim", 0):
-        raise checks.InputError(f"{name} must be one value here, not an array")
+    """One checked quantity in ``unit`` (an array is refused: a footprint is of one fleet)."""
+    v = checks.one(checks.quantity(name, value, unit, **bounds),
+                   f"{name} must be one value here, not an array")
     return Q_(v, Q_(1, unit).to_base_units().units).to(unit)
 
 
@@ -154,40 +162,58 @@ def fleet_footprint(hardware, devices, *, days, datacenter, utilization: float =
     """
     hw = registry.hardware(hardware)
     dc = registry.datacenter(datacenter)
-    n = checks.count("devices", devices, 1, 1e8)
-    if getattr(n, "ndim", 0):
-        raise checks.InputError("devices must be one whole number here, not an array")
+    n = checks.one(checks.count("devices", devices, 1, 1e8),
+                   "devices must be one whole number here, not an array")
     duration = _scalar("days", days, "day", low=0, low_open=True)
-    u = checks.number("utilization", utilization, low=0, high=1)
-    if getattr(u, "ndim", 0):
-        raise checks.InputError("utilization must be one number in [0, 1] here")
+    u = checks.one(checks.number("utilization", utilization, low=0, high=1),
+                   "utilization must be one number in [0, 1] here")
+    notes = []
+    values = {"devices": float(n), "job_duration": duration, "device_utilization": float(u),
+              "device_idle_power": _idle_power(hw, idle_power, u, notes),
+              "device_peak_power": hw.tdp}
+    outputs = list(_ENERGY) + _site(dc, values, notes)
+    outputs += _prices(hw, dc, electricity_price, cloud_price, values, notes)
+    outputs += _embodied(embodied_carbon_per_device, service_life, lifetime_utilization, values,
+                         notes)
+    return _result(hw, dc, int(n), duration, float(u), _system().evaluate(outputs, values), notes)
+
+
+def _idle_power(hw, idle_power, u, notes):
+    """Power of an idle chip: given (at most the TDP), else the TDP (an upper bound, noted)."""
     if hw.tdp is None:
         raise checks.InputError(f"hardware {hw.name!r} has no TDP in the registry: give a chip "
                                 "with one (Hardware.from_spec({... 'tdp': '700 W'}))")
-    notes = []
     if idle_power is None:
-        idle = hw.tdp
         if u < 1:
             notes.append(f"no idle power for {hw.name} (the registry has none): the devices draw "
                          f"their TDP ({hw.tdp:~P}) at any utilisation, an upper bound; pass "
                          "idle_power= for the load-proportional model")
-    else:
-        idle = _scalar("idle_power", idle_power, "W", low=0)
-        if idle > hw.tdp:
-            raise checks.InputError(f"idle_power={idle:~P} is more than the TDP of {hw.name} "
-                                    f"({hw.tdp:~P})")
-    values = {"devices": float(n), "job_duration": duration, "device_utilization": float(u),
-              "device_idle_power": idle, "device_peak_power": hw.tdp}
+        return hw.tdp
+    idle = _scalar("idle_power", idle_power, "W", low=0)
+    if idle > hw.tdp:
+        raise checks.InputError(f"idle_power={idle:~P} is more than the TDP of {hw.name} "
+                                f"({hw.tdp:~P})")
+    return idle
+
+
+def _site(dc, values, notes) -> list:
+    """The grid's carbon intensity and PUE (required) and WUE into ``values``; the extra
+    outputs they allow (water)."""
     for key in ("carbon_intensity", "pue"):
         if getattr(dc, key, None) is None:
             raise checks.InputError(f"datacenter {dc.name!r} has no {key} in the registry")
         values[key] = getattr(dc, key)
-    outputs = list(_ENERGY)
     if dc.wue is not None:
         values["wue"] = dc.wue
-        outputs.append("water_consumption")
-    else:
-        notes.append(f"no WUE for {dc.name}: water not computed")
+        return ["water_consumption"]
+    notes.append(f"no WUE for {dc.name}: water not computed")
+    return []
+
+
+def _prices(hw, dc, electricity_price, cloud_price, values, notes) -> list:
+    """Electricity and rental prices (given, else the registry's) into ``values``; the cost
+    outputs they allow."""
+    outputs = []
     price = (_scalar("electricity_price", electricity_price, "USD/kWh", low=0)
              if electricity_price is not None else dc.electricity_price)
     if price is not None:
@@ -203,28 +229,35 @@ def fleet_footprint(hardware, devices, *, days, datacenter, utilization: float =
         outputs.append("cloud_cost")
     else:
         notes.append(f"no cloud price for {hw.name}: pass cloud_price= for the rental cost")
-    if embodied_carbon_per_device is not None:
-        if service_life is None:
-            raise checks.InputError("embodied_carbon_per_device needs service_life (e.g. "
-                                    "'5 yr') to charge the fleet its share")
-        values["embodied_carbon_per_device"] = _scalar(
-            "embodied_carbon_per_device", embodied_carbon_per_device, "kgCO2e", low=0)
-        values["service_life"] = _scalar("service_life", service_life, "yr", low=0,
-                                         low_open=True)
-        values["lifetime_utilization"] = checks.number(
-            "lifetime_utilization", lifetime_utilization, low=0, high=1, low_open=True)
-        outputs += ["embodied_carbon", "total_carbon"]
-    else:
+    return outputs
+
+
+def _embodied(per_device, service_life, lifetime_utilization, values, notes) -> list:
+    """The embodied-carbon inputs into ``values`` when given (with a service life); the
+    embodied and total carbon outputs."""
+    if per_device is None:
         notes.append("embodied carbon not included (the registry has none): pass "
                      "embodied_carbon_per_device= and service_life=")
-    out = _system().evaluate(outputs, values)
+        return []
+    if service_life is None:
+        raise checks.InputError("embodied_carbon_per_device needs service_life (e.g. "
+                                "'5 yr') to charge the fleet its share")
+    values["embodied_carbon_per_device"] = _scalar(
+        "embodied_carbon_per_device", per_device, "kgCO2e", low=0)
+    values["service_life"] = _scalar("service_life", service_life, "yr", low=0, low_open=True)
+    values["lifetime_utilization"] = checks.number(
+        "lifetime_utilization", lifetime_utilization, low=0, high=1, low_open=True)
+    return ["embodied_carbon", "total_carbon"]
 
+
+def _result(hw, dc, n, duration, u, out, notes) -> FleetFootprint:
+    """The :class:`FleetFootprint` of one evaluation (outputs not computed are None)."""
     def q(name, unit):
         return out[name].to(unit) if name in out else None
 
     return FleetFootprint(
-        hardware=hw, datacenter=dc, devices=int(n), days=float(duration.to("day").magnitude),
-        utilization=float(u), device_power=q("device_power", "W"),
+        hardware=hw, datacenter=dc, devices=n, days=float(duration.to("day").magnitude),
+        utilization=u, device_power=q("device_power", "W"),
         it_energy=q("it_energy", "MWh"), facility_energy=q("facility_energy", "MWh"),
         operational_carbon=q("operational_carbon", "tCO2e"),
         embodied_carbon=q("embodied_carbon", "tCO2e"), total_carbon=q("total_carbon", "tCO2e"),

@@ -19,6 +19,7 @@ from .. import registry
 from ..progress import reporter
 from ..training_scenarios import train
 from ..units import Q_, quantity_json
+from ._core.result import Result
 
 __all__ = ["best_parallelism", "Plan"]
 
@@ -27,8 +28,10 @@ _OBJECTIVES = {"step_time": (1, "step_time"), "mfu": (-1, "mfu"),
 
 
 @dataclass
-class Plan:
+class Plan(Result):
     """Ranked layouts. ``best`` is the top row; ``table`` every feasible row, best first."""
+
+    HEADLINE = ("objective", "feasible_count", "evaluated")
 
     table: list
     evaluated: int

@@ -21,7 +21,8 @@ from typing import Optional
 import pint
 
 from ..symbols.complexity import DEFAULT_FIT, FITS, ScalingFit
-from ..units import UnitError, as_quantity
+from ..units import UnitError, as_quantity, quantity_json
+from ._core.result import Result
 
 __all__ = ["compute_optimal", "ComputeOptimal", "FITS", "DEFAULT_FIT"]
 
@@ -34,7 +35,7 @@ _OUTPUTS = {
 
 
 @dataclass(frozen=True)
-class ComputeOptimal:
+class ComputeOptimal(Result):
     """The compute-optimal allocation of a training budget under one fit.
 
     Attributes
@@ -53,12 +54,31 @@ class ComputeOptimal:
         Predicted loss [nats/token, dimensionless] of a parametric fit; None for a power law.
     """
 
+    HEADLINE = ("compute_budget", "parameters", "tokens", "tokens_per_parameter", "loss")
+
     fit: ScalingFit
     compute_budget: pint.Quantity
     parameters: pint.Quantity
     tokens: pint.Quantity
     tokens_per_parameter: pint.Quantity
     loss: Optional[pint.Quantity] = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: the fit by name with its source, quantities as ``{"value", "unit"}``
+        (``loss`` is None for a power-law fit)."""
+        d = {"fit": self.fit.name, "source": f"{self.fit.cite}, {self.fit.locator}"}
+        for k in ("compute_budget", "parameters", "tokens", "tokens_per_parameter", "loss"):
+            d[k] = quantity_json(getattr(self, k))
+        return d
+
+    @property
+    def system(self):
+        """The composed system the allocation was evaluated with (wall 11, Complexity)."""
+        return _complexity_system()
+
+    def title(self) -> str:
+        """The fit the allocation comes from."""
+        return f"compute-optimal allocation ({self.fit.name})"
 
     def __str__(self) -> str:
         n = self.parameters.to("param").magnitude
@@ -68,11 +88,16 @@ class ComputeOptimal:
                 f"{self.fit.name} [{self.fit.cite}, {self.fit.locator}]")
 
 
-@lru_cache(maxsize=None)
-def _compiled(kind: str):
+@lru_cache(maxsize=1)
+def _complexity_system():
     from ..equations import walls
     from ..system import System
-    return System.from_walls(walls.complexity).compile(_OUTPUTS[kind])
+    return System.from_walls(walls.complexity)
+
+
+@lru_cache(maxsize=None)
+def _compiled(kind: str):
+    return _complexity_system().compile(_OUTPUTS[kind])
 
 
 def compute_optimal(compute_budget, *, fit: str = DEFAULT_FIT) -> ComputeOptimal:

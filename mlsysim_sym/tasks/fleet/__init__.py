@@ -1,7 +1,18 @@
-"""Serving fleets: ``serve()`` (forward) and ``size_fleet()`` (the minimum fleet for an SLO)."""
+"""Serving fleets: ``serve()`` (forward) and ``size_fleet()`` (the minimum fleet for an SLO).
 
-from .size import (FleetResult, ServeResult, evaluate_load, load_inputs, load_kernel, serve,
-                   size_fleet)
+Both evaluate the one serving system (walls 1, 2, 4, 7 and the continuous-batching record) at a
+request rate; no physics lives here.
+
+- ``load``: the serving system at a request rate: :func:`load_kernel`, :func:`load_inputs`,
+  :func:`evaluate_load`, and the checks of the load's user values;
+- ``service``: :func:`serve` and :class:`ServeResult` (with the uncertainty bands);
+- ``size``: :func:`size_fleet`, :class:`FleetResult` and the exact replica search;
+- ``costs``: purchase or rental cost and yearly operational carbon of a fleet (wall 18).
+"""
+
+from .load import evaluate_load, load_inputs, load_kernel
+from .service import ServeResult, serve
+from .size import FleetResult, size_fleet
 
 __all__ = ["serve", "size_fleet", "ServeResult", "FleetResult", "load_kernel", "load_inputs",
            "evaluate_load"]

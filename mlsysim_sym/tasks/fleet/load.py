@@ -1,0 +1,109 @@
+"""The serving system at a request rate: its compiled kernel, its inputs, one evaluation.
+
+:func:`load_kernel` is the one serving system (:func:`mlsysim_sym.scenarios.serving_system`:
+walls 1, 2, 4, 7 and the continuous-batching record) compiled for the outputs a fleet needs at
+a request rate; :func:`load_inputs` gathers its base-unit inputs for a model, chip and load
+(scalars or arrays) and :func:`evaluate_load` evaluates it, broadcasting arrays. The checks of
+the load's user values (:func:`check_load`, :func:`whole`, :func:`positive`) are here too, so
+``serve`` and ``size_fleet`` refuse a bad rate, token count or price with the same message.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ... import checks
+from ...defaults import default
+from ...scenarios import serving_system
+from ...units import Q_, base_factor
+from .._core.inputs import max_batched_tokens_magnitude, serving_inputs
+from .._core.knobs import magnitude
+
+__all__ = ["LOAD_OUTPUTS", "load_kernel", "load_inputs", "evaluate_load", "check_load", "whole",
+           "positive"]
+
+#: outputs of the serving system read at a request rate
+LOAD_OUTPUTS = ("loaded_step_time", "running_batch", "loaded_prefill_chunk", "prefill_latency",
+                "loaded_ttft", "loaded_mean_ttft", "server_utilization", "saturation_rate",
+                "kv_saturation_rate", "token_saturation_rate", "fleet_capacity", "goodput",
+                "sequence_capacity", "sequence_slots", "engine_memory_footprint",
+                "achieved_flop_rate", "arrival_rate")
+
+#: inputs the kernel's Piecewise conditions need as full arrays (the others broadcast)
+_BROADCAST = ("request_rate", "serving_replicas", "latency_percentile", "tensor_parallel")
+
+
+@lru_cache(maxsize=2)
+def load_kernel(latent: bool = False):
+    """The serving system compiled for its outputs at a request rate (``latent``: with
+    multi-head latent attention)."""
+    return serving_system(latent).compile(LOAD_OUTPUTS)
+
+
+def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=None,
+                percentile=0.99, max_sequences=1e7, memory_reserve=None,
+                max_batched_tokens=None, stack=None, weight_bits=None) -> dict:
+    """Base-unit inputs of :func:`load_kernel` for a model, chip and load (scalars or arrays)."""
+    values = serving_inputs(m, hw, precision, tp=tp, efficiency=efficiency, stack=stack,
+                            weight_bits=weight_bits)
+    values["max_batched_tokens"] = max_batched_tokens_magnitude(max_batched_tokens)
+    values["memory_reserve"] = _memory_reserve(memory_reserve)
+    values.update(max_running_sequences=max_sequences, request_rate=lam,
+                  serving_replicas=replicas,
+                  prompt_length=magnitude("prompt_length", Q_(n_in, "token")),
+                  output_length=magnitude("output_length", Q_(n_out, "token")),
+                  latency_percentile=percentile)
+    return values
+
+
+def _memory_reserve(value) -> float:
+    """Share of each device's memory the engine may use: given (one fraction in (0, 1]), or
+    the default (vLLM's ``gpu_memory_utilization``)."""
+    if value is None:
+        return magnitude("memory_reserve", default("memory_reserve"))
+    return checks.one(checks.fraction("memory_reserve", value),
+                      "memory_reserve must be one fraction in (0, 1] here, such as 0.9")
+
+
+def evaluate_load(values: dict):
+    """Evaluate :func:`load_kernel` on :func:`load_inputs` (broadcast when any is an array)."""
+    k = load_kernel(latent="kv_lora_rank" in values)   # an MLA model's inputs (serving_inputs)
+    args = [values[n] for n in k.input_names]
+    vectorised = any(isinstance(a, np.ndarray) for a in args)
+    if vectorised:  # numpy broadcasts; the queue's Piecewise needs array conditions
+        shape = np.broadcast(*[np.asarray(a) for a in args]).shape
+        args = [a if isinstance(a, np.ndarray) and a.shape == shape
+                else np.full(shape, a, dtype=float) if n in _BROADCAST else a
+                for n, a in zip(k.input_names, args)]
+    return k.lazy(args, vectorised)
+
+
+# ------------------------------------------------------------------ the load's user values
+def check_load(qps, input_tokens, output_tokens, percentile) -> tuple:
+    """(percentile, request rate [request/s], prompt tokens, output tokens): each one number,
+    checked (a fleet is sized for one load; sweep it with :func:`mlsysim_sym.sweep`)."""
+    p = checks.one(checks.number("percentile", percentile, low=0.0, high=1.0, low_open=True,
+                                 high_open=True),
+                   "percentile must be one number in (0, 1), such as 0.99")
+    lam = checks.one(checks.quantity("qps", qps, "request/s", low=0.0, low_open=True),
+                     "qps must be one positive rate here, such as '20 request/s'")
+    tokens = [checks.one(checks.count(name, value, 1, 1e7),
+                         f"{name} must be a single whole number here")
+              for name, value in (("input_tokens", input_tokens),
+                                  ("output_tokens", output_tokens))]
+    return p, float(lam), tokens[0], tokens[1]
+
+
+def whole(name, value, high):
+    """One whole number in [1, ``high``] (replicas, tensor-parallel degree, batch cap)."""
+    return checks.one(checks.count(name, value, 1, high),
+                      f"{name} must be one whole number between 1 and {high:g} here")
+
+
+def positive(name, value, unit):
+    """A positive finite scalar quantity (budget, caps, prices, SLOs), as a quantity in unit."""
+    v = checks.one(checks.quantity(name, value, unit, low=0.0, low_open=True),
+                   f"{name} must be one value here, such as '1 {unit}'")
+    return Q_(v / base_factor(unit), unit)
