@@ -97,6 +97,10 @@ class FleetFootprint(Result):
         """The composed system the footprint was evaluated with (walls 17 and 18)."""
         return _system()
 
+    def title(self) -> str:
+        """The chip and the grid region."""
+        return f"{self.hardware.name} in {self.datacenter.name}"
+
     def to_dict(self) -> dict:
         """JSON-ready dict: quantities as ``{"value", "unit"}``, chip and datacenter by name."""
         d = {"hardware": self.hardware.name, "datacenter": self.datacenter.name,

@@ -69,6 +69,12 @@ class FleetResult(Result):
         """The composed system the fleet was evaluated with (the serving system at a load)."""
         return load_kernel(latent_attention(self.model)).system
 
+    def headline(self) -> str:
+        """One line: the chosen fleet's size and latencies, or why no candidate meets the SLO."""
+        if not self.feasible:
+            return f"no fleet meets the SLO: {self.message}"
+        return super().headline()
+
     def to_dict(self) -> dict:
         """JSON-ready dict: the chosen fleet, then each candidate chip's best layout or why it
         has none (quantities as ``{"value", "unit"}``)."""
@@ -249,10 +255,11 @@ def _choose(results: list, objective: str, model) -> FleetResult:
         reasons = "; ".join(f"{r['hardware'].name}: {r['reason']}" for r in results)
         return FleetResult(False, None, None, None, None, None, None, None, None, "infeasible",
                            candidates=results, message=reasons, model=model)
-    key = {"devices": lambda r: r["devices"],
-           "cost": lambda r: (r["cost"] is None, r["cost"].magnitude if r["cost"] is not None else 0),
-           "carbon": lambda r: (r["carbon"] is None, r["carbon"].magnitude if r["carbon"] is not None else 0)}
-    best = min(good, key=key[objective])
+    if objective == "devices":
+        best = min(good, key=lambda r: r["devices"])
+    else:   # cheapest (or cleanest) first; a candidate without the figure last
+        best = min(good, key=lambda r: (r[objective] is None, r[objective].magnitude
+                                        if r[objective] is not None else 0))
     q = lambda name, v: Q_(v / base_factor(info(name).unit), info(name).unit)  # noqa: E731
     return FleetResult(True, best["devices"], best["replicas"], best["tp"], best["batch"],
                        best["hardware"], q("ttft", best["ttft"]),
