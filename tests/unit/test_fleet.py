@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import mlsysim_sym as ms
-from mlsysim_sym.fleet import serve, size_fleet
+from mlsysim_sym.tasks.fleet import serve, size_fleet
 
 KW = dict(qps=20, input_tokens=512, output_tokens=128, slo={"ttft": "400 ms", "tpot": "40 ms"})
 # explicit efficiencies: sizing checks that do not move when the defaults are calibrated

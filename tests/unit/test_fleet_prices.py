@@ -4,7 +4,7 @@ device-hour [USD/h]: the user's cloud_price, else the chip's published on-demand
 import pytest
 
 import mlsysim_sym as ms
-from mlsysim_sym.fleet import serve, size_fleet
+from mlsysim_sym.tasks.fleet import serve, size_fleet
 from mlsysim_sym.units import Q_
 
 LOAD = dict(qps=1, input_tokens=128, output_tokens=16)

@@ -246,7 +246,7 @@ def test_iron_law_is_callable_after_train_in_process():
 def test_results_export_a_json_schema():
     import pydantic
     from mlsysim_sym.calibration.validate import ValidationReport, ValidationRow
-    from mlsysim_sym.fleet import FleetResult, ServeResult
+    from mlsysim_sym.tasks.fleet import FleetResult, ServeResult
     for cls in (ValidationRow, ValidationReport, ServeResult, FleetResult):
         json.dumps(pydantic.TypeAdapter(cls).json_schema())   # raised PydanticInvalidForJsonSchema
     for r in (ms.predict("llama-3-8b", "h100"),

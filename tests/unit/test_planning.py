@@ -3,7 +3,7 @@
 import pytest
 
 import mlsysim_sym as ms
-from mlsysim_sym.planning import best_parallelism
+from mlsysim_sym.tasks.planning import best_parallelism
 
 
 @pytest.fixture(scope="module")
