@@ -126,7 +126,7 @@ def _label_text(v) -> str:
 def _sources_html(result) -> str:
     parts = []
     if hasattr(result, "registry_fields"):
-        from .citations import values_used
+        from .analysis.citations import values_used
         try:
             rows = values_used(result)
         except Exception:  # noqa: BLE001 - a display never fails on a missing provenance

@@ -344,7 +344,7 @@ def explain(model: ModelName, hardware: ChipName, batch: int = 1, seq_len: int =
     """The equations behind a prediction (dense decoder LLMs): each symbolically, then with the
     numbers substituted, then its value, with its citation; the inputs used and the
     bottleneck."""
-    from mlsysim_sym.explain import explain_data
+    from mlsysim_sym.analysis.explain import explain_data
     r = ms.predict(model, hardware, batch=batch, seq_len=seq_len, precision=precision,
                    phase=phase, tp=tp)
     return explain_data(r)

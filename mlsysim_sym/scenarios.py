@@ -337,12 +337,12 @@ class Prediction(ResultDisplay):
 
     def cite(self) -> str:
         """BibTeX of every source this prediction depended on."""
-        from .citations import cite
+        from .analysis.citations import cite
         return cite(self)
 
     def explain(self) -> str:
         """The equations used, with the numbers substituted."""
-        from .explain import explain_prediction
+        from .analysis.explain import explain_prediction
         return explain_prediction(self)
 
     def __repr__(self):
@@ -509,7 +509,7 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
 
 def _with_bands(model, hardware, samples, kw):
     """predict() plus Monte Carlo bands of its latencies and throughput."""
-    from .uncertainty import band_of, sample_parameters
+    from .analysis.uncertainty import band_of, sample_parameters
     r = predict(model, hardware, **kw)
     if not isinstance(r, Prediction):
         raise ValueError("uncertainty=True covers decoder and MoE LLM serving here; use "

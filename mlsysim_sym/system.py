@@ -286,9 +286,9 @@ class System:
     def iron_law(self=None):
         """The Iron Law of training, ``T = C / (N R_peak eta_MFU eta_scaling G)``, with each factor
         expanded from its walls: of this system, or (called on the class) of the full training
-        system. Returns an :class:`~mlsysim_sym.iron_law.IronLaw` (``.equation``, ``.latex``,
+        system. Returns an :class:`~mlsysim_sym.analysis.iron_law.IronLaw` (``.equation``, ``.latex``,
         ``.factors``)."""
-        from .iron_law import iron_law
+        from .analysis.iron_law import iron_law
         return iron_law(self)
 
     # ---------------------------------------------------------------------------- printing

@@ -35,8 +35,8 @@ from .equations import walls
 from .equations import training as _tr
 from .symbols import info
 from .system import System
-from .iron_law import IronLaw
-from .iron_law import iron_law as _iron_law
+from .analysis.iron_law import IronLaw
+from .analysis.iron_law import iron_law as _iron_law
 from . import vocabulary
 from .feasibility import memory_reason
 from .vocabulary import MIXED_PRECISIONS, NATIVE_16BIT, PRECISION_BITS, TRAINING_PRECISIONS
@@ -956,7 +956,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
 
 def _train_with_bands(model, cluster, samples, kw):
     """train() plus Monte Carlo bands over the calibrated efficiencies."""
-    from .uncertainty import band_of, sample_parameters
+    from .analysis.uncertainty import band_of, sample_parameters
     r = train(model, cluster, **kw)
     if any(np.ndim(v) for v in (r._raw("training_step_time"),)):
         raise ValueError("uncertainty=True needs scalar knobs (no arrays)")

@@ -15,9 +15,9 @@ __all__ = ["latex", "cite", "values_used"]
 def latex(obj) -> str:
     """LaTeX of a wall, a composed system, an equation, a sympy expression (closed-form inverse,
     derivative) or a result (the system it was computed with)."""
-    from .equations.base import Constraint, Equation, Wall
-    from .report import latex_expr
-    from .system import System
+    from ..equations.base import Constraint, Equation, Wall
+    from ..report import latex_expr
+    from ..system import System
     if isinstance(obj, (Wall, System, Equation, Constraint)):
         return obj.latex()
     if isinstance(obj, sympy.Basic):
@@ -48,8 +48,8 @@ def values_used(result) -> list:
 
 def cite(result) -> str:
     """BibTeX of every source ``result`` depended on (equations and registry values)."""
-    from . import registry
-    from .equations.references import bibtex as ref_bibtex
+    from .. import registry
+    from ..equations.references import bibtex as ref_bibtex
     parts = []
     system = getattr(result, "system", None)
     if system is not None:

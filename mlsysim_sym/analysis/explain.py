@@ -7,9 +7,9 @@ from functools import lru_cache
 import numpy as np
 import sympy
 
-from .symbols import info, is_constant
-from .system import substitute_constants
-from .units import Q_, base_factor
+from ..symbols import info, is_constant
+from ..system import substitute_constants
+from ..units import Q_, base_factor
 
 __all__ = ["explain_prediction", "explain_data"]
 
@@ -70,7 +70,7 @@ def explain_data(pred) -> dict:
     ValueError
         For a vectorised prediction (array knobs).
     """
-    from .scenarios import serving_system
+    from ..scenarios import serving_system
     system = serving_system("kv_lora_rank" in pred._inputs)   # MLA: the latent dimensions
     needed = _needed(system)
     kernel = system.compile(needed)

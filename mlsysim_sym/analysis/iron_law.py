@@ -9,7 +9,7 @@ layer (symbols, equations, system) so ``System.iron_law()`` needs nothing above 
 
 from __future__ import annotations
 
-from .system import System
+from ..system import System
 
 __all__ = ["IronLaw", "iron_law"]
 
@@ -53,12 +53,12 @@ def iron_law(system=None) -> IronLaw:
     input). The identity T = D / throughput / G holds exactly for full training.
     """
     import sympy
-    from . import symbols as s
-    from .numeric import constant_values
-    from .report import latex_expr
+    from .. import symbols as s
+    from ..numeric import constant_values
+    from ..report import latex_expr
     if system is None:
-        from .equations import training as _tr
-        from .equations import walls
+        from ..equations import training as _tr
+        from ..equations import walls
         system = System(_tr.equations("full"), _tr.WALL.constraints,
                         walls=(walls.software, _tr.WALL), name="training (full)")
 

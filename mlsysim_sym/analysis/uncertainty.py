@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 import yaml
 
-from .defaults import default, spread
+from ..defaults import default, spread
 
-__all__ = ["Band", "sample_parameters", "band_of", "discrepancy", "DEFAULT_SAMPLES"]
+__all__ = ["Band", "sample_parameters", "band_of", "discrepancy", "DEFAULT_SAMPLES",
+           "VALIDATION_RECORD"]
 
 DEFAULT_SAMPLES = 2000
 _Q = (10.0, 50.0, 90.0)
@@ -52,13 +54,20 @@ class Band:
         return f"Band(p10={self.p10:.4g~P}, p50={self.p50:.4g~P}, p90={self.p90:.4g~P})"
 
 
+#: the leave-one-source-out record (``scripts/calibrate_defaults.py`` writes it), read as package
+#: data by path: the calibration modules (fits, cases, the harness) sit above the tasks that draw
+#: bands, so importing them from here would make a cycle
+VALIDATION_RECORD = ("calibration", "data", "validation.yaml")
+
+
 @lru_cache(maxsize=1)
 def _record() -> dict:
-    from .calibration.measurements import DATA_DIR
-    path = DATA_DIR / "validation.yaml"
-    if not path.exists():  # pragma: no cover - shipped with the package
+    path = resources.files("mlsysim_sym")
+    for part in VALIDATION_RECORD:
+        path = path.joinpath(part)
+    if not path.is_file():  # pragma: no cover - shipped with the package
         return {}
-    with open(path, encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
 
 
@@ -70,7 +79,7 @@ def discrepancy(category: str) -> float:
 def _check_samples(samples) -> int:
     if samples is True:
         return DEFAULT_SAMPLES
-    from .checks import InputError, count
+    from ..checks import InputError, count
     try:
         n = count("uncertainty", samples, 10, 1_000_000)
         if not isinstance(n, float):
@@ -98,7 +107,7 @@ def sample_parameters(names: dict, samples, seed: int = 0) -> dict:
 
 def band_of(values, unit: str, category: str, seed: int = 1) -> Band:
     """Band of sampled ``values`` (array of draws, in ``unit``) with the category's discrepancy."""
-    from .units import Q_
+    from ..units import Q_
     v = np.asarray(values, dtype=float).reshape(-1)
     sd = discrepancy(category)
     if sd > 0:

@@ -228,12 +228,13 @@ def test_solve_for_refuses_bad_targets_and_given():
     "import mlsysim_sym.iron_law",
     "import mlsysim_sym as ms; ms.iron_law; import mlsysim_sym.training_scenarios",
     "from mlsysim_sym.iron_law import IronLaw",
+    "import mlsysim_sym.analysis.iron_law; from mlsysim_sym.analysis.iron_law import iron_law",
 ])
 def test_public_names_stay_callable_whatever_was_imported(code):
     check = ("import mlsysim_sym as ms; assert callable(ms.iron_law), ms.iron_law; "
              "assert callable(ms.train) and callable(ms.predict); "
              "from mlsysim_sym import iron_law; assert callable(iron_law); "
-             "import sys; assert sys.modules['mlsysim_sym.iron_law'].IronLaw")
+             "import sys; assert sys.modules['mlsysim_sym.analysis.iron_law'].IronLaw")
     subprocess.run([sys.executable, "-c", f"{code}\n{check}"], check=True, timeout=120)
 
 

@@ -69,7 +69,7 @@ class Result(ResultDisplay):
     def cite(self) -> str:
         """BibTeX of every source this result depended on (equations, registry values, the
         calibrated defaults and their fit)."""
-        from ...citations import cite
+        from ...analysis.citations import cite
         return cite(self)
 
     def __repr__(self):

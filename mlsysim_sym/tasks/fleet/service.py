@@ -194,7 +194,7 @@ def _serve_with_bands(model, hardware, samples, kw):
     """``serve`` with p10/p50/p90 bands of TTFT, TPOT and capacity over the calibrated
     efficiencies' spreads (one ``serve`` per draw, at the central result's batch)."""
     from ...defaults import variant_name
-    from ...uncertainty import band_of, sample_parameters
+    from ...analysis.uncertainty import band_of, sample_parameters
     r = serve(model, hardware, **kw)
     n = 500 if samples is True else samples
     given = kw.get("efficiency")
