@@ -341,9 +341,9 @@ def best_parallelism(model: ModelName,
 def explain(model: ModelName, hardware: ChipName, batch: int = 1, seq_len: int = 2048,
             precision: Precision = None, phase: Phase = "decode", tp: int = 1
             ) -> dict[str, Any]:
-    """The equations behind a prediction (dense decoder LLMs): each symbolically, then with the
-    numbers substituted, then its value, with its citation; the inputs used and the
-    bottleneck."""
+    """The equations behind a prediction (decoder and MoE LLMs): each symbolically, then with
+    the numbers substituted, then its value, with its citation; the inputs used, the calibrated
+    defaults and the bottleneck."""
     from mlsysim_sym.analysis.explain import explain_data
     r = ms.predict(model, hardware, batch=batch, seq_len=seq_len, precision=precision,
                    phase=phase, tp=tp)

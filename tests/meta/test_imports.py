@@ -99,8 +99,6 @@ ALLOWED_LAZY = {
     # System.iron_law() is a convenience method; the Iron Law is an analysis over a system
     # (mlsysim_sym.analysis.iron_law imports System at module level, so this arrow stays lazy)
     ("mlsysim_sym.system", "mlsysim_sym.analysis.iron_law"),
-    # TEMPORARY (removed with the generic explain in the next commit)
-    ("mlsysim_sym.analysis.explain", "mlsysim_sym.scenarios"),
     # printing: Equation.latex() / Wall.latex() render with report, which prints equations
     ("mlsysim_sym.equations.base", "mlsysim_sym.report"),
     # System.compile() is the public way to a compiled kernel; numeric compiles systems

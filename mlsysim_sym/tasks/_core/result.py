@@ -39,6 +39,9 @@ class Result(ResultDisplay):
 
     #: ``to_dict`` keys the one-line headline shows, in order
     HEADLINE: tuple = ("latency", "throughput", "memory_footprint")
+    #: output symbols :meth:`explain` starts from; empty: those of the system's model family
+    #: (:data:`mlsysim_sym.analysis.explain.HEADLINE_OUTPUTS`)
+    EXPLAIN: tuple = ()
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every output (``{"value", "unit"}`` per quantity)."""
@@ -65,6 +68,13 @@ class Result(ResultDisplay):
         elif "bottleneck" in d and isinstance(d["bottleneck"], str):
             line += f"; {d['bottleneck'].lower()}-bound"
         return line
+
+    def explain(self) -> str:
+        """The equations behind this result's headline outputs: each symbolically, with the
+        numbers substituted, and its value; the calibrated defaults it used. Needs ``system``
+        and ``base_inputs()`` (or ``inputs()``); otherwise one line says why it cannot."""
+        from ...analysis.explain import explain
+        return explain(self)
 
     def cite(self) -> str:
         """BibTeX of every source this result depended on (equations, registry values, the
