@@ -104,6 +104,7 @@ def test_train_result_explains_the_step_and_mfu():
 def test_workload_predictions_explain_their_record(model, hardware, latency, unit):
     r = ms.predict(model, hardware)
     text = explain(r)
+    assert isinstance(r, Result) and r.explain() == text
     assert _block(text, latency)[2] == _value_line(r.latency, unit)
     assert text.splitlines()[-1].startswith(f"bottleneck: {r.bottleneck} (")
     assert "inputs:" in text and "williams2009roofline" in text
