@@ -40,11 +40,14 @@ HEADLINE_OUTPUTS = (
     ("training_step_time", ("training_step_time", "training_throughput",
                             "model_flops_utilization", "hardware_flops_utilization",
                             "training_memory_utilization")),
+    # workloads: diffusion, TinyML, encoders (CNN / ViT / BERT), state-space models (Mamba)
     ("diffusion_latency", ("diffusion_latency", "image_throughput",
                            "diffusion_memory_utilization")),
     ("tinyml_latency", ("tinyml_latency", "tinyml_throughput", "tinyml_sram_utilization",
                         "tinyml_flash_utilization")),
     ("encoder_latency", ("encoder_latency", "encoder_throughput", "encoder_memory_utilization")),
+    ("ssm_ttft", ("ssm_ttft", "ssm_time_per_output_token", "ssm_memory_footprint",
+                  "ssm_memory_utilization", "ssm_decode_throughput", "ssm_prefill_throughput")),
 )
 
 

@@ -100,6 +100,7 @@ def test_train_result_explains_the_step_and_mfu():
     ("resnet-50", "a100", "encoder_latency", "ms"),
     ("bert-base", "a100", "encoder_latency", "ms"),
     ("mlperf-tiny-kws-ds-cnn", "st-stm32f746", "tinyml_latency", "ms"),
+    ("mamba-2.8b", "h100", "ssm_time_per_output_token", "ms"),
 ])
 def test_workload_predictions_explain_their_record(model, hardware, latency, unit):
     r = ms.predict(model, hardware)
