@@ -1,6 +1,7 @@
 """explain() of every result: the equations behind its headline outputs, with the numbers
 substituted and the values the result reports; one line when a result cannot be explained."""
 
+import re
 import subprocess
 import sys
 
@@ -111,14 +112,26 @@ def test_workload_predictions_explain_their_record(model, hardware, latency, uni
     assert "inputs:" in text and "williams2009roofline" in text
 
 
-def test_serve_result_is_explained_or_says_why_in_one_line():
-    s = ms.serve("llama-3-8b", "h100", qps=5, input_tokens=256, output_tokens=128)
-    text = explain(s)
-    if isinstance(getattr(s, "system", None), System):
+@pytest.mark.parametrize("task", ["serve", "size_fleet", "best_parallelism", "compute_optimal",
+                                  "compress", "fleet_footprint"])
+def test_fleet_family_results_are_explained_or_say_why_in_one_line(task):
+    load = dict(qps=2, input_tokens=256, output_tokens=64)
+    r = {"serve": lambda: ms.serve("llama-3-8b", "h100", **load),
+         "size_fleet": lambda: ms.size_fleet("llama-3-8b", "h100", **load),
+         "best_parallelism": lambda: ms.best_parallelism(
+             "llama-3-8b", "h100", devices=8, global_batch=16, zero_stages=(0,),
+             recompute=("none",)),
+         "compute_optimal": lambda: ms.compute_optimal("1e24 FLOP"),
+         "compress": lambda: ms.compress("llama-3-70b", bits=4),
+         "fleet_footprint": lambda: ms.fleet_footprint("h100", 64, days=30, datacenter="quebec")}[task]()
+    text = explain(r)
+    if "\n" in text:  # a result that records its inputs: its equations with their numbers
         assert " := " in text and "\n      = " in text
     else:
-        assert text == ("explain(): ServeResult has no composed system to explain (a result of "
-                        "predict or train has one)")
+        assert re.fullmatch(rf"explain\(\): {type(r).__name__} (has no composed system to "
+                            r"explain|does not record its inputs).*", text), text
+    if isinstance(r, Result):
+        assert r.explain() == text
 
 
 def test_what_cannot_be_explained_is_one_line():
