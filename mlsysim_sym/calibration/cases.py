@@ -157,20 +157,20 @@ TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memor
                     "training_step_overhead": "step_overhead",
                     "layer_pass_overhead": "layer_overhead"}
 _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
-    "mfu": (lambda r, k: r._raw("model_flops_utilization"), ""),
-    "hfu": (lambda r, k: r._raw("hardware_flops_utilization"), ""),
-    "step_time": (lambda r, k: r._raw("training_step_time"), "s"),
-    "tokens_per_s_per_device": (lambda r, k: r._raw("training_throughput") / k["devices"],
+    "mfu": (lambda r, k: r.value("model_flops_utilization"), ""),
+    "hfu": (lambda r, k: r.value("hardware_flops_utilization"), ""),
+    "step_time": (lambda r, k: r.value("training_step_time"), "s"),
+    "tokens_per_s_per_device": (lambda r, k: r.value("training_throughput") / k["devices"],
                                 "token/s"),
-    "sequences_per_s": (lambda r, k: r._raw("training_throughput") / k["seq_len"], "1/s"),
-    "model_tflops_per_device": (lambda r, k: r._raw("model_flops_utilization")
-                                * r._inputs["peak_flops"], "FLOP/s"),
+    "sequences_per_s": (lambda r, k: r.value("training_throughput") / k["seq_len"], "1/s"),
+    "model_tflops_per_device": (lambda r, k: r.value("model_flops_utilization")
+                                * r.base_inputs()["peak_flops"], "FLOP/s"),
 }
 
 
 def _train_runner(meas: Measurement, spec):
     """(run(params, **extra) -> TrainResult, uses, knobs) of a training measurement."""
-    from ..training_scenarios import attention_variant, published_link_efficiencies, train
+    from ..tasks.training import attention_variant, published_link_efficiencies, train
     model = _model(spec, meas)
     hardware = registry.hardware(spec["hardware"])
     knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
@@ -435,7 +435,7 @@ def _gpu_hours_case(meas: Measurement, spec) -> Case:
 
     def raw(params):
         r = run(params, tokens=spec["tokens"])
-        return np.asarray(r._raw("time_to_train"), dtype=float) * knobs["devices"]
+        return np.asarray(r.value("time_to_train"), dtype=float) * knobs["devices"]
 
     factor = _scale(spec["unit"], "s") / _bf("s")
     raw({})

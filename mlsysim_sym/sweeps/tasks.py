@@ -128,21 +128,20 @@ class _Predict(Task):
 class _Train(Task):
     def bottleneck_codes(self, res):
         """Codes from the step-time terms grouped by wall, as TrainResult.bottleneck does."""
-        try:
-            from ..training_scenarios import _GROUPS, _TERMS
-            terms, fits = res._terms(), np.asarray(res._fits())
-        except (ImportError, AttributeError):
-            return super().bottleneck_codes(res)
-        groups = np.stack([sum(terms[i] for i, (_, _, w) in enumerate(_TERMS) if w == grp)
-                           for grp in _GROUPS])
-        codes = np.asarray([_CODE[g] for g in _GROUPS], dtype=np.int8)[np.argmax(groups, 0)]
+        from ..tasks.training import GROUPS, TERMS
+        terms = np.stack(np.broadcast_arrays(*[np.asarray(res.value(sym), dtype=float)
+                                               for _, sym, _ in TERMS]))
+        fits = np.asarray(res.feasible)
+        groups = np.stack([sum(terms[i] for i, (_, _, w) in enumerate(TERMS) if w == grp)
+                           for grp in GROUPS])
+        codes = np.asarray([_CODE[g] for g in GROUPS], dtype=np.int8)[np.argmax(groups, 0)]
         return np.where(fits, codes, np.int8(_MEMORY)).astype(np.int8)
 
 
 TASKS = {
     "predict": _Predict("predict", ".scenarios", "predict",
                         vectorised=("batch", "seq_len", "tp", "efficiency"), extra=("steps",)),
-    "train": _Train("train", ".training_scenarios", "train",
+    "train": _Train("train", ".tasks.training", "train",
                     vectorised=("tp", "pp", "dp", "micro_batch", "global_batch", "seq_len")),
 }
 

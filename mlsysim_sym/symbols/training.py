@@ -82,6 +82,10 @@ optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "
     "moments = 12)", (0, 64))
+zero_stage = declare("zero_stage", "dimensionless", r"z_{\mathrm{ZeRO}}",
+                     "ZeRO stage: 0 plain data parallelism; 1 shards the optimizer states, 2 also "
+                     "the gradients, 3 also the weights over the d c data-parallel ranks",
+                     (0, 3), integer=True)
 parameter_shard_factor = declare("parameter_shard_factor", "dimensionless", r"f_{w}",
                                  "share of the weights a device keeps (ZeRO-3: 1/(d c); else 1)",
                                  (1e-7, 1))

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import registry
 from ..progress import reporter
-from ..training_scenarios import train
+from .training import train
 from ..units import Q_, quantity_json
 from ._core.result import Result
 

@@ -1,6 +1,200 @@
-"""Training: ``train`` a model on a cluster (being split into config, machine, efficiency,
-result and step modules)."""
+"""Training: ``train`` a model on a cluster (the training-step workload composed with walls 1,
+2, 3 and 14; walls 15, 17, 18, 19 on demand for failures, energy, carbon, water, cost).
 
-from .step import IronLaw, TrainResult, iron_law, train, training_system  # noqa: F401
+- :mod:`.config`: :class:`TrainConfig`, train()'s knobs checked once (and the training-state
+  bytes of a precision, from the vocabulary);
+- :mod:`.machine`: a cluster or chip -> the machine inputs; the tp x pp x dp x cp layout;
+- :mod:`.efficiency`: calibrated efficiencies by :class:`~mlsysim_sym.defaults.VariantKey`,
+  the attention kernel's variant, the fabrics' published collective efficiencies;
+- :mod:`.step`: the composed system and its kernels, and the inputs of one call;
+- :mod:`.ops`: the operations walls on the run's time to train;
+- :mod:`.result`: :class:`TrainResult`;
+- this module: :func:`train` and its uncertainty bands.
 
-__all__ = ["train", "TrainResult", "training_system", "iron_law", "IronLaw"]
+Assumptions (each also listed in ``TrainResult.assumptions`` when used): a chip with
+``devices=N`` means standard nodes of that chip (the registry's node, DGX before HGX; 8 per
+node and the chip's own links without one); each device drives ``nics_per_node /
+accelerators_per_node`` of one scale-out port (rails); Megatron rank order tp-cp-dp-pp, ZeRO
+shards over the d x c data-parallel ranks; mixed precision keeps 2 + 2 + 12 bytes per
+parameter (fp32/tf32: 4 + 4 + 8), 16-bit activations; FlashAttention by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ... import checks, registry
+from ...units import Q_
+from .config import TrainConfig
+from .efficiency import (EFFICIENCY_KEYS, attention_variant, default_name, efficiencies,
+                         efficiency_default, given_keys, model_parallel_overlap,
+                         published_link_efficiencies)
+from .machine import Machine, first_bad, layout, machine
+from .ops import ops_context
+from .result import GROUPS, TERMS, TrainResult
+from .step import (OUTPUTS, IronLaw, input_names, iron_law, kernel, model_values, step_inputs,
+                   training_system)
+
+__all__ = ["train", "run", "TrainConfig", "TrainResult", "training_system", "iron_law",
+           "IronLaw", "EFFICIENCY_KEYS", "TERMS", "GROUPS", "attention_variant",
+           "efficiency_default", "published_link_efficiencies"]
+
+
+def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micro_batch=1,
+          global_batch, seq_len=2048, precision="bf16", recompute="none", zero_stage=0,
+          sequence_parallel=False, interleave=1, overlap=1.0, tokens=None, datacenter=None,
+          efficiency=None, flash_attention=True, model_parallel_overlap=None, lora_rank=None,
+          lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
+          allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
+          workspace=None, dropout=False) -> TrainResult:
+    """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
+
+    Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
+    and what it defaults to; in short:
+
+    Parameters
+    ----------
+    model : str or Model
+        Registry name or a Model (e.g. ``Model.from_hf_config(path)``).
+    cluster : str, Cluster or Hardware
+        A registry cluster, or an accelerator with ``devices=N`` (standard nodes of that chip).
+    devices : int, optional
+        Accelerators used (default: the whole cluster).
+    tp, pp, dp, cp, ep, interleave : int (tp, pp, dp: or arrays, broadcast)
+        Tensor, pipeline, data, context, expert parallel degrees (``dp`` defaults to
+        devices / (tp pp cp)); model chunks per pipeline stage (interleaved 1F1B).
+    micro_batch, global_batch, seq_len : int or array of int
+        Sequences per micro-batch and per optimizer step; tokens per sequence.
+    precision, recompute, zero_stage : str; "none" | "selective" | "full" | float; 0-3
+        Compute precision (storage follows mixed-precision Adam); activation recomputation;
+        ZeRO / distributed-optimizer sharding over the data-parallel ranks.
+    sequence_parallel, flash_attention, attention_kernel, even_layer_split, dropout, loss
+        Megatron sequence parallelism; the attention kernel (fused, "fa2" or "eager"); the
+        last pipeline stage also runs the LM head; dropout masks stored; the loss kernel.
+    overlap, model_parallel_overlap : float
+        Fractions of the data-parallel and of the TP/PP/EP communication hidden by compute.
+    efficiency : float or dict, optional
+        GEMM efficiency, or any of ``EFFICIENCY_KEYS`` (arrays allowed); default: the
+        calibrated values of ``defaults.yaml``.
+    tokens, datacenter, ops : optional
+        Training tokens (``time_to_train``); the site and the inputs of walls 15, 17, 18, 19.
+    lora_rank, lora_targets, allow_cross_node_tp, workspace
+        LoRA adapters; tp beyond a node; framework memory beyond the modelled tensors.
+    uncertainty : bool or int
+        Also p10/p50/p90 bands (``result.bands``) by Monte Carlo over the calibrated
+        efficiencies' spreads (``True``: 2000 draws); scalar knobs only.
+
+    Returns
+    -------
+    TrainResult
+    """
+    return run(TrainConfig(**locals()))
+
+
+def run(cfg: TrainConfig) -> TrainResult:
+    """One training step of a checked :class:`TrainConfig` (what :func:`train` calls)."""
+    if cfg.uncertainty:
+        return _with_bands(cfg)
+    notes: list = []
+    m = registry.model(cfg.model)
+    mach = machine(cfg.cluster, cfg.devices, notes)
+    mv = model_values(m)
+    checks.sweep_shape(("tp", cfg.tp), ("pp", cfg.pp), ("micro_batch", cfg.micro_batch),
+                       ("global_batch", cfg.global_batch), ("seq_len", cfg.seq_len),
+                       arrays=len(OUTPUTS) + 40)
+    dp = layout(mach.devices, cfg.tp, cfg.pp, cfg.dp, cfg.cp, cfg.ep,
+                mach.values["devices_per_node"], m.heads, cfg.allow_cross_node_tp,
+                mv["moe_layers"] > 0)
+    _check_batches(cfg, dp)
+    eff, published = _efficiency_inputs(cfg, mach)
+    values = step_inputs(cfg, m, mv, mach, dp, eff)
+    names = input_names(cfg.mode)
+    args = [values[k] for k in names]
+    ev = kernel(cfg.mode).lazy(args, any(isinstance(a, np.ndarray) for a in args))
+    config = dict(mode=cfg.mode, devices=mach.devices, tp=cfg.tp, pp=cfg.pp, dp=dp, cp=cfg.cp,
+                  ep=cfg.ep, micro_batch=cfg.micro_batch, global_batch=cfg.global_batch,
+                  seq_len=cfg.seq_len, recompute=cfg.recompute, zero_stage=cfg.zero_stage,
+                  sequence_parallel=bool(cfg.sequence_parallel), interleave=cfg.interleave,
+                  even_layer_split=bool(cfg.even_layer_split),
+                  flash_attention=cfg.kernel != "eager", attention_kernel=cfg.kernel,
+                  tokens=cfg.tokens, node=mach.node and mach.node.name)
+    dc = mach.datacenter if cfg.datacenter is None else registry.datacenter(cfg.datacenter)
+    sb = cfg.state_bytes
+    ops_ctx = ops_context(mach.hardware, mach.node, dc, cfg.ops, sb.weights + sb.optimizer,
+                          notes)
+    others = tuple(k for k, given in (("model_parallel_overlap", cfg.model_parallel_overlap),
+                                      ("framework_workspace", cfg.workspace)) if given is None)
+    defaults = dict(given=given_keys(cfg.efficiency), published=published, others=others)
+    return TrainResult(ev, m, mach.hardware, cfg.precision, dict(zip(names, args)), config,
+                       notes, ops_ctx, defaults=defaults)
+
+
+def _check_batches(cfg: TrainConfig, dp):
+    """global_batch splits into whole micro-batches over dp (and over pp when interleaved)."""
+    B, b, pp = cfg.global_batch, cfg.micro_batch, cfg.pp
+    bad = np.mod(B, dp * b) != 0
+    if np.any(bad):
+        (B_, d_, b_), where = first_bad(bad, B, dp, b)
+        step = int(d_ * b_)
+        lo = int(B_ // step) * step
+        if step > B_:
+            raise ValueError(f"dp x micro_batch = {d_:.6g} x {b_:.6g} exceeds global_batch="
+                             f"{int(B_)}{where}: micro_batch must be at most global_batch / dp "
+                             f"= {B_ / d_:.6g}")
+        raise ValueError(f"global_batch={int(B_)}{where} must be a multiple of dp x micro_batch "
+                         f"= {int(d_)} x {int(b_)} = {step}; nearest valid global batches: "
+                         f"{', '.join(str(x) for x in (lo, lo + step) if x > 0)}")
+    if cfg.interleave > 1:
+        if np.any(np.asarray(pp) < 2):
+            raise ValueError("interleave > 1 needs pp >= 2 (interleaved 1F1B)")
+        if np.any(np.mod(B / (dp * b), pp) != 0):
+            raise ValueError("the interleaved schedule needs the micro-batches per step, "
+                             "global_batch / (dp x micro_batch), to be a multiple of pp "
+                             "(Narayanan et al. Sec. 2.2.2)")
+
+
+def _efficiency_inputs(cfg: TrainConfig, mach: Machine) -> tuple:
+    """(base magnitudes of the efficiency inputs, the efficiency keys a fabric's published
+    collective figure set): defaults, the user's, then the published link figures."""
+    eff = efficiencies(cfg.efficiency, cfg.overlap, mach.hardware, cfg.precision, cfg.kernel)
+    eff["model_parallel_overlap"] = model_parallel_overlap(cfg.model_parallel_overlap)
+    given = given_keys(cfg.efficiency)
+    published = published_link_efficiencies(mach.hardware, mach.node, mach.scale_up_fabric,
+                                             mach.scale_out_fabric)
+    used = tuple(k for k in published if k not in given)
+    for key in used:  # the fabric's published collective figure
+        eff[EFFICIENCY_KEYS[key][0]] = published[key]
+    return eff, used
+
+
+def _with_bands(cfg: TrainConfig) -> TrainResult:
+    """run() plus Monte Carlo bands over the calibrated efficiencies (the same config, its
+    defaulted efficiencies drawn from their spreads)."""
+    from ...analysis.uncertainty import band_of, sample_parameters
+    r = run(replace(cfg, uncertainty=False))
+    if np.ndim(r.value("training_step_time")):
+        raise ValueError("uncertainty=True needs scalar knobs (no arrays)")
+    given = cfg.efficiency
+    given = given if isinstance(given, dict) else ({} if given is None else {"compute": given})
+    names = {key: (default_name(sym, r.hardware, r.precision, r.config["attention_kernel"]),
+                   unit or "dimensionless", bounds)
+             for key, (sym, bounds, unit) in EFFICIENCY_KEYS.items()
+             if key not in given and sym not in given}
+    draws = sample_parameters(names, cfg.uncertainty)
+    eff = dict(given)
+    for key, arr in draws.items():
+        unit = EFFICIENCY_KEYS[key][2]
+        eff[key] = Q_(arr, unit) if unit else arr
+    mc = run(replace(cfg, uncertainty=False, efficiency=eff))
+    r.bands = {"step_time": band_of(mc.step_time.to("s").magnitude, "s", "training"),
+               "tokens_per_s": band_of(mc.tokens_per_s.to("token/s").magnitude, "token/s",
+                                       "training")}
+    # MFU moves inversely with the step time: the same draws, the same discrepancy
+    mfu = band_of(1.0 / mc.step_time.to("s").magnitude, "1/s", "training")
+    scale = (r.mfu * r.step_time).to("s").magnitude
+    r.bands["mfu"] = type(mfu)(*(Q_(q.magnitude * scale, "") for q in mfu))
+    if cfg.tokens is not None:
+        r.bands["time_to_train"] = band_of(mc.time_to_train.to("h").magnitude, "h", "training")
+    return r

@@ -1,0 +1,247 @@
+"""The knobs of a training step, checked once: :class:`TrainConfig`.
+
+:func:`~mlsysim_sym.tasks.training.train` takes its knobs as keywords and routes them through a
+``TrainConfig``; ``uncertainty=True`` re-runs the same config with other efficiencies
+(``dataclasses.replace``). What a knob means for the step's inputs that needs no model or
+machine is decided here too: recomputation fractions, the bytes each training state takes at a
+precision (from :mod:`mlsysim_sym.vocabulary`), the loss kernel's bytes per logit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ... import checks, vocabulary
+from ...equations.operations import ZERO_STAGES
+from .efficiency import attention_variant
+
+__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "StateBytes", "state_bytes"]
+
+#: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
+#: recomputed): Korthikanti et al. 2022, Sec. 4 (selective: the attention core only)
+RECOMPUTE = {"none": (0.0, 0.0), "selective": (0.0, 1.0), "full": (1.0, 1.0)}
+#: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
+#: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
+LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
+#: what train() accepts (fp64 has no training recipe here)
+PRECISIONS = tuple(p for p in vocabulary.PRECISION_BITS if p in vocabulary.TRAINING_PRECISIONS)
+#: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
+_ADAM_MOMENTS, _FP32_BYTES = 2, 4
+
+
+@dataclass(frozen=True)
+class StateBytes:
+    """Bytes per parameter (and per activation element) of the training states."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+
+
+def state_bytes(precision: str) -> StateBytes:
+    """Training-state bytes at ``precision``, from its format in the vocabulary.
+
+    Mixed precision (``Precision.mixed``: bf16/fp16/fp8 compute) stores 16-bit weights,
+    gradients and activations and keeps an fp32 master copy beside Adam's two fp32 moments:
+    2 + 2 + 12 bytes per parameter (ZeRO, Sec. 3.1; Micikevicius et al. 2018). fp32 and tf32
+    (stored in 32 bits) keep the weights as the master copy: 4 + 4 + 8.
+    """
+    p = vocabulary.PRECISIONS[precision]
+    word = (16 if p.mixed else p.bits) // 8
+    master = 1 if p.mixed else 0
+    return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word)
+
+
+def _flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _counts(*named):
+    return tuple(checks.count(name, value, 1, None) for name, value in named)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainConfig:
+    """The knobs of one :func:`~mlsysim_sym.tasks.training.train` call, checked when made.
+
+    The fields are train()'s keywords. Whole-number knobs are stored checked (floats, or float
+    arrays for a sweep), the precision by its canonical name, the rest as given; knobs may be
+    numpy arrays, so configs compare by identity. What needs the model or the machine (the
+    layout, the batch split, the efficiencies) is checked by ``train`` when it resolves them.
+
+    Parameters
+    ----------
+    model : str or Model
+        Registry name or a Model (e.g. ``Model.from_hf_config(path)``).
+    cluster : str, Cluster or Hardware
+        A registry cluster, or an accelerator with ``devices=N`` (standard nodes of that chip).
+    devices : int, optional
+        Accelerators used (default: the whole cluster).
+    tp, pp, dp, cp, ep : int or array of int
+        Tensor, pipeline, data, context and expert parallel degrees; ``dp`` defaults to
+        devices / (tp pp cp). Arrays broadcast (tp, pp, dp).
+    micro_batch, global_batch : int or array of int
+        Sequences per micro-batch and per optimizer step.
+    seq_len : int or array of int
+        Tokens per sequence.
+    precision : str
+        Compute precision (peak FLOP/s); storage follows mixed-precision Adam.
+    recompute : {"none", "selective", "full"} or float
+        Activation recomputation; a float in [0, 1] is the fraction of layers fully recomputed.
+    zero_stage : {0, 1, 2, 3}
+        ZeRO / distributed-optimizer sharding over the data-parallel ranks. Stages 0-1 reduce
+        the accumulated gradients once per step; 2-3 keep only a gradient shard, so every
+        micro-batch reduce-scatters, and 3 also gathers the weights for every micro-batch's
+        forward and backward (PyTorch FSDP without ``no_sync``, DeepSpeed ZeRO-3).
+    sequence_parallel, flash_attention : bool
+    attention_kernel : {None, "fused", "fa2", "eager"}
+        Which attention kernel's efficiency applies: the generation's fused kernel (default),
+        FlashAttention-2 (its published utilization: ``attention_efficiency[<gen>-fa2]``) or
+        unfused "eager" attention (same as ``flash_attention=False``).
+    interleave : int
+        Model chunks per pipeline stage (interleaved 1F1B).
+    even_layer_split : bool
+        Every pipeline stage gets L/pp layers and the last one also runs the LM head, so the
+        whole pipeline waits for it (Megatron-LM's split unless
+        ``--account-for-loss-in-pipeline-split``; Megatron-DeepSpeed's "type:transformer"
+        partition). Default False: the split balances the stages (Llama 3's one layer fewer on
+        the last stage), as the calibrated efficiencies assume unless a source says otherwise.
+    overlap : float
+        Fraction of the compute that hides data-parallel communication: the last
+        micro-batch's backward (stages 0-1), every micro-batch's backward (2) or every
+        micro-batch's forward and backward (3).
+    model_parallel_overlap : float, optional
+        Fraction of the tensor-, pipeline- and expert-parallel communication hidden behind
+        compute. Default: the calibrated ``model_parallel_overlap`` of ``defaults.yaml`` (the
+        value the fit used for frameworks that overlap: Megatron-Core with Transformer Engine,
+        torchtitan's async TP); 0 for a framework that does not (Megatron-LM 2022,
+        Megatron-DeepSpeed).
+    tokens : quantity, str or float, optional
+        Training tokens, for ``time_to_train`` and the ops results.
+    datacenter : str or Datacenter, optional
+        For energy, carbon and water (default: the cluster's).
+    efficiency : float or dict, optional
+        Compute (GEMM) efficiency, or a dict with any of ``compute``, ``memory``,
+        ``communication`` (scale-up links), ``scale_out`` (NIC links), ``attention``
+        (fractions in (0, 1]), ``elementwise`` (the traffic factor kappa), ``step_overhead``
+        and ``layer_overhead`` (times); values may be arrays. Defaults: the
+        calibrated values in ``defaults.yaml`` (with their fit provenance).
+    lora_rank : int, optional
+        Train LoRA adapters of this rank on ``lora_targets`` (q, k, v, o, up, gate, down).
+    allow_cross_node_tp : bool
+        Allow tp larger than a node (TP collectives then use the scale-out fabric).
+    ops : dict, optional
+        Inputs of walls 15, 17, 18, 19 (device_mtbf, node_component_mtbf, recovery_time,
+        storage_write_bandwidth, checkpoint_interval, cloud_price, device_peak_power, ...).
+    loss : {"fused", "unfused"}
+        How the loss holds the logits: "fused" is Megatron-Core's vocab-parallel cross-entropy
+        (16-bit logits plus one fp32 copy softmaxed in place: 6 bytes per logit); "unfused" is
+        PyTorch ``cross_entropy`` on an fp32 upcast, as torchtitan (12 bytes per logit at the
+        backward of log-softmax). Logits are split over tp (vocab) and cp (sequence).
+    dropout : bool
+        The model trains with dropout, so its masks are stored (Korthikanti et al.'s GPT);
+        default False, as Llama, MPT and most current pretraining.
+    workspace : quantity or str, optional
+        Framework memory beyond the modelled tensors (communication buffers, library
+        workspaces, allocator fragmentation); default ``framework_workspace`` of
+        ``defaults.yaml``.
+    uncertainty : bool or int
+        Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
+        time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
+        model's residual training error (``True``: 2000 draws); scalar knobs only.
+    """
+
+    model: Any
+    cluster: Any
+    global_batch: Any
+    devices: Any = None
+    tp: Any = 1
+    pp: Any = 1
+    dp: Any = None
+    cp: Any = 1
+    ep: Any = 1
+    micro_batch: Any = 1
+    seq_len: Any = 2048
+    precision: str = "bf16"
+    recompute: Any = "none"
+    zero_stage: int = 0
+    sequence_parallel: bool = False
+    interleave: Any = 1
+    overlap: Any = 1.0
+    tokens: Any = None
+    datacenter: Any = None
+    efficiency: Any = None
+    flash_attention: bool = True
+    model_parallel_overlap: Any = None
+    lora_rank: Any = None
+    lora_targets: tuple = ("q", "v")
+    attention_kernel: Any = None
+    even_layer_split: bool = False
+    allow_cross_node_tp: bool = False
+    ops: Any = None
+    uncertainty: Any = False
+    loss: str = "fused"
+    workspace: Any = None
+    dropout: bool = False
+
+    def __post_init__(self):
+        put = object.__setattr__
+        put(self, "precision", vocabulary.precision(self.precision, PRECISIONS).name)
+        if self.devices is not None:
+            # at most 2^24 (16.8 million) accelerators: beyond any fleet built or planned
+            put(self, "devices", int(checks.number("devices", self.devices, low=1,
+                                                   high=2 ** 24, integer=True)))
+        for name, value in zip(("tp", "pp", "cp", "ep", "interleave"), _counts(
+                ("tp", self.tp), ("pp", self.pp), ("cp", self.cp), ("ep", self.ep),
+                ("interleave", self.interleave))):
+            put(self, name, value)
+        if np.ndim(self.cp) or np.ndim(self.ep) or np.ndim(self.interleave):
+            raise ValueError("cp, ep and interleave must be scalars")
+        for name, value in zip(("micro_batch", "global_batch", "seq_len"), _counts(
+                ("micro_batch", self.micro_batch), ("global_batch", self.global_batch),
+                ("seq_len", self.seq_len))):
+            put(self, name, value)
+        _flag("dropout", self.dropout)
+        _flag("even_layer_split", self.even_layer_split)
+        z = self.zero_stage
+        if isinstance(z, (bool, np.bool_)) or not isinstance(z, (int, np.integer)) \
+                or z not in ZERO_STAGES:
+            raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {z!r:.60}")
+        self.recompute_fractions  # noqa: B018  (checks recompute)
+        attention_variant(self.flash_attention, self.attention_kernel)
+        if not isinstance(self.loss, str) or self.loss not in LOSS_BYTES:
+            raise ValueError(f"loss must be 'fused' or 'unfused', got {self.loss!r}")
+
+    @property
+    def recompute_fractions(self) -> tuple:
+        """(whole layers, attention cores) recomputed: a named choice or one fraction."""
+        if isinstance(self.recompute, str):
+            if self.recompute not in RECOMPUTE:
+                raise ValueError(f"recompute must be one of {', '.join(RECOMPUTE)} or a "
+                                 "fraction")
+            return RECOMPUTE[self.recompute]
+        r = checks.number(f"recompute (one of {', '.join(RECOMPUTE)}, or a fraction)",
+                          self.recompute, low=0.0, high=1.0)
+        if isinstance(r, np.ndarray):
+            raise checks.InputError("recompute must be one fraction in [0, 1] or one of "
+                                    + ", ".join(RECOMPUTE))
+        return r, r
+
+    @property
+    def kernel(self):
+        """The attention-efficiency variant: "eager", "fa2" or None (the fused kernel)."""
+        return attention_variant(self.flash_attention, self.attention_kernel)
+
+    @property
+    def mode(self) -> str:
+        """"full" training or "lora" adapters."""
+        return "full" if self.lora_rank is None else "lora"
+
+    @property
+    def state_bytes(self) -> StateBytes:
+        return state_bytes(self.precision)
