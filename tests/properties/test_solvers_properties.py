@@ -158,7 +158,7 @@ def test_vectorised_sensitivity():
 def test_closed_form_on_the_training_data_parallel_term():
     # the exposed data-parallel time has four Max nodes and large rational coefficients; its
     # closed forms come from the linear formula on derivatives (sympy.solve / Poly took minutes)
-    from mlsysim_sym.training_scenarios import train, training_system
+    from mlsysim_sym.tasks.training import train, training_system
     r = train("llama-2-7b", "h100", devices=64, global_batch=256, micro_batch=1, zero_stage=3,
               overlap=0.0)
     system, known = training_system("full"), dict(r.inputs())

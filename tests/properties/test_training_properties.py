@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from mlsysim_sym.symbols import info
-from mlsysim_sym.training_scenarios import training_system
+from mlsysim_sym.tasks.training import training_system
 from mlsysim_sym.units import base_factor
 
 OUT = ["training_step_time", "model_flops_utilization", "hardware_flops_utilization",

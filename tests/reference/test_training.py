@@ -20,7 +20,7 @@ from mlsysim_sym.equations import workloads
 from mlsysim_sym.equations.base import check_constraint, check_equation
 from mlsysim_sym.equations import training as tr
 from mlsysim_sym.registry import Model
-from mlsysim_sym.training_scenarios import train, training_system
+from mlsysim_sym.tasks.training import train, training_system
 
 GB = 1e9  # decimal gigabytes, as the papers print them
 
@@ -179,7 +179,7 @@ def test_zero3_gathers_and_reduces_in_every_micro_batch():
 
 
 def test_train_counts_zero_passes_per_micro_batch():
-    from mlsysim_sym.training_scenarios import train
+    from mlsysim_sym.tasks.training import train
     kw = dict(devices=16, seq_len=2048, precision="bf16", micro_batch=1)
     for z, (rs, ag) in {0: (1, 1), 1: (1, 1), 2: (4, 1), 3: (4, 8)}.items():
         r = train("llama-2-7b", "h100", global_batch=64, zero_stage=z, **kw)

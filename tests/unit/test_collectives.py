@@ -19,7 +19,7 @@ import pytest
 from mlsysim_sym import registry
 from mlsysim_sym.equations import walls
 from mlsysim_sym.system import System
-from mlsysim_sym.training_scenarios import published_link_efficiencies, train
+from mlsysim_sym.tasks.training import published_link_efficiencies, train
 from mlsysim_sym.units import Q_
 
 GIB, KIB, MIB = 2**30, 2**10, 2**20

@@ -4,7 +4,7 @@ import pytest
 
 from mlsysim_sym import registry
 from mlsysim_sym.defaults import variant_name
-from mlsysim_sym.training_scenarios import train
+from mlsysim_sym.tasks.training import train
 
 KW = dict(devices=8, tp=8, micro_batch=2, global_batch=2, seq_len=2048, precision="bf16",
           efficiency={"compute": 0.7, "attention": 0.5, "memory": 0.8, "elementwise": 2.0})
@@ -12,7 +12,7 @@ KW = dict(devices=8, tp=8, micro_batch=2, global_batch=2, seq_len=2048, precisio
 
 def _elementwise(**kw):
     r = train("llama-2-7b", "a100", **{**KW, **kw})
-    return r, r._raw("elementwise_time")
+    return r, r.value("elementwise_time")
 
 
 @pytest.mark.parametrize("recompute, r_a", [("none", 0.0), ("selective", 1.0)])

@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 from mlsysim_sym import registry
-from mlsysim_sym.training_scenarios import IronLaw, TrainResult, iron_law, train
+from mlsysim_sym.tasks.training import IronLaw, TrainResult, iron_law, train
 
 GPT3 = dict(tp=8, pp=8, micro_batch=1, global_batch=1536, recompute="full")
 
@@ -253,10 +253,10 @@ def test_even_layer_split_makes_the_pipeline_wait_for_the_lm_head():
     tokens = 256 * 8192 / 64
     rate = (fair.inputs()["peak_flops"] * fair.inputs()["compute_efficiency"]).to("FLOP/s")
     excess = 3 * 2 * v * h * tokens * (8 - 1) / rate.magnitude
-    grown = (even._raw("step_compute_time") - fair._raw("step_compute_time"))
+    grown = (even.value("step_compute_time") - fair.value("step_compute_time"))
     assert grown == pytest.approx(excess, rel=1e-9)
     assert even.step_time > fair.step_time and even.mfu < fair.mfu
     # one stage: nothing to wait for
     one = dict(kw, pp=1, tp=8)
-    assert train("llama-3-70b", "h100", even_layer_split=True, **one)._raw(
-        "training_step_time") == train("llama-3-70b", "h100", **one)._raw("training_step_time")
+    assert train("llama-3-70b", "h100", even_layer_split=True, **one).value(
+        "training_step_time") == train("llama-3-70b", "h100", **one).value("training_step_time")

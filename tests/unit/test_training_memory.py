@@ -22,7 +22,7 @@ import yaml
 
 from mlsysim_sym.calibration.cases import _train_runner
 from mlsysim_sym.calibration.measurements import DATA_DIR, shipped_measurements
-from mlsysim_sym.training_scenarios import train
+from mlsysim_sym.tasks.training import train
 
 GIB = 2**30
 
