@@ -18,6 +18,7 @@ from mlsysim_sym.tasks._core.result import Result
 from mlsysim_sym.tasks.training import TrainConfig, TrainResult, train
 from mlsysim_sym.tasks.training.config import state_bytes
 from mlsysim_sym.tasks.training.ops import ops_system
+from mlsysim_sym.tasks.training.result import ALIASES
 from mlsysim_sym.tasks.training.step import zero_inputs
 
 ONE_NODE = dict(devices=8, micro_batch=1, global_batch=64, seq_len=4096)
@@ -107,6 +108,12 @@ def test_value_and_base_inputs_are_plain_numbers():
     r = train("llama-3-8b", "h100", zero_stage=1, **ONE_NODE)
     t = r.value("training_step_time")
     assert isinstance(t, float) and t == pytest.approx(r.step_time.to("s").magnitude, rel=1e-12)
+    assert r.value("step_time") == t and r.value("mfu") == r.value("model_flops_utilization")
+    for attr in ALIASES:                       # each alias reads what its attribute shows
+        assert r.value(attr) == pytest.approx(
+            getattr(r, attr).to_base_units().magnitude, rel=1e-12), attr
+    with pytest.raises(KeyError, match="no output or input 'stepp_time'"):
+        r.value("stepp_time")
     base = r.base_inputs()
     assert base["peak_flops"] == pytest.approx(
         r.inputs()["peak_flops"].to_base_units().magnitude, rel=1e-12)

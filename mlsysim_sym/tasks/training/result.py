@@ -18,7 +18,7 @@ from .efficiency import training_defaults
 from .ops import ops_quantity
 from .step import OUTPUTS, iron_law, training_system
 
-__all__ = ["TrainResult", "TERMS", "GROUPS", "COMPUTE_PARTS"]
+__all__ = ["TrainResult", "TERMS", "GROUPS", "COMPUTE_PARTS", "ALIASES"]
 
 #: step-time terms: (name, output, the wall it belongs to); the bottleneck is the largest group
 TERMS = (("compute", "step_compute_time", "Compute"),
@@ -35,6 +35,17 @@ GROUPS = ("Compute", "Memory", "Communication", "Pipeline", "Software")
 #: parts of the compute term, reported by breakdown() (they sum into "compute" with the GEMMs)
 COMPUTE_PARTS = (("compute_attention", "attention_compute_time"),
                  ("compute_memory_bound", "elementwise_time"))
+#: result attributes -> the kernel output they read (:meth:`TrainResult.value` takes either)
+ALIASES = {"step_time": "training_step_time", "mfu": "model_flops_utilization",
+           "hfu": "hardware_flops_utilization", "tokens_per_s": "training_throughput",
+           "memory_per_device": "training_memory",
+           "memory_utilization": "training_memory_utilization",
+           "compute_time": "step_compute_time", "optimizer_time": "optimizer_step_time",
+           "pp_bubble_fraction": "pipeline_bubble_fraction",
+           "pp_bubble_time": "pipeline_bubble_time", "weight_bytes": "weight_memory",
+           "gradient_bytes": "gradient_memory", "optimizer_bytes": "optimizer_memory",
+           "activation_bytes": "activation_memory", "logits_bytes": "logits_memory",
+           "step_flops": "training_step_flops", "step_bytes": "training_step_bytes"}
 
 
 def _q(value_base, unit):
@@ -64,9 +75,14 @@ class TrainResult(Result):
 
     # ---- plain numbers ----------------------------------------------------------------------
     def value(self, name):
-        """Output (or input) ``name`` as a base-unit magnitude: a float, or a numpy array over
-        the swept knobs (inputs are broadcast to the outputs' shape)."""
-        return self._raw(name)
+        """Base-unit magnitude (a float, or a numpy array over the swept knobs; no pint) of an
+        output, named by the kernel's symbol (``training_step_time``) or by its attribute
+        (``step_time``); an input's name gives the input, broadcast to the outputs' shape."""
+        symbol = ALIASES.get(name, name)
+        if symbol not in OUTPUTS and symbol not in self._inputs:
+            raise KeyError(f"TrainResult has no output or input {name!r}; outputs: "
+                           f"{', '.join(OUTPUTS)} (or {', '.join(ALIASES)})")
+        return self._raw(symbol)
 
     def base_inputs(self) -> dict:
         """``{input name: base-unit magnitude}`` the kernel was evaluated with."""
