@@ -205,3 +205,34 @@ def test_old_import_path_reexports_the_same_objects():
     import mlsysim_sym.tasks.workloads as new
     import mlsysim_sym.workload_scenarios as old
     assert old.__all__ and all(getattr(old, n) is getattr(new, n) for n in old.__all__)
+
+
+@pytest.mark.parametrize("model, hw, expected", [
+    # a CNN's compute efficiency is the convolution variant; the others the chip generation's
+    ("resnet-50", "a100", {"compute_efficiency": "compute_efficiency[serve-cnn]",
+                           "memory_efficiency": "memory_efficiency[serve]",
+                           "fixed_overhead": "fixed_overhead"}),
+    ("bert-base", "a100", {"compute_efficiency": "compute_efficiency[serve-ampere]"}),
+    ("dit-xl-2-256", "h100", {"compute_efficiency": "compute_efficiency[serve-hopper]"}),
+    ("mlperf-tiny-ic-resnet8", "st-stm32f746",
+     {"tinyml_mac_efficiency": "tinyml_mac_efficiency"}),
+])
+def test_workload_results_name_the_default_variant_they_used(model, hw, expected):
+    import mlsysim_sym as ms
+    r = ms.predict(model, hw)
+    used = r.defaults_used()
+    for symbol, variant in expected.items():
+        assert used[symbol].variant == variant
+        if symbol in r.inputs():   # the value the prediction ran with is the default's
+            given = r.inputs()[symbol]
+            assert used[symbol].value.to(given.units).magnitude == pytest.approx(given.magnitude)
+    assert "calibrated defaults used" in r.explain()
+    assert "mlsysim_sym_defaults" in r.cite()
+
+
+def test_a_given_efficiency_is_not_reported_as_a_default():
+    import mlsysim_sym as ms
+    used = ms.predict("resnet-50", "a100", efficiency={"compute": 0.5}).defaults_used()
+    assert "compute_efficiency" not in used and "memory_efficiency" in used
+    assert ms.predict("resnet-50", "a100", efficiency=0.5).defaults_used().keys() == \
+        {"fixed_overhead"}

@@ -16,12 +16,12 @@ import numpy as np
 
 from ... import checks, registry, vocabulary
 from ...checks import magnitude
-from ...defaults import default
+from ...defaults import VariantKey, default
 from ...symbols import info
 from ...units import Q_
 from .._core.knobs import EFFICIENCY_INPUTS, default_efficiency
 
-__all__ = ["EFFICIENCY_INPUTS", "workload_default", "precision_bits", "check_stack_name",
+__all__ = ["EFFICIENCY_INPUTS", "roofline_defaults", "workload_default", "precision_bits", "check_stack_name",
            "roofline_efficiency", "workload_model", "need", "input_tensor_bytes", "known_fields",
            "evaluate", "hardware_roofs"]
 
@@ -79,6 +79,24 @@ def roofline_efficiency(efficiency, hardware=None, precision=None, model=None, s
         return comp, mem, over
     eff = checks.fraction("efficiency", efficiency)
     return eff, eff, over
+
+
+def roofline_defaults(efficiency, hardware, precision, model=None, stack=None) -> tuple:
+    """``(symbol, VariantKey)`` of each calibrated default :func:`roofline_efficiency` used
+    (the ones ``efficiency`` did not give): what the result's ``defaults_used()`` resolves."""
+    given = set(efficiency) if isinstance(efficiency, dict) else (
+        {"compute", "memory"} if efficiency is not None else set())
+    if "fixed_overhead" in given:
+        stack = None
+    key = VariantKey.for_chip(hardware, precision, "serve", stack=stack)
+    cnn = VariantKey(regime="serve", generation="cnn")
+    rows = []
+    for sym, k in (("compute_efficiency", "compute"), ("memory_efficiency", "memory"),
+                   ("fixed_overhead", "fixed_overhead")):
+        if k not in given and sym not in given:
+            cnn_compute = sym == "compute_efficiency" and getattr(model, "family", None) == "cnn"
+            rows.append((sym, cnn if cnn_compute else key))
+    return tuple(rows)
 
 
 def workload_model(model, families, function):

@@ -16,7 +16,8 @@ from ...symbols import info
 from ...system import System
 from ...units import Q_
 from .common import (EFFICIENCY_INPUTS, evaluate, hardware_roofs, known_fields, need,
-                     precision_bits, roofline_efficiency, workload_model)
+                     precision_bits, roofline_defaults, roofline_efficiency,
+                     workload_model)
 from .result import WorkloadPrediction
 
 __all__ = ["predict_diffusion", "DiffusionPrediction", "diffusion_system"]
@@ -115,5 +116,6 @@ def predict_diffusion(model, hardware, *, batch=1, steps=None, precision="fp16",
     fields = known_fields([(hw, f"peak.{precision.lower()}"), (hw, "memory.0.bandwidth"),
                            (hw, "memory.0.capacity"), (m, "published_params"),
                            (m, "diffusion.backbone_flops_per_step"), (m, "diffusion")])
-    return DiffusionPrediction(ev, system, m, hw, precision.lower(), used,
-                               hw.memory_capacity, notes, fields)
+    r = DiffusionPrediction(ev, system, m, hw, precision.lower(), used,
+                            hw.memory_capacity, notes, fields)
+    return r.record_defaults(roofline_defaults(efficiency, hw, precision.lower()))

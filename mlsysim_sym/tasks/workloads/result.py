@@ -72,6 +72,17 @@ class WorkloadPrediction(Result):
         """``{input name: base-unit magnitude}`` of every input the evaluation used."""
         return dict(self._inputs)
 
+    def record_defaults(self, used) -> "WorkloadPrediction":
+        """Record ``(symbol, VariantKey)`` of each calibrated default the facade used."""
+        self._defaults = tuple(used)
+        return self
+
+    def defaults_used(self) -> dict:
+        """``{symbol: defaults.Resolved}``: each calibrated default this prediction used, the
+        entry it came from (``compute_efficiency[serve-hopper]``) and how it was fitted."""
+        from ...defaults import resolve
+        return {sym: resolve(sym, key) for sym, key in getattr(self, "_defaults", ())}
+
     def __getattr__(self, attr):
         extra = type(self).EXTRA
         if attr in extra:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ... import checks, registry
 from ...checks import magnitude
-from ...defaults import check_stack
+from ...defaults import VariantKey, check_stack
 from ...equations import workloads
 from ...symbols import info
 from ...system import System
@@ -233,5 +233,19 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     }
     system = tinyml_system()
     ev, used = evaluate(system, _TINYML_OUT, tuple(sorted(values)), values)
-    return TinyMLPrediction(ev, system, m, hw, precision.lower(), used, sram.capacity, notes,
-                            _fields(hw, m, sram, flash))
+    r = TinyMLPrediction(ev, system, m, hw, precision.lower(), used, sram.capacity, notes,
+                         _fields(hw, m, sram, flash))
+    return r.record_defaults(_defaults_used(efficiency, stack, peak, flash))
+
+
+def _defaults_used(efficiency, stack, peak, flash) -> tuple:
+    """``(symbol, VariantKey)`` of the calibrated defaults a TinyML prediction used."""
+    given = set(efficiency) if isinstance(efficiency, dict) else (
+        {"cycles_per_mac"} if efficiency is not None else set())
+    rows = []
+    if "cycles_per_mac" not in given:
+        rows.append(("tinyml_mac_efficiency", VariantKey(stack=stack)) if peak is not None
+                    else ("tinyml_cycles_per_mac", VariantKey()))
+    if (flash is None or flash.bandwidth is None) and "flash_bytes_per_cycle" not in given:
+        rows.append(("mcu_flash_read_bytes_per_cycle", VariantKey()))
+    return tuple(rows)

@@ -17,8 +17,8 @@ from ...symbols import info
 from ...system import System
 from ...units import Q_
 from .common import (EFFICIENCY_INPUTS, check_stack_name, evaluate, hardware_roofs,
-                     input_tensor_bytes, known_fields, need, precision_bits, roofline_efficiency,
-                     workload_model)
+                     input_tensor_bytes, known_fields, need, precision_bits, roofline_defaults,
+                     roofline_efficiency, workload_model)
 from .result import WorkloadPrediction
 
 __all__ = ["predict_vision", "VisionPrediction", "vision_system"]
@@ -133,5 +133,6 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
     fields = known_fields([(hw, f"peak.{precision.lower()}"), (hw, "memory.0.bandwidth"),
                            (hw, "memory.0.capacity"), (m, "published_params"),
                            (m, "published_macs"), (m, "published_flops"), (m, "architecture")])
-    return VisionPrediction(ev, system, m, hw, precision.lower(), used, hw.memory_capacity, notes,
-                            fields, sample="sequence" if architecture else "image")
+    r = VisionPrediction(ev, system, m, hw, precision.lower(), used, hw.memory_capacity, notes,
+                         fields, sample="sequence" if architecture else "image")
+    return r.record_defaults(roofline_defaults(efficiency, hw, precision.lower(), m, stack))
