@@ -13,19 +13,19 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import checks, registry
-from . import vocabulary
-from .defaults import VariantKey, default, resolve, variant_name
-from .display import ResultDisplay
-from .equations import walls
-from .symbols import info
-from .system import System
-from .feasibility import memory_reason
-from .units import Q_, base_factor
-from .tasks._core import inputs as _in, knobs
-from .tasks._core.inputs import check_tp, scale_up_domain, serving_inputs, tp_magnitudes  # noqa: F401  (public here for one release)
-from .tasks._core.inputs import max_batched_tokens_magnitude  # noqa: F401
-from .tasks._core.knobs import serving_defaults  # noqa: F401
+from ... import checks, registry
+from ... import vocabulary
+from ...defaults import VariantKey, default, resolve, variant_name
+from ...display import ResultDisplay
+from ...equations import walls
+from ...symbols import info
+from ...system import System
+from ...feasibility import memory_reason
+from ...units import Q_, base_factor
+from .._core import inputs as _in, knobs
+from .._core.inputs import check_tp, scale_up_domain, serving_inputs, tp_magnitudes  # noqa: F401  (public here for one release)
+from .._core.inputs import max_batched_tokens_magnitude  # noqa: F401
+from .._core.knobs import serving_defaults  # noqa: F401
 
 __all__ = ["predict", "Prediction", "PRECISION_BITS", "serving_system"]
 
@@ -44,7 +44,7 @@ _EFF_SLICE = slice(_SLOT["compute_efficiency"], _SLOT["fixed_overhead"] + 1)
 
 def _records(latent, *records):
     """The records, with the MLA record's attention quantities in wall 4 when ``latent``."""
-    from .equations import mla
+    from ...equations import mla
     return mla.latent_attention(*records) if latent else records
 
 
@@ -55,7 +55,7 @@ def serving_system(latent: bool = False) -> System:
     ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate.
     ``latent=True``: with multi-head latent attention (the MLA record defines wall 4's KV cache
     width and attention widths)."""
-    from .equations import workloads
+    from ...equations import workloads
     return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
                                        walls.tail_latency, workloads.continuous_batching),
                              name="serving (MLA)" if latent else "serving")
@@ -65,7 +65,7 @@ def serving_system(latent: bool = False) -> System:
 def moe_serving_system(latent: bool = False) -> System:
     """Walls 1, 2, 4 plus the MoE workload record (total vs active params, experts touched);
     ``latent=True``: with multi-head latent attention (the MLA record)."""
-    from .equations import workloads
+    from ...equations import workloads
     return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
                                        workloads.moe),
                              name="serving (MoE, MLA)" if latent else "serving (MoE)")
@@ -101,7 +101,7 @@ def _moe_kernel(latent: bool = False):
 
 
 def _moe_magnitudes(model, hardware) -> tuple:
-    from .tasks.workloads import moe_inputs, workload_default
+    from ..workloads import moe_inputs, workload_default
     structure = moe_inputs(model)
     # Expert parallelism is a fleet decision (training/fleet sizing); predict() runs one device,
     # so the all-to-all term is identically zero and the link values only need to be finite.
@@ -297,7 +297,7 @@ class Prediction(ResultDisplay):
     @classmethod
     def json_schema(cls) -> dict:
         """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
-        from .export import result_schema
+        from ...export import result_schema
         return result_schema("Prediction", _OUTPUTS + ("latency", "throughput", "kv_cache",
                                                        "memory_capacity"),
                              labels=("bottleneck", "reason"), flags=("feasible",),
@@ -337,12 +337,12 @@ class Prediction(ResultDisplay):
 
     def cite(self) -> str:
         """BibTeX of every source this prediction depended on."""
-        from .analysis.citations import cite
+        from ...analysis.citations import cite
         return cite(self)
 
     def explain(self) -> str:
         """The equations used, with the numbers substituted."""
-        from .analysis.explain import explain_prediction
+        from ...analysis.explain import explain_prediction
         return explain_prediction(self)
 
     def __repr__(self):
@@ -509,7 +509,7 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
 
 def _with_bands(model, hardware, samples, kw):
     """predict() plus Monte Carlo bands of its latencies and throughput."""
-    from .analysis.uncertainty import band_of, sample_parameters
+    from ...analysis.uncertainty import band_of, sample_parameters
     r = predict(model, hardware, **kw)
     if not isinstance(r, Prediction):
         raise ValueError("uncertainty=True covers decoder and MoE LLM serving here; use "
@@ -553,10 +553,10 @@ def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, effici
                        stack=None, phase="decode"):
     """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes, Mamba (SSM)."""
     if family == "ssm":
-        from .tasks.workloads.ssm import predict_ssm
+        from ..workloads.ssm import predict_ssm
         return predict_ssm(m, hardware, batch=batch, seq_len=seq_len, precision=precision or "fp16",
                            phase=phase, efficiency=efficiency, stack=stack, **options)
-    from .tasks import workloads as ws
+    from .. import workloads as ws
     if stack is not None and family == "diffusion":
         raise ValueError(f"stack= has no calibrated values for diffusion models ({m.name}); "
                          "leave it out")

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks, registry, vocabulary
-from .defaults import default
-from .scenarios import serving_system
-from .solvers.inverse import BaseValues, SolveResult, solve_for
-from .checks import InputError
-from .tasks._core import inputs as _in, knobs
-from .symbols import info
-from .units import base_factor
+from .. import checks, registry, vocabulary
+from ..defaults import default
+from .serving import serving_system
+from ..solvers.inverse import BaseValues, SolveResult, solve_for
+from ..checks import InputError
+from ._core import inputs as _in, knobs
+from ..symbols import info
+from ..units import base_factor
 
 __all__ = ["synthesize", "Synthesis"]
 
