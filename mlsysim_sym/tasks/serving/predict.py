@@ -1,358 +1,33 @@
-"""Task-level facade: ``predict`` a model on a chip (walls 1, 2 and 4 composed).
+"""``predict``: a decoder or MoE LLM served on one chip (or a tensor-parallel group).
 
-The composed serving system is built and compiled once per process; a call converts its knobs to
-base-unit magnitudes (cached per model, chip and precision), runs the compiled kernel (scalars or
-numpy arrays, broadcast together) and returns a :class:`Prediction` whose attributes are pint
-quantities created lazily on access.
+The knobs are checked and turned into the serving kernel's inputs by name (the model's shape,
+the chip's roofs, the storage widths, the calibrated or given efficiencies, the workload, the
+TP link and the step's prefill chunk; per-object magnitudes cached by identity), the compiled
+kernel runs once (scalars, or numpy arrays broadcast together) and a :class:`~.result.Prediction`
+wraps it. Other model families (diffusion, TinyML, CNN / ViT / encoder) go to the workloads
+package.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import numpy as np
 
-from ... import checks, registry
-from ... import vocabulary
-from ...defaults import VariantKey, default, resolve, variant_name
-from ...display import ResultDisplay
-from ...equations import walls
+from ... import checks, registry, vocabulary
+from ...defaults import variant_name
 from ...symbols import info
-from ...system import System
-from ...feasibility import memory_reason
-from ...units import Q_, base_factor
+from ...units import Q_
 from .._core import inputs as _in, knobs
-from .._core.inputs import check_tp, scale_up_domain, serving_inputs, tp_magnitudes  # noqa: F401  (public here for one release)
-from .._core.inputs import max_batched_tokens_magnitude  # noqa: F401
-from .._core.knobs import serving_defaults  # noqa: F401
+from .moe import moe_magnitudes
+from .result import Prediction
+from .system import MOE_ALIAS, OUTPUTS, moe_kernel, serving_kernel
 
-__all__ = ["predict", "Prediction", "PRECISION_BITS", "serving_system"]
+__all__ = ["predict", "PRECISION_BITS"]
 
 # Storage width of one element at each precision (mlsysim_sym.vocabulary: definitions of the
 # formats, not measurements); kept here as the public name it has been
 PRECISION_BITS = vocabulary.PRECISION_BITS
-
-_OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes", "weight_bytes",
-            "activation_bytes", "memory_utilization", "decode_throughput", "prefill_throughput",
-            "prefill_flops", "decode_flops", "prefill_bytes", "decode_bytes",
-            "prefill_compute_time", "decode_compute_time", "decode_memory_time",
-            "tp_prefill_comm_time", "tp_decode_comm_time")
-_SLOT = {name: i for i, name in enumerate(_in.SERVING_INPUTS)}
-_EFF_SLICE = slice(_SLOT["compute_efficiency"], _SLOT["fixed_overhead"] + 1)
-
-
-def _records(latent, *records):
-    """The records, with the MLA record's attention quantities in wall 4 when ``latent``."""
-    from ...equations import mla
-    return mla.latent_attention(*records) if latent else records
-
-
-@lru_cache(maxsize=2)
-def serving_system(latent: bool = False) -> System:
-    """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency)
-    and the continuous-batching record composed. ``predict`` reads its per-step outputs,
-    ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate.
-    ``latent=True``: with multi-head latent attention (the MLA record defines wall 4's KV cache
-    width and attention widths)."""
-    from ...equations import workloads
-    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
-                                       walls.tail_latency, workloads.continuous_batching),
-                             name="serving (MLA)" if latent else "serving")
-
-
-@lru_cache(maxsize=2)
-def moe_serving_system(latent: bool = False) -> System:
-    """Walls 1, 2, 4 plus the MoE workload record (total vs active params, experts touched);
-    ``latent=True``: with multi-head latent attention (the MLA record)."""
-    from ...equations import workloads
-    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
-                                       workloads.moe),
-                             name="serving (MoE, MLA)" if latent else "serving (MoE)")
-
-
-@lru_cache(maxsize=2)
-def _kernel(latent: bool = False):
-    return serving_system(latent).compile(_OUTPUTS, _in.with_model(_in.SERVING_INPUTS, latent))
-
-
-# MoE path: parameters / active parameters are outputs of the MoE record, computed from the
-# expert structure; decode reads only the experts a batch touches.
-_MOE_STRUCTURE = ("moe_dense_parameters", "moe_expert_parameters", "moe_experts",
-                  "experts_per_token", "moe_shared_experts", "moe_layers")
-_MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link_latency",
-              "communication_efficiency")
-_MOE_INPUTS = (_in.MODEL_INPUTS[2:] + _MOE_STRUCTURE + _in.HARDWARE_INPUTS + _in.PRECISION_INPUTS
-               + _in.EFFICIENCY_INPUTS + _in.KNOB_INPUTS + _MOE_EXTRA + _in.TP_INPUTS
-               + ("unoverlapped_fraction",) + _in.STEP_INPUTS)
-_MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
-              "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
-              "prefill_bytes": "moe_prefill_bytes",
-              "prefill_compute_time": "moe_prefill_compute_time",
-              "decode_compute_time": "moe_decode_compute_time",
-              "decode_memory_time": "moe_decode_memory_time"}
-_MOE_OUTPUTS = tuple(_MOE_ALIAS.get(n, n) for n in _OUTPUTS if n != "prefill_throughput") + (
-    "parameters", "active_parameters", "moe_decode_experts_touched")
-
-
-@lru_cache(maxsize=2)
-def _moe_kernel(latent: bool = False):
-    return moe_serving_system(latent).compile(_MOE_OUTPUTS, _in.with_model(_MOE_INPUTS, latent))
-
-
-def _moe_magnitudes(model, hardware) -> tuple:
-    from ..workloads import moe_inputs, workload_default
-    structure = moe_inputs(model)
-    # Expert parallelism is a fleet decision (training/fleet sizing); predict() runs one device,
-    # so the all-to-all term is identically zero and the link values only need to be finite.
-    link_bw = hardware.scale_up_bandwidth or Q_(info("link_bandwidth").bounds[1], info("link_bandwidth").unit)
-    link_lat = hardware.scale_up_latency or Q_(info("link_latency").bounds[0] or 1, info("link_latency").unit)
-    values = dict(structure, moe_routing_imbalance=workload_default("moe_routing_imbalance"),
-                  expert_parallel=1, link_bandwidth=link_bw, link_latency=link_lat,
-                  communication_efficiency=default("communication_efficiency"))
-    return (tuple(knobs.magnitude(k, values[k]) for k in _MOE_STRUCTURE),
-            tuple(knobs.magnitude(k, values[k]) for k in _MOE_EXTRA))
-
-
-#: per-token figures of a prediction: wall 3's serving MFU and wall 18's energy per token
-_PER_TOKEN = {"decode": ("decode_flops_utilization", "energy_per_output_token"),
-              "prefill": ("prefill_flops_utilization", "energy_per_prompt_token")}
-
-
-@lru_cache(maxsize=1)
-def per_token_system() -> System:
-    """Serving MFU (wall 3) and energy per token (wall 18), from a prediction's outputs."""
-    names = {n for pair in _PER_TOKEN.values() for n in pair}
-    eqs = [eq for w in (walls.software, walls.sustainability) for eq in w.equations
-           if eq.lhs.name in names]
-    return System(eqs, walls=(walls.software, walls.sustainability), name="serving per token")
-
-
-class Prediction(ResultDisplay):
-    """Result of :func:`predict`; every attribute is a pint quantity (or bool / str)."""
-
-    __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_inputs", "_cache", "_alias",
-                 "bands", "_defaults_key")
-
-    def __init__(self, evaluation, phase, model, hardware, precision, inputs, alias=None):
-        self._ev = evaluation
-        self.phase = phase
-        self.model = model
-        self.hardware = hardware
-        self.precision = precision
-        self._inputs = inputs
-        self._cache = {}
-        self._alias = alias or {}
-        self.bands = None  # {output: Band} with predict(..., uncertainty=True)
-        self._defaults_key = (None, None)  # (stack, efficiency given): see defaults_used()
-
-    def _q(self, name):
-        q = self._cache.get(name)
-        if q is None:
-            if name == "prefill_throughput" and self._alias:
-                q = (Q_(np.asarray(self._inputs["prompt_length"]) * self._inputs["batch"], "token")
-                     / self._q("ttft")).to("token/s")
-            else:
-                q = self._ev.quantity(self._alias.get(name, name))
-            self._cache[name] = q
-        return q
-
-    ttft = property(lambda self: self._q("ttft"), doc="time to first token (prefill pass)")
-    time_per_output_token = property(lambda self: self._q("time_per_output_token"),
-                                     doc="time per output token (one decode step)")
-    memory_footprint = property(lambda self: self._q("memory_footprint"))
-    kv_cache = property(lambda self: self._q("kv_cache_bytes"))
-    weights = property(lambda self: self._q("weight_bytes"))
-    activations = property(lambda self: self._q("activation_bytes"))
-    memory_utilization = property(lambda self: self._q("memory_utilization"))
-    prefill_flops = property(lambda self: self._q("prefill_flops"))
-    decode_bytes_read = property(lambda self: self._q("decode_bytes"),
-                                 doc="bytes one decode step moves (weights touched + KV cache)")
-
-    @property
-    def parameters(self):
-        """Total weights (MoE: all experts)."""
-        return self._ev.quantity("parameters") if self._alias else self.model.parameters
-
-    @property
-    def active_parameters(self):
-        """Weights touched per token (MoE: shared + top-k experts)."""
-        return (self._ev.quantity("active_parameters") if self._alias
-                else self.model.active_parameters)
-    decode_flops = property(lambda self: self._q("decode_flops"))
-
-    @property
-    def memory_capacity(self):
-        return Q_(self._inputs["memory_capacity"] / base_factor("GB"), "GB")
-
-    @property
-    def latency(self):
-        """TTFT for the prefill phase, time per output token for decode."""
-        return self.ttft if self.phase == "prefill" else self.time_per_output_token
-
-    @property
-    def throughput(self):
-        """Prompt tokens/s (prefill) or output tokens/s of the whole batch (decode)."""
-        return self._q("prefill_throughput" if self.phase == "prefill" else "decode_throughput")
-
-    @property
-    def feasible(self):
-        u = self._ev.value("memory_utilization")
-        return bool(u <= 1.0) if np.ndim(u) == 0 else np.asarray(u) <= 1.0
-
-    @property
-    def bottleneck(self):
-        """Binding wall: "Compute" or "Memory" (bandwidth), or "Memory" when it does not fit."""
-        owner = "ttft" if self.phase == "prefill" else "time_per_output_token"
-        bind = self._ev.binding(self._alias.get(owner, owner))
-        feas = self.feasible
-        if np.ndim(bind) == 0 and np.ndim(feas) == 0:
-            return bind if feas else "Memory"
-        bind, feas = np.broadcast_arrays(np.asarray(bind, dtype=object), np.asarray(feas))
-        return np.where(feas, bind, "Memory")
-
-    @property
-    def reason(self):
-        """One line: what does not fit in memory and by how much, or how much a fitting
-        configuration uses (an array of lines for a sweep)."""
-        t = np.asarray(self._inputs["tensor_parallel"])  # the footprint is per device
-        weights, kv = self._q("weight_bytes") / t, self._q("kv_cache_bytes") / t
-        parts = {"weights": weights, "KV cache": kv,
-                 "activations and workspace": self.memory_footprint - weights - kv}
-        return memory_reason(self.memory_footprint, self.memory_capacity, parts=parts)
-
-    @property
-    def bottleneck_detail(self) -> str:
-        if np.ndim(self.feasible) == 0 and not self.feasible:
-            return (f"does not fit: footprint {self.memory_footprint.to('GB'):.4g~P} exceeds "
-                    f"capacity {self.memory_capacity:.4g~P}")
-        b = self.bottleneck
-        if np.ndim(b):
-            return "vectorised: see .bottleneck per point"
-        kind = {"Compute": "compute-bound", "Memory": "memory-bandwidth-bound"}.get(
-            b, f"{b.lower()}-bound")
-        return f"{self.phase} is {kind}"
-
-    def _per_token(self, name):
-        q = self._cache.get(name)
-        if q is None:
-            inputs = self.inputs()
-            values = {n: self._q(n) for n in ("decode_flops", "time_per_output_token",
-                                              "prefill_flops", "ttft", "decode_throughput",
-                                              "prefill_throughput")}
-            values.update(peak_flops=inputs["peak_flops"],
-                          tensor_parallel=inputs["tensor_parallel"])
-            if self.hardware.tdp is not None:
-                values["device_power"] = self.hardware.tdp
-            q = per_token_system().evaluate(name, values)[name]
-            self._cache[name] = q
-        return q
-
-    @property
-    def mfu(self):
-        """Model FLOPs utilisation of the phase: its model FLOPs over what the chips' peak
-        (all ``tp`` of them) does in its time (wall 3, PaLM App. B's definition)."""
-        return self._per_token(_PER_TOKEN[self.phase][0])
-
-    @property
-    def energy_per_token(self):
-        """Energy of the ``tp`` chips per output token (decode) or prompt token (prefill) at
-        their TDP, an upper bound (wall 18); None when the registry has no TDP for the chip."""
-        if self.hardware.tdp is None:
-            return None
-        return self._per_token(_PER_TOKEN[self.phase][1])
-
-    def outputs(self) -> dict:
-        """Every output as a quantity, plus bottleneck and feasible."""
-        out = {n: self._q(n) for n in _OUTPUTS}
-        if self._alias:
-            for n in ("parameters", "active_parameters", "moe_decode_experts_touched"):
-                out[n] = self._ev.quantity(n)
-        out["latency"], out["throughput"] = self.latency, self.throughput
-        out["mfu"] = self.mfu
-        if self.hardware.tdp is not None:
-            out["energy_per_token"] = self.energy_per_token
-        return out
-
-    def to_dict(self) -> dict:
-        """JSON-ready dict: every output as {"value", "unit"}, plus bottleneck and feasible."""
-        def enc(q):
-            m = q.magnitude
-            return {"value": m.tolist() if isinstance(m, np.ndarray) else float(m),
-                    "unit": f"{q.units:~P}"}
-        d = {k: enc(v) for k, v in self.outputs().items()}
-        d["kv_cache"] = d["kv_cache_bytes"]
-        d["memory_capacity"] = enc(self.memory_capacity)
-        b, f = self.bottleneck, self.feasible
-        d["bottleneck"] = b.tolist() if isinstance(b, np.ndarray) else b
-        d["feasible"] = f.tolist() if isinstance(f, np.ndarray) else bool(f)
-        why = self.reason
-        d["reason"] = why.tolist() if isinstance(why, np.ndarray) else why
-        d["phase"], d["precision"] = self.phase, self.precision
-        d["model"], d["hardware"] = self.model.name, self.hardware.name
-        if self.bands:
-            d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
-        return d
-
-    @classmethod
-    def json_schema(cls) -> dict:
-        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
-        from ...export import result_schema
-        return result_schema("Prediction", _OUTPUTS + ("latency", "throughput", "kv_cache",
-                                                       "memory_capacity"),
-                             labels=("bottleneck", "reason"), flags=("feasible",),
-                             strings=("phase", "precision", "model", "hardware"))
-
-    def inputs(self) -> dict:
-        """The inputs used, as quantities in each symbol's declared unit."""
-        return {k: Q_(np.asarray(v) / base_factor(info(k).unit) if isinstance(v, np.ndarray)
-                      else v / base_factor(info(k).unit), info(k).unit)
-                for k, v in self._inputs.items()}
-
-    @property
-    def system(self):
-        """The composed system this prediction was computed with."""
-        latent = "kv_lora_rank" in self._inputs
-        return moe_serving_system(latent) if self._alias else serving_system(latent)
-
-    def registry_fields(self) -> list:
-        """(registry object, field path) of every registry value this prediction used."""
-        used_precision, _note = self.hardware.resolve_precision(self.precision) \
-            if hasattr(self.hardware, "resolve_precision") else (self.precision, None)
-        rows = [(self.hardware, f"peak.{used_precision}"), (self.hardware, "memory.0.bandwidth"),
-                (self.hardware, "memory.0.capacity")]
-        if getattr(self.hardware, "tdp", None) is not None:
-            rows.append((self.hardware, "tdp"))  # energy_per_token
-        attention = (("attention", *("architecture.mla." + d for d in _in.MLA_DIMS))
-                     if _in.latent_attention(self.model) else ("kv_heads", "head_dim"))
-        rows += [(self.model, f) for f in ("layers", "hidden", "heads", *attention, "ffn",
-                                            "vocab")]
-        return rows
-
-    def defaults_used(self) -> dict:
-        """``{symbol: defaults.Resolved}``: each calibrated default this prediction used, the
-        entry it came from (``compute_efficiency[serve-hopper]``) and how it was fitted."""
-        stack, efficiency = self._defaults_key
-        return knobs.serving_defaults(self.hardware, self.precision, stack, efficiency)
-
-    def cite(self) -> str:
-        """BibTeX of every source this prediction depended on."""
-        from ...analysis.citations import cite
-        return cite(self)
-
-    def explain(self) -> str:
-        """The equations used, with the numbers substituted."""
-        from ...analysis.explain import explain_prediction
-        return explain_prediction(self)
-
-    def __repr__(self):
-        if self._ev.vectorised:
-            return f"Prediction({self.model.name} on {self.hardware.name}, vectorised)"
-        return (f"Prediction({self.model.name} on {self.hardware.name}, {self.phase}: "
-                f"latency={self.latency:.4g~P}, throughput={self.throughput:.4g~P}, "
-                f"memory={self.memory_footprint:.4g~P}, feasible={self.feasible}, "
-                f"bottleneck={self.bottleneck})")
-
 
 def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="decode",
             efficiency=None, tp=1, weight_bits=None, stack=None, uncertainty=False,
@@ -423,88 +98,120 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         result objects (``latency``, ``throughput``, ``memory_footprint``, ``feasible``,
         ``bottleneck``).
     """
+    kw = dict(batch=batch, seq_len=seq_len, precision=precision, phase=phase,
+              efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack,
+              prefill_tokens=prefill_tokens, prompt_len=prompt_len,
+              max_batched_tokens=max_batched_tokens)
     if uncertainty:
-        return _with_bands(model, hardware, uncertainty, dict(
-            batch=batch, seq_len=seq_len, precision=precision, phase=phase,
-            efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack,
-            prefill_tokens=prefill_tokens, prompt_len=prompt_len,
-            max_batched_tokens=max_batched_tokens, **options))
+        return _with_bands(model, hardware, uncertainty, {**kw, **options})
     m = registry.model(model)
     family = getattr(m, "family", "decoder")
     if family not in ("decoder", "moe"):
-        if family == "ssm":  # the transformer-only knobs would be silently ignored
-            given = [k for k, v in (("tp", tp != 1 if np.ndim(tp) == 0 else True),
-                                    ("weight_bits", weight_bits is not None),
-                                    ("prefill_tokens", np.any(prefill_tokens != 0)),
-                                    ("prompt_len", prompt_len is not None),
-                                    ("max_batched_tokens", max_batched_tokens is not None)) if v]
-            if given:
-                raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not "
-                                 f"apply to {m.name}, a state-space "
-                                 "(ssm) model; it takes batch, seq_len, precision, phase, "
-                                 "efficiency, stack")
-        return _dispatch_workload(m, hardware, family, batch=batch, seq_len=seq_len,
-                                  precision=precision, efficiency=efficiency, options=options,
-                                  stack=stack, phase=phase)
+        return _dispatch_workload(m, hardware, family, kw, options)
+    return _predict_llm(m, hardware, family, kw, options)
+
+
+def _predict_llm(m, hardware, family, kw, options) -> Prediction:
+    """A decoder or MoE LLM: its inputs by name, one lazy kernel evaluation."""
     if options:
         raise ValueError(f"unknown options {sorted(options)} for a {family} model; predict() "
                          "takes batch, seq_len, precision, phase, efficiency")
+    precision = _precision_name(kw["precision"], kw["phase"])
+    hw = registry.hardware(hardware)
+    efficiency = kw["efficiency"]
+    values = _knob_values(m, hw, kw)
+    values.update(_efficiency_values(efficiency, hw, precision, kw["stack"]))
+    values.update(_precision_values(precision))
+    if kw["weight_bits"] is not None:
+        values["bytes_per_parameter"] = _in.weight_bits_magnitude(kw["weight_bits"])
+    values.update(_in.cached(_hardware_values, hw, precision))
+    values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
+                                                            kw["max_batched_tokens"])))
+    values.update(_tp_values(hw, values["tensor_parallel"], efficiency))
+    vectorised = _check_sweep(values)
+    values.update(_in.cached(_model_values, m))
+    latent = _in.latent_attention(m)   # multi-head latent attention: the MLA record
+    if family == "moe":   # the expert structure; predict's communication efficiency wins
+        values = {**_in.cached(moe_magnitudes, m, hw), **values}
+        kernel, alias = moe_kernel(latent), MOE_ALIAS
+    else:
+        kernel, alias = serving_kernel(latent), None
+    order = kernel.input_names
+    args = _in.args(values, order)
+    return Prediction(kernel.lazy(args, vectorised), kw["phase"], m, hw, precision,
+                      dict(zip(order, args)), alias, defaults_key=(kw["stack"], efficiency))
+
+
+def _precision_name(precision, phase) -> str:
+    """The canonical precision name (default fp16), after checking the phase."""
     if precision is None:
         precision = "fp16"
     if phase not in ("decode", "prefill"):
         raise ValueError(f"phase must be 'decode' or 'prefill', got {phase!r}")
-    precision = vocabulary.precision(precision).name
-    hw = registry.hardware(hardware)
+    return vocabulary.precision(precision).name
+
+
+def _knob_values(m, hw, kw) -> dict:
+    """The workload's knobs, checked: batch, prompt and context lengths, the TP degree."""
     lo_b, hi_b = info("batch").bounds
     lo_s, hi_s = info("context_length").bounds
-    b = checks.count("batch", batch, lo_b, hi_b)
-    s = checks.count("seq_len", seq_len, lo_s, hi_s)
-    sp = s if prompt_len is None else checks.count("prompt_len", prompt_len, lo_s, hi_s)
-    t = _in.check_tp(checks.count("tp", tp, 1, 4096), m, hw)
-    eff = knobs.efficiency_magnitudes(efficiency, hw, precision, knobs.check_stack(stack))
-    comm = knobs.communication(efficiency)
-    phi = knobs.unoverlapped(efficiency)
+    b = checks.count("batch", kw["batch"], lo_b, hi_b)
+    s = checks.count("seq_len", kw["seq_len"], lo_s, hi_s)
+    prompt = kw["prompt_len"]
+    sp = s if prompt is None else checks.count("prompt_len", prompt, lo_s, hi_s)
+    t = _in.check_tp(checks.count("tp", kw["tp"], 1, 4096), m, hw)
+    return {"batch": b, "prompt_length": sp, "context_length": s, "tensor_parallel": t}
+
+
+def _efficiency_values(efficiency, hw, precision, stack) -> dict:
+    """Compute, memory, fixed overhead, communication and unoverlapped share: given or the
+    calibrated defaults for the chip's generation, the precision and the stack."""
+    values = dict(zip(knobs.EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
+        efficiency, hw, precision, knobs.check_stack(stack))))
+    values["communication_efficiency"] = knobs.communication(efficiency)
+    values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
+    return values
+
+
+@lru_cache(maxsize=16)
+def _precision_values(precision) -> dict:
+    """Storage widths of weights, KV cache and activations (do not mutate: cached)."""
+    return dict(zip(_in.PRECISION_INPUTS, _in.precision_magnitudes(precision)))
+
+
+def _hardware_values(hw, precision) -> dict:
+    return dict(zip(_in.HARDWARE_INPUTS, _in.hardware_magnitudes(hw, precision)))
+
+
+def _model_values(m) -> dict:
+    return dict(zip(_in.model_input_names(m), _in.model_magnitudes(m)))
+
+
+def _tp_values(hw, tp, efficiency) -> dict:
+    """The TP degree and its scale-up link; ``efficiency={"scale_up_latency": ..}`` overrides
+    the link's latency."""
+    values = dict(zip(_in.TP_INPUTS, _in.tp_magnitudes(hw, tp)))
     latency = efficiency.get("scale_up_latency") if isinstance(efficiency, dict) else None
-    vectorised = (isinstance(b, np.ndarray) or isinstance(s, np.ndarray)
-                  or isinstance(sp, np.ndarray)
-                  or isinstance(t, np.ndarray) or isinstance(comm, np.ndarray)
-                  or isinstance(phi, np.ndarray)
-                  or (efficiency is not None and any(isinstance(a, np.ndarray) for a in eff)))
-    prec = _in.precision_magnitudes(precision)
-    if weight_bits is not None:
-        bits = checks.number("weight_bits", weight_bits, low=0.5, high=64, unit="bit")
-        if isinstance(bits, np.ndarray):
-            raise checks.InputError("weight_bits must be one number of bits between 0.5 and 64")
-        prec = (knobs.magnitude("bytes_per_parameter", Q_(bits, "bit/param")),) + prec[1:]
-    roofs = _in.cached(_in.hardware_magnitudes, hw, precision)
-    step = _in.step_magnitudes(prefill_tokens, max_batched_tokens)
-    vectorised = vectorised or any(isinstance(a, np.ndarray) for a in step)
-    tpv = _in.tp_magnitudes(hw, t)
     if latency is not None:
-        lat = checks.quantity("scale_up_latency", latency, "us", low=0.0)
-        tpv = tpv[:2] + (lat,)
-        vectorised = vectorised or isinstance(lat, np.ndarray)
-    if vectorised:
-        checks.sweep_shape(("batch", b), ("seq_len", s), ("tp", t), ("efficiency", eff[0]),
-                           ("memory efficiency", eff[1]), ("fixed_overhead", eff[2]),
-                           ("communication", comm), ("unoverlapped", phi),
-                           ("scale_up_latency", tpv[2]), arrays=len(_OUTPUTS) + 8)
-    latent = _in.latent_attention(m)   # multi-head latent attention: the MLA record
-    if family == "moe":
-        structure, extra = _in.cached(_moe_magnitudes, m, hw)
-        extra = extra[:-1] + (comm,)
-        args = (_in.cached(_in.model_magnitudes, m)[2:] + structure + roofs
-                + prec + eff + (b, sp, s) + extra + tpv + (phi,) + step)
-        ev = _moe_kernel(latent).lazy(args, vectorised)
-        r = Prediction(ev, phase, m, hw, precision,
-                       dict(zip(_in.with_model(_MOE_INPUTS, latent), args)), _MOE_ALIAS)
-    else:
-        args = (_in.cached(_in.model_magnitudes, m) + roofs + prec + eff + (b, sp, s) + tpv + (comm, phi) + step)
-        ev = _kernel(latent).lazy(args, vectorised)
-        r = Prediction(ev, phase, m, hw, precision,
-                       dict(zip(_in.with_model(_in.SERVING_INPUTS, latent), args)))
-    r._defaults_key = (stack, efficiency)
-    return r
+        values["scale_up_latency"] = checks.quantity("scale_up_latency", latency, "us", low=0.0)
+    return values
+
+
+#: the inputs a knob can make an array, with the knob's name in the sweep-size check
+_SWEEP_LABELS = {"batch": "batch", "context_length": "seq_len", "tensor_parallel": "tp",
+                 "compute_efficiency": "efficiency", "memory_efficiency": "memory efficiency",
+                 "fixed_overhead": "fixed_overhead", "communication_efficiency": "communication",
+                 "unoverlapped_fraction": "unoverlapped", "scale_up_latency": "scale_up_latency"}
+_ARRAY_INPUTS = tuple(_SWEEP_LABELS) + ("prompt_length",) + _in.STEP_INPUTS
+
+
+def _check_sweep(values) -> bool:
+    """True when any knob is an array; their shapes must then broadcast and fit in memory."""
+    if not any(isinstance(values[n], np.ndarray) for n in _ARRAY_INPUTS):
+        return False
+    checks.sweep_shape(*((label, values[n]) for n, label in _SWEEP_LABELS.items()),
+                       arrays=len(OUTPUTS) + 8)
+    return True
 
 
 def _with_bands(model, hardware, samples, kw):
@@ -514,7 +221,7 @@ def _with_bands(model, hardware, samples, kw):
     if not isinstance(r, Prediction):
         raise ValueError("uncertainty=True covers decoder and MoE LLM serving here; use "
                          "predict_tinyml / predict_vision results as they are")
-    if r._ev.vectorised:
+    if any(isinstance(v, np.ndarray) for v in r.base_inputs().values()):
         raise ValueError("uncertainty=True needs scalar knobs (batch, seq_len, tp)")
     given = kw.get("efficiency")
     given = given if isinstance(given, dict) else ({} if given is None else
@@ -541,7 +248,7 @@ def _with_bands(model, hardware, samples, kw):
             "prefill_throughput": "token/s"}
     r.bands = {}
     for name, unit in outs.items():
-        q = mc._q(name).to(unit)
+        q = mc.quantity(name).to(unit)
         r.bands[name] = band_of(q.magnitude, unit, "inference")
     r.bands["latency"] = r.bands["ttft" if r.phase == "prefill" else "time_per_output_token"]
     r.bands["throughput"] = r.bands["prefill_throughput" if r.phase == "prefill"
@@ -549,13 +256,15 @@ def _with_bands(model, hardware, samples, kw):
     return r
 
 
-def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, efficiency, options,
-                       stack=None, phase="decode"):
+def _dispatch_workload(m, hardware, family, kw, options):
     """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes, Mamba (SSM)."""
+    batch, seq_len, precision = kw["batch"], kw["seq_len"], kw["precision"]
+    efficiency, stack = kw["efficiency"], kw["stack"]
     if family == "ssm":
         from ..workloads.ssm import predict_ssm
+        _check_ssm_knobs(m, kw)
         return predict_ssm(m, hardware, batch=batch, seq_len=seq_len, precision=precision or "fp16",
-                           phase=phase, efficiency=efficiency, stack=stack, **options)
+                           phase=kw["phase"], efficiency=efficiency, stack=stack, **options)
     from .. import workloads as ws
     if stack is not None and family == "diffusion":
         raise ValueError(f"stack= has no calibrated values for diffusion models ({m.name}); "
@@ -577,3 +286,18 @@ def _dispatch_workload(m, hardware, family, *, batch, seq_len, precision, effici
                                  **({"seq_len": seq} if seq else {}))
     raise ValueError(f"predict() does not model {family!r} models yet ({m.name}); it covers "
                      "decoder, MoE and SSM LLMs, diffusion, TinyML, CNN, ViT and encoder models")
+
+
+def _check_ssm_knobs(m, kw) -> None:
+    """Refuse the transformer-only knobs for a state-space model (they would be ignored)."""
+    tp = kw["tp"]
+    given = [k for k, v in (("tp", tp != 1 if np.ndim(tp) == 0 else True),
+                            ("weight_bits", kw["weight_bits"] is not None),
+                            ("prefill_tokens", np.any(kw["prefill_tokens"] != 0)),
+                            ("prompt_len", kw["prompt_len"] is not None),
+                            ("max_batched_tokens", kw["max_batched_tokens"] is not None)) if v]
+    if given:
+        raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not "
+                         f"apply to {m.name}, a state-space "
+                         "(ssm) model; it takes batch, seq_len, precision, phase, "
+                         "efficiency, stack")
