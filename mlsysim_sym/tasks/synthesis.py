@@ -94,6 +94,29 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     Synthesis
         ``{unknown: SolveResult}`` with ``.binding_target`` and ``.chips``.
     """
+    unknowns, tnames = _check_request(targets, unknowns, given)
+    vocabulary.precision(precision)
+    precision = precision.lower()
+    m = registry.model(model)
+    b = checks.count("batch", batch, *info("batch").bounds)
+    s = checks.count("seq_len", seq_len, *info("context_length").bounds)
+    if isinstance(b, np.ndarray) or isinstance(s, np.ndarray):
+        raise InputError("synthesize takes one batch and one seq_len (whole numbers), not arrays: "
+                         "loop over the values you want to compare")
+    system = serving_system(_in.latent_attention(m))   # MLA: the latent dimensions
+    known = _known_values(m, precision, b, s)
+    _apply_given(known, given, system, unknowns)
+    out = Synthesis()
+    out.binding_target, out.per_target = {}, {}
+    for u in unknowns:
+        out.per_target[u] = res = _solve_unknown(system, u, unknowns, known, tnames)
+        out.binding_target[u], out[u] = _binding(res)
+    out.chips = _compare_chips(out, precision) if compare else []
+    return out
+
+
+def _check_request(targets, unknowns, given):
+    """(unknowns as a list, ``{target name: value}``) after checking the request's shape."""
     if isinstance(unknowns, str):
         unknowns = [unknowns]
     if not isinstance(unknowns, (list, tuple)) or not all(isinstance(u, str) for u in unknowns):
@@ -115,17 +138,14 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
         if name not in ("time_per_output_token", "ttft"):
             raise ValueError(f"unknown target {t!r}; allowed: time_per_output_token (tpot), ttft")
         tnames[name] = v
-    vocabulary.precision(precision)
-    precision = precision.lower()
-    m = registry.model(model)
-    b = checks.count("batch", batch, *info("batch").bounds)
-    s = checks.count("seq_len", seq_len, *info("context_length").bounds)
-    if isinstance(b, np.ndarray) or isinstance(s, np.ndarray):
-        raise InputError("synthesize takes one batch and one seq_len (whole numbers), not arrays: "
-                         "loop over the values you want to compare")
+    return unknowns, tnames
+
+
+def _known_values(m, precision, b, s) -> dict:
+    """Base magnitudes of every serving input but the chip's: the model, the precision, the
+    pooled calibrated efficiencies, the workload and one chip's (vanishing) TP link."""
     known = dict(zip(_in.model_input_names(m), _in.cached(_in.model_magnitudes, m)))
-    known.update(zip(("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element"),
-                     _in.precision_magnitudes(precision)))
+    known.update(zip(_in.PRECISION_INPUTS, _in.precision_magnitudes(precision)))
     known.update(zip(_in.EFFICIENCY_INPUTS, knobs.default_efficiency()))
     known.update(batch=b, prompt_length=s, context_length=s, prefill_chunk_tokens=0.0,
                  max_batched_tokens=_in.max_batched_tokens_magnitude(None))
@@ -133,51 +153,58 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     # scale-up link values only have to be finite (``given`` may override all four)
     known.update(tensor_parallel=1.0,
                  scale_up_bandwidth=checks.scalar_value("scale_up_bandwidth",
-                                               info("scale_up_bandwidth").bounds[1]),
-                 scale_up_latency=checks.scalar_value("scale_up_latency", default("scale_up_latency")),
+                                                        info("scale_up_bandwidth").bounds[1]),
+                 scale_up_latency=checks.scalar_value("scale_up_latency",
+                                                      default("scale_up_latency")),
                  communication_efficiency=checks.scalar_value("communication_efficiency",
-                                                     default("communication_efficiency")),
+                                                              default("communication_efficiency")),
                  unoverlapped_fraction=checks.scalar_value("unoverlapped_fraction",
-                                                  default("unoverlapped_fraction")))
-    system = serving_system(_in.latent_attention(m))
+                                                           default("unoverlapped_fraction")))
+    return known
+
+
+def _apply_given(known, given, system, unknowns) -> None:
+    """``given`` into ``known`` (checked: an input of the serving system that is not an
+    unknown; finite, positive, fractions <= 1); the hardware terms neither unknown nor given
+    out of the way, at the top of their plausible range."""
     allowed = {x.name for x in system.inputs} - set(unknowns)
     for k, v in (given or {}).items():
         if k not in allowed:
             raise InputError(f"given: {k!r} is not an input of the serving system"
                              + (" (it is an unknown)" if k in unknowns else "")
                              + f"; allowed: {', '.join(sorted(allowed))}")
-        known[k] = checks.scalar_value(k, v)   # checked: finite, positive, fractions <= 1
-    # hardware terms that are neither unknown nor given: out of the way (top of plausible range)
+        known[k] = checks.scalar_value(k, v)
     for h in _in.HARDWARE_INPUTS:
         if h not in unknowns and h not in known:
-            known[h] = info(h).bounds[1] * base_factor(info(h).unit)
-    out = Synthesis()
-    out.binding_target, out.per_target = {}, {}
-    for u in unknowns:
-        point = BaseValues(known)
-        for other in unknowns:
-            if other != u:
-                point[other] = info(other).bounds[1] * base_factor(info(other).unit)
-        point.pop(u, None)
-        if u == "memory_capacity":
-            res = {"memory_footprint": solve_for(system, u, {"memory_utilization": 1.0}, point)}
-        else:
-            res = {t: solve_for(system, u, {t: v}, point) for t, v in tnames.items()}
-        out.per_target[u] = res
-        feasible = {t: r for t, r in res.items() if r.feasible and r.value is not None}
-        if len(feasible) < len(res):
-            worst = next(r for r in res.values() if not (r.feasible and r.value is not None))
-            out[u] = worst
-            out.binding_target[u] = next(t for t, r in res.items() if r is worst)
-            continue
-        t_bind, r_bind = max(feasible.items(), key=lambda kv: kv[1].value.to_base_units().magnitude)
-        out[u] = r_bind
-        out.binding_target[u] = t_bind
-    if compare:
-        out.chips = _compare_chips(out, precision)
-    else:
-        out.chips = []
-    return out
+            known[h] = _top_of_range(h)
+
+
+def _top_of_range(name) -> float:
+    """Base magnitude of the top of ``name``'s plausible range."""
+    return info(name).bounds[1] * base_factor(info(name).unit)
+
+
+def _solve_unknown(system, u, unknowns, known, tnames) -> dict:
+    """``{target: SolveResult}`` of unknown ``u``, the other unknowns out of the way (at the
+    top of their range); memory capacity is the footprint (memory_utilization = 1)."""
+    point = BaseValues(known)
+    for other in unknowns:
+        if other != u:
+            point[other] = _top_of_range(other)
+    point.pop(u, None)
+    if u == "memory_capacity":
+        return {"memory_footprint": solve_for(system, u, {"memory_utilization": 1.0}, point)}
+    return {t: solve_for(system, u, {t: v}, point) for t, v in tnames.items()}
+
+
+def _binding(res) -> tuple:
+    """(target, SolveResult) that sets the requirement: the first infeasible target's, or the
+    largest requirement over the targets."""
+    feasible = {t: r for t, r in res.items() if r.feasible and r.value is not None}
+    if len(feasible) < len(res):
+        worst = next(r for r in res.values() if not (r.feasible and r.value is not None))
+        return next(t for t, r in res.items() if r is worst), worst
+    return max(feasible.items(), key=lambda kv: kv[1].value.to_base_units().magnitude)
 
 
 def _chip_value(hw, unknown, precision):
