@@ -67,8 +67,9 @@ class Prediction(Result):
         return key
 
     def value(self, name):
-        """Output ``name``'s base-unit magnitude (SI: s, B, FLOP, token/s; a float, or a numpy
-        array for a sweep): what :meth:`quantity` shows, without pint."""
+        """Output ``name``'s magnitude in base units (s, bit, FLOP, token/s, as
+        :func:`mlsysim_sym.units.to_base`; a float, or a numpy array for a sweep): what
+        :meth:`quantity` shows, without pint."""
         if name == "prefill_throughput" and self._alias:  # the MoE record has no prefill rate
             v = (np.asarray(self._inputs["prompt_length"]) * self._inputs["batch"]
                  / np.asarray(self._ev.value(self._alias["ttft"])))
@@ -122,7 +123,8 @@ class Prediction(Result):
     @property
     def throughput(self):
         """Prompt tokens/s (prefill) or output tokens/s of the whole batch (decode)."""
-        return self.quantity("prefill_throughput" if self.phase == "prefill" else "decode_throughput")
+        return self.quantity("prefill_throughput" if self.phase == "prefill"
+                             else "decode_throughput")
 
     @property
     def feasible(self):
