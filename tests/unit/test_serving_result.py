@@ -7,12 +7,13 @@ import pytest
 import mlsysim_sym as ms
 from mlsysim_sym.tasks._core.inputs import SERVING_INPUTS, args
 from mlsysim_sym.tasks._core.result import Result
-from mlsysim_sym.tasks.serving import OUTPUTS, Prediction, serving_kernel
+from mlsysim_sym.tasks.serving import OUTPUTS, Prediction, moe_kernel, serving_kernel
 from mlsysim_sym.tasks.serving.system import MOE_INPUTS
 
 CASES = [("llama-3-8b", {}), ("llama-3-8b", {"phase": "prefill", "batch": 4}),
          ("llama-3-70b", {"tp": 4, "precision": "fp8", "batch": 16}),
-         ("mixtral-8x7b", {}), ("mixtral-8x7b", {"phase": "prefill", "batch": 8})]
+         ("mixtral-8x7b", {}), ("mixtral-8x7b", {"phase": "prefill", "batch": 8}),
+         ("deepseek-v3", {"tp": 8, "precision": "fp8"})]
 
 
 @pytest.mark.parametrize("model,kw", CASES)
@@ -63,6 +64,10 @@ def test_base_inputs_are_every_kernel_input_by_name_and_a_copy():
     inputs["batch"] = 1e6
     assert r.base_inputs()["batch"] == 8.0
     assert tuple(ms.predict("mixtral-8x7b", "h100").base_inputs()) == MOE_INPUTS
+    # multi-head latent attention: the latent dimensions in place of kv_heads and head_dim
+    mla = ms.predict("deepseek-v3", "h200", tp=8).base_inputs()
+    assert tuple(mla) == moe_kernel(True).input_names
+    assert "kv_lora_rank" in mla and "kv_heads" not in mla
     # the kernel's arguments built by name give the prediction back
     kernel = serving_kernel()
     raw = kernel.raw(*args(r.base_inputs(), kernel.input_names))
