@@ -49,12 +49,22 @@ def test_moe_value_reads_the_moe_record_outputs():
     assert r.value("moe_decode_experts_touched") == pytest.approx(2.0)
 
 
-def test_value_of_an_unknown_output_names_the_outputs():
+def test_value_of_an_unknown_name_names_the_outputs_and_inputs():
     r = ms.predict("llama-3-8b", "h100")
-    with pytest.raises(ValueError, match="not an output of this prediction.*ttft"):
+    with pytest.raises(ValueError, match="not an output or input of this prediction.*ttft.*"
+                                         "inputs: parameters"):
         r.value("latency_p99")
-    with pytest.raises(ValueError, match="not an output"):
-        r.value("parameters")   # a dense prediction reads it from the registry, not the kernel
+    with pytest.raises(ValueError, match="not an output of this prediction"):
+        r.quantity("batch")   # quantity() is for outputs; inputs() gives the inputs
+
+
+def test_value_of_an_input_is_its_base_magnitude():
+    r = ms.predict("llama-3-8b", "h100", batch=8, seq_len=4096)
+    assert r.value("batch") == 8.0 and r.value("context_length") == 4096.0
+    # a dense model's parameters are an input (the registry's count), an MoE model's an output
+    assert r.value("parameters") == pytest.approx(r.parameters.to("param").magnitude)
+    moe = ms.predict("mixtral-8x7b", "h100")
+    assert moe.value("parameters") == pytest.approx(moe.parameters.to("param").magnitude)
 
 
 def test_base_inputs_are_every_kernel_input_by_name_and_a_copy():

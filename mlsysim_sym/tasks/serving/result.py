@@ -56,25 +56,29 @@ class Prediction(Result):
             self._cache[name] = q
         return q
 
-    def _output(self, name):
+    def _output(self, name, inputs=False):
         """The kernel's name of output ``name``; a clear error for a name it does not have."""
         key = self._alias.get(name, name)
         if key not in self._ev.compiled.output_names:
             names = sorted(OUTPUTS + (("parameters", "active_parameters",
                                        "moe_decode_experts_touched") if self._alias else ()))
-            raise ValueError(f"{name!r} is not an output of this prediction; outputs: "
-                             f"{', '.join(names)}")
+            raise ValueError(f"{name!r} is not an output {'or input ' if inputs else ''}of this "
+                             f"prediction; outputs: {', '.join(names)}"
+                             + (f"; inputs: {', '.join(self._inputs)}" if inputs else ""))
         return key
 
     def value(self, name):
         """Output ``name``'s magnitude in base units (s, bit, FLOP, token/s, as
         :func:`mlsysim_sym.units.to_base`; a float, or a numpy array for a sweep): what
-        :meth:`quantity` shows, without pint."""
+        :meth:`quantity` shows, without pint. An input's name gives the input's magnitude."""
         if name == "prefill_throughput" and self._alias:  # the MoE record has no prefill rate
             v = (np.asarray(self._inputs["prompt_length"]) * self._inputs["batch"]
                  / np.asarray(self._ev.value(self._alias["ttft"])))
             return float(v) if np.ndim(v) == 0 else v
-        return self._ev.value(self._output(name))
+        key = self._alias.get(name, name)
+        if key not in self._ev.compiled.output_names and name in self._inputs:
+            return self._inputs[name]
+        return self._ev.value(self._output(name, inputs=True))
 
     def base_inputs(self) -> dict:
         """``{input name: base-unit magnitude}`` of every input of the kernel this prediction
