@@ -85,7 +85,10 @@ def test_base_inputs_are_every_kernel_input_by_name_and_a_copy():
     assert raw[slot] == r.value("time_per_output_token")
 
 
-def test_args_names_what_is_missing():
+def test_args_orders_by_name_and_names_what_is_missing():
+    assert args({"b": 2.0, "a": 1.0}, ("a", "b")) == (1.0, 2.0)
+    assert args({"b": 2.0, "a": 1.0}, ["b"]) == (2.0,)
+    assert args({}, ()) == ()
     with pytest.raises(ValueError, match="missing.*batch"):
         args({k: 1.0 for k in SERVING_INPUTS if k != "batch"}, SERVING_INPUTS)
 

@@ -10,7 +10,7 @@ package.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from operator import itemgetter
 
 import numpy as np
 
@@ -121,15 +121,14 @@ def _predict_llm(m, hardware, family, kw, options) -> Prediction:
     efficiency = kw["efficiency"]
     values = _knob_values(m, hw, kw)
     values.update(_efficiency_values(efficiency, hw, precision, kw["stack"]))
-    values.update(_precision_values(precision))
     if kw["weight_bits"] is not None:
         values["bytes_per_parameter"] = _in.weight_bits_magnitude(kw["weight_bits"])
-    values.update(_in.cached(_hardware_values, hw, precision))
+    roofs = _in.cached(_roof_values, hw, precision)   # and storage widths (weight_bits wins)
     values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
                                                             kw["max_batched_tokens"])))
     values.update(_tp_values(hw, values["tensor_parallel"], efficiency))
     vectorised = _check_sweep(values)
-    values.update(_in.cached(_model_values, m))
+    values = {**_in.cached(_model_values, m), **roofs, **values}
     latent = _in.latent_attention(m)   # multi-head latent attention: the MLA record
     if family == "moe":   # the expert structure; predict's communication efficiency wins
         values = {**_in.cached(moe_magnitudes, m, hw), **values}
@@ -173,17 +172,15 @@ def _efficiency_values(efficiency, hw, precision, stack) -> dict:
     return values
 
 
-@lru_cache(maxsize=16)
-def _precision_values(precision) -> dict:
-    """Storage widths of weights, KV cache and activations (do not mutate: cached)."""
-    return dict(zip(_in.PRECISION_INPUTS, _in.precision_magnitudes(precision)))
-
-
-def _hardware_values(hw, precision) -> dict:
-    return dict(zip(_in.HARDWARE_INPUTS, _in.hardware_magnitudes(hw, precision)))
+def _roof_values(hw, precision) -> dict:
+    """The chip's roofs at ``precision`` and the storage widths, by name (cached: read only)."""
+    values = dict(zip(_in.HARDWARE_INPUTS, _in.hardware_magnitudes(hw, precision)))
+    values.update(zip(_in.PRECISION_INPUTS, _in.precision_magnitudes(precision)))
+    return values
 
 
 def _model_values(m) -> dict:
+    """The model's shape by name (cached: read only)."""
     return dict(zip(_in.model_input_names(m), _in.model_magnitudes(m)))
 
 
@@ -202,12 +199,13 @@ _SWEEP_LABELS = {"batch": "batch", "context_length": "seq_len", "tensor_parallel
                  "compute_efficiency": "efficiency", "memory_efficiency": "memory efficiency",
                  "fixed_overhead": "fixed_overhead", "communication_efficiency": "communication",
                  "unoverlapped_fraction": "unoverlapped", "scale_up_latency": "scale_up_latency"}
-_ARRAY_INPUTS = tuple(_SWEEP_LABELS) + ("prompt_length",) + _in.STEP_INPUTS
+_ARRAY_INPUTS = itemgetter(*_SWEEP_LABELS, "prompt_length", *_in.STEP_INPUTS)
+_IS_ARRAY = np.ndarray.__instancecheck__
 
 
 def _check_sweep(values) -> bool:
     """True when any knob is an array; their shapes must then broadcast and fit in memory."""
-    if not any(isinstance(values[n], np.ndarray) for n in _ARRAY_INPUTS):
+    if not any(map(_IS_ARRAY, _ARRAY_INPUTS(values))):
         return False
     checks.sweep_shape(*((label, values[n]) for n, label in _SWEEP_LABELS.items()),
                        arrays=len(OUTPUTS) + 8)
