@@ -46,7 +46,7 @@ def main() -> None:
                  "target <= 2 s"))
 
     import mlsysim_sym as ms
-    from mlsysim_sym import scenarios
+    from mlsysim_sym.tasks.serving import serving_kernel, serving_system
 
     ms.predict("llama-3-8b", "h100")  # warm: compile + caches
     t = per_call(lambda: ms.predict("llama-3-8b", "h100", batch=8, seq_len=2048), 2000)
@@ -54,8 +54,9 @@ def main() -> None:
                  "target <= 20 us"))
     t = per_call(lambda: ms.predict("llama-3-8b", "h100", batch=8).time_per_output_token, 2000)
     rows.append(("predict() scalar + one pint quantity read", t * 1e6, "us", ""))
-    kernel = scenarios._kernel()
-    args = list(ms.predict("llama-3-8b", "h100")._inputs.values())
+    kernel = serving_kernel()
+    inputs = ms.predict("llama-3-8b", "h100").base_inputs()
+    args = [inputs[n] for n in kernel.input_names]
     t = per_call(lambda: kernel.raw(*args), 20000)
     rows.append(("compiled kernel, scalar (every output + branches)", t * 1e6, "us", ""))
 
@@ -69,7 +70,7 @@ def main() -> None:
     # the floor: the same TPOT expression, bare numpy lambdify, one output
     import sympy
     from mlsysim_sym.system import substitute_constants
-    system = scenarios.serving_system()
+    system = serving_system()
     expr = substitute_constants(system.expr("time_per_output_token", constants=False))
     syms = sorted(expr.free_symbols, key=lambda s: s.name)
     bare = sympy.lambdify(syms, expr, modules="numpy")

@@ -19,14 +19,14 @@ def per_call(fn, number: int) -> float:
 
 def main() -> None:
     import mlsysim_sym as ms
-    from mlsysim_sym.scenarios import serving_system
+    from mlsysim_sym.tasks.serving import serving_system
     from mlsysim_sym.solvers.inverse import BaseValues, solve_for
     from mlsysim_sym.solvers.sensitivity import sensitivity
 
     rows = []
     system = serving_system()
     p = ms.predict("llama-3-8b", "h100", batch=8)
-    given = BaseValues(p._inputs)
+    given = BaseValues(p.base_inputs())
     given.pop("memory_bandwidth")
 
     t0 = time.perf_counter()
@@ -38,7 +38,7 @@ def main() -> None:
     t = per_call(lambda: solve_for(system, "memory_bandwidth", target, given, method="brentq"), 200)
     rows.append(("1-D inverse, bracketed brentq (same problem)", t * 1e6, "us", ""))
     t = per_call(lambda: solve_for(system, "peak_flops", {"time_per_output_token": 1.0},
-                                   BaseValues({k: v for k, v in p._inputs.items() if k != "peak_flops"})), 200)
+                                   BaseValues({k: v for k, v in p.base_inputs().items() if k != "peak_flops"})), 200)
     rows.append(("1-D inverse, unreachable target (reports best value)", t * 1e6, "us", ""))
 
     t0 = time.perf_counter()

@@ -59,10 +59,10 @@ def floor(axes, chunk_size):
     """CPU seconds of the bare numpy expressions over the same chunks."""
     import sympy
     import mlsysim_sym as ms
-    from mlsysim_sym import scenarios
+    from mlsysim_sym.tasks.serving import serving_system
     from mlsysim_sym.sweeps.grid import Grid
     from mlsysim_sym.system import substitute_constants
-    system = scenarios.serving_system()
+    system = serving_system()
     names = ("time_per_output_token", "decode_throughput", "memory_utilization")
     kernels = []
     for n in names:
@@ -73,7 +73,7 @@ def floor(axes, chunk_size):
     cpu = 0.0
     for i in range(g.n_blocks):
         block = g.block(i)
-        inputs = ms.predict("llama-3-8b", "h100", **g.numeric_inputs(block))._inputs
+        inputs = ms.predict("llama-3-8b", "h100", **g.numeric_inputs(block)).base_inputs()
         t0 = time.process_time()
         with np.errstate(all="ignore"):
             tpot, thr, util = (fn(*[inputs[s] for s in args]) for fn, args in kernels)

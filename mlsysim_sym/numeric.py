@@ -71,6 +71,10 @@ class Evaluation:
             self._branch(owner)
         return self._branches
 
+    def branches(self, owner) -> dict:
+        """``{label: base magnitude}`` of the terms of ``owner``'s Max/Min (arrays in a sweep)."""
+        return self._branch(owner)
+
     def _branch(self, owner):
         b = self._branches.get(owner)
         if b is None:

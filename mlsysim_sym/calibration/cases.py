@@ -250,7 +250,7 @@ class _LLM:
     """The serving path of one case: predict() on a TP group, raw base-unit outputs."""
 
     def __init__(self, meas, spec):
-        from ..scenarios import predict
+        from ..tasks.serving import predict
         self.predict_fn = predict
         self.model = _model(spec, meas)
         self.hw = registry.hardware(spec["hardware"])

@@ -92,31 +92,24 @@ class _Predict(Task):
     prefill_throughput, kv_cache_bytes, ...)."""
 
     def _kernel_outputs(self, res):
-        from .. import scenarios
-        return getattr(scenarios, "_OUTPUTS", ()) if hasattr(res, "_q") else ()
+        from ..tasks.serving import OUTPUTS, Prediction
+        return OUTPUTS if isinstance(res, Prediction) else ()
 
     def available(self, res):
         return sorted(set(super().available(res)) | set(self._kernel_outputs(res)))
 
     def get(self, res, name):
         if name in self._kernel_outputs(res) and not hasattr(type(res), name):
-            return res._q(name)
+            return res.quantity(name)
         return super().get(res, name)
 
     def bottleneck_codes(self, res):
         """Codes straight from the binding branch values (no arrays of Python strings)."""
-        try:
-            ev = res._ev
-            if not ev.vectorised:
-                return super().bottleneck_codes(res)
-            owner = "ttft" if res.phase == "prefill" else "time_per_output_token"
-            owner = res._alias.get(owner, owner)
-            branches = ev._branch(owner)
-            kind = ev.compiled.branch_kind[owner]
-        except (AttributeError, KeyError):  # workload results, or internals that moved
+        if not hasattr(res, "latency_branches"):  # workload results
             return super().bottleneck_codes(res)
+        kind, branches = res.latency_branches()
         labels = list(branches)
-        if any(k not in _CODE for k in labels):
+        if all(np.ndim(v) == 0 for v in branches.values()) or any(k not in _CODE for k in labels):
             return super().bottleneck_codes(res)
         stacked = np.stack(np.broadcast_arrays(*[np.asarray(branches[k], dtype=float)
                                                  for k in labels]))
@@ -139,7 +132,7 @@ class _Train(Task):
 
 
 TASKS = {
-    "predict": _Predict("predict", ".scenarios", "predict",
+    "predict": _Predict("predict", ".tasks.serving", "predict",
                         vectorised=("batch", "seq_len", "tp", "efficiency"), extra=("steps",)),
     "train": _Train("train", ".tasks.training", "train",
                     vectorised=("tp", "pp", "dp", "micro_batch", "global_batch", "seq_len")),

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import mlsysim_sym as ms
-from mlsysim_sym.scenarios import _kernel, serving_system
+from mlsysim_sym.tasks.serving import serving_kernel, serving_system
 from mlsysim_sym.tasks._core.inputs import SERVING_INPUTS as _ALL_INPUTS
 from mlsysim_sym.tasks._core.knobs import default_efficiency as _default_efficiency
 from mlsysim_sym.units import Q_
@@ -155,12 +155,13 @@ def test_tpot_elasticity_wrt_tensor_parallel_matches_a_finite_difference(tp):
     r = ms.predict("llama-3-70b", "h100", batch=16, seq_len=2048, tp=tp)
     e = ms.sensitivity(r, "time_per_output_token")["tensor_parallel"]
     assert e < 0
-    args = [r._inputs[n] for n in _ALL_INPUTS]
+    args = [r.base_inputs()[n] for n in _ALL_INPUTS]
     i, h = _ALL_INPUTS.index("tensor_parallel"), 1e-4
-    slot = _kernel().output_names.index("time_per_output_token")
+    kernel = serving_kernel()
+    slot = kernel.output_names.index("time_per_output_token")
     up = list(args); up[i] = tp * (1 + h)
     down = list(args); down[i] = tp * (1 - h)
-    fd = (math.log(_kernel().raw(*up)[slot]) - math.log(_kernel().raw(*down)[slot])) \
+    fd = (math.log(kernel.raw(*up)[slot]) - math.log(kernel.raw(*down)[slot])) \
         / (math.log(1 + h) - math.log(1 - h))
     assert e == pytest.approx(fd, rel=0.02)
 

@@ -11,6 +11,7 @@ call does no unit work.
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 
 import numpy as np
 
@@ -72,10 +73,18 @@ def model_input_names(model) -> tuple:
 def args(values: dict, order) -> tuple:
     """``values`` in a kernel's argument ``order``, naming what is missing."""
     try:
-        return tuple(values[n] for n in order)
+        return _getter(order if type(order) is tuple else tuple(order))(values)
     except KeyError as e:
         missing = [n for n in order if n not in values]
         raise ValueError(f"inputs missing for the kernel: {missing}") from e
+
+
+@lru_cache(maxsize=64)
+def _getter(order: tuple):
+    """A C-level ``values -> tuple`` for ``order`` (``operator.itemgetter``)."""
+    if len(order) < 2:   # itemgetter of one name gives the value, not a tuple
+        return lambda values: tuple(values[n] for n in order)
+    return itemgetter(*order)
 
 
 _OBJ_CACHE: dict = {}
@@ -246,6 +255,8 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
 
 def step_magnitudes(prefill_tokens, max_batched_tokens) -> tuple:
     """(prefill_chunk_tokens, max_batched_tokens) base magnitudes, checked."""
+    if type(prefill_tokens) in (int, float) and 0 <= prefill_tokens <= 1e7:  # the common case
+        return (float(prefill_tokens), max_batched_tokens_magnitude(max_batched_tokens))
     if isinstance(prefill_tokens, bool) or prefill_tokens is None:
         raise ValueError(f"prefill_tokens must be a number of tokens >= 0, got {prefill_tokens!r}")
     chunk = np.asarray(prefill_tokens, dtype=float) if not np.isscalar(prefill_tokens) \

@@ -1,6 +1,6 @@
 """The serving system at a request rate: its compiled kernel, its inputs, one evaluation.
 
-:func:`load_kernel` is the one serving system (:func:`mlsysim_sym.scenarios.serving_system`:
+:func:`load_kernel` is the one serving system (:func:`~mlsysim_sym.tasks.serving.serving_system`:
 walls 1, 2, 4, 7 and the continuous-batching record) compiled for the outputs a fleet needs at
 a request rate; :func:`load_inputs` gathers its base-unit inputs for a model, chip and load
 (scalars or arrays) and :func:`evaluate_load` evaluates it, broadcasting arrays. The checks of
@@ -16,7 +16,7 @@ import numpy as np
 
 from ... import checks
 from ...defaults import default
-from ...scenarios import serving_system
+from ..serving import serving_system
 from ...units import Q_, base_factor
 from .._core.inputs import max_batched_tokens_magnitude, serving_inputs
 from .._core.knobs import magnitude

@@ -1,0 +1,301 @@
+"""``predict``: a decoder or MoE LLM served on one chip (or a tensor-parallel group).
+
+The knobs are checked and turned into the serving kernel's inputs by name (the model's shape,
+the chip's roofs, the storage widths, the calibrated or given efficiencies, the workload, the
+TP link and the step's prefill chunk; per-object magnitudes cached by identity), the compiled
+kernel runs once (scalars, or numpy arrays broadcast together) and a :class:`~.result.Prediction`
+wraps it. Other model families (diffusion, TinyML, CNN / ViT / encoder) go to the workloads
+package.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+
+import numpy as np
+
+from ... import checks, registry, vocabulary
+from ...defaults import variant_name
+from ...symbols import info
+from ...units import Q_
+from .._core import inputs as _in, knobs
+from .moe import moe_magnitudes
+from .result import Prediction
+from .system import MOE_ALIAS, OUTPUTS, moe_kernel, serving_kernel
+
+__all__ = ["predict", "PRECISION_BITS"]
+
+# Storage width of one element at each precision (mlsysim_sym.vocabulary: definitions of the
+# formats, not measurements); kept here as the public name it has been
+PRECISION_BITS = vocabulary.PRECISION_BITS
+
+def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="decode",
+            efficiency=None, tp=1, weight_bits=None, stack=None, uncertainty=False,
+            prefill_tokens=0, prompt_len=None, max_batched_tokens=None, **options):
+    """Predict serving latency, throughput and memory of ``model`` on one ``hardware`` chip.
+
+    Parameters
+    ----------
+    model : str or Model
+        Registry name (case-insensitive, aliases allowed) or a Model object.
+    hardware : str or Hardware
+        Registry name or a Hardware object.
+    batch : int or array of int
+        Sequences per batch [1, 1e6].
+    seq_len : int or array of int
+        Prompt length for prefill, KV-cache context length for decode [token].
+    precision : str, optional
+        Storage and compute precision of weights, KV cache and activations
+        (fp32, tf32, bf16, fp16, fp8, int8, fp4, int4). Default: fp16, except TinyML models,
+        which default to their deployment precision (int8).
+    phase : {"decode", "prefill"}
+        Which phase ``latency`` and ``throughput`` refer to (both are always computed).
+    efficiency : float or dict, optional
+        One achieved fraction of peak for compute and memory, or
+        ``{"compute": .., "memory": .., "fixed_overhead": "0.5 ms", "communication": ..,
+        "scale_up_latency": "5 us", "unoverlapped": ..}`` (quantities, quantity strings or
+        numbers in the declared unit: ms for ``fixed_overhead``, us for ``scale_up_latency``);
+        defaults from ``defaults.yaml``
+        (calibrated, with provenance; per hardware generation where fitted). ``unoverlapped``
+        is the share phi of the shorter of compute and memory time not hidden behind the longer
+        (step = max + phi min; 0 gives the classic roofline).
+    tp : int or array of int
+        Tensor-parallel degree (a symbol of the system, so sensitivities see it): each of the
+        ``tp`` chips runs 1/tp of the FLOPs and bytes and holds 1/tp of the weights and KV cache
+        (KV heads replicated when tp exceeds them), plus two ring all-reduces per layer over the
+        scale-up links. ``memory_footprint`` is per chip. It must divide the attention heads
+        and fit in the chip's scale-up domain (8 on an HGX/DGX node, 72 on a GB200 NVL72) where
+        the registry records one.
+    prefill_tokens : int or array
+        Prompt tokens a decode step also carries (chunked prefill; 0: a pure decode step).
+    prompt_len : int or array, optional
+        Prompt length of the requests whose chunk a decode step carries (their attention
+        span; it also sets the prefill phase's prompt); default ``seq_len``.
+    max_batched_tokens : int, optional
+        The engine's token budget per step (vLLM ``max_num_batched_tokens``): it bounds the
+        activation workspace; default ``defaults.yaml`` (8192).
+    weight_bits : float, optional
+        Storage bits per weight when they differ from ``precision`` (block-quantized formats:
+        4 bits plus a 16-bit scale per 32 weights is 4.5, llama.cpp's Q4_0); compute stays at
+        ``precision``.
+    stack : str, optional
+        The serving engine (``trt_llm``, ``vllm``, ``nim``, ``llama.cpp``, ...): its calibrated
+        per-step overhead (``fixed_overhead[stack]``); default: the pooled value.
+    uncertainty : bool or int
+        Also compute p10/p50/p90 bands (``result.bands``: output -> Band) of the latencies and
+        throughput by Monte Carlo over the calibrated parameters' spreads and the model's
+        residual error (``True``: 2000 draws, or the number of draws); scalar knobs only.
+    **options
+        Family-specific knobs passed through: ``steps`` for diffusion models.
+
+    Returns
+    -------
+    Prediction
+        ``latency``, ``throughput``, ``ttft``, ``time_per_output_token``, ``memory_footprint``,
+        ``kv_cache``, ``feasible``, ``bottleneck``; arrays when any knob is an array. Decoder
+        LLMs (dense and MoE) use walls 1, 2, 4 (+ the MoE record); diffusion, TinyML, CNN, ViT
+        and encoder models dispatch to :mod:`mlsysim_sym.tasks.workloads` and return its
+        result objects (``latency``, ``throughput``, ``memory_footprint``, ``feasible``,
+        ``bottleneck``).
+    """
+    kw = dict(batch=batch, seq_len=seq_len, precision=precision, phase=phase,
+              efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack,
+              prefill_tokens=prefill_tokens, prompt_len=prompt_len,
+              max_batched_tokens=max_batched_tokens)
+    if uncertainty:
+        return _with_bands(model, hardware, uncertainty, {**kw, **options})
+    m = registry.model(model)
+    family = getattr(m, "family", "decoder")
+    if family not in ("decoder", "moe"):
+        return _dispatch_workload(m, hardware, family, kw, options)
+    return _predict_llm(m, hardware, family, kw, options)
+
+
+def _predict_llm(m, hardware, family, kw, options) -> Prediction:
+    """A decoder or MoE LLM: its inputs by name, one lazy kernel evaluation."""
+    if options:
+        raise ValueError(f"unknown options {sorted(options)} for a {family} model; predict() "
+                         "takes batch, seq_len, precision, phase, efficiency")
+    precision = _precision_name(kw["precision"], kw["phase"])
+    hw = registry.hardware(hardware)
+    efficiency = kw["efficiency"]
+    values = _knob_values(m, hw, kw)
+    values.update(_efficiency_values(efficiency, hw, precision, kw["stack"]))
+    if kw["weight_bits"] is not None:
+        values["bytes_per_parameter"] = _in.weight_bits_magnitude(kw["weight_bits"])
+    roofs = _in.cached(_roof_values, hw, precision)   # and storage widths (weight_bits wins)
+    values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
+                                                            kw["max_batched_tokens"])))
+    values.update(_tp_values(hw, values["tensor_parallel"], efficiency))
+    vectorised = _check_sweep(values)
+    values = {**_in.cached(_model_values, m), **roofs, **values}
+    latent = _in.latent_attention(m)   # multi-head latent attention: the MLA record
+    if family == "moe":   # the expert structure; predict's communication efficiency wins
+        values = {**_in.cached(moe_magnitudes, m, hw), **values}
+        kernel, alias = moe_kernel(latent), MOE_ALIAS
+    else:
+        kernel, alias = serving_kernel(latent), None
+    order = kernel.input_names
+    args = _in.args(values, order)
+    return Prediction(kernel.lazy(args, vectorised), kw["phase"], m, hw, precision,
+                      dict(zip(order, args)), alias, defaults_key=(kw["stack"], efficiency))
+
+
+def _precision_name(precision, phase) -> str:
+    """The canonical precision name (default fp16), after checking the phase."""
+    if precision is None:
+        precision = "fp16"
+    if phase not in ("decode", "prefill"):
+        raise ValueError(f"phase must be 'decode' or 'prefill', got {phase!r}")
+    return vocabulary.precision(precision).name
+
+
+def _knob_values(m, hw, kw) -> dict:
+    """The workload's knobs, checked: batch, prompt and context lengths, the TP degree."""
+    lo_b, hi_b = info("batch").bounds
+    lo_s, hi_s = info("context_length").bounds
+    b = checks.count("batch", kw["batch"], lo_b, hi_b)
+    s = checks.count("seq_len", kw["seq_len"], lo_s, hi_s)
+    prompt = kw["prompt_len"]
+    sp = s if prompt is None else checks.count("prompt_len", prompt, lo_s, hi_s)
+    t = _in.check_tp(checks.count("tp", kw["tp"], 1, 4096), m, hw)
+    return {"batch": b, "prompt_length": sp, "context_length": s, "tensor_parallel": t}
+
+
+def _efficiency_values(efficiency, hw, precision, stack) -> dict:
+    """Compute, memory, fixed overhead, communication and unoverlapped share: given or the
+    calibrated defaults for the chip's generation, the precision and the stack."""
+    values = dict(zip(knobs.EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
+        efficiency, hw, precision, knobs.check_stack(stack))))
+    values["communication_efficiency"] = knobs.communication(efficiency)
+    values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
+    return values
+
+
+def _roof_values(hw, precision) -> dict:
+    """The chip's roofs at ``precision`` and the storage widths, by name (cached: read only)."""
+    values = dict(zip(_in.HARDWARE_INPUTS, _in.hardware_magnitudes(hw, precision)))
+    values.update(zip(_in.PRECISION_INPUTS, _in.precision_magnitudes(precision)))
+    return values
+
+
+def _model_values(m) -> dict:
+    """The model's shape by name (cached: read only)."""
+    return dict(zip(_in.model_input_names(m), _in.model_magnitudes(m)))
+
+
+def _tp_values(hw, tp, efficiency) -> dict:
+    """The TP degree and its scale-up link; ``efficiency={"scale_up_latency": ..}`` overrides
+    the link's latency."""
+    values = dict(zip(_in.TP_INPUTS, _in.tp_magnitudes(hw, tp)))
+    latency = efficiency.get("scale_up_latency") if isinstance(efficiency, dict) else None
+    if latency is not None:
+        values["scale_up_latency"] = checks.quantity("scale_up_latency", latency, "us", low=0.0)
+    return values
+
+
+#: the inputs a knob can make an array, with the knob's name in the sweep-size check
+_SWEEP_LABELS = {"batch": "batch", "context_length": "seq_len", "tensor_parallel": "tp",
+                 "compute_efficiency": "efficiency", "memory_efficiency": "memory efficiency",
+                 "fixed_overhead": "fixed_overhead", "communication_efficiency": "communication",
+                 "unoverlapped_fraction": "unoverlapped", "scale_up_latency": "scale_up_latency"}
+_ARRAY_INPUTS = itemgetter(*_SWEEP_LABELS, "prompt_length", *_in.STEP_INPUTS)
+_IS_ARRAY = np.ndarray.__instancecheck__
+
+
+def _check_sweep(values) -> bool:
+    """True when any knob is an array; their shapes must then broadcast and fit in memory."""
+    if not any(map(_IS_ARRAY, _ARRAY_INPUTS(values))):
+        return False
+    checks.sweep_shape(*((label, values[n]) for n, label in _SWEEP_LABELS.items()),
+                       arrays=len(OUTPUTS) + 8)
+    return True
+
+
+def _with_bands(model, hardware, samples, kw):
+    """predict() plus Monte Carlo bands of its latencies and throughput."""
+    from ...analysis.uncertainty import band_of, sample_parameters
+    r = predict(model, hardware, **kw)
+    if not isinstance(r, Prediction):
+        raise ValueError("uncertainty=True covers decoder and MoE LLM serving here; use "
+                         "predict_tinyml / predict_vision results as they are")
+    if any(isinstance(v, np.ndarray) for v in r.base_inputs().values()):
+        raise ValueError("uncertainty=True needs scalar knobs (batch, seq_len, tp)")
+    given = kw.get("efficiency")
+    given = given if isinstance(given, dict) else ({} if given is None else
+                                                    {"compute": given, "memory": given})
+    prec, hw = r.precision, r.hardware
+    names = {}
+    for key, sym, unit in (("compute", "compute_efficiency", ""),
+                           ("memory", "memory_efficiency", ""),
+                           ("fixed_overhead", "fixed_overhead", "ms")):
+        if key in given:
+            continue
+        name = variant_name(sym, hw, prec, "serve")
+        if sym == "fixed_overhead" and kw.get("stack"):
+            name = f"fixed_overhead[{kw['stack']}]"
+        names[key] = (name, unit or "dimensionless", (0.0, 1.0) if not unit else (0.0, 1e4))
+    if not any(k in given for k in knobs.OVERLAP_KEYS):
+        names["unoverlapped"] = ("unoverlapped_fraction", "dimensionless", (0.0, 1.0))
+    draws = sample_parameters(names, samples)
+    eff = dict(given)
+    for key, arr in draws.items():
+        eff[key] = Q_(arr, "ms") if key == "fixed_overhead" else arr
+    mc = predict(model, hardware, **{**kw, "efficiency": eff})
+    outs = {"ttft": "ms", "time_per_output_token": "ms", "decode_throughput": "token/s",
+            "prefill_throughput": "token/s"}
+    r.bands = {}
+    for name, unit in outs.items():
+        q = mc.quantity(name).to(unit)
+        r.bands[name] = band_of(q.magnitude, unit, "inference")
+    r.bands["latency"] = r.bands["ttft" if r.phase == "prefill" else "time_per_output_token"]
+    r.bands["throughput"] = r.bands["prefill_throughput" if r.phase == "prefill"
+                                    else "decode_throughput"]
+    return r
+
+
+def _dispatch_workload(m, hardware, family, kw, options):
+    """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes, Mamba (SSM)."""
+    batch, seq_len, precision = kw["batch"], kw["seq_len"], kw["precision"]
+    efficiency, stack = kw["efficiency"], kw["stack"]
+    if family == "ssm":
+        from ..workloads.ssm import predict_ssm
+        _check_ssm_knobs(m, kw)
+        return predict_ssm(m, hardware, batch=batch, seq_len=seq_len, precision=precision or "fp16",
+                           phase=kw["phase"], efficiency=efficiency, stack=stack, **options)
+    from .. import workloads as ws
+    if stack is not None and family == "diffusion":
+        raise ValueError(f"stack= has no calibrated values for diffusion models ({m.name}); "
+                         "leave it out")
+    if family == "diffusion":
+        return ws.predict_diffusion(m, hardware, batch=batch, precision=precision or "fp16",
+                                    efficiency=efficiency, **options)
+    if family == "tinyml":
+        if options:
+            raise ValueError(f"unknown options {sorted(options)} for a TinyML model")
+        return ws.predict_tinyml(m, hardware, precision=precision or m.precision or "int8",
+                                 efficiency=efficiency, stack=stack)
+    if family in ("cnn", "vit", "encoder"):
+        if options:
+            raise ValueError(f"unknown options {sorted(options)} for a {family} model")
+        seq = None if family != "encoder" or seq_len == 2048 else seq_len
+        return ws.predict_vision(m, hardware, batch=batch, precision=precision or "fp16",
+                                 efficiency=efficiency, stack=stack,
+                                 **({"seq_len": seq} if seq else {}))
+    raise ValueError(f"predict() does not model {family!r} models yet ({m.name}); it covers "
+                     "decoder, MoE and SSM LLMs, diffusion, TinyML, CNN, ViT and encoder models")
+
+
+def _check_ssm_knobs(m, kw) -> None:
+    """Refuse the transformer-only knobs for a state-space model (they would be ignored)."""
+    tp = kw["tp"]
+    given = [k for k, v in (("tp", tp != 1 if np.ndim(tp) == 0 else True),
+                            ("weight_bits", kw["weight_bits"] is not None),
+                            ("prefill_tokens", np.any(kw["prefill_tokens"] != 0)),
+                            ("prompt_len", kw["prompt_len"] is not None),
+                            ("max_batched_tokens", kw["max_batched_tokens"] is not None)) if v]
+    if given:
+        raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not "
+                         f"apply to {m.name}, a state-space "
+                         "(ssm) model; it takes batch, seq_len, precision, phase, "
+                         "efficiency, stack")

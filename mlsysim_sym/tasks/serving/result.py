@@ -1,0 +1,279 @@
+"""The result of :func:`~mlsysim_sym.tasks.serving.predict` for a decoder or MoE LLM.
+
+A :class:`Prediction` holds the lazy evaluation of the serving kernel and its inputs (base-unit
+magnitudes by name); an attribute is a pint quantity made on first access, :meth:`Prediction.value`
+an output's base-unit magnitude, :meth:`Prediction.base_inputs` the inputs by name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...feasibility import memory_reason
+from ...symbols import info
+from ...units import Q_, base_factor
+from .._core import knobs
+from .._core.inputs import MLA_DIMS, latent_attention
+from .._core.result import Result
+from .system import OUTPUTS, PER_TOKEN, moe_serving_system, per_token_system, serving_system
+
+__all__ = ["Prediction"]
+
+
+class Prediction(Result):
+    """Result of :func:`~mlsysim_sym.tasks.serving.predict`; every attribute is a pint quantity
+    (or bool / str)."""
+
+    __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_inputs", "_cache", "_alias",
+                 "bands", "_defaults_key")
+
+    HEADLINE = ("latency", "throughput", "memory_footprint")
+
+    def __init__(self, evaluation, phase, model, hardware, precision, inputs, alias=None,
+                 defaults_key=(None, None)):
+        self._ev = evaluation
+        self.phase = phase
+        self.model = model
+        self.hardware = hardware
+        self.precision = precision
+        self._inputs = inputs
+        self._cache = {}
+        self._alias = alias or {}
+        self.bands = None  # {output: Band} with predict(..., uncertainty=True)
+        self._defaults_key = defaults_key  # (stack, efficiency given): see defaults_used()
+
+    def quantity(self, name):
+        """Output ``name`` (one of :data:`~.system.OUTPUTS`; for an MoE model also
+        ``parameters``, ``active_parameters``, ``moe_decode_experts_touched``) as a pint
+        quantity in its declared unit, made once."""
+        q = self._cache.get(name)
+        if q is None:
+            if name == "prefill_throughput" and self._alias:
+                q = (Q_(np.asarray(self._inputs["prompt_length"]) * self._inputs["batch"], "token")
+                     / self.quantity("ttft")).to("token/s")
+            else:
+                q = self._ev.quantity(self._output(name))
+            self._cache[name] = q
+        return q
+
+    def _output(self, name, inputs=False):
+        """The kernel's name of output ``name``; a clear error for a name it does not have."""
+        key = self._alias.get(name, name)
+        if key not in self._ev.compiled.output_names:
+            names = sorted(OUTPUTS + (("parameters", "active_parameters",
+                                       "moe_decode_experts_touched") if self._alias else ()))
+            raise ValueError(f"{name!r} is not an output {'or input ' if inputs else ''}of this "
+                             f"prediction; outputs: {', '.join(names)}"
+                             + (f"; inputs: {', '.join(self._inputs)}" if inputs else ""))
+        return key
+
+    def value(self, name):
+        """Output ``name``'s magnitude in base units (s, bit, FLOP, token/s, as
+        :func:`mlsysim_sym.units.to_base`; a float, or a numpy array for a sweep): what
+        :meth:`quantity` shows, without pint. An input's name gives the input's magnitude."""
+        if name == "prefill_throughput" and self._alias:  # the MoE record has no prefill rate
+            v = (np.asarray(self._inputs["prompt_length"]) * self._inputs["batch"]
+                 / np.asarray(self._ev.value(self._alias["ttft"])))
+            return float(v) if np.ndim(v) == 0 else v
+        key = self._alias.get(name, name)
+        if key not in self._ev.compiled.output_names and name in self._inputs:
+            return self._inputs[name]
+        return self._ev.value(self._output(name, inputs=True))
+
+    def base_inputs(self) -> dict:
+        """``{input name: base-unit magnitude}`` of every input of the kernel this prediction
+        ran (a copy; arrays for a swept knob)."""
+        return dict(self._inputs)
+
+    def latency_branches(self):
+        """``(kind, {wall: base magnitudes})`` of the phase's latency: the terms of its max
+        (``kind == "max"``) or min whose largest (smallest) is the binding wall."""
+        owner = self._output("ttft" if self.phase == "prefill" else "time_per_output_token")
+        return self._ev.compiled.branch_kind[owner], self._ev.branches(owner)
+
+    ttft = property(lambda self: self.quantity("ttft"), doc="time to first token (prefill pass)")
+    time_per_output_token = property(lambda self: self.quantity("time_per_output_token"),
+                                     doc="time per output token (one decode step)")
+    memory_footprint = property(lambda self: self.quantity("memory_footprint"))
+    kv_cache = property(lambda self: self.quantity("kv_cache_bytes"))
+    weights = property(lambda self: self.quantity("weight_bytes"))
+    activations = property(lambda self: self.quantity("activation_bytes"))
+    memory_utilization = property(lambda self: self.quantity("memory_utilization"))
+    prefill_flops = property(lambda self: self.quantity("prefill_flops"))
+    decode_bytes_read = property(lambda self: self.quantity("decode_bytes"),
+                                 doc="bytes one decode step moves (weights touched + KV cache)")
+
+    @property
+    def parameters(self):
+        """Total weights (MoE: all experts)."""
+        return self._ev.quantity("parameters") if self._alias else self.model.parameters
+
+    @property
+    def active_parameters(self):
+        """Weights touched per token (MoE: shared + top-k experts)."""
+        return (self._ev.quantity("active_parameters") if self._alias
+                else self.model.active_parameters)
+    decode_flops = property(lambda self: self.quantity("decode_flops"))
+
+    @property
+    def memory_capacity(self):
+        return Q_(self._inputs["memory_capacity"] / base_factor("GB"), "GB")
+
+    @property
+    def latency(self):
+        """TTFT for the prefill phase, time per output token for decode."""
+        return self.ttft if self.phase == "prefill" else self.time_per_output_token
+
+    @property
+    def throughput(self):
+        """Prompt tokens/s (prefill) or output tokens/s of the whole batch (decode)."""
+        return self.quantity("prefill_throughput" if self.phase == "prefill"
+                             else "decode_throughput")
+
+    @property
+    def feasible(self):
+        u = self._ev.value("memory_utilization")
+        return bool(u <= 1.0) if np.ndim(u) == 0 else np.asarray(u) <= 1.0
+
+    @property
+    def bottleneck(self):
+        """Binding wall: "Compute" or "Memory" (bandwidth), or "Memory" when it does not fit."""
+        owner = "ttft" if self.phase == "prefill" else "time_per_output_token"
+        bind = self._ev.binding(self._alias.get(owner, owner))
+        feas = self.feasible
+        if np.ndim(bind) == 0 and np.ndim(feas) == 0:
+            return bind if feas else "Memory"
+        bind, feas = np.broadcast_arrays(np.asarray(bind, dtype=object), np.asarray(feas))
+        return np.where(feas, bind, "Memory")
+
+    @property
+    def reason(self):
+        """One line: what does not fit in memory and by how much, or how much a fitting
+        configuration uses (an array of lines for a sweep)."""
+        t = np.asarray(self._inputs["tensor_parallel"])  # the footprint is per device
+        weights, kv = self.quantity("weight_bytes") / t, self.quantity("kv_cache_bytes") / t
+        parts = {"weights": weights, "KV cache": kv,
+                 "activations and workspace": self.memory_footprint - weights - kv}
+        return memory_reason(self.memory_footprint, self.memory_capacity, parts=parts)
+
+    @property
+    def bottleneck_detail(self) -> str:
+        if np.ndim(self.feasible) == 0 and not self.feasible:
+            return (f"does not fit: footprint {self.memory_footprint.to('GB'):.4g~P} exceeds "
+                    f"capacity {self.memory_capacity:.4g~P}")
+        b = self.bottleneck
+        if np.ndim(b):
+            return "vectorised: see .bottleneck per point"
+        kind = {"Compute": "compute-bound", "Memory": "memory-bandwidth-bound"}.get(
+            b, f"{b.lower()}-bound")
+        return f"{self.phase} is {kind}"
+
+    def _per_token(self, name):
+        q = self._cache.get(name)
+        if q is None:
+            inputs = self.inputs()
+            values = {n: self.quantity(n) for n in ("decode_flops", "time_per_output_token",
+                                              "prefill_flops", "ttft", "decode_throughput",
+                                              "prefill_throughput")}
+            values.update(peak_flops=inputs["peak_flops"],
+                          tensor_parallel=inputs["tensor_parallel"])
+            if self.hardware.tdp is not None:
+                values["device_power"] = self.hardware.tdp
+            q = per_token_system().evaluate(name, values)[name]
+            self._cache[name] = q
+        return q
+
+    @property
+    def mfu(self):
+        """Model FLOPs utilisation of the phase: its model FLOPs over what the chips' peak
+        (all ``tp`` of them) does in its time (wall 3, PaLM App. B's definition)."""
+        return self._per_token(PER_TOKEN[self.phase][0])
+
+    @property
+    def energy_per_token(self):
+        """Energy of the ``tp`` chips per output token (decode) or prompt token (prefill) at
+        their TDP, an upper bound (wall 18); None when the registry has no TDP for the chip."""
+        if self.hardware.tdp is None:
+            return None
+        return self._per_token(PER_TOKEN[self.phase][1])
+
+    def outputs(self) -> dict:
+        """Every output as a quantity, plus bottleneck and feasible."""
+        out = {n: self.quantity(n) for n in OUTPUTS}
+        if self._alias:
+            for n in ("parameters", "active_parameters", "moe_decode_experts_touched"):
+                out[n] = self._ev.quantity(n)
+        out["latency"], out["throughput"] = self.latency, self.throughput
+        out["mfu"] = self.mfu
+        if self.hardware.tdp is not None:
+            out["energy_per_token"] = self.energy_per_token
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: every output as {"value", "unit"}, plus bottleneck and feasible."""
+        def enc(q):
+            m = q.magnitude
+            return {"value": m.tolist() if isinstance(m, np.ndarray) else float(m),
+                    "unit": f"{q.units:~P}"}
+        d = {k: enc(v) for k, v in self.outputs().items()}
+        d["kv_cache"] = d["kv_cache_bytes"]
+        d["memory_capacity"] = enc(self.memory_capacity)
+        b, f = self.bottleneck, self.feasible
+        d["bottleneck"] = b.tolist() if isinstance(b, np.ndarray) else b
+        d["feasible"] = f.tolist() if isinstance(f, np.ndarray) else bool(f)
+        why = self.reason
+        d["reason"] = why.tolist() if isinstance(why, np.ndarray) else why
+        d["phase"], d["precision"] = self.phase, self.precision
+        d["model"], d["hardware"] = self.model.name, self.hardware.name
+        if self.bands:
+            d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
+        return d
+
+    @classmethod
+    def json_schema(cls) -> dict:
+        """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
+        from ...export import result_schema
+        return result_schema("Prediction", OUTPUTS + ("latency", "throughput", "kv_cache",
+                                                       "memory_capacity"),
+                             labels=("bottleneck", "reason"), flags=("feasible",),
+                             strings=("phase", "precision", "model", "hardware"))
+
+    def inputs(self) -> dict:
+        """The inputs used, as quantities in each symbol's declared unit."""
+        return {k: Q_(np.asarray(v) / base_factor(info(k).unit) if isinstance(v, np.ndarray)
+                      else v / base_factor(info(k).unit), info(k).unit)
+                for k, v in self._inputs.items()}
+
+    @property
+    def system(self):
+        """The composed system this prediction was computed with."""
+        latent = "kv_lora_rank" in self._inputs
+        return moe_serving_system(latent) if self._alias else serving_system(latent)
+
+    def registry_fields(self) -> list:
+        """(registry object, field path) of every registry value this prediction used."""
+        used_precision, _note = self.hardware.resolve_precision(self.precision) \
+            if hasattr(self.hardware, "resolve_precision") else (self.precision, None)
+        rows = [(self.hardware, f"peak.{used_precision}"), (self.hardware, "memory.0.bandwidth"),
+                (self.hardware, "memory.0.capacity")]
+        if getattr(self.hardware, "tdp", None) is not None:
+            rows.append((self.hardware, "tdp"))  # energy_per_token
+        attention = (("attention", *("architecture.mla." + d for d in MLA_DIMS))
+                     if latent_attention(self.model) else ("kv_heads", "head_dim"))
+        rows += [(self.model, f) for f in ("layers", "hidden", "heads", *attention, "ffn",
+                                            "vocab")]
+        return rows
+
+    def defaults_used(self) -> dict:
+        """``{symbol: defaults.Resolved}``: each calibrated default this prediction used, the
+        entry it came from (``compute_efficiency[serve-hopper]``) and how it was fitted."""
+        stack, efficiency = self._defaults_key
+        return knobs.serving_defaults(self.hardware, self.precision, stack, efficiency)
+
+    def __repr__(self):
+        if self._ev.vectorised:
+            return f"Prediction({self.model.name} on {self.hardware.name}, vectorised)"
+        return (f"Prediction({self.model.name} on {self.hardware.name}, {self.phase}: "
+                f"latency={self.latency:.4g~P}, throughput={self.throughput:.4g~P}, "
+                f"memory={self.memory_footprint:.4g~P}, feasible={self.feasible}, "
+                f"bottleneck={self.bottleneck})")

@@ -1,0 +1,110 @@
+"""The serving systems and their compiled kernels: what ``predict`` evaluates.
+
+:func:`serving_system` (walls 1, 2, 4, 7 and the continuous-batching record) is the one serving
+path: ``predict`` reads its per-step outputs (:data:`OUTPUTS`, kernel :func:`serving_kernel`),
+``serve``, ``size_fleet``, ``synthesize`` and the calibration cases its outputs at a request
+rate. MoE models use :func:`moe_serving_system` (kernel :func:`moe_kernel`), whose outputs carry
+the names in :data:`MOE_ALIAS`. A model with multi-head latent attention (``latent=True``) is
+served by the same systems with the MLA record's attention quantities in wall 4, its kernels
+reading the MLA dimensions in place of ``kv_heads`` and ``head_dim``. Each system is composed
+and each kernel compiled once per process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ...equations import walls
+from ...system import System
+from .._core.inputs import (EFFICIENCY_INPUTS, HARDWARE_INPUTS, KNOB_INPUTS, MODEL_INPUTS,
+                            PRECISION_INPUTS, SERVING_INPUTS, STEP_INPUTS, TP_INPUTS, with_model)
+
+__all__ = ["OUTPUTS", "SERVING_INPUTS", "MOE_STRUCTURE", "MOE_EXTRA", "MOE_INPUTS", "MOE_ALIAS",
+           "MOE_OUTPUTS", "PER_TOKEN", "serving_system", "moe_serving_system", "per_token_system",
+           "serving_kernel", "moe_kernel"]
+
+#: the per-step outputs of a prediction, in the order of :func:`serving_kernel`
+OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes", "weight_bytes",
+           "activation_bytes", "memory_utilization", "decode_throughput", "prefill_throughput",
+           "prefill_flops", "decode_flops", "prefill_bytes", "decode_bytes",
+           "prefill_compute_time", "decode_compute_time", "decode_memory_time",
+           "tp_prefill_comm_time", "tp_decode_comm_time")
+
+# MoE path: parameters / active parameters are outputs of the MoE record, computed from the
+# expert structure; decode reads only the experts a batch touches.
+#: the expert structure of an MoE model (inputs of the MoE record)
+MOE_STRUCTURE = ("moe_dense_parameters", "moe_expert_parameters", "moe_experts",
+                 "experts_per_token", "moe_shared_experts", "moe_layers")
+#: the MoE record's other inputs: routing imbalance and the expert-parallel all-to-all's link
+MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link_latency",
+             "communication_efficiency")
+#: every input of :func:`moe_kernel`, in its order (MLA: :func:`~.._core.inputs.with_model`)
+MOE_INPUTS = (MODEL_INPUTS[2:] + MOE_STRUCTURE + HARDWARE_INPUTS + PRECISION_INPUTS
+              + EFFICIENCY_INPUTS + KNOB_INPUTS + MOE_EXTRA + TP_INPUTS
+              + ("unoverlapped_fraction",) + STEP_INPUTS)
+#: dense output name -> the MoE system's output of the same meaning
+MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
+             "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
+             "prefill_bytes": "moe_prefill_bytes",
+             "prefill_compute_time": "moe_prefill_compute_time",
+             "decode_compute_time": "moe_decode_compute_time",
+             "decode_memory_time": "moe_decode_memory_time"}
+#: the outputs of :func:`moe_kernel` (prefill throughput is derived from TTFT by the result)
+MOE_OUTPUTS = tuple(MOE_ALIAS.get(n, n) for n in OUTPUTS if n != "prefill_throughput") + (
+    "parameters", "active_parameters", "moe_decode_experts_touched")
+
+#: per-token figures of a prediction: wall 3's serving MFU and wall 18's energy per token
+PER_TOKEN = {"decode": ("decode_flops_utilization", "energy_per_output_token"),
+             "prefill": ("prefill_flops_utilization", "energy_per_prompt_token")}
+
+
+def _records(latent, *records):
+    """The records, with the MLA record's attention quantities in wall 4 when ``latent``."""
+    from ...equations import mla
+    return mla.latent_attention(*records) if latent else records
+
+
+@lru_cache(maxsize=2)
+def serving_system(latent: bool = False) -> System:
+    """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency)
+    and the continuous-batching record composed. ``predict`` reads its per-step outputs,
+    ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate.
+    ``latent=True``: with multi-head latent attention (the MLA record defines wall 4's KV cache
+    width and attention widths)."""
+    from ...equations import workloads
+    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
+                                       walls.tail_latency, workloads.continuous_batching),
+                             name="serving (MLA)" if latent else "serving")
+
+
+@lru_cache(maxsize=2)
+def moe_serving_system(latent: bool = False) -> System:
+    """Walls 1, 2, 4 plus the MoE workload record (total vs active params, experts touched);
+    ``latent=True``: with multi-head latent attention (the MLA record)."""
+    from ...equations import workloads
+    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
+                                       workloads.moe),
+                             name="serving (MoE, MLA)" if latent else "serving (MoE)")
+
+
+@lru_cache(maxsize=2)
+def serving_kernel(latent: bool = False):
+    """:func:`serving_system` compiled: :data:`OUTPUTS` from :data:`SERVING_INPUTS` (MLA: the
+    latent dimensions in place of ``kv_heads`` and ``head_dim``; ``.input_names`` says)."""
+    return serving_system(latent).compile(OUTPUTS, with_model(SERVING_INPUTS, latent))
+
+
+@lru_cache(maxsize=2)
+def moe_kernel(latent: bool = False):
+    """:func:`moe_serving_system` compiled: :data:`MOE_OUTPUTS` from :data:`MOE_INPUTS` (MLA:
+    the latent dimensions in place of ``kv_heads`` and ``head_dim``)."""
+    return moe_serving_system(latent).compile(MOE_OUTPUTS, with_model(MOE_INPUTS, latent))
+
+
+@lru_cache(maxsize=1)
+def per_token_system() -> System:
+    """Serving MFU (wall 3) and energy per token (wall 18), from a prediction's outputs."""
+    names = {n for pair in PER_TOKEN.values() for n in pair}
+    eqs = [eq for w in (walls.software, walls.sustainability) for eq in w.equations
+           if eq.lhs.name in names]
+    return System(eqs, walls=(walls.software, walls.sustainability), name="serving per token")
