@@ -249,10 +249,10 @@ class System:
         if inputs is not None:
             if isinstance(inputs, dict):
                 base = dict(inputs)
-            elif getattr(inputs, "_inputs", None) is not None:
+            elif callable(getattr(inputs, "base_inputs", None)):
                 from .units import from_base
                 from .symbols import info
-                base = {n: from_base(v, info(n).unit) for n, v in inputs._inputs.items()
+                base = {n: from_base(v, info(n).unit) for n, v in inputs.base_inputs().items()
                         if n in {s.name for s in self.inputs}}
             else:
                 raise InputError(f"inputs must be a dict {{input name: value}} or a result of "

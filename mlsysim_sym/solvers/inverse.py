@@ -196,9 +196,8 @@ def _given_magnitudes(given) -> dict:
     """``given`` as base magnitudes: a result object's inputs, or a dict of user values."""
     if isinstance(given, BaseValues):
         return dict(given)
-    inputs = getattr(given, "_inputs", None)
-    if inputs is not None:
-        return dict(inputs)
+    if callable(getattr(given, "base_inputs", None)):   # a result of predict/train/serve
+        return dict(given.base_inputs())
     from ..symbols import all_symbols
     table = all_symbols()
     bad = [k for k in (given or {}) if not isinstance(k, str) or k not in table]
@@ -256,7 +255,7 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     if not isinstance(targets, dict):
         raise checks.InputError(f"targets must be a dict {{output name: value}}, got "
                                 f"{targets!r:.60}")
-    if given is not None and not isinstance(given, dict) and getattr(given, "_inputs", None) is None:
+    if given is not None and not isinstance(given, dict) and not callable(getattr(given, "base_inputs", None)):
         raise checks.InputError(f"given must be a dict {{input name: value}} or a result of "
                                 f"predict/train/serve, got {given!r:.60}")
     if not targets:

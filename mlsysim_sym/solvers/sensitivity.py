@@ -194,8 +194,9 @@ def _point_from(result_or_system, at):
         system, point = result_or_system, {}
     else:
         system = getattr(result_or_system, "system", None)
-        inputs = getattr(result_or_system, "_inputs", None)
-        if system is None or inputs is None:
+        base_inputs = getattr(result_or_system, "base_inputs", None)
+        inputs = base_inputs() if callable(base_inputs) else None
+        if system is None or not inputs:
             raise InputError("sensitivity() takes a System (with at=...) or a result of "
                              f"predict/train/serve, got {type(result_or_system).__name__}")
         point = dict(inputs)

@@ -4,10 +4,14 @@ each a function that gathers inputs, calls one composed system and wraps the res
 - ``_core``: what every task shares: named input builders (``inputs``), the efficiency and
   knob resolver (``knobs``) and the result base class (``result``); input checks live in
   :mod:`mlsysim_sym.checks` and defaults in :mod:`mlsysim_sym.defaults`.
-- ``serving``: ``predict`` for decoder and MoE LLMs (walls 1, 2, 4 and continuous batching);
-- ``workloads``: diffusion, TinyML, CNN / ViT / encoder passes;
-- ``training``: ``train`` (config, machine, efficiency, result);
-- ``fleet``: ``serve``, ``size_fleet``; ``planning``: ``best_parallelism``;
+- ``serving``: ``predict`` for decoder and MoE LLMs (``system``: the composed serving systems
+  and their kernels; ``moe``; ``result``: ``Prediction``; ``llm``: ``predict`` and the dispatch
+  of the other families);
+- ``workloads``: diffusion, TinyML, CNN / ViT / encoder passes, SSM (Mamba), MoE inputs;
+- ``training``: ``train`` (``config``: ``TrainConfig``; ``machine``; ``efficiency``; ``step``:
+  the system and one call; ``ops``: walls 15, 17-19 on demand; ``result``: ``TrainResult``);
+- ``fleet``: ``serve`` (``service``), ``size_fleet`` (``size``), the load at a request rate
+  (``load``), cost and carbon (``costs``); ``planning``: ``best_parallelism``;
   ``synthesis``: ``synthesize``; ``scaling_laws``, ``compression``, ``footprint``.
 
 Nothing is imported here: ``import mlsysim_sym.tasks`` stays free, and each task module loads

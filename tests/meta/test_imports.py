@@ -177,3 +177,61 @@ def test_the_walk_sees_the_package():
     assert len(MODULES) > 60 and len(IMPORTS) > 300
     assert any(a == "mlsysim_sym.system" and b.startswith("mlsysim_sym.equations")
                for a, b, _, _ in IMPORTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# The task layer's shape (issue 14): small modules, short public functions, old paths unused
+# ---------------------------------------------------------------------------------------------
+#: the deprecated import paths of the pre-package task layer: thin re-exports for one release
+DEPRECATED = {"mlsysim_sym.scenarios", "mlsysim_sym.training_scenarios",
+              "mlsysim_sym.workload_scenarios", "mlsysim_sym.fleet", "mlsysim_sym.planning",
+              "mlsysim_sym.synthesis", "mlsysim_sym.scaling_laws", "mlsysim_sym.compression",
+              "mlsysim_sym.footprint", "mlsysim_sym.explain", "mlsysim_sym.citations",
+              "mlsysim_sym.uncertainty", "mlsysim_sym.iron_law"}
+TASK_LAYER = ("mlsysim_sym.tasks", "mlsysim_sym.analysis")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+
+
+def _task_modules():
+    return {n: p for n, p in MODULES.items() if n.startswith(TASK_LAYER)}
+
+
+def test_deprecated_paths_are_thin_re_exports_nobody_inside_uses():
+    for name in DEPRECATED:
+        path = MODULES[name]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        body = [n for n in tree.body if not (isinstance(n, ast.Expr)
+                                            and isinstance(n.value, ast.Constant))]
+        assert all(isinstance(n, (ast.ImportFrom, ast.Import, ast.Assign)) for n in body), \
+            f"{name} must only re-export (imports and __all__)"
+    users = sorted({f"{a} -> {b}" for a, b, _, _ in IMPORTS
+                    if b in DEPRECATED and a not in DEPRECATED})
+    assert not users, "inside the package, import the new paths:\n" + "\n".join(users)
+
+
+def test_no_task_layer_module_over_400_lines():
+    long = {n: len(p.read_text(encoding="utf-8").splitlines())
+            for n, p in _task_modules().items()}
+    over = {n: k for n, k in long.items() if k > MAX_MODULE_LINES}
+    assert not over, f"task-layer modules over {MAX_MODULE_LINES} lines: {over}"
+
+
+def test_no_public_task_function_over_80_lines_of_code():
+    over = []
+    for n, p in _task_modules().items():
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and not node.name.startswith("_"):
+                first = node.body[0]
+                doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                start = first.end_lineno + 1 if doc and len(node.body) > 1 else node.lineno
+                size = node.end_lineno - start + 1   # the code, not the docstring
+                if size > MAX_FUNCTION_LINES:
+                    over.append(f"{n}.{node.name}: {size} lines")
+    assert not over, f"public functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(over)
+
+
+def test_the_task_layer_exists():
+    mods = _task_modules()
+    assert "mlsysim_sym.tasks._core.result" in mods and len(mods) > 15

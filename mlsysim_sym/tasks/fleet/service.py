@@ -61,6 +61,15 @@ class ServeResult(Result):
     prefill_latency: object = None  # the prompt's prefill spread over the steps
     memory_footprint: object = None  # per device, every slot at full context
     saturation: object = None       # requests/s one replica sustains
+    loaded_inputs: dict = field(default=None, repr=False)  # base magnitudes of the load kernel
+
+    #: the load outputs explain() starts from (the serving system's default headline is the
+    #: unloaded TTFT)
+    EXPLAIN = ("loaded_ttft", "loaded_step_time", "fleet_capacity")
+
+    def base_inputs(self) -> dict:
+        """``{input name: base-unit magnitude}`` of the load kernel's inputs."""
+        return dict(self.loaded_inputs or {})
 
     def __repr__(self):
         return (f"ServeResult({self.model.name} on {self.replicas} x {self.tp} {self.hardware.name}, "
@@ -141,15 +150,18 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
     replicas = int(whole("replicas", replicas, 1e7))
     tp = int(check_tp(whole("tp", tp, 1024), m, hw))
     cap = 1e7 if batch is None else int(whole("batch", batch, 1e6))
-    ev = evaluate_load(load_inputs(
+    values = load_inputs(
         m, hw, precision.lower(), tp=float(tp), replicas=float(replicas), lam=lam, n_in=n_in,
         n_out=n_out, efficiency=efficiency, percentile=percentile, max_sequences=float(cap),
         memory_reserve=memory_reserve, max_batched_tokens=max_batched_tokens, stack=stack,
-        weight_bits=weight_bits))
+        weight_bits=weight_bits)
+    ev = evaluate_load(values)
     devices = replicas * tp
-    return _result(ev, m, hw, replicas, tp, percentile, slots_note=batch is None,
-                   cost=fleet_cost(hw, devices, cloud_price),
-                   carbon=fleet_carbon(hw, devices, datacenter))
+    r = _result(ev, m, hw, replicas, tp, percentile, slots_note=batch is None,
+                cost=fleet_cost(hw, devices, cloud_price),
+                carbon=fleet_carbon(hw, devices, datacenter))
+    r.loaded_inputs = values
+    return r
 
 
 def _result(ev, m, hw, replicas, tp, percentile, *, slots_note, cost, carbon) -> ServeResult:
