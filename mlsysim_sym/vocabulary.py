@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_PRECISIONS",
-           "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "precision"]
+           "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "precision",
+           "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,30 @@ FAMILIES = ("decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tiny
 HARDWARE_TIERS = ("datacenter", "workstation", "edge", "mobile", "mcu", "wafer_scale")
 #: regimes a default efficiency can differ by: a training framework or a serving engine
 REGIMES = ("train", "serve")
+
+
+#: attention variants: how the keys and values of a layer are shared among its query heads
+#: (Vaswani et al. 2017 multi-head; Shazeer 2019 multi-query; Ainslie et al. 2023 grouped-query;
+#: DeepSeek-AI 2024 (DeepSeek-V2 Sec. 2.1) multi-head latent attention: one compressed latent
+#: per token). Sliding-window attention is orthogonal (a span limit, not a sharing scheme).
+ATTENTION_VARIANTS = {
+    "mha": "multi-head: one key and value head per query head",
+    "gqa": "grouped-query: kv_heads groups of query heads share a key and value head",
+    "mqa": "multi-query: all query heads share one key and value head",
+    "mla": "multi-head latent: a compressed latent (kv_lora_rank) plus a RoPE key per token",
+}
+
+
+def kv_heads_of(heads, kv_heads=None, attention=None):
+    """Key/value heads of a layer: ``kv_heads`` when given, else 1 for MQA, else ``heads``."""
+    if kv_heads:
+        return kv_heads
+    return 1 if attention == "mqa" else heads
+
+
+def attention_variant(heads, kv_heads) -> str:
+    """The variant ``heads`` query heads over ``kv_heads`` key/value heads amount to."""
+    return "mha" if kv_heads == heads else ("mqa" if kv_heads == 1 else "gqa")
 
 
 def precision(name, allowed=None, what: str = "precision") -> Precision:

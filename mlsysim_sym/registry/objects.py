@@ -20,6 +20,7 @@ import pint
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
+from .. import vocabulary
 from ..units import Q_
 from . import params as _params
 from .schema import (DERIVED_FAMILIES, PRECISIONS, PrecisionError, Provenance, RegistryLookupError,
@@ -467,9 +468,9 @@ class Model(RegistryObject):
         attention = arch.attention if arch is not None else None
         kv = arch.kv_heads if arch is not None else None
         if heads and not kv:
-            kv = 1 if attention == "mqa" else heads
+            kv = vocabulary.kv_heads_of(heads, None, attention)
         if heads and attention is None:
-            attention = "mha" if kv == heads else ("mqa" if kv == 1 else "gqa")
+            attention = vocabulary.attention_variant(heads, kv)
         head_dim = arch.head_dim if arch is not None else None
         if head_dim is None and heads and self.hidden and attention != "mla":
             head_dim = self.hidden // heads
@@ -537,34 +538,15 @@ class Model(RegistryObject):
 
     @property
     def flops_per_inference(self) -> Optional[pint.Quantity]:
-        """Published compute per inference [FLOP] (MACs converted at 2 FLOP per MAC); for a
-        diffusion pipeline, steps x backbone (x2 with classifier-free guidance) plus the text
-        encoder and VAE decoder. None when not published."""
+        """Published compute per inference [FLOP] (MACs converted at 2 FLOP per MAC); None when
+        not published. A diffusion pipeline's total (steps x backbone, guidance, encoder and
+        decoder) is not data but the diffusion record's ``diffusion_flops``
+        (``ms.predict(model, chip).flops``): the registry holds data, the equations formulas."""
         if "published_flops" in self._values:
             return self._q("published_flops")
         if "published_macs" in self._values:
             return self._q("published_macs").to("FLOP")
-        d = self.diffusion
-        if d is not None and d.backbone_flops_per_step is not None:
-            total = d.steps * (2 if d.cfg else 1) * d.backbone_flops_per_step.quantity
-            for extra in (d.text_encoder_flops, d.vae_decoder_flops):
-                if extra is not None:
-                    total = total + extra.quantity
-            return total.to("FLOP")
         return None
-
-    @property
-    def kv_cache_values_per_token(self) -> Optional[int]:
-        """Cached key/value elements per token over all layers (multiply by bytes per element):
-        ``2 x layers x kv_heads x head_dim``; MLA caches ``layers x (kv_lora_rank + rope dim)``;
-        0 for Mamba (constant state). None for families without a KV cache."""
-        if self.family == "ssm":
-            return 0
-        if self.family not in ("decoder", "moe", "encoder"):
-            return None
-        if self.attention == "mla":
-            return self.layers * (self.mla.kv_lora_rank + self.mla.qk_rope_head_dim)
-        return 2 * self.layers * self.kv_heads * self.head_dim
 
     def _field_path(self, field_path: str) -> str:
         if field_path in ("parameters", "active_parameters"):
@@ -572,7 +554,7 @@ class Model(RegistryObject):
                 return "architecture"
             return "published_params"
         if field_path == "flops_per_inference":
-            for path in ("published_flops", "published_macs", "diffusion.backbone_flops_per_step"):
+            for path in ("published_flops", "published_macs"):
                 if path in self._values:
                     return path
         if field_path in _ARCH_FIELDS or field_path in ("kv_heads", "head_dim", "attention"):

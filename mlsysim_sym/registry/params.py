@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+from .. import vocabulary
+
 __all__ = ["parameter_breakdown", "total_parameters", "active_parameters",
            "architecture_from_hf_config", "HF_MODEL_TYPES"]
 
@@ -45,9 +47,7 @@ def _head_dim(arch) -> int:
 
 
 def _kv_heads(arch) -> int:
-    if arch.kv_heads:
-        return arch.kv_heads
-    return 1 if arch.attention == "mqa" else arch.heads
+    return vocabulary.kv_heads_of(arch.heads, arch.kv_heads, arch.attention)
 
 
 def attention_parameters(arch) -> int:
@@ -189,7 +189,7 @@ def _llama_like(cfg, *, tied_default=False, gated=True, qkv_bias=False) -> dict:
         "norm": "rmsnorm", "position": "rope",
         "attention_bias": bool(_get(cfg, "attention_bias", default=False)),
         "qkv_bias": qkv_bias, "mlp_bias": bool(_get(cfg, "mlp_bias", default=False)),
-        "attention": "mha" if kv == heads else ("mqa" if kv == 1 else "gqa"),
+        "attention": vocabulary.attention_variant(heads, kv),
     }
     if _get(cfg, "head_dim"):
         arch["head_dim"] = cfg["head_dim"]

@@ -24,6 +24,7 @@ import pint
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
                       model_validator)
 
+from .. import vocabulary
 from ..units import UnitError, parse_quantity, ureg
 from .errors import FieldError, PrecisionError, RegistryError, RegistryLookupError
 from .names import FAMILIES, HARDWARE_TIERS, PRECISIONS
@@ -73,6 +74,9 @@ def short_repr(value: Any) -> str:
     """A bounded repr for error messages (YAML aliases can make inputs huge)."""
     return _REPR.repr(value)
 
+
+#: the attention variants the registry accepts (mlsysim_sym.vocabulary)
+AttentionVariant = Literal[tuple(vocabulary.ATTENTION_VARIANTS)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
@@ -484,7 +488,7 @@ class ArchitectureSpec(_Strict):
     position: Literal["rope", "learned", "alibi", "none"] = "rope"
     type_vocab: NonNegInt = 0
     pooler: bool = False
-    attention: Optional[Literal["mha", "gqa", "mqa", "mla"]] = None
+    attention: Optional[AttentionVariant] = None
     mla: Optional[MLASpec] = None
     ssm: Optional[SSMSpec] = None
 

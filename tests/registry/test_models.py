@@ -58,7 +58,10 @@ def test_llama3_8b_config_gives_8_03e9(tmp_path):
     assert m.parameters.magnitude == 8_030_261_248  # embeddings + 32 layers + head + norm
     assert m.active_parameters == m.parameters
     assert (m.kv_heads, m.head_dim, m.attention) == (8, 128, "gqa")
-    assert m.kv_cache_values_per_token == 2 * 32 * 8 * 128
+    # the KV cache is wall 4's formula, not a registry value: 2 x 32 layers x 8 KV heads x 128
+    import mlsysim_sym as ms
+    kv = ms.predict(m, "h100", batch=1, seq_len=1, precision="fp16").kv_cache
+    assert kv.to("B").magnitude == pytest.approx(2 * 32 * 8 * 128 * 2, rel=1e-12)
     assert m.provenance("layers").locator.endswith("config.json")
 
 
@@ -74,7 +77,7 @@ def test_deepseek_v3_mla_and_shared_experts(tmp_path):
     assert m.attention == "mla" and m.moe_layers == 58 and m.shared_experts == 1
     assert m.parameters.to("param").magnitude == pytest.approx(671e9, rel=5e-3)
     assert m.active_parameters.to("param").magnitude == pytest.approx(37e9, rel=2e-2)
-    assert m.kv_cache_values_per_token == 61 * (512 + 64)
+    assert (m.layers, m.mla.kv_lora_rank, m.mla.qk_rope_head_dim) == (61, 512, 64)
 
 
 def test_gpt2_small_exact(tmp_path):

@@ -95,8 +95,9 @@ def test_attention_flops_absorbed_in_decode_per_head_in_prefill():
 @pytest.mark.parametrize("precision,per_token", [("fp16", PER_TOKEN_FP16),
                                                  ("fp8", PER_TOKEN_FP16 // 2)])
 def test_deepseek_v3_kv_cache_per_token(precision, per_token):
-    m = ms.registry.model("deepseek-v3")
-    assert m.kv_cache_values_per_token * (2 if precision == "fp16" else 1) == per_token
+    m = ms.registry.model("deepseek-v3")   # 61 layers x (kv_lora_rank 512 + rope 64) elements
+    assert m.layers * (m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) \
+        * (2 if precision == "fp16" else 1) == per_token
     r = ms.predict("deepseek-v3", "h200", batch=1, seq_len=1, precision=precision)
     assert r.kv_cache.to("B").magnitude == pytest.approx(per_token, rel=1e-12)
     r = ms.predict("deepseek-v3", "h200", batch=3, seq_len=1000, precision=precision, tp=8)
