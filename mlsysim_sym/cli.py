@@ -348,43 +348,10 @@ def _predict_kwargs(args, family: str, model_name: str) -> dict:
     return {k: args[k] for k in ("batch", "seq_len") if args[k] is not None}
 
 
-def _human(q):
-    """A quantity in a readable unit: bytes in B .. TB, times in us .. s; others as they are."""
-    from mlsysim_sym.units import same_dimension
-    try:
-        mag = abs(float(q.magnitude))
-    except (TypeError, ValueError):
-        return q
-    binary = "iB" in f"{q.units:~P}"  # a capacity given in KiB / MiB stays binary
-    for dim_unit, ladder in (("B", ("TiB", "GiB", "MiB", "KiB", "B") if binary
-                              else ("TB", "GB", "MB", "kB", "B")),
-                             ("s", ("s", "ms", "us"))):
-        if same_dimension(q.units, dim_unit) and math.isfinite(mag):
-            for unit in ladder:
-                if mag > 0 and abs(q.to(unit).magnitude) >= 1:
-                    return q.to(unit)
-            return q.to(ladder[-1])
-    return q
-
-
 def _headline(r) -> list:
-    """(label, value) rows of a prediction, from the result's own fields: LLM serving shows
-    its latencies and memory split; every other family shows its outputs() (latency,
-    throughput, footprint and the family's own terms)."""
-    if hasattr(type(r), "kv_cache"):  # transformer serving (SSMs list their own outputs)
-        rows = [("latency", r.latency), ("throughput", r.throughput), ("ttft", r.ttft),
-                ("time per output token", r.time_per_output_token),
-                ("memory footprint", r.memory_footprint.to("GB")),
-                ("  weights", r.weights.to("GB")), ("  kv cache", r.kv_cache.to("GB")),
-                ("  activations", r.activations.to("GB")),
-                ("memory capacity", r.memory_capacity)]
-        for attr, label in (("mfu", "mfu"), ("energy_per_token", "energy per token")):
-            value = getattr(r, attr, None)
-            if value is not None:
-                rows.append((label, value))
-        return rows
-    rows = [(name.replace("_", " "), _human(q)) for name, q in r.outputs().items()]
-    return rows + [("memory capacity", _human(r.memory_capacity))]
+    """(label, value) rows of a prediction: the result's own ``rows()`` (every family says
+    what it shows, in readable units)."""
+    return r.rows()
 
 
 @cli.command(context_settings=_SETTINGS)

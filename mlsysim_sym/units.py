@@ -28,6 +28,7 @@ import pint
 
 __all__ = [
     "ureg",
+    "readable",
     "Q_",
     "UnitError",
     "parse_quantity",
@@ -241,3 +242,22 @@ def quantity_json(q):
     m = q.magnitude
     value = m.tolist() if hasattr(m, "tolist") and getattr(m, "ndim", 0) else float(m)
     return {"value": value, "unit": f"{q.units:~P}"}
+
+
+def readable(q):
+    """``q`` in a readable unit: bytes in B .. TB (KiB .. TiB when given in a binary unit),
+    times in us .. s; anything else, or a value that is not one finite number, as it is."""
+    try:
+        mag = abs(float(q.magnitude))
+    except (TypeError, ValueError, AttributeError):
+        return q
+    binary = "iB" in f"{q.units:~P}"  # a capacity given in KiB / MiB stays binary
+    for dim_unit, ladder in (("B", ("TiB", "GiB", "MiB", "KiB", "B") if binary
+                              else ("TB", "GB", "MB", "kB", "B")),
+                             ("s", ("s", "ms", "us"))):
+        if same_dimension(q.units, dim_unit) and mag == mag and mag != float("inf"):
+            for unit in ladder:
+                if mag > 0 and abs(q.to(unit).magnitude) >= 1:
+                    return q.to(unit)
+            return q.to(ladder[-1])
+    return q

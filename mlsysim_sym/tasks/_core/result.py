@@ -76,6 +76,20 @@ class Result(ResultDisplay):
         from ...analysis.explain import explain
         return explain(self)
 
+    def rows(self) -> list:
+        """``(label, value)`` rows of the result's figures, the way a table or the command line
+        shows them: by default every output of :meth:`outputs` plus the memory capacity; a
+        family with a richer breakdown (LLM serving: latencies and the memory split) overrides
+        it. The command line prints these for any family, with no code of its own per family."""
+        outputs = getattr(self, "outputs", None)
+        if outputs is None:
+            d = self.to_dict()
+            return [(k.replace("_", " "), d[k]) for k in self.HEADLINE if k in d]
+        from ...units import readable
+        rows = [(name.replace("_", " "), readable(q)) for name, q in outputs().items()]
+        capacity = getattr(self, "memory_capacity", None)
+        return rows + ([("memory capacity", readable(capacity))] if capacity is not None else [])
+
     def cite(self) -> str:
         """BibTeX of every source this result depended on (equations, registry values, the
         calibrated defaults and their fit)."""

@@ -209,6 +209,21 @@ class Prediction(Result):
             out["energy_per_token"] = self.energy_per_token
         return out
 
+    def rows(self) -> list:
+        """``(label, quantity)`` rows: the phase's latency and throughput, TTFT, time per output
+        token, the footprint per device and its split, capacity, MFU and energy per token."""
+        rows = [("latency", self.latency), ("throughput", self.throughput), ("ttft", self.ttft),
+                ("time per output token", self.time_per_output_token),
+                ("memory footprint", self.memory_footprint.to("GB")),
+                ("  weights", self.weights.to("GB")), ("  kv cache", self.kv_cache.to("GB")),
+                ("  activations", self.activations.to("GB")),
+                ("memory capacity", self.memory_capacity)]
+        for attr, label in (("mfu", "mfu"), ("energy_per_token", "energy per token")):
+            value = getattr(self, attr, None)
+            if value is not None:
+                rows.append((label, value))
+        return rows
+
     def to_dict(self) -> dict:
         """JSON-ready dict: every output as {"value", "unit"}, plus bottleneck and feasible."""
         def enc(q):
