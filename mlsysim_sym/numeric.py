@@ -9,22 +9,39 @@ named Max/Min branch, so a result can say which wall binds, point by point.
 Two kernels are generated lazily from the same common-subexpression-eliminated expressions:
 one on the ``math`` module (fastest for scalars) and one on numpy (for arrays). sympy's solve
 and simplify never run here.
+
+**The kernel cache.** :func:`cached_kernel` gives the task layer a kernel without sympy: the
+Python source lambdify generates (the ``math`` kernel, the numpy kernel and one numpy kernel
+per output), with the input and output names, the branch table and each output's unit, is
+stored in the on-disk cache (:mod:`mlsysim_sym.cache`) under a hash of the equations, the
+symbols, the units, this module and the module that builds the system. A later process
+compiles the stored source into a namespace holding only the ``math`` / numpy / functools
+names it uses and never imports sympy nor builds the walls; a missing, stale or corrupt entry
+is rebuilt. sympy is imported here only to compile a system.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import sympy
+import builtins
+import dis
+import functools
+import inspect
+import math
 
-from .symbols import info, is_constant
+import numpy as np
+
+from . import cache
 from .units import Q_, base_factor, parse_unit
 
-__all__ = ["Compiled", "compile_system", "Evaluation"]
+__all__ = ["Kernel", "Compiled", "CachedKernel", "compile_system", "cached_kernel",
+           "Evaluation", "constant_values", "KERNEL_SOURCES"]
 
 _CACHE: dict = {}
 
 
 def constant_values(exprs) -> dict:
+    import sympy
+    from .symbols import info, is_constant
     consts = set()
     for e in exprs:
         consts |= {s for s in e.free_symbols if is_constant(s)}
@@ -87,7 +104,7 @@ class Evaluation:
 
     def quantity(self, name):
         """Output ``name`` as a pint quantity in the symbol's declared unit."""
-        unit = info(name).unit
+        unit = self.compiled.unit_of(name)
         v = self.value(name)
         return Q_((np.asarray(v) if isinstance(v, np.ndarray) else v) / base_factor(unit),
                   parse_unit(unit))
@@ -105,71 +122,42 @@ class Evaluation:
         return np.asarray(labels, dtype=object)[idx]
 
 
-class Compiled:
-    """A system's outputs compiled for fast numeric evaluation.
+class Kernel:
+    """What every compiled kernel offers (:class:`Compiled` from a system, :class:`CachedKernel`
+    from the disk cache): :meth:`raw`, :meth:`lazy`, :meth:`evaluate` and :meth:`single`.
 
-    Call :meth:`raw` with base-unit magnitudes in ``input_names`` order for the fastest path,
-    or :meth:`evaluate` with keyword quantities / numbers in each symbol's declared unit.
+    Subclasses set ``output_names``, ``input_names``, ``branch_kind`` (``{owner: "max" |
+    "min"}``), ``_branch_slots`` (``[(owner, label)]``) and call :meth:`_index`, and provide
+    ``_kernel(vectorised)``, ``_single_fn(slot)`` and ``unit_of(name)``.
     """
 
-    def __init__(self, system, outputs, inputs=None):
-        self.system = system
-        self.output_names = tuple(system.symbol(o).name for o in outputs)
-        exprs = [system.expr(o, constants=False) for o in self.output_names]
-        # branch arguments of every named Max/Min the outputs depend on
-        self.branch_kind, self._branch_slots = {}, []
-        for o in self.output_names:
-            for eq, kind, branches in system.branch_points(o):
-                if eq.name in self.branch_kind:
-                    continue
-                self.branch_kind[eq.name] = kind
-                for arg_sym, label in branches.items():
-                    self._branch_slots.append((eq.name, label))
-                    exprs.append(system.expr(arg_sym, constants=False))
-        free = set()
-        for e in exprs:
-            free |= {s for s in e.free_symbols if not is_constant(s)}
-        if inputs is None:
-            input_syms = tuple(sorted(free, key=lambda x: x.name))
-        else:
-            input_syms = tuple(system.symbol(i) for i in inputs)
-            missing = free - set(input_syms)
-            if missing:
-                raise ValueError("the outputs also depend on inputs not listed: "
-                                 + ", ".join(sorted(m.name for m in missing)))
-        self.input_names = tuple(s.name for s in input_syms)
-        self._input_syms = input_syms
-        consts = constant_values(exprs)
-        # rebuilding Max/Min nodes with evaluation on runs sympy's pairwise simplification of
-        # every argument (minutes for the continuous-batching fixed point); the substitution of
-        # numbers for constants needs none of it
-        with sympy.core.parameters.evaluate(False):
-            self._exprs = [e.xreplace(consts) for e in exprs]
-        self._math = None
-        self._numpy = None
+    output_names: tuple
+    input_names: tuple
+    branch_kind: dict
+    _branch_slots: list
+
+    def _index(self):
         self._single: dict = {}
         self._n_out = len(self.output_names)
         self._slot_of = {name: i for i, name in enumerate(self.output_names)}
         for j, (owner, label) in enumerate(self._branch_slots):
             self._slot_of[("branch", owner, label)] = self._n_out + j
 
-    # lazily generated kernels ------------------------------------------------------------
     def _kernel(self, vectorised: bool):
-        if vectorised:
-            if self._numpy is None:
-                self._numpy = sympy.lambdify(self._input_syms, self._exprs, modules="numpy", cse=True)
-            return self._numpy
-        if self._math is None:
-            self._math = sympy.lambdify(self._input_syms, self._exprs, modules="math", cse=True)
-        return self._math
+        raise NotImplementedError
+
+    def _single_fn(self, slot: int):
+        raise NotImplementedError
+
+    def unit_of(self, name) -> str:
+        """The declared unit of output ``name``."""
+        raise NotImplementedError
 
     def single(self, name, magnitudes):
         """One output (or branch argument) on numpy arrays, compiled on first use."""
         fn = self._single.get(name)
         if fn is None:
-            expr = self._exprs[self._slot_of[name]]
-            fn = self._single[name] = sympy.lambdify(self._input_syms, expr, modules="numpy",
-                                                     cse=True)
+            fn = self._single[name] = self._single_fn(self._slot_of[name])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return fn(*magnitudes)
 
@@ -219,7 +207,206 @@ class Compiled:
             return Evaluation(self, magnitudes, self.raw(*magnitudes))
 
     def __repr__(self):
-        return f"Compiled({', '.join(self.output_names)} <- {len(self.input_names)} inputs)"
+        return (f"{type(self).__name__}({', '.join(self.output_names)} <- "
+                f"{len(self.input_names)} inputs)")
+
+
+class Compiled(Kernel):
+    """A system's outputs compiled for fast numeric evaluation.
+
+    Call :meth:`raw` with base-unit magnitudes in ``input_names`` order for the fastest path,
+    or :meth:`evaluate` with keyword quantities / numbers in each symbol's declared unit.
+    """
+
+    def __init__(self, system, outputs, inputs=None):
+        import sympy
+        from .symbols import is_constant
+        self.system = system
+        self.output_names = tuple(system.symbol(o).name for o in outputs)
+        exprs = [system.expr(o, constants=False) for o in self.output_names]
+        # branch arguments of every named Max/Min the outputs depend on
+        self.branch_kind, self._branch_slots = {}, []
+        for o in self.output_names:
+            for eq, kind, branches in system.branch_points(o):
+                if eq.name in self.branch_kind:
+                    continue
+                self.branch_kind[eq.name] = kind
+                for arg_sym, label in branches.items():
+                    self._branch_slots.append((eq.name, label))
+                    exprs.append(system.expr(arg_sym, constants=False))
+        free = set()
+        for e in exprs:
+            free |= {s for s in e.free_symbols if not is_constant(s)}
+        if inputs is None:
+            input_syms = tuple(sorted(free, key=lambda x: x.name))
+        else:
+            input_syms = tuple(system.symbol(i) for i in inputs)
+            missing = free - set(input_syms)
+            if missing:
+                raise ValueError("the outputs also depend on inputs not listed: "
+                                 + ", ".join(sorted(m.name for m in missing)))
+        self.input_names = tuple(s.name for s in input_syms)
+        self._input_syms = input_syms
+        consts = constant_values(exprs)
+        # rebuilding Max/Min nodes with evaluation on runs sympy's pairwise simplification of
+        # every argument (minutes for the continuous-batching fixed point); the substitution of
+        # numbers for constants needs none of it
+        with sympy.core.parameters.evaluate(False):
+            self._exprs = [e.xreplace(consts) for e in exprs]
+        self._math = None
+        self._numpy = None
+        self._index()
+
+    # lazily generated kernels ------------------------------------------------------------
+    def _kernel(self, vectorised: bool):
+        import sympy
+        if vectorised:
+            if self._numpy is None:
+                self._numpy = sympy.lambdify(self._input_syms, self._exprs, modules="numpy", cse=True)
+            return self._numpy
+        if self._math is None:
+            self._math = sympy.lambdify(self._input_syms, self._exprs, modules="math", cse=True)
+        return self._math
+
+    def _single_fn(self, slot):
+        import sympy
+        return sympy.lambdify(self._input_syms, self._exprs[slot], modules="numpy", cse=True)
+
+    def unit_of(self, name) -> str:
+        from .symbols import info
+        return info(name).unit
+
+    def payload(self):
+        """What :class:`CachedKernel` needs, as JSON-able data: the names, the branch table,
+        the units and the generated source of every kernel; None when a generated function
+        uses a global name that is not ``math``'s, numpy's or ``functools.reduce`` (it could
+        not be rebuilt from its source alone)."""
+        sources = {"math": _source(self._kernel(False), "math"),
+                   "numpy": _source(self._kernel(True), "numpy"),
+                   "single": [_source(self._single_fn(j), "numpy")
+                              for j in range(len(self._exprs))]}
+        if sources["math"] is None or sources["numpy"] is None or None in sources["single"]:
+            return None
+        return {"outputs": list(self.output_names), "inputs": list(self.input_names),
+                "branch_kind": dict(self.branch_kind),
+                "branch_slots": [list(s) for s in self._branch_slots],
+                "units": {n: self.unit_of(n) for n in self.output_names},
+                "kernels": sources}
+
+
+#: where a generated kernel's global names may come from when it is rebuilt from source
+_PROVIDERS = {"math": ("math", "functools", "builtins"),
+              "numpy": ("numpy", "functools", "builtins")}
+_MODULES = {"math": math, "numpy": np, "functools": functools, "builtins": builtins}
+
+
+def _global_names(code) -> set:
+    names = {i.argval for i in dis.get_instructions(code)
+             if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    for c in code.co_consts:
+        if inspect.iscode(c):
+            names |= _global_names(c)
+    return names
+
+
+def _provider(obj, name, flavour):
+    """(module, attribute) among the flavour's modules that holds ``obj``, or None."""
+    for mod in _PROVIDERS[flavour]:
+        if getattr(_MODULES[mod], name, None) is obj:
+            return mod, name
+    for mod in _PROVIDERS[flavour]:
+        for attr, value in vars(_MODULES[mod]).items():
+            if value is obj and not attr.startswith("_"):
+                return mod, attr
+    return None
+
+
+def _source(fn, flavour):
+    """``{"source", "function", "globals": {name: [module, attribute]}}`` of a lambdified
+    function, or None when one of its global names is not a ``math`` / numpy / functools /
+    builtins object (the function could not be rebuilt from its source alone)."""
+    try:
+        text = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
+    where = {}
+    for name in sorted(_global_names(fn.__code__)):
+        if name not in fn.__globals__:
+            if hasattr(builtins, name):
+                continue            # a builtin the namespace does not shadow (max, min, ...)
+            return None
+        found = _provider(fn.__globals__[name], name, flavour)
+        if found is None:
+            return None
+        where[name] = list(found)
+    return {"source": text, "function": fn.__name__, "globals": where}
+
+
+def _rebuild(entry, flavour, what):
+    """A function from a stored ``_source`` entry, compiled into a namespace of its globals."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("source"), str) \
+            or not isinstance(entry.get("function"), str) \
+            or not isinstance(entry.get("globals"), dict):
+        raise ValueError(f"malformed kernel entry ({what})")
+    ns = {"__builtins__": builtins}
+    for name, (mod, attr) in entry["globals"].items():
+        if mod not in _PROVIDERS[flavour] or not isinstance(attr, str) or attr.startswith("_"):
+            raise ValueError(f"kernel global {name!r} from {mod!r} is not allowed ({what})")
+        ns[name] = getattr(_MODULES[mod], attr)
+    # our own generated code, read back from our own cache directory (see mlsysim_sym.cache)
+    exec(compile(entry["source"], f"<mlsysim_sym kernel: {what}>", "exec"), ns)  # noqa: S102
+    fn = ns.get(entry["function"])
+    if not callable(fn):
+        raise ValueError(f"kernel entry defines no function {entry['function']!r} ({what})")
+    return fn
+
+
+class CachedKernel(Kernel):
+    """A kernel rebuilt from the disk cache's generated source: the same API and numbers as the
+    :class:`Compiled` it was generated from, without sympy. Raises ValueError (or TypeError /
+    SyntaxError) on a malformed payload; :func:`cached_kernel` then rebuilds it. The
+    per-output numpy kernels (sweeps) compile on first use, or at once with ``check=True``
+    (the checksum of the entry already guards what was written against corruption)."""
+
+    def __init__(self, payload, what="kernel", check=False):
+        if not isinstance(payload, dict):
+            raise ValueError("a kernel payload must be a mapping")
+        self.output_names = tuple(payload["outputs"])
+        self.input_names = tuple(payload["inputs"])
+        self.branch_kind = dict(payload["branch_kind"])
+        self._branch_slots = [tuple(s) for s in payload["branch_slots"]]
+        self._units = dict(payload["units"])
+        names = self.output_names + self.input_names + tuple(self._units)
+        if not all(isinstance(n, str) for n in names) \
+                or set(self._units) != set(self.output_names) \
+                or not all(isinstance(u, str) for u in self._units.values()) \
+                or any(len(s) != 2 or s[0] not in self.branch_kind for s in self._branch_slots) \
+                or any(k not in ("max", "min") for k in self.branch_kind.values()):
+            raise ValueError("malformed kernel payload (names, units or branches)")
+        kernels = payload["kernels"]
+        self._math = _rebuild(kernels["math"], "math", f"{what}, math")
+        self._numpy = _rebuild(kernels["numpy"], "numpy", f"{what}, numpy")
+        self._single_entries = list(kernels["single"])
+        if len(self._single_entries) != len(self.output_names) + len(self._branch_slots):
+            raise ValueError("malformed kernel payload (one single kernel per slot)")
+        self._what = what
+        self._index()
+        if check:     # compile every per-output kernel now, so a bad entry fails here
+            for name, j in self._slot_of.items():
+                self._single[name] = self._single_fn(j)
+
+    def _kernel(self, vectorised: bool):
+        return self._numpy if vectorised else self._math
+
+    def _single_fn(self, slot):
+        return _rebuild(self._single_entries[slot], "numpy", f"{self._what}, slot {slot}")
+
+    def unit_of(self, name) -> str:
+        try:
+            return self._units[name]
+        except KeyError:
+            from .symbols import info
+            return info(name).unit
 
 
 def compile_system(system, outputs, inputs=None) -> Compiled:
@@ -230,4 +417,52 @@ def compile_system(system, outputs, inputs=None) -> Compiled:
     hit = _CACHE.get(key)
     if hit is None:
         hit = _CACHE[key] = Compiled(system, outputs, inputs)
+    return hit
+
+
+#: the package files every cached kernel is derived from (besides the module building it)
+KERNEL_SOURCES = ("equations/*.py", "symbols/*.py", "units.py", "units.txt", "system.py",
+                  "numeric.py")
+_KERNELS: dict = {}
+
+
+def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Kernel:
+    """The kernel of ``outputs`` (from ``inputs``, or every input they need when None) of the
+    system ``build_system()`` composes, from the disk cache when it holds it.
+
+    ``name`` names the system (part of the entry's identity); ``build_system`` is called
+    (importing sympy and the walls) only when the cache does not hold a valid entry. The key
+    hashes :data:`KERNEL_SOURCES`, the file defining ``build_system`` and ``depends`` (more
+    paths), so editing an equation, a symbol or the composition rebuilds the kernel. With the
+    disk cache off (``MLSYSIM_CACHE_DIR=""``, or no home directory) this is
+    ``build_system().compile(outputs, inputs)``.
+    """
+    outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+    inputs = None if inputs is None else tuple(inputs)
+    ident = (name, outputs, inputs)
+    hit = _KERNELS.get(ident)
+    if hit is not None:
+        return hit
+    if cache.directory() is None:
+        hit = _KERNELS[ident] = build_system().compile(outputs, inputs)
+        return hit
+    identity = repr(ident)
+    fn = inspect.unwrap(build_system)
+    files = tuple(depends) + ((fn.__code__.co_filename,) if hasattr(fn, "__code__") else ())
+    key = cache.fingerprint(identity, KERNEL_SOURCES, files)
+    payload = cache.read("kernels", identity, key)
+    if payload is not None:
+        try:
+            hit = CachedKernel(payload, name)
+        except Exception:  # noqa: BLE001  a corrupt entry is rebuilt, never fatal
+            hit = None
+    if hit is None:
+        compiled = build_system().compile(outputs, inputs)
+        payload = compiled.payload()
+        if payload is None:
+            hit = compiled
+        else:
+            hit = CachedKernel(payload, name, check=True)
+            cache.write("kernels", identity, key, payload)
+    _KERNELS[ident] = hit
     return hit

@@ -12,3 +12,15 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# The on-disk cache of generated kernels and of the symbol table (mlsysim_sym.cache): the suite
+# never writes to the user's ~/.cache. One directory per session (subprocesses started by the
+# tests inherit it), removed at exit; a test that needs its own sets MLSYSIM_CACHE_DIR itself.
+if "MLSYSIM_TEST_KEEP_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    _CACHE_DIR = tempfile.mkdtemp(prefix="mlsysim-test-cache-")
+    os.environ["MLSYSIM_CACHE_DIR"] = _CACHE_DIR
+    atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)

@@ -75,13 +75,15 @@ def _layer_of(module: str) -> str:
 ALLOWED = {
     "vocabulary": {"vocabulary"},
     "units": {"units"},
-    "symbols": {"symbols", "units"},
+    # the on-disk cache of generated kernels and of the symbol table (standard library only)
+    "cache": {"cache"},
+    "symbols": {"symbols", "units", "cache"},
     "report": {"report", "symbols", "units", "equations"},
     "equations": {"equations", "symbols", "units", "report"},
     # input checks (quantity / number / array in the declared unit, range, sweep size)
     "checks": {"checks", "symbols", "units"},
     "system": {"system", "equations", "symbols", "units", "report", "checks"},
-    "numeric": {"numeric", "system", "equations", "symbols", "units", "checks"},
+    "numeric": {"numeric", "system", "equations", "symbols", "units", "checks", "cache"},
     "solvers": {"solvers", "numeric", "system", "equations", "symbols", "units", "report",
                 "checks"},
     "defaults": {"defaults", "symbols", "units", "vocabulary"},

@@ -15,7 +15,7 @@ from ...units import Q_, base_factor
 from .._core import knobs
 from .._core.inputs import MLA_DIMS, latent_attention
 from .._core.result import Result
-from .system import OUTPUTS, PER_TOKEN, moe_serving_system, per_token_system, serving_system
+from .system import OUTPUTS, PER_TOKEN, moe_serving_system, per_token_kernel, serving_system
 
 __all__ = ["Prediction"]
 
@@ -179,7 +179,8 @@ class Prediction(Result):
                           tensor_parallel=inputs["tensor_parallel"])
             if self.hardware.tdp is not None:
                 values["device_power"] = self.hardware.tdp
-            q = per_token_system().evaluate(name, values)[name]
+            k = per_token_kernel(name)        # per_token_system().evaluate(name, values)
+            q = k.evaluate(**{n: values[n] for n in k.input_names}).quantity(name)
             self._cache[name] = q
         return q
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ...equations import walls
-from ...system import System
+from ...numeric import cached_kernel
 from .._core.inputs import (EFFICIENCY_INPUTS, HARDWARE_INPUTS, KNOB_INPUTS, MODEL_INPUTS,
                             PRECISION_INPUTS, SERVING_INPUTS, STEP_INPUTS, TP_INPUTS, with_model)
 
 __all__ = ["OUTPUTS", "SERVING_INPUTS", "MOE_STRUCTURE", "MOE_EXTRA", "MOE_INPUTS", "MOE_ALIAS",
            "MOE_OUTPUTS", "PER_TOKEN", "serving_system", "moe_serving_system", "per_token_system",
-           "serving_kernel", "moe_kernel"]
+           "serving_kernel", "moe_kernel", "per_token_kernel"]
 
 #: the per-step outputs of a prediction, in the order of :func:`serving_kernel`
 OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes", "weight_bytes",
@@ -65,23 +64,25 @@ def _records(latent, *records):
 
 
 @lru_cache(maxsize=2)
-def serving_system(latent: bool = False) -> System:
+def serving_system(latent: bool = False):
     """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency)
     and the continuous-batching record composed. ``predict`` reads its per-step outputs,
     ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate.
     ``latent=True``: with multi-head latent attention (the MLA record defines wall 4's KV cache
     width and attention widths)."""
-    from ...equations import workloads
+    from ...equations import walls, workloads
+    from ...system import System
     return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
                                        walls.tail_latency, workloads.continuous_batching),
                              name="serving (MLA)" if latent else "serving")
 
 
 @lru_cache(maxsize=2)
-def moe_serving_system(latent: bool = False) -> System:
+def moe_serving_system(latent: bool = False):
     """Walls 1, 2, 4 plus the MoE workload record (total vs active params, experts touched);
     ``latent=True``: with multi-head latent attention (the MLA record)."""
-    from ...equations import workloads
+    from ...equations import walls, workloads
+    from ...system import System
     return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
                                        workloads.moe),
                              name="serving (MoE, MLA)" if latent else "serving (MoE)")
@@ -90,21 +91,31 @@ def moe_serving_system(latent: bool = False) -> System:
 @lru_cache(maxsize=2)
 def serving_kernel(latent: bool = False):
     """:func:`serving_system` compiled: :data:`OUTPUTS` from :data:`SERVING_INPUTS` (MLA: the
-    latent dimensions in place of ``kv_heads`` and ``head_dim``; ``.input_names`` says)."""
-    return serving_system(latent).compile(OUTPUTS, with_model(SERVING_INPUTS, latent))
+    latent dimensions in place of ``kv_heads`` and ``head_dim``; ``.input_names`` says), from
+    the disk cache of generated kernels (no sympy, no walls built when it holds it)."""
+    return cached_kernel("serving (MLA)" if latent else "serving", OUTPUTS,
+                         with_model(SERVING_INPUTS, latent), lambda: serving_system(latent))
 
 
 @lru_cache(maxsize=2)
 def moe_kernel(latent: bool = False):
     """:func:`moe_serving_system` compiled: :data:`MOE_OUTPUTS` from :data:`MOE_INPUTS` (MLA:
-    the latent dimensions in place of ``kv_heads`` and ``head_dim``)."""
-    return moe_serving_system(latent).compile(MOE_OUTPUTS, with_model(MOE_INPUTS, latent))
+    the latent dimensions in place of ``kv_heads`` and ``head_dim``), from the disk cache."""
+    return cached_kernel("serving (MoE, MLA)" if latent else "serving (MoE)", MOE_OUTPUTS,
+                         with_model(MOE_INPUTS, latent), lambda: moe_serving_system(latent))
 
 
 @lru_cache(maxsize=1)
-def per_token_system() -> System:
+def per_token_system():
     """Serving MFU (wall 3) and energy per token (wall 18), from a prediction's outputs."""
+    from ...equations import walls
+    from ...system import System
     names = {n for pair in PER_TOKEN.values() for n in pair}
     eqs = [eq for w in (walls.software, walls.sustainability) for eq in w.equations
            if eq.lhs.name in names]
     return System(eqs, walls=(walls.software, walls.sustainability), name="serving per token")
+
+
+def per_token_kernel(name: str):
+    """Output ``name`` of :func:`per_token_system` compiled (from the disk cache)."""
+    return cached_kernel("serving per token", (name,), None, per_token_system)
