@@ -15,18 +15,18 @@ Python source lambdify generates (the ``math`` kernel, the numpy kernel and one 
 per output), with the input and output names, the branch table and each output's unit, is
 stored in the on-disk cache (:mod:`mlsysim_sym.cache`) under a hash of the equations, the
 symbols, the units, this module and the module that builds the system. A later process
-compiles the stored source into a namespace holding only the ``math`` / numpy / functools
-names it uses and never imports sympy nor builds the walls; a missing, stale or corrupt entry
-is rebuilt. sympy is imported here only to compile a system.
+compiles the stored source into a namespace holding only the ``math`` / numpy / functools /
+scipy.special names it uses and never imports sympy nor builds the walls; a missing, stale or
+corrupt entry is rebuilt. sympy is imported here only to compile a system.
 """
 
 from __future__ import annotations
 
 import builtins
 import dis
-import functools
+import importlib
 import inspect
-import math
+import sys
 
 import numpy as np
 
@@ -279,8 +279,8 @@ class Compiled(Kernel):
     def payload(self):
         """What :class:`CachedKernel` needs, as JSON-able data: the names, the branch table,
         the units and the generated source of every kernel; None when a generated function
-        uses a global name that is not ``math``'s, numpy's or ``functools.reduce`` (it could
-        not be rebuilt from its source alone)."""
+        uses a global name that is not ``math``'s, numpy's, scipy.special's or
+        ``functools.reduce`` (it could not be rebuilt from its source alone)."""
         sources = {"math": _source(self._kernel(False), "math"),
                    "numpy": _source(self._kernel(True), "numpy"),
                    "single": [_source(self._single_fn(j), "numpy")
@@ -295,9 +295,13 @@ class Compiled(Kernel):
 
 
 #: where a generated kernel's global names may come from when it is rebuilt from source
-_PROVIDERS = {"math": ("math", "functools", "builtins"),
-              "numpy": ("numpy", "functools", "builtins")}
-_MODULES = {"math": math, "numpy": np, "functools": functools, "builtins": builtins}
+#: (lambdify takes the regularized gamma functions of the queueing wall from scipy.special)
+_PROVIDERS = {"math": ("math", "functools", "builtins", "scipy.special"),
+              "numpy": ("numpy", "functools", "builtins", "scipy.special")}
+
+
+def _module(name):
+    return importlib.import_module(name)
 
 
 def _global_names(code) -> set:
@@ -311,11 +315,12 @@ def _global_names(code) -> set:
 
 def _provider(obj, name, flavour):
     """(module, attribute) among the flavour's modules that holds ``obj``, or None."""
-    for mod in _PROVIDERS[flavour]:
-        if getattr(_MODULES[mod], name, None) is obj:
+    mods = [m for m in _PROVIDERS[flavour] if m in sys.modules]   # lambdify imported the rest
+    for mod in mods:
+        if getattr(sys.modules[mod], name, None) is obj:
             return mod, name
-    for mod in _PROVIDERS[flavour]:
-        for attr, value in vars(_MODULES[mod]).items():
+    for mod in mods:
+        for attr, value in vars(sys.modules[mod]).items():
             if value is obj and not attr.startswith("_"):
                 return mod, attr
     return None
@@ -324,7 +329,8 @@ def _provider(obj, name, flavour):
 def _source(fn, flavour):
     """``{"source", "function", "globals": {name: [module, attribute]}}`` of a lambdified
     function, or None when one of its global names is not a ``math`` / numpy / functools /
-    builtins object (the function could not be rebuilt from its source alone)."""
+    builtins / scipy.special object (the function could not be rebuilt from its source
+    alone)."""
     try:
         text = inspect.getsource(fn)
     except (OSError, TypeError):
@@ -352,7 +358,7 @@ def _rebuild(entry, flavour, what):
     for name, (mod, attr) in entry["globals"].items():
         if mod not in _PROVIDERS[flavour] or not isinstance(attr, str) or attr.startswith("_"):
             raise ValueError(f"kernel global {name!r} from {mod!r} is not allowed ({what})")
-        ns[name] = getattr(_MODULES[mod], attr)
+        ns[name] = getattr(_module(mod), attr)
     # our own generated code, read back from our own cache directory (see mlsysim_sym.cache)
     exec(compile(entry["source"], f"<mlsysim_sym kernel: {what}>", "exec"), ns)  # noqa: S102
     fn = ns.get(entry["function"])
