@@ -34,7 +34,7 @@ _loading = False
 
 def _load():
     """Declare every symbol (imports sympy) and re-export them here."""
-    global _rows, _loaded, _loading
+    global _loading
     if _loaded or _loading:
         return
     _loading = True
