@@ -278,20 +278,24 @@ class Compiled(Kernel):
 
     def payload(self):
         """What :class:`CachedKernel` needs, as JSON-able data: the names, the branch table,
-        the units and the generated source of every kernel; None when a generated function
+        the units and the generated source of the ``math`` kernel (the numpy kernels are added
+        by :meth:`part_source` when a sweep first needs them); None when the generated function
         uses a global name that is not ``math``'s, numpy's, scipy.special's or
         ``functools.reduce`` (it could not be rebuilt from its source alone)."""
-        sources = {"math": _source(self._kernel(False), "math"),
-                   "numpy": _source(self._kernel(True), "numpy"),
-                   "single": [_source(self._single_fn(j), "numpy")
-                              for j in range(len(self._exprs))]}
-        if sources["math"] is None or sources["numpy"] is None or None in sources["single"]:
+        math_source = _source(self._kernel(False), "math")
+        if math_source is None:
             return None
         return {"outputs": list(self.output_names), "inputs": list(self.input_names),
                 "branch_kind": dict(self.branch_kind),
                 "branch_slots": [list(s) for s in self._branch_slots],
                 "units": {n: self.unit_of(n) for n in self.output_names},
-                "kernels": sources}
+                "kernels": {"math": math_source, "numpy": None, "single": {}}}
+
+    def part_source(self, part):
+        """The generated source of the numpy kernel (``part="numpy"``) or of slot ``part``'s
+        per-output numpy kernel, in :meth:`payload`'s form (None when not rebuildable)."""
+        fn = self._kernel(True) if part == "numpy" else self._single_fn(part)
+        return _source(fn, "numpy")
 
 
 #: where a generated kernel's global names may come from when it is rebuilt from source
@@ -370,11 +374,16 @@ def _rebuild(entry, flavour, what):
 class CachedKernel(Kernel):
     """A kernel rebuilt from the disk cache's generated source: the same API and numbers as the
     :class:`Compiled` it was generated from, without sympy. Raises ValueError (or TypeError /
-    SyntaxError) on a malformed payload; :func:`cached_kernel` then rebuilds it. The
-    per-output numpy kernels (sweeps) compile on first use, or at once with ``check=True``
-    (the checksum of the entry already guards what was written against corruption)."""
+    SyntaxError) on a malformed payload; :func:`cached_kernel` then rebuilds it.
 
-    def __init__(self, payload, what="kernel", check=False):
+    The ``math`` kernel (one point) is compiled at once; the numpy kernel and the per-output
+    numpy kernels of a lazy sweep when first used. A part the entry does not hold yet (an entry
+    is written with the ``math`` kernel only, so a cold prediction pays for no more than it
+    did before the cache) comes from ``fill(part)``, which compiles the system and adds the
+    part to the entry; without ``fill`` it is a LookupError.
+    """
+
+    def __init__(self, payload, what="kernel", fill=None):
         if not isinstance(payload, dict):
             raise ValueError("a kernel payload must be a mapping")
         self.output_names = tuple(payload["outputs"])
@@ -389,23 +398,38 @@ class CachedKernel(Kernel):
                 or any(len(s) != 2 or s[0] not in self.branch_kind for s in self._branch_slots) \
                 or any(k not in ("max", "min") for k in self.branch_kind.values()):
             raise ValueError("malformed kernel payload (names, units or branches)")
-        kernels = payload["kernels"]
-        self._math = _rebuild(kernels["math"], "math", f"{what}, math")
-        self._numpy = _rebuild(kernels["numpy"], "numpy", f"{what}, numpy")
-        self._single_entries = list(kernels["single"])
-        if len(self._single_entries) != len(self.output_names) + len(self._branch_slots):
-            raise ValueError("malformed kernel payload (one single kernel per slot)")
-        self._what = what
+        self._kernels = payload["kernels"]
+        if not isinstance(self._kernels, dict) or not isinstance(self._kernels.get("single"),
+                                                                 dict):
+            raise ValueError("malformed kernel payload (kernels)")
+        self._math = _rebuild(self._kernels["math"], "math", f"{what}, math")
+        self._numpy = None
+        self._what, self._fill = what, fill
         self._index()
-        if check:     # compile every per-output kernel now, so a bad entry fails here
-            for name, j in self._slot_of.items():
-                self._single[name] = self._single_fn(j)
+
+    def _part(self, part):
+        """The numpy kernel (``"numpy"``) or slot ``part``'s per-output kernel."""
+        entry = (self._kernels.get("numpy") if part == "numpy"
+                 else self._kernels["single"].get(str(part)))
+        if entry is not None:
+            try:
+                return _rebuild(entry, "numpy", f"{self._what}, {part}")
+            except (ValueError, TypeError, SyntaxError, AttributeError):
+                if self._fill is None:
+                    raise
+        if self._fill is None:
+            raise LookupError(f"the cached kernel {self._what!r} holds no {part!r} kernel")
+        return self._fill(part)
 
     def _kernel(self, vectorised: bool):
-        return self._numpy if vectorised else self._math
+        if not vectorised:
+            return self._math
+        if self._numpy is None:
+            self._numpy = self._part("numpy")
+        return self._numpy
 
     def _single_fn(self, slot):
-        return _rebuild(self._single_entries[slot], "numpy", f"{self._what}, slot {slot}")
+        return self._part(slot)
 
     def unit_of(self, name) -> str:
         try:
@@ -437,10 +461,11 @@ def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Ke
     system ``build_system()`` composes, from the disk cache when it holds it.
 
     ``name`` names the system (part of the entry's identity); ``build_system`` is called
-    (importing sympy and the walls) only when the cache does not hold a valid entry. The key
-    hashes :data:`KERNEL_SOURCES`, the file defining ``build_system`` and ``depends`` (more
-    paths), so editing an equation, a symbol or the composition rebuilds the kernel. With the
-    disk cache off (``MLSYSIM_CACHE_DIR=""``, or no home directory) this is
+    (importing sympy and the walls) only when the cache does not hold a valid entry, or holds
+    it without a numpy kernel a sweep asks for (which is then added to it). The key hashes
+    :data:`KERNEL_SOURCES`, the file defining ``build_system`` and ``depends`` (more paths), so
+    editing an equation, a symbol or the composition rebuilds the kernel. With the disk cache
+    off (``MLSYSIM_CACHE_DIR=""``, or no home directory) this is
     ``build_system().compile(outputs, inputs)``.
     """
     outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
@@ -456,19 +481,51 @@ def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Ke
     fn = inspect.unwrap(build_system)
     files = tuple(depends) + ((fn.__code__.co_filename,) if hasattr(fn, "__code__") else ())
     key = cache.fingerprint(identity, KERNEL_SOURCES, files)
+    entry = _Entry(identity, key, lambda: build_system().compile(outputs, inputs))
     payload = cache.read("kernels", identity, key)
     if payload is not None:
         try:
-            hit = CachedKernel(payload, name)
+            hit = CachedKernel(payload, name, fill=entry.fill)
+            entry.payload = payload
         except Exception:  # noqa: BLE001  a corrupt entry is rebuilt, never fatal
             hit = None
     if hit is None:
-        compiled = build_system().compile(outputs, inputs)
-        payload = compiled.payload()
+        payload = entry.compiled().payload()
         if payload is None:
-            hit = compiled
+            hit = entry.compiled()
         else:
-            hit = CachedKernel(payload, name, check=True)
+            entry.payload = payload
+            hit = CachedKernel(payload, name, fill=entry.fill)
             cache.write("kernels", identity, key, payload)
     _KERNELS[ident] = hit
     return hit
+
+
+class _Entry:
+    """One cache entry being completed: compiles the system on first need and adds the numpy
+    kernels a sweep asks for to the stored payload."""
+
+    def __init__(self, identity, key, compile_):
+        self.identity, self.key, self._compile = identity, key, compile_
+        self._compiled = None
+        self.payload = None
+
+    def compiled(self) -> Compiled:
+        if self._compiled is None:
+            self._compiled = self._compile()
+        return self._compiled
+
+    def fill(self, part):
+        """The function of ``part`` ("numpy" or a slot), from the system; stored when its
+        source can be rebuilt (the stored source is what later processes run)."""
+        c = self.compiled()
+        src = c.part_source(part)
+        if src is None or self.payload is None:
+            return c._kernel(True) if part == "numpy" else c._single_fn(part)
+        kernels = self.payload["kernels"]
+        if part == "numpy":
+            kernels["numpy"] = src
+        else:
+            kernels["single"][str(part)] = src
+        cache.write("kernels", self.identity, self.key, self.payload)
+        return _rebuild(src, "numpy", f"{self.identity}, {part}")

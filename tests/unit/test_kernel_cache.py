@@ -108,15 +108,20 @@ def _serving_args(model, chip, batch, seq, tp):
     ("llama-3-8b", "a100", 256.0, 512.0, 2.0)])
 def test_cached_serving_kernel_matches_the_compiled_one(cache_dir, model, chip, batch, seq, tp):
     fresh = scenarios.serving_system().compile(scenarios._OUTPUTS, serving_in.SERVING_INPUTS)
-    numeric.cached_kernel("serving", scenarios._OUTPUTS, serving_in.SERVING_INPUTS,
-                          scenarios.serving_system)        # writes the entry
+    writer = numeric.cached_kernel("serving", scenarios._OUTPUTS, serving_in.SERVING_INPUTS,
+                                   scenarios.serving_system)   # writes the math kernel
+    args = serving_in.args(_serving_args(model, chip, batch, seq, tp), writer.input_names)
+    sweep = [np.array([1.0, 8.0, 512.0]) if n == "batch" else a
+             for n, a in zip(writer.input_names, args)]
+    writer.raw(*sweep)                                          # adds the numpy kernel
+    ev = writer.lazy(sweep)
+    ev.values, ev.branch_values                                 # and every per-output one
     numeric._KERNELS.clear()
     cached = numeric.cached_kernel("serving", scenarios._OUTPUTS, serving_in.SERVING_INPUTS,
                                    _refusing(scenarios.serving_system))   # reads it back
     assert isinstance(cached, numeric.CachedKernel)
     assert cached.input_names == fresh.input_names and cached.output_names == fresh.output_names
     assert cached.branch_kind == fresh.branch_kind
-    args = serving_in.args(_serving_args(model, chip, batch, seq, tp), cached.input_names)
     _assert_same(cached.raw(*args), fresh.raw(*args))          # math kernel, every slot
     ev_c, ev_f = cached.lazy(list(args)), fresh.lazy(list(args))
     for name in fresh.output_names:
@@ -124,8 +129,6 @@ def test_cached_serving_kernel_matches_the_compiled_one(cache_dir, model, chip, 
     for owner in fresh.branch_kind:
         assert ev_c.binding(owner) == ev_f.binding(owner)
     # arrays: the numpy kernel and the per-output kernels of a lazy sweep
-    sweep = [np.array([1.0, 8.0, 512.0]) if n == "batch" else a
-             for n, a in zip(cached.input_names, args)]
     _assert_same(cached.raw(*sweep), fresh.raw(*sweep))
     ev_c, ev_f = cached.lazy(sweep), fresh.lazy(sweep)
     for name in fresh.output_names:
@@ -169,16 +172,48 @@ def test_cached_training_kernel_matches_the_compiled_one(cache_dir, monkeypatch)
     assert got.bottleneck == ref.bottleneck
 
 
+def test_a_sweep_adds_the_numpy_kernels_to_a_scalar_entry(cache_dir):
+    """A cold prediction stores the math kernel only (it costs what compiling did before the
+    cache); the first sweep compiles the system once and adds the numpy kernels it uses."""
+    built = []
+
+    def build():
+        built.append(1)
+        return _small_system()
+
+    k = numeric.cached_kernel("small", _OUT, None, build)
+    point = _inputs(k)
+    want = k.raw(*point)
+    assert len(built) == 1
+    numeric._KERNELS.clear()
+    k = numeric.cached_kernel("small", _OUT, None, build)
+    assert k.raw(*point) == want and len(built) == 1            # scalar: from the entry
+    sweep = [np.array([v, 2 * v]) for v in point]
+    ev = k.lazy(sweep)
+    got = [ev.value(n) for n in _OUT]
+    assert len(built) == 2                                     # compiled once for the sweep
+    numeric._KERNELS.clear()
+    k = numeric.cached_kernel("small", _OUT, None, _refusing(build))
+    ev = k.lazy(sweep)
+    _assert_same([ev.value(n) for n in _OUT], got)             # now stored
+    _assert_same([g[0] for g in got], want)     # the sweep's first point is the scalar one
+    with pytest.raises(AssertionError, match="was built"):
+        k.raw(*sweep)                      # the full numpy kernel was never asked for: not stored
+
+
 def test_cached_load_kernel_matches_the_compiled_one(cache_dir):
     """The fleet's load kernel: Piecewise queues and scipy.special's gamma functions."""
     from mlsysim_sym import registry
     fresh = scenarios.serving_system().compile(fleet._LOAD_OUTPUTS)
-    numeric.cached_kernel("serving", fleet._LOAD_OUTPUTS, None, scenarios.serving_system)
-    numeric._KERNELS.clear()
     cached = numeric.cached_kernel("serving", fleet._LOAD_OUTPUTS, None,
-                                   _refusing(scenarios.serving_system))
+                                   scenarios.serving_system)
     m, hw = registry.model("llama-3-8b"), registry.hardware("h100")
-    for lam in (0.5, 20.0, np.array([0.1, 5.0, 80.0, 4000.0])):
+    for i, lam in enumerate((0.5, 20.0, np.array([0.1, 5.0, 80.0, 4000.0]))):
+        if i == 2:      # a first sweep adds the numpy kernel; a new process reads it back
+            cached.raw(*[np.asarray([a, a]) for a in args])
+            numeric._KERNELS.clear()
+            cached = numeric.cached_kernel("serving", fleet._LOAD_OUTPUTS, None,
+                                           _refusing(scenarios.serving_system))
         values = fleet.load_inputs(m, hw, "fp16", tp=1.0, replicas=2.0, lam=lam, n_in=512.0,
                                    n_out=256.0)
         args = [values[n] for n in cached.input_names]
