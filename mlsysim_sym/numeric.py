@@ -380,10 +380,11 @@ class CachedKernel(Kernel):
     numpy kernels of a lazy sweep when first used. A part the entry does not hold yet (an entry
     is written with the ``math`` kernel only, so a cold prediction pays for no more than it
     did before the cache) comes from ``fill(part)``, which compiles the system and adds the
-    part to the entry; without ``fill`` it is a LookupError.
+    part to the entry; without ``fill`` it is a LookupError. ``system``, a callable returning
+    the composed system, answers :attr:`system` (which imports sympy and builds the walls).
     """
 
-    def __init__(self, payload, what="kernel", fill=None):
+    def __init__(self, payload, what="kernel", fill=None, system=None):
         if not isinstance(payload, dict):
             raise ValueError("a kernel payload must be a mapping")
         self.output_names = tuple(payload["outputs"])
@@ -404,8 +405,15 @@ class CachedKernel(Kernel):
             raise ValueError("malformed kernel payload (kernels)")
         self._math = _rebuild(self._kernels["math"], "math", f"{what}, math")
         self._numpy = None
-        self._what, self._fill = what, fill
+        self._what, self._fill, self._system = what, fill, system
         self._index()
+
+    @property
+    def system(self):
+        """The composed system the kernel was generated from (built on first access)."""
+        if self._system is None:
+            raise AttributeError(f"the cached kernel {self._what!r} does not know its system")
+        return self._system()
 
     def _part(self, part):
         """The numpy kernel (``"numpy"``) or slot ``part``'s per-output kernel."""
@@ -485,7 +493,7 @@ def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Ke
     payload = cache.read("kernels", identity, key)
     if payload is not None:
         try:
-            hit = CachedKernel(payload, name, fill=entry.fill)
+            hit = CachedKernel(payload, name, fill=entry.fill, system=build_system)
             entry.payload = payload
         except Exception:  # noqa: BLE001  a corrupt entry is rebuilt, never fatal
             hit = None
@@ -495,7 +503,7 @@ def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Ke
             hit = entry.compiled()
         else:
             entry.payload = payload
-            hit = CachedKernel(payload, name, fill=entry.fill)
+            hit = CachedKernel(payload, name, fill=entry.fill, system=build_system)
             cache.write("kernels", identity, key, payload)
     _KERNELS[ident] = hit
     return hit

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from mlsysim_sym import cache, numeric
-from mlsysim_sym import fleet, scenarios, training_scenarios
+from mlsysim_sym import scenarios, training_scenarios
+from mlsysim_sym.tasks.fleet import load as fleet
 from mlsysim_sym.symbols import base as symbols_base
 from mlsysim_sym.symbols import table
 from mlsysim_sym.tasks._core import inputs as serving_in
@@ -204,22 +205,25 @@ def test_a_sweep_adds_the_numpy_kernels_to_a_scalar_entry(cache_dir):
 def test_cached_load_kernel_matches_the_compiled_one(cache_dir):
     """The fleet's load kernel: Piecewise queues and scipy.special's gamma functions."""
     from mlsysim_sym import registry
-    fresh = scenarios.serving_system().compile(fleet._LOAD_OUTPUTS)
-    cached = numeric.cached_kernel("serving", fleet._LOAD_OUTPUTS, None,
-                                   scenarios.serving_system)
+    fresh = scenarios.serving_system().compile(fleet.LOAD_OUTPUTS)
     m, hw = registry.model("llama-3-8b"), registry.hardware("h100")
-    for i, lam in enumerate((0.5, 20.0, np.array([0.1, 5.0, 80.0, 4000.0]))):
-        if i == 2:      # a first sweep adds the numpy kernel; a new process reads it back
-            cached.raw(*[np.asarray([a, a]) for a in args])
-            numeric._KERNELS.clear()
-            cached = numeric.cached_kernel("serving", fleet._LOAD_OUTPUTS, None,
-                                           _refusing(scenarios.serving_system))
+
+    def args_at(kernel, lam):
         values = fleet.load_inputs(m, hw, "fp16", tp=1.0, replicas=2.0, lam=lam, n_in=512.0,
                                    n_out=256.0)
-        args = [values[n] for n in cached.input_names]
+        args = [values[n] for n in kernel.input_names]
         if isinstance(lam, np.ndarray):
             args = [np.full(lam.shape, a, dtype=float) if np.ndim(a) == 0 else a for a in args]
-        _assert_same(cached.raw(*args), fresh.raw(*args))
+        return args
+
+    sweep = np.array([0.1, 5.0, 80.0, 4000.0])
+    writer = numeric.cached_kernel("serving", fleet.LOAD_OUTPUTS, None, scenarios.serving_system)
+    writer.raw(*args_at(writer, sweep))          # stores the math and the numpy kernel
+    numeric._KERNELS.clear()
+    cached = numeric.cached_kernel("serving", fleet.LOAD_OUTPUTS, None,
+                                   _refusing(scenarios.serving_system))
+    for lam in (0.5, 20.0, sweep):
+        _assert_same(cached.raw(*args_at(cached, lam)), fresh.raw(*args_at(fresh, lam)))
 
 
 # ---- corrupt, stale, unwritable ----------------------------------------------------------------
@@ -350,3 +354,17 @@ def test_a_corrupt_symbol_snapshot_is_refused(cache_dir):
     assert table.read_snapshot() is None
     path.write_bytes(b"{")
     assert table.read_snapshot() is None
+
+
+def test_a_cached_kernel_builds_its_system_only_when_asked(cache_dir):
+    built = []
+
+    def build():
+        built.append(1)
+        return _small_system()
+
+    numeric.cached_kernel("small", _OUT, None, build)
+    numeric._KERNELS.clear()
+    k = numeric.cached_kernel("small", _OUT, None, build)
+    assert isinstance(k, numeric.CachedKernel) and len(built) == 1
+    assert {o.name for o in k.system.outputs} >= set(_OUT) and len(built) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ... import registry
+from ...numeric import cached_kernel
 from ...units import Q_
 from .._core.knobs import magnitude
 from .load import positive
@@ -18,13 +19,18 @@ from .load import positive
 __all__ = ["carbon_kernel", "fleet_carbon", "fleet_cost"]
 
 
-@lru_cache(maxsize=1)
-def carbon_kernel():
-    """Wall 18 (Sustainability) compiled for a fleet's yearly carbon, energy and water."""
+def _sustainability_system():
     from ...equations import walls
     from ...system import System
-    system = System.from_walls(walls.sustainability)
-    return system.compile(["operational_carbon", "facility_energy", "water_consumption"])
+    return System.from_walls(walls.sustainability)
+
+
+@lru_cache(maxsize=1)
+def carbon_kernel():
+    """Wall 18 (Sustainability) compiled for a fleet's yearly carbon, energy and water (from
+    the disk cache of generated kernels: :func:`mlsysim_sym.numeric.cached_kernel`)."""
+    return cached_kernel("sustainability", ("operational_carbon", "facility_energy",
+                                            "water_consumption"), None, _sustainability_system)
 
 
 def fleet_carbon(hw, devices, datacenter):

@@ -16,7 +16,9 @@ import numpy as np
 
 from ... import checks
 from ...defaults import default
+from ...numeric import cached_kernel
 from ..serving import serving_system
+from ..serving import system as serving_composition
 from ...units import Q_, base_factor
 from .._core.inputs import max_batched_tokens_magnitude, serving_inputs
 from .._core.knobs import magnitude
@@ -38,8 +40,11 @@ _BROADCAST = ("request_rate", "serving_replicas", "latency_percentile", "tensor_
 @lru_cache(maxsize=2)
 def load_kernel(latent: bool = False):
     """The serving system compiled for its outputs at a request rate (``latent``: with
-    multi-head latent attention)."""
-    return serving_system(latent).compile(LOAD_OUTPUTS)
+    multi-head latent attention), from the disk cache of generated kernels
+    (:func:`mlsysim_sym.numeric.cached_kernel`: no sympy when it holds the kernel)."""
+    return cached_kernel("serving (MLA)" if latent else "serving", LOAD_OUTPUTS, None,
+                         lambda: serving_system(latent),
+                         depends=(serving_composition.__file__,))
 
 
 def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=None,

@@ -11,9 +11,7 @@ from functools import lru_cache
 
 from ... import checks, registry
 from ...checks import magnitude
-from ...equations import workloads
 from ...symbols import info
-from ...system import System
 from ...units import Q_
 from .common import (EFFICIENCY_INPUTS, evaluate, hardware_roofs, known_fields, need,
                      precision_bits, roofline_defaults, roofline_efficiency,
@@ -41,8 +39,10 @@ class DiffusionPrediction(WorkloadPrediction):
 
 
 @lru_cache(maxsize=1)
-def diffusion_system() -> System:
+def diffusion_system():
     """The diffusion workload record, composed once per process."""
+    from ...equations import workloads
+    from ...system import System
     return System.from_walls(workloads.diffusion, name="diffusion")
 
 

@@ -19,7 +19,6 @@ import numpy as np
 from ... import checks, registry, vocabulary
 from ...feasibility import memory_reason
 from ...symbols import info
-from ...system import System
 from ...units import Q_, base_factor
 from .._core import inputs as _in, knobs
 from .._core.result import Result
@@ -45,9 +44,10 @@ _EFFICIENCY_KEYS = {"compute", "memory", "fixed_overhead", "compute_efficiency",
 
 
 @lru_cache(maxsize=1)
-def ssm_system() -> System:
+def ssm_system():
     """The SSM serving record as a system (walls 1 and 2 enter through its roofline terms)."""
     from ...equations import workloads
+    from ...system import System
     return System.from_walls(workloads.ssm, name="ssm serving")
 
 

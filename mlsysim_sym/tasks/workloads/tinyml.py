@@ -16,9 +16,7 @@ import numpy as np
 from ... import checks, registry
 from ...checks import magnitude
 from ...defaults import VariantKey, check_stack
-from ...equations import workloads
 from ...symbols import info
-from ...system import System
 from ...units import Q_, base_factor, to_base
 from .common import (check_stack_name, evaluate, input_tensor_bytes, known_fields, need,
                      precision_bits, workload_default, workload_model)
@@ -62,8 +60,10 @@ class TinyMLPrediction(WorkloadPrediction):
 
 
 @lru_cache(maxsize=1)
-def tinyml_system() -> System:
+def tinyml_system():
     """The TinyML workload record, composed once per process."""
+    from ...equations import workloads
+    from ...system import System
     return System.from_walls(workloads.tinyml, name="tinyml")
 
 

@@ -11,10 +11,7 @@ from functools import lru_cache
 
 from ... import checks, registry
 from ...checks import magnitude
-from ...equations import workloads
-from ...equations.encoders import PER_SAMPLE
 from ...symbols import info
-from ...system import System
 from ...units import Q_
 from .common import (EFFICIENCY_INPUTS, check_stack_name, evaluate, hardware_roofs,
                      input_tensor_bytes, known_fields, need, precision_bits, roofline_defaults,
@@ -37,8 +34,11 @@ class VisionPrediction(WorkloadPrediction):
 
 
 @lru_cache(maxsize=2)
-def vision_system(architecture: bool) -> System:
+def vision_system(architecture: bool):
     """The encoder record; without the per-sample equations when FLOPs are published."""
+    from ...equations import workloads
+    from ...equations.encoders import PER_SAMPLE
+    from ...system import System
     w = workloads.encoders
     if architecture:
         return System.from_walls(w, name="encoder")
