@@ -23,9 +23,9 @@ corrupt entry is rebuilt. sympy is imported here only to compile a system.
 from __future__ import annotations
 
 import builtins
-import dis
 import importlib
 import inspect
+import linecache
 import sys
 
 import numpy as np
@@ -276,26 +276,30 @@ class Compiled(Kernel):
         from .symbols import info
         return info(name).unit
 
-    def payload(self):
-        """What :class:`CachedKernel` needs, as JSON-able data: the names, the branch table,
-        the units and the generated source of the ``math`` kernel (the numpy kernels are added
-        by :meth:`part_source` when a sweep first needs them); None when the generated function
-        uses a global name that is not ``math``'s, numpy's, scipy.special's or
-        ``functools.reduce`` (it could not be rebuilt from its source alone)."""
-        math_source = _source(self._kernel(False), "math")
-        if math_source is None:
-            return None
+    def payload(self) -> dict:
+        """What :class:`CachedKernel` needs, as JSON-able data: the names, the branch table and
+        the units; the generated source of each kernel is added by :meth:`part_source` when it
+        is first needed (a scalar prediction generates the ``math`` kernel only, a sweep the
+        numpy ones)."""
         return {"outputs": list(self.output_names), "inputs": list(self.input_names),
                 "branch_kind": dict(self.branch_kind),
                 "branch_slots": [list(s) for s in self._branch_slots],
                 "units": {n: self.unit_of(n) for n in self.output_names},
-                "kernels": {"math": math_source, "numpy": None, "single": {}}}
+                "kernels": {"math": None, "numpy": None, "single": {}}}
+
+    def part_function(self, part):
+        """The ``math`` kernel (``part="math"``), the numpy kernel (``"numpy"``) or slot
+        ``part``'s per-output numpy kernel."""
+        if part == "math":
+            return self._kernel(False)
+        return self._kernel(True) if part == "numpy" else self._single_fn(part)
 
     def part_source(self, part):
-        """The generated source of the numpy kernel (``part="numpy"``) or of slot ``part``'s
-        per-output numpy kernel, in :meth:`payload`'s form (None when not rebuildable)."""
-        fn = self._kernel(True) if part == "numpy" else self._single_fn(part)
-        return _source(fn, "numpy")
+        """The generated source of :meth:`part_function`, in the form
+        :class:`CachedKernel` reads; None when the function uses a global name that is not
+        ``math``'s, numpy's, scipy.special's or ``functools.reduce`` (it could not be rebuilt
+        from its source alone)."""
+        return _source(self.part_function(part), "math" if part == "math" else "numpy")
 
 
 #: where a generated kernel's global names may come from when it is rebuilt from source
@@ -308,12 +312,12 @@ def _module(name):
     return importlib.import_module(name)
 
 
-def _global_names(code) -> set:
-    names = {i.argval for i in dis.get_instructions(code)
-             if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+def _names(code) -> set:
+    """Every name ``code`` (and the code nested in it) refers to: globals and attributes."""
+    names = set(code.co_names)
     for c in code.co_consts:
         if inspect.iscode(c):
-            names |= _global_names(c)
+            names |= _names(c)
     return names
 
 
@@ -335,16 +339,14 @@ def _source(fn, flavour):
     function, or None when one of its global names is not a ``math`` / numpy / functools /
     builtins / scipy.special object (the function could not be rebuilt from its source
     alone)."""
-    try:
-        text = inspect.getsource(fn)
-    except (OSError, TypeError):
+    # lambdify registers the file it generated (this one function) with linecache
+    text = "".join(linecache.getlines(fn.__code__.co_filename))
+    if not text.strip():
         return None
     where = {}
-    for name in sorted(_global_names(fn.__code__)):
+    for name in sorted(_names(fn.__code__)):
         if name not in fn.__globals__:
-            if hasattr(builtins, name):
-                continue            # a builtin the namespace does not shadow (max, min, ...)
-            return None
+            continue       # a builtin (max, min, ...) or an attribute name
         found = _provider(fn.__globals__[name], name, flavour)
         if found is None:
             return None
@@ -376,11 +378,12 @@ class CachedKernel(Kernel):
     :class:`Compiled` it was generated from, without sympy. Raises ValueError (or TypeError /
     SyntaxError) on a malformed payload; :func:`cached_kernel` then rebuilds it.
 
-    The ``math`` kernel (one point) is compiled at once; the numpy kernel and the per-output
-    numpy kernels of a lazy sweep when first used. A part the entry does not hold yet (an entry
-    is written with the ``math`` kernel only, so a cold prediction pays for no more than it
-    did before the cache) comes from ``fill(part)``, which compiles the system and adds the
-    part to the entry; without ``fill`` it is a LookupError. ``system``, a callable returning
+    Each kernel (``math`` for one point, numpy for arrays, the per-output numpy kernels of a
+    lazy sweep) is compiled from its stored source when first used. A part the entry does not
+    hold yet (an entry is written with the names only and gains the kernels as they are
+    needed, so a cold prediction pays for no more than it did before the cache), or whose
+    source does not compile, comes from ``fill(part)``, which compiles the system and stores
+    the part; without ``fill`` it is a LookupError. ``system``, a callable returning
     the composed system, answers :attr:`system` (which imports sympy and builds the walls).
     """
 
@@ -403,8 +406,7 @@ class CachedKernel(Kernel):
         if not isinstance(self._kernels, dict) or not isinstance(self._kernels.get("single"),
                                                                  dict):
             raise ValueError("malformed kernel payload (kernels)")
-        self._math = _rebuild(self._kernels["math"], "math", f"{what}, math")
-        self._numpy = None
+        self._math = self._numpy = None
         self._what, self._fill, self._system = what, fill, system
         self._index()
 
@@ -416,12 +418,13 @@ class CachedKernel(Kernel):
         return self._system()
 
     def _part(self, part):
-        """The numpy kernel (``"numpy"``) or slot ``part``'s per-output kernel."""
-        entry = (self._kernels.get("numpy") if part == "numpy"
+        """The ``math`` or numpy kernel (``part``) or slot ``part``'s per-output kernel."""
+        entry = (self._kernels.get(part) if part in ("math", "numpy")
                  else self._kernels["single"].get(str(part)))
         if entry is not None:
             try:
-                return _rebuild(entry, "numpy", f"{self._what}, {part}")
+                return _rebuild(entry, "math" if part == "math" else "numpy",
+                                f"{self._what}, {part}")
             except (ValueError, TypeError, SyntaxError, AttributeError):
                 if self._fill is None:
                     raise
@@ -431,6 +434,8 @@ class CachedKernel(Kernel):
 
     def _kernel(self, vectorised: bool):
         if not vectorised:
+            if self._math is None:
+                self._math = self._part("math")
             return self._math
         if self._numpy is None:
             self._numpy = self._part("numpy")
@@ -498,13 +503,9 @@ def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Ke
         except Exception:  # noqa: BLE001  a corrupt entry is rebuilt, never fatal
             hit = None
     if hit is None:
-        payload = entry.compiled().payload()
-        if payload is None:
-            hit = entry.compiled()
-        else:
-            entry.payload = payload
-            hit = CachedKernel(payload, name, fill=entry.fill, system=build_system)
-            cache.write("kernels", identity, key, payload)
+        entry.payload = payload = entry.compiled().payload()
+        hit = CachedKernel(payload, name, fill=entry.fill, system=build_system)
+        # written when its first kernel is generated (Entry.fill)
     _KERNELS[ident] = hit
     return hit
 
@@ -524,16 +525,17 @@ class _Entry:
         return self._compiled
 
     def fill(self, part):
-        """The function of ``part`` ("numpy" or a slot), from the system; stored when its
-        source can be rebuilt (the stored source is what later processes run)."""
+        """The function of ``part`` ("math", "numpy" or a slot), from the system; stored when
+        its source can be rebuilt (the stored source is then what this and later processes
+        run)."""
         c = self.compiled()
         src = c.part_source(part)
         if src is None or self.payload is None:
-            return c._kernel(True) if part == "numpy" else c._single_fn(part)
+            return c.part_function(part)
         kernels = self.payload["kernels"]
-        if part == "numpy":
-            kernels["numpy"] = src
+        if part in ("math", "numpy"):
+            kernels[part] = src
         else:
             kernels["single"][str(part)] = src
         cache.write("kernels", self.identity, self.key, self.payload)
-        return _rebuild(src, "numpy", f"{self.identity}, {part}")
+        return _rebuild(src, "math" if part == "math" else "numpy", f"{self.identity}, {part}")

@@ -5,7 +5,10 @@ bugs); under CI (the ``CI`` environment variable, as .ci/run and every hosted CI
 examples are derandomized, so a submission's verdict does not depend on the draw.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from hypothesis import settings
 
@@ -16,11 +19,6 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # The on-disk cache of generated kernels and of the symbol table (mlsysim_sym.cache): the suite
 # never writes to the user's ~/.cache. One directory per session (subprocesses started by the
 # tests inherit it), removed at exit; a test that needs its own sets MLSYSIM_CACHE_DIR itself.
-if "MLSYSIM_TEST_KEEP_CACHE_DIR" not in os.environ:
-    import atexit
-    import shutil
-    import tempfile
-
-    _CACHE_DIR = tempfile.mkdtemp(prefix="mlsysim-test-cache-")
-    os.environ["MLSYSIM_CACHE_DIR"] = _CACHE_DIR
-    atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+_CACHE_DIR = tempfile.mkdtemp(prefix="mlsysim-test-cache-")
+os.environ["MLSYSIM_CACHE_DIR"] = _CACHE_DIR
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)

@@ -73,8 +73,9 @@ def info(symbol_or_name):
     matches). Before the declarations load, a :class:`~mlsysim_sym.symbols.table.SymbolRow`
     of the cached snapshot with the same fields."""
     rows = _rows if _rows is not None else _snapshot_rows()
-    row = rows.get(symbol_or_name if isinstance(symbol_or_name, str)
-                   else getattr(symbol_or_name, "name", None))
+    row = None if rows is None else rows.get(
+        symbol_or_name if isinstance(symbol_or_name, str)
+        else getattr(symbol_or_name, "name", None))
     if row is None:
         if not _loaded:
             _load()
@@ -85,11 +86,11 @@ def info(symbol_or_name):
 
 def _snapshot_rows():
     global _rows
-    if _rows is None:
+    if _rows is None and not _loading:
         rows = _table.read_snapshot()
         if rows is None:
             _load()
             _table.write_snapshot(_rows)
         else:
             _rows = rows
-    return _rows
+    return _rows      # None only while the declarations load: info() asks base directly

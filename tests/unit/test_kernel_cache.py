@@ -110,11 +110,12 @@ def _serving_args(model, chip, batch, seq, tp):
 def test_cached_serving_kernel_matches_the_compiled_one(cache_dir, model, chip, batch, seq, tp):
     fresh = scenarios.serving_system().compile(scenarios._OUTPUTS, serving_in.SERVING_INPUTS)
     writer = numeric.cached_kernel("serving", scenarios._OUTPUTS, serving_in.SERVING_INPUTS,
-                                   scenarios.serving_system)   # writes the math kernel
+                                   scenarios.serving_system)
     args = serving_in.args(_serving_args(model, chip, batch, seq, tp), writer.input_names)
     sweep = [np.array([1.0, 8.0, 512.0]) if n == "batch" else a
              for n, a in zip(writer.input_names, args)]
-    writer.raw(*sweep)                                          # adds the numpy kernel
+    writer.raw(*args)                                           # stores the math kernel,
+    writer.raw(*sweep)                                          # the numpy kernel
     ev = writer.lazy(sweep)
     ev.values, ev.branch_values                                 # and every per-output one
     numeric._KERNELS.clear()
@@ -218,7 +219,8 @@ def test_cached_load_kernel_matches_the_compiled_one(cache_dir):
 
     sweep = np.array([0.1, 5.0, 80.0, 4000.0])
     writer = numeric.cached_kernel("serving", fleet.LOAD_OUTPUTS, None, scenarios.serving_system)
-    writer.raw(*args_at(writer, sweep))          # stores the math and the numpy kernel
+    writer.raw(*args_at(writer, 0.5))            # stores the math kernel
+    writer.raw(*args_at(writer, sweep))          # and the numpy kernel
     numeric._KERNELS.clear()
     cached = numeric.cached_kernel("serving", fleet.LOAD_OUTPUTS, None,
                                    _refusing(scenarios.serving_system))
@@ -274,8 +276,8 @@ def test_a_corrupt_entry_is_rebuilt_never_fatal(cache_dir, damage):
         assert cache.write("kernels", h["identity"], h["key"], payload)
     numeric._KERNELS.clear()
     again = numeric.cached_kernel("small", _OUT, None, build)
-    assert len(built) == 2                       # refused and rebuilt
     assert again.raw(*_inputs(again)) == want
+    assert len(built) == 2                       # refused and rebuilt
     numeric._KERNELS.clear()
     assert numeric.cached_kernel("small", _OUT, None, _refusing(build)).raw(*_inputs(again)) \
         == want                                  # and the rebuilt entry is valid again
@@ -290,15 +292,16 @@ def test_an_edited_source_file_rebuilds_the_kernel(cache_dir, tmp_path):
         built.append(1)
         return _small_system()
 
-    numeric.cached_kernel("small", _OUT, None, build, depends=(dep,))
-    numeric._KERNELS.clear()
-    numeric.cached_kernel("small", _OUT, None, build, depends=(dep,))
-    assert len(built) == 1
+    def evaluate():
+        numeric._KERNELS.clear()
+        k = numeric.cached_kernel("small", _OUT, None, build, depends=(dep,))
+        return k.raw(*_inputs(k))
+
+    want = evaluate()
+    assert evaluate() == want and len(built) == 1
     dep.write_text("v2")
     cache._files_digest.cache_clear()            # a new process re-reads the files
-    numeric._KERNELS.clear()
-    numeric.cached_kernel("small", _OUT, None, build, depends=(dep,))
-    assert len(built) == 2
+    assert evaluate() == want and len(built) == 2
     assert len(_kernel_files(cache_dir)) == 1    # the stale entry was replaced, not kept
 
 
@@ -363,8 +366,10 @@ def test_a_cached_kernel_builds_its_system_only_when_asked(cache_dir):
         built.append(1)
         return _small_system()
 
-    numeric.cached_kernel("small", _OUT, None, build)
+    k = numeric.cached_kernel("small", _OUT, None, build)
+    k.raw(*_inputs(k))
     numeric._KERNELS.clear()
     k = numeric.cached_kernel("small", _OUT, None, build)
+    k.raw(*_inputs(k))
     assert isinstance(k, numeric.CachedKernel) and len(built) == 1
     assert {o.name for o in k.system.outputs} >= set(_OUT) and len(built) == 2
