@@ -12,8 +12,8 @@ and simplify never run here.
 
 **The kernel cache.** :func:`cached_kernel` gives the task layer a kernel without sympy: the
 Python source lambdify generates (the ``math`` kernel, the numpy kernel and one numpy kernel
-per output), with the input and output names, the branch table and each output's unit, is
-stored in the on-disk cache (:mod:`mlsysim_sym.cache`) under a hash of the equations, the
+per output, each stored when first generated), with the input and output names, the branch
+table and each output's unit, is kept in the on-disk cache (:mod:`mlsysim_sym.cache`) under a hash of the equations, the
 symbols, the units, this module and the module that builds the system. A later process
 compiles the stored source into a namespace holding only the ``math`` / numpy / functools /
 scipy.special names it uses and never imports sympy nor builds the walls; a missing, stale or
@@ -475,7 +475,8 @@ def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Ke
 
     ``name`` names the system (part of the entry's identity); ``build_system`` is called
     (importing sympy and the walls) only when the cache does not hold a valid entry, or holds
-    it without a numpy kernel a sweep asks for (which is then added to it). The key hashes
+    it without a kernel now asked for (the scalar ``math`` kernel, the numpy one, a per-output
+    one), which is then generated and added to it. The key hashes
     :data:`KERNEL_SOURCES`, the file defining ``build_system`` and ``depends`` (more paths), so
     editing an equation, a symbol or the composition rebuilds the kernel. With the disk cache
     off (``MLSYSIM_CACHE_DIR=""``, or no home directory) this is
