@@ -34,7 +34,7 @@ from . import cache
 from .units import Q_, base_factor, parse_unit
 
 __all__ = ["Kernel", "Compiled", "CachedKernel", "compile_system", "cached_kernel",
-           "Evaluation", "constant_values", "KERNEL_SOURCES"]
+           "cached_function", "Evaluation", "constant_values", "KERNEL_SOURCES"]
 
 _CACHE: dict = {}
 
@@ -540,3 +540,43 @@ class _Entry:
             kernels["single"][str(part)] = src
         cache.write("kernels", self.identity, self.key, self.payload)
         return _rebuild(src, "math" if part == "math" else "numpy", f"{self.identity}, {part}")
+
+
+_FUNCTIONS: dict = {}
+
+
+def cached_function(name: str, flavour: str, build, *, depends=()):
+    """``(function, meta)`` of ``build()`` (a function lambdify generated for the ``"math"`` or
+    ``"numpy"`` module, and JSON-able data the caller needs with it, such as the names of its
+    outputs), from the disk cache when it holds them: the same key and validation as
+    :func:`cached_kernel`, for a function that is not one system's outputs (the ZeRO glue of
+    one stage, lambdified without cse). ``build`` runs (importing sympy) only on a miss."""
+    if flavour not in _PROVIDERS:
+        raise ValueError(f"flavour must be 'math' or 'numpy', got {flavour!r}")
+    ident = ("function", name, flavour)
+    hit = _FUNCTIONS.get(ident)
+    if hit is not None:
+        return hit
+    if cache.directory() is None:
+        hit = _FUNCTIONS[ident] = build()
+        return hit
+    identity = repr(ident)
+    fn = inspect.unwrap(build)
+    files = tuple(depends) + ((fn.__code__.co_filename,) if hasattr(fn, "__code__") else ())
+    key = cache.fingerprint(identity, KERNEL_SOURCES, files)
+    payload = cache.read("kernels", identity, key)
+    if isinstance(payload, dict) and "source" in payload:
+        try:
+            hit = (_rebuild(payload["source"], flavour, name), payload.get("meta"))
+        except (ValueError, TypeError, SyntaxError, AttributeError, KeyError):
+            hit = None       # a corrupt entry is rebuilt, never fatal
+    if hit is None:
+        function, meta = build()
+        src = _source(function, flavour)
+        if src is None:
+            hit = (function, meta)
+        else:
+            hit = (_rebuild(src, flavour, name), meta)
+            cache.write("kernels", identity, key, {"source": src, "meta": meta})
+    _FUNCTIONS[ident] = hit
+    return hit

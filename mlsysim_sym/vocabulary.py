@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_PRECISIONS",
-           "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "precision",
-           "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of"]
+           "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "ZERO_STAGES",
+           "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,10 @@ FAMILIES = ("decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tiny
 HARDWARE_TIERS = ("datacenter", "workstation", "edge", "mobile", "mcu", "wafer_scale")
 #: regimes a default efficiency can differ by: a training framework or a serving engine
 REGIMES = ("train", "serve")
+#: the ZeRO stages ``train`` accepts: 0 plain data parallelism; 1 shards the optimizer states,
+#: 2 also the gradients, 3 also the parameters (Rajbhandari et al. 2020, Sec. 5); the glue
+#: equations of each stage are in mlsysim_sym.equations.operations
+ZERO_STAGES = (0, 1, 2, 3)
 
 
 #: attention variants: how the keys and values of a layer are shared among its query heads

@@ -29,6 +29,7 @@ Queuing, and Computer Science Applications", 2016.
 import sympy
 
 from .. import symbols as s
+from ..vocabulary import ZERO_STAGES  # noqa: F401  (the stages train() accepts, re-exported)
 from . import checkpoint, fragility, training  # noqa: F401  (they register the references)
 from .base import Equation
 
@@ -36,8 +37,6 @@ __all__ = ["ZERO", "ZERO_STAGES", "FAILURE_GOODPUT", "CHECKPOINT_GOODPUT", "DALY
            "GOODPUT"]
 
 _Z = "rajbhandari2020zero"
-#: the ZeRO stages train() accepts (0: plain data parallelism)
-ZERO_STAGES = (0, 1, 2, 3)
 
 _z, _m = s.zero_stage, s.micro_batches
 _shard = 1 / (s.data_parallel * s.context_parallel)

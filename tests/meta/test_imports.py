@@ -79,7 +79,7 @@ ALLOWED = {
     "cache": {"cache"},
     "symbols": {"symbols", "units", "cache"},
     "report": {"report", "symbols", "units", "equations"},
-    "equations": {"equations", "symbols", "units", "report"},
+    "equations": {"equations", "symbols", "units", "report", "vocabulary"},
     # input checks (quantity / number / array in the declared unit, range, sweep size)
     "checks": {"checks", "symbols", "units"},
     "system": {"system", "equations", "symbols", "units", "report", "checks"},

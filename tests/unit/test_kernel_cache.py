@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from mlsysim_sym import cache, numeric
-from mlsysim_sym import scenarios, training_scenarios
+from mlsysim_sym import scenarios
+from mlsysim_sym.tasks import training
+from mlsysim_sym.tasks.training import step as training_step
 from mlsysim_sym.tasks.fleet import load as fleet
 from mlsysim_sym.symbols import base as symbols_base
 from mlsysim_sym.symbols import table
@@ -142,36 +144,54 @@ def test_cached_serving_kernel_matches_the_compiled_one(cache_dir, model, chip, 
 def _refusing(build):
     """A build function with ``build``'s key (the key hashes the file that defines it) that
     fails if called: the kernel must come from the cache."""
-    def must_not_build():
+    def must_not_build(*args, **kwargs):
         raise AssertionError("the system was built although the cache holds the kernel")
     must_not_build.__wrapped__ = build
     return must_not_build
 
 
-def test_cached_training_kernel_matches_the_compiled_one(cache_dir, monkeypatch):
-    kw = dict(devices=64, global_batch=512, tp=8, pp=2)
-    compiled = training_scenarios.training_system("full").compile(
-        training_scenarios._OUTPUTS, training_scenarios._inputs("full"))
-    training_scenarios._kernel.cache_clear()
-    monkeypatch.setenv(cache.ENV, "")            # disk cache off: the compiled kernel itself
-    ref = training_scenarios.train("llama-3-70b", "h100", **kw)
-    assert training_scenarios._kernel("full") is compiled
-    training_scenarios._kernel.cache_clear()
+def _read(r):
+    return [getattr(r, n) for n in ("step_time", "mfu", "tokens_per_s", "memory_per_device")] \
+        + [r.bottleneck]
+
+
+def _clear_training_memos():
+    training_step.kernel.cache_clear()
+    training_step._zero_kernel.cache_clear()
     numeric._KERNELS.clear()
-    monkeypatch.setenv(cache.ENV, str(cache_dir))
+    numeric._FUNCTIONS.clear()
+
+
+@pytest.mark.parametrize("kw", [dict(devices=64, global_batch=512, tp=8, pp=2),
+                                dict(devices=256, global_batch=1024, tp=4, zero_stage=3,
+                                     recompute="full", micro_batch=2),
+                                dict(devices=64, global_batch=512, tp=np.array([2, 4, 8]),
+                                     zero_stage=1)])
+def test_cached_training_kernels_match_the_compiled_ones(cache_dir, monkeypatch, kw):
+    """The step kernel and the ZeRO glue: compiled in memory (cache off), then written to the
+    cache and read back by a process that never compiles."""
+    _clear_training_memos()
+    monkeypatch.setenv(cache.ENV, "")            # disk cache off: compiled in memory
     try:
-        training_scenarios.train("llama-3-70b", "h100", **kw)                 # writes
-        training_scenarios._kernel.cache_clear()
-        numeric._KERNELS.clear()
-        got = training_scenarios.train("llama-3-70b", "h100", **kw)           # reads
-        assert isinstance(training_scenarios._kernel("full"), numeric.CachedKernel)
+        ref = training.train("llama-3-70b", "h100", **kw)
+        assert isinstance(training_step.kernel("full"), numeric.Compiled)
+        _clear_training_memos()
+        monkeypatch.setenv(cache.ENV, str(cache_dir))
+        _read(training.train("llama-3-70b", "h100", **kw))                # writes
+        _clear_training_memos()
+        monkeypatch.setattr(training_step, "training_system", _refusing(
+            training_step.training_system))
+        monkeypatch.setattr(training_step, "_zero_glue", _refusing(training_step._zero_glue))
+        got = training.train("llama-3-70b", "h100", **kw)                 # reads
+        assert isinstance(training_step.kernel("full"), numeric.CachedKernel)
+        for a, b in zip(_read(got), _read(ref)):
+            if hasattr(a, "magnitude"):
+                assert a.units == b.units
+                _assert_same([a.magnitude], [b.magnitude])
+            else:                                 # the bottleneck: a name or array of names
+                np.testing.assert_array_equal(a, b)
     finally:
-        training_scenarios._kernel.cache_clear()
-    for name in ("step_time", "mfu", "tokens_per_s", "memory_per_device"):
-        a, b = getattr(got, name), getattr(ref, name)
-        assert a.units == b.units
-        np.testing.assert_allclose(a.magnitude, b.magnitude, rtol=1e-12, atol=0)
-    assert got.bottleneck == ref.bottleneck
+        _clear_training_memos()
 
 
 def test_a_sweep_adds_the_numpy_kernels_to_a_scalar_entry(cache_dir):

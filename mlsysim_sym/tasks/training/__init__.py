@@ -34,12 +34,20 @@ from .efficiency import (EFFICIENCY_KEYS, attention_variant, default_name, effic
 from .machine import Machine, first_bad, layout, machine
 from .ops import ops_context
 from .result import GROUPS, TERMS, TrainResult
-from .step import (OUTPUTS, IronLaw, input_names, iron_law, kernel, model_values, step_inputs,
+from .step import (OUTPUTS, input_names, iron_law, kernel, model_values, step_inputs,
                    training_system)
 
 __all__ = ["train", "run", "TrainConfig", "TrainResult", "training_system", "iron_law",
            "IronLaw", "EFFICIENCY_KEYS", "TERMS", "GROUPS", "attention_variant",
            "efficiency_default", "published_link_efficiencies"]
+
+
+def __getattr__(name):
+    # IronLaw is re-exported here; importing it loads sympy and the walls, so only on demand
+    if name == "IronLaw":
+        from .step import IronLaw
+        return IronLaw
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micro_batch=1,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ... import checks, vocabulary
-from ...equations.operations import ZERO_STAGES
+from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 
 __all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "StateBytes", "state_bytes"]

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ... import symbols as s
-from ...equations import operations, walls
-from ...equations import training as training_record
-from ...system import System
 from ...units import Q_, base_factor
 
 __all__ = ["OPS_KEYS", "ops_context", "ops_system", "ops_kernel", "ops_quantity"]
@@ -61,8 +57,12 @@ def goodput_model(given) -> tuple:
 
 
 @lru_cache(maxsize=None)
-def ops_system(goodput_from: str, daly: bool) -> System:
+def ops_system(goodput_from: str, daly: bool):
     """The operations walls composed on the run (one system per goodput model, built once)."""
+    from ... import symbols as s
+    from ...equations import operations, walls
+    from ...equations import training as training_record
+    from ...system import System
     mine = {eq.lhs: eq for eq in training_record.WALL.equations}
     eqs = [mine[s.job_duration], mine[s.nodes]]
     names = ["sustainability"]

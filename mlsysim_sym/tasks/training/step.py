@@ -4,7 +4,9 @@ those inputs (base-unit magnitudes; numpy arrays broadcast, so a parallelism sea
 
 The system (walls 1-3 and 14 composed by the training-step record) is compiled once per mode
 (full training or LoRA); the ZeRO stage's shard factors and collective passes come from the glue
-equations of :mod:`mlsysim_sym.equations.operations`, compiled once.
+equations of :mod:`mlsysim_sym.equations.operations`, compiled once. Both come from the disk
+cache of generated kernels (:func:`mlsysim_sym.numeric.cached_kernel`): with a warm cache a
+training step imports neither sympy nor the walls, which load when a system is asked for.
 """
 
 from __future__ import annotations
@@ -12,17 +14,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import sympy
 
 from ... import checks
-from ... import symbols as s
 from ...defaults import default
-from ...equations import operations, walls
-from ...equations import training as training_record
-from ...analysis.iron_law import IronLaw
-from ...analysis.iron_law import iron_law as law_of
+from ...numeric import cached_function, cached_kernel
 from ...symbols import info
-from ...system import System
 from ...units import Q_, base_factor
 from .config import LOSS_BYTES, TrainConfig
 from .efficiency import attention_peak
@@ -70,15 +66,28 @@ OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
 # The composed systems and their kernels
 # ---------------------------------------------------------------------------------------------
 @lru_cache(maxsize=2)
-def training_system(mode: str = "full") -> System:
+def training_system(mode: str = "full"):
     """Walls 1-3 and 14 composed by the training-step record (``mode``: "full" or "lora")."""
+    from ...equations import training as training_record
+    from ...equations import walls
+    from ...system import System
     return System(training_record.equations(mode), training_record.WALL.constraints,
                   walls=(walls.software, training_record.WALL), name=f"training ({mode})")
 
 
-def iron_law(system: System | None = None) -> IronLaw:
-    """The Iron Law of training for ``system`` (default: the full-training system)."""
+def iron_law(system=None):
+    """The Iron Law of training for ``system`` (default: the full-training system): an
+    :class:`~mlsysim_sym.analysis.iron_law.IronLaw`."""
+    from ...analysis.iron_law import iron_law as law_of
     return law_of(system or training_system("full"))
+
+
+def __getattr__(name):
+    # IronLaw is re-exported here; importing it loads sympy and the walls, so only on demand
+    if name == "IronLaw":
+        from ...analysis.iron_law import IronLaw
+        return IronLaw
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def input_names(mode) -> tuple:
@@ -89,35 +98,49 @@ def input_names(mode) -> tuple:
 
 @lru_cache(maxsize=2)
 def kernel(mode):
-    """The step's outputs compiled over :func:`input_names` (once per mode)."""
-    return training_system(mode).compile(OUTPUTS, input_names(mode))
+    """The step's outputs compiled over :func:`input_names` (once per mode; from the disk
+    cache of generated kernels)."""
+    return cached_kernel(f"training ({mode})", OUTPUTS, input_names(mode),
+                         lambda: training_system(mode))
 
 
 _ZERO_IN = ("data_parallel", "context_parallel", "global_batch", "micro_batch")
-_ZERO_OUT = tuple(eq.name for eq in operations.ZERO)
 
 
 @lru_cache(maxsize=8)
 def _zero_kernel(stage: int, vectorised: bool):
-    """The ZeRO glue of one stage (with the step's m = B / (d b)) lambdified once per backend.
+    """(function, output names) of the ZeRO glue of one stage, from the disk cache."""
+    flavour = "numpy" if vectorised else "math"
+    return cached_function(f"ZeRO stage {stage}", flavour, lambda: _zero_glue(stage, flavour))
+
+
+def _zero_glue(stage: int, flavour: str):
+    """The ZeRO glue of one stage (with the step's m = B / (d b)) lambdified, and its outputs.
 
     The stage is substituted into the equations, so a state the stage does not partition is
     the number 1 (a scalar, as the knobs that are not swept), and without common-subexpression
     elimination each factor is evaluated as its equation is written (1/(d c), B/(d b))."""
+    import sympy
+    from ... import symbols as s
+    from ...equations import operations
+    from ...equations import training as training_record
+    from ...system import System
+    names = [eq.name for eq in operations.ZERO]
     mine = {eq.lhs: eq for eq in training_record.WALL.equations}
     system = System(operations.ZERO + (mine[s.micro_batches],), name="ZeRO stage")
     at = {s.zero_stage: sympy.Integer(stage)}
-    exprs = [system.expr(name, constants=False).xreplace(at) for name in _ZERO_OUT]
-    return sympy.lambdify([system.symbol(n) for n in _ZERO_IN], exprs,
-                          modules="numpy" if vectorised else "math", cse=False)
+    exprs = [system.expr(name, constants=False).xreplace(at) for name in names]
+    return (sympy.lambdify([system.symbol(n) for n in _ZERO_IN], exprs, modules=flavour,
+                           cse=False), names)
 
 
 def zero_inputs(stage, dp, cp, global_batch, micro_batch) -> dict:
     """Shard factors and collective passes per step of a ZeRO stage (base magnitudes)."""
     args = (dp, cp, global_batch, micro_batch)
     vectorised = any(isinstance(a, np.ndarray) for a in args)
-    out = _zero_kernel(int(stage), vectorised)(*args)
-    return {k: v if isinstance(v, np.ndarray) else float(v) for k, v in zip(_ZERO_OUT, out)}
+    fn, names = _zero_kernel(int(stage), vectorised)
+    out = fn(*args)
+    return {k: v if isinstance(v, np.ndarray) else float(v) for k, v in zip(names, out)}
 
 
 # ---------------------------------------------------------------------------------------------
