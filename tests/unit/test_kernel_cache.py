@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from mlsysim_sym import cache, numeric
-from mlsysim_sym import scenarios
+from mlsysim_sym.tasks.serving import system as serving
 from mlsysim_sym.tasks import training
 from mlsysim_sym.tasks.training import step as training_step
 from mlsysim_sym.tasks.fleet import load as fleet
@@ -110,9 +110,9 @@ def _serving_args(model, chip, batch, seq, tp):
     ("llama-3-8b", "h100", 1.0, 2048.0, 1.0), ("llama-3-70b", "h100", 64.0, 8192.0, 8.0),
     ("llama-3-8b", "a100", 256.0, 512.0, 2.0)])
 def test_cached_serving_kernel_matches_the_compiled_one(cache_dir, model, chip, batch, seq, tp):
-    fresh = scenarios.serving_system().compile(scenarios._OUTPUTS, serving_in.SERVING_INPUTS)
-    writer = numeric.cached_kernel("serving", scenarios._OUTPUTS, serving_in.SERVING_INPUTS,
-                                   scenarios.serving_system)
+    fresh = serving.serving_system().compile(serving.OUTPUTS, serving_in.SERVING_INPUTS)
+    writer = numeric.cached_kernel("serving", serving.OUTPUTS, serving_in.SERVING_INPUTS,
+                                   serving.serving_system)
     args = serving_in.args(_serving_args(model, chip, batch, seq, tp), writer.input_names)
     sweep = [np.array([1.0, 8.0, 512.0]) if n == "batch" else a
              for n, a in zip(writer.input_names, args)]
@@ -121,8 +121,8 @@ def test_cached_serving_kernel_matches_the_compiled_one(cache_dir, model, chip, 
     ev = writer.lazy(sweep)
     ev.values, ev.branch_values                                 # and every per-output one
     numeric._KERNELS.clear()
-    cached = numeric.cached_kernel("serving", scenarios._OUTPUTS, serving_in.SERVING_INPUTS,
-                                   _refusing(scenarios.serving_system))   # reads it back
+    cached = numeric.cached_kernel("serving", serving.OUTPUTS, serving_in.SERVING_INPUTS,
+                                   _refusing(serving.serving_system))   # reads it back
     assert isinstance(cached, numeric.CachedKernel)
     assert cached.input_names == fresh.input_names and cached.output_names == fresh.output_names
     assert cached.branch_kind == fresh.branch_kind
@@ -226,7 +226,7 @@ def test_a_sweep_adds_the_numpy_kernels_to_a_scalar_entry(cache_dir):
 def test_cached_load_kernel_matches_the_compiled_one(cache_dir):
     """The fleet's load kernel: Piecewise queues and scipy.special's gamma functions."""
     from mlsysim_sym import registry
-    fresh = scenarios.serving_system().compile(fleet.LOAD_OUTPUTS)
+    fresh = serving.serving_system().compile(fleet.LOAD_OUTPUTS)
     m, hw = registry.model("llama-3-8b"), registry.hardware("h100")
 
     def args_at(kernel, lam):
@@ -238,12 +238,12 @@ def test_cached_load_kernel_matches_the_compiled_one(cache_dir):
         return args
 
     sweep = np.array([0.1, 5.0, 80.0, 4000.0])
-    writer = numeric.cached_kernel("serving", fleet.LOAD_OUTPUTS, None, scenarios.serving_system)
+    writer = numeric.cached_kernel("serving", fleet.LOAD_OUTPUTS, None, serving.serving_system)
     writer.raw(*args_at(writer, 0.5))            # stores the math kernel
     writer.raw(*args_at(writer, sweep))          # and the numpy kernel
     numeric._KERNELS.clear()
     cached = numeric.cached_kernel("serving", fleet.LOAD_OUTPUTS, None,
-                                   _refusing(scenarios.serving_system))
+                                   _refusing(serving.serving_system))
     for lam in (0.5, 20.0, sweep):
         _assert_same(cached.raw(*args_at(cached, lam)), fresh.raw(*args_at(fresh, lam)))
 
