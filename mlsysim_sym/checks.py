@@ -254,7 +254,15 @@ def number(name, value, *, low=None, high=None, low_open=False, high_open=False,
 
 def count(name, value, low, high):
     """A whole-number knob (scalar or array) in [low, high]; float or float array."""
+    if type(value) is int and -_EXACT <= value <= _EXACT:   # the common case, inline
+        v = float(value)
+        if (low is None or v >= low) and (high is None or v <= high):
+            return v
     return number(name, value, low=low, high=high, integer=True)
+
+
+#: integers a float holds exactly (2^53): the inline path of :func:`count` stays within them
+_EXACT = 2 ** 53
 
 
 def fraction(name, value, *, zero=False):

@@ -61,7 +61,7 @@ __all__ = [
     "hardware", "model", "datacenter", "cluster", "node", "fabric", "source",
     "list_hardware", "list_models", "list_datacenters", "list_clusters", "list_nodes",
     "list_fabrics", "list_sources", "describe", "search", "load", "load_text", "provenance",
-    "bibtex", "audit", "run_audit", "get_registry", "reload", "canonical_name",
+    "bibtex", "audit", "run_audit", "get_registry", "reload", "canonical_name", "generation",
     "Hardware", "Model", "Datacenter", "Fabric", "Node", "Cluster", "MemoryTier", "Source",
     "Provenance", "Value", "RegistryObject", "Registry",
     "RegistryError", "RegistryLoadError", "RegistryLookupError", "PrecisionError",
@@ -88,7 +88,17 @@ def reload() -> Registry:
     global _registry
     with _lock:
         _registry = None
+        _names.changed()
     return get_registry()
+
+
+def generation() -> tuple:
+    """A token that compares unequal to every earlier one once registry entries may have
+    changed: another registry in use (built, reloaded or swapped in), or entries added or
+    replaced in it (:func:`load`, :func:`load_text`). Caches of values derived from entries
+    (the task layer's per-(model, chip, precision) inputs) keep the token they were filled at
+    and start over when it differs."""
+    return (_registry, _names.generation())
 
 
 # ---- lookups -----------------------------------------------------------------------------------

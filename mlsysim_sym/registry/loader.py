@@ -677,6 +677,7 @@ class Registry:
         return errors
 
     def _register(self, obj: RegistryObject) -> None:
+        _names.changed()   # caches derived from entries (registry.generation()) start over
         self._objects[obj.entry_kind][obj.name] = obj
         for name in (obj.name, *obj.aliases):
             self._index[_key(name)] = (obj.entry_kind, obj.name)
@@ -686,6 +687,7 @@ class Registry:
         obj = self._objects[kind].pop(name, None)
         if obj is None:
             return
+        _names.changed()
         for alias in (obj.name, *obj.aliases):
             self._index.pop(_key(alias), None)
             self._files.pop(_key(alias), None)

@@ -20,10 +20,26 @@ from ..vocabulary import FAMILIES, HARDWARE_TIERS, PRECISION_BITS
 from .errors import RegistryLookupError
 
 __all__ = ["DATA_DIR", "KINDS", "PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "key",
-           "shipped_index", "unknown", "unknown_any", "wrong_kind"]
+           "shipped_index", "unknown", "unknown_any", "wrong_kind", "generation", "changed"]
 
 DATA_DIR = Path(__file__).with_name("data")
 KINDS = ("hardware", "model", "datacenter", "fabric", "node", "cluster")
+
+_generation = 0
+
+
+def generation() -> int:
+    """A number that changes whenever registry entries change (a registry built or reloaded, a
+    user's file or text loaded, an entry replaced): caches of values derived from entries keep
+    the number they were filled at and drop their contents when it moved."""
+    return _generation
+
+
+def changed() -> None:
+    """Record that registry entries changed (see :func:`generation`)."""
+    global _generation
+    _generation += 1
+
 
 #: precisions with a peak rate in the registry, widest first (from ``mlsysim_sym.vocabulary``)
 PRECISIONS = tuple(PRECISION_BITS)

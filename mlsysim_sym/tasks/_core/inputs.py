@@ -19,7 +19,7 @@ from ... import checks, registry, vocabulary
 from ...defaults import default, variant_name
 from ...symbols import info
 from ...units import Q_, as_quantity, to_base
-from . import knobs
+from . import knobs, memo
 from .knobs import EFFICIENCY_INPUTS, magnitude
 
 __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_INPUTS",
@@ -87,7 +87,9 @@ def _getter(order: tuple):
     return itemgetter(*order)
 
 
-_OBJ_CACHE: dict = {}
+#: per-object magnitudes by identity (an entry of a replaced registry is only unreachable, not
+#: wrong; the table is emptied when the registry changes so that it does not keep it alive)
+_OBJ_CACHE: dict = memo.table()
 
 
 def cached(fn, obj, *extra):
@@ -182,9 +184,11 @@ def scale_up_domain(hardware):
     """(accelerators, node name) of the largest scale-up domain the registry records for this
     chip (a node whose scale-up fabric is a switch or all-to-all: NVLink/NVSwitch, Infinity
     Fabric, Gaudi), or None when unknown or when the fabric spans hosts (a TPU ICI torus)."""
+    memo.fresh()   # the nodes may have changed (a user's file loaded)
     return _scale_up_domain(getattr(hardware, "name", hardware))
 
 
+@memo.on_change_clear
 @lru_cache(maxsize=128)
 def _scale_up_domain(hw_name):
     best = None

@@ -18,7 +18,7 @@ from ... import checks, registry, vocabulary
 from ...defaults import variant_name
 from ...symbols import info
 from ...units import Q_
-from .._core import inputs as _in, knobs
+from .._core import inputs as _in, knobs, memo
 from .moe import moe_magnitudes
 from .result import Prediction
 from .system import MOE_ALIAS, OUTPUTS, moe_kernel, serving_kernel
@@ -98,6 +98,25 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
         result objects (``latency``, ``throughput``, ``memory_footprint``, ``feasible``,
         ``bottleneck``).
     """
+    key = None
+    if (efficiency is None and weight_bits is None and prompt_len is None and not options
+            and max_batched_tokens is None and uncertainty is False
+            and type(prefill_tokens) is int and prefill_tokens == 0
+            and (type(tp) is int or type(tp) is float)):
+        # the hot path: every input but batch and seq_len memoised per (model, chip, precision,
+        # phase, stack, tp), filled by the checked path below (so it holds only what passed)
+        memo.fresh()
+        key = (model if type(model) is str else id(model),
+               hardware if type(hardware) is str else id(hardware), precision, phase, stack, tp)
+        try:
+            fast = _FAST.get(key)
+        except TypeError:   # an unhashable knob: the checked path says what is wrong with it
+            fast = key = None
+        tb, ts = type(batch), type(seq_len)
+        if (fast is not None and (tb is int or tb is float and batch.is_integer())
+                and (ts is int or ts is float and seq_len.is_integer())
+                and _BATCH[0] <= batch <= _BATCH[1] and _CONTEXT[0] <= seq_len <= _CONTEXT[1]):
+            return fast(float(batch), float(seq_len))
     kw = dict(batch=batch, seq_len=seq_len, precision=precision, phase=phase,
               efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack,
               prefill_tokens=prefill_tokens, prompt_len=prompt_len,
@@ -108,11 +127,37 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     family = getattr(m, "family", "decoder")
     if family not in ("decoder", "moe"):
         return _dispatch_workload(m, hardware, family, kw, options)
-    return _predict_llm(m, hardware, family, kw, options)
+    return _predict_llm(m, hardware, family, kw, options, key)
 
 
-def _predict_llm(m, hardware, family, kw, options) -> Prediction:
-    """A decoder or MoE LLM: its inputs by name, one lazy kernel evaluation."""
+#: (model, chip, precision, phase, stack, tp) -> :class:`_Memo` of a scalar prediction with
+#: default efficiencies: emptied when the registry changes (a model or chip name may then
+#: mean another entry; a chip's scale-up domain may change)
+_FAST = memo.table()
+_BATCH, _CONTEXT = info("batch").bounds, info("context_length").bounds
+
+
+class _Memo:
+    """Every input of one (model, chip, precision, phase, stack, tp) but the workload's batch,
+    prompt and context lengths, in the kernel's order: a prediction is one tuple, one kernel
+    call and the lazy result."""
+
+    __slots__ = ("kernel", "head", "tail", "order", "rest")
+
+    def __init__(self, kernel, args, at, rest):
+        self.kernel, self.order, self.rest = kernel, kernel.input_names, rest
+        self.head, self.tail = tuple(args[:at]), tuple(args[at + len(_in.KNOB_INPUTS):])
+
+    def __call__(self, batch, seq_len):
+        args = self.head + (batch, seq_len, seq_len) + self.tail
+        phase, m, hw, precision, alias, defaults_key = self.rest
+        return Prediction(self.kernel.lazy(args, False), phase, m, hw, precision, self.order,
+                          alias, defaults_key)
+
+
+def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
+    """A decoder or MoE LLM: its inputs by name, one lazy kernel evaluation (with ``key``, a
+    scalar call's inputs are also memoised for the hot path of :func:`predict`)."""
     if options:
         raise ValueError(f"unknown options {sorted(options)} for a {family} model; predict() "
                          "takes batch, seq_len, precision, phase, efficiency")
@@ -137,8 +182,11 @@ def _predict_llm(m, hardware, family, kw, options) -> Prediction:
         kernel, alias = serving_kernel(latent), None
     order = kernel.input_names
     args = _in.args(values, order)
-    return Prediction(kernel.lazy(args, vectorised), kw["phase"], m, hw, precision,
-                      dict(zip(order, args)), alias, defaults_key=(kw["stack"], efficiency))
+    rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency))
+    at = order.index(_in.KNOB_INPUTS[0])
+    if key is not None and not vectorised and order[at:at + 3] == _in.KNOB_INPUTS:
+        _FAST[key] = _Memo(kernel, args, at, rest)
+    return Prediction(kernel.lazy(args, vectorised), *rest[:4], order, *rest[4:])
 
 
 def _precision_name(precision, phase) -> str:

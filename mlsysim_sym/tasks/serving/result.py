@@ -24,23 +24,35 @@ class Prediction(Result):
     """Result of :func:`~mlsysim_sym.tasks.serving.predict`; every attribute is a pint quantity
     (or bool / str)."""
 
-    __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_inputs", "_cache", "_alias",
-                 "bands", "_defaults_key")
+    __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_order", "_named",
+                 "_cache", "_alias", "bands", "_defaults_key")
 
     HEADLINE = ("latency", "throughput", "memory_footprint")
 
-    def __init__(self, evaluation, phase, model, hardware, precision, inputs, alias=None,
+    def __init__(self, evaluation, phase, model, hardware, precision, order, alias=None,
                  defaults_key=(None, None)):
+        """``evaluation``: the kernel's :class:`~mlsysim_sym.numeric.Evaluation` (its ``args``
+        are the inputs, in the kernel's input ``order``); the inputs by name are made on first
+        use (a scalar prediction that is only read for one output never builds them)."""
         self._ev = evaluation
         self.phase = phase
         self.model = model
         self.hardware = hardware
         self.precision = precision
-        self._inputs = inputs
+        self._order = order
+        self._named = None
         self._cache = {}
         self._alias = alias or {}
         self.bands = None  # {output: Band} with predict(..., uncertainty=True)
         self._defaults_key = defaults_key  # (stack, efficiency given): see defaults_used()
+
+    @property
+    def _inputs(self) -> dict:
+        """``{input name: base magnitude}`` (built once, read only)."""
+        named = self._named
+        if named is None:
+            named = self._named = dict(zip(self._order, self._ev.args))
+        return named
 
     def quantity(self, name):
         """Output ``name`` (one of :data:`~.system.OUTPUTS`; for an MoE model also

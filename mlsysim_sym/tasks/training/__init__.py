@@ -27,14 +27,15 @@ import numpy as np
 
 from ... import checks, registry
 from ...units import Q_
+from .._core.inputs import cached
 from .config import TrainConfig
 from .efficiency import (EFFICIENCY_KEYS, attention_variant, default_name, efficiencies,
                          efficiency_default, given_keys, model_parallel_overlap,
                          published_link_efficiencies)
-from .machine import Machine, first_bad, layout, machine
+from .machine import Machine, first_bad, layout, machine_of
 from .ops import ops_context
 from .result import GROUPS, TERMS, TrainResult
-from .step import (OUTPUTS, input_names, iron_law, kernel, model_values, step_inputs,
+from .step import (OUTPUTS, input_names, iron_law, kernel, model_magnitudes, step_inputs,
                    training_system)
 
 __all__ = ["train", "run", "TrainConfig", "TrainResult", "training_system", "iron_law",
@@ -105,19 +106,21 @@ def run(cfg: TrainConfig) -> TrainResult:
     """One training step of a checked :class:`TrainConfig` (what :func:`train` calls)."""
     if cfg.uncertainty:
         return _with_bands(cfg)
-    notes: list = []
     m = registry.model(cfg.model)
-    mach = machine(cfg.cluster, cfg.devices, notes)
-    mv = model_values(m)
-    checks.sweep_shape(("tp", cfg.tp), ("pp", cfg.pp), ("micro_batch", cfg.micro_batch),
-                       ("global_batch", cfg.global_batch), ("seq_len", cfg.seq_len),
-                       arrays=len(OUTPUTS) + 40)
+    mach, notes = machine_of(cfg.cluster, cfg.devices)
+    notes = list(notes)
+    moe = model_magnitudes(m)["moe_layers"] > 0
+    swept = any(isinstance(v, np.ndarray) for v in (cfg.tp, cfg.pp, cfg.micro_batch,
+                                                    cfg.global_batch, cfg.seq_len))
+    if swept:
+        checks.sweep_shape(("tp", cfg.tp), ("pp", cfg.pp), ("micro_batch", cfg.micro_batch),
+                           ("global_batch", cfg.global_batch), ("seq_len", cfg.seq_len),
+                           arrays=len(OUTPUTS) + 40)
     dp = layout(mach.devices, cfg.tp, cfg.pp, cfg.dp, cfg.cp, cfg.ep,
-                mach.values["devices_per_node"], m.heads, cfg.allow_cross_node_tp,
-                mv["moe_layers"] > 0)
+                mach.values["devices_per_node"], m.heads, cfg.allow_cross_node_tp, moe)
     _check_batches(cfg, dp)
     eff, published = _efficiency_inputs(cfg, mach)
-    values = step_inputs(cfg, m, mv, mach, dp, eff)
+    values = step_inputs(cfg, m, mach, dp, eff)
     names = input_names(cfg.mode)
     args = [values[k] for k in names]
     ev = kernel(cfg.mode).lazy(args, any(isinstance(a, np.ndarray) for a in args))
@@ -130,8 +133,7 @@ def run(cfg: TrainConfig) -> TrainResult:
                   tokens=cfg.tokens, node=mach.node and mach.node.name)
     dc = mach.datacenter if cfg.datacenter is None else registry.datacenter(cfg.datacenter)
     sb = cfg.state_bytes
-    ops_ctx = ops_context(mach.hardware, mach.node, dc, cfg.ops, sb.weights + sb.optimizer,
-                          notes)
+    ops_ctx = ops_context(mach.hardware, mach.node, dc, cfg.ops, sb.weights + sb.optimizer)
     others = tuple(k for k, given in (("model_parallel_overlap", cfg.model_parallel_overlap),
                                       ("framework_workspace", cfg.workspace)) if given is None)
     defaults = dict(given=given_keys(cfg.efficiency), published=published, others=others)
@@ -169,12 +171,17 @@ def _efficiency_inputs(cfg: TrainConfig, mach: Machine) -> tuple:
     eff = efficiencies(cfg.efficiency, cfg.overlap, mach.hardware, cfg.precision, cfg.kernel)
     eff["model_parallel_overlap"] = model_parallel_overlap(cfg.model_parallel_overlap)
     given = given_keys(cfg.efficiency)
-    published = published_link_efficiencies(mach.hardware, mach.node, mach.scale_up_fabric,
-                                             mach.scale_out_fabric)
+    published = cached(_published, mach)
     used = tuple(k for k in published if k not in given)
     for key in used:  # the fabric's published collective figure
         eff[EFFICIENCY_KEYS[key][0]] = published[key]
     return eff, used
+
+
+def _published(mach: Machine) -> dict:
+    """The machine's fabrics' published collective efficiencies (cached per machine)."""
+    return published_link_efficiencies(mach.hardware, mach.node, mach.scale_up_fabric,
+                                       mach.scale_out_fabric)
 
 
 def _with_bands(cfg: TrainConfig) -> TrainResult:

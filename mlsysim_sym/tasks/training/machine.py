@@ -17,8 +17,9 @@ import numpy as np
 
 from ... import checks, registry
 from ...units import Q_
+from .._core import memo
 
-__all__ = ["Machine", "machine", "node_for_chip", "layout", "divisors", "first_bad",
+__all__ = ["Machine", "machine", "machine_of", "node_for_chip", "layout", "divisors", "first_bad",
            "DEFAULT_DEVICES_PER_NODE"]
 
 #: accelerators per node assumed for a chip with no registry node (HGX/DGX-class baseboards)
@@ -71,6 +72,24 @@ def _lookup(cluster):
             pass
     raise ValueError(f"{cluster!r} is neither a registry cluster nor an accelerator "
                      "(see registry.list_clusters() and registry.list_hardware())")
+
+
+#: (cluster name or id, devices) -> (the cluster or chip given, Machine, notes): emptied when the
+#: registry changes
+_MACHINES = memo.table()
+
+
+def machine_of(cluster, devices) -> tuple:
+    """(:func:`machine`, the notes it made as a tuple) of a cluster or chip and ``devices``,
+    memoised while the registry is unchanged (the Machine is shared: read only)."""
+    memo.fresh()
+    key = (cluster if type(cluster) is str else id(cluster), devices)
+    hit = _MACHINES.get(key)
+    if hit is None:
+        notes: list = []
+        mach = machine(cluster, devices, notes)
+        hit = _MACHINES[key] = (cluster, mach, tuple(notes))   # the cluster pins its id
+    return hit[1], hit[2]
 
 
 def machine(cluster, devices, notes) -> Machine:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...units import Q_, base_factor
+from .._core import memo
 
 __all__ = ["OPS_KEYS", "ops_context", "ops_system", "ops_kernel", "ops_quantity"]
 
@@ -24,10 +25,27 @@ _NO_FAILURES = ("no failure model (ops device_mtbf, node_component_mtbf, recover
                 "given): goodput 1")
 
 
-def ops_context(hw, node, dc, ops, checkpoint_bytes, notes) -> dict:
+#: (chip, node, datacenter, checkpoint bytes) -> the context of a run without ``ops``: emptied
+#: when the registry changes
+_CONTEXTS = memo.table()
+
+
+def ops_context(hw, node, dc, ops, checkpoint_bytes) -> dict:
     """The operations inputs of a run: the user's ``ops``, the device power of the node (or
     the chip's TDP), the datacenter's PUE, carbon and water intensity and electricity price,
-    and the checkpoint's bytes per parameter."""
+    and the checkpoint's bytes per parameter. Without ``ops`` the context is memoised per
+    (chip, node, datacenter, checkpoint bytes) and shared: read only."""
+    if ops is None:
+        memo.fresh()
+        key = (id(hw), id(node), id(dc), checkpoint_bytes)
+        hit = _CONTEXTS.get(key)
+        if hit is None:   # the objects pin their ids
+            hit = _CONTEXTS[key] = (hw, node, dc, _context(hw, node, dc, {}, checkpoint_bytes))
+        return hit[3]
+    return _context(hw, node, dc, ops, checkpoint_bytes)
+
+
+def _context(hw, node, dc, ops, checkpoint_bytes) -> dict:
     ops = dict(ops or {})
     unknown = set(ops) - set(OPS_KEYS)
     if unknown:

@@ -20,12 +20,13 @@ from ...defaults import default
 from ...numeric import cached_function, cached_kernel
 from ...symbols import info
 from ...units import Q_, base_factor
-from .config import LOSS_BYTES, TrainConfig
+from .._core.inputs import cached
+from .config import LOSS_BYTES, TrainConfig, state_bytes
 from .efficiency import attention_peak
 from .machine import Machine
 
 __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "OUTPUTS",
-           "zero_inputs", "model_values", "lora_width", "step_inputs"]
+           "zero_inputs", "model_values", "model_magnitudes", "lora_width", "step_inputs"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
                 "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token")
@@ -197,17 +198,28 @@ def _base(name, value):
 
 
 def _state_inputs(cfg: TrainConfig) -> dict:
-    sb = cfg.state_bytes
-    return {"bytes_per_parameter": _base("bytes_per_parameter", sb.weights),
-            "gradient_bytes_per_parameter": _base("gradient_bytes_per_parameter", sb.gradients),
-            "optimizer_bytes_per_parameter": _base("optimizer_bytes_per_parameter",
-                                                   sb.optimizer),
-            "activation_bytes_per_element": _base("activation_bytes_per_element",
-                                                  sb.activations),
-            "logits_bytes_per_element": _base("logits_bytes_per_element", LOSS_BYTES[cfg.loss]),
-            "framework_workspace": checks.quantity(
-                "workspace", default("framework_workspace") if cfg.workspace is None
-                else cfg.workspace, "GB", low=0)}
+    values = dict(_state_bytes(cfg.precision, cfg.loss))
+    values["framework_workspace"] = _default_workspace() if cfg.workspace is None else \
+        checks.quantity("workspace", cfg.workspace, "GB", low=0)
+    return values
+
+
+@lru_cache(maxsize=32)
+def _state_bytes(precision, loss) -> tuple:
+    """Bytes of the training states at ``precision`` and per logit of the ``loss`` kernel."""
+    sb = state_bytes(precision)
+    return (("bytes_per_parameter", _base("bytes_per_parameter", sb.weights)),
+            ("gradient_bytes_per_parameter", _base("gradient_bytes_per_parameter", sb.gradients)),
+            ("optimizer_bytes_per_parameter", _base("optimizer_bytes_per_parameter",
+                                                    sb.optimizer)),
+            ("activation_bytes_per_element", _base("activation_bytes_per_element",
+                                                   sb.activations)),
+            ("logits_bytes_per_element", _base("logits_bytes_per_element", LOSS_BYTES[loss])))
+
+
+@lru_cache(maxsize=1)
+def _default_workspace() -> float:
+    return checks.quantity("workspace", default("framework_workspace"), "GB", low=0)
 
 
 def _knob_inputs(cfg: TrainConfig, dp) -> dict:
@@ -231,22 +243,42 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
     return values
 
 
-def step_inputs(cfg: TrainConfig, m, mv: dict, mach: Machine, dp, efficiencies: dict) -> dict:
-    """{kernel input: base magnitude} of one call (``mv``: :func:`model_values` of ``m``;
-    ``efficiencies``: base magnitudes of the efficiency inputs, published figures in)."""
-    values = {k: checks.magnitude(k, mv[k]) for k in MODEL_INPUTS}
+def model_magnitudes(m) -> dict:
+    """:func:`model_values` of ``m`` as base magnitudes (cached per model object: read only)."""
+    return cached(_model_magnitudes, m)
+
+
+def _model_magnitudes(m) -> dict:
+    mv = model_values(m)
+    return {k: checks.magnitude(k, mv[k]) for k in MODEL_INPUTS}
+
+
+def _machine_magnitudes(mach: Machine, precision) -> dict:
+    """The chip's peak at ``precision`` and the machine's links as base magnitudes (cached per
+    machine and precision: read only)."""
+    values = {"peak_flops": checks.magnitude("peak_flops", mach.hardware.peak_flops(precision))}
+    values.update({k: checks.magnitude(k, mach.values[k]) for k in HARDWARE_INPUTS
+                   if k != "peak_flops"})
+    return values
+
+
+def _attention_peak(hw, precision) -> float:
+    return checks.magnitude("attention_peak_flops", attention_peak(hw, precision))
+
+
+def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> dict:
+    """{kernel input: base magnitude} of one call (``efficiencies``: base magnitudes of the
+    efficiency inputs, published figures in). What depends only on the model, the machine
+    and the precision is cached per object (no unit work on a repeated call)."""
+    values = dict(model_magnitudes(m))
     if cfg.mode == "full":
         values["trainable_parameters"] = values["parameters"]
     else:
         values["lora_rank"] = float(checks.count("lora_rank", cfg.lora_rank, 1, None))
         values["lora_adapted_width"] = lora_width(m, tuple(cfg.lora_targets))
-    hw = mach.hardware
-    values["peak_flops"] = checks.magnitude("peak_flops", hw.peak_flops(cfg.precision))
-    values.update({k: checks.magnitude(k, mach.values[k]) for k in HARDWARE_INPUTS
-                   if k != "peak_flops"})
+    values.update(cached(_machine_magnitudes, mach, cfg.precision))
     values.update(_state_inputs(cfg))
     values.update(efficiencies)
-    values["attention_peak_flops"] = checks.magnitude("attention_peak_flops",
-                                                      attention_peak(hw, cfg.precision))
+    values["attention_peak_flops"] = cached(_attention_peak, mach.hardware, cfg.precision)
     values.update(_knob_inputs(cfg, dp))
     return values
