@@ -67,9 +67,14 @@ def _memory_reserve(value) -> float:
     """Share of each device's memory the engine may use: given (one fraction in (0, 1]), or
     the default (vLLM's ``gpu_memory_utilization``)."""
     if value is None:
-        return magnitude("memory_reserve", default("memory_reserve"))
+        return _default_memory_reserve()
     return checks.one(checks.fraction("memory_reserve", value),
                       "memory_reserve must be one fraction in (0, 1] here, such as 0.9")
+
+
+@lru_cache(maxsize=1)
+def _default_memory_reserve() -> float:
+    return magnitude("memory_reserve", default("memory_reserve"))
 
 
 def evaluate_load(values: dict):

@@ -2,8 +2,9 @@
 
 ``size_fleet`` searches every tensor-parallel degree (chips without a scale-up link in the
 registry are searched at ``tp = 1`` only) and, for each, the least number of replicas meeting the
-SLO (integers searched exactly, by bisection on the monotone step time and TTFT of the load
-kernel, :mod:`.load`), so the result is the minimum: one device fewer violates a constraint.
+SLO (integers searched exactly on the monotone step time and TTFT of the load kernel,
+:mod:`.load`, for every chip and degree at once: :mod:`.search`), so the result is the
+minimum: one device fewer violates a constraint.
 Each candidate chip's best layout is then priced and its carbon taken in the cleanest grid region
 (:mod:`.costs`); budget and carbon caps rule layouts out, and the objective (devices, cost or
 carbon) picks among the chips.
@@ -21,15 +22,13 @@ from ...units import Q_, base_factor, quantity_json, to_base
 from .._core.inputs import check_tp, latent_attention
 from .._core.result import Result
 from .costs import fleet_carbon, fleet_cost
-from .load import check_load, evaluate_load, load_inputs, load_kernel, positive, whole
+from .load import check_load, load_inputs, load_kernel, positive, whole
+from .search import least_replicas
 
 __all__ = ["size_fleet", "FleetResult"]
 
 _TP_CHOICES = (1, 2, 4, 8)
 _OBJECTIVES = ("devices", "cost", "carbon")
-_R_MAX = 10**7
-#: the geometric bracket above the saturation bound: lo + 1, lo + 2, lo + 3, lo + 5, lo + 9, ...
-_OFFSETS = np.unique(np.minimum(1 + 2 ** np.arange(0, 25), _R_MAX)).astype(float)
 
 
 @dataclass
@@ -155,7 +154,13 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
                efficiency=efficiency, cloud_price=cloud_price, objective=objective)
     cands = hardware_or_candidates if isinstance(hardware_or_candidates, (list, tuple)) \
         else [hardware_or_candidates]
-    return _choose([_candidate(ask, c) for c in cands], objective, ask.model)
+    chips = [_candidate(ask, c) for c in cands]
+    searched = [c for c in chips if "inputs" in c]
+    layouts = least_replicas([(c.pop("inputs"), c["tps"]) for c in searched], ask.lam,
+                             ask.ttft_slo, ask.tpot_slo)
+    for chip, rows in zip(searched, layouts):
+        chip.update(_best(ask, chip.pop("hardware"), chip.pop("tps"), rows))
+    return _choose(chips, objective, ask.model)
 
 
 def _ask(model, *, qps, input_tokens, output_tokens, slo, percentile, precision, budget,
@@ -206,7 +211,8 @@ def _valid_tps(m, hw):
 
 
 def _candidate(ask: _Ask, cand) -> dict:
-    """One chip's least-device layout, priced, or ``{"feasible": False, "reason": ...}``."""
+    """One chip, its TP degrees and the load kernel's inputs at one replica of each (the search
+    runs over every chip at once), or ``{"feasible": False, "reason": ...}``."""
     hw = registry.hardware(cand)
     if ask.tp is not None:
         tps = tuple(check_tp(np.asarray(ask.tp, dtype=float), ask.model, hw).astype(int))
@@ -216,7 +222,15 @@ def _candidate(ask: _Ask, cand) -> dict:
         hw.peak_flops(ask.precision)
     except ValueError as exc:
         return {"hardware": hw, "feasible": False, "reason": str(exc)}
-    layouts = _least_replicas(ask, hw, tps)
+    tpa = np.asarray(tps, dtype=float)
+    inputs = load_inputs(ask.model, hw, ask.precision, tp=tpa, replicas=np.ones_like(tpa),
+                         lam=ask.lam, n_in=ask.n_in, n_out=ask.n_out, efficiency=ask.efficiency,
+                         percentile=ask.percentile, max_sequences=float(ask.max_batch))
+    return {"hardware": hw, "tps": tps, "inputs": inputs}
+
+
+def _best(ask: _Ask, hw, tps, layouts) -> dict:
+    """The chip's least-device layout of its degrees' rows, priced, or why it has none."""
     good = [row for row in layouts if row["feasible"]]
     if not good:
         why = "; ".join(f"tp={int(t_)}: {row['reason']}" for t_, row in zip(tps, layouts))
@@ -268,102 +282,3 @@ def _choose(results: list, objective: str, model) -> FleetResult:
                        candidates=results,
                        memory_footprint=q("engine_memory_footprint", best["memory_footprint"]),
                        running_batch=best["running_batch"], model=model)
-
-
-# ------------------------------------------------------------------ the replica search
-def _least_replicas(ask: _Ask, hw, tps) -> list:
-    """Least replicas of each tensor-parallel degree meeting the SLO: an exact integer search
-    (every constraint is monotone in the replicas: fewer requests per replica never lengthen a
-    step or a wait), vectorised over the degrees: a geometric bracket above the saturation
-    bound, then every integer of the bracket (or a bisection when it is wide)."""
-    tpa = np.asarray(tps, dtype=float)
-    base = load_inputs(ask.model, hw, ask.precision, tp=tpa, replicas=np.ones_like(tpa),
-                       lam=ask.lam, n_in=ask.n_in, n_out=ask.n_out, efficiency=ask.efficiency,
-                       percentile=ask.percentile, max_sequences=float(ask.max_batch))
-    ev0 = evaluate_load(base)
-    capacity = np.broadcast_to(np.asarray(ev0.value("sequence_capacity")), tpa.shape)
-    sat = np.broadcast_to(np.asarray(ev0.value("saturation_rate"), dtype=float), tpa.shape)
-    rows = []
-    for i, t in enumerate(tpa):
-        if capacity[i] < 1:
-            rows.append({"feasible": False, "reason": "no layout fits in memory"})
-            continue
-        at = _probe(base, tpa, i, ask.ttft_slo, ask.tpot_slo)
-        rows.append(_degree(at, t, sat[i], ask.lam))
-    return rows
-
-
-def _probe(base, tpa, i, ttft_slo, tpot_slo):
-    """``at(replicas)``: (evaluation, stable, TPOT met, TTFT met) of degree ``i`` at an array of
-    replica counts."""
-    vals = {k: (v[i] if isinstance(v, np.ndarray) and v.shape == tpa.shape else v)
-            for k, v in base.items()}
-
-    def at(reps):
-        reps = np.asarray(reps, dtype=float)
-        ev = evaluate_load(dict(vals, serving_replicas=reps))
-        v = lambda n: np.broadcast_to(np.asarray(ev.value(n), dtype=float), reps.shape)  # noqa
-        with np.errstate(invalid="ignore"):
-            stable = v("arrival_rate") < v("saturation_rate")
-            tpot = stable & (v("loaded_step_time") <= tpot_slo)
-            ttft = stable & (v("loaded_ttft") <= ttft_slo)
-        return ev, stable, tpot, ttft
-    return at
-
-
-def _degree(at, t, sat, lam) -> dict:
-    """The least-replica row of one degree ``t`` (one replica sustains ``sat`` request/s)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bound = lam / sat if sat > 0 else np.inf
-    lo = float(np.floor(bound)) if np.isfinite(bound) else float(_R_MAX)
-    if lo >= _R_MAX:
-        return {"feasible": False, "reason": "saturated at any fleet size"}
-    grid = np.minimum(lo + _OFFSETS - 1 + 1, _R_MAX)       # lo + 1, lo + 2, lo + 3, ...
-    _, _, a, b = at(grid)
-    good = np.nonzero(a & b)[0]
-    if not good.size:
-        _, _, a1, b1 = at(np.array([float(_R_MAX)]))
-        reason = ("TPOT SLO unreachable at any load" if not a1[0] else
-                  "TTFT SLO below the prefill time" if not b1[0] else "queue cannot meet TTFT")
-        return {"feasible": False, "reason": reason}
-    j = good[0]
-    hi = _least_meeting(at, lo if j == 0 else grid[j - 1], grid[j])
-    return _layout(at, hi, t)
-
-
-def _least_meeting(at, low, hi):
-    """The least replica count in (low, hi] that meets the SLO (``low`` fails, ``hi`` meets)."""
-    while hi - low > 1:
-        if hi - low <= 65536:                            # every integer of the bracket
-            cand = np.arange(low + 1, hi + 1)
-            _, _, a, b = at(cand)
-            return cand[np.nonzero(a & b)[0][0]]
-        mid = np.floor((low + hi) / 2)
-        _, _, a, b = at(np.array([mid]))
-        low, hi = (low, mid) if (a[0] and b[0]) else (mid, hi)
-    return hi
-
-
-def _layout(at, hi, t) -> dict:
-    """The row of ``hi`` replicas of degree ``t``, with what one replica fewer violates."""
-    ev, _, _, _ = at(np.array([hi]))
-    v = lambda n: float(np.asarray(ev.value(n)).ravel()[0])  # noqa: E731
-    reasons = []
-    if hi > 1:
-        ev_f, st_f, a_f, b_f = at(np.array([hi - 1]))
-        if not st_f[0]:
-            kv = np.asarray(ev_f.value("kv_saturation_rate")).ravel()[0]
-            tok = np.asarray(ev_f.value("token_saturation_rate")).ravel()[0]
-            reasons.append(f"Batching (saturation: {'KV slots' if kv <= tok else 'token budget'})")
-        else:
-            if not a_f[0]:
-                reasons.append("Serving (TPOT)")
-            if not b_f[0]:
-                reasons.append("Tail latency (TTFT)")
-    return {"feasible": True, "devices": int(hi * t), "replicas": int(hi), "tp": int(t),
-            "batch": int(v("sequence_slots")), "decode": v("loaded_step_time"),
-            "ttft": v("loaded_ttft"), "rho": v("server_utilization"),
-            "running_batch": v("running_batch"), "achieved_flop_rate": v("achieved_flop_rate"),
-            "memory_footprint": v("engine_memory_footprint"),
-            "bottleneck": " + ".join(reasons) if reasons
-            else "Compute/Memory (one replica suffices)"}
