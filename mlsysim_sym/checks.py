@@ -113,6 +113,7 @@ def _show(value) -> str:
 
 
 def _range_text(low, high, low_open, high_open, integer, unit="", plural=False) -> str:
+    unit = _unit_text(unit)
     kind = ("whole numbers" if plural else "a whole number") if integer else \
         ("numbers" if plural else "a number")
     u = f" {unit}" if unit else ""
@@ -219,7 +220,8 @@ def number(name, value, *, low=None, high=None, low_open=False, high_open=False,
            integer=False, unit="", shown=None):
     """``value`` (a number, list or numpy array) checked to be finite and in range.
 
-    Returns a float or a float array. ``unit`` only decorates the message.
+    Returns a float or a float array. ``unit`` (a string or a pint unit) only decorates the
+    message, as ``shown`` (how to show the value: a string, or a function giving it) does.
     """
     def allowed():
         return _range_text(low, high, low_open, high_open, integer, unit)
@@ -230,7 +232,7 @@ def number(name, value, *, low=None, high=None, low_open=False, high_open=False,
             and (not integer or v == math.floor(v))
         if not ok:
             raise InputError(f"{name} must be {allowed()}, got "
-                             f"{_show(value) if shown is None else shown}")
+                             f"{_show(value) if shown is None else _text(shown)}")
         return v
     lo_v, hi_v = float(np.min(v)), float(np.max(v))   # NaN propagates through min / max
     bad = (math.isnan(lo_v) or math.isnan(hi_v) or math.isinf(lo_v) or math.isinf(hi_v)
@@ -250,6 +252,10 @@ def number(name, value, *, low=None, high=None, low_open=False, high_open=False,
         raise InputError(f"{name} must hold {plural}; "
                          f"{int(mask.sum())} value(s) are not (e.g. {float(first)!r})")
     return v
+
+
+def _text(shown) -> str:
+    return shown() if callable(shown) else shown
 
 
 def count(name, value, low, high):
@@ -275,26 +281,33 @@ def quantity(name, value, unit, *, low=None, high=None, low_open=False, high_ope
     """Base-unit magnitude of ``value`` given as a quantity, quantity string, or number / array
     in ``unit``; the range (``low``, ``high``, in ``unit``) is checked in ``unit``."""
     u = parse_unit(unit) if isinstance(unit, str) else unit
-    ushow = f"{u:~P}"
     if isinstance(value, pint.Quantity):
         check_dimension(value, u, what=name)
         mag = value.to(u).magnitude
     elif isinstance(value, str):
         if not value.strip():
             raise InputError(f"{name} is an empty string; give a quantity such as "
-                             f"'1 {ushow or 'dimensionless'}'")
+                             f"'1 {_unit_text(u) or 'dimensionless'}'")
         try:
             mag = parse_quantity(value, u).to(u).magnitude
         except UnitError as exc:
+            ushow = _unit_text(u)
             raise UnitError(f"{name}: {exc}; give a finite quantity of the dimension of "
                             f"{ushow or 'a pure number'}, e.g. '1 {ushow}'".rstrip()) from None
     else:
         mag = value
-    shown = _show(value) if not isinstance(value, pint.Quantity) or np.ndim(value.magnitude) \
-        else f"{value:~P}"
+
+    def shown():   # the value as the message shows it (formatted only for a message)
+        return _show(value) if not isinstance(value, pint.Quantity) \
+            or np.ndim(value.magnitude) else f"{value:~P}"
     v = number(name, mag, low=low, high=high, low_open=low_open, high_open=high_open,
-               integer=integer, unit=ushow, shown=shown)
+               integer=integer, unit=u, shown=shown)
     return v * base_factor(u)
+
+
+def _unit_text(unit) -> str:
+    """A unit as messages show it: a string as is, a pint unit abbreviated (``GB/s``)."""
+    return unit if isinstance(unit, str) else f"{unit:~P}"
 
 
 def _hard_bounds(row):

@@ -143,13 +143,21 @@ class System:
             free |= eq.rhs.free_symbols
         return tuple(sorted((s for s in free if is_constant(s)), key=lambda x: x.name))
 
+    @cached_property
+    def symbol_table(self) -> dict:
+        """``{name: symbol}`` of the system's outputs and inputs (read only)."""
+        table = {}
+        for s in self.outputs + self.inputs:
+            table.setdefault(s.name, s)
+        return table
+
     def symbol(self, name) -> sympy.Symbol:
         """The symbol called ``name`` in this system (error lists close matches)."""
         if isinstance(name, sympy.Symbol):
             name = name.name
-        for s in self.outputs + self.inputs:
-            if s.name == name:
-                return s
+        hit = self.symbol_table.get(name) if isinstance(name, str) else None
+        if hit is not None:
+            return hit
         names = [s.name for s in self.outputs + self.inputs]
         close = difflib.get_close_matches(str(name), names, n=5)
         raise KeyError(f"{name!r} is not a symbol of system {self.name!r}."

@@ -260,7 +260,7 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
                                 f"predict/train/serve, got {given!r:.60}")
     if not targets:
         raise ValueError("targets is empty: give at least one {output: value}")
-    names = {x.name for x in system.outputs + system.inputs}
+    names = system.symbol_table
     for t in list(targets) + unknowns:
         if not isinstance(t, str) or t not in names:
             what = "targets" if t in targets else "unknown"
@@ -303,11 +303,51 @@ def _kernel_for(system, target, unknown_name, known):
     return k, k.input_names.index(unknown_name)
 
 
-def _forward(k, idx, known, unknown_name, x):
-    args = [x if n == unknown_name else known[n] for n in k.input_names]
-    if isinstance(x, np.ndarray):
-        return k.single(k.output_names[0], args)
-    return k.raw(*args)[0]
+_IS_ARRAY = np.ndarray.__instancecheck__
+
+
+class _Forward:
+    """A one-output kernel as a function of the unknown, every other input held at ``known``
+    (base magnitudes): ``fwd(x)`` is the target at ``x`` (an array of ``x``: numpy, one output
+    only); the last few scalar points' evaluations are kept, so the residual, the binding
+    branches and the identifiability check at a solution share one kernel call."""
+
+    __slots__ = ("k", "idx", "args", "scalar", "out", "_seen")
+
+    def __init__(self, k, idx, known, unknown_name):
+        self.k, self.idx, self.out = k, idx, k.output_names[0]
+        self.args = [None if n == unknown_name else known[n] for n in k.input_names]
+        self.scalar = not any(map(_IS_ARRAY, self.args))
+        self._seen: dict = {}
+
+    def _with(self, x) -> list:
+        args = self.args.copy()
+        args[self.idx] = x
+        return args
+
+    def evaluation(self, x):
+        """The kernel's :class:`~mlsysim_sym.numeric.Evaluation` at a scalar ``x``."""
+        ev = self._seen.get(x)
+        if ev is None:
+            if len(self._seen) > 8:
+                self._seen.clear()
+            ev = self._seen[x] = self.k.lazy(self._with(x), not self.scalar)
+        return ev
+
+    def __call__(self, x):
+        if isinstance(x, np.ndarray):
+            return self.k.single(self.out, self._with(x))
+        if not self.scalar:
+            return self.k.raw(*self._with(x))[0]
+        return self.evaluation(x).value(self.out)
+
+    def binding(self, x) -> dict:
+        """``{equation: binding branch}`` of the kernel's Max/Min at ``x``."""
+        if not self.k.branch_kind:
+            return {}
+        ev = self.evaluation(x) if self.scalar and not isinstance(x, np.ndarray) \
+            else self.k.lazy(self._with(x))
+        return {owner: ev.binding(owner) for owner in self.k.branch_kind}
 
 
 def _binding_at(k, known, unknown_name, x):
@@ -329,8 +369,10 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                            f"{target} does not depend on {unknown} in this system")
     lo, hi = _bounds_base(unknown, bounds)
 
+    fwd = _Forward(k, idx, known, unknown)
+
     def residual(x):
-        return abs(_forward(k, idx, known, unknown, x) - tval) / abs(tval)
+        return abs(fwd(x) - tval) / abs(tval)
 
     # 1. closed form on each branch
     if method in (None, "closed-form"):
@@ -354,16 +396,16 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
         if good:
             x = min(good)
             if row.integer:
-                return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap,
+                return _whole(fwd, unknown, target, tval, x, lo, hi, wrap, twrap,
                               "closed-form")
             return SolveResult(unknown, wrap(x), "closed-form", True, residual(x),
-                               _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
+                               fwd.binding(x), _identifiable(fwd, x))
         if method == "closed-form":
             return SolveResult(unknown, None, "closed-form", False, float("nan"), {}, True, False,
                                message="no closed-form root inside the bounds reproduces the target")
     # 2. bracket on a log grid, then brentq
     grid = np.geomspace(lo, hi, 97)
-    ys = np.asarray(_forward(k, idx, known, unknown, grid), dtype=float) * np.ones_like(grid)
+    ys = np.asarray(fwd(grid), dtype=float) * np.ones_like(grid)
     f = ys - tval
     close = np.nonzero(np.abs(f) <= _REL_TOL * abs(tval))[0]
     sign = np.sign(f)
@@ -371,9 +413,9 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
     if close.size and (not hits.size or close[0] <= hits[0]):
         x = float(grid[close[0]])
         if row.integer:
-            return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq")
+            return _whole(fwd, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq")
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
-                           _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
+                           fwd.binding(x), _identifiable(fwd, x))
     if hits.size:
         i = int(hits[0])
         if f[i] == 0 or f[i + 1] == 0:
@@ -381,7 +423,7 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
         else:
             from scipy.optimize import brentq
             try:
-                x = brentq(lambda v: _forward(k, idx, known, unknown, v) - tval, grid[i],
+                x = brentq(lambda v: fwd(v) - tval, grid[i],
                            grid[i + 1], xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
             except ValueError:
                 # the scalar evaluation at the bracket's ends disagrees in sign with the grid's
@@ -389,13 +431,13 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                 # answer, and the residual check below reports it if it misses the target
                 x = float(grid[i] if abs(f[i]) <= abs(f[i + 1]) else grid[i + 1])
         if row.integer:
-            return _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq",
+            return _whole(fwd, unknown, target, tval, x, lo, hi, wrap, twrap, "brentq",
                           bracket=(float(grid[i]), float(grid[i + 1])))
         if residual(x) > 1e-6:
-            return _jump(k, idx, known, unknown, tval, float(grid[i]), float(grid[i + 1]), x,
+            return _jump(fwd, unknown, tval, float(grid[i]), float(grid[i + 1]), x,
                          wrap, twrap)
         return SolveResult(unknown, wrap(x), "brentq", True, residual(x),
-                           _binding_at(k, known, unknown, x), _identifiable(k, idx, known, unknown, x))
+                           fwd.binding(x), _identifiable(fwd, x))
     # 3. unreachable: report the closest reachable value and whether the unknown matters there
     j = int(np.argmin(np.abs(f)))
     best = float(ys[j])
@@ -408,14 +450,14 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
         inside, outside = float(grid[edge]), float(grid[edge - 1] if edge == plateau.min() else grid[edge + 1])
         for _ in range(60):
             mid = math.sqrt(inside * outside)
-            if abs(_forward(k, idx, known, unknown, mid) - best) <= 1e-9 * abs(best):
+            if abs(fwd(mid) - best) <= 1e-9 * abs(best):
                 inside = mid
             else:
                 outside = mid
         x_best = inside
     else:
         x_best = float(grid[j])
-    binding = _binding_at(k, known, unknown, float(grid[plateau.max()] if on_plateau else x_best))
+    binding = fwd.binding(float(grid[plateau.max()] if on_plateau else x_best))
     if flat_everywhere:
         msg = (f"{target} does not depend on {unknown} anywhere in [{wrap(lo):.3g~P}, "
                f"{wrap(hi):.3g~P}] (binding: {binding or 'n/a'}); it stays at {twrap(best):.4g~P}")
@@ -432,17 +474,17 @@ def _solve_scalar(system, unknown, target, tval, known, bounds, method):
                        not on_plateau, False, twrap(best), wrap(x_best), msg)
 
 
-def _jump(k, idx, known, unknown, tval, a, b, x, wrap, twrap):
+def _jump(fwd, unknown, tval, a, b, x, wrap, twrap):
     """Report a root of a stepwise (floor/ceiling) dependence of a continuous unknown as a jump:
     no value reproduces the target; the values on both sides of the step are given."""
-    y_lo = _forward(k, idx, known, unknown, a)
-    y_hi = _forward(k, idx, known, unknown, b)
+    y_lo = fwd(a)
+    y_hi = fwd(b)
     msg = (f"{twrap(tval):.6g~P} falls in a jump of a stepwise {unknown}-dependence near "
            f"{wrap(x):.6g~P} (from {twrap(y_lo):.6g~P} to {twrap(y_hi):.6g~P}): no exact solution")
-    return SolveResult(unknown, None, "brentq", False, abs(_forward(k, idx, known, unknown, x)
+    return SolveResult(unknown, None, "brentq", False, abs(fwd(x)
                                                           - tval) / abs(tval),
-                       _binding_at(k, known, unknown, x), True, False,
-                       twrap(_forward(k, idx, known, unknown, x)), wrap(x), msg)
+                       fwd.binding(x), True, False,
+                       twrap(fwd(x)), wrap(x), msg)
 
 
 _HIGHER_IS_BETTER = ("throughput", "goodput", "flops_utilization", "availability",
@@ -458,7 +500,7 @@ def _higher_is_better(target) -> bool:
     return any(word in target for word in _HIGHER_IS_BETTER)
 
 
-def _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, method, bracket=None):
+def _whole(fwd, unknown, target, tval, x, lo, hi, wrap, twrap, method, bracket=None):
     """The integer answer for a whole-number unknown near the exact solution ``x``.
 
     An integer that reproduces the target (within the solver tolerance) is returned as such
@@ -479,25 +521,25 @@ def _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, method,
                            message=f"no whole {unknown} lies in [{wrap(lo):.4g~P}, "
                                    f"{wrap(hi):.4g~P}] next to the exact solution {u:.6g}")
     cand = np.arange(first, last + 1, dtype=float)
-    ys = np.asarray(_forward(k, idx, known, unknown, cand * f), dtype=float) * np.ones_like(cand)
+    ys = np.asarray(fwd(cand * f), dtype=float) * np.ones_like(cand)
     err = np.abs(ys - tval) / abs(tval)
     exact = np.nonzero(err <= _REL_TOL)[0]
     if exact.size:
         c = float(cand[exact[0]])
         return SolveResult(unknown, wrap(c * f), method, True, float(err[exact[0]]),
-                           _binding_at(k, known, unknown, c * f),
-                           _identifiable(k, idx, known, unknown, c * f), margin=0.0)
+                           fwd.binding(c * f),
+                           _identifiable(fwd, c * f), margin=0.0)
     higher = _higher_is_better(target)
     near = np.array(sorted({min(max(math.floor(u), lo_u), hi_u), min(max(math.ceil(u), lo_u), hi_u)}),
                     dtype=float)
-    y_near = np.asarray(_forward(k, idx, known, unknown, near * f), dtype=float) * np.ones_like(near)
+    y_near = np.asarray(fwd(near * f), dtype=float) * np.ones_like(near)
     ok = y_near >= tval if higher else y_near <= tval
     sense = ">=" if higher else "<="
     if not ok.any():
         j = int(np.argmin(np.abs(y_near - tval)))
         c, y = float(near[j]), float(y_near[j])
         return SolveResult(unknown, None, method, False, abs(y - tval) / abs(tval),
-                           _binding_at(k, known, unknown, c * f), True, False, twrap(y),
+                           fwd.binding(c * f), True, False, twrap(y),
                            wrap(c * f),
                            f"no whole {unknown} next to the exact solution {u:.6g} meets "
                            f"{target} {sense} {twrap(tval):.4g~P}: {unknown} = {c:g} gives "
@@ -509,16 +551,16 @@ def _whole(k, idx, known, unknown, target, tval, x, lo, hi, wrap, twrap, method,
            f"solution {u:.6g} that meets {target} {sense} {twrap(tval):.4g~P} ({target} = "
            f"{twrap(y):.4g~P} there, margin {margin:.3%})")
     return SolveResult(unknown, wrap(c * f), method + " (whole number)", True,
-                       abs(y - tval) / abs(tval), _binding_at(k, known, unknown, c * f),
-                       _identifiable(k, idx, known, unknown, c * f), True, message=msg,
+                       abs(y - tval) / abs(tval), fwd.binding(c * f),
+                       _identifiable(fwd, c * f), True, message=msg,
                        margin=float(margin))
 
 
-def _identifiable(k, idx, known, unknown, x) -> bool:
+def _identifiable(fwd, x) -> bool:
     """True if the target moves with the unknown at x (one-sided relative differences)."""
-    y0 = _forward(k, idx, known, unknown, x)
+    y0 = fwd(x)
     for h in (1e-6, -1e-6):
-        y1 = _forward(k, idx, known, unknown, x * (1 + h))
+        y1 = fwd(x * (1 + h))
         if abs(y1 - y0) > 1e-12 * max(abs(y0), 1e-300):
             return True
     return False
