@@ -6,7 +6,8 @@ request rate; no physics lives here.
 - ``load``: the serving system at a request rate: :func:`load_kernel`, :func:`load_inputs`,
   :func:`evaluate_load`, and the checks of the load's user values;
 - ``service``: :func:`serve` and :class:`ServeResult` (with the uncertainty bands);
-- ``size``: :func:`size_fleet`, :class:`FleetResult` and the exact replica search;
+- ``size``: :func:`size_fleet` and :class:`FleetResult`;
+- ``search``: the exact replica search, over every candidate chip and TP degree at once;
 - ``costs``: purchase or rental cost and yearly operational carbon of a fleet (wall 18).
 """
 

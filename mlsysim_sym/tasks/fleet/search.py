@@ -157,13 +157,13 @@ def _layouts(vals, least, tpa, slo, rows) -> None:
     out = {n: v(n) for n in ("sequence_slots", "loaded_step_time", "loaded_ttft",
                              "server_utilization", "running_batch", "achieved_flop_rate",
                              "engine_memory_footprint")}
-    kv, tok = v("kv_saturation_rate", 1), v("token_saturation_rate", 1)
     for k, (i, h) in enumerate(zip(idx, hi)):
         reasons = []
         if h > 1:
-            if not stable[k, 1]:
-                reasons.append("Batching (saturation: "
-                               f"{'KV slots' if kv[k] <= tok[k] else 'token budget'})")
+            if not stable[k, 1]:   # which saturation (read only when one replica fewer is)
+                kv, tok = v("kv_saturation_rate", 1)[k], v("token_saturation_rate", 1)[k]
+                which = "KV slots" if kv <= tok else "token budget"
+                reasons.append(f"Batching (saturation: {which})")
             else:
                 if not a[k, 1]:
                     reasons.append("Serving (TPOT)")
