@@ -147,3 +147,21 @@ def test_fleet_search_matches_one_chip_at_a_time():
     alone = [ms.size_fleet("llama-3-70b", c, **kw).to_dict()["candidates"][0] for c in chips]
     assert together == alone
     assert not together[3]["feasible"] and "fp8" in together[3]["reason"]
+
+
+def test_memo_tables_are_bounded(monkeypatch):
+    from mlsysim_sym.tasks._core import memo
+    monkeypatch.setattr(memo, "MAX_ENTRIES", 2)
+    t = memo.table()
+    for i in range(5):
+        assert memo.put(t, i, str(i)) == str(i)
+        assert len(t) <= 2 and t[i] == str(i)
+    # what-if chips passed as objects are keyed by identity: each pins its object, so a loop
+    # over many of them starts the table over instead of growing it
+    chips = [ms.Hardware.from_spec({
+        "name": f"what-if-{k}", "vendor": "acme", "tier": "datacenter",
+        "peak": {"fp16": f"{k} PFLOP/s"},
+        "memory": [{"tier": "hbm", "capacity": "192 GB", "bandwidth": "8 TB/s"}]})
+        for k in (1, 2, 3)]
+    lat = [ms.predict("llama-3-8b", c, batch=64).time_per_output_token for c in chips]
+    assert lat[0] > lat[1] > lat[2]   # each chip its own numbers: the compute term shrinks

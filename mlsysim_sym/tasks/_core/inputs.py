@@ -99,7 +99,7 @@ def cached(fn, obj, *extra):
                                 for e in extra)
     hit = _OBJ_CACHE.get(key)
     if hit is None or hit[0] is not obj:
-        hit = _OBJ_CACHE[key] = (obj, fn(obj, *extra))
+        hit = memo.put(_OBJ_CACHE, key, (obj, fn(obj, *extra)))
     return hit[1]
 
 

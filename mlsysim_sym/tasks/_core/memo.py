@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from ... import registry
 
-__all__ = ["table", "on_change", "on_change_clear", "fresh", "clear"]
+__all__ = ["table", "put", "on_change", "on_change_clear", "fresh", "clear", "MAX_ENTRIES"]
+
+#: entries a table holds before :func:`put` starts it over (a table keyed by object identity
+#: pins its objects: a loop over many what-if chips must not grow it without bound)
+MAX_ENTRIES = 4096
 
 _TABLES: list = []
 _CLEARERS: list = []
@@ -25,6 +29,15 @@ def table() -> dict:
     t: dict = {}
     _TABLES.append(t)
     return t
+
+
+def put(t: dict, key, value):
+    """``t[key] = value`` (emptying ``t`` first when it holds :data:`MAX_ENTRIES`); returns
+    ``value``."""
+    if len(t) >= MAX_ENTRIES:
+        t.clear()
+    t[key] = value
+    return value
 
 
 def on_change(fn):

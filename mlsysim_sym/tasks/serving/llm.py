@@ -185,7 +185,7 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency))
     at = order.index(_in.KNOB_INPUTS[0])
     if key is not None and not vectorised and order[at:at + 3] == _in.KNOB_INPUTS:
-        _FAST[key] = _Memo(kernel, args, at, rest)
+        memo.put(_FAST, key, _Memo(kernel, args, at, rest))
     return Prediction(kernel.lazy(args, vectorised), *rest[:4], order, *rest[4:])
 
 

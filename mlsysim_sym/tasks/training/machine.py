@@ -88,7 +88,7 @@ def machine_of(cluster, devices) -> tuple:
     if hit is None:
         notes: list = []
         mach = machine(cluster, devices, notes)
-        hit = _MACHINES[key] = (cluster, mach, tuple(notes))   # the cluster pins its id
+        hit = memo.put(_MACHINES, key, (cluster, mach, tuple(notes)))   # cluster pins its id
     return hit[1], hit[2]
 
 

@@ -40,7 +40,8 @@ def ops_context(hw, node, dc, ops, checkpoint_bytes) -> dict:
         key = (id(hw), id(node), id(dc), checkpoint_bytes)
         hit = _CONTEXTS.get(key)
         if hit is None:   # the objects pin their ids
-            hit = _CONTEXTS[key] = (hw, node, dc, _context(hw, node, dc, {}, checkpoint_bytes))
+            hit = memo.put(_CONTEXTS, key,
+                           (hw, node, dc, _context(hw, node, dc, {}, checkpoint_bytes)))
         return hit[3]
     return _context(hw, node, dc, ops, checkpoint_bytes)
 
