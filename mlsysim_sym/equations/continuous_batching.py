@@ -34,7 +34,8 @@ second reaches 1; each is a closed form in the branch coefficients.
 Regime of validity: steady state, Poisson arrivals split evenly over identical replicas, every
 request n_in prompt and n_out output tokens; dense or MoE decoders (MoE: all experts' weights
 read each step, routing imbalance not modelled); paged KV cache without prefix sharing,
-preemption or swapping; the decode KV read at the time-averaged context n_in + n_out/2.
+preemption or swapping; the decode KV read at the time-averaged context n_in + n_out/2 (the
+sliding-window record bounds it, and the slot's S_kv = n_in + n_out, by the window).
 
 References
 ----------
@@ -89,8 +90,10 @@ _A_c = _phi * s.step_weight_time + s.fixed_overhead + s.step_latency_time
 _A_m = s.step_weight_time + s.fixed_overhead + s.step_latency_time
 
 
-def _saturating(limit, per_request_tokens):
-    """Rate at which ``per_request_tokens`` x rate x T* reaches ``limit`` on either branch."""
+def saturating_rate(limit, per_request_tokens):
+    """Rate at which ``per_request_tokens`` x rate x T* reaches ``limit`` on either branch (the
+    fixed point's step constants A_c, A_m and loads K_c, K_m; the disaggregation record reads it
+    for its decode-only steps)."""
     return s.one_request * sympy.Min(limit / (per_request_tokens * _A_c + limit * _K_c),
                                      limit / (per_request_tokens * _A_m + limit * _K_m))
 
@@ -99,7 +102,7 @@ def _prompt_step():
     """A step carrying the running batch and one prompt's chunk (wall 4's roofline)."""
     decode = s.running_batch * s.tokens_per_decode_step
     tc = compute.time_for((decode_token_flops(s.mean_context_length) * decode
-                           + prefill_token_flops(s.prompt_length) * s.prompt_chunk_tokens) / _t)
+                           + prefill_token_flops() * s.prompt_chunk_tokens) / _t)
     tm = memory.time_for((s.weight_bytes + kv_group_bytes_per_token()
                           * (s.running_batch * s.mean_context_length + s.prompt_chunk_tokens)) / _t)
     return (memory.roofline(tc, tm, _phi) + tp_latency()
@@ -130,7 +133,7 @@ WALL = Wall(
                  note="time average over the n_out decode steps (ours)"),
         Equation(s.decode_token_flops, decode_token_flops(s.mean_context_length),
                  cite="kaplan2020scaling", locator="Table 1: C_forward per token at context n_ctx"),
-        Equation(s.prefill_token_flops, prefill_token_flops(s.prompt_length),
+        Equation(s.prefill_token_flops, prefill_token_flops(),
                  cite="kaplan2020scaling", locator="Table 1, causal attention over S_p^2/2 pairs"),
         Equation(s.request_compute_time,
                  compute.time_for((s.output_length * s.decode_token_flops
@@ -201,9 +204,12 @@ WALL = Wall(
                            - s.workspace_bytes),
                  cite="vllm2025engineargs", locator="gpu_memory_utilization: the fraction of "
                  "device memory for weights, activations and KV cache (default 0.9)"),
+        Equation(s.sequence_kv_tokens, _full_context, cite="kwon2023vllm",
+                 locator="Sec. 4.2: a sequence's KV blocks grow to its prompt plus its output",
+                 note="full attention; the sliding-window record caps the windowed layers' share"),
         Equation(s.sequence_capacity,
                  count_floor(_t * s.engine_kv_pool_bytes
-                             / (s.kv_group_bytes_per_token * _full_context)),
+                             / (s.kv_group_bytes_per_token * s.sequence_kv_tokens)),
                  cite="kwon2023vllm", locator="Table 1: max # KV cache slots / tokens per sequence",
                  note="full context reserved per sequence (no preemption)"),
         Equation(s.sequence_slots, sympy.Min(s.sequence_capacity, s.max_running_sequences),
@@ -219,14 +225,15 @@ WALL = Wall(
         Equation(s.loaded_mean_ttft, s.mean_waiting_time + s.prefill_latency,
                  cite="agrawal2024sarathi", locator="Sec. 2: TTFT = scheduling delay + prefill"),
         Equation(s.engine_memory_footprint,
-                 (s.weight_bytes + s.sequence_slots * s.kv_group_bytes_per_token * _full_context)
+                 (s.weight_bytes + s.sequence_slots * s.kv_group_bytes_per_token
+                  * s.sequence_kv_tokens)
                  / _t + s.workspace_bytes,
                  cite="kwon2023vllm", locator="Fig. 1: parameters + KV cache + activations"),
         Equation(s.kv_saturation_rate,
-                 _saturating(s.sequence_slots, _n_out_steps), cite="little1961",
+                 saturating_rate(s.sequence_slots, _n_out_steps), cite="little1961",
                  locator="B* = lambda n_out T*(lambda) = B_slots solved per branch (ours)"),
         Equation(s.token_saturation_rate,
-                 _saturating(s.max_batched_tokens, _full_context * s.tokens_per_decode_step
+                 saturating_rate(s.max_batched_tokens, _full_context * s.tokens_per_decode_step
                              / s.tokens_per_decode_step),
                  cite="agrawal2024sarathi",
                  locator="Sec. 4.3: the step's tokens lambda (n_in + n_out) T* within the budget"),

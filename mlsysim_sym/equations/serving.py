@@ -22,7 +22,11 @@ attention. The attention variant enters through three quantities, defined here f
 the cached elements per token and layer e_kv (2 H_kv d_h), and the elements per (query, key)
 pair summed over the heads and the two matmuls, w_d for a decode token and w_p for a prompt
 token (both 2 H d_h). The multi-head latent attention record (``equations/mla.py``, DeepSeek-V2)
-defines the same three for MLA, so every equation below serves both. Footprint = weights + KV cache at full context + peak live activations; with
+defines the same three for MLA, so every equation below serves both. Likewise the tokens a
+sequence holds and attends to per layer, the attention span S_att, and the keys a prompt token
+attends to on average, S_pa, are the context S and S_p/2 under full attention; the
+sliding-window record (``equations/sliding_window.py``, Mistral 7B, Gemma 2) bounds both by the
+window. Footprint = weights + KV cache at full context + peak live activations; with
 FlashAttention the S x S score matrix is never materialised (Dao et al.), so the live
 activations of one layer are the residual stream plus the FFN intermediate, for at most the
 engine's token budget per step (vLLM ``max_num_batched_tokens``: longer prompts run in chunks,
@@ -77,6 +81,9 @@ _kv_heads_group = sympy.Max(s.kv_heads, _t)
 #: what the equations read from the attention variant; defined below for MHA/GQA/MQA (the MLA
 #: record, ``equations/mla.py``, defines them for multi-head latent attention instead)
 ATTENTION_WIDTHS = (s.kv_elements_per_layer, s.decode_attention_width, s.prefill_attention_width)
+#: the attention spans the equations read: defined below for full attention (the sliding-window
+#: record, ``equations/sliding_window.py``, defines them for windowed layers instead)
+ATTENTION_SPANS = (s.attention_span, s.prompt_attention_span)
 
 
 def kv_group_bytes_per_token():
@@ -85,18 +92,22 @@ def kv_group_bytes_per_token():
     return s.layers * s.kv_elements_per_layer * s.kv_bytes_per_element
 
 
-def decode_token_flops(context):
-    """FLOPs of one decode token attending to ``context`` cached tokens (Kaplan Table 1):
-    2 N_a + 2 L w_d S (MHA/GQA/MQA: w_d = 2 H d_h)."""
+def decode_token_flops(span):
+    """FLOPs of one decode token attending to ``span`` cached tokens per layer (Kaplan Table 1):
+    2 N_a + 2 L w_d S (MHA/GQA/MQA: w_d = 2 H d_h; S the attention span, the context for full
+    attention)."""
     return (s.flops_per_parameter_token * s.active_parameters
-            + s.attention_flops_per_pair * s.layers * s.decode_attention_width * context)
+            + s.attention_flops_per_pair * s.layers * s.decode_attention_width * span)
 
 
-def prefill_token_flops(prompt):
-    """FLOPs of one prompt token of a ``prompt``-token causal prefill (S_p/2 keys on average:
-    the two attention matmuls of the whole prompt cost L w_p S_p^2, 2 L H d_h S_p^2 for MHA)."""
+def prefill_token_flops():
+    """FLOPs of one prompt token of a causal prefill: 2 N_a + 2 L w_p S_pa, with S_pa the keys a
+    prompt token attends to on average (:data:`~mlsysim_sym.symbols.prompt_attention_span`;
+    full attention: S_p/2, so the two attention matmuls of the whole prompt cost L w_p S_p^2,
+    2 L H d_h S_p^2 for MHA)."""
     return (s.flops_per_parameter_token * s.active_parameters
-            + s.attention_flops_per_pair * s.layers * s.prefill_attention_width * prompt / 2)
+            + s.attention_flops_per_pair * s.layers * s.prefill_attention_width
+            * s.prompt_attention_span)
 
 
 def tp_latency():
@@ -153,13 +164,23 @@ WALL = Wall(
                  locator="Table 1: 2 n_layer n_ctx d_attn FLOPs per token for the attention "
                          "matmuls",
                  note="as for decode: the heads' keys and values are the cached ones"),
+        Equation(s.attention_span, s.context_length, cite="pope2023inference",
+                 locator="Sec. 2.1: the KV cache holds the keys and values of every previous "
+                         "token, which each new token attends to",
+                 note="full attention: every cached token, in every layer (the sliding-window "
+                      "record bounds it by the window)"),
+        Equation(s.prompt_attention_span, s.prompt_length / 2, cite="kaplan2020scaling",
+                 locator="Table 1: the attention matmuls of causal attention, S_p (S_p + 1)/2 "
+                         "~ S_p^2/2 (query, key) pairs",
+                 note="keys per prompt token on average: the i-th token attends to i keys"),
         Equation(s.weight_bytes, s.parameters * s.bytes_per_parameter, cite="pope2023inference",
                  locator="Sec. 2.1, memory costs: weights"),
         Equation(s.kv_cache_bytes,
-                 kv_group_bytes_per_token() * s.context_length * s.batch,
+                 kv_group_bytes_per_token() * s.attention_span * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1, KV cache size; Sec. 3.3 multiquery",
                  note="L e_kv elements per token over the TP group (e_kv: the attention "
-                      "variant's, defined above for MHA/GQA/MQA)"),
+                      "variant's, defined above for MHA/GQA/MQA) for the attention span's tokens "
+                      "(the context under full attention)"),
         Equation(s.activation_bytes,
                  sympy.Min(s.batch * s.prompt_length + s.prefill_chunk_tokens,
                            s.max_batched_tokens)
@@ -174,11 +195,14 @@ WALL = Wall(
         Equation(s.prefill_flops,
                  s.flops_per_parameter_token * s.active_parameters * s.prompt_length * s.batch
                  + s.attention_flops_per_pair * s.layers * s.prefill_attention_width
-                 * s.prompt_length ** 2 / 2 * s.batch,
+                 * s.prompt_length * s.prompt_attention_span * s.batch,
                  cite="kaplan2020scaling", locator="Table 1: C_forward = 2N + 2 n_layer n_ctx d_attn",
-                 note="causal attention over S_p tokens touches S_p^2/2 pairs; two matmuls"),
-        Equation(s.prefill_bytes, s.weight_bytes + s.kv_cache_bytes * s.prompt_length / s.context_length,
-                 cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once"),
+                 note="causal attention over S_p tokens touches S_p^2/2 pairs (S_p x the prompt "
+                      "attention span); two matmuls"),
+        Equation(s.prefill_bytes,
+                 s.weight_bytes + kv_group_bytes_per_token() * s.prompt_length * s.batch,
+                 cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once",
+                 note="every prompt token's keys and values are written once"),
         Equation(s.prefill_compute_time, compute.time_for(s.prefill_flops / _t),
                  cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
         Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes / _t),
@@ -197,8 +221,8 @@ WALL = Wall(
         Equation(s.prefill_throughput, s.prompt_length * s.batch / s.ttft, cite="pope2023inference",
                  locator="Sec. 2: prefill throughput"),
         Equation(s.decode_flops,
-                 decode_token_flops(s.context_length) * s.tokens_per_decode_step * s.batch
-                 + prefill_token_flops(s.prompt_length) * s.prefill_chunk_tokens,
+                 decode_token_flops(s.attention_span) * s.tokens_per_decode_step * s.batch
+                 + prefill_token_flops() * s.prefill_chunk_tokens,
                  cite="kaplan2020scaling", locator="Table 1: C_forward per token at context n_ctx",
                  note="one new token attends to all S cached tokens: Q K^T and A V, 2 FLOPs each; "
                       "plus the chunk of prompt tokens the step carries (Agrawal et al. 2024; 0 "

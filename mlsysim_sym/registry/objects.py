@@ -450,13 +450,21 @@ class Model(RegistryObject):
         [param]
     peak_activation_memory : pint.Quantity or None
         [B]
+    sliding_window : pint.Quantity or None
+        [token] The window of the sliding-window attention layers (Mistral 7B, Gemma 2), None
+        for full attention.
+    windowed_layer_share : float or None
+        Share of the layers that are windowed (1 when a window is given without it; Gemma 2
+        alternates, 0.5); None without a window.
     """
 
     entry_kind = "model"
     _ATTRIBUTE_PATHS = {"published_parameters": "published_params",
                         "published_active_parameters": "published_active_params",
                         "published_flops": "published_flops", "published_macs": "published_macs",
-                        "peak_activation_memory": "peak_activation_memory"}
+                        "peak_activation_memory": "peak_activation_memory",
+                        "sliding_window": "sliding_window",
+                        "windowed_layer_share": "windowed_layer_share"}
 
     def __init__(self, spec, values, sources, file):
         super().__init__(spec, values, sources, file)
@@ -491,6 +499,11 @@ class Model(RegistryObject):
         _set(self, "published_parameters", self._q("published_params"))
         _set(self, "published_active_parameters", self._q("published_active_params"))
         _set(self, "peak_activation_memory", self._q("peak_activation_memory"))
+        window = self._q("sliding_window")
+        share = self._q("windowed_layer_share")
+        _set(self, "sliding_window", window)
+        _set(self, "windowed_layer_share", None if window is None else
+             1.0 if share is None else float(share.to("").magnitude))
 
     def _summary(self):
         out = []

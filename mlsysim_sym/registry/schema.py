@@ -303,6 +303,9 @@ Oversubscription = Qty("", "1", minimum=1.0)
 #: large-message collective bus bandwidth over the link rate (nccl-tests busbw / link); above 1
 #: only with in-network reduction (NVLink SHARP), which moves fewer bytes than busbw assumes
 BusEfficiency = Qty("", "0.82")
+Tokens = Qty("token", "4096 token")
+#: a share in (0, 1] (the upper bound is checked where it is used)
+Share = Qty("", "0.5")
 
 
 # ---- sources -------------------------------------------------------------------------------------
@@ -537,10 +540,13 @@ class ModelSpec(_Entry):
     diffusion: Optional[DiffusionSpec] = None
     precision: Optional[Precision] = None
     peak_activation_memory: Optional[Bytes] = None
+    sliding_window: Optional[Tokens] = None
+    windowed_layer_share: Optional[Share] = None
 
     @model_validator(mode="after")
     def _check(self):
         fam = self.family
+        self._check_window()
         required = _ARCH_REQUIRED.get(fam, ())
         if required:
             if self.architecture is None:
@@ -580,6 +586,21 @@ class ModelSpec(_Entry):
         if fam in ("decoder", "moe", "encoder") and arch.attention == "gqa" and arch.kv_heads is None:
             raise FieldError("architecture.kv_heads", "attention: gqa needs kv_heads")
         return self
+
+    def _check_window(self):
+        """A sliding window only on decoder / MoE language models; its layer share in (0, 1]
+        and only beside a window."""
+        if self.sliding_window is not None and self.family not in ("decoder", "moe"):
+            raise FieldError("sliding_window", f"a sliding window is for decoder and moe models, "
+                                               f"not {self.family}")
+        share = self.windowed_layer_share
+        if share is not None:
+            if self.sliding_window is None:
+                raise FieldError("windowed_layer_share", "windowed_layer_share needs "
+                                                         "sliding_window (the window in tokens)")
+            if share.quantity.to("").magnitude > 1:
+                raise FieldError("windowed_layer_share", f"{share.text!r} is a share of the "
+                                 "layers: at most 1 (every layer windowed)")
 
 
 # ---- datacenters and systems ---------------------------------------------------------------------

@@ -100,6 +100,10 @@ engine_kv_pool_bytes = declare(
 workspace_bytes = declare("workspace_bytes", "GB", r"M_{\mathrm{ws}}",
                           "activation workspace of one device, sized for the token budget",
                           (0, 1e9))
+sequence_kv_tokens = declare(
+    "sequence_kv_tokens", "token", r"S_{kv}",
+    "tokens a sequence at full context (prompt + output) holds in the KV cache, averaged over the "
+    "layers (full attention: n_in + n_out; windowed layers hold at most the window)", (0, 1e8))
 sequence_capacity = declare("sequence_capacity", "dimensionless", r"B_{\max}",
                             "sequences at full context whose KV caches fit in a replica",
                             (0, 1e9))

@@ -114,6 +114,17 @@ prefill_attention_width = declare(
     "elements per (query, key) pair of a prompt token, summed over the heads and the two "
     "attention matmuls Q K^T and A V (MHA/GQA/MQA: 2 H d_h; MLA with per-head keys and values: "
     "H (d_h^C + d_h^R + d_v))", (0, 1e9))
+# the attention span: wall 4 defines it for full attention (every cached token), the
+# sliding-window record (equations/sliding_window.py) for windowed layers
+attention_span = declare(
+    "attention_span", "token", r"S_{\mathrm{att}}",
+    "tokens a sequence at context S holds in its KV cache and attends to per layer, averaged over "
+    "the layers (full attention: S; sliding window W on a share f of the layers: "
+    "S - f Max(0, S - W))", (0, 1e7))
+prompt_attention_span = declare(
+    "prompt_attention_span", "token", r"\bar{S}_{p,\mathrm{att}}",
+    "keys a prompt token attends to in a causal prefill, averaged over the prompt and the layers "
+    "(full attention: S_p / 2)", (0, 1e7))
 activation_bytes = declare("activation_bytes", "GB", r"M_{a}",
                            "peak live activation bytes during a forward pass", (0, 1e9))
 prefill_flops = declare("prefill_flops", "FLOP", r"W_{p}", "FLOPs of one prefill pass", (0, 1e27))

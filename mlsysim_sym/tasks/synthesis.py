@@ -103,7 +103,8 @@ def synthesize(model, targets, unknowns=("memory_bandwidth", "peak_flops"), *, b
     if isinstance(b, np.ndarray) or isinstance(s, np.ndarray):
         raise InputError("synthesize takes one batch and one seq_len (whole numbers), not arrays: "
                          "loop over the values you want to compare")
-    system = serving_system(_in.latent_attention(m))   # MLA: the latent dimensions
+    # MLA: the latent dimensions; sliding window: the window and its share of the layers
+    system = serving_system(_in.latent_attention(m), _in.sliding_window(m))
     known = _known_values(m, precision, b, s)
     _apply_given(known, given, system, unknowns)
     out = Synthesis()

@@ -24,7 +24,8 @@ from .knobs import EFFICIENCY_INPUTS, magnitude
 
 __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_INPUTS",
            "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "MLA_DIMS",
-           "latent_attention", "model_input_names", "with_model", "args", "cached",
+           "WINDOW_INPUTS", "latent_attention", "sliding_window", "model_input_names",
+           "with_model", "args", "cached",
            "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
            "tp_magnitudes", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude"]
@@ -43,6 +44,9 @@ SERVING_INPUTS = (MODEL_INPUTS + HARDWARE_INPUTS + PRECISION_INPUTS + EFFICIENCY
 #: multi-head latent attention (DeepSeek-V2/V3): the MLA record (equations/mla.py) defines wall 4's
 #: attention quantities from these dimensions instead of kv_heads and head_dim
 MLA_DIMS = ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+#: sliding-window attention (Mistral 7B, Gemma 2): the sliding-window record
+#: (equations/sliding_window.py) bounds the attention spans by the window on a share of the layers
+WINDOW_INPUTS = ("attention_window", "windowed_layer_share")
 
 
 def latent_attention(model) -> bool:
@@ -50,24 +54,32 @@ def latent_attention(model) -> bool:
     return getattr(model, "attention", None) == "mla"
 
 
-def with_model(inputs, latent: bool) -> tuple:
+def sliding_window(model) -> bool:
+    """True when ``model`` has sliding-window attention layers (served with the sliding-window
+    record)."""
+    return getattr(model, "sliding_window", None) is not None
+
+
+def with_model(inputs, latent: bool, windowed: bool = False) -> tuple:
     """A kernel's input names ``inputs`` for the attention variant: with ``latent``, the MLA
-    dimensions in place of ``kv_heads`` and ``head_dim``."""
-    if not latent:
-        return tuple(inputs)
+    dimensions in place of ``kv_heads`` and ``head_dim``; with ``windowed``, the window and the
+    windowed share of the layers after the model's shape."""
     out = []
     for name in inputs:
-        if name == "kv_heads":
+        if latent and name == "kv_heads":
             out.extend(MLA_DIMS)
-        elif name != "head_dim":
+        elif not (latent and name == "head_dim"):
             out.append(name)
+        if windowed and name == "ffn_width":
+            out.extend(WINDOW_INPUTS)
     return tuple(out)
 
 
 def model_input_names(model) -> tuple:
     """The names :func:`model_magnitudes` gives for ``model`` (:data:`MODEL_INPUTS`, with the
-    MLA dimensions in place of ``kv_heads`` and ``head_dim`` for an MLA model)."""
-    return with_model(MODEL_INPUTS, latent_attention(model))
+    MLA dimensions in place of ``kv_heads`` and ``head_dim`` for an MLA model, and the window
+    inputs for a sliding-window model)."""
+    return with_model(MODEL_INPUTS, latent_attention(model), sliding_window(model))
 
 
 def args(values: dict, order) -> tuple:
@@ -127,6 +139,9 @@ def model_magnitudes(model) -> tuple:
         if values[key] is None:
             raise ValueError(f"model {model.name!r} has no {key}: predict() needs a decoder "
                              f"transformer architecture ({', '.join(needed)})")
+    if sliding_window(model):     # the sliding-window record reads the window and its share
+        values.update(attention_window=model.sliding_window,
+                      windowed_layer_share=model.windowed_layer_share)
     return tuple(magnitude(k, values[k]) for k in model_input_names(model))
 
 

@@ -23,8 +23,8 @@ from ...units import Q_, base_factor
 from .._core.inputs import max_batched_tokens_magnitude, serving_inputs
 from .._core.knobs import magnitude
 
-__all__ = ["LOAD_OUTPUTS", "load_kernel", "load_inputs", "evaluate_load", "check_load", "whole",
-           "positive"]
+__all__ = ["LOAD_OUTPUTS", "load_kernel", "variant_of", "load_inputs", "evaluate_load",
+           "check_load", "whole", "positive"]
 
 #: outputs of the serving system read at a request rate
 LOAD_OUTPUTS = ("loaded_step_time", "running_batch", "loaded_prefill_chunk", "prefill_latency",
@@ -34,17 +34,29 @@ LOAD_OUTPUTS = ("loaded_step_time", "running_batch", "loaded_prefill_chunk", "pr
                 "achieved_flop_rate", "arrival_rate")
 
 #: inputs the kernel's Piecewise conditions need as full arrays (the others broadcast)
-_BROADCAST = ("request_rate", "serving_replicas", "latency_percentile", "tensor_parallel")
+_BROADCAST = ("request_rate", "serving_replicas", "latency_percentile", "tensor_parallel",
+              "prefill_replicas", "decode_replicas")
 
 
-@lru_cache(maxsize=2)
-def load_kernel(latent: bool = False):
+def load_kernel(latent: bool = False, windowed: bool = False):
     """The serving system compiled for its outputs at a request rate (``latent``: with
-    multi-head latent attention), from the disk cache of generated kernels
-    (:func:`mlsysim_sym.numeric.cached_kernel`: no sympy when it holds the kernel)."""
-    return cached_kernel("serving (MLA)" if latent else "serving", LOAD_OUTPUTS, None,
-                         lambda: serving_system(latent),
+    multi-head latent attention; ``windowed``: with sliding-window attention), from the disk
+    cache of generated kernels (:func:`mlsysim_sym.numeric.cached_kernel`: no sympy when it
+    holds the kernel)."""
+    return _load_kernel(bool(latent), bool(windowed))
+
+
+@lru_cache(maxsize=4)
+def _load_kernel(latent: bool, windowed: bool):
+    return cached_kernel(serving_composition.variant_name("serving", latent, windowed),
+                         LOAD_OUTPUTS, None, lambda: serving_system(latent, windowed),
                          depends=(serving_composition.__file__,))
+
+
+def variant_of(values: dict) -> tuple:
+    """(latent, windowed): the attention variant whose inputs ``values`` holds (an MLA model's
+    latent dimensions, a sliding-window model's window; :func:`serving_inputs`)."""
+    return "kv_lora_rank" in values, "attention_window" in values
 
 
 def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=None,
@@ -77,9 +89,10 @@ def _default_memory_reserve() -> float:
     return magnitude("memory_reserve", default("memory_reserve"))
 
 
-def evaluate_load(values: dict):
-    """Evaluate :func:`load_kernel` on :func:`load_inputs` (broadcast when any is an array)."""
-    k = load_kernel(latent="kv_lora_rank" in values)   # an MLA model's inputs (serving_inputs)
+def evaluate_load(values: dict, kernel=None):
+    """Evaluate :func:`load_kernel` (or another kernel of the serving system at a load, such as
+    the disaggregated one) on :func:`load_inputs` (broadcast when any is an array)."""
+    k = kernel or load_kernel(*variant_of(values))
     args = [values[n] for n in k.input_names]
     vectorised = any(isinstance(a, np.ndarray) for a in args)
     if vectorised:  # numpy broadcasts; the queue's Piecewise needs array conditions

@@ -23,7 +23,7 @@ import numpy as np
 
 from ... import registry, vocabulary
 from ...units import Q_, quantity_json
-from .._core.inputs import check_tp, latent_attention
+from .._core.inputs import check_tp, latent_attention, sliding_window
 from .._core.result import Result
 from .costs import fleet_carbon, fleet_cost
 from .load import check_load, evaluate_load, load_inputs, load_kernel, whole
@@ -80,7 +80,7 @@ class ServeResult(Result):
     @property
     def system(self):
         """The composed system the fleet was evaluated with (the serving system at a load)."""
-        return load_kernel(latent_attention(self.model)).system
+        return load_kernel(latent_attention(self.model), sliding_window(self.model)).system
 
     def to_dict(self) -> dict:
         """JSON-ready dict: quantities as ``{"value", "unit"}``, model and chip by name."""

@@ -19,7 +19,7 @@ import numpy as np
 from ... import checks, registry, vocabulary
 from ...symbols import info
 from ...units import Q_, base_factor, quantity_json, to_base
-from .._core.inputs import check_tp, latent_attention
+from .._core.inputs import check_tp, latent_attention, sliding_window
 from .._core.result import Result
 from .costs import fleet_carbon, fleet_cost
 from .load import check_load, load_inputs, load_kernel, positive, whole
@@ -66,7 +66,7 @@ class FleetResult(Result):
     @property
     def system(self):
         """The composed system the fleet was evaluated with (the serving system at a load)."""
-        return load_kernel(latent_attention(self.model)).system
+        return load_kernel(latent_attention(self.model), sliding_window(self.model)).system
 
     def headline(self) -> str:
         """One line: the chosen fleet's size and latencies, or why no candidate meets the SLO."""

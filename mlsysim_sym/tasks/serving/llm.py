@@ -174,12 +174,13 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     values.update(_tp_values(hw, values["tensor_parallel"], efficiency))
     vectorised = _check_sweep(values)
     values = {**_in.cached(_model_values, m), **roofs, **values}
-    latent = _in.latent_attention(m)   # multi-head latent attention: the MLA record
+    # the attention variant: the MLA record, the sliding-window record
+    variant = (_in.latent_attention(m), _in.sliding_window(m))
     if family == "moe":   # the expert structure; predict's communication efficiency wins
         values = {**_in.cached(moe_magnitudes, m, hw), **values}
-        kernel, alias = moe_kernel(latent), MOE_ALIAS
+        kernel, alias = moe_kernel(*variant), MOE_ALIAS
     else:
-        kernel, alias = serving_kernel(latent), None
+        kernel, alias = serving_kernel(*variant), None
     order = kernel.input_names
     args = _in.args(values, order)
     rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency))

@@ -13,7 +13,7 @@ from ...feasibility import memory_reason
 from ...symbols import info
 from ...units import Q_, base_factor
 from .._core import knobs
-from .._core.inputs import MLA_DIMS, latent_attention
+from .._core.inputs import MLA_DIMS, latent_attention, sliding_window
 from .._core.result import Result
 from .system import OUTPUTS, PER_TOKEN, moe_serving_system, per_token_kernel, serving_system
 
@@ -275,8 +275,8 @@ class Prediction(Result):
     @property
     def system(self):
         """The composed system this prediction was computed with."""
-        latent = "kv_lora_rank" in self._inputs
-        return moe_serving_system(latent) if self._alias else serving_system(latent)
+        variant = ("kv_lora_rank" in self._inputs, "attention_window" in self._inputs)
+        return moe_serving_system(*variant) if self._alias else serving_system(*variant)
 
     def registry_fields(self) -> list:
         """(registry object, field path) of every registry value this prediction used."""
@@ -290,6 +290,10 @@ class Prediction(Result):
                      if latent_attention(self.model) else ("kv_heads", "head_dim"))
         rows += [(self.model, f) for f in ("layers", "hidden", "heads", *attention, "ffn",
                                             "vocab")]
+        if sliding_window(self.model):
+            rows += [(self.model, "sliding_window")]
+            if "windowed_layer_share" in self.model.quantities():
+                rows += [(self.model, "windowed_layer_share")]
         return rows
 
     def defaults_used(self) -> dict:

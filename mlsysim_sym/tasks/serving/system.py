@@ -6,8 +6,12 @@ path: ``predict`` reads its per-step outputs (:data:`OUTPUTS`, kernel :func:`ser
 rate. MoE models use :func:`moe_serving_system` (kernel :func:`moe_kernel`), whose outputs carry
 the names in :data:`MOE_ALIAS`. A model with multi-head latent attention (``latent=True``) is
 served by the same systems with the MLA record's attention quantities in wall 4, its kernels
-reading the MLA dimensions in place of ``kv_heads`` and ``head_dim``. Each system is composed
-and each kernel compiled once per process.
+reading the MLA dimensions in place of ``kv_heads`` and ``head_dim``; a model with sliding-window
+attention (``windowed=True``) by the same systems with the sliding-window record's attention
+spans, its kernels reading the window and the windowed share of the layers.
+:func:`disaggregated_system` composes the same walls and records with the disaggregation record
+(separate prefill and decode pools). Each system is composed and each kernel compiled once per
+process.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from .._core.inputs import (EFFICIENCY_INPUTS, HARDWARE_INPUTS, KNOB_INPUTS, MOD
 
 __all__ = ["OUTPUTS", "SERVING_INPUTS", "MOE_STRUCTURE", "MOE_EXTRA", "MOE_INPUTS", "MOE_ALIAS",
            "MOE_OUTPUTS", "PER_TOKEN", "serving_system", "moe_serving_system", "per_token_system",
-           "serving_kernel", "moe_kernel", "per_token_kernel"]
+           "serving_kernel", "moe_kernel", "per_token_kernel", "attention_records",
+           "variant_name", "disaggregated_system"]
 
 #: the per-step outputs of a prediction, in the order of :func:`serving_kernel`
 OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes", "weight_bytes",
@@ -57,52 +62,112 @@ PER_TOKEN = {"decode": ("decode_flops_utilization", "energy_per_output_token"),
              "prefill": ("prefill_flops_utilization", "energy_per_prompt_token")}
 
 
-def _records(latent, *records):
-    """The records, with the MLA record's attention quantities in wall 4 when ``latent``."""
-    from ...equations import mla
-    return mla.latent_attention(*records) if latent else records
+def attention_records(latent, windowed, *records, disaggregated=False) -> tuple:
+    """The records with the attention variant's definitions: the MLA record's attention widths
+    in wall 4 when ``latent``, the sliding-window record's attention spans when ``windowed``;
+    with ``disaggregated``, the continuous-batching record turned into the decode pool of the
+    disaggregation record (before the spans, which it also reads)."""
+    from ...equations import disaggregation, mla, sliding_window
+    if latent:
+        records = mla.latent_attention(*records)
+    if disaggregated:
+        records = disaggregation.disaggregated(*records)
+    if windowed:
+        records = sliding_window.sliding_window(*records)
+    return tuple(records)
 
 
-@lru_cache(maxsize=2)
-def serving_system(latent: bool = False):
+def variant_name(name, latent, windowed) -> str:
+    """A system's name with its attention variant: ``serving (MLA, sliding window)``."""
+    tags = [t for t, on in (("MLA", latent), ("sliding window", windowed)) if on]
+    if not tags:
+        return name
+    if name.endswith(")"):
+        return f"{name[:-1]}, {', '.join(tags)})"
+    return f"{name} ({', '.join(tags)})"
+
+
+def serving_system(latent: bool = False, windowed: bool = False):
     """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency)
     and the continuous-batching record composed. ``predict`` reads its per-step outputs,
     ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate.
     ``latent=True``: with multi-head latent attention (the MLA record defines wall 4's KV cache
-    width and attention widths)."""
+    width and attention widths); ``windowed=True``: with sliding-window attention (the
+    sliding-window record bounds the attention spans by the window)."""
+    return _serving_system(bool(latent), bool(windowed))
+
+
+@lru_cache(maxsize=4)
+def _serving_system(latent: bool, windowed: bool):
     from ...equations import walls, workloads
     from ...system import System
-    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
-                                       walls.tail_latency, workloads.continuous_batching),
-                             name="serving (MLA)" if latent else "serving")
+    return System.from_walls(*attention_records(latent, windowed, walls.compute, walls.memory,
+                                                walls.serving, walls.tail_latency,
+                                                workloads.continuous_batching),
+                             name=variant_name("serving", latent, windowed))
 
 
-@lru_cache(maxsize=2)
-def moe_serving_system(latent: bool = False):
+def disaggregated_system(latent: bool = False, windowed: bool = False):
+    """Disaggregated serving: :func:`serving_system`'s walls and records with the disaggregation
+    record (a prefill pool behind wall 7's queue, the KV transfer, and the continuous-batching
+    record's decode-only steps as the decode pool); ``latent`` and ``windowed`` as there."""
+    return _disaggregated_system(bool(latent), bool(windowed))
+
+
+@lru_cache(maxsize=4)
+def _disaggregated_system(latent: bool, windowed: bool):
+    from ...equations import walls, workloads
+    from ...system import System
+    return System.from_walls(*attention_records(latent, windowed, walls.compute, walls.memory,
+                                                walls.serving, walls.tail_latency,
+                                                workloads.continuous_batching,
+                                                disaggregated=True),
+                             name=variant_name("serving (disaggregated)", latent, windowed))
+
+
+def moe_serving_system(latent: bool = False, windowed: bool = False):
     """Walls 1, 2, 4 plus the MoE workload record (total vs active params, experts touched);
-    ``latent=True``: with multi-head latent attention (the MLA record)."""
+    ``latent=True``: with multi-head latent attention (the MLA record); ``windowed=True``: with
+    sliding-window attention."""
+    return _moe_serving_system(bool(latent), bool(windowed))
+
+
+@lru_cache(maxsize=4)
+def _moe_serving_system(latent: bool, windowed: bool):
     from ...equations import walls, workloads
     from ...system import System
-    return System.from_walls(*_records(latent, walls.compute, walls.memory, walls.serving,
-                                       workloads.moe),
-                             name="serving (MoE, MLA)" if latent else "serving (MoE)")
+    return System.from_walls(*attention_records(latent, windowed, walls.compute, walls.memory,
+                                                walls.serving, workloads.moe),
+                             name=variant_name("serving (MoE)", latent, windowed))
 
 
-@lru_cache(maxsize=2)
-def serving_kernel(latent: bool = False):
+def serving_kernel(latent: bool = False, windowed: bool = False):
     """:func:`serving_system` compiled: :data:`OUTPUTS` from :data:`SERVING_INPUTS` (MLA: the
-    latent dimensions in place of ``kv_heads`` and ``head_dim``; ``.input_names`` says), from
-    the disk cache of generated kernels (no sympy, no walls built when it holds it)."""
-    return cached_kernel("serving (MLA)" if latent else "serving", OUTPUTS,
-                         with_model(SERVING_INPUTS, latent), lambda: serving_system(latent))
+    latent dimensions in place of ``kv_heads`` and ``head_dim``; sliding window: the window
+    inputs after the model's shape; ``.input_names`` says), from the disk cache of generated
+    kernels (no sympy, no walls built when it holds it)."""
+    return _serving_kernel(bool(latent), bool(windowed))
 
 
-@lru_cache(maxsize=2)
-def moe_kernel(latent: bool = False):
+@lru_cache(maxsize=4)
+def _serving_kernel(latent: bool, windowed: bool):
+    return cached_kernel(variant_name("serving", latent, windowed), OUTPUTS,
+                         with_model(SERVING_INPUTS, latent, windowed),
+                         lambda: serving_system(latent, windowed))
+
+
+def moe_kernel(latent: bool = False, windowed: bool = False):
     """:func:`moe_serving_system` compiled: :data:`MOE_OUTPUTS` from :data:`MOE_INPUTS` (MLA:
-    the latent dimensions in place of ``kv_heads`` and ``head_dim``), from the disk cache."""
-    return cached_kernel("serving (MoE, MLA)" if latent else "serving (MoE)", MOE_OUTPUTS,
-                         with_model(MOE_INPUTS, latent), lambda: moe_serving_system(latent))
+    the latent dimensions in place of ``kv_heads`` and ``head_dim``; sliding window: the
+    window inputs), from the disk cache."""
+    return _moe_kernel(bool(latent), bool(windowed))
+
+
+@lru_cache(maxsize=4)
+def _moe_kernel(latent: bool, windowed: bool):
+    return cached_kernel(variant_name("serving (MoE)", latent, windowed), MOE_OUTPUTS,
+                         with_model(MOE_INPUTS, latent, windowed),
+                         lambda: moe_serving_system(latent, windowed))
 
 
 @lru_cache(maxsize=1)
