@@ -16,13 +16,14 @@ from ...defaults import VariantKey, default, resolve, variant_name
 
 __all__ = ["EFFICIENCY_INPUTS", "OVERLAP_KEYS", "check_stack", "default_efficiency",
            "efficiency_magnitudes", "serving_defaults", "unoverlapped", "communication",
+           "scale_out",
            "fraction", "magnitude"]
 
 #: the calibrated serving efficiencies, in the serving kernel's order
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "fixed_overhead")
 #: the keys of ``efficiency={...}`` that set the unoverlapped share of the shorter roof
 OVERLAP_KEYS = ("unoverlapped", "unoverlapped_fraction")
-_KEYS = {"compute", "memory", "fixed_overhead", "communication", "scale_up_latency",
+_KEYS = {"compute", "memory", "fixed_overhead", "communication", "scale_up_latency", "scale_out",
          *OVERLAP_KEYS, *EFFICIENCY_INPUTS}
 
 
@@ -88,7 +89,8 @@ def efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None)
         unknown = set(efficiency) - _KEYS
         if unknown:
             raise ValueError(f"unknown efficiency keys {sorted(unknown)}; allowed: compute, memory, "
-                             "fixed_overhead, communication, scale_up_latency, unoverlapped")
+                             "fixed_overhead, communication, scale_up_latency, scale_out, "
+                             "unoverlapped")
         for k, v in efficiency.items():
             if k in ("compute", "compute_efficiency"):
                 comp = checks.fraction("compute efficiency", v)
@@ -127,3 +129,16 @@ def communication(efficiency):
 def _communication_default() -> float:
     return magnitude("communication_efficiency",
                      default(variant_name("communication_efficiency", regime="serve")))
+
+
+def scale_out(efficiency):
+    """Achieved fraction of the scale-out (NIC) link rate (``efficiency={"scale_out": ..}``;
+    default: the calibrated ``scale_out_efficiency`` of the training collectives)."""
+    if isinstance(efficiency, dict) and "scale_out" in efficiency:
+        return checks.fraction("scale_out efficiency", efficiency["scale_out"])
+    return _scale_out_default()
+
+
+@lru_cache(maxsize=1)
+def _scale_out_default() -> float:
+    return magnitude("scale_out_efficiency", default("scale_out_efficiency"))

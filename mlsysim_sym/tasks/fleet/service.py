@@ -100,7 +100,8 @@ class ServeResult(Result):
 def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1, batch=None,
           percentile=0.99, precision="fp16", datacenter=None, efficiency=None,
           cloud_price=None, uncertainty=False, memory_reserve=None, max_batched_tokens=None,
-          stack=None, weight_bits=None) -> ServeResult:
+          stack=None, weight_bits=None, prefill_replicas=None, decode_replicas=None,
+          kv_transfer_bandwidth=None):
     """Latency, capacity, cost and carbon of a serving fleet at a request rate.
 
     Parameters
@@ -138,7 +139,28 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         Serving engine whose calibrated per-step overhead applies (as in ``predict``).
     weight_bits : float, optional
         Storage bits per weight when they differ from ``precision`` (as in ``predict``).
+    prefill_replicas, decode_replicas : int, optional
+        Disaggregated serving (DistServe, Splitwise): prompts run on ``prefill_replicas`` and
+        decode steps on ``decode_replicas`` groups of ``tp`` chips (give both, not
+        ``replicas``); returns a :class:`~.disaggregated.DisaggregatedResult` (TTFT = wait +
+        prefill + KV transfer; TPOT of decode-only steps).
+    kv_transfer_bandwidth : quantity, optional
+        Link rate each device sends its share of a prompt's KV cache over (disaggregated only;
+        default: the chip's scale-out NIC from the registry).
+
+    Returns
+    -------
+    ServeResult, or DisaggregatedResult when the pools are given.
     """
+    if prefill_replicas is not None or decode_replicas is not None \
+            or kv_transfer_bandwidth is not None:
+        return _disaggregated(model, hardware, replicas, uncertainty, dict(
+            qps=qps, input_tokens=input_tokens, output_tokens=output_tokens,
+            prefill_replicas=prefill_replicas, decode_replicas=decode_replicas, tp=tp,
+            batch=batch, percentile=percentile, precision=precision, datacenter=datacenter,
+            efficiency=efficiency, cloud_price=cloud_price, memory_reserve=memory_reserve,
+            max_batched_tokens=max_batched_tokens, stack=stack, weight_bits=weight_bits,
+            kv_transfer_bandwidth=kv_transfer_bandwidth))
     if uncertainty:
         return _serve_with_bands(model, hardware, uncertainty, dict(
             qps=qps, input_tokens=input_tokens, output_tokens=output_tokens, replicas=replicas,
@@ -162,6 +184,21 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
                 carbon=fleet_carbon(hw, devices, datacenter))
     r.loaded_inputs = values
     return r
+
+
+def _disaggregated(model, hardware, replicas, uncertainty, kw):
+    """``serve`` of a disaggregated split (:mod:`.disaggregated`), after refusing what does not
+    apply to it."""
+    from .disaggregated import serve_disaggregated
+    if kw["prefill_replicas"] is None or kw["decode_replicas"] is None:
+        raise ValueError("disaggregated serving needs both prefill_replicas and decode_replicas "
+                         "(kv_transfer_bandwidth only applies to them)")
+    if replicas != 1:
+        raise ValueError("replicas is the co-located fleet: with prefill_replicas and "
+                         "decode_replicas give only those")
+    if uncertainty:
+        raise ValueError("uncertainty bands are not available for disaggregated serving")
+    return serve_disaggregated(model, hardware, **kw)
 
 
 def _result(ev, m, hw, replicas, tp, percentile, *, slots_note, cost, carbon) -> ServeResult:

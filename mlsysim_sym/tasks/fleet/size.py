@@ -125,7 +125,8 @@ class _Ask:
 def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_tokens,
                slo=None, percentile=0.99, precision="fp16", budget=None, carbon_cap=None,
                datacenter=None, tp=None, max_batch=4096, efficiency=None,
-               cloud_price=None, objective="devices") -> FleetResult:
+               cloud_price=None, objective="devices", disaggregated=False,
+               kv_transfer_bandwidth=None):
     """The minimum number of devices that serves ``qps`` within the latency SLO.
 
     Parameters
@@ -147,6 +148,13 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
         Tensor-parallel degrees to search (default 1, 2, 4, 8 within one node).
     objective : {"devices", "cost", "carbon"}
         What to minimise across candidate chips (devices is always minimised per chip).
+    disaggregated : bool
+        Size separate prefill and decode pools (DistServe, Splitwise): each the least replicas
+        meeting its SLO (TTFT for prefill, TPOT for decode), both raised until the links carry
+        the KV caches; returns a :class:`~.disaggregated.DisaggregatedResult`.
+    kv_transfer_bandwidth : quantity, optional
+        With ``disaggregated``: the link rate each device sends its KV share over (default: the
+        chip's scale-out NIC from the registry).
     """
     ask = _ask(model, qps=qps, input_tokens=input_tokens, output_tokens=output_tokens, slo=slo,
                percentile=percentile, precision=precision, budget=budget,
@@ -154,6 +162,11 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
                efficiency=efficiency, cloud_price=cloud_price, objective=objective)
     cands = hardware_or_candidates if isinstance(hardware_or_candidates, (list, tuple)) \
         else [hardware_or_candidates]
+    if disaggregated or kv_transfer_bandwidth is not None:
+        from .disaggregated import size_disaggregated
+        if not disaggregated:
+            raise ValueError("kv_transfer_bandwidth applies to disaggregated=True only")
+        return size_disaggregated(ask, cands, objective, kv_transfer_bandwidth)
     chips = [_candidate(ask, c) for c in cands]
     searched = [c for c in chips if "inputs" in c]
     layouts = least_replicas([(c.pop("inputs"), c["tps"]) for c in searched], ask.lam,
@@ -210,14 +223,19 @@ def _valid_tps(m, hw):
     return tuple(out) or (1,)
 
 
+def candidate_tps(ask, hw) -> tuple:
+    """The tensor-parallel degrees searched on ``hw``: the user's (checked), else the default
+    degrees that fit (1 for a chip without a scale-up link)."""
+    if ask.tp is not None:
+        return tuple(check_tp(np.asarray(ask.tp, dtype=float), ask.model, hw).astype(int))
+    return _valid_tps(ask.model, hw) if hw.scale_up_bandwidth is not None else (1,)
+
+
 def _candidate(ask: _Ask, cand) -> dict:
     """One chip, its TP degrees and the load kernel's inputs at one replica of each (the search
     runs over every chip at once), or ``{"feasible": False, "reason": ...}``."""
     hw = registry.hardware(cand)
-    if ask.tp is not None:
-        tps = tuple(check_tp(np.asarray(ask.tp, dtype=float), ask.model, hw).astype(int))
-    else:
-        tps = _valid_tps(ask.model, hw) if hw.scale_up_bandwidth is not None else (1,)
+    tps = candidate_tps(ask, hw)
     try:
         hw.peak_flops(ask.precision)
     except ValueError as exc:
@@ -237,10 +255,10 @@ def _best(ask: _Ask, hw, tps, layouts) -> dict:
         return {"hardware": hw, "feasible": False, "reason": why}
     row = min(good, key=lambda r: (r["devices"], r["tp"]))
     row["hardware"] = hw
-    return _priced(ask, hw, row)
+    return priced(ask, hw, row)
 
 
-def _priced(ask: _Ask, hw, row: dict) -> dict:
+def priced(ask, hw, row: dict) -> dict:
     """``row`` with its cost and its cleanest region's carbon, or why the caps rule it out."""
     n_dev = row["devices"]
     row["cost"] = fleet_cost(hw, n_dev, ask.cloud_price)
