@@ -19,7 +19,7 @@ the continuous-batching record:
 * **KV transfer.** The prompt's cache, M_x = m_kv S_p,kv bytes over the group (S_p,kv the prompt,
   or the windowed layers' rolling buffers), moves to a decode replica over the scale-out fabric,
   each of the t devices sending its 1/t share over its own link: T_x = M_x / (t B_x eta_x)
-  + alpha_x (Splitwise Sec. IV-C, DistServe Sec. 4.3). TTFT = wait + D + T_x: the client's
+  + alpha_x (Splitwise Sec. IV-C, DistServe Sec. 3.3). TTFT = wait + D + T_x: the client's
   first token leaves once the cache is on the decode side. The links keep up while the busier
   side's share of transfers, Lambda M_x / (t B_x eta_x Min(R_p, R_d)), stays below one.
 * **Decode pool.** A decode replica is the continuous-batching record at lambda_d = Lambda / R_d
@@ -121,8 +121,8 @@ WALL = Wall(
                  note="passes of the token budget, each wall 4's roofline + T_0 + the "
                       "all-reduces' latencies; the all-reduce bytes of the whole prompt"),
         Equation(s.arrival_rate, s.request_rate, cite="zhong2024distserve",
-                 locator="Sec. 4: a centralized controller dispatches requests to the prefill "
-                         "instances",
+                 locator="Sec. 4.3, online scheduling: requests arrive at a centralized "
+                         "controller and go to the prefill instance with the shortest queue",
                  note="one queue in front of the prefill pool (wall 7)"),
         Equation(s.servers, s.prefill_replicas, cite="kleinrock1975queueing",
                  locator="Sec. 3.5: M/M/m, one server per prefill replica"),
@@ -136,8 +136,8 @@ WALL = Wall(
         Equation(s.prompt_kv_bytes, s.kv_group_bytes_per_token * s.prompt_kv_tokens,
                  cite="patel2024splitwise", locator="Sec. IV-C: KV-cache transfer size"),
         Equation(s.kv_transfer_time, _wire + s.kv_transfer_latency, cite="zhong2024distserve",
-                 locator="Sec. 4.3: KV caches are transmitted between the prefill and decoding "
-                         "instances over the network",
+                 locator="Sec. 3.3, communication overhead: a prompt's KV cache moves from the "
+                         "prefill to the decoding instance over the network",
                  note="alpha-beta model: each of the t devices sends its 1/t share over its own "
                       "scale-out link at the achieved fraction of its rate"),
         Equation(s.kv_link_utilization, _rate * _wire / _fewer_replicas,
@@ -148,8 +148,8 @@ WALL = Wall(
                       "each transfer's wire time"),
         Equation(s.disaggregated_ttft,
                  s.waiting_time_percentile + s.prefill_service_time + s.kv_transfer_time,
-                 cite="zhong2024distserve", locator="Sec. 3.1 and Fig. 10: prefill queuing, "
-                 "prefill execution and transmission"),
+                 cite="zhong2024distserve", locator="Sec. 3.1 (queueing + execution) and "
+                 "Sec. 6.3, Fig. 10: prefill queuing, prefill execution, transmission"),
         Equation(s.disaggregated_mean_ttft,
                  s.mean_waiting_time + s.prefill_service_time + s.kv_transfer_time,
                  cite="zhong2024distserve", locator="Sec. 3.1: average TTFT = wait + D"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import re
 from functools import cached_property
 from pathlib import Path
@@ -660,7 +661,25 @@ def hf_config_entry(cfg: Mapping[str, Any], name: str, *, display_name: str | No
            "architecture": {k: v for k, v in arch.items() if v is not None}}
     if moe is not None:
         raw["moe"] = moe
+    raw.update(_hf_sliding_window(cfg))
     return raw, {source_id: record}
+
+
+def _hf_sliding_window(cfg: Mapping[str, Any]) -> dict:
+    """The sliding window of a ``config.json``: Mistral's and Mixtral's ``sliding_window`` on
+    every layer; Gemma 2's on every other layer, starting with the first (transformers'
+    ``Gemma2DecoderLayer``: windowed when the layer index is even). Others (Qwen2's
+    ``use_sliding_window``, off in its releases) are not read; ``null`` is full attention."""
+    window, kind = cfg.get("sliding_window"), cfg.get("model_type")
+    if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
+        return {}
+    if kind in ("mistral", "mixtral"):
+        return {"sliding_window": f"{window} token"}
+    layers = cfg.get("num_hidden_layers")
+    if kind == "gemma2" and isinstance(layers, int) and layers > 0:
+        return {"sliding_window": f"{window} token",
+                "windowed_layer_share": f"{math.ceil(layers / 2) / layers:.12g}"}
+    return {}
 
 
 # ---- datacenters and systems -----------------------------------------------------------------

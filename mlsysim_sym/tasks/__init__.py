@@ -12,8 +12,9 @@ each a function that gathers inputs, calls one composed system and wraps the res
 - ``training``: ``train`` (``config``: ``TrainConfig``; ``machine``; ``efficiency``; ``step``:
   the system and one call; ``ops``: walls 15, 17-19 on demand; ``result``: ``TrainResult``);
 - ``fleet``: ``serve`` (``service``), ``size_fleet`` (``size``; its replica search over every
-  chip and degree at once: ``search``), the load at a request rate (``load``), cost and
-  carbon (``costs``); ``planning``: ``best_parallelism``;
+  chip and degree at once: ``search``), the load at a request rate (``load``), separate
+  prefill and decode pools (``disaggregated``), cost and carbon (``costs``); ``planning``:
+  ``best_parallelism``;
   ``synthesis``: ``synthesize``; ``scaling_laws``, ``compression``, ``footprint``.
 
 Nothing is imported here: ``import mlsysim_sym.tasks`` stays free, and each task module loads
