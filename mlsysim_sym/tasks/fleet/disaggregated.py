@@ -28,7 +28,10 @@ from .._core import knobs
 from .._core.inputs import check_tp, latent_attention, sliding_window
 from .._core.knobs import magnitude
 from .._core.result import Result, format_value
+from ...numeric import cached_kernel
 from ..serving import disaggregated_system
+from ..serving import system as serving_composition
+from ..serving.system import variant_name
 from ..training.machine import node_for_chip
 from .costs import fleet_carbon, fleet_cost
 from .load import check_load, evaluate_load, load_inputs, positive, variant_of, whole
@@ -52,13 +55,17 @@ _OFFSETS = np.concatenate(([1.0], 1.0 + 2.0 ** np.arange(0, 25)))
 
 
 def disaggregated_kernel(latent: bool = False, windowed: bool = False):
-    """The disaggregated serving system compiled for :data:`DISAGGREGATED_OUTPUTS`."""
+    """The disaggregated serving system compiled for :data:`DISAGGREGATED_OUTPUTS`, from the
+    disk cache of generated kernels (:func:`mlsysim_sym.numeric.cached_kernel`)."""
     return _kernel(bool(latent), bool(windowed))
 
 
 @lru_cache(maxsize=4)
 def _kernel(latent: bool, windowed: bool):
-    return disaggregated_system(latent, windowed).compile(DISAGGREGATED_OUTPUTS)
+    return cached_kernel(variant_name("serving (disaggregated)", latent, windowed),
+                         DISAGGREGATED_OUTPUTS, None,
+                         lambda: disaggregated_system(latent, windowed),
+                         depends=(serving_composition.__file__,))
 
 
 def kv_link(hw, kv_transfer_bandwidth=None) -> tuple:
