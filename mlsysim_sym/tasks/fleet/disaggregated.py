@@ -72,7 +72,8 @@ def kv_link(hw, kv_transfer_bandwidth=None) -> tuple:
     """(bandwidth, latency) base magnitudes of the link each device of a prefill replica sends
     its share of a prompt's KV cache over, the registry fabric used (or None) and a note: the
     given ``kv_transfer_bandwidth``, else the scale-out fabric of the chip's registry node (each
-    device's share of the node's NICs, as in training), else the chip's own scale-out link."""
+    device's share of the node's NICs, as in training), else the chip's own scale-out link. The
+    latency is the registry fabric's (or link's) in every case, 0 when it is unknown."""
     node = node_for_chip(hw)
     fabric = node.scale_out_fabric if node is not None else None
     latency = fabric.latency if fabric is not None else hw.scale_out_latency
