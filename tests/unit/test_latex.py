@@ -25,6 +25,9 @@ def test_serving_latex_has_kv_cache_and_roofline():
     # the KV cache reads the cached elements per token and layer e_kv, which wall 4 defines for
     # MHA/GQA/MQA (the MLA record defines it for multi-head latent attention)
     assert r"e_{kv} &= 2\,d_{h}\,\max\left(H_{kv}, t\right)" in tex
-    assert r"M_{kv} &= B\,S\,b_{kv}\,e_{kv}\,L" in tex
+    # ... for the tokens of the attention span, the context S under full attention (the
+    # sliding-window record bounds it by the window)
+    assert r"S_{\mathrm{att}} &= S" in tex
+    assert r"M_{kv} &= S_{\mathrm{att}}\,B\,b_{kv}\,e_{kv}\,L" in tex
     assert r"\max\left(T_{d,c}, T_{d,m}\right)" in tex
     assert r"\cite{pope2023inference}" in tex
