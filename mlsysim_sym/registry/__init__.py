@@ -15,6 +15,8 @@ close matches; malformed data raises :class:`RegistryError` naming the file, ent
 Importing this package loads neither pint nor pydantic: the loader, the schema and the object
 classes are imported on first use, and :func:`canonical_name` checks a name against the shipped
 files' names without loading the registry (what the command line does before anything heavy).
+The shipped data validated once is kept in the on-disk cache (:mod:`.store`): a later process
+builds the registry from it without PyYAML or pydantic.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from . import names as _names
-from .errors import PrecisionError, RegistryError, RegistryLookupError
+from .errors import PrecisionError, RegistryError, RegistryLoadError, RegistryLookupError
 from .names import DATA_DIR, PRECISIONS
 
 if TYPE_CHECKING:  # annotations only; at run time these load on first use (below)
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # annotations only; at run time these load on first use (belo
     from .schema import Provenance, Source
 
 # imported on first use (module __getattr__ below): name -> submodule
-_LAZY = {"Registry": "loader", "RegistryLoadError": "loader",
+_LAZY = {"Registry": "loader",
          "Cluster": "objects", "Datacenter": "objects", "Fabric": "objects",
          "Hardware": "objects", "MemoryTier": "objects", "Model": "objects", "Node": "objects",
          "RegistryObject": "objects", "format_bibtex": "objects",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["RegistryError", "RegistryLookupError", "PrecisionError", "FieldError"]
+__all__ = ["RegistryError", "RegistryLoadError", "RegistryLookupError", "PrecisionError",
+           "FieldError"]
 
 
 class RegistryError(ValueError):
@@ -33,6 +34,16 @@ class RegistryError(ValueError):
         if field:
             where.append(f"field '{field}'")
         super().__init__(": ".join(where + [problem]) if where else problem)
+
+
+class RegistryLoadError(RegistryError):
+    """Several registry problems at once; ``errors`` holds each :class:`RegistryError`."""
+
+    def __init__(self, errors: list[RegistryError]):
+        self.errors = list(errors)
+        shown = "\n  ".join(str(e) for e in self.errors[:20])
+        more = f"\n  ... and {len(self.errors) - 20} more" if len(self.errors) > 20 else ""
+        super().__init__(f"{len(self.errors)} registry problems:\n  {shown}{more}")
 
 
 class RegistryLookupError(LookupError, ValueError):

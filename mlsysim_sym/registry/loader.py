@@ -1,474 +1,147 @@
-"""Reading, validating and indexing registry YAML.
+"""The registry's index: reading data directories and user files into it, and looking up.
 
-Files are read the way ``yaml.safe_load`` reads them (the safe resolver and ``SafeConstructor``,
-nothing else), in two steps: the document is composed into a node tree (composing constructs no
-objects), the tree is checked - any non-standard tag (``!!python/object``), a duplicate mapping key
-or an impossible date is an error naming the file, line, entry and field - and only then is it
-constructed into plain data. Entries are
-validated by the pydantic schema, their values get their provenance resolved, names and aliases are
-indexed case-insensitively (a clash anywhere in the registry is an error naming both files), and
-cross references (node -> hardware, cluster -> node, ...) are resolved.
+A data directory (``sources/ hardware/ models/ datacenters/ systems/``) is read, validated and
+indexed once (:mod:`.validation`: PyYAML and the pydantic schema); names and aliases are indexed
+case-insensitively (a clash anywhere in the registry is an error naming both files) and cross
+references (node -> hardware, cluster -> node, ...) are resolved. A directory that loads without
+a problem is stored in the on-disk cache (:mod:`.store`), and a later process builds the same
+objects from it without validating again: no PyYAML, no pydantic, until something asks for a
+schema object (an entry's ``spec``, a provenance, a source record), which is then built from the
+stored data. A user's file (:meth:`Registry.add_file`) is always validated.
 
-Every problem is a :class:`~mlsysim_sym.registry.schema.RegistryError` naming the file, the entry and
-the field and saying what is allowed.
+Every problem is a :class:`~mlsysim_sym.registry.errors.RegistryError` naming the file, the
+entry and the field and saying what is allowed.
 """
 
 from __future__ import annotations
 
 import difflib
-import typing
+import importlib
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
-
-import yaml
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from . import names as _names
+from . import store
+from .errors import RegistryError, RegistryLoadError, RegistryLookupError
 from .names import DATA_DIR, KINDS
-from .objects import Cluster, Datacenter, Fabric, Hardware, Model, Node, RegistryObject
-from .schema import (ENTRY_SPECS, FieldError, RegistryError, RegistryLookupError, Source, Value,
-                     iter_raw_values, resolve_provenance, short_repr)
+from .objects import OBJECT_CLASSES, REFERENCE_FIELDS, RegistryObject
+from .value import Value
 
-__all__ = ["DATA_DIR", "KINDS", "Registry", "RegistryLoadError", "read_yaml", "parse_yaml",
-           "build_entry"]
+if TYPE_CHECKING:  # annotations only
+    from .schema import Provenance, Source
 
-OBJECT_CLASSES: dict[str, type[RegistryObject]] = {
-    "hardware": Hardware, "model": Model, "datacenter": Datacenter, "fabric": Fabric,
-    "node": Node, "cluster": Cluster,
-}
-_DIR_KINDS = {"hardware": "hardware", "models": "model", "datacenters": "datacenter",
-              "systems": "system", "sources": "source"}
-_KIND_WORDS = {"hardware": "hardware", "model": "model", "models": "model",
-               "datacenter": "datacenter", "datacenters": "datacenter", "system": "system",
-               "systems": "system", "source": "source", "sources": "source"}
-_SYSTEM_KEYS = {"fabrics": "fabric", "nodes": "node", "clusters": "cluster"}
-_MAX_FILE_BYTES = 5_000_000
-_EXPECTED = ("a list of entries or a mapping {kind: hardware|model|datacenter|system, "
-             "entries: [...]}")
+__all__ = ["DATA_DIR", "KINDS", "OBJECT_CLASSES", "Registry", "RegistryLoadError", "read_yaml",
+           "parse_yaml", "build_entry", "CachedEntry", "store_view"]
+
+# the YAML readers and the one-entry builder live in .validation (PyYAML and pydantic), imported
+# on first use; these names stay importable from here
+_FROM_VALIDATION = ("read_yaml", "parse_yaml", "build_entry")
 
 
-class RegistryLoadError(RegistryError):
-    """Several registry problems at once; ``errors`` holds each :class:`RegistryError`."""
-
-    def __init__(self, errors: list[RegistryError]):
-        self.errors = list(errors)
-        shown = "\n  ".join(str(e) for e in self.errors[:20])
-        more = f"\n  ... and {len(self.errors) - 20} more" if len(self.errors) > 20 else ""
-        super().__init__(f"{len(self.errors)} registry problems:\n  {shown}{more}")
-
-
-# ---- YAML ------------------------------------------------------------------------------------
-
-# libyaml's parser when present (same safe resolver, ~10x faster), else the pure-Python one
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in
-              ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")}
-
-
-def _node_name(node) -> Optional[str]:
-    if isinstance(node, yaml.MappingNode):
-        for key, val in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == "name" \
-                    and isinstance(val, yaml.ScalarNode):
-                return val.value
-    return None
-
-
-def _where(trail: list[tuple[Any, Any]]) -> tuple[Optional[str], Optional[str]]:
-    """Entry name and field path for a trail of (parent node, key) pairs."""
-    entry, start = None, 0
-    for i, (parent, key) in enumerate(trail):
-        if isinstance(parent, yaml.SequenceNode):
-            child = parent.value[key]
-            name = _node_name(child)
-            if name is not None:
-                entry, start = name, i + 1
-            elif entry is None:
-                entry, start = f"#{key + 1}", i + 1
-    if entry is None and trail:  # a sources file: id -> record
-        keys = [k for _, k in trail]
-        if keys[0] in ("entries", "sources") and len(keys) > 1:
-            entry, start = str(keys[1]), 2
-        else:
-            entry, start = str(keys[0]), 1
-    field = ".".join(str(k) for _, k in trail[start:]) or None
-    return entry, field
-
-
-def _check_nodes(root, file: str) -> None:
-    """Reject unsafe tags, duplicate keys and impossible dates in a composed YAML tree."""
-    timestamp_ctor = yaml.constructor.SafeConstructor()
-    seen: set[int] = set()
-    stack = [(root, [])]
-    while stack:
-        node, trail = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        line = node.start_mark.line + 1
-        if node.tag not in _SAFE_TAGS:
-            entry, field = _where(trail)
-            raise RegistryError(f"the YAML tag {node.tag!r} is not allowed: registry files are "
-                                "plain data (strings, numbers, booleans, dates, lists, mappings); "
-                                "remove the tag", file=file, entry=entry, field=field, line=line)
-        if node.tag.endswith(":timestamp"):
-            try:
-                timestamp_ctor.construct_yaml_timestamp(node)
-            except ValueError:
-                entry, field = _where(trail)
-                raise RegistryError(f"{node.value!r} is not a calendar date: write an ISO date "
-                                    "YYYY-MM-DD, e.g. 2026-11-22", file=file, entry=entry,
-                                    field=field, line=line) from None
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, val in node.value:
-                k = key.value if isinstance(key, yaml.ScalarNode) else None
-                if k is not None and k != "<<":
-                    if k in keys:
-                        entry, field = _where(trail + [(node, k)])
-                        raise RegistryError(f"duplicate key {k!r} (YAML would silently keep the "
-                                            "last one)", file=file, entry=entry, field=field,
-                                            line=key.start_mark.line + 1)
-                    keys.add(k)
-                stack.append((key, trail))
-                stack.append((val, trail + [(node, k)]))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                stack.append((item, trail + [(node, i)]))
-
-
-def read_yaml(path: Path, file: str | None = None) -> Any:
-    """Parse one registry file safely.
-
-    Parameters
-    ----------
-    path : Path
-    file : str, optional
-        How to name the file in errors (defaults to ``str(path)``).
-
-    Raises
-    ------
-    RegistryError
-        For unreadable or oversized files, YAML syntax errors, non-standard tags (such as
-        ``!!python/object``), duplicate keys and impossible dates.
-    """
-    file = file or str(path)
-    try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            raise RegistryError(f"file is larger than {_MAX_FILE_BYTES} bytes", file=file)
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"cannot read the file: {exc}", file=file) from None
-    return parse_yaml(text, file)
-
-
-def parse_yaml(text: str, file: str = "<text>") -> Any:
-    """Parse registry YAML given as text, exactly as :func:`read_yaml` parses a file.
-
-    Raises
-    ------
-    RegistryError
-        For text that is not a string or is larger than a registry file may be, YAML syntax
-        errors, non-standard tags, duplicate keys and impossible dates.
-    """
-    if not isinstance(text, str):
-        raise RegistryError(f"expected YAML text, got {type(text).__name__}", file=file)
-    if len(text) > _MAX_FILE_BYTES:
-        raise RegistryError(f"text is larger than {_MAX_FILE_BYTES} characters", file=file)
-    try:
-        root = yaml.compose(text, Loader=_SAFE_LOADER)
-    except RecursionError:
-        raise RegistryError("the YAML is nested too deeply", file=file) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RegistryError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", file=file,
-                            line=mark.line + 1 if mark else None) from None
-    if root is None:
-        return None
-    _check_nodes(root, file)
-    # What yaml.safe_load does, from the tree already checked: SafeConstructor builds only
-    # str, int, float, bool, None, date, list and dict.
-    try:
-        return yaml.constructor.SafeConstructor().construct_document(root)
-    except RecursionError:
-        raise RegistryError("the YAML is nested too deeply", file=file) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - _check_nodes catches these first
-        mark = getattr(exc, "problem_mark", None)
-        raise RegistryError(f"YAML that cannot be loaded safely: {exc}", file=file,
-                            line=mark.line + 1 if mark else None) from None
-
-
-# ---- splitting files into entries ----------------------------------------------------------------
-
-class _RawEntry:
-    __slots__ = ("kind", "data", "file", "label")
-
-    def __init__(self, kind, data, file, label):
-        self.kind, self.data, self.file, self.label = kind, data, file, label
-
-
-def _entry_label(data: Any, index: int) -> str:
-    if isinstance(data, dict) and isinstance(data.get("name"), str):
-        return data["name"]
-    return f"#{index + 1}"
-
-
-def _guess_kind(item: Any) -> Optional[str]:
-    if not isinstance(item, dict):
-        return None
-    for key, kind in (("peak", "hardware"), ("family", "model"), ("architecture", "model"),
-                      ("carbon_intensity", "datacenter"), ("link_bandwidth", "fabric"),
-                      ("accelerators_per_node", "node"), ("node", "cluster")):
-        if key in item:
-            return kind
-    return None
-
-
-def _split(data: Any, file: str, default_kind: Optional[str]):
-    """Split a parsed file into raw entries and raw source records.
-
-    A file is a list of entries, a systems mapping ``{fabrics, nodes, clusters}``, a sources
-    mapping ``{id: record}``, or a wrapper ``{kind, entries[, sources]}`` around any of them.
-    """
-    if data is None:
-        return [], {}
-    kind, body, sources = default_kind, data, {}
-    if isinstance(data, dict) and isinstance(data.get("kind"), str):
-        if data["kind"] not in _KIND_WORDS:
-            raise RegistryError(f"unknown kind {data['kind']!r}; allowed: hardware, model, "
-                                "datacenter, system, source", file=file, field="kind")
-        kind = _KIND_WORDS[data["kind"]]
-        extra = set(data) - {"kind", "entries", "sources", *_SYSTEM_KEYS}
-        if extra:
-            raise RegistryError(f"unknown top-level key(s) {sorted(extra)}; allowed: kind, entries, "
-                                "sources (and fabrics, nodes, clusters for kind system)", file=file)
-        sources = data.get("sources") or {}
-        if not isinstance(sources, dict):
-            raise RegistryError("'sources' must be a mapping id -> record", file=file,
-                                field="sources")
-        if kind == "system" and "entries" not in data:
-            body = {k: data[k] for k in _SYSTEM_KEYS if k in data}
-        else:
-            body = data.get("entries", {} if kind == "source" else [])
-    elif kind is None and isinstance(data, dict) and data and set(data) <= set(_SYSTEM_KEYS):
-        kind = "system"
-
-    if kind == "source":
-        if not isinstance(body, dict):
-            raise RegistryError("sources must be a mapping id -> record", file=file)
-        return [], {**sources, **body}
-    if kind == "system":
-        if not isinstance(body, dict) or set(body) - set(_SYSTEM_KEYS):
-            raise RegistryError("a systems file must be a mapping with keys fabrics, nodes, "
-                                "clusters (each a list of entries)", file=file)
-        entries = []
-        for key, sub_kind in _SYSTEM_KEYS.items():
-            items = body.get(key) or []
-            if not isinstance(items, list):
-                raise RegistryError(f"'{key}' must be a list of entries", file=file, field=key)
-            entries += [_RawEntry(sub_kind, item, file, _entry_label(item, i))
-                        for i, item in enumerate(items)]
-        return entries, sources
-    if not isinstance(body, list):
-        what = {str: "a text", int: "a number", float: "a number", bool: "a boolean",
-                dict: "a mapping without 'kind'"}.get(type(body), type(body).__name__)
-        got = ("one entry without a list around it (write it as '- name: ...', or under "
-               "'entries:')" if isinstance(body, dict) and "name" in body
-               else f"{what} at the top level")
-        raise RegistryError(f"expected {_EXPECTED}; the file holds {got}", file=file)
-    entries = []
-    for i, item in enumerate(body):
-        item_kind = kind or _guess_kind(item)
-        label = _entry_label(item, i)
-        if item_kind is None:
-            what = "an entry" if isinstance(item, dict) else f"{type(item).__name__} {item!r:.40}"
-            raise RegistryError(f"cannot tell what kind of entry this is ({what} without peak, "
-                                "family, carbon_intensity, ...): expected a mapping "
-                                "{kind: hardware|model|datacenter|system, entries: [...]}",
-                                file=file, entry=label)
-        entries.append(_RawEntry(item_kind, item, file, label))
-    return entries, sources
-
-
-# ---- pydantic errors -> RegistryError ----------------------------------------------------------
-
-def _submodel(model: type[BaseModel], loc: Iterable) -> Optional[type[BaseModel]]:
-    """The pydantic model class found at ``loc`` inside ``model`` (for 'allowed fields')."""
-
-    def unwrap(tp):
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            return tp
-        return next((m for m in map(unwrap, typing.get_args(tp)) if m is not None), None)
-
-    cur: Any = model
-    for part in loc:  # list indices and dict keys keep the current model
-        if isinstance(cur, type) and issubclass(cur, BaseModel) and part in cur.model_fields:
-            cur = unwrap(cur.model_fields[part].annotation)
-    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
-
-
-def _allowed(model: Optional[type[BaseModel]]) -> str:
-    if model is None:
-        return ""
-    required = [k for k, f in model.model_fields.items() if f.is_required() and k != "id"]
-    optional = [k for k, f in model.model_fields.items() if not f.is_required()]
-    text = f"required: {', '.join(required) or '(none)'}"
-    return text + (f"; optional: {', '.join(optional)}" if optional else "")
-
-
-def _describe(err: dict, model: type[BaseModel]) -> tuple[str, str]:
-    """(field path, message) for one pydantic error dict."""
-    loc = [p for p in err["loc"] if p != "[key]"]
-    kind, raw_input = err["type"], err.get("input")
-    inp = short_repr(raw_input)
-    inner = err.get("ctx", {}).get("error")
-    if isinstance(inner, FieldError) and inner.field:
-        loc = loc + inner.field.split(".")
-    field = ".".join(str(p) for p in loc)
-    if kind == "missing":
-        return field, f"required field '{loc[-1]}' is missing ({_allowed(_submodel(model, loc[:-1]))})"
-    if kind == "extra_forbidden":
-        parent = _submodel(model, loc[:-1])
-        names = list(parent.model_fields) if parent else []
-        close = difflib.get_close_matches(str(loc[-1]), names, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return field, f"unknown field '{loc[-1]}'{hint}; allowed fields here: {', '.join(names)}"
-    if kind == "value_error" and inner is not None:
-        return field, str(inner)
-    if kind in ("int_type", "int_parsing"):
-        return field, f"{inp} is not an integer: write a plain YAML integer, e.g. 32"
-    if kind == "bool_type":
-        return field, f"{inp} is not a boolean: write true or false"
-    if kind == "string_type":
-        hint = (" (YAML 1.1 reads unquoted yes/no/on/off as booleans: write \"NO\")"
-                if isinstance(raw_input, bool) else "")
-        return field, f"{inp} is not a string: write text (quote it){hint}"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        sub = _submodel(model, loc)
-        return field, f"{inp} is not a mapping: write a mapping ({_allowed(sub)})" if sub \
-            else f"{inp} is not a mapping"
-    if kind == "list_type":
-        return field, f"{inp} is not a list: write a YAML list"
-    if kind == "literal_error":
-        return field, f"{inp} is not allowed: {err['msg'].replace('Input should be', 'write')}"
-    if kind == "string_pattern_mismatch":
-        pattern = err.get("ctx", {}).get("pattern", "")
-        return field, f"{inp} does not have the required form (pattern {pattern})"
-    return field, f"{err['msg']} (got {inp})"
-
-
-def _convert(exc: ValidationError, model: type[BaseModel], file: str, entry: str):
-    errors = []
-    for err in exc.errors(include_url=False):
-        field, message = _describe(err, model)
-        errors.append(RegistryError(message, file=file, entry=entry, field=field or None))
-    return errors
-
-
-# ---- building entries ----------------------------------------------------------------------------
-
-def _resolve_values(spec, sources: Mapping[str, Source], file: str, entry: str):
-    """Resolve the provenance of every value; return (values, errors)."""
-    values: dict[str, Value] = {}
-    errors: list[RegistryError] = []
-    entry_prov = getattr(spec, "provenance", None)
-    if entry_prov is not None and entry_prov.source not in sources:
-        errors.append(_unknown_source(entry_prov.source, sources, file, entry, "provenance.source"))
-    for path, raw in iter_raw_values(spec):
-        try:
-            prov = resolve_provenance(raw, entry_prov)
-        except FieldError as exc:
-            sub = f"{path}.{exc.field}" if exc.field else path
-            errors.append(RegistryError(str(exc), file=file, entry=entry, field=sub))
-            continue
-        if prov.source not in sources:
-            if raw.spec is not None and raw.spec.source is not None:
-                errors.append(_unknown_source(prov.source, sources, file, entry, f"{path}.source"))
-            continue
-        values[path] = Value(quantity=raw.quantity, provenance=prov, text=raw.text)
-    return values, errors
-
-
-def _unknown_source(sid, sources, file, entry, field) -> RegistryError:
-    close = difflib.get_close_matches(sid, list(sources), n=3, cutoff=0.6)
-    hint = f"; close ids: {', '.join(close)}" if close else ""
-    err = RegistryError(f"unknown source id {sid!r}: define it in sources/*.yaml (or in the "
-                        f"file's 'sources' mapping){hint}", file=file, entry=entry, field=field)
-    err.source_id = sid
-    return err
-
-
-def _validate(kind: str, data: Any, sources: Mapping[str, Source], file: str, entry: str):
-    """Validate one raw entry; return (spec, values, errors)."""
-    spec_cls = ENTRY_SPECS[kind]
-    if not isinstance(data, dict):
-        return None, {}, [RegistryError(f"an entry must be a mapping of fields "
-                                        f"({_allowed(spec_cls)})", file=file, entry=entry)]
-    try:
-        spec = spec_cls.model_validate(data)
-    except ValidationError as exc:
-        return None, {}, _convert(exc, spec_cls, file, entry)
-    values, errors = _resolve_values(spec, sources, file, entry)
-    return spec, values, errors
-
-
-def build_entry(kind: str, data: Mapping[str, Any], sources: Mapping[str, Source],
-                file: str = "<dict>", resolve=None) -> RegistryObject:
-    """Validate one entry mapping and build its object (without registering it).
-
-    Parameters
-    ----------
-    kind : str
-        ``hardware``, ``model``, ``datacenter``, ``fabric``, ``node`` or ``cluster``.
-    data : mapping
-        The entry, as it would be written in YAML.
-    sources : mapping of str to Source
-    file : str
-        How to name the origin in errors.
-    resolve : callable(kind, name) -> RegistryObject, optional
-        Resolves references of nodes and clusters (defaults to the global registry).
-
-    Raises
-    ------
-    RegistryError
-    """
-    label = _entry_label(data, 0)
-    spec, values, errors = _validate(kind, dict(data), sources, file, label)
-    if errors:
-        raise errors[0] if len(errors) == 1 else RegistryLoadError(errors)
-    if resolve is None and kind in _REFERENCE_FIELDS:
-        from . import get_registry
-        resolve = get_registry().get
-    refs, ref_errors = _references(kind, spec, resolve, file, label)
-    if ref_errors:
-        raise ref_errors[0]
-    return OBJECT_CLASSES[kind](spec, values, sources, file, **refs)
-
-
-_REFERENCE_FIELDS = {
-    "node": (("accelerator", "hardware", True), ("scale_up_fabric", "fabric", False),
-             ("scale_out_fabric", "fabric", False)),
-    "cluster": (("node", "node", True), ("fabric", "fabric", False),
-                ("datacenter", "datacenter", False)),
-}
-
-
-def _references(kind, spec, resolve, file, entry):
-    refs, errors = {}, []
-    for field, ref_kind, _required in _REFERENCE_FIELDS.get(kind, ()):
-        name = getattr(spec, field)
-        if name is None:
-            refs[field] = None
-            continue
-        try:
-            refs[field] = resolve(ref_kind, name)
-        except RegistryLookupError as exc:
-            errors.append(RegistryError(f"unknown {ref_kind} reference: {exc}", file=file,
-                                        entry=entry, field=field))
-    return refs, errors
+def __getattr__(name):
+    if name in _FROM_VALIDATION:
+        return getattr(importlib.import_module(".validation", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _key = _names.key
+
+
+# ---- objects read from the cache -----------------------------------------------------------------
+
+class _SourceTable:
+    """The source records and value provenances of a registry read from the cache, built into
+    schema objects (pydantic) on first use and shared by every object of that registry."""
+
+    def __init__(self, sources: list, provenances: list):
+        self._records, self._rows = sources, provenances
+        self._sources: Optional[dict[str, Source]] = None
+        self._provenances: dict[int, Provenance] = {}
+
+    def sources(self) -> dict[str, Source]:
+        """Every source record by id, in the order the directory defined them."""
+        if self._sources is None:
+            from .schema import Source
+            self._sources = {sid: Source.model_validate(store.decode(record))
+                             for sid, _file, record in self._records}
+        return self._sources
+
+    def provenance(self, number: int) -> Provenance:
+        """The value provenance stored as row ``number``."""
+        prov = self._provenances.get(number)
+        if prov is None:
+            import datetime as dt
+
+            from .schema import Provenance
+            source, locator, retrieved, basis, note, currency_year = self._rows[number]
+            prov = Provenance.model_validate({
+                "source": source, "locator": locator,
+                "retrieved": dt.date.fromisoformat(retrieved), "basis": basis, "note": note,
+                "currency_year": currency_year})
+            self._provenances[number] = prov
+        return prov
+
+
+class CachedEntry:
+    """What an object read from the cache builds on first use (see ``RegistryObject``'s
+    ``spec``, values and sources): its schema entry validated from the stored mapping, its
+    values' provenances and its source records."""
+
+    __slots__ = ("kind", "raw", "values", "source_ids", "table")
+
+    def __init__(self, kind: str, raw, values: list, source_ids: list, table: _SourceTable):
+        self.kind, self.raw, self.values = kind, raw, values
+        self.source_ids, self.table = source_ids, table
+
+    def spec(self):
+        """The entry's schema object: the stored mapping validated as the file was."""
+        from .schema import ENTRY_SPECS
+        return ENTRY_SPECS[self.kind].model_validate(store.decode(self.raw))
+
+    def value_records(self, quantities: Mapping) -> dict[str, Value]:
+        """Each value with its quantity (the object's own) and provenance, by field path."""
+        return {path: Value(quantity=quantities[path], provenance=self.table.provenance(number),
+                            text=text)
+                for path, text, number in self.values}
+
+    def sources(self) -> dict[str, Source]:
+        """The source records the entry's values cite, by id."""
+        table = self.table.sources()
+        return {sid: table[sid] for sid in self.source_ids if sid in table}
+
+
+class _View:
+    """A stored schema block read by attribute, as the object constructors read a spec
+    (``spec.architecture.layers``); ``store_view`` makes one."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict):
+        object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name):
+        try:
+            return store_view(self._data[name])
+        except KeyError:
+            raise AttributeError(f"{self._data.get('__model__', 'block')} has no field "
+                                 f"{name!r}") from None
+
+    def __setattr__(self, key, value):
+        raise AttributeError("a stored block is read-only")
+
+
+def store_view(x):
+    """A value of :func:`~.validation.plain_fields` as the constructors read it: a schema block
+    as an object with its fields as attributes, a date as a date."""
+    if isinstance(x, dict):
+        if "__model__" in x:
+            return _View(x)
+        return {k: store_view(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [store_view(v) for v in x]
+    if isinstance(x, str):
+        return store.decode(x)
+    return x
 
 
 # ---- the registry --------------------------------------------------------------------------------
@@ -482,12 +155,24 @@ class Registry:
     """
 
     def __init__(self):
-        self.sources: dict[str, Source] = {}
+        self._sources: Optional[dict[str, Source]] = {}
+        self._source_table: Optional[_SourceTable] = None  # a registry read from the cache
         self._source_files: dict[str, str] = {}
         self._objects: dict[str, dict[str, RegistryObject]] = {k: {} for k in KINDS}
         self._index: dict[str, tuple[str, str]] = {}
         self._files: dict[str, str] = {}  # index key -> file that defined it
         self.user_files: list[str] = []  # files given to add_file, in load order
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        """Source records by id (of a registry read from the cache: built on first access)."""
+        if self._sources is None:
+            self._sources = dict(self._source_table.sources())
+        return self._sources
+
+    @sources.setter
+    def sources(self, value: dict[str, Source]) -> None:
+        self._sources = value
 
     # ---- building --------------------------------------------------------------------------------
     @classmethod
@@ -500,24 +185,92 @@ class Registry:
         collect : bool
             If True return ``(registry, errors)`` with every problem found instead of raising.
         """
-        reg = cls()
-        files = []
         root = Path(root)
-        label_root = root.parent.parent if root == DATA_DIR else root.parent
-        for sub, kind in _DIR_KINDS.items():
-            folder = root / sub
-            if folder.is_dir():
-                for path in sorted(folder.glob("*.y*ml")):
-                    try:
-                        display = str(path.relative_to(label_root))
-                    except ValueError:
-                        display = str(path)
-                    files.append((path, display, kind))
-        errors = reg._add(files, override=False)
+        files = store.data_files(root)
+        reg = cls._from_cache(root, files)
+        if reg is not None:
+            return (reg, []) if collect else reg
+        reg = cls()
+        raws: dict = {}
+        errors = reg._add(files, override=False, raws=raws)
+        if not errors:
+            payload = reg._payload(raws)
+            if payload is not None:
+                store.write(root, files, payload)
         if collect:
             return reg, errors
         if errors:
             raise errors[0] if len(errors) == 1 else RegistryLoadError(errors)
+        return reg
+
+    # ---- the on-disk cache (store.py) ----------------------------------------------------------
+    def _payload(self, raws: Mapping) -> Optional[dict]:
+        """What :mod:`.store` keeps of this registry, just loaded from a directory without a
+        problem (``raws``: each entry's mapping as parsed, by (kind, name)), or None when some
+        of it cannot be stored exactly.
+
+        ``sources``: ``[id, file, record]``; ``provenances``: the distinct value provenances
+        ``[source, locator, retrieved, basis, note, currency_year]``; ``objects``, in the order
+        they were registered: ``[kind, file, fields (validation.plain_fields), [[path, quantity
+        string, provenance number], ...], {reference field: [kind, name] or None}, source ids,
+        the entry as parsed]``; ``index``: name or alias key -> [kind, name].
+        """
+        from .validation import plain_fields
+        provenances: dict[tuple, int] = {}
+        objects = []
+        try:
+            sources = [[sid, self._source_files[sid],
+                        store.encode(src.model_dump(exclude_unset=True))]
+                       for sid, src in self.sources.items()]
+            for kind in KINDS:  # _add registers kind by kind, in this order
+                for obj in self._objects[kind].values():
+                    values = []
+                    for path, v in obj._values.items():
+                        p = v.provenance
+                        row = (p.source, p.locator, p.retrieved.isoformat(), p.basis, p.note,
+                               p.currency_year)
+                        values.append([path, v.text, provenances.setdefault(row,
+                                                                            len(provenances))])
+                    refs = {field: (None if getattr(obj, field) is None else
+                                    [ref_kind, getattr(obj, field).name])
+                            for field, ref_kind, _ in REFERENCE_FIELDS.get(kind, ())}
+                    objects.append([kind, obj.file, store.encode(plain_fields(obj.spec)), values,
+                                    refs, sorted(obj._sources),
+                                    store.encode(raws[(kind, obj.name)])])
+        except (store.Unencodable, KeyError, AttributeError):
+            return None
+        return {"sources": sources, "provenances": [list(p) for p in provenances],
+                "objects": objects, "index": {k: list(v) for k, v in self._index.items()}}
+
+    @classmethod
+    def _from_cache(cls, root: Path, files) -> Optional["Registry"]:
+        """The registry :meth:`_payload` stored for ``files``, or None (not cached, or an entry
+        that does not read back: the caller validates the YAML)."""
+        payload = store.read(root, files)
+        if payload is None:
+            return None
+        try:
+            return cls._from_payload(payload)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, LookupError):
+            return None
+
+    @classmethod
+    def _from_payload(cls, payload: dict) -> "Registry":
+        from ..units import parse_quantity
+        reg = cls()
+        table = _SourceTable(payload["sources"], payload["provenances"])
+        reg._sources, reg._source_table = None, table
+        reg._source_files = {sid: file for sid, file, _ in payload["sources"]}
+        for kind, file, fields, values, refs, source_ids, raw in payload["objects"]:
+            quantities = {path: parse_quantity(text) for path, text, _ in values}
+            ref_objects = {field: None if ref is None else reg._objects[ref[0]][ref[1]]
+                           for field, ref in refs.items()}
+            cached = CachedEntry(kind, raw, values, source_ids, table)
+            obj = OBJECT_CLASSES[kind].from_cache(store_view(fields), quantities, file, cached,
+                                                  **ref_objects)
+            reg._register(obj)
+        if {k: list(v) for k, v in reg._index.items()} != payload["index"]:
+            raise ValueError("the cached index does not match its entries")
         return reg
 
     def add_file(self, path, override: bool = False, *, text: str | None = None,
@@ -564,17 +317,23 @@ class Registry:
             parts.append(f"{file} ({shown or 'sources only'})")
         return "your files loaded: " + "; ".join(parts)
 
-    def _add(self, files, override: bool, created: Optional[list] = None) -> list[RegistryError]:
+    def _add(self, files, override: bool, created: Optional[list] = None,
+             raws: Optional[dict] = None) -> list[RegistryError]:
+        """Validate ``files`` (``(path, display name, kind[, text])``) and register their
+        entries; the problems found. ``created`` collects the new objects, ``raws`` each one's
+        parsed mapping by (kind, name)."""
+        from .validation import (EXPECTED, parse_yaml, read_yaml, resolve_references,
+                                 split_file, validate_entry)
         errors: list[RegistryError] = []
-        raw_entries: list[_RawEntry] = []
+        raw_entries: list = []
         failed_sources: set[str] = set()
         for path, display, kind, *text in files:
             try:
                 data = parse_yaml(text[0], display) if text else read_yaml(path, display)
-                entries, sources = _split(data, display, kind)
+                entries, sources = split_file(data, display, kind)
                 if not entries and not sources:
                     what = "is empty" if data is None else "holds no entries"
-                    raise RegistryError(f"the file {what}: expected {_EXPECTED} (or a sources "
+                    raise RegistryError(f"the file {what}: expected {EXPECTED} (or a sources "
                                         "file {kind: source, entries: {id: record}})",
                                         file=display)
             except RegistryError as exc:
@@ -586,8 +345,8 @@ class Registry:
         raw_entries.sort(key=lambda e: order.get(e.kind, 99))  # stable: file order within a kind
         failed: set[str] = set()
         for raw in raw_entries:
-            spec, values, entry_errors = _validate(raw.kind, raw.data, self.sources, raw.file,
-                                                   raw.label)
+            spec, values, entry_errors = validate_entry(raw.kind, raw.data, self.sources,
+                                                        raw.file, raw.label)
             # an unknown source that failed validation itself is reported once, there
             secondary = [e for e in entry_errors
                          if getattr(e, "source_id", None) in failed_sources]
@@ -600,8 +359,8 @@ class Registry:
                 entry_errors = self._check_names(spec, raw, override)
             refs: dict = {}
             if spec is not None and not entry_errors:
-                refs, ref_errors = _references(raw.kind, spec, self._resolve_ref, raw.file,
-                                               raw.label)
+                refs, ref_errors = resolve_references(raw.kind, spec, self._resolve_ref,
+                                                      raw.file, raw.label)
                 entry_errors = [e for e in ref_errors
                                 if _key(str(getattr(spec, e.field))) not in failed]
                 if ref_errors and not entry_errors:
@@ -618,26 +377,19 @@ class Registry:
             self._register(obj)
             if created is not None:
                 created.append(obj)
+            if raws is not None:
+                raws[(obj.entry_kind, obj.name)] = raw.data
         return errors
 
     def _add_sources(self, records: Mapping[str, Any], file: str, override: bool,
                      failed: set[str]):
+        from .validation import validate_source
         errors = []
         for sid, record in records.items():
             failed.add(sid)
-            if not isinstance(record, dict):
-                errors.append(RegistryError("a source record must be a mapping (title, publisher "
-                                            "or authors, year, url or doi, kind)", file=file,
-                                            entry=str(sid)))
-                continue
-            if "id" in record:
-                errors.append(RegistryError("a source record takes its id from its key; remove "
-                                            "'id'", file=file, entry=str(sid), field="id"))
-                continue
-            try:
-                source = Source.model_validate({**record, "id": sid})
-            except ValidationError as exc:
-                errors += _convert(exc, Source, file, str(sid))
+            source, problems = validate_source(sid, record, file)
+            if source is None:
+                errors += problems
                 continue
             if sid in self.sources and self.sources[sid] != source and not override \
                     and self._source_files[sid] != file:
@@ -651,7 +403,7 @@ class Registry:
             failed.discard(sid)
         return errors
 
-    def _check_names(self, spec, raw: _RawEntry, override: bool):
+    def _check_names(self, spec, raw, override: bool):
         errors = []
         names = [spec.name] + list(spec.aliases)
         seen = set()
@@ -780,6 +532,8 @@ USER_SOURCE_ID = "user"
 def user_source() -> Source:
     """The source record of a design stated in Python: the user's own assumption."""
     import datetime as dt
+
+    from .schema import Source
     return Source(id=USER_SOURCE_ID, title="User assumption: a what-if design stated in Python "
                   "(RegistryObject.from_spec)", publisher="user", year=dt.date.today().year,
                   url=Path.cwd().resolve().as_uri(), kind="report")
@@ -796,6 +550,9 @@ def what_if_entry(kind: str, spec: Mapping[str, Any], *, note: str | None = None
     the registry.
     """
     import datetime as dt
+
+    from .schema import ENTRY_SPECS
+    from .validation import build_entry
     if kind not in ENTRY_SPECS:
         raise ValueError(f"unknown entry kind {kind!r}; allowed: {', '.join(ENTRY_SPECS)}")
     if not isinstance(spec, Mapping):
@@ -808,7 +565,7 @@ def what_if_entry(kind: str, spec: Mapping[str, Any], *, note: str | None = None
         "note": note or f"a speculative {kind} stated by the user (what-if design), not a "
                         "published or measured value"})
     local = {}
-    for field, ref_kind, _required in _REFERENCE_FIELDS.get(kind, ()):
+    for field, ref_kind, _required in REFERENCE_FIELDS.get(kind, ()):
         ref = data.get(field)
         if isinstance(ref, RegistryObject):
             if ref.entry_kind != ref_kind:

@@ -6,7 +6,7 @@ a second); a command that only needs to know whether ``h1000`` is a chip should 
 (libyaml's parser when present, nothing validated: the full loader and the tests check the same
 files), and :func:`unknown` / :func:`wrong_kind` build the error the full registry raises, so
 both paths say the same thing. This module imports only the standard library (and PyYAML when
-the index is first read).
+the index is first read; the cached index through :mod:`.store`, standard library only).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any, Iterator, Mapping, Optional
 from ..vocabulary import FAMILIES, HARDWARE_TIERS, PRECISION_BITS
 from .errors import RegistryLookupError
 
-__all__ = ["DATA_DIR", "KINDS", "PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "key",
-           "shipped_index", "unknown", "unknown_any", "wrong_kind", "generation", "changed"]
+__all__ = ["DATA_DIR", "KINDS", "PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "DERIVED_FAMILIES",
+           "key", "shipped_index", "unknown", "unknown_any", "wrong_kind", "generation", "changed"]
 
 DATA_DIR = Path(__file__).with_name("data")
 KINDS = ("hardware", "model", "datacenter", "fabric", "node", "cluster")
@@ -43,6 +43,9 @@ def changed() -> None:
 
 #: precisions with a peak rate in the registry, widest first (from ``mlsysim_sym.vocabulary``)
 PRECISIONS = tuple(PRECISION_BITS)
+#: model families whose parameter count is derived from the architecture block (the schema
+#: requires its fields, :mod:`.params` counts them)
+DERIVED_FAMILIES = ("decoder", "encoder", "moe", "ssm")
 
 _LISTERS = {"hardware": "list_hardware", "model": "list_models", "datacenter": "list_datacenters",
             "cluster": "list_clusters", "node": "list_nodes", "fabric": "list_fabrics"}
@@ -82,9 +85,14 @@ def _entries(data: Any, kind: Optional[str]) -> Iterator[tuple[str, Any]]:
 def shipped_index() -> dict[str, tuple[str, str]]:
     """Index key -> (kind, canonical name) of every shipped entry's name and aliases.
 
-    Read from ``registry/data`` without validating anything (a few hundredths of a second); it
-    equals the loaded registry's index (a test checks it).
+    Read from the registry's cache when it holds the shipped data (:mod:`.store`), else from
+    ``registry/data`` without validating anything (a few hundredths of a second); it equals the
+    loaded registry's index (a test checks it).
     """
+    from . import store
+    cached = store.shipped_index()
+    if cached is not None:
+        return cached
     import yaml
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     index: dict[str, tuple[str, str]] = {}

@@ -5,6 +5,11 @@ resolved provenance; quantities are pint quantities from :data:`mlsysim_sym.unit
 immutable (attribute assignment raises). Field paths name a value the way the YAML does:
 ``peak.bf16``, ``memory.0.bandwidth``, ``links.scale_up.bandwidth``, ``published_params``;
 attribute names work too (``memory_bandwidth``, ``tdp``, ``parameters``).
+
+An object read from the on-disk cache (:meth:`RegistryObject.from_cache`) gets its attributes
+and quantities at once and its schema objects (``spec``, each value's provenance, its source
+records, a model's ``moe`` / ``mla`` / ``ssm`` / ``diffusion`` / ``input`` block) on first
+access, so this module imports no pydantic.
 """
 
 from __future__ import annotations
@@ -17,18 +22,57 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, Optional
 
+from typing import TYPE_CHECKING
+
 import pint
-from pydantic import BaseModel
-from pydantic_core import PydanticSerializationError
 
 from .. import vocabulary
 from ..units import Q_
 from . import params as _params
-from .schema import (DERIVED_FAMILIES, PRECISIONS, PrecisionError, Provenance, RegistryLookupError,
-                     Source, Value)
+from .errors import PrecisionError, RegistryLookupError
+from .names import DERIVED_FAMILIES, PRECISIONS
+from .value import Value
+
+if TYPE_CHECKING:  # annotations only: the schema (pydantic) loads on first use
+    from .schema import Provenance, Source
 
 __all__ = ["RegistryObject", "Hardware", "MemoryTier", "Model", "Datacenter", "Fabric", "Node",
-           "Cluster", "format_bibtex", "hf_config_entry", "describe_source"]
+           "Cluster", "format_bibtex", "hf_config_entry", "describe_source", "OBJECT_CLASSES",
+           "REFERENCE_FIELDS"]
+
+
+class _OnFirstUse:
+    """An attribute an object read from the cache builds on first access (``build(obj)``) and
+    keeps; a validated object sets it in ``__init__`` (a non-data descriptor: the instance's
+    own value wins)."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = self.build(obj)
+        obj.__dict__[self.name] = value
+        return value
+
+
+def _spec_block(*path):
+    """A schema block of the entry (``moe``, ``architecture.mla``) taken from ``spec``."""
+    def build(obj):
+        node = obj.spec
+        for part in path:
+            node = getattr(node, part) if node is not None else None
+        return node
+    return _OnFirstUse(build)
+
+
+def _is_base_model(x) -> bool:
+    from pydantic import BaseModel
+    return isinstance(x, BaseModel)
 
 
 class RegistryObject:
@@ -53,8 +97,13 @@ class RegistryObject:
     _ATTRIBUTE_PATHS: ClassVar[dict[str, str]] = {}
     _REFERENCES: ClassVar[tuple[str, ...]] = ()
 
+    # set by __init__; built on first access for an object read from the cache (from_cache)
+    spec = _OnFirstUse(lambda self: self._cached.spec())
+    _values = _OnFirstUse(lambda self: self._cached.value_records(self._quantities))
+    _sources = _OnFirstUse(lambda self: self._cached.sources())
+
     def __init__(self, spec, values: Mapping[str, Value], sources: Mapping[str, Source],
-                 file: str):
+                 file: str, **references):
         own = {v.provenance.source for v in values.values()}
         if getattr(spec, "provenance", None) is not None:
             own.add(spec.provenance.source)
@@ -62,11 +111,48 @@ class RegistryObject:
         _set(self, "spec", spec)
         _set(self, "_values", dict(values))
         _set(self, "_sources", {sid: sources[sid] for sid in sorted(own) if sid in sources})
+        self._setup(spec, {path: v.quantity for path, v in values.items()}, file, **references)
+
+    @classmethod
+    def from_cache(cls, fields, quantities: Mapping[str, pint.Quantity], file: str, cached,
+                   **references):
+        """An object read from the registry's cache (:mod:`.store`, built by
+        :class:`~.loader.Registry`), equal to the one validated from the YAML.
+
+        Parameters
+        ----------
+        fields
+            The entry's validated fields, read by attribute as from the schema object (the
+            loader's view of the stored fields; a value is its quantity string).
+        quantities : mapping of str to pint.Quantity
+            Every value's quantity by field path, in the entry's order.
+        file : str
+        cached : loader.CachedEntry
+            Builds ``spec``, the values' provenance and the source records on first access.
+        **references
+            A node's or cluster's referenced objects.
+        """
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "_cached", cached)
+        obj._setup(fields, quantities, file, **references)
+        return obj
+
+    def _setup(self, spec, quantities: Mapping[str, pint.Quantity], file: str) -> None:
+        """Set the attributes from ``spec`` (the schema object, or the cache's view of its
+        fields) and the values' ``quantities``; each kind adds its own."""
+        _set = object.__setattr__
+        _set(self, "_quantities", dict(quantities))
         _set(self, "file", file)
         _set(self, "name", spec.name)
         _set(self, "display_name", spec.display_name or spec.name)
         _set(self, "aliases", tuple(spec.aliases))
         _set(self, "notes", spec.notes)
+
+    def _set_block(self, name: str, block) -> None:
+        """A schema block attribute (``moe``, ``mla``, ...): None or the schema object now; a
+        block of an object read from the cache on first access (``_spec_block``)."""
+        if block is None or "_cached" not in self.__dict__:
+            object.__setattr__(self, name, block)
 
     def __setattr__(self, key, value):
         raise AttributeError(f"{type(self).__name__} objects are read-only")
@@ -109,12 +195,11 @@ class RegistryObject:
 
     # ---- values and provenance -------------------------------------------------------------------
     def _q(self, path: str) -> Optional[pint.Quantity]:
-        value = self._values.get(path)
-        return value.quantity if value is not None else None
+        return self._quantities.get(path)
 
     def quantities(self) -> dict[str, pint.Quantity]:
         """Every value of the entry by field path (``{"peak.bf16": <989.4 TFLOP/s>, ...}``)."""
-        return {path: v.quantity for path, v in self._values.items()}
+        return dict(self._quantities)
 
     def _field_path(self, field_path: str) -> str:
         return self._ATTRIBUTE_PATHS.get(field_path, field_path)
@@ -162,7 +247,7 @@ class RegistryObject:
                 node = node.get(part)
             elif isinstance(node, (list, tuple)):
                 node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
-            elif isinstance(node, BaseModel) and part in type(node).model_fields:
+            elif _is_base_model(node) and part in type(node).model_fields:
                 node = getattr(node, part)
             else:
                 return False
@@ -171,7 +256,7 @@ class RegistryObject:
         return True
 
     def _unknown_path(self, field_path: str) -> RegistryLookupError:
-        valid = sorted(set(self._values) | set(self._ATTRIBUTE_PATHS))
+        valid = sorted(set(self._quantities) | set(self._ATTRIBUTE_PATHS))
         return RegistryLookupError(
             f"{self.entry_kind} '{self.name}' has no value at {field_path!r}; its values are: "
             f"{', '.join(valid) or '(none)'}", name=field_path, kind=self.entry_kind)
@@ -186,6 +271,7 @@ class RegistryObject:
         lines = [f"{self.name}: {self.display_name} ({self.entry_kind}, {self.file})"]
         if self.aliases:
             lines.append(f"  aliases: {', '.join(self.aliases)}")
+        from pydantic import BaseModel
         skip = {"name", "display_name", "aliases", "notes", "provenance"}
         for key in type(self.spec).model_fields:
             val = getattr(self.spec, key)
@@ -221,6 +307,9 @@ class RegistryObject:
         "note"}`` per value, plus derived quantities (``derived``), ``notes`` and the source
         records its values depend on (``sources``).
         """
+        from pydantic import BaseModel
+        from pydantic_core import PydanticSerializationError
+
         from ..units import quantity_json
         d = {"name": self.name, "kind": self.entry_kind, "display_name": self.display_name,
              "aliases": list(self.aliases), "file": self.file}
@@ -351,13 +440,13 @@ class Hardware(RegistryObject):
         **{f"peak_flops.{p}": f"peak.{p}" for p in PRECISIONS},
     }
 
-    def __init__(self, spec, values, sources, file):
-        super().__init__(spec, values, sources, file)
+    def _setup(self, spec, quantities, file):
+        super()._setup(spec, quantities, file)
         _set = object.__setattr__
         for key in ("vendor", "tier", "release_year", "architecture", "cores", "isa"):
             _set(self, key, getattr(spec, key))
-        _set(self, "_peak", {p: values[f"peak.{p}"].quantity for p in PRECISIONS if p in spec.peak})
-        _set(self, "_peak_sparse", {p: values[f"peak_sparse.{p}"].quantity for p in PRECISIONS
+        _set(self, "_peak", {p: quantities[f"peak.{p}"] for p in PRECISIONS if p in spec.peak})
+        _set(self, "_peak_sparse", {p: quantities[f"peak_sparse.{p}"] for p in PRECISIONS
                                     if spec.peak_sparse and p in spec.peak_sparse})
         _set(self, "precisions", tuple(self._peak))
         _set(self, "sparse_precisions", tuple(self._peak_sparse))
@@ -416,7 +505,7 @@ class Hardware(RegistryObject):
 
     def _field_path(self, field_path: str) -> str:
         path = super()._field_path(field_path)
-        if path.startswith("peak.") and path not in self._values:
+        if path.startswith("peak.") and path not in self._quantities:
             used, _ = self.resolve_precision(path.split(".", 1)[1])
             return f"peak.{used}"
         return path
@@ -427,6 +516,7 @@ class Hardware(RegistryObject):
 _ARCH_FIELDS = ("layers", "hidden", "heads", "ffn", "ffn_gated", "vocab", "tied_embeddings",
                 "max_context", "norm", "attention_bias", "qkv_bias", "mlp_bias", "position",
                 "type_vocab", "pooler", "mla", "ssm")
+_ARCH_BLOCKS = ("mla", "ssm")
 
 
 class Model(RegistryObject):
@@ -467,12 +557,22 @@ class Model(RegistryObject):
                         "sliding_window": "sliding_window",
                         "windowed_layer_share": "windowed_layer_share"}
 
-    def __init__(self, spec, values, sources, file):
-        super().__init__(spec, values, sources, file)
+    # schema blocks (None when absent): set by _setup, or taken from ``spec`` on first access
+    mla = _spec_block("architecture", "mla")
+    ssm = _spec_block("architecture", "ssm")
+    moe = _spec_block("moe")
+    diffusion = _spec_block("diffusion")
+    input = _spec_block("input")
+
+    def _setup(self, spec, quantities, file):
+        super()._setup(spec, quantities, file)
         _set = object.__setattr__
         arch = spec.architecture
         for key in _ARCH_FIELDS:
-            _set(self, key, getattr(arch, key) if arch is not None else None)
+            if key in _ARCH_BLOCKS:
+                self._set_block(key, getattr(arch, key) if arch is not None else None)
+            else:
+                _set(self, key, getattr(arch, key) if arch is not None else None)
         heads = self.heads
         attention = arch.attention if arch is not None else None
         kv = arch.kv_heads if arch is not None else None
@@ -487,15 +587,15 @@ class Model(RegistryObject):
         _set(self, "attention", attention)
         _set(self, "head_dim", head_dim)
         _set(self, "family", spec.family)
-        _set(self, "moe", spec.moe)
+        self._set_block("moe", spec.moe)
         moe = spec.moe
         _set(self, "experts", moe.experts if moe else None)
         _set(self, "experts_per_token", moe.experts_per_token if moe else None)
         _set(self, "shared_experts", moe.shared_experts if moe else None)
         _set(self, "expert_ffn", moe.expert_ffn if moe else None)
         _set(self, "moe_layers", (moe.moe_layers or self.layers) if moe else None)
-        _set(self, "diffusion", spec.diffusion)
-        _set(self, "input", spec.input)
+        self._set_block("diffusion", spec.diffusion)
+        self._set_block("input", spec.input)
         _set(self, "precision", spec.precision)
         _set(self, "published_parameters", self._q("published_params"))
         _set(self, "published_active_parameters", self._q("published_active_params"))
@@ -556,9 +656,9 @@ class Model(RegistryObject):
         not published. A diffusion pipeline's total (steps x backbone, guidance, encoder and
         decoder) is not data but the diffusion record's ``diffusion_flops``
         (``ms.predict(model, chip).flops``): the registry holds data, the equations formulas."""
-        if "published_flops" in self._values:
+        if "published_flops" in self._quantities:
             return self._q("published_flops")
-        if "published_macs" in self._values:
+        if "published_macs" in self._quantities:
             return self._q("published_macs").to("FLOP")
         return None
 
@@ -569,7 +669,7 @@ class Model(RegistryObject):
             return "published_params"
         if field_path == "flops_per_inference":
             for path in ("published_flops", "published_macs"):
-                if path in self._values:
+                if path in self._quantities:
                     return path
         if field_path in _ARCH_FIELDS or field_path in ("kv_heads", "head_dim", "attention"):
             return f"architecture.{field_path}"
@@ -604,7 +704,8 @@ class Model(RegistryObject):
             For an unsupported ``model_type`` (the message lists the supported ones) or a
             malformed file.
         """
-        from .loader import build_entry  # loader imports this module
+        from .schema import Source
+        from .validation import build_entry  # validation imports this module
 
         path = Path(path)
         if path.is_dir():
@@ -702,8 +803,8 @@ class Datacenter(RegistryObject):
 
     entry_kind = "datacenter"
 
-    def __init__(self, spec, values, sources, file):
-        super().__init__(spec, values, sources, file)
+    def _setup(self, spec, quantities, file):
+        super()._setup(spec, quantities, file)
         object.__setattr__(self, "country", spec.country)
         for key in ("carbon_intensity", "pue", "wue", "electricity_price"):
             object.__setattr__(self, key, self._q(key))
@@ -730,8 +831,8 @@ class Fabric(RegistryObject):
 
     entry_kind = "fabric"
 
-    def __init__(self, spec, values, sources, file):
-        super().__init__(spec, values, sources, file)
+    def _setup(self, spec, quantities, file):
+        super()._setup(spec, quantities, file)
         _set = object.__setattr__
         _set(self, "kind", spec.kind)
         _set(self, "topology", spec.topology)
@@ -760,9 +861,9 @@ class Node(RegistryObject):
     entry_kind = "node"
     _REFERENCES = ("accelerator", "scale_up_fabric", "scale_out_fabric")
 
-    def __init__(self, spec, values, sources, file, *, accelerator: Hardware,
-                 scale_up_fabric: Optional[Fabric], scale_out_fabric: Optional[Fabric]):
-        super().__init__(spec, values, sources, file)
+    def _setup(self, spec, quantities, file, *, accelerator: Hardware,
+               scale_up_fabric: Optional[Fabric], scale_out_fabric: Optional[Fabric]):
+        super()._setup(spec, quantities, file)
         _set = object.__setattr__
         _set(self, "accelerator", accelerator)
         _set(self, "scale_up_fabric", scale_up_fabric)
@@ -796,9 +897,9 @@ class Cluster(RegistryObject):
     entry_kind = "cluster"
     _REFERENCES = ("node", "fabric", "datacenter", "accelerator")
 
-    def __init__(self, spec, values, sources, file, *, node: Node, fabric: Optional[Fabric],
-                 datacenter: Optional[Datacenter]):
-        super().__init__(spec, values, sources, file)
+    def _setup(self, spec, quantities, file, *, node: Node, fabric: Optional[Fabric],
+               datacenter: Optional[Datacenter]):
+        super()._setup(spec, quantities, file)
         _set = object.__setattr__
         fabric = fabric if fabric is not None else node.scale_out_fabric
         _set(self, "node", node)
@@ -815,6 +916,20 @@ class Cluster(RegistryObject):
 
     def _summary(self):
         return [("devices", f"{self.devices} x {self.accelerator.name}")]
+
+
+#: the object class of each entry kind
+OBJECT_CLASSES: dict[str, type[RegistryObject]] = {
+    "hardware": Hardware, "model": Model, "datacenter": Datacenter, "fabric": Fabric,
+    "node": Node, "cluster": Cluster,
+}
+#: per kind, the fields naming another entry: (field, kind it names, required)
+REFERENCE_FIELDS = {
+    "node": (("accelerator", "hardware", True), ("scale_up_fabric", "fabric", False),
+             ("scale_out_fabric", "fabric", False)),
+    "cluster": (("node", "node", True), ("fabric", "fabric", False),
+                ("datacenter", "datacenter", False)),
+}
 
 
 # ---- BibTeX ----------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationE
 from .. import vocabulary
 from ..units import UnitError, parse_quantity, ureg
 from .errors import FieldError, PrecisionError, RegistryError, RegistryLookupError
-from .names import FAMILIES, HARDWARE_TIERS, PRECISIONS
+from .names import DERIVED_FAMILIES, FAMILIES, HARDWARE_TIERS, PRECISIONS
+from .value import Value
 
 __all__ = [
     "RegistryError", "RegistryLookupError", "PrecisionError",
@@ -196,23 +197,6 @@ class RawValue:
     text: str
     quantity: pint.Quantity
     spec: Optional[ValueSpec] = None
-
-
-@dataclass(frozen=True)
-class Value:
-    """A registry number with its complete provenance.
-
-    Attributes
-    ----------
-    quantity : pint.Quantity
-    provenance : Provenance
-    text : str
-        The quantity string as written in the YAML.
-    """
-
-    quantity: pint.Quantity
-    provenance: Provenance
-    text: str
 
 
 _VALUE_KEYS = tuple(ValueSpec.model_fields)
@@ -522,7 +506,7 @@ _ARCH_REQUIRED = {
     "moe": ("layers", "hidden", "heads", "vocab"),
     "ssm": ("layers", "hidden", "vocab", "ssm"),
 }
-DERIVED_FAMILIES = tuple(_ARCH_REQUIRED)
+assert tuple(_ARCH_REQUIRED) == DERIVED_FAMILIES  # the families names.py lists
 
 
 class ModelSpec(_Entry):

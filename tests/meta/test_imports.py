@@ -87,7 +87,8 @@ ALLOWED = {
     "solvers": {"solvers", "numeric", "system", "equations", "symbols", "units", "report",
                 "checks"},
     "defaults": {"defaults", "symbols", "units", "vocabulary"},
-    "registry": {"registry", "units", "vocabulary"},
+    # the registry's validated data is kept in the on-disk cache (registry/store.py)
+    "registry": {"registry", "units", "vocabulary", "cache"},
     "feasibility": {"feasibility"},
     "progress": {"progress"},
     # analyses over a system or a result (Iron Law, explain, cite, uncertainty bands): they
