@@ -445,9 +445,10 @@ class Hardware(RegistryObject):
         _set = object.__setattr__
         for key in ("vendor", "tier", "release_year", "architecture", "cores", "isa"):
             _set(self, key, getattr(spec, key))
-        _set(self, "_peak", {p: quantities[f"peak.{p}"] for p in PRECISIONS if p in spec.peak})
+        peak, sparse = spec.peak, spec.peak_sparse
+        _set(self, "_peak", {p: quantities[f"peak.{p}"] for p in PRECISIONS if p in peak})
         _set(self, "_peak_sparse", {p: quantities[f"peak_sparse.{p}"] for p in PRECISIONS
-                                    if spec.peak_sparse and p in spec.peak_sparse})
+                                    if sparse and p in sparse})
         _set(self, "precisions", tuple(self._peak))
         _set(self, "sparse_precisions", tuple(self._peak_sparse))
         _set(self, "memory_tiers", tuple(
