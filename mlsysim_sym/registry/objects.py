@@ -20,9 +20,7 @@ import math
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Mapping, Optional
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping, Optional
 
 import pint
 

@@ -152,10 +152,10 @@ def test_sources_file_then_plain_list_file(empty_registry, tmp_path):
 def test_import_reads_no_yaml_and_first_access_loads_once():
     code = textwrap.dedent("""
         import mlsysim_sym.registry as r
-        from mlsysim_sym.registry import loader
+        from mlsysim_sym.registry import validation  # the YAML reader (loader imports it)
         calls = []
-        real = loader.read_yaml
-        loader.read_yaml = lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+        real = validation.read_yaml
+        validation.read_yaml = lambda *a, **k: calls.append(a[0]) or real(*a, **k)
         assert r._registry is None, "import must not load the registry"
         assert calls == []
         try:
