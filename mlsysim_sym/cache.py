@@ -2,9 +2,10 @@
 
 A prediction in a fresh process should not pay for sympy and the walls: the kernels
 :mod:`mlsysim_sym.numeric` generates from a composed system (Python source that runs on
-``math`` or numpy) and the symbols' side table (units, bounds) are stored here once and read
-back by later processes. Each entry is one file: a one-line JSON header (format, key,
-identity, the sha256 of the rest) and the payload's JSON. The key is a hash of everything the
+``math`` or numpy), the symbols' side table (units, bounds) and the registry's validated data
+(:mod:`mlsysim_sym.registry.store`) are stored here once and read back by later processes. Each
+entry is one file: a one-line JSON header (format, key, identity, the sha256 of the rest) and
+the payload's JSON. The key is a hash of everything the
 entry was derived from: the package version (``__init__.py``), the source text of the files it
 depends on (``equations/*.py``, ``symbols/*.py``, ``units.txt``, ...), sympy's release, the
 Python version and the entry's own identity; reading those files costs about a millisecond
