@@ -248,6 +248,28 @@ def _efficiency(text):
     return out
 
 
+def _speculative(text):
+    """``--speculative llama-3.2-1b,4,0.7`` (draft model or cost ratio, drafted tokens,
+    acceptance rate) as ``serve``'s dict: numbers only (never evaluated); the library checks
+    the values."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"--speculative must be DRAFT,TOKENS,ACCEPTANCE (e.g. "
+                         f"llama-3.2-1b,4,0.7 or 0.05,4,0.7), got {text!r}")
+    draft, tokens, acceptance = parts
+    try:
+        draft = float(draft)
+    except ValueError:
+        pass                       # a registry model name
+    try:
+        return {"draft": draft, "tokens": float(tokens), "acceptance": float(acceptance)}
+    except ValueError:
+        raise ValueError(f"--speculative TOKENS and ACCEPTANCE must be numbers, got "
+                         f"{text!r}") from None
+
+
 # common options ------------------------------------------------------------------------------
 def _json_option(f):
     return click.option("--json", "as_json", is_flag=True,
@@ -589,7 +611,12 @@ def _serving_options(f):
             click.option("--efficiency", default=None, show_default="calibrated",
                          help="fraction of peak, or NAME=VALUE,..."),
             click.option("--cloud-price", default=None, show_default="the registry's",
-                         help="rental price per device-hour, e.g. '2.5 USD/h'"))):
+                         help="rental price per device-hour, e.g. '2.5 USD/h'"),
+            click.option("--prefix-cache-hit-rate", type=float, default=0.0,
+                         help="share of each prompt found in the prefix cache, in [0, 1)"),
+            click.option("--speculative", default=None, metavar="DRAFT,TOKENS,ACCEPTANCE",
+                         help="speculative decoding: draft model (or cost ratio), drafted "
+                              "tokens per step, acceptance rate, e.g. llama-3.2-1b,4,0.7"))):
         f = opt(f)
     return f
 
@@ -620,7 +647,9 @@ def _cmd_serve(args) -> int:
                                "percentile", "precision", "datacenter", "cloud_price",
                                "uncertainty") if args[k] is not None}
     r = ms.serve(_model(args["model"], args["model_file"]), args["hardware"],
-                 efficiency=_efficiency(args["efficiency"]), **kw)
+                 efficiency=_efficiency(args["efficiency"]),
+                 prefix_cache_hit_rate=args["prefix_cache_hit_rate"],
+                 speculative=_speculative(args["speculative"]), **kw)
     print_result(r, args["as_json"], title=repr(r))
     return 0
 
@@ -660,7 +689,9 @@ def _cmd_size(args) -> int:
                       tp=list(args["tp"]) or None, budget=args["budget"],
                       carbon_cap=args["carbon_cap"], objective=args["objective"],
                       efficiency=_efficiency(args["efficiency"]),
-                      cloud_price=args["cloud_price"])
+                      cloud_price=args["cloud_price"],
+                      prefix_cache_hit_rate=args["prefix_cache_hit_rate"],
+                      speculative=_speculative(args["speculative"]))
     print_result(f, args["as_json"], title=repr(f))
     return 0
 

@@ -66,7 +66,7 @@ _WALL_MODULES = ("compute", "memory", "software", "serving", "batching", "stream
                  "reasoning", "fidelity", "communication", "fragility", "multitenant", "capital",
                  "sustainability", "checkpoint", "safety")
 _WORKLOAD_MODULES = ("training", "moe", "diffusion", "tinyml", "encoders", "continuous_batching",
-                     "mla", "ssm", "sliding_window", "disaggregation")
+                     "speculative", "mla", "ssm", "sliding_window", "disaggregation")
 
 
 def _load(names):

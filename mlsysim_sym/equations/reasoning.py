@@ -10,14 +10,19 @@ attention over its context, 4 L H d_h (S_p + i) for the i-th generated token, wh
 4 L H d_h (S_p T + T (T + 1) / 2) per sample (quadratic in chain length).
 Speculative decoding (Leviathan et al.): a draft model proposes gamma tokens, the target
 verifies them in one pass; with acceptance rate alpha the expected tokens per target pass are
-(1 - alpha^(gamma+1)) / (1 - alpha) (eq. 1; gamma + 1 at alpha = 1) and the expected walltime
-improvement is that over (gamma c + 1) (Theorem 3.8), c the draft-to-target step-time ratio.
+E = (1 - alpha^(gamma+1)) / (1 - alpha) (eq. 1, alpha < 1; gamma + 1 is its limit at 1) and the
+walltime improvement is E / (gamma c + v) (Theorem 3.8 has v = 1; MagicDec eq. 2, Chen et al.
+2024), c = T_D / T_T the draft-to-target and v = T_V(gamma) / T_T the verification-to-decode
+step-time ratio. Alone this wall takes c and v as given; composed with wall 4 and the
+speculative-decoding record (``equations/speculative.py``) both are rooflines at the batch, so
+the speed-up falls as the batch makes the verification pass compute-bound.
 
 Regime of validity: decode-dominated generation (prompt prefill is wall 4's TTFT and is not
 included); T_TPOT is the mean step time over the chain (context grows during the chain; pass the
-step time at the mean context); speculative decoding assumes i.i.d. acceptance and that the
-target verifies gamma + 1 tokens in the time of one decode step (memory-bound decode; it also
-does not change the FLOP count here, though rejected drafts add target and draft FLOPs).
+step time at the mean context); speculative decoding assumes i.i.d. acceptance; the
+verification pass costs v decode steps (v = 1: Leviathan et al.'s memory-bound decode; the
+speculative-decoding record derives v and c from the rooflines at the batch); the reasoning
+FLOP count here is that of the accepted tokens (rejected drafts add target and draft FLOPs).
 
 References
 ----------
@@ -26,6 +31,8 @@ Wang et al., "Self-Consistency Improves Chain of Thought Reasoning in Language M
 Snell et al., "Scaling LLM Test-Time Compute Optimally can be More Effective than Scaling Model
 Parameters", arXiv:2408.03314, 2024.
 Leviathan, Kalman, Matias, "Fast Inference from Transformers via Speculative Decoding", ICML 2023.
+Chen et al., "MagicDec: Breaking the Latency-Throughput Tradeoff for Long Context Generation
+with Speculative Decoding", arXiv:2408.11049, 2024 (ICLR 2025), Sec. 3.1.
 Kaplan et al., "Scaling Laws for Neural Language Models", 2020, Table 1 (FLOPs per token).
 """
 
@@ -52,6 +59,11 @@ for _ref in (
               "Fast Inference from Transformers via Speculative Decoding",
               "Proceedings of ICML 2023 (PMLR 202)", 2023, url="https://arxiv.org/abs/2211.17192",
               kind="inproceedings"),
+    Reference("chen2024magicdec", "Chen, Jian and Tiwari, Vashisth and Sadhukhan, Ranajoy and "
+              "Chen, Zhuoming and Shi, Jinyuan and Yen, Ian En-Hsu and Chen, Beidi",
+              "MagicDec: Breaking the Latency-Throughput Tradeoff for Long Context Generation "
+              "with Speculative Decoding", "arXiv:2408.11049 (ICLR 2025)", 2024,
+              url="https://arxiv.org/abs/2408.11049", kind="misc"),
 ):
     if _ref.key not in REFERENCES:
         add(_ref)
@@ -73,11 +85,13 @@ WALL = Wall(
         "times the tokens per step times the time per output token, and best-of-N or "
         "self-consistency multiplies tokens and FLOPs by N while batching the samples keeps the "
         "latency near one chain. Speculative decoding buys back latency by accepting several "
-        "drafted tokens per target pass."
+        "drafted tokens per target pass, as long as verifying them costs about one decode step: "
+        "at a batch large enough to make decode compute-bound it no longer does."
     ),
     regime="Decode-dominated generation with a mean step time over the chain; samples decoded in "
-           "batches of N_c; speculative decoding with i.i.d. acceptance and verification of "
-           "gamma + 1 tokens in one memory-bound step.",
+           "batches of N_c; speculative decoding with i.i.d. acceptance, the verification of "
+           "gamma + 1 tokens per sequence costing v decode steps (1 while decode is "
+           "memory-bound).",
     equations=(
         Equation(s.reasoning_tokens, s.reasoning_steps * s.tokens_per_reasoning_step,
                  cite="wei2022chainofthought",
@@ -97,19 +111,25 @@ WALL = Wall(
                  note="time_per_output_token is wall 4's decode step at batch = concurrent "
                       "samples"),
         Equation(s.speculative_tokens_per_pass,
-                 _one * sympy.Piecewise((_gamma + 1, _alpha >= 1),
-                                        ((1 - _alpha ** (_gamma + 1)) / (1 - _alpha), True)),
+                 _one * (1 - _alpha ** (_gamma + 1)) / (1 - _alpha),
                  cite="leviathan2023speculative",
-                 locator="eq. (1): E(# generated tokens) = (1 - a^(g+1)) / (1 - a)"),
+                 locator="eq. (1): E(# generated tokens) = (1 - a^(g+1)) / (1 - a)",
+                 note="for alpha < 1 (gamma + 1 is its limit at 1, a draft that is the target): "
+                      "no Piecewise, so E can enter the serving queue's stability condition"),
         Equation(s.speculative_speedup,
-                 s.speculative_tokens_per_pass / (_one * (_gamma * s.draft_cost_ratio + 1)),
-                 cite="leviathan2023speculative",
-                 locator="Theorem 3.8: improvement factor (1 - a^(g+1)) / ((1 - a)(g c + 1))"),
+                 s.speculative_tokens_per_pass
+                 / (_one * (_gamma * s.draft_cost_ratio + s.verify_cost_ratio)),
+                 cite="chen2024magicdec",
+                 locator="Sec. 3.1, eq. (2): T_SD / T_T = (gamma T_D / T_T + T_V(gamma) / T_T) "
+                         "/ Omega(gamma, alpha)",
+                 note="Leviathan et al. Theorem 3.8 is v = 1: (1 - a^(g+1)) / ((1 - a)(g c + 1))"),
         Equation(s.speculative_time_per_output_token,
                  s.time_per_output_token / s.speculative_speedup,
-                 cite="leviathan2023speculative",
-                 locator="Theorem 3.8: a run of (g c + 1) target-step times yields E(# tokens)"),
+                 cite="chen2024magicdec",
+                 locator="Sec. 3.1: T_avg = (gamma T_D + T_V(gamma)) / Omega(gamma, alpha)",
+                 note="a run of gamma draft passes and one verification pass yields E tokens "
+                      "(Leviathan et al. Theorem 3.8)"),
     ),
     references=("wei2022chainofthought", "wang2023selfconsistency", "snell2024testtime",
-                "leviathan2023speculative", "kaplan2020scaling"),
+                "leviathan2023speculative", "chen2024magicdec", "kaplan2020scaling"),
 )

@@ -36,6 +36,14 @@ A decode step may also carry a chunk of c prompt tokens (chunked prefill, Agrawa
 c (2 N_a + 2 L H d_h S_p) more FLOPs and the chunk's KV written; c = 0 is a pure decode step.
 The continuous-batching record composes this step at a request rate.
 
+Prefix caching (vLLM automatic prefix caching; SGLang's RadixAttention, Zheng et al. 2024
+Sec. 3): a share h of the prompt's tokens is found in the cache, always a prefix (a KV block is
+identified by its tokens and everything before them), so the prefill computes only the
+(1 - h) S_p suffix, whose queries attend to the cached prefix and to each other: 2 N_a (1 - h) S_p
+plus 2 L H d_h (1 - h^2) S_p^2 FLOPs, (1 - h) S_p tokens through the TP all-reduces and KV
+writes (reading the cached prefix is not charged, as a chunked prompt's reads of its earlier
+chunks are not). The sequence still occupies its whole KV cache. h = 0 is a cold prompt.
+
 Tensor parallelism (Shoeybi et al.) is a symbol t: each of the t ranks runs 1/t of the FLOPs
 and bytes on its own roofs and holds 1/t of the weights and KV cache; when t exceeds the KV
 heads they are replicated (each rank reads at least one whole head: the group holds Max(H_kv, t)
@@ -63,6 +71,21 @@ from .. import symbols as s
 from . import compute, memory
 from .base import Equation, Wall
 from .references import REFERENCES, Reference, add
+
+for _ref in (
+    Reference("zheng2024sglang", "Zheng, Lianmin and Yin, Liangsheng and Xie, Zhiqiang and Sun, "
+              "Chuyue and Huang, Jeff and Yu, Cody Hao and Cao, Shiyi and Kozyrakis, Christos and "
+              "Stoica, Ion and Gonzalez, Joseph E. and Barrett, Clark and Sheng, Ying",
+              "SGLang: Efficient Execution of Structured Language Model Programs",
+              "Advances in NeurIPS 37 (arXiv:2312.07104)", 2024,
+              url="https://arxiv.org/abs/2312.07104", kind="inproceedings"),
+    Reference("vllm2025prefixcaching", "vLLM Team", "Automatic Prefix Caching (design document): "
+              "KV-cache blocks hashed by their tokens and prefix, reused by later requests",
+              "vLLM documentation", 2025,
+              url="https://docs.vllm.ai/en/latest/design/prefix_caching/", kind="misc"),
+):
+    if _ref.key not in REFERENCES:
+        add(_ref)
 
 if "shoeybi2019megatron" not in REFERENCES:
     add(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa and Puri, Raul "
@@ -101,25 +124,35 @@ def decode_token_flops(span):
 
 
 def prefill_token_flops():
-    """FLOPs of one prompt token of a causal prefill: 2 N_a + 2 L w_p S_pa, with S_pa the keys a
-    prompt token attends to on average (:data:`~mlsysim_sym.symbols.prompt_attention_span`;
-    full attention: S_p/2, so the two attention matmuls of the whole prompt cost L w_p S_p^2,
-    2 L H d_h S_p^2 for MHA)."""
+    """FLOPs of one computed prompt token of a causal prefill: 2 N_a + 2 L w_p S_pa, with S_pa
+    the keys a computed prompt token attends to on average
+    (:data:`~mlsysim_sym.symbols.prompt_attention_span`; full attention: S_p/2, so the two
+    attention matmuls of the whole prompt cost L w_p S_p^2, 2 L H d_h S_p^2 for MHA; with a
+    cached prefix of h S_p tokens the suffix's tokens attend to S_p (1 + h)/2)."""
     return (s.flops_per_parameter_token * s.active_parameters
             + s.attention_flops_per_pair * s.layers * s.prefill_attention_width
             * s.prompt_attention_span)
 
 
-def tp_latency():
-    """Start-up latencies of one step's TP all-reduces: two per layer, ring 2 (t - 1) alpha."""
-    return 2 * s.layers * 2 * (_t - 1) * s.scale_up_latency
+def tp_latency(layers=s.layers):
+    """Start-up latencies of one step's TP all-reduces: two per layer, ring 2 (t - 1) alpha
+    (``layers``: another model's, a speculative draft's)."""
+    return 2 * layers * 2 * (_t - 1) * s.scale_up_latency
 
 
-def tp_bandwidth_time(tokens):
-    """Bandwidth term of the two all-reduces per layer: ring 2 (t - 1)/t x bytes / (B_up eta)."""
-    size = tokens * s.hidden * s.activation_bytes_per_element * s.per_token
-    return 2 * s.layers * 2 * (_t - 1) / _t * size / (s.scale_up_bandwidth
-                                                      * s.communication_efficiency)
+def tp_bandwidth_time(tokens, layers=s.layers, hidden=s.hidden):
+    """Bandwidth term of the two all-reduces per layer: ring 2 (t - 1)/t x bytes / (B_up eta)
+    (``layers``, ``hidden``: another model's, a speculative draft's)."""
+    size = tokens * hidden * s.activation_bytes_per_element * s.per_token
+    return 2 * layers * 2 * (_t - 1) / _t * size / (s.scale_up_bandwidth
+                                                    * s.communication_efficiency)
+
+
+def uncached_prompt(prompt=s.prompt_length):
+    """Prompt tokens a prefill computes: (1 - h) S_p, the suffix after the cached prefix
+    (prefix caching: vLLM hashes KV blocks by their prefix, SGLang keeps a radix tree, so a
+    hit is always a prefix of the prompt)."""
+    return (1 - s.prefix_cache_hit_rate) * prompt
 
 
 def _tp_allreduces(tokens):
@@ -132,6 +165,7 @@ def _tp_allreduces(tokens):
 
 
 _decode_tokens = s.batch * s.tokens_per_decode_step + s.prefill_chunk_tokens
+_h = s.prefix_cache_hit_rate
 
 WALL = Wall(
     number=4,
@@ -149,6 +183,7 @@ WALL = Wall(
            "active parameters) on one accelerator or a tensor-parallel group of t (per-rank roofs "
            "and footprint); "
            "equal-length sequences in a batch, a decode step optionally carrying a prompt chunk; "
+           "a prefix-cache hit rate h skipping the prompt's cached prefix; "
            "FlashAttention-style attention kernels.",
     equations=(
         Equation(s.kv_elements_per_layer, s.kv_vectors_per_token * _kv_heads_group * s.head_dim,
@@ -169,10 +204,13 @@ WALL = Wall(
                          "token, which each new token attends to",
                  note="full attention: every cached token, in every layer (the sliding-window "
                       "record bounds it by the window)"),
-        Equation(s.prompt_attention_span, s.prompt_length / 2, cite="kaplan2020scaling",
+        Equation(s.prompt_attention_span, s.prompt_length * (1 + _h) / 2,
+                 cite="kaplan2020scaling",
                  locator="Table 1: the attention matmuls of causal attention, S_p (S_p + 1)/2 "
                          "~ S_p^2/2 (query, key) pairs",
-                 note="keys per prompt token on average: the i-th token attends to i keys"),
+                 note="keys per computed prompt token on average: the i-th token attends to i "
+                      "keys; with a cached prefix (Zheng et al. 2024 Sec. 3) the tokens from "
+                      "h S_p to S_p are computed, S_p (1 + h)/2 on average"),
         Equation(s.weight_bytes, s.parameters * s.bytes_per_parameter, cite="pope2023inference",
                  locator="Sec. 2.1, memory costs: weights"),
         Equation(s.kv_cache_bytes,
@@ -193,21 +231,25 @@ WALL = Wall(
                  cite="pope2023inference", locator="Sec. 2.1, memory costs",
                  note="per device: weights and KV cache split over the t ranks of a TP group"),
         Equation(s.prefill_flops,
-                 s.flops_per_parameter_token * s.active_parameters * s.prompt_length * s.batch
+                 s.flops_per_parameter_token * s.active_parameters * uncached_prompt() * s.batch
                  + s.attention_flops_per_pair * s.layers * s.prefill_attention_width
-                 * s.prompt_length * s.prompt_attention_span * s.batch,
+                 * uncached_prompt() * s.prompt_attention_span * s.batch,
                  cite="kaplan2020scaling", locator="Table 1: C_forward = 2N + 2 n_layer n_ctx d_attn",
                  note="causal attention over S_p tokens touches S_p^2/2 pairs (S_p x the prompt "
-                      "attention span); two matmuls"),
+                      "attention span); two matmuls. With a prefix-cache hit rate h (Zheng et al. "
+                      "2024 Sec. 3) only the (1 - h) S_p suffix is computed, its queries over all "
+                      "earlier keys: (1 - h^2) S_p^2/2 pairs under full attention"),
         Equation(s.prefill_bytes,
-                 s.weight_bytes + kv_group_bytes_per_token() * s.prompt_length * s.batch,
+                 s.weight_bytes + kv_group_bytes_per_token() * uncached_prompt() * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once",
-                 note="every prompt token's keys and values are written once"),
+                 note="every computed prompt token's keys and values are written once; the "
+                      "attention's reads of a cached prefix are not charged, as a chunked "
+                      "prompt's reads of its earlier chunks are not"),
         Equation(s.prefill_compute_time, compute.time_for(s.prefill_flops / _t),
                  cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
         Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes / _t),
                  cite="williams2009roofline", locator="memory roof (wall 2) of each of t ranks"),
-        Equation(s.tp_prefill_comm_time, _tp_allreduces(s.batch * s.prompt_length),
+        Equation(s.tp_prefill_comm_time, _tp_allreduces(s.batch * uncached_prompt()),
                  cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
                  "in the forward pass (g after the attention and the MLP blocks)",
                  note="each of the t ranks runs 1/t of the FLOPs and bytes (roofs per rank)"),
@@ -226,7 +268,7 @@ WALL = Wall(
                  cite="kaplan2020scaling", locator="Table 1: C_forward per token at context n_ctx",
                  note="one new token attends to all S cached tokens: Q K^T and A V, 2 FLOPs each; "
                       "plus the chunk of prompt tokens the step carries (Agrawal et al. 2024; 0 "
-                      "for a pure decode step)"),
+                      "for a pure decode step), computed past any cached prefix"),
         Equation(s.decode_bytes,
                  s.weight_bytes + s.kv_cache_bytes
                  + kv_group_bytes_per_token() * s.prefill_chunk_tokens,
@@ -252,5 +294,6 @@ WALL = Wall(
                  cite="pope2023inference", locator="Sec. 2: generation throughput"),
     ),
     references=("pope2023inference", "kaplan2020scaling", "williams2009roofline",
-                "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron"),
+                "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron",
+                "zheng2024sglang", "vllm2025prefixcaching"),
 )

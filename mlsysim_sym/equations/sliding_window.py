@@ -17,6 +17,8 @@ Min(i, W) per position:
 * prompt: the i-th prompt token attends to Min(i, W) keys in a windowed layer, so a causal
   prefill of S_p tokens covers S_p^2/2 - Max(0, S_p - W)^2/2 pairs there; per prompt token
   S_p/2 - f Max(0, S_p - W)^2 / (2 S_p) keys on average (wall 4's ``prompt_attention_span``);
+  with a cached prefix (hit rate h) only the tokens past h S_p are computed, S_p (1 + h)/2 -
+  f (Max(0, S_p - W)^2 - Max(0, h S_p - W)^2) / (2 (1 - h) S_p) keys each on average;
 * decode at a request rate (the continuous-batching record): the context grows from n_in to
   n_in + n_out over a request's decode steps, and the time average of Min(S, W) over it is
   (n_in + n_out/2) - (Max(0, n_in + n_out - W)^2 - Max(0, n_in - W)^2) / (2 n_out) in a windowed
@@ -65,6 +67,7 @@ for _ref in (
         add(_ref)
 
 _W, _f = s.attention_window, s.windowed_layer_share
+_h = s.prefix_cache_hit_rate
 _n_in, _n_out = s.prompt_length, s.output_length
 
 
@@ -103,10 +106,13 @@ WALL = Wall(
                  note="(1 - f) S + f Min(S, W) tokens per layer (Gemma 2: f = 1/2, "
                       "Gemma Team 2024 Sec. 2)"),
         Equation(s.prompt_attention_span,
-                 _n_in / 2 - _f * _beyond(_n_in) ** 2 / (2 * _n_in), cite="jiang2023mistral",
+                 _n_in * (1 + _h) / 2
+                 - _f * (_beyond(_n_in) ** 2 - _beyond(_h * _n_in) ** 2) / (2 * (1 - _h) * _n_in),
+                 cite="jiang2023mistral",
                  locator="Sec. 2, Fig. 1: the i-th token attends to Min(i, W) keys",
                  note="sum_i Min(i, W) = S_p^2/2 - Max(0, S_p - W)^2/2 over the prompt, per "
-                      "prompt token and averaged over the layers (ours)"),
+                      "prompt token and averaged over the layers (ours); with a cached prefix "
+                      "(prefix-cache hit rate h) over the computed tokens h S_p < i <= S_p only"),
         Equation(s.mean_context_length,
                  _n_in + _n_out / 2
                  - _f * (_beyond(_n_in + _n_out) ** 2 - _beyond(_n_in) ** 2) / (2 * _n_out),

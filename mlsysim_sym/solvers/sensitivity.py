@@ -9,7 +9,10 @@ At a ``Max`` kink sympy's derivative is ``Heaviside(0) = 1/2`` times each branch
 is the derivative of neither branch). Here every Max/Min is rewritten as a Piecewise before
 differentiating, twice: once preferring its first argument at a tie and once its last. Away from
 kinks the two agree; at a kink they give the derivative of each branch, both reported as
-one-sided values, and the active branch is named.
+one-sided values, and the active branch is named. The Piecewise conditions compare the Max/Min
+arguments as they are (nested Max/Min kept, unevaluated): conditions holding a Piecewise would
+make sympy fold them, which grows exponentially with the nesting (the continuous-batching fixed
+point with speculative decoding nests a Max of branch roots over Max guards).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
+from sympy.logic.boolalg import Boolean
+
 from ..checks import InputError, sweep_shape, symbol_value
 from ..symbols import info, is_constant
 from ..units import Q_, base_factor, parse_unit, quantity_json
@@ -29,22 +34,52 @@ __all__ = ["sensitivity", "Sensitivity", "compile_gradient"]
 _CACHE: dict = {}
 
 
-def _select(args, reverse: bool, kind):
-    """Max/Min as a Piecewise that prefers the first (or last) argument at a tie."""
-    order = list(args)[::-1] if reverse else list(args)
-    pieces = []
-    for i, a in enumerate(order[:-1]):
-        rest = order[i + 1:]
-        cond = sympy.And(*[(a >= b) if kind is sympy.Max else (a <= b) for b in rest])
-        pieces.append((a, cond))
-    pieces.append((order[-1], True))
-    return sympy.Piecewise(*pieces)
+def _rebuild(expr, consts, explicit: bool, reverse: bool = False):
+    """``expr`` with the constants substituted and, with ``explicit``, every Max/Min as a
+    Piecewise preferring its first (or, ``reverse``, last) argument at a tie. The conditions
+    compare the original arguments (constants substituted, Max/Min unevaluated), so they never
+    hold a Piecewise; Max/Min nodes are rebuilt unevaluated (no symbolic comparison of their
+    arguments)."""
+    memo: dict = {}
 
+    def plain(e):                       # constants in, Max/Min kept and unevaluated
+        hit = memo.get(("p", e))
+        if hit is None:
+            if e in consts:
+                hit = consts[e]
+            elif not e.args:
+                hit = e
+            elif isinstance(e, (sympy.Max, sympy.Min)):
+                hit = e.func(*map(plain, e.args), evaluate=False)
+            else:
+                hit = e.func(*map(plain, e.args))
+            memo[("p", e)] = hit
+        return hit
 
-def _branch_explicit(expr, reverse: bool):
-    for kind in (sympy.Max, sympy.Min):
-        expr = expr.replace(kind, lambda *args, k=kind: _select(args, reverse, k))
-    return expr
+    def branch(e):                      # constants in, Max/Min as Piecewise
+        hit = memo.get(("b", e))
+        if hit is None:
+            if e in consts or not e.args or isinstance(e, Boolean):
+                hit = plain(e)
+            elif isinstance(e, (sympy.Max, sympy.Min)):
+                orig = [plain(a) for a in e.args]
+                new = [branch(a) for a in e.args]
+                order = list(range(len(orig)))[::-1] if reverse else list(range(len(orig)))
+                pieces = []
+                for k, i in enumerate(order[:-1]):
+                    cond = sympy.And(*[(orig[i] >= orig[j]) if isinstance(e, sympy.Max)
+                                       else (orig[i] <= orig[j]) for j in order[k + 1:]])
+                    pieces.append((new[i], cond))
+                pieces.append((new[order[-1]], True))
+                hit = sympy.Piecewise(*pieces)
+            elif isinstance(e, sympy.Piecewise):
+                hit = sympy.Piecewise(*[(branch(x), plain(c)) for x, c in e.args])
+            else:
+                hit = e.func(*map(branch, e.args))
+            memo[("b", e)] = hit
+        return hit
+
+    return branch(expr) if explicit else plain(expr)
 
 
 class _Gradient:
@@ -60,10 +95,10 @@ class _Gradient:
         wrt_syms = self.input_syms if wrt is None else tuple(system.symbol(w) for w in wrt)
         self.wrt_names = tuple(s.name for s in wrt_syms)
         consts = constant_values([expr])
-        first = _branch_explicit(expr, reverse=False)
-        last = _branch_explicit(expr, reverse=True)
-        exprs = [expr] + [sympy.diff(first, s) for s in wrt_syms] + [sympy.diff(last, s) for s in wrt_syms]
-        exprs = [e.xreplace(consts) for e in exprs]
+        first = _rebuild(expr, consts, explicit=True)
+        last = _rebuild(expr, consts, explicit=True, reverse=True)
+        exprs = ([_rebuild(expr, consts, explicit=False)] + [sympy.diff(first, s) for s in wrt_syms]
+                 + [sympy.diff(last, s) for s in wrt_syms])
         self._n = len(wrt_syms)
         self.wrt_index = tuple(self.input_names.index(n) for n in self.wrt_names)
         self.forward = system.compile([self.output])

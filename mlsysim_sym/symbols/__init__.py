@@ -23,7 +23,8 @@ from . import table as _table
 _MODULES = ("software", "batching", "streaming", "tail_latency", "ingestion", "transformation",
             "locality", "complexity", "reasoning", "fidelity", "communication", "fragility",
             "multitenant", "capital", "sustainability", "checkpoint", "safety", "training",
-            "workloads", "continuous_batching", "ssm", "sliding_window", "disaggregation")
+            "workloads", "continuous_batching", "speculative", "ssm", "sliding_window",
+            "disaggregation")
 #: the machinery re-exported from ``base`` (``info`` is this package's own, below)
 _BASE_NAMES = ("SymbolInfo", "all_symbols", "constant", "declare", "is_constant", "lookup")
 

@@ -131,3 +131,43 @@ goodput = declare("goodput", "token/s", r"G",
                   "saturation)", (0, 1e15))
 achieved_flop_rate = declare("achieved_flop_rate", "TFLOP/s", r"R_{\mathrm{ach}}",
                              "FLOP/s the fleet's steps execute at the request rate", (0, 1e12))
+
+# ------------------------------------------------------------------------------ prefix caching
+prefix_cache_hit_rate = declare(
+    "prefix_cache_hit_rate", "dimensionless", r"h",
+    "share of a request's prompt tokens whose KV cache is found in the prefix cache (vLLM "
+    "automatic prefix caching, SGLang RadixAttention): their prefill is skipped", (0, 1))
+uncached_prompt_length = declare(
+    "uncached_prompt_length", "token", r"n_{\mathrm{in}}^{(1-h)}",
+    "prompt tokens a request's prefill computes: the suffix not found in the prefix cache",
+    (0, 1e7))
+
+# ----------------------------------------------------- speculative decoding at a request rate
+draft_request_compute_time = declare(
+    "draft_request_compute_time", "ms", r"w_{c}^{D}",
+    "compute-roof time one request adds to one draft pass per iteration, summed over its "
+    "iterations", (0, 1e12))
+draft_request_memory_time = declare(
+    "draft_request_memory_time", "ms", r"w_{m}^{D}",
+    "memory-roof time of the draft KV cache one request has read by one draft pass per "
+    "iteration, summed over its iterations", (0, 1e12))
+draft_request_comm_time = declare(
+    "draft_request_comm_time", "ms", r"w_{x}^{D}",
+    "bandwidth time of one request's tokens in one draft pass's TP all-reduces, summed over its "
+    "iterations", (0, 1e12))
+draft_step_weight_time = declare("draft_step_weight_time", "ms", r"A_{m}^{D}",
+                                 "memory-roof time of reading each rank's draft weights once",
+                                 (0, 1e12))
+draft_step_latency_time = declare("draft_step_latency_time", "ms", r"A_{x}^{D}",
+                                  "start-up latencies of one draft pass's TP all-reduces",
+                                  (0, 1e12))
+draft_compute_branch_load = declare(
+    "draft_compute_branch_load", "ms", r"K_{c}^{D}",
+    "busy time one request adds to a draft pass while its compute binds", (0, 1e12))
+draft_memory_branch_load = declare(
+    "draft_memory_branch_load", "ms", r"K_{m}^{D}",
+    "busy time one request adds to a draft pass while its memory binds", (0, 1e12))
+loaded_time_per_output_token = declare(
+    "loaded_time_per_output_token", "ms", r"T_{\mathrm{TPOT}}^{*}",
+    "mean time per output token at the request rate: the scheduler step over the tokens a "
+    "sequence gains per step (one, or E with speculative decoding)", (0, 1e12))

@@ -24,13 +24,19 @@ reasoning_latency = declare("reasoning_latency", "s", r"T_{\mathrm{reason}}",
                             "wall time to generate all samples of one query", (0, 1e12))
 draft_acceptance_rate = declare(
     "draft_acceptance_rate", "dimensionless", r"\alpha",
-    "expected probability the target model accepts a drafted token (Leviathan et al. Def. 3.2)",
+    "expected probability the target model accepts a drafted token (Leviathan et al. Def. 3.2; "
+    "below one)",
     (0, 1))
 draft_length = declare("draft_length", "dimensionless", r"\gamma",
-                       "tokens the draft model proposes per target pass", (1, 128), integer=True)
+                       "tokens the draft model proposes per target pass (0: no speculation)",
+                       (0, 128), integer=True)
 draft_cost_ratio = declare("draft_cost_ratio", "dimensionless", r"c",
                            "time of one draft-model step over one target-model step "
                            "(Leviathan et al. Def. 3.7)", (0, 1))
+verify_cost_ratio = declare("verify_cost_ratio", "dimensionless", r"v",
+                            "time of the target's pass verifying gamma drafted tokens over one "
+                            "decode step (MagicDec T_V(gamma)/T_T; 1 when decode is "
+                            "memory-bound, Leviathan et al.'s assumption)", (0, 1e3))
 speculative_tokens_per_pass = declare(
     "speculative_tokens_per_pass", "token", r"E[\#\mathrm{tokens}]",
     "expected tokens produced per target-model pass (accepted drafts + 1)", (0, 1e3))

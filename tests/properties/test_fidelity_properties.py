@@ -29,6 +29,7 @@ inputs = st.fixed_dictionaries({
     "unoverlapped_fraction": st.floats(0, 1, **fin),
     # a decode step may carry a prompt chunk within the engine's token budget (tokens)
     "prefill_chunk_tokens": st.integers(0, 4096), "max_batched_tokens": st.integers(1, 65536),
+    "prefix_cache_hit_rate": st.floats(0, 0.99, **fin),
     "prompt_length": st.integers(1, 32768),
 })
 

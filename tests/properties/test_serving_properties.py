@@ -32,6 +32,8 @@ inputs = st.fixed_dictionaries({
     "unoverlapped_fraction": st.floats(0.0, 1.0, **positive),
     # a decode step may carry a prompt chunk (chunked prefill) within the engine's token budget
     "prefill_chunk_tokens": st.integers(0, 8192), "max_batched_tokens": st.integers(1, 65536),
+    # a share of the prompt found in the prefix cache (its prefill skipped)
+    "prefix_cache_hit_rate": st.floats(0.0, 0.99, **positive),
 })
 
 

@@ -34,7 +34,8 @@ SINGLE = dict(expert_parallel=1, link_bandwidth=Q_(50, "GB/s"), link_latency=Q_(
               scale_up_latency=Q_(5, "us"),
               unoverlapped_fraction=0.0,  # the classic roofline: max(compute, memory, a2a)
               # a pure decode step (no prompt chunk), vLLM's token budget
-              prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"))
+              prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
+              prefix_cache_hit_rate=0)
 
 
 def evaluate(outputs, **over):

@@ -66,7 +66,7 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
                   communication_efficiency=1.0, unoverlapped_fraction=0.0,
                   # a pure decode step within vLLM's token budget
                   prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
-                  prompt_length=Q_(1500, "token"))
+                  prompt_length=Q_(1500, "token"), prefix_cache_hit_rate=0.0)
     one = evaluate(S, ["reasoning_latency"], batch=1, reasoning_samples=1, concurrent_samples=1,
                    **common).quantity("reasoning_latency").to("s").magnitude
     eight = evaluate(S, ["reasoning_latency"], batch=8, reasoning_samples=8, concurrent_samples=8,
@@ -78,26 +78,42 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
 
 def test_speculative_decoding_by_hand():
     # alpha 0.8, gamma 5: (1 - 0.8^6) / 0.2 = (1 - 0.262144) / 0.2 = 3.68928 tokens per pass
-    # c = 0.05: 3.68928 / (5 x 0.05 + 1) = 2.951424; TPOT 5 ms -> 1.694101 ms
+    # c = 0.05, v = 1 (Leviathan's memory-bound verification): 3.68928 / (5 x 0.05 + 1)
+    # = 2.951424; TPOT 5 ms -> 1.694101 ms
     ev = evaluate(SYSTEM, ["speculative_tokens_per_pass", "speculative_speedup",
                            "speculative_time_per_output_token"],
                   draft_acceptance_rate=0.8, draft_length=5, draft_cost_ratio=0.05,
-                  time_per_output_token=Q_(5, "ms"))
+                  verify_cost_ratio=1.0, time_per_output_token=Q_(5, "ms"))
     assert ev.quantity("speculative_tokens_per_pass").to("token").magnitude == pytest.approx(3.68928)
     assert ev.quantity("speculative_speedup").magnitude == pytest.approx(2.951424)
     assert ev.quantity("speculative_time_per_output_token").to("ms").magnitude == pytest.approx(
         5 / 2.951424)
 
 
-def test_acceptance_one_gives_gamma_plus_one_not_nan():
-    ev = evaluate(SYSTEM, ["speculative_tokens_per_pass"], draft_acceptance_rate=1.0, draft_length=7)
-    assert ev.quantity("speculative_tokens_per_pass").to("token").magnitude == 8
+def test_acceptance_near_one_tends_to_gamma_plus_one():
+    # alpha < 1 (the formula has no Piecewise, so it can enter the serving queue's stability
+    # condition); its limit at alpha -> 1 is gamma + 1 = 8 drafted-and-bonus tokens
+    ev = evaluate(SYSTEM, ["speculative_tokens_per_pass"], draft_acceptance_rate=1 - 1e-9,
+                  draft_length=7)
+    assert ev.quantity("speculative_tokens_per_pass").to("token").magnitude == pytest.approx(
+        8, rel=1e-6)
+
+
+def test_magicdec_eq2_verification_cost_divides_the_speedup():
+    # MagicDec eq. (2): speed-up = E / (gamma c + v). alpha 0.7, gamma 4: E = (1 - 0.7^5) / 0.3
+    # = (1 - 0.16807) / 0.3 = 2.7731; c = 0.1, v = 3 (a compute-bound verification of 5 positions
+    # at 3 decode steps): 2.7731 / (0.4 + 3) = 0.81562 < 1
+    ev = evaluate(SYSTEM, ["speculative_speedup"], draft_acceptance_rate=0.7, draft_length=4,
+                  draft_cost_ratio=0.1, verify_cost_ratio=3.0)
+    assert ev.quantity("speculative_speedup").magnitude == pytest.approx(
+        (1 - 0.7 ** 5) / 0.3 / 3.4, rel=1e-12)
+    assert ev.quantity("speculative_speedup").magnitude == pytest.approx(0.81562, abs=1e-5)
 
 
 @pytest.mark.parametrize("alpha,c", [(0.3, 0.1), (0.6, 0.05), (0.9, 0.5)])
 def test_corollary_3_9_at_gamma_one(alpha, c):
     ev = evaluate(SYSTEM, ["speculative_speedup"], draft_acceptance_rate=alpha, draft_length=1,
-                  draft_cost_ratio=c)
+                  draft_cost_ratio=c, verify_cost_ratio=1.0)
     assert ev.quantity("speculative_speedup").magnitude == pytest.approx((1 + alpha) / (1 + c))
 
 
@@ -107,7 +123,8 @@ def test_leviathan_table2_speedups_imply_growing_draft_cost():
     implied = []
     for alpha, measured in ((0.75, 3.4), (0.80, 2.8), (0.82, 1.7)):
         bound = evaluate(SYSTEM, ["speculative_speedup"], draft_acceptance_rate=alpha,
-                         draft_length=7, draft_cost_ratio=0.0).quantity("speculative_speedup").magnitude
+                         draft_length=7, draft_cost_ratio=0.0,
+                         verify_cost_ratio=1.0).quantity("speculative_speedup").magnitude
         assert measured <= bound
         implied.append((bound / measured - 1) / 7)
     assert implied == sorted(implied) and 0 < implied[0] < 0.02 and implied[2] < 1

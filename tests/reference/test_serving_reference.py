@@ -24,7 +24,8 @@ TP1 = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_laten
 # the classic roofline (the shorter roof fully hidden) unless a test says otherwise
 CLASSIC = dict(unoverlapped_fraction=0.0)
 # a pure decode step (no prompt chunk) with vLLM's token budget on large GPUs
-STEP = dict(prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"))
+STEP = dict(prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
+            prefix_cache_hit_rate=0)
 
 
 @pytest.fixture(scope="module")

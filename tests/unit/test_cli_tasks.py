@@ -47,6 +47,26 @@ def test_serve_json(capsys):
     assert isinstance(d["feasible"], bool) and d["capacity"]["value"] > 0
 
 
+def test_serve_and_size_take_the_prefix_cache_and_speculation(capsys):
+    base = _json(capsys, ["serve", "llama-3-8b", "h100", "--qps", "5", "--input-tokens", "4096",
+                          "--output-tokens", "128", "--json"])
+    warm = _json(capsys, ["serve", "llama-3-8b", "h100", "--qps", "5", "--input-tokens", "4096",
+                          "--output-tokens", "128", "--prefix-cache-hit-rate", "0.5", "--json"])
+    assert warm["capacity"]["value"] > 1.5 * base["capacity"]["value"]
+    spec = _json(capsys, ["serve", "llama-3-70b", "h100", "--tp", "4", "--qps", "0.5",
+                          "--speculative", "llama-3.2-1b,4,0.7", "--json"])
+    plain = _json(capsys, ["serve", "llama-3-70b", "h100", "--tp", "4", "--qps", "0.5", "--json"])
+    assert spec["time_per_output_token"]["value"] < plain["time_per_output_token"]["value"]
+    assert any("speculative decoding" in n for n in spec["notes"])
+    d = _json(capsys, ["size", "llama-3-8b", "h100", "--qps", "20", "--speculative",
+                       "0.05,3,0.8", "--prefix-cache-hit-rate", "0.25", "--json"])
+    assert d["feasible"] is True
+    for bad, needle in (("llama-3.2-1b,4", "DRAFT,TOKENS,ACCEPTANCE"),
+                        ("llama-3.2-1b,4,1.0", "acceptance"), ("llama-3.2-1b,four,0.7", "numbers")):
+        assert main(["serve", "llama-3-8b", "h100", "--qps", "2", "--speculative", bad]) == 2
+        assert needle in capsys.readouterr().err
+
+
 def test_size_json_and_table(capsys):
     d = _json(capsys, ["size", "llama-3-8b", "h100", "mi300x", "--qps", "50", "--tp", "1",
                        "--tp", "2", "--objective", "cost", "--json"])

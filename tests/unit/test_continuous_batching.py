@@ -17,6 +17,7 @@ from hypothesis import given, settings, strategies as st
 import mlsysim_sym as ms
 from mlsysim_sym.tasks.serving import serving_kernel, serving_system
 from mlsysim_sym.tasks._core.inputs import SERVING_INPUTS as _ALL_INPUTS
+from mlsysim_sym.tasks._core.inputs import NO_SPECULATION
 from mlsysim_sym.tasks._core.knobs import default_efficiency as _default_efficiency
 from mlsysim_sym.units import Q_
 
@@ -30,7 +31,8 @@ ENGINE = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_la
               communication_efficiency=1.0, unoverlapped_fraction=0.0, compute_efficiency=0.5,
               memory_efficiency=0.8, fixed_overhead=Q_(1, "ms"),
               max_batched_tokens=Q_(8192, "token"), memory_reserve=0.9,
-              max_running_sequences=1e6, latency_percentile=0.99)
+              max_running_sequences=1e6, latency_percentile=0.99, prefix_cache_hit_rate=0.0,
+              **NO_SPECULATION)
 LOAD = dict(request_rate=Q_(10, "request/s"), serving_replicas=1,
             prompt_length=Q_(1024, "token"), output_length=Q_(128, "token"))
 

@@ -82,7 +82,7 @@ def test_attention_flops_absorbed_in_decode_per_head_in_prefill():
     ev = k.evaluate(active_parameters=Q_(n_a, "param"), layers=L, heads=H, kv_lora_rank=D_C,
                     qk_rope_head_dim=D_R, qk_nope_head_dim=D_NOPE, v_head_dim=D_V, batch=1,
                     context_length=Q_(ctx, "token"), prompt_length=Q_(ctx, "token"),
-                    prefill_chunk_tokens=Q_(0, "token"))
+                    prefill_chunk_tokens=Q_(0, "token"), prefix_cache_hit_rate=0)
     # decode: Q K^T over the latent and RoPE key (576), A V over the latent (512), 2 FLOPs each
     decode = 2 * n_a + 2 * L * H * ((D_C + D_R) + D_C) * ctx
     assert ev.quantity("decode_flops").to("FLOP").magnitude == pytest.approx(decode, rel=1e-12)

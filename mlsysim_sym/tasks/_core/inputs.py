@@ -28,7 +28,8 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "with_model", "args", "cached",
            "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
            "tp_magnitudes", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
-           "max_batched_tokens_magnitude", "weight_bits_magnitude"]
+           "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
+           "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
                 "hidden", "ffn_width")
@@ -37,10 +38,19 @@ PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_b
 KNOB_INPUTS = ("batch", "prompt_length", "context_length")
 TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
 STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
+#: the share of each prompt found in the prefix cache (0: none)
+CACHE_INPUTS = ("prefix_cache_hit_rate",)
 #: every input of the dense serving system, in the order of its compiled kernel
 SERVING_INPUTS = (MODEL_INPUTS + HARDWARE_INPUTS + PRECISION_INPUTS + EFFICIENCY_INPUTS
                   + KNOB_INPUTS + TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction")
-                  + STEP_INPUTS)
+                  + STEP_INPUTS + CACHE_INPUTS)
+#: speculative decoding: draft tokens per step, acceptance rate and the draft model's shape
+SPECULATIVE_INPUTS = ("draft_length", "draft_acceptance_rate", "draft_parameters", "draft_layers",
+                      "draft_heads", "draft_kv_heads", "draft_head_dim", "draft_hidden")
+#: no speculation: no drafted tokens and no draft model, so every draft term is zero and a step
+#: yields E = (1 - alpha) / (1 - alpha) = 1 token for any alpha; alpha = 1/2 (not 0) keeps E's
+#: derivatives finite for ``sensitivity`` (they hold alpha^gamma and ln alpha)
+NO_SPECULATION = {**dict.fromkeys(SPECULATIVE_INPUTS, 0.0), "draft_acceptance_rate": 0.5}
 #: multi-head latent attention (DeepSeek-V2/V3): the MLA record (equations/mla.py) defines wall 4's
 #: attention quantities from these dimensions instead of kv_heads and head_dim
 MLA_DIMS = ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
@@ -301,3 +311,81 @@ def max_batched_tokens_magnitude(value) -> float:
 @lru_cache(maxsize=1)
 def _max_batched_tokens_default() -> float:
     return magnitude("max_batched_tokens", default("max_batched_tokens"))
+
+
+def prefix_cache_magnitude(value):
+    """The prefix-cache hit rate h in [0, 1) (a number or an array for a sweep), checked."""
+    if type(value) in (int, float) and 0 <= value < 1:   # the common case
+        return float(value)
+    return checks.number("prefix_cache_hit_rate", value, low=0.0, high=1.0, high_open=True)
+
+
+_SPEC_KEYS = ("draft", "tokens", "acceptance")
+_SPEC_EXAMPLE = "{'draft': 'llama-3.2-1b', 'tokens': 4, 'acceptance': 0.7}"
+
+
+def speculative_values(speculative, model, hardware, tp) -> dict:
+    """The speculative-decoding inputs by name (:data:`SPECULATIVE_INPUTS`), checked.
+
+    ``speculative`` is None (no speculation: :data:`NO_SPECULATION`), or ``{"draft": ...,
+    "tokens": gamma, "acceptance": alpha}`` (or the triple in that order): gamma whole in
+    [1, 128], alpha in [0, 1), and the draft a registry model (a dense decoder sharing the
+    target's vocabulary, split over the same ``tp`` ranks) or a cost ratio c in (0, 1], which
+    stands for the target scaled by c (c times its layers and parameters: Leviathan et al.'s
+    c, T_D = c T_T, at every batch). The target must be a dense MHA/GQA decoder."""
+    if speculative is None:
+        return dict(NO_SPECULATION)
+    if isinstance(speculative, (tuple, list)) and len(speculative) == 3:
+        speculative = dict(zip(_SPEC_KEYS, speculative))
+    if not isinstance(speculative, dict):
+        raise checks.InputError(f"speculative must be a dict such as {_SPEC_EXAMPLE}, got "
+                                f"{speculative!r:.60}")
+    unknown, missing = set(speculative) - set(_SPEC_KEYS), set(_SPEC_KEYS) - set(speculative)
+    if unknown or missing:
+        raise checks.InputError(f"speculative takes the keys draft, tokens, acceptance (such as "
+                                f"{_SPEC_EXAMPLE}); " + (f"unknown: {sorted(unknown)}"
+                                                         if unknown else
+                                                         f"missing: {sorted(missing)}"))
+    gamma = checks.one(checks.count("speculative tokens", speculative["tokens"], 1, 128),
+                       "speculative tokens must be one whole number of drafted tokens (1-128)")
+    alpha = checks.one(checks.number("speculative acceptance", speculative["acceptance"],
+                                     low=0.0, high=1.0, high_open=True),
+                       "speculative acceptance must be one rate in [0, 1)")
+    if getattr(model, "family", "decoder") != "decoder" or latent_attention(model):
+        raise checks.InputError(f"speculative decoding is modelled for dense MHA/GQA decoder "
+                                f"targets; {model.name} is "
+                                + ("an MLA model" if latent_attention(model)
+                                   else f"a {model.family} model"))
+    values = {"draft_length": gamma, "draft_acceptance_rate": alpha}
+    values.update(zip(SPECULATIVE_INPUTS[2:], _draft_shape(speculative["draft"], model,
+                                                           hardware, tp)))
+    return values
+
+
+def _draft_shape(draft, model, hardware, tp) -> tuple:
+    """(parameters, layers, heads, kv_heads, head_dim, hidden) of the draft, base magnitudes."""
+    if isinstance(draft, (int, float, np.integer, np.floating)) and not isinstance(draft, bool):
+        c = checks.one(checks.number("speculative draft cost ratio", draft, low=0.0, high=1.0,
+                                     low_open=True),
+                       "speculative draft cost ratio must be one number in (0, 1]")
+        return (magnitude("draft_parameters", model.active_parameters * c),
+                c * model.layers, float(model.heads), float(model.kv_heads),
+                float(model.head_dim), float(model.hidden))
+    if not isinstance(draft, str) and not hasattr(draft, "layers"):
+        raise checks.InputError(f"speculative draft must be a registry model name (such as "
+                                f"'llama-3.2-1b') or a draft-to-target cost ratio in (0, 1], got "
+                                f"{draft!r:.60}")
+    d = registry.model(draft)
+    if getattr(d, "family", "decoder") != "decoder" or latent_attention(d):
+        raise checks.InputError(f"speculative draft {d.name} must be a dense MHA/GQA decoder")
+    shape = [getattr(d, k, None) for k in ("layers", "heads", "kv_heads", "head_dim", "hidden")]
+    if any(v is None for v in shape):
+        raise checks.InputError(f"speculative draft {d.name} lacks its transformer shape "
+                                "(layers, heads, kv_heads, head_dim, hidden)")
+    vocab, draft_vocab = getattr(model, "vocab", None), getattr(d, "vocab", None)
+    if vocab and draft_vocab and vocab != draft_vocab:
+        raise checks.InputError(f"speculative draft {d.name} has a vocabulary of {draft_vocab} "
+                                f"tokens, {model.name} one of {vocab}: the target verifies the "
+                                "draft's tokens, so both need the same tokenizer")
+    check_tp(tp, d, hardware)   # the draft is split over the same tensor-parallel ranks
+    return (magnitude("draft_parameters", d.parameters),) + tuple(float(v) for v in shape)

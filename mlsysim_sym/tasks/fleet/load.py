@@ -20,18 +20,20 @@ from ...numeric import cached_kernel
 from ..serving import serving_system
 from ..serving import system as serving_composition
 from ...units import Q_, base_factor
-from .._core.inputs import max_batched_tokens_magnitude, serving_inputs
+from .._core.inputs import (max_batched_tokens_magnitude, prefix_cache_magnitude, serving_inputs,
+                            speculative_values)
 from .._core.knobs import magnitude
 
 __all__ = ["LOAD_OUTPUTS", "load_kernel", "variant_of", "load_inputs", "evaluate_load",
            "check_load", "whole", "positive"]
 
 #: outputs of the serving system read at a request rate
-LOAD_OUTPUTS = ("loaded_step_time", "running_batch", "loaded_prefill_chunk", "prefill_latency",
+LOAD_OUTPUTS = ("loaded_step_time", "loaded_time_per_output_token", "running_batch",
+                "loaded_prefill_chunk", "prefill_latency",
                 "loaded_ttft", "loaded_mean_ttft", "server_utilization", "saturation_rate",
                 "kv_saturation_rate", "token_saturation_rate", "fleet_capacity", "goodput",
                 "sequence_capacity", "sequence_slots", "engine_memory_footprint",
-                "achieved_flop_rate", "arrival_rate")
+                "achieved_flop_rate", "arrival_rate", "speculative_tokens_per_pass")
 
 #: inputs the kernel's Piecewise conditions need as full arrays (the others broadcast)
 _BROADCAST = ("request_rate", "serving_replicas", "latency_percentile", "tensor_parallel",
@@ -61,10 +63,16 @@ def variant_of(values: dict) -> tuple:
 
 def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=None,
                 percentile=0.99, max_sequences=1e7, memory_reserve=None,
-                max_batched_tokens=None, stack=None, weight_bits=None) -> dict:
-    """Base-unit inputs of :func:`load_kernel` for a model, chip and load (scalars or arrays)."""
+                max_batched_tokens=None, stack=None, weight_bits=None, prefix_cache_hit_rate=0.0,
+                speculative=None) -> dict:
+    """Base-unit inputs of :func:`load_kernel` for a model, chip and load (scalars or arrays);
+    ``prefix_cache_hit_rate`` and ``speculative`` as in :func:`~mlsysim_sym.serve` (checked)."""
     values = serving_inputs(m, hw, precision, tp=tp, efficiency=efficiency, stack=stack,
                             weight_bits=weight_bits)
+    values["prefix_cache_hit_rate"] = checks.one(
+        prefix_cache_magnitude(prefix_cache_hit_rate),
+        "prefix_cache_hit_rate must be one share in [0, 1) here, such as 0.5")
+    values.update(speculative_values(speculative, m, hw, tp))
     values["max_batched_tokens"] = max_batched_tokens_magnitude(max_batched_tokens)
     values["memory_reserve"] = _memory_reserve(memory_reserve)
     values.update(max_running_sequences=max_sequences, request_rate=lam,

@@ -85,7 +85,7 @@ def _at(vals, idx, reps, slo):
     v = lambda n: np.broadcast_to(np.asarray(ev.value(n), dtype=float), reps.shape)  # noqa
     with np.errstate(invalid="ignore"):
         stable = v("arrival_rate") < v("saturation_rate")
-        tpot = stable & (v("loaded_step_time") <= slo[1])
+        tpot = stable & (v("loaded_time_per_output_token") <= slo[1])
         ttft = stable & (v("loaded_ttft") <= slo[0])
     return ev, stable, tpot, ttft
 
@@ -154,7 +154,7 @@ def _layouts(vals, least, tpa, slo, rows) -> None:
 
     def v(name, col=0):
         return np.broadcast_to(np.asarray(ev.value(name), dtype=float), reps.shape)[:, col]
-    out = {n: v(n) for n in ("sequence_slots", "loaded_step_time", "loaded_ttft",
+    out = {n: v(n) for n in ("sequence_slots", "loaded_time_per_output_token", "loaded_ttft",
                              "server_utilization", "running_batch", "achieved_flop_rate",
                              "engine_memory_footprint")}
     for k, (i, h) in enumerate(zip(idx, hi)):
@@ -172,7 +172,7 @@ def _layouts(vals, least, tpa, slo, rows) -> None:
         t = tpa[i]
         rows[i] = {"feasible": True, "devices": int(h * t), "replicas": int(h), "tp": int(t),
                    "batch": int(out["sequence_slots"][k]),
-                   "decode": float(out["loaded_step_time"][k]),
+                   "decode": float(out["loaded_time_per_output_token"][k]),
                    "ttft": float(out["loaded_ttft"][k]), "rho": float(out["server_utilization"][k]),
                    "running_batch": float(out["running_batch"][k]),
                    "achieved_flop_rate": float(out["achieved_flop_rate"][k]),

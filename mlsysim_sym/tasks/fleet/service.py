@@ -12,6 +12,10 @@ budget's workspace) holds B_slots sequences at full context; requests queue for 
 wall 7), and TTFT is the p-percentile wait plus the prompt's prefill spread over the steps that
 carry its chunks. The replica saturates where the running batch fills the slots or a step's
 tokens fill the budget. ``uncertainty=`` adds p10/p50/p90 bands over the calibrated spreads.
+A prefix cache (``prefix_cache_hit_rate``) removes the cached share of each prompt's prefill
+work; speculative decoding (``speculative``) makes each step a verification pass over
+gamma + 1 positions per sequence plus gamma draft passes that yields E tokens, inside the same
+fixed point (the time per output token is the step over E).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ class ServeResult(Result):
 
     #: the load outputs explain() starts from (the serving system's default headline is the
     #: unloaded TTFT)
-    EXPLAIN = ("loaded_ttft", "loaded_step_time", "fleet_capacity")
+    EXPLAIN = ("loaded_ttft", "loaded_time_per_output_token", "fleet_capacity")
 
     def base_inputs(self) -> dict:
         """``{input name: base-unit magnitude}`` of the load kernel's inputs."""
@@ -101,7 +105,7 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
           percentile=0.99, precision="fp16", datacenter=None, efficiency=None,
           cloud_price=None, uncertainty=False, memory_reserve=None, max_batched_tokens=None,
           stack=None, weight_bits=None, prefill_replicas=None, decode_replicas=None,
-          kv_transfer_bandwidth=None):
+          kv_transfer_bandwidth=None, prefix_cache_hit_rate=0.0, speculative=None):
     """Latency, capacity, cost and carbon of a serving fleet at a request rate.
 
     Parameters
@@ -147,6 +151,16 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
     kv_transfer_bandwidth : quantity, optional
         Link rate each device sends its share of a prompt's KV cache over (disaggregated only;
         default: the chip's scale-out NIC from the registry).
+    prefix_cache_hit_rate : float
+        Share h in [0, 1) of each prompt found in the prefix cache (vLLM automatic prefix
+        caching, SGLang RadixAttention): only (1 - h) of the prompt is prefilled; the KV cache
+        a sequence holds is unchanged. Default 0. Co-located serving only.
+    speculative : dict, optional
+        ``{"draft": "llama-3.2-1b" or a cost ratio in (0, 1], "tokens": gamma, "acceptance":
+        alpha}`` (as in ``predict``): each scheduler step verifies gamma drafted tokens per
+        sequence and runs gamma draft passes, within the continuous-batching fixed point, so the
+        speed-up shrinks (and turns into a slow-down) as the load grows the running batch.
+        Co-located serving only.
 
     Returns
     -------
@@ -154,6 +168,10 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
     """
     if prefill_replicas is not None or decode_replicas is not None \
             or kv_transfer_bandwidth is not None:
+        if speculative is not None or prefix_cache_hit_rate != 0:
+            raise ValueError("speculative decoding and prefix caching are modelled for "
+                             "co-located serving; disaggregated serving (prefill_replicas, "
+                             "decode_replicas) does not take them")
         return _disaggregated(model, hardware, replicas, uncertainty, dict(
             qps=qps, input_tokens=input_tokens, output_tokens=output_tokens,
             prefill_replicas=prefill_replicas, decode_replicas=decode_replicas, tp=tp,
@@ -165,7 +183,8 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         return _serve_with_bands(model, hardware, uncertainty, dict(
             qps=qps, input_tokens=input_tokens, output_tokens=output_tokens, replicas=replicas,
             tp=tp, batch=batch, percentile=percentile, precision=precision,
-            datacenter=datacenter, efficiency=efficiency, cloud_price=cloud_price))
+            datacenter=datacenter, efficiency=efficiency, cloud_price=cloud_price,
+            prefix_cache_hit_rate=prefix_cache_hit_rate, speculative=speculative))
     m, hw = registry.model(model), registry.hardware(hardware)
     vocabulary.precision(precision)
     percentile, lam, n_in, n_out = check_load(qps, input_tokens, output_tokens, percentile)
@@ -176,7 +195,8 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         m, hw, precision.lower(), tp=float(tp), replicas=float(replicas), lam=lam, n_in=n_in,
         n_out=n_out, efficiency=efficiency, percentile=percentile, max_sequences=float(cap),
         memory_reserve=memory_reserve, max_batched_tokens=max_batched_tokens, stack=stack,
-        weight_bits=weight_bits)
+        weight_bits=weight_bits, prefix_cache_hit_rate=prefix_cache_hit_rate,
+        speculative=speculative)
     ev = evaluate_load(values)
     devices = replicas * tp
     r = _result(ev, m, hw, replicas, tp, percentile, slots_note=batch is None,
@@ -210,6 +230,10 @@ def _result(ev, m, hw, replicas, tp, percentile, *, slots_note, cost, carbon) ->
     notes = []
     if slots_note and np.ndim(slots_v) == 0:
         notes.append(f"batch = {slots}: the sequences whose KV caches fit at full context (paged)")
+    per_step = v("speculative_tokens_per_pass")
+    if np.ndim(per_step) == 0 and per_step != 1.0:
+        notes.append(f"speculative decoding: {float(per_step):.3g} tokens per sequence per step "
+                     "(one verification pass and the draft passes)")
     fits = np.asarray(v("sequence_capacity")) >= 1
     stable = np.asarray(v("arrival_rate")) < np.asarray(v("saturation_rate"))
     binding = ev.binding("loaded_step_time")
@@ -228,7 +252,7 @@ def _result(ev, m, hw, replicas, tp, percentile, *, slots_note, cost, carbon) ->
     return ServeResult(
         m, hw, replicas, tp, slots,
         ttft=q("loaded_ttft").to("ms"), ttft_mean=q("loaded_mean_ttft").to("ms"),
-        time_per_output_token=q("loaded_step_time").to("ms"),
+        time_per_output_token=q("loaded_time_per_output_token").to("ms"),
         throughput=q("goodput", False), capacity=q("fleet_capacity", False),
         utilization=scalar(v("server_utilization")),
         feasible=feasible, bottleneck=bottleneck, percentile=percentile,

@@ -12,7 +12,7 @@ carbon) picks among the chips.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -120,13 +120,15 @@ class _Ask:
     regions: tuple
     budget: object            # USD or USD/h quantity, or None
     carbon_cap: object        # tCO2e/yr quantity, or None
+    prefix_cache_hit_rate: float = 0.0
+    speculative: object = None   # as serve's: {"draft", "tokens", "acceptance"} or None
 
 
 def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_tokens,
                slo=None, percentile=0.99, precision="fp16", budget=None, carbon_cap=None,
                datacenter=None, tp=None, max_batch=4096, efficiency=None,
                cloud_price=None, objective="devices", disaggregated=False,
-               kv_transfer_bandwidth=None):
+               kv_transfer_bandwidth=None, prefix_cache_hit_rate=0.0, speculative=None):
     """The minimum number of devices that serves ``qps`` within the latency SLO.
 
     Parameters
@@ -155,15 +157,23 @@ def size_fleet(model, hardware_or_candidates, *, qps, input_tokens, output_token
     kv_transfer_bandwidth : quantity, optional
         With ``disaggregated``: the link rate each device sends its KV share over (default: the
         chip's scale-out NIC from the registry).
+    prefix_cache_hit_rate, speculative
+        As in :func:`~mlsysim_sym.serve`: the cached share of each prompt, and speculative
+        decoding inside the continuous-batching fixed point (the TPOT SLO applies to the time
+        per output token, the step over the E tokens it yields). Co-located fleets only.
     """
     ask = _ask(model, qps=qps, input_tokens=input_tokens, output_tokens=output_tokens, slo=slo,
                percentile=percentile, precision=precision, budget=budget,
                carbon_cap=carbon_cap, datacenter=datacenter, tp=tp, max_batch=max_batch,
                efficiency=efficiency, cloud_price=cloud_price, objective=objective)
+    ask = replace(ask, prefix_cache_hit_rate=prefix_cache_hit_rate, speculative=speculative)
     cands = hardware_or_candidates if isinstance(hardware_or_candidates, (list, tuple)) \
         else [hardware_or_candidates]
     if disaggregated or kv_transfer_bandwidth is not None:
         from .disaggregated import size_disaggregated
+        if speculative is not None or prefix_cache_hit_rate != 0:
+            raise ValueError("speculative decoding and prefix caching are modelled for "
+                             "co-located serving; disaggregated=True does not take them")
         if not disaggregated:
             raise ValueError("kv_transfer_bandwidth applies to disaggregated=True only")
         return size_disaggregated(ask, cands, objective, kv_transfer_bandwidth)
@@ -243,7 +253,9 @@ def _candidate(ask: _Ask, cand) -> dict:
     tpa = np.asarray(tps, dtype=float)
     inputs = load_inputs(ask.model, hw, ask.precision, tp=tpa, replicas=np.ones_like(tpa),
                          lam=ask.lam, n_in=ask.n_in, n_out=ask.n_out, efficiency=ask.efficiency,
-                         percentile=ask.percentile, max_sequences=float(ask.max_batch))
+                         percentile=ask.percentile, max_sequences=float(ask.max_batch),
+                         prefix_cache_hit_rate=ask.prefix_cache_hit_rate,
+                         speculative=ask.speculative)
     return {"hardware": hw, "tps": tps, "inputs": inputs}
 
 

@@ -21,7 +21,8 @@ from ...units import Q_
 from .._core import inputs as _in, knobs, memo
 from .moe import moe_magnitudes
 from .result import Prediction
-from .system import MOE_ALIAS, OUTPUTS, moe_kernel, serving_kernel
+from .system import (MOE_ALIAS, OUTPUTS, SPECULATIVE_ALIAS, moe_kernel, serving_kernel,
+                     speculative_kernel)
 
 __all__ = ["predict", "PRECISION_BITS"]
 
@@ -31,7 +32,8 @@ PRECISION_BITS = vocabulary.PRECISION_BITS
 
 def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="decode",
             efficiency=None, tp=1, weight_bits=None, stack=None, uncertainty=False,
-            prefill_tokens=0, prompt_len=None, max_batched_tokens=None, **options):
+            prefill_tokens=0, prompt_len=None, max_batched_tokens=None, prefix_cache_hit_rate=0.0,
+            speculative=None, **options):
     """Predict serving latency, throughput and memory of ``model`` on one ``hardware`` chip.
 
     Parameters
@@ -81,6 +83,21 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     stack : str, optional
         The serving engine (``trt_llm``, ``vllm``, ``nim``, ``llama.cpp``, ...): its calibrated
         per-step overhead (``fixed_overhead[stack]``); default: the pooled value.
+    prefix_cache_hit_rate : float or array
+        Share h in [0, 1) of the prompt found in the prefix cache (vLLM automatic prefix
+        caching, SGLang RadixAttention): the prefill computes only the (1 - h) suffix, so TTFT
+        and a prompt chunk's FLOPs fall; the KV cache is unchanged. Default 0.
+    speculative : dict, optional
+        Speculative decoding, ``{"draft": "llama-3.2-1b", "tokens": 4, "acceptance": 0.7}``:
+        the draft (a registry model, a dense decoder with the target's vocabulary, on the same
+        ``tp`` chips; or a draft-to-target cost ratio c in (0, 1], the target scaled by c),
+        the drafted tokens gamma per step (1-128) and the acceptance rate alpha in [0, 1).
+        ``time_per_output_token`` and ``decode_throughput`` become the effective ones: one
+        verification pass over gamma + 1 positions per sequence plus gamma draft passes yield
+        E = (1 - alpha^(gamma+1)) / (1 - alpha) tokens; the verification pass is a roofline at
+        the batch, so the speed-up (``speculative_speedup``) falls below 1 once the batch makes
+        decode compute-bound. ``memory_footprint`` includes the draft's weights and KV cache.
+        Dense MHA/GQA targets only.
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``: output -> Band) of the latencies and
         throughput by Monte Carlo over the calibrated parameters' spreads and the model's
@@ -100,8 +117,9 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     """
     key = None
     if (efficiency is None and weight_bits is None and prompt_len is None and not options
-            and max_batched_tokens is None and uncertainty is False
+            and max_batched_tokens is None and uncertainty is False and speculative is None
             and type(prefill_tokens) is int and prefill_tokens == 0
+            and type(prefix_cache_hit_rate) in (int, float) and prefix_cache_hit_rate == 0
             and (type(tp) is int or type(tp) is float)):
         # the hot path: every input but batch and seq_len memoised per (model, chip, precision,
         # phase, stack, tp), filled by the checked path below (so it holds only what passed)
@@ -120,7 +138,8 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     kw = dict(batch=batch, seq_len=seq_len, precision=precision, phase=phase,
               efficiency=efficiency, tp=tp, weight_bits=weight_bits, stack=stack,
               prefill_tokens=prefill_tokens, prompt_len=prompt_len,
-              max_batched_tokens=max_batched_tokens)
+              max_batched_tokens=max_batched_tokens, prefix_cache_hit_rate=prefix_cache_hit_rate,
+              speculative=speculative)
     if uncertainty:
         return _with_bands(model, hardware, uncertainty, {**kw, **options})
     m = registry.model(model)
@@ -150,9 +169,9 @@ class _Memo:
 
     def __call__(self, batch, seq_len):
         args = self.head + (batch, seq_len, seq_len) + self.tail
-        phase, m, hw, precision, alias, defaults_key = self.rest
+        phase, m, hw, precision, alias, defaults_key, speculative = self.rest
         return Prediction(self.kernel.lazy(args, False), phase, m, hw, precision, self.order,
-                          alias, defaults_key)
+                          alias, defaults_key, speculative)
 
 
 def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
@@ -171,19 +190,24 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     roofs = _in.cached(_roof_values, hw, precision)   # and storage widths (weight_bits wins)
     values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
                                                             kw["max_batched_tokens"])))
+    values["prefix_cache_hit_rate"] = _in.prefix_cache_magnitude(kw["prefix_cache_hit_rate"])
     values.update(_tp_values(hw, values["tensor_parallel"], efficiency))
     vectorised = _check_sweep(values)
     values = {**_in.cached(_model_values, m), **roofs, **values}
     # the attention variant: the MLA record, the sliding-window record
     variant = (_in.latent_attention(m), _in.sliding_window(m))
-    if family == "moe":   # the expert structure; predict's communication efficiency wins
+    speculative = kw["speculative"] is not None
+    if speculative:   # a draft model's passes and the verification pass (dense targets only)
+        values.update(_in.speculative_values(kw["speculative"], m, hw, values["tensor_parallel"]))
+        kernel, alias = speculative_kernel(*variant), SPECULATIVE_ALIAS
+    elif family == "moe":   # the expert structure; predict's communication efficiency wins
         values = {**_in.cached(moe_magnitudes, m, hw), **values}
         kernel, alias = moe_kernel(*variant), MOE_ALIAS
     else:
         kernel, alias = serving_kernel(*variant), None
     order = kernel.input_names
     args = _in.args(values, order)
-    rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency))
+    rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency), speculative)
     at = order.index(_in.KNOB_INPUTS[0])
     if key is not None and not vectorised and order[at:at + 3] == _in.KNOB_INPUTS:
         memo.put(_FAST, key, _Memo(kernel, args, at, rest))
@@ -247,7 +271,8 @@ def _tp_values(hw, tp, efficiency) -> dict:
 _SWEEP_LABELS = {"batch": "batch", "context_length": "seq_len", "tensor_parallel": "tp",
                  "compute_efficiency": "efficiency", "memory_efficiency": "memory efficiency",
                  "fixed_overhead": "fixed_overhead", "communication_efficiency": "communication",
-                 "unoverlapped_fraction": "unoverlapped", "scale_up_latency": "scale_up_latency"}
+                 "unoverlapped_fraction": "unoverlapped", "scale_up_latency": "scale_up_latency",
+                 "prefix_cache_hit_rate": "prefix_cache_hit_rate"}
 _ARRAY_INPUTS = itemgetter(*_SWEEP_LABELS, "prompt_length", *_in.STEP_INPUTS)
 _IS_ARRAY = np.ndarray.__instancecheck__
 
@@ -307,6 +332,9 @@ def _dispatch_workload(m, hardware, family, kw, options):
     """Non-LLM families: diffusion, TinyML, CNN / ViT / encoder forward passes, Mamba (SSM)."""
     batch, seq_len, precision = kw["batch"], kw["seq_len"], kw["precision"]
     efficiency, stack = kw["efficiency"], kw["stack"]
+    if kw["speculative"] is not None or np.any(np.asarray(kw["prefix_cache_hit_rate"]) != 0):
+        raise ValueError(f"speculative and prefix_cache_hit_rate apply to transformer LLM serving "
+                         f"(decoder or MoE); {m.name} is a {family} model")
     if family == "ssm":
         from ..workloads.ssm import predict_ssm
         _check_ssm_knobs(m, kw)

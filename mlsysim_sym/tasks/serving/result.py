@@ -15,7 +15,10 @@ from ...units import Q_, base_factor
 from .._core import knobs
 from .._core.inputs import MLA_DIMS, latent_attention, sliding_window
 from .._core.result import Result
-from .system import OUTPUTS, PER_TOKEN, moe_serving_system, per_token_kernel, serving_system
+from .system import (OUTPUTS, PER_TOKEN, SPECULATIVE_EXTRA, moe_serving_system, per_token_kernel,
+                     serving_system)
+
+_MOE_EXTRA = ("parameters", "active_parameters", "moe_decode_experts_touched")
 
 __all__ = ["Prediction"]
 
@@ -25,12 +28,12 @@ class Prediction(Result):
     (or bool / str)."""
 
     __slots__ = ("_ev", "phase", "model", "hardware", "precision", "_order", "_named",
-                 "_cache", "_alias", "bands", "_defaults_key")
+                 "_cache", "_alias", "bands", "_defaults_key", "_moe", "_speculative")
 
     HEADLINE = ("latency", "throughput", "memory_footprint")
 
     def __init__(self, evaluation, phase, model, hardware, precision, order, alias=None,
-                 defaults_key=(None, None)):
+                 defaults_key=(None, None), speculative=False):
         """``evaluation``: the kernel's :class:`~mlsysim_sym.numeric.Evaluation` (its ``args``
         are the inputs, in the kernel's input ``order``); the inputs by name are made on first
         use (a scalar prediction that is only read for one output never builds them)."""
@@ -45,6 +48,8 @@ class Prediction(Result):
         self._alias = alias or {}
         self.bands = None  # {output: Band} with predict(..., uncertainty=True)
         self._defaults_key = defaults_key  # (stack, efficiency given): see defaults_used()
+        self._speculative = speculative    # the speculative outputs stand for the dense ones
+        self._moe = bool(self._alias) and not speculative
 
     @property
     def _inputs(self) -> dict:
@@ -56,11 +61,12 @@ class Prediction(Result):
 
     def quantity(self, name):
         """Output ``name`` (one of :data:`~.system.OUTPUTS`; for an MoE model also
-        ``parameters``, ``active_parameters``, ``moe_decode_experts_touched``) as a pint
-        quantity in its declared unit, made once."""
+        ``parameters``, ``active_parameters``, ``moe_decode_experts_touched``; with speculative
+        decoding also :data:`~.system.SPECULATIVE_EXTRA`) as a pint quantity in its declared
+        unit, made once."""
         q = self._cache.get(name)
         if q is None:
-            if name == "prefill_throughput" and self._alias:
+            if name == "prefill_throughput" and self._moe:
                 q = (Q_(np.asarray(self._inputs["prompt_length"]) * self._inputs["batch"], "token")
                      / self.quantity("ttft")).to("token/s")
             else:
@@ -72,8 +78,7 @@ class Prediction(Result):
         """The kernel's name of output ``name``; a clear error for a name it does not have."""
         key = self._alias.get(name, name)
         if key not in self._ev.compiled.output_names:
-            names = sorted(OUTPUTS + (("parameters", "active_parameters",
-                                       "moe_decode_experts_touched") if self._alias else ()))
+            names = sorted(OUTPUTS + self._extra())
             raise ValueError(f"{name!r} is not an output {'or input ' if inputs else ''}of this "
                              f"prediction; outputs: {', '.join(names)}"
                              + (f"; inputs: {', '.join(self._inputs)}" if inputs else ""))
@@ -83,7 +88,7 @@ class Prediction(Result):
         """Output ``name``'s magnitude in base units (s, bit, FLOP, token/s, as
         :func:`mlsysim_sym.units.to_base`; a float, or a numpy array for a sweep): what
         :meth:`quantity` shows, without pint. An input's name gives the input's magnitude."""
-        if name == "prefill_throughput" and self._alias:  # the MoE record has no prefill rate
+        if name == "prefill_throughput" and self._moe:  # the MoE record has no prefill rate
             v = (np.asarray(self._inputs["prompt_length"]) * self._inputs["batch"]
                  / np.asarray(self._ev.value(self._alias["ttft"])))
             return float(v) if np.ndim(v) == 0 else v
@@ -97,10 +102,21 @@ class Prediction(Result):
         ran (a copy; arrays for a swept knob)."""
         return dict(self._inputs)
 
+    def _extra(self) -> tuple:
+        """The outputs beyond :data:`~.system.OUTPUTS`: the MoE structure or speculation's."""
+        return _MOE_EXTRA if self._moe else SPECULATIVE_EXTRA if self._speculative else ()
+
+    def _binding_owner(self) -> str:
+        """The output whose Max names the binding wall of the phase's latency (speculation:
+        the verification pass, the target's roofline at the batch)."""
+        if self.phase == "prefill":
+            return self._output("ttft")
+        return "verify_step_time" if self._speculative else self._output("time_per_output_token")
+
     def latency_branches(self):
         """``(kind, {wall: base magnitudes})`` of the phase's latency: the terms of its max
         (``kind == "max"``) or min whose largest (smallest) is the binding wall."""
-        owner = self._output("ttft" if self.phase == "prefill" else "time_per_output_token")
+        owner = self._binding_owner()
         return self._ev.compiled.branch_kind[owner], self._ev.branches(owner)
 
     ttft = property(lambda self: self.quantity("ttft"), doc="time to first token (prefill pass)")
@@ -118,12 +134,12 @@ class Prediction(Result):
     @property
     def parameters(self):
         """Total weights (MoE: all experts)."""
-        return self._ev.quantity("parameters") if self._alias else self.model.parameters
+        return self._ev.quantity("parameters") if self._moe else self.model.parameters
 
     @property
     def active_parameters(self):
         """Weights touched per token (MoE: shared + top-k experts)."""
-        return (self._ev.quantity("active_parameters") if self._alias
+        return (self._ev.quantity("active_parameters") if self._moe
                 else self.model.active_parameters)
     decode_flops = property(lambda self: self.quantity("decode_flops"))
 
@@ -144,14 +160,13 @@ class Prediction(Result):
 
     @property
     def feasible(self):
-        u = self._ev.value("memory_utilization")
+        u = self._ev.value(self._alias.get("memory_utilization", "memory_utilization"))
         return bool(u <= 1.0) if np.ndim(u) == 0 else np.asarray(u) <= 1.0
 
     @property
     def bottleneck(self):
         """Binding wall: "Compute" or "Memory" (bandwidth), or "Memory" when it does not fit."""
-        owner = "ttft" if self.phase == "prefill" else "time_per_output_token"
-        bind = self._ev.binding(self._alias.get(owner, owner))
+        bind = self._ev.binding(self._binding_owner())
         feas = self.feasible
         if np.ndim(bind) == 0 and np.ndim(feas) == 0:
             return bind if feas else "Memory"
@@ -165,7 +180,9 @@ class Prediction(Result):
         t = np.asarray(self._inputs["tensor_parallel"])  # the footprint is per device
         weights, kv = self.quantity("weight_bytes") / t, self.quantity("kv_cache_bytes") / t
         parts = {"weights": weights, "KV cache": kv,
-                 "activations and workspace": self.memory_footprint - weights - kv}
+                 "activations and workspace": self._ev.quantity("memory_footprint") - weights - kv}
+        if self._speculative:
+            parts["draft model"] = self.memory_footprint - self._ev.quantity("memory_footprint")
         return memory_reason(self.memory_footprint, self.memory_capacity, parts=parts)
 
     @property
@@ -213,9 +230,8 @@ class Prediction(Result):
     def outputs(self) -> dict:
         """Every output as a quantity, plus bottleneck and feasible."""
         out = {n: self.quantity(n) for n in OUTPUTS}
-        if self._alias:
-            for n in ("parameters", "active_parameters", "moe_decode_experts_touched"):
-                out[n] = self._ev.quantity(n)
+        for n in self._extra():
+            out[n] = self._ev.quantity(n)
         out["latency"], out["throughput"] = self.latency, self.throughput
         out["mfu"] = self.mfu
         if self.hardware.tdp is not None:
@@ -276,7 +292,7 @@ class Prediction(Result):
     def system(self):
         """The composed system this prediction was computed with."""
         variant = ("kv_lora_rank" in self._inputs, "attention_window" in self._inputs)
-        return moe_serving_system(*variant) if self._alias else serving_system(*variant)
+        return moe_serving_system(*variant) if self._moe else serving_system(*variant)
 
     def registry_fields(self) -> list:
         """(registry object, field path) of every registry value this prediction used."""

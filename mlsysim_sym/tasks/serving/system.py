@@ -10,8 +10,9 @@ reading the MLA dimensions in place of ``kv_heads`` and ``head_dim``; a model wi
 attention (``windowed=True``) by the same systems with the sliding-window record's attention
 spans, its kernels reading the window and the windowed share of the layers.
 :func:`disaggregated_system` composes the same walls and records with the disaggregation record
-(separate prefill and decode pools). Each system is composed and each kernel compiled once per
-process.
+(separate prefill and decode pools). Speculative predictions compile the serving system for
+:data:`SPECULATIVE_OUTPUTS` (:func:`speculative_kernel`) and read them under the dense names
+(:data:`SPECULATIVE_ALIAS`). Each system is composed and each kernel compiled once per process.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...numeric import cached_kernel
-from .._core.inputs import (EFFICIENCY_INPUTS, HARDWARE_INPUTS, KNOB_INPUTS, MODEL_INPUTS,
-                            PRECISION_INPUTS, SERVING_INPUTS, STEP_INPUTS, TP_INPUTS, with_model)
+from .._core.inputs import (CACHE_INPUTS, EFFICIENCY_INPUTS, HARDWARE_INPUTS, KNOB_INPUTS,
+                            MODEL_INPUTS, PRECISION_INPUTS, SERVING_INPUTS, SPECULATIVE_INPUTS,
+                            STEP_INPUTS, TP_INPUTS, with_model)
 
 __all__ = ["OUTPUTS", "SERVING_INPUTS", "MOE_STRUCTURE", "MOE_EXTRA", "MOE_INPUTS", "MOE_ALIAS",
-           "MOE_OUTPUTS", "PER_TOKEN", "serving_system", "moe_serving_system", "per_token_system",
-           "serving_kernel", "moe_kernel", "per_token_kernel", "attention_records",
-           "variant_name", "disaggregated_system"]
+           "MOE_OUTPUTS", "PER_TOKEN", "SPECULATIVE_ALIAS", "SPECULATIVE_EXTRA",
+           "SPECULATIVE_OUTPUTS", "serving_system", "moe_serving_system", "per_token_system",
+           "serving_kernel", "moe_kernel", "speculative_kernel", "per_token_kernel",
+           "attention_records", "variant_name", "disaggregated_system"]
 
 #: the per-step outputs of a prediction, in the order of :func:`serving_kernel`
 OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes", "weight_bytes",
@@ -45,7 +48,7 @@ MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link
 #: every input of :func:`moe_kernel`, in its order (MLA: :func:`~.._core.inputs.with_model`)
 MOE_INPUTS = (MODEL_INPUTS[2:] + MOE_STRUCTURE + HARDWARE_INPUTS + PRECISION_INPUTS
               + EFFICIENCY_INPUTS + KNOB_INPUTS + MOE_EXTRA + TP_INPUTS
-              + ("unoverlapped_fraction",) + STEP_INPUTS)
+              + ("unoverlapped_fraction",) + STEP_INPUTS + CACHE_INPUTS)
 #: dense output name -> the MoE system's output of the same meaning
 MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
              "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
@@ -56,6 +59,21 @@ MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_t
 #: the outputs of :func:`moe_kernel` (prefill throughput is derived from TTFT by the result)
 MOE_OUTPUTS = tuple(MOE_ALIAS.get(n, n) for n in OUTPUTS if n != "prefill_throughput") + (
     "parameters", "active_parameters", "moe_decode_experts_touched")
+
+# Speculative decoding (the speculative-decoding record with wall 12): the per-token time,
+# decode rate and footprint a prediction reports are the speculative ones.
+#: dense output name -> the output of the same meaning with speculative decoding
+SPECULATIVE_ALIAS = {"time_per_output_token": "speculative_time_per_output_token",
+                     "decode_throughput": "speculative_decode_throughput",
+                     "memory_footprint": "speculative_memory_footprint",
+                     "memory_utilization": "speculative_memory_utilization"}
+#: what a speculative prediction adds: tokens per step, speed-up, the two passes and ratios
+SPECULATIVE_EXTRA = ("speculative_tokens_per_pass", "speculative_speedup", "verify_step_time",
+                     "draft_step_time", "verify_cost_ratio", "draft_cost_ratio",
+                     "draft_weight_bytes")
+#: the outputs of :func:`speculative_kernel` (the target's own footprint too, for the reason line)
+SPECULATIVE_OUTPUTS = (tuple(SPECULATIVE_ALIAS.get(n, n) for n in OUTPUTS) + SPECULATIVE_EXTRA
+                       + ("memory_footprint",))
 
 #: per-token figures of a prediction: wall 3's serving MFU and wall 18's energy per token
 PER_TOKEN = {"decode": ("decode_flops_utilization", "energy_per_output_token"),
@@ -88,23 +106,23 @@ def variant_name(name, latent, windowed) -> str:
 
 
 def serving_system(latent: bool = False, windowed: bool = False):
-    """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency)
-    and the continuous-batching record composed. ``predict`` reads its per-step outputs,
-    ``serve``, ``size_fleet`` and the calibration cases its outputs at a request rate.
-    ``latent=True``: with multi-head latent attention (the MLA record defines wall 4's KV cache
-    width and attention widths); ``windowed=True``: with sliding-window attention (the
-    sliding-window record bounds the attention spans by the window)."""
+    """The one serving system: walls 1 (Compute), 2 (Memory), 4 (Serving), 7 (Tail latency),
+    wall 12's speculative-decoding equations (tokens per step, speed-up) and the
+    continuous-batching and speculative-decoding records composed. ``predict`` reads its
+    per-step outputs, ``serve``, ``size_fleet`` and the calibration cases its outputs at a
+    request rate. ``latent=True``: with multi-head latent attention (the MLA record defines
+    wall 4's KV cache width and attention widths); ``windowed=True``: with sliding-window
+    attention (the sliding-window record bounds the attention spans by the window)."""
     return _serving_system(bool(latent), bool(windowed))
 
 
 @lru_cache(maxsize=4)
 def _serving_system(latent: bool, windowed: bool):
-    from ...equations import walls, workloads
+    from ...equations import speculative, walls, workloads
     from ...system import System
-    return System.from_walls(*attention_records(latent, windowed, walls.compute, walls.memory,
-                                                walls.serving, walls.tail_latency,
-                                                workloads.continuous_batching),
-                             name=variant_name("serving", latent, windowed))
+    return System.from_walls(*speculative.with_speculation(*attention_records(
+        latent, windowed, walls.compute, walls.memory, walls.serving, walls.tail_latency,
+        workloads.continuous_batching)), name=variant_name("serving", latent, windowed))
 
 
 def disaggregated_system(latent: bool = False, windowed: bool = False):
@@ -116,13 +134,14 @@ def disaggregated_system(latent: bool = False, windowed: bool = False):
 
 @lru_cache(maxsize=4)
 def _disaggregated_system(latent: bool, windowed: bool):
-    from ...equations import walls, workloads
+    from ...equations import speculative, walls, workloads
     from ...system import System
-    return System.from_walls(*attention_records(latent, windowed, walls.compute, walls.memory,
-                                                walls.serving, walls.tail_latency,
-                                                workloads.continuous_batching,
-                                                disaggregated=True),
-                             name=variant_name("serving (disaggregated)", latent, windowed))
+    # the decode pool keeps the continuous-batching record's fixed point, whose steps read the
+    # speculative tokens per step (E = 1 without a draft: disaggregation does not speculate)
+    return System.from_walls(*speculative.with_speculation(*attention_records(
+        latent, windowed, walls.compute, walls.memory, walls.serving, walls.tail_latency,
+        workloads.continuous_batching, disaggregated=True)),
+        name=variant_name("serving (disaggregated)", latent, windowed))
 
 
 def moe_serving_system(latent: bool = False, windowed: bool = False):
@@ -153,6 +172,20 @@ def serving_kernel(latent: bool = False, windowed: bool = False):
 def _serving_kernel(latent: bool, windowed: bool):
     return cached_kernel(variant_name("serving", latent, windowed), OUTPUTS,
                          with_model(SERVING_INPUTS, latent, windowed),
+                         lambda: serving_system(latent, windowed))
+
+
+def speculative_kernel(latent: bool = False, windowed: bool = False):
+    """:func:`serving_system` compiled for a speculative prediction: :data:`SPECULATIVE_OUTPUTS`
+    from :data:`SERVING_INPUTS` and :data:`SPECULATIVE_INPUTS` (from the disk cache)."""
+    return _speculative_kernel(bool(latent), bool(windowed))
+
+
+@lru_cache(maxsize=4)
+def _speculative_kernel(latent: bool, windowed: bool):
+    return cached_kernel(variant_name("serving (speculative)", latent, windowed),
+                         SPECULATIVE_OUTPUTS,
+                         with_model(SERVING_INPUTS, latent, windowed) + SPECULATIVE_INPUTS,
                          lambda: serving_system(latent, windowed))
 
 
