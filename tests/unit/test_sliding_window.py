@@ -42,7 +42,9 @@ def test_the_record_defines_the_spans_the_other_records_read():
     assert set(serving.ATTENTION_SPANS) <= {eq.lhs for eq in walls.serving.equations}
     full = serving_system()
     assert full.definitions[s.attention_span].rhs == s.context_length
-    assert full.definitions[s.prompt_attention_span].rhs == s.prompt_length / 2
+    # keys per computed prompt token: S_p/2 without a prefix cache (h = 0)
+    assert full.definitions[s.prompt_attention_span].rhs == \
+        s.prompt_length * (1 + s.prefix_cache_hit_rate) / 2
     assert "attention_window" not in full.input_names
     windowed = serving_system(windowed=True)
     assert {"attention_window", "windowed_layer_share"} <= set(windowed.input_names)
@@ -155,18 +157,19 @@ def _spans(**v):
 
 @settings(max_examples=60, deadline=None)
 @given(n_in=st.integers(1, 40_000), n_out=st.integers(1, 20_000),
-       window=st.integers(1, 40_000), share=st.floats(0.01, 1.0))
-def test_spans_are_the_averages_of_min_context_window(n_in, n_out, window, share):
+       window=st.integers(1, 40_000), share=st.floats(0.01, 1.0), hit=st.floats(0.0, 0.95))
+def test_spans_are_the_averages_of_min_context_window(n_in, n_out, window, share, hit):
     got = _spans(context_length=f"{n_in + n_out} token", prompt_length=f"{n_in} token",
                  output_length=f"{n_out} token", attention_window=f"{window} token",
-                 windowed_layer_share=share)
+                 windowed_layer_share=share, prefix_cache_hit_rate=hit)
     span = lambda c: (1 - share) * c + share * np.minimum(c, window)  # noqa: E731
     assert got["attention_span"] == pytest.approx(span(n_in + n_out), rel=1e-9)
     assert got["sequence_kv_tokens"] == pytest.approx(span(n_in + n_out), rel=1e-9)
     # time average over the decode steps, and key average over the prompt (midpoint sums)
     steps = n_in + (np.arange(200_000) + 0.5) * n_out / 200_000
     assert got["mean_context_length"] == pytest.approx(span(steps).mean(), rel=1e-6)
-    keys = (np.arange(200_000) + 0.5) * n_in / 200_000
+    # the computed prompt tokens: past a cached prefix of a share hit of the prompt
+    keys = hit * n_in + (np.arange(200_000) + 0.5) * (1 - hit) * n_in / 200_000
     assert got["prompt_attention_span"] == pytest.approx(span(keys).mean(), rel=1e-6)
     assert got["attention_span"] <= n_in + n_out
 
