@@ -317,3 +317,12 @@ def test_sensitivity_sees_acceptance_and_hit_rate_through_the_fixed_point():
         fd_alpha, rel=1e-3)
     assert s["prefix_cache_hit_rate"] < 0 and s["prefix_cache_hit_rate"] == pytest.approx(
         fd_h, rel=1e-3)
+
+
+def test_disaggregated_serving_refuses_speculation_and_the_prefix_cache():
+    with pytest.raises(ValueError, match="co-located"):
+        ms.serve("llama-3-70b", "h100", qps=5, input_tokens=1024, output_tokens=256, tp=4,
+                 prefill_replicas=2, decode_replicas=2, speculative=SPEC)
+    with pytest.raises(ValueError, match="co-located"):
+        ms.size_fleet("llama-3-70b", "h100", qps=5, input_tokens=1024, output_tokens=256,
+                      disaggregated=True, prefix_cache_hit_rate=0.5)
