@@ -101,7 +101,7 @@ def _serving_args(model, chip, batch, seq, tp):
     m, hw = registry.model(model), registry.hardware(chip)
     values = serving_in.serving_inputs(m, hw, "fp16", tp=tp)
     values.update(batch=batch, prompt_length=seq, context_length=seq,
-                  prefill_chunk_tokens=0.0,
+                  prefill_chunk_tokens=0.0, prefix_cache_hit_rate=0.0,
                   max_batched_tokens=serving_in.max_batched_tokens_magnitude(None))
     return values
 
