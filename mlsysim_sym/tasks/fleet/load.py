@@ -104,7 +104,8 @@ def evaluate_load(values: dict, kernel=None):
     args = [values[n] for n in k.input_names]
     vectorised = any(isinstance(a, np.ndarray) for a in args)
     if vectorised:  # numpy broadcasts; the queue's Piecewise needs array conditions
-        shape = np.broadcast(*[np.asarray(a) for a in args]).shape
+        # np.broadcast takes at most 32 arrays on numpy < 2; broadcast_shapes takes any number
+        shape = np.broadcast_shapes(*[np.shape(a) for a in args])
         args = [a if isinstance(a, np.ndarray) and a.shape == shape
                 else np.full(shape, a, dtype=float) if n in _BROADCAST else a
                 for n, a in zip(k.input_names, args)]

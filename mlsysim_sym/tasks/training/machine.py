@@ -143,7 +143,7 @@ def machine(cluster, devices, notes) -> Machine:
 # ---------------------------------------------------------------------------------------------
 def first_bad(mask, *arrays):
     """Values of ``arrays`` at the first point where ``mask`` holds, and where that is."""
-    shape = np.broadcast(mask, *arrays).shape
+    shape = np.broadcast_shapes(np.shape(mask), *[np.shape(a) for a in arrays])
     idx = tuple(int(i) for i in np.argwhere(np.broadcast_to(mask, shape))[0]) if shape else ()
     return ([float(np.broadcast_to(a, shape)[idx]) for a in arrays],
             f" (at index {idx})" if idx else "")
