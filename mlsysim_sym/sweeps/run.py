@@ -64,7 +64,7 @@ def evaluate_block(spec: Spec, block):
     try:
         res = t.call(kwargs)
         shape = block.shape
-        values = {n: t.read(res, n, spec.units.get(n), shape) for n in spec.outputs}
+        values = t.read_all(res, spec.outputs, spec.units, shape)
     except (ValueError, LookupError, TypeError, AttributeError) as e:
         where = ", ".join(f"{k}={v!r}" for k, v in cat.items())
         raise SweepError(f"{spec.task}({where}{', ' if where else ''}numeric block of "

@@ -4,13 +4,55 @@ A result knows its numbers (:meth:`Result.to_dict`, JSON-ready), says them in on
 (:meth:`Result.headline`, what the command line prints first for any model family), and
 explains and cites itself (:meth:`Result.explain`, :meth:`Result.cite`). Notebook display,
 ``to_frame`` and ``plot`` come from :class:`~mlsysim_sym.display.ResultDisplay`.
+
+Bottlenecks of a vectorised result are small integer codes into
+:data:`~mlsysim_sym.vocabulary.BOTTLENECKS` (:attr:`Result.bottleneck_code`, ``numpy.int8``);
+names are made from them only when read (:func:`bottleneck_names`: one take from a table of
+five names, not a comparison of Python strings per point).
 """
 
 from __future__ import annotations
 
-from ...display import ResultDisplay
+import numpy as np
 
-__all__ = ["Result", "format_value"]
+from ...display import ResultDisplay
+from ...vocabulary import BOTTLENECKS
+
+__all__ = ["Result", "format_value", "BOTTLENECKS", "bottleneck_names", "binding_codes"]
+
+_CODE = {name: i for i, name in enumerate(BOTTLENECKS)}
+_NAMES = np.asarray(BOTTLENECKS, dtype=object)
+_MEMORY = np.int8(_CODE["Memory"])
+
+
+def bottleneck_names(codes):
+    """Names of bottleneck codes: a str for a scalar code, an object array of names (shaped
+    like ``codes``) for an array."""
+    if np.ndim(codes) == 0:
+        return BOTTLENECKS[int(codes)]
+    return _NAMES[codes]
+
+
+def binding_codes(kind, branches: dict, feasible):
+    """Codes of the binding branch of a Max (``kind == "max"``) or Min over ``branches``
+    (``{wall name: magnitudes}``, broadcast together), ``Memory`` where ``feasible`` is False.
+
+    The first of equal branches binds, and a NaN binds as ``numpy.argmax`` / ``argmin`` pick it
+    (the rule :meth:`mlsysim_sym.numeric.Evaluation.binding` applies to names)."""
+    labels = list(branches)
+    unknown = [k for k in labels if k not in _CODE]
+    if unknown:
+        raise ValueError(f"bottleneck {unknown[0]!r} is not one of {', '.join(BOTTLENECKS)}")
+    vals = [np.asarray(branches[k], dtype=float) for k in labels]
+    best, codes = vals[0], np.full(np.shape(vals[0]), _CODE[labels[0]], dtype=np.int8)
+    nan = np.isnan(best)
+    for label, v in zip(labels[1:], vals[1:]):
+        v_nan = np.isnan(v)
+        better = ((v > best) if kind == "max" else (v < best)) | (v_nan & ~nan)
+        better &= ~nan
+        best, codes = np.where(better, v, best), np.where(better, np.int8(_CODE[label]), codes)
+        nan = nan | v_nan
+    return np.where(feasible, codes, _MEMORY).astype(np.int8, copy=False)
 
 
 def format_value(v) -> str:
@@ -42,6 +84,23 @@ class Result(ResultDisplay):
     #: output symbols :meth:`explain` starts from; empty: those of the system's model family
     #: (:data:`mlsysim_sym.analysis.explain.HEADLINE_OUTPUTS`)
     EXPLAIN: tuple = ()
+
+    @property
+    def bottleneck_code(self):
+        """The bottleneck as an index into :data:`~mlsysim_sym.vocabulary.BOTTLENECKS` (an int,
+        or a ``numpy.int8`` array for a sweep): ``BOTTLENECKS[code]`` is :attr:`bottleneck`.
+        Results that compute their bottleneck from numbers give the codes directly; this
+        default encodes the names."""
+        names = self.bottleneck
+        if np.ndim(names) == 0:
+            return _CODE[str(names)]
+        codes = np.full(np.shape(names), -1, dtype=np.int8)
+        for name, code in _CODE.items():
+            codes[names == name] = code
+        if (codes < 0).any():
+            raise ValueError(f"bottleneck {np.asarray(names)[codes < 0].flat[0]!r} is not one of "
+                             f"{', '.join(BOTTLENECKS)}")
+        return codes
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every output (``{"value", "unit"}`` per quantity)."""
