@@ -126,9 +126,8 @@ class Evaluation:
     def quantity(self, name):
         """Output ``name`` as a pint quantity in the symbol's declared unit."""
         unit = self.compiled.unit_of(name)
-        v = self.value(name)
-        return Q_((np.asarray(v) if isinstance(v, np.ndarray) else v) / base_factor(unit),
-                  parse_unit(unit))
+        v, f = self.value(name), base_factor(unit)
+        return Q_(v if f == 1.0 else v / f, parse_unit(unit))  # x / 1.0 is x: no copy
 
     def binding(self, owner: str):
         """Name of the binding branch of ``owner``'s Max/Min (array of names when vectorised)."""

@@ -44,15 +44,21 @@ def binding_codes(kind, branches: dict, feasible):
     if unknown:
         raise ValueError(f"bottleneck {unknown[0]!r} is not one of {', '.join(BOTTLENECKS)}")
     vals = [np.asarray(branches[k], dtype=float) for k in labels]
-    best, codes = vals[0], np.full(np.shape(vals[0]), _CODE[labels[0]], dtype=np.int8)
-    nan = np.isnan(best)
-    for label, v in zip(labels[1:], vals[1:]):
-        v_nan = np.isnan(v)
-        better = ((v > best) if kind == "max" else (v < best)) | (v_nan & ~nan)
-        better &= ~nan
-        best, codes = np.where(better, v, best), np.where(better, np.int8(_CODE[label]), codes)
-        nan = nan | v_nan
-    return np.where(feasible, codes, _MEMORY).astype(np.int8, copy=False)
+    any_nan = any(np.isnan(np.min(v)) for v in vals)  # min propagates NaN
+    best, codes = vals[0], np.int8(_CODE[labels[0]])
+    nan = np.isnan(best) if any_nan else False
+    for i, (label, v) in enumerate(zip(labels[1:], vals[1:])):
+        better = (v > best) if kind == "max" else (v < best)
+        if any_nan:  # a NaN binds where no earlier branch was NaN
+            v_nan = np.isnan(v)
+            better = (better | v_nan) & ~nan
+            nan = nan | v_nan
+        codes = np.where(better, np.int8(_CODE[label]), codes)
+        if i + 2 < len(labels):
+            best = np.where(better, v, best)
+    out = np.where(feasible, codes, _MEMORY).astype(np.int8, copy=False)
+    shape = np.broadcast_shapes(out.shape, *(v.shape for v in vals))
+    return out if out.shape == shape else np.broadcast_to(out, shape).copy()
 
 
 def format_value(v) -> str:

@@ -131,9 +131,8 @@ class Prediction(Result):
         if name == "prefill_throughput" and self._moe:
             return self.quantity(name).magnitude
         key = self._output(name)
-        v = self._ev.value(key)
-        return (np.asarray(v) if isinstance(v, np.ndarray) else v) / base_factor(
-            self._ev.compiled.unit_of(key))
+        v, f = self._ev.value(key), base_factor(self._ev.compiled.unit_of(key))
+        return v if f == 1.0 else v / f
 
     def base_inputs(self) -> dict:
         """``{input name: base-unit magnitude}`` of every input of the kernel this prediction
@@ -323,6 +322,19 @@ class Prediction(Result):
         if self.bands:
             d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
+
+    def frame_columns(self):
+        """What ``to_frame()`` shows, as :meth:`to_dict` has it; a sweep's as arrays (one
+        kernel call, no lists, the bottleneck as int8 codes, no per-point reason lines)."""
+        if not self._ev.vectorised:
+            return super().frame_columns()
+        qs = {k: (q.magnitude, f"{q.units:~P}") for k, q in self.outputs().items()}
+        qs["kv_cache"] = qs["kv_cache_bytes"]
+        cap = self.memory_capacity
+        qs["memory_capacity"] = (cap.magnitude, f"{cap.units:~P}")
+        return qs, {"bottleneck": self.bottleneck_code, "feasible": self.feasible,
+                    "phase": self.phase, "precision": self.precision,
+                    "model": self.model.name, "hardware": self.hardware.name}
 
     @classmethod
     def json_schema(cls) -> dict:
