@@ -156,11 +156,12 @@ def test_sweep_frame_reads_arrays_and_codes_as_to_dict_would(model, kw):
     as codes (a Categorical); the frame equals the one built from to_dict's lists."""
     pd = pytest.importorskip("pandas")
     from mlsysim_sym import display
+    from mlsysim_sym.vocabulary import BOTTLENECKS
     r = ms.predict(model, "h100", batch=np.array([1, 8, 64, 512, 8192])[:, None],
                    seq_len=np.array([512, 32768]), **kw)
     fast = r.to_frame()
     assert isinstance(fast["bottleneck"].dtype, pd.CategoricalDtype)
-    assert list(fast["bottleneck"].cat.categories) == list(ms.vocabulary.BOTTLENECKS)
+    assert list(fast["bottleneck"].cat.categories) == list(BOTTLENECKS)
     assert list(fast["bottleneck"].astype(str)) == list(np.ravel(r.bottleneck))
     qs, labels = display.frame_columns(r)    # the generic path, through to_dict()
     assert isinstance(labels["bottleneck"], np.ndarray) and labels["bottleneck"].dtype == np.int8
