@@ -71,8 +71,7 @@ class Evaluation:
 
     @property
     def values(self) -> dict:
-        """All outputs (computes the remaining ones when vectorised)."""
-        self.prefetch(self.compiled.output_names)
+        """All outputs (computes the remaining ones when vectorised, one kernel each)."""
         return {name: self.value(name) for name in self.compiled.output_names}
 
     def prefetch(self, names=None) -> None:

@@ -176,3 +176,28 @@ def test_binding_codes_pick_as_argmax_and_argmin_do_with_ties_and_nans():
     assert got.shape == (3, 2) and got.tolist() == [[0, 1]] * 3
     with pytest.raises(ValueError, match="not one of"):
         binding_codes("max", {"Safety": np.ones(2)}, True)
+
+
+def test_many_is_the_whole_kernel_pruned_compiled_or_cached():
+    """Kernel.many gives the numpy kernel's own values for the slots asked (same bits), from
+    a pruned copy of its source; without a source it indexes the whole kernel."""
+    from mlsysim_sym import numeric
+    from mlsysim_sym.tasks._core.inputs import with_model
+    from mlsysim_sym.tasks.serving.system import SERVING_INPUTS, serving_system
+    cached = serving_kernel()
+    compiled = serving_system().compile(OUTPUTS, with_model(SERVING_INPUTS, False))
+    base = ms.predict("llama-3-8b", "h100").base_inputs()
+    arrays = {"batch": np.arange(1.0, 301.0)[:, None],
+              "context_length": np.array([256.0, 4096.0, 65536.0])}
+    names = ("decode_throughput", "memory_utilization",
+             ("branch", "time_per_output_token", "Memory"), "ttft")
+    for kernel in (cached, compiled):
+        args = [arrays.get(n, base[n]) for n in kernel.input_names]
+        whole = kernel.raw(*args)
+        some = kernel.many(names, args)
+        assert kernel._many[names].__defaults__ is None        # the pruned source, not a copy
+        for name, v in zip(names, some):
+            np.testing.assert_array_equal(v, whole[kernel._slot_of[name]])
+    assert numeric._pruned(None, [0], "none") is None
+    assert numeric._pruned({"source": "def f(a):\n    if a:\n        x0 = a\n    return [a]\n",
+                            "function": "f", "globals": {}}, [0], "branchy") is None
