@@ -201,3 +201,31 @@ def test_many_is_the_whole_kernel_pruned_compiled_or_cached():
     assert numeric._pruned(None, [0], "none") is None
     assert numeric._pruned({"source": "def f(a):\n    if a:\n        x0 = a\n    return [a]\n",
                             "function": "f", "globals": {}}, [0], "branchy") is None
+
+
+def test_blocked_evaluation_equals_the_whole_call():
+    """Kernel.many slices big arrays along their first axis (numeric.BLOCK points a slice):
+    the same values, results that do not vary along that axis kept as they are."""
+    from mlsysim_sym import numeric
+
+    def fn(a, b, c):
+        return [a * b + c, b * 2.0, c + 1.0, a / b]
+
+    rng = np.random.default_rng(3)
+    for rows, cols in ((1001, 37), (64, 1), (5, 4000), (300, 300)):
+        a = rng.random((rows, 1)) + 0.5
+        b = rng.random((1, cols)) + 0.5
+        c = 0.25
+        whole, parts = fn(a, b, c), numeric._blocked(fn, [a, b, c], 1000)
+        for w, p in zip(whole, parts):
+            assert np.shape(w) == np.shape(p)
+            np.testing.assert_array_equal(w, p)
+    # a big sweep through predict: sliced, and still the scalar predictions' bits
+    r = ms.predict("llama-3-8b", "h100", batch=np.arange(1, 2001)[:, None],
+                   seq_len=np.arange(1, 65)[None, :] * 512)
+    r.prefetch(("time_per_output_token", "bottleneck"))
+    assert r.bottleneck_code.shape == (2000, 64) and 2000 * 64 > 2 * numeric.BLOCK
+    for i, j in ((0, 0), (1999, 63), (777, 5)):
+        p = ms.predict("llama-3-8b", "h100", batch=i + 1, seq_len=(j + 1) * 512)
+        assert r.value("time_per_output_token")[i, j] == p.value("time_per_output_token")
+        assert r.bottleneck[i, j] == p.bottleneck
