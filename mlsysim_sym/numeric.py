@@ -74,16 +74,17 @@ class Evaluation:
         """All outputs (computes the remaining ones when vectorised, one kernel each)."""
         return {name: self.value(name) for name in self.compiled.output_names}
 
-    def prefetch(self, names=None) -> None:
+    def prefetch(self, names=None, block=None) -> None:
         """Evaluate the outputs and branch arguments ``names`` (output names or the
         ``("branch", owner, label)`` keys of :meth:`branch_keys`; default: all of them) not
-        computed yet, in one kernel call (arrays only: a scalar evaluation holds everything)."""
+        computed yet, in one kernel call (arrays only: a scalar evaluation holds everything);
+        ``block``: in slices of about that many points (see :meth:`Kernel.many`)."""
         if self._result is not None:
             return
         names = tuple(self.compiled._slot_of) if names is None else tuple(dict.fromkeys(names))
         if any(n not in self._values for n in names):
             # one kernel per call site's names (values read before are kept)
-            for name, v in zip(names, self.compiled.many(names, self.args)):
+            for name, v in zip(names, self.compiled.many(names, self.args, block)):
                 self._values.setdefault(name, v)
 
     def branch_keys(self, owner) -> tuple:
@@ -179,8 +180,10 @@ class Kernel:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return fn(*magnitudes)
 
-    def many(self, names, magnitudes) -> list:
-        """Several outputs (or branch arguments) on numpy arrays in one kernel call.
+    def many(self, names, magnitudes, block=None) -> list:
+        """Several outputs (or branch arguments) on numpy arrays in one kernel call (``block``:
+        arrays of more than twice that many points in slices of about that many, see
+        :data:`BLOCK`).
 
         The kernel is the numpy kernel of every output (the common-subexpression program the
         ``math`` kernel of a scalar prediction runs too) with the steps ``names`` do not need
@@ -204,7 +207,7 @@ class Kernel:
                         return [out[i] for i in _slots]
             self._many[names] = fn
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return _blocked(fn, magnitudes, BLOCK)
+            return _blocked(fn, magnitudes, block) if block else fn(*magnitudes)
 
     def _numpy_source(self):
         """The numpy kernel's generated source (the :func:`_source` entry), or None."""
@@ -425,11 +428,13 @@ def _rebuild(entry, flavour, what):
     return fn
 
 
-#: :meth:`Kernel.many` evaluates arrays of more than twice this many points in slices along
-#: their first axis of about this many points, so that a slice's temporaries (256 kB each) stay
-#: in a core's cache: on the 2-core development machine two processes evaluating 2^18-point
-#: chunks whole ran 1.4x faster than one (memory-bound), in slices of 2^14-2^16 points 1.8-2.0x,
-#: and one process was as fast or faster (benchmarks/bench_sweep.py)
+#: slices of ``Kernel.many(..., block=BLOCK)``: arrays of more than twice this many points are
+#: evaluated in slices along their first axis of about this many, so that a slice's
+#: temporaries (256 kB each) stay in a core's cache. What a sweep's workers use: on the 2-core
+#: development machine two processes evaluating 2^18-point chunks whole ran 1.4x faster than
+#: one (memory-bound), in slices of 2^14-2^16 points 1.8-2.0x, one process as fast. One
+#: process reading a whole 10^6-point result is faster unsliced (no copies into the outputs),
+#: the default.
 BLOCK = 2 ** 15
 
 

@@ -14,6 +14,7 @@ import inspect
 
 import numpy as np
 
+from ..numeric import BLOCK
 from ..vocabulary import BOTTLENECKS
 from .reductions import SweepError
 
@@ -108,7 +109,7 @@ class _Predict(Task):
         kernel = self._kernel_outputs(res)
         if not kernel:  # workload results
             return super().read_all(res, names, units, shape)
-        res.prefetch(names)
+        res.prefetch(names, block=BLOCK)   # in cache-sized slices (parallel workers scale)
         out = {}
         for n in names:
             if n in kernel:  # the declared unit is the unit the sweep reports (see _probe)

@@ -223,7 +223,7 @@ def test_blocked_evaluation_equals_the_whole_call():
     # a big sweep through predict: sliced, and still the scalar predictions' bits
     r = ms.predict("llama-3-8b", "h100", batch=np.arange(1, 2001)[:, None],
                    seq_len=np.arange(1, 65)[None, :] * 512)
-    r.prefetch(("time_per_output_token", "bottleneck"))
+    r.prefetch(("time_per_output_token", "bottleneck"), block=numeric.BLOCK)
     assert r.bottleneck_code.shape == (2000, 64) and 2000 * 64 > 2 * numeric.BLOCK
     for i, j in ((0, 0), (1999, 63), (777, 5)):
         p = ms.predict("llama-3-8b", "h100", batch=i + 1, seq_len=(j + 1) * 512)

@@ -97,17 +97,18 @@ class Prediction(Result):
             return self._inputs[name]
         return self._ev.value(self._output(name, inputs=True))
 
-    def prefetch(self, names=None) -> None:
+    def prefetch(self, names=None, block=None) -> None:
         """Evaluate the outputs ``names`` of a sweep (default: all of them) in one kernel call,
         common subexpressions computed once, so that reading them afterwards evaluates nothing.
         ``"feasible"`` and ``"bottleneck"`` bring what they are made of; names that are not
         kernel outputs (``mfu``, ``energy_per_token``) are left to be read as usual. A point
-        (scalar inputs) has every output already: nothing to do."""
+        (scalar inputs) has every output already: nothing to do. ``block``: evaluate in slices
+        of about that many points (:data:`mlsysim_sym.numeric.BLOCK`, what a sweep uses)."""
         ev = self._ev
         if not ev.vectorised:
             return
         if names is None:
-            ev.prefetch()
+            ev.prefetch(block=block)
             return
         outputs, keys = ev.compiled.output_names, []
         for name in names:
@@ -123,7 +124,7 @@ class Prediction(Result):
                     keys += ev.branch_keys(self._binding_owner())
             elif self._alias.get(name, name) in outputs:
                 keys.append(self._alias.get(name, name))
-        ev.prefetch(keys)
+        ev.prefetch(keys, block)
 
     def magnitude(self, name):
         """Output ``name`` in its declared unit as a float or numpy array (what
