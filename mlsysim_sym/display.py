@@ -18,7 +18,10 @@ import math
 
 import numpy as np
 
-__all__ = ["ResultDisplay", "result_html", "registry_html", "result_frame", "rows_frame",
+from .vocabulary import BOTTLENECKS
+
+__all__ = ["ResultDisplay", "result_html", "registry_html", "result_frame", "frame_columns",
+           "rows_frame",
            "rows_html", "validation_frame", "column_name", "swept_inputs"]
 
 #: inputs a sweep may vary, per result kind, with the name a user knows them by
@@ -243,21 +246,40 @@ def registry_html(obj) -> str:
 # ---------------------------------------------------------------------------------------------
 # DataFrames
 # ---------------------------------------------------------------------------------------------
+def frame_columns(result):
+    """``(quantities {name: (values, unit)}, labels {name: values})`` of a result for
+    :func:`result_frame`, from ``to_dict()``; a vectorised bottleneck as its int8 codes."""
+    qs, labels = _split(_encoded(result))
+    if isinstance(labels.get("bottleneck"), list) and hasattr(result, "bottleneck_code"):
+        try:
+            labels["bottleneck"] = np.asarray(result.bottleneck_code, dtype=np.int8)
+        except ValueError:  # a name outside BOTTLENECKS: keep the names
+            pass
+    return qs, labels
+
+
 def result_frame(result):
     """One row per point of a (vectorised) result: the knobs that vary, then every output with
-    its unit in the column name, then the labels (bottleneck, feasible, ...)."""
+    its unit in the column name, then the labels (bottleneck, feasible, ...); the bottleneck
+    is a pandas Categorical over :data:`~mlsysim_sym.vocabulary.BOTTLENECKS` (from its codes)."""
     pd = _need("pandas", "plot")
-    d = _encoded(result)
-    qs, labels = _split(d)
-    cols = {}
+    qs, labels = result.frame_columns()
+    cols, categorical = {}, set()
     for k, q in swept_inputs(result).items():
         cols[column_name(k, _unit_text(q))] = np.asarray(q.magnitude)
     for k, (v, u) in qs.items():
         cols[column_name(k, u)] = np.asarray(v, dtype=float)
     for k, v in labels.items():
-        cols[k] = np.asarray(v, dtype=object)
+        if k == "bottleneck" and isinstance(v, np.ndarray) and v.dtype == np.int8:
+            cols[k] = v
+            categorical.add(k)
+        else:
+            cols[k] = np.asarray(v, dtype=object)
     shape = np.broadcast_shapes(*(a.shape for a in cols.values()))
-    return pd.DataFrame({k: np.broadcast_to(a, shape).ravel() for k, a in cols.items()})
+    flat = {k: np.broadcast_to(a, shape).ravel() for k, a in cols.items()}
+    for k in categorical:
+        flat[k] = pd.Categorical.from_codes(flat[k], categories=list(BOTTLENECKS))
+    return pd.DataFrame(flat)
 
 
 def _row_cells(rows):
@@ -334,6 +356,11 @@ class ResultDisplay:
     def to_frame(self):
         """pandas DataFrame: one row per point, units in the column names."""
         return result_frame(self)
+
+    def frame_columns(self):
+        """What :meth:`to_frame` shows: ``(quantities {name: (values, unit)}, labels {name:
+        values})`` (from ``to_dict()``; a vectorised bottleneck as int8 codes)."""
+        return frame_columns(self)
 
     def plot(self, kind=None, path=None, **options):
         """Draw this result (see :func:`mlsysim_sym.plot.plot`); ``path`` writes a PNG."""

@@ -44,12 +44,16 @@ def memory_reason(footprint, capacity, unit: str | None = None, parts: dict | No
     names = list(parts or {})
     values = [np.asarray(parts[n].to(unit).magnitude, dtype=float) for n in names]
     need, have, *values = np.broadcast_arrays(need, have, *values)
-    lines = np.empty(need.shape, dtype=object)
-    for i in np.ndindex(need.shape):
-        if need[i] <= have[i]:
-            lines[i] = f"fits: {need[i]:.4g} {unit} of {have[i]:.4g} {unit}{per}"
+    shape = need.shape
+    # plain floats, point by point (formatting a float is what numpy's scalars do, faster)
+    need, have = need.ravel().tolist(), have.ravel().tolist()
+    values = [v.ravel().tolist() for v in values]
+    lines = np.empty(len(need), dtype=object)
+    for i, (n_i, h_i) in enumerate(zip(need, have)):
+        if n_i <= h_i:
+            lines[i] = f"fits: {n_i:.4g} {unit} of {h_i:.4g} {unit}{per}"
         else:
-            detail = ", ".join(f"{n} {float(v[i]):.4g} {unit}" for n, v in zip(names, values))
-            lines[i] = (f"does not fit: {need[i]:.4g} {unit}{per} > {have[i]:.4g} {unit} capacity"
+            detail = ", ".join(f"{n} {v[i]:.4g} {unit}" for n, v in zip(names, values))
+            lines[i] = (f"does not fit: {n_i:.4g} {unit}{per} > {h_i:.4g} {unit} capacity"
                         + (f" ({detail})" if detail else ""))
-    return str(lines[()]) if lines.ndim == 0 else lines
+    return str(lines[0]) if not shape else lines.reshape(shape)

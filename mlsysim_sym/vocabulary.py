@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 __all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_PRECISIONS",
            "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "ZERO_STAGES",
-           "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of"]
+           "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of", "BOTTLENECKS"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ FAMILIES = ("decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tiny
 HARDWARE_TIERS = ("datacenter", "workstation", "edge", "mobile", "mcu", "wafer_scale")
 #: regimes a default efficiency can differ by: a training framework or a serving engine
 REGIMES = ("train", "serve")
+#: the walls a result can name as its bottleneck, in code order: a sweep's results hold the
+#: bottleneck as small integer codes (``bottleneck_code``) indexing this tuple, names on read
+BOTTLENECKS = ("Compute", "Memory", "Communication", "Pipeline", "Software")
 #: the ZeRO stages ``train`` accepts: 0 plain data parallelism; 1 shards the optimizer states,
 #: 2 also the gradients, 3 also the parameters (Rajbhandari et al. 2020, Sec. 5); the glue
 #: equations of each stage are in mlsysim_sym.equations.operations

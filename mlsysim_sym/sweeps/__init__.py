@@ -22,12 +22,18 @@ from .reductions import Reduction, SweepError
 from .run import Spec, _Progress, run_dask, run_local
 from .tasks import BOTTLENECKS, DEFAULT_OUTPUTS, task as _task
 
-__all__ = ["sweep", "SweepResult", "SweepError", "BOTTLENECKS", "TABLE_LIMIT", "MAX_CHUNK"]
+__all__ = ["sweep", "SweepResult", "SweepError", "BOTTLENECKS", "TABLE_LIMIT", "MAX_CHUNK",
+           "CHUNK"]
 
 #: a sweep keeps its full table (to_frame / to_xarray) up to this many points with table="auto"
 TABLE_LIMIT = 2 ** 20
 #: largest chunk: one vectorised call never allocates more than this many points per array
 MAX_CHUNK = 4_000_000
+#: default chunk: 2^18 points, 2 MB per float array (a core's L2 here). Chunks of 2^17 to 2^20
+#: points ran at the same 48-52 million points per CPU-second once the heap is kept
+#: (:func:`.run.keep_heap`; benchmarks/bench_sweep.py --chunks); smaller ones pay the
+#: per-chunk Python work, larger ones only hold more memory
+CHUNK = 2 ** 18
 _HARD_TABLE = 10 ** 7
 _CONSTRAINT = re.compile(r"^\s*(<=|>=|<|>)\s*(.+?)\s*$")
 
@@ -236,7 +242,7 @@ class SweepResult:
 
 
 def sweep(task, grid=None, *, outputs=None, constraints=None, reduce=None, only_feasible=True,
-          table="auto", chunk_size=2 ** 20, backend="local", scheduler=None, workers=None,
+          table="auto", chunk_size=CHUNK, backend="local", scheduler=None, workers=None,
           progress=None, **axes) -> SweepResult:
     """Evaluate ``task`` over the cartesian product of named axes, in bounded chunks.
 
@@ -268,7 +274,8 @@ def sweep(task, grid=None, *, outputs=None, constraints=None, reduce=None, only_
     table : {"auto", True, False}
         Keep the full table (for ``to_frame`` / ``to_xarray``): "auto" up to 2^20 points.
     chunk_size : int
-        Most points per vectorised call (default 2^20; at most 4,000,000).
+        Most points per vectorised call (default 2^18: a chunk's arrays stay in a core's
+        cache; at most 4,000,000).
     backend : {"local", "dask"}
         Run here, or on a ``dask.distributed`` cluster (the ``[distributed]`` extra).
     scheduler : str, Client or Cluster, optional
@@ -374,9 +381,9 @@ def sweep(task, grid=None, *, outputs=None, constraints=None, reduce=None, only_
 
     prog = _Progress(progress, g.n_points)
     if backend == "local":
-        run_local(spec, int(chunk_size), fold, prog)
+        run_local(spec, fold, prog)
     else:
-        run_dask(spec, int(chunk_size), fold, prog, scheduler, workers)
+        run_dask(spec, fold, prog, scheduler, workers)
     ctx = _Context(g, units)
     results = {name: r.finalize(s, ctx) for (name, r), s in zip(reds.items(), states)}
     if tab is not None:

@@ -10,7 +10,9 @@ same answer.
 
 from __future__ import annotations
 
+import ctypes
 import operator
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -64,7 +66,7 @@ def evaluate_block(spec: Spec, block):
     try:
         res = t.call(kwargs)
         shape = block.shape
-        values = {n: t.read(res, n, spec.units.get(n), shape) for n in spec.outputs}
+        values = t.read_all(res, spec.outputs, spec.units, shape)
     except (ValueError, LookupError, TypeError, AttributeError) as e:
         where = ", ".join(f"{k}={v!r}" for k, v in cat.items())
         raise SweepError(f"{spec.task}({where}{', ' if where else ''}numeric block of "
@@ -101,13 +103,14 @@ def run_unit(spec: Spec, start: int, stop: int) -> dict:
     return {"states": states, "n": n, "table": table}
 
 
-def work_units(grid, chunk_size, chunks_per_unit=1, min_units=1):
-    """(start, stop) block ranges of about ``chunks_per_unit`` x ``chunk_size`` points each,
-    but at least ``min_units`` of them when the grid has that many blocks."""
+def work_units(grid, points_per_unit=1, min_units=1):
+    """(start, stop) block ranges of about ``points_per_unit`` points each (at least one
+    block), but at least ``min_units`` of them when the grid has that many blocks; a generator,
+    so that a grid of 10^12 points does not list its millions of units up front."""
     full = max(grid.block(0).size, 1)
-    per = max(1, (chunks_per_unit * chunk_size) // full)
+    per = max(1, points_per_unit // full)
     per = max(1, min(per, grid.n_blocks // max(min_units, 1)))
-    return [(a, min(a + per, grid.n_blocks)) for a in range(0, grid.n_blocks, per)]
+    return ((a, min(a + per, grid.n_blocks)) for a in range(0, grid.n_blocks, per))
 
 
 class _Progress:
@@ -144,8 +147,9 @@ class _Progress:
             self.fn(self.done, self.total)
 
 
-def run_local(spec, chunk_size, fold, progress):
-    for a, b in work_units(spec.grid, chunk_size):
+def run_local(spec, fold, progress):
+    keep_heap()
+    for a, b in work_units(spec.grid):
         out = run_unit(spec, a, b)
         fold(out)
         progress(out["n"])
@@ -158,27 +162,60 @@ def run_local(spec, chunk_size, fold, progress):
 #: on the same chunks. Keeping allocations up to 32 MB (glibc's largest mmap threshold) on the
 #: heap, and up to 256 MB of freed heap untrimmed, removes that cost.
 WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2 ** 20), "MALLOC_TRIM_THRESHOLD_": str(2 ** 28)}
+_HEAP = []
+
+
+def keep_heap() -> bool:
+    """The same glibc settings in this process, through ``mallopt``, once (a local sweep).
+
+    glibc's defaults adapt the mmap threshold to the largest block freed, but trim the heap
+    when twice that is free at its top: a chunk's temporaries (2 MB each at 2^18 points) are
+    then returned to the system after every chunk and fault in again on the next, and a local
+    sweep here took 2.4x the CPU of the same chunks on a Dask worker started with
+    :data:`WORKER_ENV`. The process keeps up to 256 MB of freed heap afterwards. Nothing is
+    changed when ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` is set in the
+    environment (your choice stands), nor off glibc; returns whether it applied."""
+    if not _HEAP:
+        _HEAP.append(False)
+        if sys.platform.startswith("linux") and not any(k in os.environ for k in WORKER_ENV):
+            try:
+                mallopt = ctypes.CDLL("libc.so.6").mallopt
+            except (OSError, AttributeError):  # musl, or no libc.so.6
+                return False
+            # M_MMAP_THRESHOLD = -3, M_TRIM_THRESHOLD = -1 (glibc malloc.h); 1 on success
+            _HEAP[0] = bool(mallopt(-3, int(WORKER_ENV["MALLOC_MMAP_THRESHOLD_"])) and
+                            mallopt(-1, int(WORKER_ENV["MALLOC_TRIM_THRESHOLD_"])))
+    return _HEAP[0]
+
+
+#: dask settings of the LocalCluster a sweep starts: no dashboard, hence no statistical
+#: profiler (it samples the worker thread's stack every 10 ms: 5-9% of a worker's CPU here)
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 def local_cluster(workers=2):
-    """A LocalCluster of ``workers`` single-threaded processes on 127.0.0.1 (no dashboard)."""
+    """A LocalCluster of ``workers`` single-threaded processes on 127.0.0.1 (no dashboard, no
+    profiler, glibc's heap kept: :data:`WORKER_ENV`, :data:`WORKER_CONFIG`)."""
     import dask
     import distributed
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": {**env, **WORKER_ENV}}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {**env, **WORKER_ENV},
+                          **WORKER_CONFIG}):
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                         processes=True, host="127.0.0.1",
                                         dashboard_address=None)
 
 
-#: a Dask work unit runs up to this many chunks (fewer when the grid would give the workers
-#: less than 4 units per thread): a chunk of 2^20 points is ~25 ms of work, short next to a
-#: task's round trip, while chunks of that size are the fastest for numpy (they stay in cache
-#: better than larger ones)
-CHUNKS_PER_TASK = 8
+#: a Dask work unit (task) covers about this many points, a run of consecutive chunks: ~0.1 s
+#: of work at 40-60 million points per CPU-second, long next to a task's round trip through
+#: the scheduler (~1-5 ms here) yet short enough to balance the workers at the end ...
+POINTS_PER_TASK = 2 ** 22
+#: ... and a grid gives each worker thread at least this many units when it has the chunks
+#: (the last units then end within ~1/UNITS_PER_THREAD of the run of each other)
+UNITS_PER_THREAD = 8
 
 
-def run_dask(spec, chunk_size, fold, progress, scheduler, workers):
+def run_dask(spec, fold, progress, scheduler, workers):
     try:
         import distributed
     except ImportError:
@@ -204,7 +241,7 @@ def run_dask(spec, chunk_size, fold, progress, scheduler, workers):
         spec_f = client.scatter(spec, broadcast=True)
         threads = max(1, sum(client.nthreads().values()))
         window = max(2, 2 * threads)
-        pending = iter(work_units(spec.grid, chunk_size, CHUNKS_PER_TASK, 4 * threads))
+        pending = work_units(spec.grid, POINTS_PER_TASK, UNITS_PER_THREAD * threads)
         ac = distributed.as_completed()
         for a, b in pending:
             ac.add(client.submit(run_unit, spec_f, a, b, pure=False))

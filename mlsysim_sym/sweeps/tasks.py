@@ -14,14 +14,11 @@ import inspect
 
 import numpy as np
 
+from ..numeric import BLOCK
+from ..vocabulary import BOTTLENECKS
 from .reductions import SweepError
 
 __all__ = ["TASKS", "BOTTLENECKS", "task"]
-
-#: bottleneck names, in code order (the walls a result can name as binding)
-BOTTLENECKS = ("Compute", "Memory", "Communication", "Pipeline", "Software")
-_CODE = {name: i for i, name in enumerate(BOTTLENECKS)}
-_MEMORY = _CODE["Memory"]
 
 
 class Task:
@@ -61,6 +58,11 @@ class Task:
         return getattr(res, name)
 
     # ---- reading outputs --------------------------------------------------------------------
+    def read_all(self, res, names, units, shape) -> dict:
+        """Outputs ``names`` of result ``res`` as 1-D arrays over the chunk's ``shape``
+        (``units``: output -> the unit its magnitudes are read in)."""
+        return {n: self.read(res, n, units.get(n), shape) for n in names}
+
     def read(self, res, name, unit, shape):
         """Output ``name`` of result ``res`` as a 1-D array over the chunk's ``shape``."""
         if name == "feasible":
@@ -77,19 +79,17 @@ class Task:
         return np.broadcast_to(v, shape).reshape(-1)
 
     def bottleneck_codes(self, res):
-        b = np.asarray(res.bottleneck, dtype=object)
-        codes = np.full(b.shape, -1, dtype=np.int8)
-        for name, code in _CODE.items():
-            codes[b == name] = code
-        if (codes < 0).any():
-            raise SweepError(f"{self.name} named a bottleneck outside {', '.join(BOTTLENECKS)}: "
-                             f"{b[codes < 0].flat[0]!r}")
-        return codes
+        """Codes into :data:`BOTTLENECKS` (the result's ``bottleneck_code``)."""
+        try:
+            codes = res.bottleneck_code
+        except ValueError as e:
+            raise SweepError(f"{self.name}: {e}") from None
+        return np.asarray(codes, dtype=np.int8)
 
 
 class _Predict(Task):
     """predict(): its properties plus every output of the serving kernel (decode_throughput,
-    prefill_throughput, kv_cache_bytes, ...)."""
+    prefill_throughput, kv_cache_bytes, ...), read from one kernel call per chunk."""
 
     def _kernel_outputs(self, res):
         from ..tasks.serving import OUTPUTS, Prediction
@@ -103,39 +103,28 @@ class _Predict(Task):
             return res.quantity(name)
         return super().get(res, name)
 
-    def bottleneck_codes(self, res):
-        """Codes straight from the binding branch values (no arrays of Python strings)."""
-        if not hasattr(res, "latency_branches"):  # workload results
-            return super().bottleneck_codes(res)
-        kind, branches = res.latency_branches()
-        labels = list(branches)
-        if all(np.ndim(v) == 0 for v in branches.values()) or any(k not in _CODE for k in labels):
-            return super().bottleneck_codes(res)
-        stacked = np.stack(np.broadcast_arrays(*[np.asarray(branches[k], dtype=float)
-                                                 for k in labels]))
-        pick = np.argmax if kind == "max" else np.argmin
-        codes = np.asarray([_CODE[k] for k in labels], dtype=np.int8)[pick(stacked, axis=0)]
-        return np.where(np.asarray(res.feasible), codes, np.int8(_MEMORY)).astype(np.int8)
-
-
-class _Train(Task):
-    def bottleneck_codes(self, res):
-        """Codes from the step-time terms grouped by wall, as TrainResult.bottleneck does."""
-        from ..tasks.training import GROUPS, TERMS
-        terms = np.stack(np.broadcast_arrays(*[np.asarray(res.value(sym), dtype=float)
-                                               for _, sym, _ in TERMS]))
-        fits = np.asarray(res.feasible)
-        groups = np.stack([sum(terms[i] for i, (_, _, w) in enumerate(TERMS) if w == grp)
-                           for grp in GROUPS])
-        codes = np.asarray([_CODE[g] for g in GROUPS], dtype=np.int8)[np.argmax(groups, 0)]
-        return np.where(fits, codes, np.int8(_MEMORY)).astype(np.int8)
+    def read_all(self, res, names, units, shape):
+        """One kernel call for every output of the chunk (common subexpressions computed
+        once); kernel outputs read as magnitudes in their declared unit, without pint."""
+        kernel = self._kernel_outputs(res)
+        if not kernel:  # workload results
+            return super().read_all(res, names, units, shape)
+        res.prefetch(names, block=BLOCK)   # in cache-sized slices (parallel workers scale)
+        out = {}
+        for n in names:
+            if n in kernel:  # the declared unit is the unit the sweep reports (see _probe)
+                v = np.asarray(res.magnitude(n), dtype=float)
+                out[n] = np.broadcast_to(v, shape).reshape(-1)
+            else:
+                out[n] = self.read(res, n, units.get(n), shape)
+        return out
 
 
 TASKS = {
     "predict": _Predict("predict", ".tasks.serving", "predict",
                         vectorised=("batch", "seq_len", "tp", "efficiency"), extra=("steps",)),
-    "train": _Train("train", ".tasks.training", "train",
-                    vectorised=("tp", "pp", "dp", "micro_batch", "global_batch", "seq_len")),
+    "train": Task("train", ".tasks.training", "train",
+                  vectorised=("tp", "pp", "dp", "micro_batch", "global_batch", "seq_len")),
 }
 
 DEFAULT_OUTPUTS = {

@@ -149,6 +149,27 @@ def test_sweep_to_frame_units_in_column_names():
     assert len(ms.train("llama-3-8b", "h100", devices=8, global_batch=64).to_frame()) == 1
 
 
+@pytest.mark.parametrize("model,kw", [("llama-3-8b", {}), ("mixtral-8x7b", {"tp": 2}),
+                                      ("llama-3-70b", {"phase": "prefill"})])
+def test_sweep_frame_reads_arrays_and_codes_as_to_dict_would(model, kw):
+    """A sweep's to_frame reads its outputs as arrays from one kernel call and its bottleneck
+    as codes (a Categorical); the frame equals the one built from to_dict's lists."""
+    pd = pytest.importorskip("pandas")
+    from mlsysim_sym import display
+    from mlsysim_sym.vocabulary import BOTTLENECKS
+    r = ms.predict(model, "h100", batch=np.array([1, 8, 64, 512, 8192])[:, None],
+                   seq_len=np.array([512, 32768]), **kw)
+    fast = r.to_frame()
+    assert isinstance(fast["bottleneck"].dtype, pd.CategoricalDtype)
+    assert list(fast["bottleneck"].cat.categories) == list(BOTTLENECKS)
+    assert list(fast["bottleneck"].astype(str)) == list(np.ravel(r.bottleneck))
+    qs, labels = display.frame_columns(r)    # the generic path, through to_dict()
+    assert isinstance(labels["bottleneck"], np.ndarray) and labels["bottleneck"].dtype == np.int8
+    slow = display.result_frame(types.SimpleNamespace(
+        frame_columns=lambda: (qs, labels), inputs=r.inputs))
+    pd.testing.assert_frame_equal(fast, slow)
+
+
 def test_plan_html_and_frame():
     p = ms.best_parallelism("llama-3-8b", "h100", 256, devices=16, recompute=("none",),
                             zero_stages=(0, 1))

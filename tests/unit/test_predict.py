@@ -146,3 +146,13 @@ def test_infeasible_prediction_says_what_does_not_fit():
     assert r.to_dict()["reason"] == r.reason
     ok = predict("llama-3-8b", "h100", batch=1, seq_len=2048)
     assert ok.feasible and ok.reason.startswith("fits:")
+
+
+def test_whole_number_knobs_accept_whole_floats_and_integer_arrays_only():
+    ok = ms.predict("llama-3-8b", "h100", batch=np.array([1.0, 4.0]))
+    assert list(ok.bottleneck) == ["Memory", "Memory"]
+    assert ms.predict("llama-3-8b", "h100", batch=np.arange(1, 5, dtype=np.int16)).feasible.all()
+    for bad, shown in ((np.array([1.5, 2.0]), "1.5"), (np.array([1.0, np.nan]), "nan"),
+                       (np.array([2.0, np.inf]), "inf"), (np.array([0, 3]), "0.0")):
+        with pytest.raises(ms.checks.InputError, match=f"whole numbers.*e.g. {shown}"):
+            ms.predict("llama-3-8b", "h100", batch=bad)

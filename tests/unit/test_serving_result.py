@@ -9,6 +9,7 @@ from mlsysim_sym.tasks._core.inputs import SERVING_INPUTS, args
 from mlsysim_sym.tasks._core.result import Result
 from mlsysim_sym.tasks.serving import OUTPUTS, Prediction, moe_kernel, serving_kernel
 from mlsysim_sym.tasks.serving.system import MOE_INPUTS
+from mlsysim_sym.vocabulary import BOTTLENECKS
 
 CASES = [("llama-3-8b", {}), ("llama-3-8b", {"phase": "prefill", "batch": 4}),
          ("llama-3-70b", {"tp": 4, "precision": "fp8", "batch": 16}),
@@ -110,3 +111,121 @@ def test_prediction_is_a_result_with_a_headline():
     line = r.headline()
     assert line.startswith("llama-3-8b on nvidia-h100-sxm: latency ")
     assert "throughput" in line and "memory footprint" in line and "memory-bound" in line
+
+
+# ---- a sweep's outputs from one kernel call; bottlenecks as codes (issue 19) ----------------
+GRID = dict(batch=np.array([1, 3, 17, 64, 300, 2048])[:, None],
+            seq_len=np.array([128, 2048, 32768])[None, :])
+
+
+@pytest.mark.parametrize("model,kw", CASES)
+def test_prefetched_outputs_have_the_bits_of_the_scalar_predictions(model, kw):
+    kw = {k: v for k, v in kw.items() if k != "batch"}
+    every = ms.predict(model, "h100", **GRID, **kw)
+    every.prefetch()                       # all outputs and branches, one call
+    some = ms.predict(model, "h100", **GRID, **kw)
+    some.prefetch(("latency", "throughput", "bottleneck"))   # a pruned kernel
+    read = (("ttft", "prefill_throughput") if kw.get("phase") == "prefill" else
+            ("time_per_output_token", "decode_throughput")) + ("memory_utilization",)
+    shape = (6, 3)
+    for i, j in [(0, 0), (2, 1), (4, 2), (5, 0), (3, 2)]:
+        point = ms.predict(model, "h100", batch=int(GRID["batch"][i, 0]),
+                           seq_len=int(GRID["seq_len"][0, j]), **kw)
+        for name in OUTPUTS:
+            assert np.broadcast_to(every.value(name), shape)[i, j] == point.value(name), name
+        for name in read:
+            assert np.broadcast_to(some.value(name), shape)[i, j] == point.value(name), name
+        assert np.broadcast_to(some.bottleneck, shape)[i, j] == point.bottleneck
+        assert some.bottleneck_code[i, j] == point.bottleneck_code
+
+
+def test_a_sweeps_bottleneck_is_int8_codes_with_names_on_read():
+    r = ms.predict("llama-3-8b", "h100", batch=np.array([1, 64, 4096, 65536]), seq_len=128)
+    codes, names = r.bottleneck_code, r.bottleneck
+    assert codes.dtype == np.int8 and codes.shape == names.shape == (4,)
+    assert names.dtype == object
+    assert list(names) == [BOTTLENECKS[c] for c in codes]
+    assert names[0] == "Memory" and names[-1] == "Memory" and not r.feasible[-1]
+    point = ms.predict("llama-3-8b", "h100", batch=1, seq_len=2048, phase="prefill")
+    assert isinstance(point.bottleneck_code, int) and isinstance(point.bottleneck, str)
+    assert BOTTLENECKS[point.bottleneck_code] == point.bottleneck == "Compute"
+
+
+def test_magnitude_is_the_quantitys_magnitude_without_pint():
+    r = ms.predict("mixtral-8x7b", "h100", **GRID)
+    for name in OUTPUTS:
+        np.testing.assert_array_equal(r.magnitude(name), r.quantity(name).magnitude)
+    with pytest.raises(ValueError, match="not an output"):
+        r.magnitude("nonsense")
+
+
+def test_binding_codes_pick_as_argmax_and_argmin_do_with_ties_and_nans():
+    from mlsysim_sym.tasks._core.result import binding_codes
+    rng = np.random.default_rng(7)
+    labels = ("Compute", "Memory", "Communication")
+    for trial in range(200):
+        k = int(rng.integers(1, 4))
+        vals = [rng.choice([0.0, 1.0, 2.0, np.nan], size=40) for _ in range(k)]
+        feasible = rng.random(40) > 0.2
+        for kind, pick in (("max", np.argmax), ("min", np.argmin)):
+            want = np.where(feasible, pick(np.stack(vals), axis=0), 1)
+            got = binding_codes(kind, dict(zip(labels, vals)), feasible)
+            assert got.dtype == np.int8 and np.array_equal(got, want), (trial, kind)
+    # one branch, broadcast against a wider feasibility mask
+    got = binding_codes("max", {"Compute": np.ones((3, 1))}, np.array([True, False]))
+    assert got.shape == (3, 2) and got.tolist() == [[0, 1]] * 3
+    with pytest.raises(ValueError, match="not one of"):
+        binding_codes("max", {"Safety": np.ones(2)}, True)
+
+
+def test_many_is_the_whole_kernel_pruned_compiled_or_cached():
+    """Kernel.many gives the numpy kernel's own values for the slots asked (same bits), from
+    a pruned copy of its source; without a source it indexes the whole kernel."""
+    from mlsysim_sym import numeric
+    from mlsysim_sym.tasks._core.inputs import with_model
+    from mlsysim_sym.tasks.serving.system import SERVING_INPUTS, serving_system
+    cached = serving_kernel()
+    compiled = serving_system().compile(OUTPUTS, with_model(SERVING_INPUTS, False))
+    base = ms.predict("llama-3-8b", "h100").base_inputs()
+    arrays = {"batch": np.arange(1.0, 301.0)[:, None],
+              "context_length": np.array([256.0, 4096.0, 65536.0])}
+    names = ("decode_throughput", "memory_utilization",
+             ("branch", "time_per_output_token", "Memory"), "ttft")
+    for kernel in (cached, compiled):
+        args = [arrays.get(n, base[n]) for n in kernel.input_names]
+        whole = kernel.raw(*args)
+        some = kernel.many(names, args)
+        assert kernel._many[names].__defaults__ is None        # the pruned source, not a copy
+        for name, v in zip(names, some):
+            np.testing.assert_array_equal(v, whole[kernel._slot_of[name]])
+    assert numeric._pruned(None, [0], "none") is None
+    assert numeric._pruned({"source": "def f(a):\n    if a:\n        x0 = a\n    return [a]\n",
+                            "function": "f", "globals": {}}, [0], "branchy") is None
+
+
+def test_blocked_evaluation_equals_the_whole_call():
+    """Kernel.many slices big arrays along their first axis (numeric.BLOCK points a slice):
+    the same values, results that do not vary along that axis kept as they are."""
+    from mlsysim_sym import numeric
+
+    def fn(a, b, c):
+        return [a * b + c, b * 2.0, c + 1.0, a / b]
+
+    rng = np.random.default_rng(3)
+    for rows, cols in ((1001, 37), (64, 1), (5, 4000), (300, 300)):
+        a = rng.random((rows, 1)) + 0.5
+        b = rng.random((1, cols)) + 0.5
+        c = 0.25
+        whole, parts = fn(a, b, c), numeric._blocked(fn, [a, b, c], 1000)
+        for w, p in zip(whole, parts):
+            assert np.shape(w) == np.shape(p)
+            np.testing.assert_array_equal(w, p)
+    # a big sweep through predict: sliced, and still the scalar predictions' bits
+    r = ms.predict("llama-3-8b", "h100", batch=np.arange(1, 2001)[:, None],
+                   seq_len=np.arange(1, 65)[None, :] * 512)
+    r.prefetch(("time_per_output_token", "bottleneck"), block=numeric.BLOCK)
+    assert r.bottleneck_code.shape == (2000, 64) and 2000 * 64 > 2 * numeric.BLOCK
+    for i, j in ((0, 0), (1999, 63), (777, 5)):
+        p = ms.predict("llama-3-8b", "h100", batch=i + 1, seq_len=(j + 1) * 512)
+        assert r.value("time_per_output_token")[i, j] == p.value("time_per_output_token")
+        assert r.bottleneck[i, j] == p.bottleneck

@@ -4,13 +4,61 @@ A result knows its numbers (:meth:`Result.to_dict`, JSON-ready), says them in on
 (:meth:`Result.headline`, what the command line prints first for any model family), and
 explains and cites itself (:meth:`Result.explain`, :meth:`Result.cite`). Notebook display,
 ``to_frame`` and ``plot`` come from :class:`~mlsysim_sym.display.ResultDisplay`.
+
+Bottlenecks of a vectorised result are small integer codes into
+:data:`~mlsysim_sym.vocabulary.BOTTLENECKS` (:attr:`Result.bottleneck_code`, ``numpy.int8``);
+names are made from them only when read (:func:`bottleneck_names`: one take from a table of
+five names, not a comparison of Python strings per point).
 """
 
 from __future__ import annotations
 
-from ...display import ResultDisplay
+import numpy as np
 
-__all__ = ["Result", "format_value"]
+from ...display import ResultDisplay
+from ...vocabulary import BOTTLENECKS
+
+__all__ = ["Result", "format_value", "BOTTLENECKS", "bottleneck_names", "binding_codes"]
+
+_CODE = {name: i for i, name in enumerate(BOTTLENECKS)}
+_NAMES = np.asarray(BOTTLENECKS, dtype=object)
+_MEMORY = np.int8(_CODE["Memory"])
+
+
+def bottleneck_names(codes):
+    """Names of bottleneck codes: a str for a scalar code, an object array of names (shaped
+    like ``codes``) for an array."""
+    if np.ndim(codes) == 0:
+        return BOTTLENECKS[int(codes)]
+    return _NAMES[codes]
+
+
+def binding_codes(kind, branches: dict, feasible):
+    """Codes of the binding branch of a Max (``kind == "max"``) or Min over ``branches``
+    (``{wall name: magnitudes}``, broadcast together), ``Memory`` where ``feasible`` is False.
+
+    The first of equal branches binds, and a NaN binds as ``numpy.argmax`` / ``argmin`` pick it
+    (the rule :meth:`mlsysim_sym.numeric.Evaluation.binding` applies to names)."""
+    labels = list(branches)
+    unknown = [k for k in labels if k not in _CODE]
+    if unknown:
+        raise ValueError(f"bottleneck {unknown[0]!r} is not one of {', '.join(BOTTLENECKS)}")
+    vals = [np.asarray(branches[k], dtype=float) for k in labels]
+    any_nan = any(np.isnan(np.min(v)) for v in vals)  # min propagates NaN
+    best, codes = vals[0], np.int8(_CODE[labels[0]])
+    nan = np.isnan(best) if any_nan else False
+    for i, (label, v) in enumerate(zip(labels[1:], vals[1:])):
+        better = (v > best) if kind == "max" else (v < best)
+        if any_nan:  # a NaN binds where no earlier branch was NaN
+            v_nan = np.isnan(v)
+            better = (better | v_nan) & ~nan
+            nan = nan | v_nan
+        codes = np.where(better, np.int8(_CODE[label]), codes)
+        if i + 2 < len(labels):
+            best = np.where(better, v, best)
+    out = np.where(feasible, codes, _MEMORY).astype(np.int8, copy=False)
+    shape = np.broadcast_shapes(out.shape, *(v.shape for v in vals))
+    return out if out.shape == shape else np.broadcast_to(out, shape).copy()
 
 
 def format_value(v) -> str:
@@ -42,6 +90,23 @@ class Result(ResultDisplay):
     #: output symbols :meth:`explain` starts from; empty: those of the system's model family
     #: (:data:`mlsysim_sym.analysis.explain.HEADLINE_OUTPUTS`)
     EXPLAIN: tuple = ()
+
+    @property
+    def bottleneck_code(self):
+        """The bottleneck as an index into :data:`~mlsysim_sym.vocabulary.BOTTLENECKS` (an int,
+        or a ``numpy.int8`` array for a sweep): ``BOTTLENECKS[code]`` is :attr:`bottleneck`.
+        Results that compute their bottleneck from numbers give the codes directly; this
+        default encodes the names."""
+        names = self.bottleneck
+        if np.ndim(names) == 0:
+            return _CODE[str(names)]
+        codes = np.full(np.shape(names), -1, dtype=np.int8)
+        for name, code in _CODE.items():
+            codes[names == name] = code
+        if (codes < 0).any():
+            raise ValueError(f"bottleneck {np.asarray(names)[codes < 0].flat[0]!r} is not one of "
+                             f"{', '.join(BOTTLENECKS)}")
+        return codes
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every output (``{"value", "unit"}`` per quantity)."""

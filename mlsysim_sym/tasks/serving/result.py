@@ -14,7 +14,7 @@ from ...symbols import info
 from ...units import Q_, base_factor
 from .._core import knobs
 from .._core.inputs import MLA_DIMS, latent_attention, sliding_window
-from .._core.result import Result
+from .._core.result import Result, binding_codes, bottleneck_names
 from .system import (OUTPUTS, PER_TOKEN, SPECULATIVE_EXTRA, moe_serving_system, per_token_kernel,
                      serving_system)
 
@@ -97,6 +97,44 @@ class Prediction(Result):
             return self._inputs[name]
         return self._ev.value(self._output(name, inputs=True))
 
+    def prefetch(self, names=None, block=None) -> None:
+        """Evaluate the outputs ``names`` of a sweep (default: all of them) in one kernel call,
+        common subexpressions computed once, so that reading them afterwards evaluates nothing.
+        ``"feasible"`` and ``"bottleneck"`` bring what they are made of; names that are not
+        kernel outputs (``mfu``, ``energy_per_token``) are left to be read as usual. A point
+        (scalar inputs) has every output already: nothing to do. ``block``: evaluate in slices
+        of about that many points (:data:`mlsysim_sym.numeric.BLOCK`, what a sweep uses)."""
+        ev = self._ev
+        if not ev.vectorised:
+            return
+        if names is None:
+            ev.prefetch(block=block)
+            return
+        outputs, keys = ev.compiled.output_names, []
+        for name in names:
+            if name in ("latency", "throughput"):
+                name = {"latency": "ttft", "throughput": "prefill_throughput"}[name] \
+                    if self.phase == "prefill" else {"latency": "time_per_output_token",
+                                                     "throughput": "decode_throughput"}[name]
+            if name == "prefill_throughput" and self._moe:
+                name = "ttft"
+            if name in ("feasible", "bottleneck"):
+                keys.append(self._alias.get("memory_utilization", "memory_utilization"))
+                if name == "bottleneck":
+                    keys += ev.branch_keys(self._binding_owner())
+            elif self._alias.get(name, name) in outputs:
+                keys.append(self._alias.get(name, name))
+        ev.prefetch(keys, block)
+
+    def magnitude(self, name):
+        """Output ``name`` in its declared unit as a float or numpy array (what
+        ``quantity(name).magnitude`` holds), without making a pint quantity."""
+        if name == "prefill_throughput" and self._moe:
+            return self.quantity(name).magnitude
+        key = self._output(name)
+        v, f = self._ev.value(key), base_factor(self._ev.compiled.unit_of(key))
+        return v if f == 1.0 else v / f
+
     def base_inputs(self) -> dict:
         """``{input name: base-unit magnitude}`` of every input of the kernel this prediction
         ran (a copy; arrays for a swept knob)."""
@@ -165,13 +203,26 @@ class Prediction(Result):
 
     @property
     def bottleneck(self):
-        """Binding wall: "Compute" or "Memory" (bandwidth), or "Memory" when it does not fit."""
+        """Binding wall: "Compute" or "Memory" (bandwidth), or "Memory" when it does not fit
+        (for a sweep an object array of names, made from :attr:`bottleneck_code`)."""
+        if self._ev.vectorised:
+            return bottleneck_names(self.bottleneck_code)
         bind = self._ev.binding(self._binding_owner())
         feas = self.feasible
         if np.ndim(bind) == 0 and np.ndim(feas) == 0:
             return bind if feas else "Memory"
         bind, feas = np.broadcast_arrays(np.asarray(bind, dtype=object), np.asarray(feas))
         return np.where(feas, bind, "Memory")
+
+    @property
+    def bottleneck_code(self):
+        """:attr:`bottleneck` as an index into :data:`~mlsysim_sym.vocabulary.BOTTLENECKS`
+        (``numpy.int8`` codes for a sweep, from the latency's branch values: no strings)."""
+        if not self._ev.vectorised:
+            return super().bottleneck_code
+        self.prefetch(("bottleneck",))
+        kind, branches = self.latency_branches()
+        return binding_codes(kind, branches, self.feasible)
 
     @property
     def reason(self):
@@ -200,12 +251,11 @@ class Prediction(Result):
     def _per_token(self, name):
         q = self._cache.get(name)
         if q is None:
-            inputs = self.inputs()
+            inputs = self.inputs(("peak_flops", "tensor_parallel"))
             values = {n: self.quantity(n) for n in ("decode_flops", "time_per_output_token",
                                               "prefill_flops", "ttft", "decode_throughput",
                                               "prefill_throughput")}
-            values.update(peak_flops=inputs["peak_flops"],
-                          tensor_parallel=inputs["tensor_parallel"])
+            values.update(inputs)
             if self.hardware.tdp is not None:
                 values["device_power"] = self.hardware.tdp
             k = per_token_kernel(name)        # per_token_system().evaluate(name, values)
@@ -228,7 +278,8 @@ class Prediction(Result):
         return self._per_token(PER_TOKEN[self.phase][1])
 
     def outputs(self) -> dict:
-        """Every output as a quantity, plus bottleneck and feasible."""
+        """Every output as a quantity (a sweep's in one kernel call)."""
+        self.prefetch()
         out = {n: self.quantity(n) for n in OUTPUTS}
         for n in self._extra():
             out[n] = self._ev.quantity(n)
@@ -273,6 +324,19 @@ class Prediction(Result):
             d["bands"] = {k: band.to_dict() for k, band in self.bands.items()}
         return d
 
+    def frame_columns(self):
+        """What ``to_frame()`` shows, as :meth:`to_dict` has it; a sweep's as arrays (one
+        kernel call, no lists, the bottleneck as int8 codes, no per-point reason lines)."""
+        if not self._ev.vectorised:
+            return super().frame_columns()
+        qs = {k: (q.magnitude, f"{q.units:~P}") for k, q in self.outputs().items()}
+        qs["kv_cache"] = qs["kv_cache_bytes"]
+        cap = self.memory_capacity
+        qs["memory_capacity"] = (cap.magnitude, f"{cap.units:~P}")
+        return qs, {"bottleneck": self.bottleneck_code, "feasible": self.feasible,
+                    "phase": self.phase, "precision": self.precision,
+                    "model": self.model.name, "hardware": self.hardware.name}
+
     @classmethod
     def json_schema(cls) -> dict:
         """JSON Schema (draft 2020-12) of :meth:`to_dict`'s output."""
@@ -282,11 +346,12 @@ class Prediction(Result):
                              labels=("bottleneck", "reason"), flags=("feasible",),
                              strings=("phase", "precision", "model", "hardware"))
 
-    def inputs(self) -> dict:
-        """The inputs used, as quantities in each symbol's declared unit."""
+    def inputs(self, names=None) -> dict:
+        """The inputs used (or those called ``names``), as quantities in each symbol's
+        declared unit."""
         return {k: Q_(np.asarray(v) / base_factor(info(k).unit) if isinstance(v, np.ndarray)
                       else v / base_factor(info(k).unit), info(k).unit)
-                for k, v in self._inputs.items()}
+                for k, v in self._inputs.items() if names is None or k in names}
 
     @property
     def system(self):

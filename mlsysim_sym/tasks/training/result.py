@@ -13,7 +13,7 @@ import numpy as np
 from ...feasibility import memory_reason
 from ...symbols import info
 from ...units import Q_, base_factor
-from .._core.result import Result
+from .._core.result import BOTTLENECKS, Result, bottleneck_names
 from .efficiency import training_defaults
 from .ops import ops_quantity
 from .step import OUTPUTS, iron_law, training_system
@@ -31,7 +31,7 @@ TERMS = (("compute", "step_compute_time", "Compute"),
          ("pp_bubble", "pipeline_bubble_time", "Pipeline"),
          ("step_overhead", "training_step_overhead", "Software"))
 #: the walls a step-time term can belong to, in bottleneck-code order
-GROUPS = ("Compute", "Memory", "Communication", "Pipeline", "Software")
+GROUPS = BOTTLENECKS
 #: parts of the compute term, reported by breakdown() (they sum into "compute" with the GEMMs)
 COMPUTE_PARTS = (("compute_attention", "attention_compute_time"),
                  ("compute_memory_bound", "elementwise_time"))
@@ -199,11 +199,17 @@ class TrainResult(Result):
     def bottleneck(self):
         """Wall whose terms take the most of the step: Compute, Communication, Pipeline (bubble)
         or Memory (optimizer update; or the configuration does not fit)."""
+        return bottleneck_names(self.bottleneck_code)
+
+    @property
+    def bottleneck_code(self):
+        """:attr:`bottleneck` as an index into :data:`GROUPS` (an int, or ``numpy.int8`` codes
+        when a knob was an array)."""
         terms = self._terms()
         groups = np.stack([sum(terms[i] for i, (_, _, w) in enumerate(TERMS) if w == grp)
                            for grp in GROUPS])
-        names = np.asarray(GROUPS, dtype=object)[np.argmax(groups, 0)]
-        return self._pick(names, "Memory")
+        codes = np.where(self._fits(), np.argmax(groups, 0), GROUPS.index("Memory"))
+        return int(codes) if codes.ndim == 0 else codes.astype(np.int8)
 
     def _pick(self, names, infeasible):
         fits = self._fits()
