@@ -329,9 +329,9 @@ def _pools(ask, hw, t, link) -> dict:
                            & (x("loaded_step_time") <= ask.tpot_slo)),
                      ask.lam / v("saturation_rate") if v("saturation_rate") > 0 else math.inf)
     if rp is None or rd is None:
-        floor_ms = (v("prefill_service_time") + v("kv_transfer_time")) * 1e3
+        floor = Q_(v("prefill_service_time") + v("kv_transfer_time"), "s")   # base: seconds
         return {"feasible": False, "reason": (
-            f"TTFT SLO below the prefill and KV transfer ({floor_ms:.4g} ms)" if rp is None
+            f"TTFT SLO below the prefill and KV transfer ({floor.to('ms'):.4g~P})" if rp is None
             else "TPOT SLO unreachable at any load of the decode pool")}
     links = math.floor(v("kv_link_utilization")) + 1     # at Min(R_p, R_d) = 1
     why = ["prefill pool: TTFT", "decode pool: TPOT"]
