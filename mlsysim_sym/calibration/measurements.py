@@ -163,10 +163,32 @@ def load_measurements(source, *, specs: Mapping[str, Mapping] | None = None) -> 
     return out
 
 
+SHIPPED_FILES = ("measurements.yaml", "measurements_more.yaml")
+
+
+def _shipped_specs() -> dict:
+    """``id -> mlsysim block`` from ``data/cases.yaml`` and every ``data/cases_more/*.yaml``
+    (one file per group of sources, so that each group's reproductions stay together)."""
+    specs = dict(_read_yaml(DATA_DIR / "cases.yaml") or {})
+    for path in sorted((DATA_DIR / "cases_more").glob("*.yaml")):
+        for key, spec in (_read_yaml(path) or {}).items():
+            if key in specs:
+                raise MeasurementError(f"{path}: {key!r} already has a reproduction in another "
+                                       f"cases file; each id has one")
+            specs[key] = spec
+    return specs
+
+
 def shipped_measurements() -> list[Measurement]:
-    """The 145 published measurements shipped with the package, with their reproductions."""
-    specs = _read_yaml(DATA_DIR / "cases.yaml") or {}
-    return load_measurements(DATA_DIR / "measurements.yaml", specs=specs)
+    """The published measurements shipped with the package (``data/measurements.yaml``, 145,
+    and its extension ``data/measurements_more.yaml``, 134), with their reproductions."""
+    specs = _shipped_specs()
+    out: list[Measurement] = []
+    for name in SHIPPED_FILES:
+        out.extend(load_measurements(DATA_DIR / name, specs=specs))
+    if len({m.id for m in out}) != len(out):
+        raise MeasurementError("the shipped measurement files repeat an id")
+    return out
 
 
 def external_measurements() -> list[Measurement]:
