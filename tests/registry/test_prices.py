@@ -37,6 +37,9 @@ NO_PUBLISHED_PRICE = {
                     "the retrieved text does not state the figure; no Intel cloud rate found",
     "nvidia-a100-40gb-pcie": "dated listings name only the SXM 40 GB card (Lambda 1.99, AWS p4d); an "
                              "undated Lambda catalog row 'gpu_1x_a100' names no form factor",
+    "nvidia-h800-sxm": "no list price or cloud listing found; the DeepSeek-V3 report's 2 USD per "
+                       "H800 GPU-hour is an assumed rental price for its cost arithmetic, not a "
+                       "listing",
 }
 
 
