@@ -10,8 +10,9 @@ sample is one call per case).
 The ``mlsysim`` block
 ---------------------
 ``predict``: which reproduction (``train``, ``serve_static``, ``ttft``, ``decode_rate``,
-``prefill_rate``, ``batch_latency``, ``itl``, ``max_load``, ``vision``, ``tinyml``,
-``gpu_hours``, ``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
+``prefill_rate``, ``batch_latency``, ``itl``, ``max_load``, ``serve_load`` (``serve`` at a
+Poisson ``request_rate``: ``tpot`` or ``ttft_mean``), ``vision``, ``tinyml``, ``gpu_hours``,
+``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
 ``unit``: the measured value's unit in this package's units (``percent``, ``token/s``,
 ``s``, ...); ``hardware``: a registry accelerator; ``model``: a registry model name, or a mapping
 ``{name, architecture: {...}, published_params}`` built through the registry schema (the
@@ -284,6 +285,18 @@ class _LLM:
                     prefill_tokens=prefill_tokens)
         return t
 
+    def at_load(self, params, *, qps, n_in, n_out, reserve, max_batch, output):
+        """``serve``'s public ``output`` (``time_per_output_token``, ``ttft_mean``) of one
+        replica under Poisson arrivals at ``qps`` requests/s (the continuous-batching fixed
+        point: the runtime sets the running batch), in base units."""
+        from ..tasks.fleet import serve
+        from ..units import to_base
+        r = serve(self.model, self.hw, qps=qps, input_tokens=n_in, output_tokens=n_out,
+                  tp=self.tp, batch=max_batch, precision=self.precision,
+                  efficiency=_serve_eff(params, self.uses), memory_reserve=reserve,
+                  stack=self.stack, weight_bits=self.weight_bits)
+        return np.asarray(to_base(getattr(r, output)), dtype=float)
+
     def max_load(self, params, *, n_in, n_out, reserve, max_batch):
         """Output tokens/s of one replica at saturation (``serve``'s public ``capacity``)."""
         from ..tasks.fleet import serve
@@ -296,7 +309,8 @@ class _LLM:
 
 
 def _serve_case(meas: Measurement, spec) -> Case:
-    """Static batch, TTFT, decode/prefill rates, batch latency, ITL and max-load throughput."""
+    """Static batch, TTFT, decode/prefill rates, batch latency, ITL, max-load throughput and
+    the time per output token at a Poisson request rate."""
     from ..units import base_factor as _bf
     llm = _LLM(meas, spec)
     kind = spec["predict"]
@@ -347,6 +361,21 @@ def _serve_case(meas: Measurement, spec) -> Case:
             # ones (chunked prefill)
             return llm.max_load(params, n_in=n_in, n_out=n_out, reserve=frac,
                                 max_batch=int(spec.get("max_batch", 1_000_000))), "token/s"
+    elif kind == "serve_load":
+        frac = float(spec.get("kv_memory_fraction", 0.9))
+        rate = float(spec["request_rate"])
+        out = {"tpot": "time_per_output_token", "ttft_mean": "ttft_mean"}.get(
+            spec.get("output", "tpot"))
+        if out is None:
+            raise ValueError(f"{meas.id}: serve_load output must be tpot or ttft_mean, got "
+                             f"{spec.get('output')!r}")
+        cap = spec.get("max_batch")
+
+        def raw(params):
+            # Poisson arrivals at request_rate: serve()'s fixed point of step time and running
+            # batch (Little's law), each step carrying the prompt chunks of new requests
+            return llm.at_load(params, qps=rate, n_in=n_in, n_out=n_out, reserve=frac,
+                               max_batch=None if cap is None else int(cap), output=out), "s"
     else:  # pragma: no cover - guarded by PREDICTORS
         raise ValueError(kind)
     _, out_unit = raw({})
@@ -464,7 +493,8 @@ PREDICTORS: dict[str, Callable] = {"train": _train_case}
 PREDICTORS.update(vision=_vision_case, vision_train=_vision_case, tinyml=_tinyml_case,
                   gpu_hours=_gpu_hours_case, emissions=_emissions_case)
 PREDICTORS.update({k: _serve_case for k in ("serve_static", "ttft", "prefill_rate",
-                                             "decode_rate", "batch_latency", "itl", "max_load")})
+                                             "decode_rate", "batch_latency", "itl", "max_load",
+                                             "serve_load")})
 
 
 def build_cases(measurements) -> tuple[list[Case], list[NotCovered]]:
