@@ -229,7 +229,7 @@ def _train_runner(meas: Measurement, spec):
         if overlap == "calibrated":
             extra["model_parallel_overlap"] = params.get(
                 "model_parallel_overlap", _default_value("model_parallel_overlap"))
-        return train(model, target, efficiency=eff, **knobs, **extra)
+        return train(model, target, efficiency=eff, **{**knobs, **extra})
 
     run.model = model
     return run, uses, knobs
