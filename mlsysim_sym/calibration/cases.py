@@ -14,7 +14,9 @@ The ``mlsysim`` block
 Poisson ``request_rate``: ``tpot`` or ``ttft_mean``), ``vision``, ``tinyml``, ``gpu_hours``,
 ``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
 ``unit``: the measured value's unit in this package's units (``percent``, ``token/s``,
-``s``, ...); ``hardware``: a registry accelerator; ``model``: a registry model name, or a mapping
+``s``, ...); ``hardware``: a registry accelerator (training: optionally ``cluster``, a registry
+cluster of that chip, when its standard node is not the job's scale-up domain, e.g. a TPU
+slice); ``model``: a registry model name, or a mapping
 ``{name, architecture: {...}, published_params}`` built through the registry schema (the
 architecture as the measurement's source prints it); the knobs of the facade (``tp``, ``pp``,
 ``micro_batch``, ``seq_len``, ``precision``, ...); ``assumptions``: the configuration choices the
@@ -148,7 +150,7 @@ def _pick(params, name, base):
 _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "seq_len",
                 "precision", "recompute", "zero_stage", "sequence_parallel", "interleave",
                 "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap",
-                "even_layer_split")
+                "even_layer_split", "tokens")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",
@@ -166,7 +168,26 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
     "sequences_per_s": (lambda r, k: r.value("training_throughput") / k["seq_len"], "1/s"),
     "model_tflops_per_device": (lambda r, k: r.value("model_flops_utilization")
                                 * r.base_inputs()["peak_flops"], "FLOP/s"),
+    "time_to_train": (lambda r, k: r.value("time_to_train"), "s"),
+    # MFU as the source counts it (``source_flops``): the predicted throughput per device x
+    # the source's own model FLOPs per token / the peak
+    "mfu_as_published": (lambda r, k: r.value("training_throughput") / k["devices"]
+                         * k["source_flops_per_token"] / r.base_inputs()["peak_flops"], ""),
 }
+
+
+def source_flops_per_token(spec, model, meas) -> float:
+    """Model FLOPs per token by the source's stated formula: ``per_parameter`` x N (the
+    published parameter count) + ``attention`` x L H d_h s (MaxText: 12 counts the full
+    non-causal attention, fwd + bwd; 6 the causal half; 0 none)."""
+    conv = spec.get("source_flops")
+    if not isinstance(conv, dict) or set(conv) != {"per_parameter", "attention"}:
+        raise ValueError(f"{meas.id}: output mfu_as_published needs source_flops: "
+                         "{per_parameter: <number>, attention: <number>} (the source's formula)")
+    n = float(model.parameters.to("param").magnitude)
+    head_dim = model.head_dim or model.hidden // model.heads
+    attn = model.layers * model.heads * head_dim * float(spec.get("seq_len", 2048))
+    return float(conv["per_parameter"]) * n + float(conv["attention"]) * attn
 
 
 def _train_runner(meas: Measurement, spec):
@@ -174,6 +195,15 @@ def _train_runner(meas: Measurement, spec):
     from ..tasks.training import attention_variant, published_link_efficiencies, train
     model = _model(spec, meas)
     hardware = registry.hardware(spec["hardware"])
+    # a registry cluster when the chip's standard node is not the job's ICI / NVLink domain
+    # (a TPU slice): train() then takes its node and fabrics
+    target, node = hardware, None
+    if spec.get("cluster"):
+        target = registry.cluster(spec["cluster"])
+        node = target.node
+        if target.accelerator.name != hardware.name:
+            raise ValueError(f"{meas.id}: cluster {target.name!r} is built of "
+                             f"{target.accelerator.name}, not {hardware.name}")
     knobs = {k: spec[k] for k in _TRAIN_KNOBS if k in spec}
     kernel = attention_variant(knobs.get("flash_attention", True),
                                knobs.get("attention_kernel"))
@@ -181,7 +211,8 @@ def _train_runner(meas: Measurement, spec):
                           kernel=kernel)
     # links whose fabric publishes its collective bus bandwidth (NCCL measurements) use it, as
     # train() does: the fit does not move them for this row
-    published = published_link_efficiencies(hardware)
+    published = published_link_efficiencies(hardware, node, node and node.scale_up_fabric,
+                                            target.fabric if node is not None else None)
     uses = {name: base for name, base in uses.items()
             if TRAIN_PARAMETERS.get(base) not in published}
     # the framework's TP/PP/EP overlap: a number the source gives (0 for frameworks that do not
@@ -199,8 +230,9 @@ def _train_runner(meas: Measurement, spec):
         if overlap == "calibrated":
             extra["model_parallel_overlap"] = params.get(
                 "model_parallel_overlap", _default_value("model_parallel_overlap"))
-        return train(model, hardware, efficiency=eff, **knobs, **extra)
+        return train(model, target, efficiency=eff, **{**knobs, **extra})
 
+    run.model = model
     return run, uses, knobs
 
 
@@ -217,6 +249,8 @@ def _train_case(meas: Measurement, spec) -> Case:
         from ..units import base_factor as _bf
         base_factor = _bf(unit)
     ctx = dict(knobs, devices=knobs["devices"], seq_len=knobs.get("seq_len", 2048))
+    if output == "mfu_as_published":
+        ctx["source_flops_per_token"] = source_flops_per_token(spec, run.model, meas)
 
     def predict(params):
         return np.asarray(fn(run(params), ctx), dtype=float) / base_factor * factor

@@ -131,3 +131,45 @@ def test_mcu_needs_clock(empty_registry, tmp_path):
     with pytest.raises(RegistryError) as info:
         empty_registry.load(write_user_file(tmp_path, [entry]))
     assert info.value.field == "clock" and "MHz" in str(info.value)
+
+
+def test_tpu7x_ironwood_matches_the_cloud_tpu7x_table():
+    """docs.cloud.google.com/tpu/docs/tpu7x, key specifications table (TPU7x column): BF16 2307
+    and FP8 4614 TFLOPs, 192 GiB HBM at 7380 GB/s, ICI 1200 GBps bidirectional, DCN 100 Gbps."""
+    from mlsysim_sym import registry
+    hw = registry.hardware("tpu7x")
+    assert hw.peak_flops("bf16").to("TFLOP/s").magnitude == pytest.approx(2307)
+    assert hw.peak_flops("fp8").to("TFLOP/s").magnitude == pytest.approx(4614)
+    assert hw.memory_capacity.to("GiB").magnitude == pytest.approx(192)
+    assert hw.memory_bandwidth.to("GB/s").magnitude == pytest.approx(7380)
+    assert hw.architecture == "tpu-v7"
+    node = registry.node("tpu7x-pod-9216")
+    assert node.scale_up_fabric.link_bandwidth.to("GB/s").magnitude == pytest.approx(600)
+    assert node.scale_out_fabric.link_bandwidth.to("Gbit/s").magnitude == pytest.approx(100)
+
+
+@pytest.mark.parametrize("name, arch, bf16", [("google-tpu-v4", "tpu-v4", 275),
+                                              ("google-tpu-v5e", "tpu-v5e", 197),
+                                              ("google-tpu-v5p", "tpu-v5p", 459),
+                                              ("google-tpu-v6e", "tpu-v6e", 918)])
+def test_tpu_generations_and_the_peaks_maxtext_implies(name, arch, bf16):
+    """The MaxText tables' MFU / TFLOP/s ratios imply 275, 197, 459 TFLOP/s (calibration README,
+    'Extension'); tpu-recipes' v6e rows use 918 (Cloud TPU v6e table)."""
+    from mlsysim_sym import registry
+    hw = registry.hardware(name)
+    assert hw.architecture == arch
+    assert hw.peak_flops("bf16").to("TFLOP/s").magnitude == pytest.approx(bf16)
+
+
+def test_tpu_slice_fabrics_equal_the_cloud_tpu_tables():
+    """Cloud TPU v5e: 400 GBps bidirectional ICI per chip, 6.4 Tbps DCN per 256-chip pod;
+    v6e: 800 GBps ICI, 100 Gbps DCN per chip (TPU7x page's comparison table)."""
+    from mlsysim_sym import registry
+    v5e, v6e = registry.node("tpu-v5e-pod-256"), registry.node("tpu-v6e-pod-256")
+    assert v5e.accelerators_per_node == v6e.accelerators_per_node == 256
+    assert v5e.scale_up_fabric.link_bandwidth.to("GB/s").magnitude == pytest.approx(200)
+    assert v5e.scale_out_fabric.link_bandwidth.to("Tbit/s").magnitude * 256 == pytest.approx(6.4)
+    assert v6e.scale_up_fabric.link_bandwidth.to("GB/s").magnitude == pytest.approx(400)
+    assert v6e.scale_out_fabric.link_bandwidth.to("Gbit/s").magnitude == pytest.approx(100)
+    assert registry.hardware("google-tpu-v5p").peak_flops("int8").to("TOP/s").magnitude \
+        == pytest.approx(918)

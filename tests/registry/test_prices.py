@@ -33,6 +33,8 @@ NO_PUBLISHED_PRICE = {
                       "generation and only 'arm+leg' for WSE-2; no figure",
     "cerebras-wse-3": "no CS-3 list price or per-system-hour rate found",
     "groq-lpu": "no GroqCard list price or per-chip rental rate found",
+    "google-tpu7x": "the Cloud TPU7x page says access is through the account team; no on-demand "
+                    "per-chip rate was found (not searched beyond the TPU7x documentation)",
     "intel-gaudi2": "Intel published Gaudi 2 list prices at Computex 2024 (The Next Platform), but "
                     "the retrieved text does not state the figure; no Intel cloud rate found",
     "nvidia-a100-40gb-pcie": "dated listings name only the SXM 40 GB card (Lambda 1.99, AWS p4d); an "
