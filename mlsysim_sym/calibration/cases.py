@@ -12,7 +12,7 @@ The ``mlsysim`` block
 ``predict``: which reproduction (``train``, ``serve_static``, ``ttft``, ``decode_rate``,
 ``prefill_rate``, ``batch_latency``, ``itl``, ``max_load``, ``serve_load`` (``serve`` at a
 Poisson ``request_rate``: ``tpot`` or ``ttft_mean``), ``vision``, ``tinyml``, ``gpu_hours``,
-``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
+``time_to_train``, ``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
 ``unit``: the measured value's unit in this package's units (``percent``, ``token/s``,
 ``s``, ...); ``hardware``: a registry accelerator (training: optionally ``cluster``, a registry
 cluster of that chip, when its standard node is not the job's scale-up domain, e.g. a TPU
@@ -150,7 +150,7 @@ def _pick(params, name, base):
 _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "seq_len",
                 "precision", "recompute", "zero_stage", "sequence_parallel", "interleave",
                 "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap",
-                "even_layer_split", "tokens")
+                "even_layer_split", "tokens", "lora_rank", "lora_targets")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",
@@ -165,6 +165,7 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
     "step_time": (lambda r, k: r.value("training_step_time"), "s"),
     "tokens_per_s_per_device": (lambda r, k: r.value("training_throughput") / k["devices"],
                                 "token/s"),
+    "tokens_per_s": (lambda r, k: r.value("training_throughput"), "token/s"),
     "sequences_per_s": (lambda r, k: r.value("training_throughput") / k["seq_len"], "1/s"),
     "model_tflops_per_device": (lambda r, k: r.value("model_flops_utilization")
                                 * r.base_inputs()["peak_flops"], "FLOP/s"),
@@ -492,17 +493,20 @@ def _tinyml_case(meas: Measurement, spec) -> Case:
 
 
 def _gpu_hours_case(meas: Measurement, spec) -> Case:
-    """Device-hours of a whole training run: devices x time to train (train())."""
+    """Device-hours of a whole training run: devices x time to train (train()); with
+    ``predict: time_to_train`` the wall-clock time to train itself (an MLPerf run's
+    ``tokens`` steps, evaluation excluded)."""
     from ..units import base_factor as _bf
     run, uses, knobs = _train_runner(meas, spec)
+    per = knobs["devices"] if spec["predict"] == "gpu_hours" else 1
 
     def raw(params):
         r = run(params, tokens=spec["tokens"])
-        return np.asarray(r.value("time_to_train"), dtype=float) * knobs["devices"]
+        return np.asarray(r.value("time_to_train"), dtype=float) * per
 
     factor = _scale(spec["unit"], "s") / _bf("s")
     raw({})
-    return Case(meas, "gpu_hours", tuple(uses), lambda p: raw(p) * factor,
+    return Case(meas, spec["predict"], tuple(uses), lambda p: raw(p) * factor,
                 tuple(spec.get("assumptions", ())))
 
 
@@ -525,7 +529,8 @@ def _emissions_case(meas: Measurement, spec) -> Case:
 
 PREDICTORS: dict[str, Callable] = {"train": _train_case}
 PREDICTORS.update(vision=_vision_case, vision_train=_vision_case, tinyml=_tinyml_case,
-                  gpu_hours=_gpu_hours_case, emissions=_emissions_case)
+                  gpu_hours=_gpu_hours_case, time_to_train=_gpu_hours_case,
+                  emissions=_emissions_case)
 PREDICTORS.update({k: _serve_case for k in ("serve_static", "ttft", "prefill_rate",
                                              "decode_rate", "batch_latency", "itl", "max_load",
                                              "serve_load")})
