@@ -150,13 +150,13 @@ def _pick(params, name, base):
 _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "seq_len",
                 "precision", "recompute", "zero_stage", "sequence_parallel", "interleave",
                 "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap",
-                "even_layer_split", "tokens", "lora_rank", "lora_targets")
+                "even_layer_split", "tokens", "lora_rank", "lora_targets", "dropout",
+                "memory_kernels")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",
                     "scale_out_efficiency": "scale_out",
                     "attention_efficiency": "attention",
-                    "elementwise_traffic_factor": "elementwise",
                     "training_step_overhead": "step_overhead",
                     "layer_pass_overhead": "layer_overhead"}
 _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)

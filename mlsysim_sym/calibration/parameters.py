@@ -26,7 +26,6 @@ CALIBRATED = {
     "memory_efficiency": (0.05, 1.0),
     "communication_efficiency": (0.02, 1.0),
     "scale_out_efficiency": (0.02, 1.0),
-    "elementwise_traffic_factor": (0.0, 50.0),
     "training_step_overhead": (0.0, 1e5),
     "layer_pass_overhead": (0.0, 1e4),
     "model_parallel_overlap": (0.0, 1.0),

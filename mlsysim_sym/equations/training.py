@@ -10,8 +10,9 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
 - Time: per device W_hw B s / N, split three ways (Williams et al.'s ceilings, each calibrated
   on its own): the GEMM FLOPs at the achieved GEMM rate (peak x eta_c), the attention-core
   FLOPs (3 + r_a) 4 L H d_h s at the attention kernels' rate (16-bit peak x eta_attn; Dao 2023),
-  and the memory-bound kernels, kappa x Korthikanti's stored activation bytes per layer pass
-  (3 + r_d passes) at the achieved bandwidth; plus a fixed per-step overhead. The pipeline runs
+  and the memory-bound kernels' bytes (norms, activation, residual adds, dropout, RoPE, eager
+  attention's softmax chain, per kernel set: :mod:`.memory_kernels`) at the achieved bandwidth
+  (bandwidth x eta_m), not overlapped with the GEMMs; plus a fixed per-step overhead. The pipeline runs
   at its slowest stage: with Megatron's even layer split the last stage also runs the LM head,
   (p - 1)/p of the head's work more than an even share (iota_h = 1; 0 when the split accounts
   for it, as Llama 3's shorter last stage). TP all-reduces
@@ -22,7 +23,8 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   but for the share o_mp a framework overlaps. The pipelined part stretches by 1 / (1 - beta),
   beta = (p - 1)/(v m + p - 1). DP reduce-scatters gradients and all-gathers weights (ZeRO-3
   twice), intra-node first, hidden behind the last micro-batch's backward (ZeRO-3: and
-  forward) up to o; then the optimizer (wall 2).
+  forward) time up to o, less the attention time that already hides the CP exchange (one
+  compute budget); then the optimizer (wall 2).
 - Memory: 2 + 2 + 12 bytes/param over t p (experts over e too) and the ZeRO shards;
   activations from Korthikanti Table 2 interpolated by the recompute fractions, with sequence
   parallelism and FlashAttention (no 5 a s^2 b term), x L/p layers x min(p, m) micro-batches in
@@ -45,7 +47,7 @@ Dao, FlashAttention-2, 2023.
 import sympy
 
 from .. import symbols as s
-from . import compute, memory
+from . import compute, memory, memory_kernels
 from .base import Constraint, Equation, Wall
 from .communication import ring_allreduce, ring_reduce_scatter
 from .references import REFERENCES, Reference, add
@@ -132,20 +134,11 @@ _act_layer = (S / c) * b * h * s.korthikanti_byte_per_token * (
 # the same with nothing recomputed: what the one layer being recomputed in the backward holds
 _act_layer_full = (S / c) * b * h * s.korthikanti_byte_per_token * (
     (_replicated / _sp + 24 / t) + (1 - ra) * s.attention_scores_stored * _scores)
-# bytes the memory-bound kernels of one layer touch over its passes: the layer's stored
-# activations (Korthikanti Table 2, no recomputation) written in the forward, read and written
-# in the backward, once more when recomputed; eager (unfused) attention also materialises its
-# scores, softmax and dropout (Table 2's 5 a s^2 b bytes, split over t heads-wise and c
-# sequence-wise), once more when the attention core is recomputed; FlashAttention keeps them
-# on chip (alpha_s = 0)
-_act_passes = (S / c) * b * h * s.korthikanti_byte_per_token * (
-    (3 + rd) * (10 / _sp + 24 / t)
-    + (3 + ra) * s.attention_scores_stored * 5 * s.heads * S * s.per_token / (h * t))
 _attn_hw = (3 + ra) * _attn                          # attention-core FLOP/token, recompute incl.
 _tok_dev = s.tokens_per_step / s.devices
 # the two memory-bound traffics of a step (per device), shared by their time equations and by
 # the step's roofline operating point (training_step_bytes)
-_elementwise_bytes = m * L / p * s.elementwise_traffic_factor * _act_passes
+_elementwise_bytes = m * L / p * (S / c) * b * s.memory_kernel_traffic
 _optimizer_bytes = _trainable_local * s.optimizer_shard_factor * (
     s.gradient_bytes_per_parameter + 2 * s.optimizer_bytes_per_parameter + s.bytes_per_parameter)
 
@@ -153,6 +146,30 @@ _optimizer_bytes = _trainable_local * s.optimizer_shard_factor * (
 def _attention_time(work):
     """Time of attention-core FLOPs at the attention kernels' achieved rate."""
     return work / (s.attention_peak_flops * s.attention_efficiency)
+
+
+# the forward passes' share of the step's compute time (no recomputation): the GEMMs, attention
+# core, memory-bound kernels, the last stage's LM-head forward and one layer-pass overhead
+_forward_time = (compute.time_for((s.forward_flops_per_token - _attn) * _tok_dev)
+                 + _attention_time(_attn * _tok_dev)
+                 + memory.time_for(m * L / p * (S / c) * b * s.memory_kernel_forward_traffic)
+                 + s.head_stage_imbalance * compute.time_for(_head * _tok_dev * (p - 1))
+                 + m * L / p * s.layer_pass_overhead)
+# ring attention: K/V (and dK/dV) block-sends of one micro-batch, and the attention compute
+# that hides them
+_cp_traffic = L / p * 3 * (c - 1) * (
+    _cp_lat + s.kv_vectors_per_token * s.kv_heads * s.head_dim * b * S / c * ba / t
+    / (_cp_bw * _cp_eta))
+_cp_window = _attention_time(_attn_hw * _per_device)
+_cp_hidden = m * sympy.Min(_cp_traffic, _cp_window)   # CP traffic hidden, per step
+# one compute budget: the data-parallel traffic hides behind the backward (ZeRO-3: and forward)
+# time of the micro-batches that reduce, less the attention time there that already hides the
+# context-parallel exchange (CP first: the attention kernel waits on its K/V blocks). In time,
+# not FLOPs, so added recomputation widens the window by at most its own time.
+_n_rs, _n_ag = s.gradient_reduce_passes, s.parameter_gather_passes
+_gather_only = sympy.Max(0, _n_ag - _n_rs)
+_dp_window = (_n_rs * (s.step_compute_time - _forward_time) + _gather_only * _forward_time) / m
+_cp_share = (_n_rs * (2 + ra) + _gather_only) / ((3 + ra) * m)   # its attention in the window
 _N, _Z = "narayanan2021megatron", "rajbhandari2020zero"
 
 #: Wall 3's forward FLOPs with the active parameters (MoE); the facade uses it instead of wall 3's
@@ -198,10 +215,11 @@ WALL = Wall(
                  "fraction of peak than GEMMs (forward and backward benchmarks)",
                  note="FP8 runs keep the attention core at the 16-bit rate"),
         Equation(s.elementwise_time, memory.time_for(_elementwise_bytes),
-                 cite="korthikanti2022recomputation",
-                 locator="Table 2: bytes stored per layer (eager attention: + 5as^2b); the "
-                 "kernels that make them are memory-bound", note="forward writes, backward reads "
-                 "and writes (3 passes), recomputation one more"),
+                 cite="williams2009roofline", locator="Sec. 2: memory-bound kernel time = "
+                 "DRAM traffic / bandwidth", note="the memory-bound kernels' bytes per token and "
+                 "layer (Korthikanti et al. Sec. 4.1 tensors, per kernel set) x the stage's "
+                 "layers x the micro-batches' tokens; no overlap with the GEMMs"),
+        *memory_kernels.EQUATIONS,
         Equation(s.step_compute_time, compute.time_for((s.hardware_flops_per_token - _attn_hw)
                  * _tok_dev) + s.attention_compute_time + s.elementwise_time
                  + s.head_stage_imbalance * compute.time_for(
@@ -224,9 +242,7 @@ WALL = Wall(
                  * (_pp_lat + b * S * h * ba * s.per_token / (t * c) / (_pp_bw * _pp_eta)),
                  cite=_N, locator="Sec. 4.1: bsh/t with scatter/gather; Sec. 2.2.2: x v",
                  note="the share 1 - o_mp not overlapped with compute is exposed"),
-        Equation(s.cp_comm_time, m * sympy.Max(0, L / p * 3 * (c - 1) * (
-            _cp_lat + s.kv_vectors_per_token * s.kv_heads * s.head_dim * b * S / c * ba / t
-            / (_cp_bw * _cp_eta)) - _attention_time(_attn_hw * _per_device)),
+        Equation(s.cp_comm_time, m * sympy.Max(0, _cp_traffic - _cp_window),
                  cite="liu2023ringattention", locator="Sec. 3: K/V blocks rotate over N - 1 "
                  "hosts, hidden when blockwise attention takes longer (both passes)",
                  note="backward rotates K, V and their gradients: 3 block-sends per step"),
@@ -250,18 +266,15 @@ WALL = Wall(
                  "gathers the weights for each forward and backward): PyTorch FSDP reduce-"
                  "scatters every micro-batch unless no_sync keeps unsharded gradients"),
         Equation(s.dp_exposed_time, sympy.Max(0, s.dp_comm_time - s.dp_overlap
-                 * (s.gradient_reduce_passes
-                    * (s.hardware_flops_per_token - s.forward_flops_per_token)
-                    + sympy.Max(0, s.parameter_gather_passes - s.gradient_reduce_passes)
-                    * s.forward_flops_per_token)
-                 / s.hardware_flops_per_token * s.step_compute_time / m),
+                 * sympy.Max(0, _dp_window - _cp_share * _cp_hidden)),
                  cite="li2020pytorchddp", locator="Sec. 3.2.3: buckets overlap the backward; "
                  "Sec. 3.2.4: no_sync during gradient accumulation",
-                 note="the window is the backward of each micro-batch that reduces (the last "
-                      "one, or all with ZeRO-2/3) and, with ZeRO-3, the forwards too: FSDP "
-                      "overlaps each layer's weight all-gather with the previous layer's "
-                      "forward (PyTorch FSDP notes, 'FSDP Prefetch Nuances': implicit forward "
-                      "prefetching, always enabled)"),
+                 note="the window is the backward (and recomputation) time of each micro-batch "
+                      "that reduces (the last one, or all with ZeRO-2/3) and, with ZeRO-3, the "
+                      "forwards too: FSDP overlaps each layer's weight all-gather with the "
+                      "previous layer's forward (PyTorch FSDP notes, 'FSDP Prefetch Nuances'); "
+                      "compute already hiding context-parallel traffic hides nothing else "
+                      "(one budget: CP first)"),
         Equation(s.optimizer_step_time, memory.time_for(_optimizer_bytes),
                  cite="williams2009roofline", locator="Sec. 2: "
                  "memory-bound kernel time",
@@ -336,7 +349,8 @@ WALL = Wall(
     constraints=(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
-    references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2",
+    references=(_N, "korthikanti2022recomputation", _Z, "ivanov2021datamovement",
+                "megatron2023fusions", "dao2022flashattention", "dao2023flashattention2",
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",

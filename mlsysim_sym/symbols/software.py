@@ -31,11 +31,6 @@ attention_peak_flops = declare(
     "attention_peak_flops", "TFLOP/s", r"P_{\mathrm{attn}}",
     "peak rate of the precision attention runs in (16-bit with FP8 GEMMs: Transformer Engine "
     "keeps the attention core in BF16)", (1e-6, 1e5))
-elementwise_traffic_factor = declare(
-    "elementwise_traffic_factor", "dimensionless", r"\kappa",
-    "bytes the memory-bound kernels of a layer pass (norms, activations, dropout, residuals, "
-    "casts, softmax bookkeeping) move per byte of the layer's stored activations "
-    "(Korthikanti et al. Table 2; empirical)", (0.0, 100.0))
 training_step_overhead = declare(
     "training_step_overhead", "ms", r"T_{0}^{\mathrm{step}}",
     "fixed time per optimizer step outside the modelled kernels (synchronisation, launch "

@@ -78,6 +78,20 @@ dropout_masks_stored = declare(
     "1 when the model trains with dropout (Korthikanti et al.'s GPT: 1-byte masks after "
     "attention, the projections and the softmax), 0 without (Llama, MPT and most current "
     "LLM pretraining)", (0, 1))
+ffn_intermediate = declare(
+    "ffn_intermediate", "dimensionless", r"f",
+    "FFN intermediate width of one matrix (4h for GPT; the gate's and the up projection's width "
+    "for a gated FFN); MoE layers: (k + shared) x the expert width", (1, 1e7))
+gated_ffn = declare("gated_ffn", "dimensionless", r"\gamma",
+                    "1 for a gated FFN (SwiGLU, GeGLU), 0 for a plain one (GeLU)", (0, 1))
+rotary_embedding = declare("rotary_embedding", "dimensionless", r"\rho",
+                           "1 when queries and keys are rotated (RoPE) in every layer, 0 for "
+                           "learned, ALiBi or no positions", (0, 1))
+fused_memory_kernels = declare(
+    "fused_memory_kernels", "dimensionless", r"\phi",
+    "1 for the fused kernel set of Megatron-LM / Transformer Engine (bias-dropout-add, "
+    "bias-GeLU / SwiGLU, RoPE and scale-mask-softmax each one kernel), 0 for PyTorch eager "
+    "(one kernel per elementwise op)", (0, 1))
 optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "
@@ -140,6 +154,14 @@ attention_compute_time = declare("attention_compute_time", "s", r"T_{\mathrm{att
 elementwise_time = declare("elementwise_time", "s", r"T_{\kappa}",
                            "per-device time of the memory-bound (elementwise) kernels of one step",
                            _T)
+memory_kernel_traffic = declare(
+    "memory_kernel_traffic", "B/token", r"Q_{\ell}",
+    "HBM bytes the memory-bound kernels of one layer move per token on one device over its "
+    "forward, recomputation and backward passes (norms, activation, residual adds, dropout, "
+    "RoPE; with eager attention the score softmax chain)", (0, 1e12))
+memory_kernel_forward_traffic = declare(
+    "memory_kernel_forward_traffic", "B/token", r"Q_{\ell}^{f}",
+    "the part of memory_kernel_traffic one forward pass moves (no recomputation)", (0, 1e12))
 tp_comm_time = declare("tp_comm_time", "s", r"T_{tp}", "tensor-parallel collectives per step", _T)
 pp_comm_time = declare("pp_comm_time", "s", r"T_{pp}", "pipeline point-to-point sends per step",
                        _T)

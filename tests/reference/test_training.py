@@ -45,8 +45,9 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             training_tokens=1e12,
             # the pre-split step time (hand arithmetic below): no memory-bound kernel traffic,
             # no fixed overheads, no model-parallel overlap; attention at the GEMM rate (evaluate)
-            elementwise_traffic_factor=0, training_step_overhead=0, layer_pass_overhead=0,
-            model_parallel_overlap=0)
+            training_step_overhead=0, layer_pass_overhead=0, model_parallel_overlap=0,
+            # GPT-3's layer: 4h GeLU FFN, learned positions; Megatron's fused kernel set
+            ffn_intermediate=4 * 12288, gated_ffn=0, rotary_embedding=0, fused_memory_kernels=1)
 
 
 def evaluate(outputs, mode="full", **over):
@@ -223,21 +224,24 @@ def test_lora_speedup_matches_hu_et_al_footnote5_with_full_recomputation():
     # GPT-3 175B on V100: 32.5 tokens/s (fine-tuning) vs 43.1 (LoRA) per GPU = 1.326x. With full
     # recomputation a compute-bound step does 8N vs 6N FLOPs per token = 1.333x (assumption:
     # the paper does not state its recomputation setting; without it the model says 1.5x).
+    # The memory-bound kernels (norms, GeLU, residual adds) run in full under LoRA too (the
+    # activation gradients are still needed), which pulls the GEMM-only 1.333 to about 1.30.
     m = _gpt2("gpt3-lora", 96, 12288, 96, 50257, 2048)
     kw = dict(devices=64, tp=8, pp=8, micro_batch=1, global_batch=512, recompute="full",
               **_flat(0.64))
     full = train(m, "a100", **kw).compute_time.magnitude
     lora = train(m, "a100", lora_rank=4, **kw).compute_time.magnitude
-    assert full / lora == pytest.approx(43.1 / 32.5, rel=0.02)
+    assert full / lora == pytest.approx(43.1 / 32.5, rel=0.03)
 
 
 # ---- Calibration rows (reported honestly; nothing tuned) -----------------------------------
 def _flat(compute, memory=0.8):
     """train() settings of the pre-split step: every FLOP (attention too) at ``compute`` x peak,
-    no memory-bound kernel traffic, no fixed overheads, no model-parallel overlap. Explicit, so
-    these checks do not move when the defaults are calibrated."""
+    the memory-bound kernels' bytes at ``memory`` x the HBM bandwidth, no fixed overheads, no
+    model-parallel overlap. Explicit, so these checks do not move when the defaults are
+    calibrated."""
     return dict(efficiency={"compute": compute, "attention": compute, "memory": memory,
-                            "communication": 1.0, "elementwise": 0, "step_overhead": 0,
+                            "communication": 1.0, "step_overhead": 0,
                             "layer_overhead": 0}, model_parallel_overlap=0.0)
 
 
@@ -265,7 +269,9 @@ def test_korthikanti_table5_iteration_times_default_efficiency(row):
     # The pre-calibration default compute efficiency (0.64, derived from a TensorRT-LLM A100
     # prefill row, not from these), passed explicitly with the pre-split step (_flat):
     # predictions fall within [0.75, 1.15] of the measured times (observed 0.81-1.05),
-    # and the full/selective ratio within 5% of the measured one (observed within 2.5%).
+    # and the full/selective ratio within 6% of the measured one (observed 1.02-1.055 x: the
+    # memory-bound kernels cost full recomputation more, as its h-wide kernels are replicated
+    # over t = 8 without sequence parallelism and their forward runs twice).
     name, L, h, a, n, t, p, v, B, b, t_full, t_sel = row
     m = _gpt2(f"korthikanti-{name}", L, h, a, 51200, 2048)
     kw = dict(devices=n, tp=t, pp=p, interleave=v, micro_batch=b, global_batch=B,
@@ -275,7 +281,7 @@ def test_korthikanti_table5_iteration_times_default_efficiency(row):
     assert full.feasible and sel.feasible
     pf, ps = full.step_time.to("s").magnitude, sel.step_time.to("s").magnitude
     assert 0.75 < pf / t_full < 1.15 and 0.75 < ps / t_sel < 1.15
-    assert (pf / ps) / (t_full / t_sel) == pytest.approx(1, abs=0.05)
+    assert (pf / ps) / (t_full / t_sel) == pytest.approx(1, abs=0.06)
 
 
 # llm-foundry H100 BF16 rows: (id, params, L, h, a, seq, GPUs, micro, global, ckpt, sharding,
@@ -304,11 +310,14 @@ def _foundry(row, compute):
 def test_llmfoundry_h100_mfu_with_an_efficiency_from_one_other_row():
     # Derive the H100 BF16 compute efficiency from ONE row (7b on 512 GPUs, no checkpointing:
     # its MFU is the efficiency times the scaling efficiency), then predict the other nine.
-    # One efficiency for every FLOP, attention included, and no memory-bound kernels or fixed
-    # overheads (_flat): the MFU is then proportional to it while the step is compute-bound.
+    # One efficiency for every FLOP, attention included, the memory-bound kernels' bytes at 0.8
+    # of the HBM bandwidth and no fixed overheads (_flat): the MFU then rises with it while
+    # the step is compute-bound.
     anchor, measured = _foundry(FOUNDRY_H100[3], 1.0)
     eta = measured / anchor.mfu.magnitude
-    assert eta == pytest.approx(0.422, abs=0.002)  # the value to propose as the H100 default
+    # 0.422 when the memory-bound kernels were not charged; 0.462 for the GEMMs alone now that
+    # their bytes (norms, GeLU, residual adds: about 8% of this step) take their own time
+    assert eta == pytest.approx(0.462, abs=0.002)
     ratios = []
     for row in FOUNDRY_H100[:3] + FOUNDRY_H100[4:]:
         res, meas = _foundry(row, eta)

@@ -7,7 +7,7 @@ from mlsysim_sym.defaults import variant_name
 from mlsysim_sym.tasks.training import train
 
 KW = dict(devices=8, tp=8, micro_batch=2, global_batch=2, seq_len=2048, precision="bf16",
-          efficiency={"compute": 0.7, "attention": 0.5, "memory": 0.8, "elementwise": 2.0})
+          efficiency={"compute": 0.7, "attention": 0.5, "memory": 0.8})
 
 
 def _elementwise(**kw):
@@ -15,17 +15,23 @@ def _elementwise(**kw):
     return r, r.value("elementwise_time")
 
 
+@pytest.mark.parametrize("kernels, fwd, bwd", [("fused", 4, 7), ("unfused", 8, 11)])
 @pytest.mark.parametrize("recompute, r_a", [("none", 0.0), ("selective", 1.0)])
-def test_eager_adds_korthikanti_score_bytes_per_pass(recompute, r_a):
-    # Korthikanti et al. Table 2: 5 a s^2 b bytes per layer for the scores, softmax and dropout,
-    # split over t; written in the forward, read and written in the backward (3 passes), once
-    # more when the attention core is recomputed; at kappa x bytes / (BW x eta_m)
-    fused, t_fused = _elementwise(recompute=recompute, flash_attention=True)
-    _eager, t_eager = _elementwise(recompute=recompute, flash_attention=False)
+def test_eager_adds_the_score_chain_bytes_per_pass(recompute, r_a, kernels, fwd, bwd):
+    # Dao et al. 2022, Algorithm 0 / App. B.3 (standard attention, HBM accesses per score
+    # element): forward S written, read and P written by the (fused scale-mask-)softmax, P read
+    # = 4; backward dP written, softmax backward reads P and dP and writes dS, dS read twice, P
+    # read once = 7. PyTorch eager runs scale and mask as two more kernels (+2 each pass).
+    # Split over t heads-wise; the forward again when the attention core is recomputed; 2-byte
+    # elements at bandwidth x eta_m; no dropout (Llama)
+    kw = dict(recompute=recompute, memory_kernels=kernels)
+    _fused, t_fused = _elementwise(flash_attention=True, **kw)
+    _eager, t_eager = _elementwise(flash_attention=False, **kw)
     m = registry.model("llama-2-7b")
     a, L, S, b, t = m.heads, m.layers, 2048, 2, 8
     bw = registry.hardware("a100").memory_bandwidth.to("B/s").magnitude
-    extra = 2.0 * L * (3 + r_a) * 5 * a * S * S * b / t / (bw * 0.8)
+    extra = 2.0 * L * ((1 + r_a) * fwd + bwd) * a * S * S * b / t \
+        / (bw * 0.8)
     assert t_eager - t_fused == pytest.approx(extra, rel=1e-9)
 
 

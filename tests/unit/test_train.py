@@ -223,7 +223,7 @@ def test_iron_law_is_an_identity_of_the_system():
     assert isinstance(law.equation, sympy.Eq)
     # every term of the split step active (explicit: independent of the calibrated defaults)
     eff = {"compute": 0.6, "attention": 0.4, "memory": 0.7, "communication": 0.8,
-           "elementwise": 2.0, "step_overhead": "30 ms", "layer_overhead": "10 us"}
+           "step_overhead": "30 ms", "layer_overhead": "10 us"}
     r = train("gpt-3-175b", "a100-1024-hdr", tokens="300e9 token", efficiency=eff,
               model_parallel_overlap=0.5, **GPT3)
     f = law.factors

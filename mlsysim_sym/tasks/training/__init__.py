@@ -57,7 +57,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           efficiency=None, flash_attention=True, model_parallel_overlap=None, lora_rank=None,
           lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
-          workspace=None, dropout=False) -> TrainResult:
+          workspace=None, dropout=False, memory_kernels="fused") -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -82,6 +82,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     sequence_parallel, flash_attention, attention_kernel, even_layer_split, dropout, loss
         Megatron sequence parallelism; the attention kernel (fused, "fa2" or "eager"); the
         last pipeline stage also runs the LM head; dropout masks stored; the loss kernel.
+    memory_kernels : "fused" | "unfused"
+        The memory-bound kernel set (Megatron-LM / TE fusions, or PyTorch eager).
     overlap, model_parallel_overlap : float
         Fractions of the data-parallel and of the TP/PP/EP communication hidden by compute.
     efficiency : float or dict, optional

@@ -128,8 +128,8 @@ class TrainConfig:
     efficiency : float or dict, optional
         Compute (GEMM) efficiency, or a dict with any of ``compute``, ``memory``,
         ``communication`` (scale-up links), ``scale_out`` (NIC links), ``attention``
-        (fractions in (0, 1]), ``elementwise`` (the traffic factor kappa), ``step_overhead``
-        and ``layer_overhead`` (times); values may be arrays. Defaults: the
+        (fractions in (0, 1]), ``step_overhead`` and ``layer_overhead`` (times); values may
+        be arrays. Defaults: the
         calibrated values in ``defaults.yaml`` (with their fit provenance).
     lora_rank : int, optional
         Train LoRA adapters of this rank on ``lora_targets`` (q, k, v, o, up, gate, down).
@@ -146,6 +146,10 @@ class TrainConfig:
     dropout : bool
         The model trains with dropout, so its masks are stored (Korthikanti et al.'s GPT);
         default False, as Llama, MPT and most current pretraining.
+    memory_kernels : {"fused", "unfused"}
+        The memory-bound kernel set, whose bytes set their time: "fused" is Megatron-LM /
+        Transformer Engine (bias-dropout-add, bias-GeLU / SwiGLU, RoPE, scale-mask-softmax
+        each one kernel); "unfused" is PyTorch eager (one kernel per elementwise op).
     workspace : quantity or str, optional
         Framework memory beyond the modelled tensors (communication buffers, library
         workspaces, allocator fragmentation); default ``framework_workspace`` of
@@ -188,6 +192,7 @@ class TrainConfig:
     loss: str = "fused"
     workspace: Any = None
     dropout: bool = False
+    memory_kernels: str = "fused"
 
     def __post_init__(self):
         put = object.__setattr__
@@ -216,6 +221,11 @@ class TrainConfig:
         attention_variant(self.flash_attention, self.attention_kernel)
         if not isinstance(self.loss, str) or self.loss not in LOSS_BYTES:
             raise ValueError(f"loss must be 'fused' or 'unfused', got {self.loss!r}")
+        if not isinstance(self.memory_kernels, str) \
+                or self.memory_kernels not in ("fused", "unfused"):
+            raise ValueError("memory_kernels must be 'fused' (Megatron-LM / Transformer "
+                             "Engine) or 'unfused' (PyTorch eager), got "
+                             f"{self.memory_kernels!r:.60}")
 
     @property
     def recompute_fractions(self) -> tuple:

@@ -29,7 +29,6 @@ EFFICIENCY_KEYS = {
     "communication": ("communication_efficiency", (0.0, 1.0), None),
     "scale_out": ("scale_out_efficiency", (0.0, 1.0), None),
     "attention": ("attention_efficiency", (0.0, 1.0), None),
-    "elementwise": ("elementwise_traffic_factor", (0.0, 100.0), None),
     "step_overhead": ("training_step_overhead", (0.0, 1e6), "ms"),
     "layer_overhead": ("layer_pass_overhead", (0.0, 1e5), "us"),
 }
@@ -103,7 +102,7 @@ def efficiencies(efficiency, overlap, hardware=None, precision=None, kernel=None
         for key, v in efficiency.items():
             key = _BY_SYMBOL.get(key, key)
             sym, (lo, hi), unit = EFFICIENCY_KEYS[key]
-            open_low = key != "elementwise" and unit is None
+            open_low = unit is None
             if unit is not None:
                 values[sym] = checks.quantity(f"{key} efficiency", v, unit, low=lo, high=hi,
                                               low_open=open_low)

@@ -29,7 +29,8 @@ __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "O
            "zero_inputs", "model_values", "model_magnitudes", "lora_width", "step_inputs"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
-                "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token")
+                "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token",
+                "ffn_intermediate", "gated_ffn", "rotary_embedding")
 TRAINABLE_INPUTS = {"full": ("trainable_parameters",),
                     "lora": ("lora_rank", "lora_adapted_width")}
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
@@ -38,13 +39,13 @@ PRECISION_INPUTS = ("bytes_per_parameter", "gradient_bytes_per_parameter",
                     "optimizer_bytes_per_parameter", "activation_bytes_per_element",
                     "logits_bytes_per_element", "framework_workspace")
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
-                     "scale_out_efficiency", "attention_efficiency", "elementwise_traffic_factor",
-                     "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
+                     "scale_out_efficiency", "attention_efficiency", "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
                      "dp_overlap", "model_parallel_overlap")
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
                "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
+               "fused_memory_kernels",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
                "training_tokens")
@@ -167,11 +168,23 @@ def model_values(m) -> dict:
     experts = 0
     if getattr(m, "family", None) == "moe":
         experts = m.parameter_breakdown().get("experts", 0)
-    return {"parameters": m.parameters, "active_parameters": m.active_parameters,
+    return {**_ffn_values(m),"parameters": m.parameters, "active_parameters": m.active_parameters,
             "expert_parameters": Q_(experts, "param"), "layers": m.layers, "heads": m.heads,
             "kv_heads": kv_heads, "head_dim": head_dim, "hidden": m.hidden,
             "vocabulary": m.vocab, "moe_layers": m.moe_layers or 0,
             "experts_per_token": m.experts_per_token or 0}
+
+
+def _ffn_values(m) -> dict:
+    """The FFN width (per matrix), gating and rotary positions the memory-bound kernels see;
+    MoE layers: the routed (k) and shared experts' widths a token passes through."""
+    f = float(m.ffn or 4 * m.hidden)
+    moe_layers = m.moe_layers or 0
+    if moe_layers and getattr(m, "expert_ffn", None):
+        routed = (m.experts_per_token or 0) + (getattr(m, "shared_experts", None) or 0)
+        f = (moe_layers * routed * m.expert_ffn + (m.layers - moe_layers) * f) / m.layers
+    return {"ffn_intermediate": f, "gated_ffn": 1.0 if m.ffn_gated else 0.0,
+            "rotary_embedding": 1.0 if getattr(m, "position", None) == "rope" else 0.0}
 
 
 def lora_width(m, targets) -> float:
@@ -237,6 +250,7 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   sequence_parallel=1.0 if cfg.sequence_parallel else 0.0,
                   attention_scores_stored=1.0 if cfg.kernel == "eager" else 0.0,
                   dropout_masks_stored=1.0 if cfg.dropout else 0.0,
+                  fused_memory_kernels=1.0 if cfg.memory_kernels == "fused" else 0.0,
                   head_stage_imbalance=1.0 if cfg.even_layer_split else 0.0,
                   training_tokens=tok)
     values.update(zero_inputs(cfg.zero_stage, dp, cfg.cp, cfg.global_batch, cfg.micro_batch))
