@@ -151,7 +151,7 @@ step_compute_time = declare("step_compute_time", "s", r"T_{c}",
                             "per-device compute time of one step's micro-batches", _T)
 attention_compute_time = declare("attention_compute_time", "s", r"T_{\mathrm{attn}}",
                                  "per-device time of the attention cores of one step", _T)
-elementwise_time = declare("elementwise_time", "s", r"T_{\kappa}",
+elementwise_time = declare("elementwise_time", "s", r"T_{\mathrm{ew}}",
                            "per-device time of the memory-bound (elementwise) kernels of one step",
                            _T)
 memory_kernel_traffic = declare(
