@@ -35,7 +35,8 @@ megatron/core/fusions); the unfused set is PyTorch eager (one kernel per op; Lay
 SiLU and softmax are single native kernels there too). The fused score chain is Dao et al.'s
 standard attention (2022, Algorithm 0 and App. B.3: 4 N^2 forward, 7 N^2 backward HBM accesses
 per head); FlashAttention-class kernels keep the scores on chip (alpha_s = 0). Biases are added
-in the GEMM epilogues. Recomputation repeats the forward kernels (full: r_d; the attention
+in the GEMM epilogues. The loss kernels' bytes per logit (``loss_traffic_per_logit``) are
+counted in :data:`mlsysim_sym.tasks.training.config.LOSS_TRAFFIC`. Recomputation repeats the forward kernels (full: r_d; the attention
 core: r_a).
 
 Parallelism: the h-wide tensors are replicated over tensor-parallel ranks unless sequence
@@ -68,7 +69,10 @@ for _ref in (
     if _ref.key not in REFERENCES:
         add(_ref)
 
-__all__ = ["EQUATIONS", "forward_dense", "backward_dense", "forward_scores", "backward_scores"]
+__all__ = ["EQUATIONS", "forward_dense", "backward_dense", "forward_scores",
+           "backward_scores"]
+
+
 
 t, h, ba = s.tensor_parallel, s.hidden, s.activation_bytes_per_element
 phi, gamma, rho, delta = (s.fused_memory_kernels, s.gated_ffn, s.rotary_embedding,

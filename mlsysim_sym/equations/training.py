@@ -138,7 +138,11 @@ _attn_hw = (3 + ra) * _attn                          # attention-core FLOP/token
 _tok_dev = s.tokens_per_step / s.devices
 # the two memory-bound traffics of a step (per device), shared by their time equations and by
 # the step's roofline operating point (training_step_bytes)
-_elementwise_bytes = m * L / p * (S / c) * b * s.memory_kernel_traffic
+# the loss kernels: one micro-batch's [s/c, b, V/t] logits on the last stage; an even share
+# of them per stage, and (p - 1)/p of them on top with Megatron's even layer split (iota_h)
+_loss_bytes = m * (S / c) * b * s.per_token * s.vocabulary / t * s.loss_traffic_per_logit * (
+    1 + s.head_stage_imbalance * (p - 1)) / p
+_elementwise_bytes = m * L / p * (S / c) * b * s.memory_kernel_traffic + _loss_bytes
 _optimizer_bytes = _trainable_local * s.optimizer_shard_factor * (
     s.gradient_bytes_per_parameter + 2 * s.optimizer_bytes_per_parameter + s.bytes_per_parameter)
 

@@ -159,6 +159,10 @@ memory_kernel_traffic = declare(
     "HBM bytes the memory-bound kernels of one layer move per token on one device over its "
     "forward, recomputation and backward passes (norms, activation, residual adds, dropout, "
     "RoPE; with eager attention the score softmax chain)", (0, 1e12))
+loss_traffic_per_logit = declare(
+    "loss_traffic_per_logit", "B", r"q_{\ell}",
+    "HBM bytes the softmax cross-entropy kernels move per output logit over the forward and "
+    "backward (fp32 upcast, max, exp, normalise, gradient; memory-bound)", (0, 1e3))
 memory_kernel_forward_traffic = declare(
     "memory_kernel_forward_traffic", "B/token", r"Q_{\ell}^{f}",
     "the part of memory_kernel_traffic one forward pass moves (no recomputation)", (0, 1e12))

@@ -90,7 +90,7 @@ def values(x, **over):
         recomputed_attention_fraction=ra, sequence_parallel=x["sequence_parallel"],
         attention_scores_stored=x["attention_scores_stored"],
         dropout_masks_stored=x.get("dropout_masks_stored", 0),
-        logits_bytes_per_element=6, framework_workspace=2,
+        logits_bytes_per_element=6, loss_traffic_per_logit=52, framework_workspace=2,
         parameter_shard_factor=shard if z >= 3 else 1, gradient_shard_factor=shard if z >= 2 else 1,
         optimizer_shard_factor=shard if z >= 1 else 1, parameter_gather_passes=2 * m if z == 3 else 1,
         gradient_reduce_passes=m if z >= 2 else 1,
@@ -190,7 +190,8 @@ def test_recomputation_costs_time_with_context_and_data_parallel_overlap(x):
 def test_last_stage_runs_the_lm_head_on_top_of_its_even_share(x):
     # Megatron's even layer split: the last stage also runs the head (forward, input and weight
     # gradients: 3 x 2 V h FLOP per token), (p - 1)/p of it more than an even share of the
-    # model; a split that accounts for it (iota_h = 0) or a single stage (p = 1) has no excess
+    # model; a split that accounts for it (iota_h = 0) or a single stage (p = 1) has no excess.
+    # Its loss kernels too: q_l bytes per logit (V/t logits per token) at the memory roof
     even, vals = run(x, head_stage_imbalance=1)
     fair, _ = run(x, head_stage_imbalance=0)
     p = vals["pipeline_parallel"]
@@ -198,8 +199,12 @@ def test_last_stage_runs_the_lm_head_on_top_of_its_even_share(x):
     tokens = vals["global_batch"] * vals["sequence_length"] / n
     head = 3 * 2 * vals["vocabulary"] * vals["hidden"] * tokens * (p - 1)
     rate = vals["peak_flops"] * base_factor(info("peak_flops").unit) * vals["compute_efficiency"]
-    assert math.isclose(even["step_compute_time"] - fair["step_compute_time"], head / rate,
-                        rel_tol=1e-9, abs_tol=1e-15)
+    loss = (vals["loss_traffic_per_logit"] * base_factor("B") * vals["vocabulary"] * tokens
+            * (p - 1))
+    bw = vals["memory_bandwidth"] * base_factor(info("memory_bandwidth").unit) \
+        * vals["memory_efficiency"]
+    assert math.isclose(even["step_compute_time"] - fair["step_compute_time"],
+                        head / rate + loss / bw, rel_tol=1e-9, abs_tol=1e-15)
     assert even["training_step_time"] >= fair["training_step_time"] * (1 - 1e-12)
 
 

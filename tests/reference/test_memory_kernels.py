@@ -119,3 +119,12 @@ def test_train_names_the_kernel_set():
     assert eager.value("training_step_time") > fused.value("training_step_time")
     with pytest.raises(ValueError, match="memory_kernels must be 'fused'"):
         train("llama-2-7b", "a100", memory_kernels="triton", **kw)
+
+
+def test_loss_kernel_bytes_per_logit_sum_their_kernels():
+    # Megatron-Core vocab-parallel cross-entropy (fp32 upcast, max, subtract, exp, sum, divide;
+    # backward in place, cast): 38 + 14; PyTorch cross_entropy on an fp32 upcast (cast,
+    # log_softmax, nll_loss and log_softmax backward, cast back): 22 + 26
+    from mlsysim_sym.tasks.training.config import LOSS_TRAFFIC
+    assert LOSS_TRAFFIC["fused"] == (2 + 4) + 4 + 8 + 8 + 4 + 8 + (8 + 6)
+    assert LOSS_TRAFFIC["unfused"] == (2 + 4) + 16 + 4 + 16 + 6

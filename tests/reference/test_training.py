@@ -39,7 +39,7 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             micro_batch=1, global_batch=1, sequence_length=2048, recomputed_dense_fraction=0,
             recomputed_attention_fraction=0, sequence_parallel=0, attention_scores_stored=1,
             dropout_masks_stored=1,  # Korthikanti's GPT trains with dropout
-            logits_bytes_per_element=6, framework_workspace=0,
+            logits_bytes_per_element=6, loss_traffic_per_logit=52, framework_workspace=0,
             parameter_shard_factor=1, gradient_shard_factor=1, optimizer_shard_factor=1,
             parameter_gather_passes=1, gradient_reduce_passes=1, head_stage_imbalance=1,
             training_tokens=1e12,
@@ -315,9 +315,10 @@ def test_llmfoundry_h100_mfu_with_an_efficiency_from_one_other_row():
     # the step is compute-bound.
     anchor, measured = _foundry(FOUNDRY_H100[3], 1.0)
     eta = measured / anchor.mfu.magnitude
-    # 0.422 when the memory-bound kernels were not charged; 0.462 for the GEMMs alone now that
-    # their bytes (norms, GeLU, residual adds: about 8% of this step) take their own time
-    assert eta == pytest.approx(0.462, abs=0.002)
+    # 0.422 when the memory-bound kernels were not charged; 0.471 for the GEMMs alone now that
+    # their bytes (norms, GeLU, residual adds, the loss: about 10% of this step) take their
+    # own time
+    assert eta == pytest.approx(0.471, abs=0.002)
     ratios = []
     for row in FOUNDRY_H100[:3] + FOUNDRY_H100[4:]:
         res, meas = _foundry(row, eta)

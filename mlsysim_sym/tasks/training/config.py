@@ -18,7 +18,8 @@ from ... import checks, vocabulary
 from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 
-__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "StateBytes", "state_bytes"]
+__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "LOSS_TRAFFIC", "StateBytes",
+           "state_bytes"]
 
 #: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
 #: recomputed): Korthikanti et al. 2022, Sec. 4 (selective: the attention core only)
@@ -26,6 +27,14 @@ RECOMPUTE = {"none": (0.0, 0.0), "selective": (0.0, 1.0), "full": (1.0, 1.0)}
 #: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
 #: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
 LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
+#: bytes per logit the loss kernels move (forward + backward), 16-bit logits from the LM head:
+#: "fused" Megatron-Core's vocab-parallel cross-entropy (cross_entropy.py): .float() r 2 w 4,
+#: max r 4, subtract r 4 w 4, exp r 4 w 4, sum r 4, divide r 4 w 4 (= 38); backward: the
+#: gradient in place r 4 w 4, cast to 16 bits r 4 w 2 (= 14): 52. "unfused" PyTorch
+#: cross_entropy on an fp32 upcast (torchtitan): .float() r 2 w 4, log_softmax max / sum /
+#: write r 12 w 4 (= 22); backward: nll_loss grad w 4, log_softmax backward r 12 w 4, cast
+#: r 4 w 2 (= 26): 48
+LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0}
 #: what train() accepts (fp64 has no training recipe here)
 PRECISIONS = tuple(p for p in vocabulary.PRECISION_BITS if p in vocabulary.TRAINING_PRECISIONS)
 #: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32

@@ -21,7 +21,7 @@ from ...numeric import cached_function, cached_kernel
 from ...symbols import info
 from ...units import Q_, base_factor
 from .._core.inputs import cached
-from .config import LOSS_BYTES, TrainConfig, state_bytes
+from .config import LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, state_bytes
 from .efficiency import attention_peak
 from .machine import Machine
 
@@ -37,7 +37,8 @@ HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_u
                    "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node")
 PRECISION_INPUTS = ("bytes_per_parameter", "gradient_bytes_per_parameter",
                     "optimizer_bytes_per_parameter", "activation_bytes_per_element",
-                    "logits_bytes_per_element", "framework_workspace")
+                    "logits_bytes_per_element", "loss_traffic_per_logit",
+                    "framework_workspace")
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
                      "scale_out_efficiency", "attention_efficiency", "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
                      "dp_overlap", "model_parallel_overlap")
@@ -227,7 +228,8 @@ def _state_bytes(precision, loss) -> tuple:
                                                     sb.optimizer)),
             ("activation_bytes_per_element", _base("activation_bytes_per_element",
                                                    sb.activations)),
-            ("logits_bytes_per_element", _base("logits_bytes_per_element", LOSS_BYTES[loss])))
+            ("logits_bytes_per_element", _base("logits_bytes_per_element", LOSS_BYTES[loss])),
+            ("loss_traffic_per_logit", _base("loss_traffic_per_logit", LOSS_TRAFFIC[loss])))
 
 
 @lru_cache(maxsize=1)
