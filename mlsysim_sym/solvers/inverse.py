@@ -117,16 +117,24 @@ class SolveResult:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _branch_variants(expr):
-    """Every Max/Min-free variant of ``expr`` (one argument chosen per Max/Min node)."""
-    nodes = sorted({n for n in expr.atoms(sympy.Max, sympy.Min)}, key=sympy.default_sort_key)
+def _branch_variants(expr, x=None):
+    """Every variant of ``expr`` with one argument chosen per Max/Min node (per node that
+    depends on ``x`` when given: the others are functions of the known inputs, evaluated as
+    they stand)."""
+    nodes = sorted({n for n in expr.atoms(sympy.Max, sympy.Min)
+                    if x is None or x in n.free_symbols}, key=sympy.default_sort_key)
     if not nodes:
         return [expr]
     if len(nodes) > 4:
         return []
     variants = []
     for choice in itertools.product(*[n.args for n in nodes]):
-        variants.append(expr.xreplace(dict(zip(nodes, choice))))
+        pick, g = dict(zip(nodes, choice)), expr
+        for _ in nodes:   # xreplace does not look inside what it put in: nested nodes
+            g, before = g.xreplace(pick), g
+            if g == before:
+                break
+        variants.append(g)
     return variants
 
 
@@ -171,7 +179,7 @@ def _closed_forms(system, unknown_sym, target_name):
     inputs = tuple(sorted((s for s in expr.free_symbols if not is_constant(s) and s != unknown_sym),
                           key=lambda s: s.name))
     roots = []
-    for g in _branch_variants(expr):
+    for g in _branch_variants(expr, unknown_sym):
         if unknown_sym not in g.free_symbols:
             continue
         num, _den = sympy.together(g - _TARGET).as_numer_denom()
