@@ -27,6 +27,10 @@ scores (eager)     S write, scale 2, mask 2,    dP write 1, softmax 3, a s per t
                    softmax 2, P read 1 = 8 |    mask 2, scale 2, reads
                    fused scale-mask-softmax 4   of dS, dS, P 3 = 11 | 7
 score dropout      r w 2 + mask                 2 + mask               a s (delta = 1)
+FP8 cast-transpose GEMM inputs: QKV, proj, fc1,  output gradients of   r 2 B, w 1 B row-wise
+(chi_8 = 1)        fc2 (2h + q + f)             the four GEMMs         + 1 B column-wise
+                                                (q + 2 kv + 2h +
+                                                f or 2f)
 =================  ===========================  ====================  ======================
 
 The fused set is Megatron-LM's / Transformer Engine's: bias-dropout-add, bias-GeLU / SwiGLU,
@@ -38,6 +42,11 @@ per head); FlashAttention-class kernels keep the scores on chip (alpha_s = 0). B
 in the GEMM epilogues. The loss kernels' bytes per logit (``loss_traffic_per_logit``) are
 counted in :data:`mlsysim_sym.tasks.training.config.LOSS_TRAFFIC`. Recomputation repeats the forward kernels (full: r_d; the attention
 core: r_a).
+
+FP8 training (Transformer Engine) runs its GEMMs on FP8 copies of their 16-bit operands: each
+activation a GEMM reads and each output gradient is cast to FP8 in row- and column-wise layouts
+(the wgrad GEMM reads the transposed copy), counted unfused (NVIDIA Transformer Engine,
+cast_transpose); weights are cast per parameter, not per token, and are not counted here.
 
 Parallelism: the h-wide tensors are replicated over tensor-parallel ranks unless sequence
 parallelism splits them (Korthikanti Sec. 4.2.2); f, the rotated q/k and the scores split over
@@ -59,6 +68,11 @@ for _ref in (
               "Li, Shigang and Hoefler, Torsten", "Data Movement Is All You Need: A Case Study "
               "on Optimizing Transformers", "Proceedings of MLSys 2021", 2021,
               url="https://arxiv.org/abs/2007.00072", kind="inproceedings"),
+    Reference("nvidia2024transformerengine", "NVIDIA", "Transformer Engine documentation: "
+              "Using FP8 with Transformer Engine (FP8 tensors, cast and transpose of GEMM "
+              "operands)", "docs.nvidia.com/deeplearning/transformer-engine", 2024,
+              url="https://docs.nvidia.com/deeplearning/transformer-engine/user-guide/"
+                  "examples/fp8_primer.html", kind="misc"),
     Reference("megatron2023fusions", "NVIDIA", "Megatron-Core fused kernels: "
               "megatron/core/fusions (fused_bias_dropout, fused_bias_gelu, fused_bias_swiglu, "
               "fused_softmax) and Transformer Engine fused RoPE", "GitHub repository "
@@ -92,17 +106,21 @@ _H = h / _sp                                          # h-wide elements per toke
 _F = s.ffn_intermediate / t                           # FFN intermediate elements
 _R = rho * (s.heads + s.kv_heads) * s.head_dim / t    # rotated q and k elements
 _A = s.attention_scores_stored * s.heads * s.sequence_length * per_token / t  # score elements
+_Q = s.heads * s.head_dim / t                         # attention output (proj input) elements
+_cast = s.fp8_activation_casts * (ba * per_token + 2 * mask)   # bytes per element cast to FP8
 
 #: bytes per token of one layer's forward kernels, the score chain apart
 forward_dense = (ba * per_token * ((10 + 4 * delta * (1 - phi)) * _H
                                    + ((1 - gamma) * 2 + gamma * _choose(5, 3)) * _F
                                    + _choose(10, 2) * _R)
-                 + delta * mask * 2 * _H)
+                 + delta * mask * 2 * _H + _cast * (2 * _H + _Q + _F))
 #: bytes per token of one layer's backward kernels, the score chain apart
 backward_dense = (ba * per_token * ((12 + 4 * delta) * _H
                                     + ((1 - gamma) * 3 + gamma * _choose(9, 5)) * _F
                                     + _choose(10, 2) * _R)
-                  + delta * mask * 2 * _H)
+                  + delta * mask * 2 * _H
+                  + _cast * ((s.heads + 2 * s.kv_heads) * s.head_dim / t + 2 * _H
+                             + (1 + gamma) * _F))
 #: eager attention's score chain, forward and backward (0 with FlashAttention: alpha_s = 0)
 forward_scores = (ba * per_token * (_choose(8, 4) + 2 * delta) + delta * mask) * _A
 backward_scores = (ba * per_token * (_choose(11, 7) + 2 * delta) + delta * mask) * _A
@@ -112,7 +130,8 @@ EQUATIONS = (
     Equation(s.memory_kernel_forward_traffic, forward_dense + forward_scores, cite=_K,
              locator="Sec. 4.1: the activation tensors of a layer (sizes in units of sbh, "
                      "as^2b); each memory-bound kernel reads its inputs, writes its output",
-             note="fused set: Megatron-Core fusions; eager scores: Dao et al. 2022, Alg. 0"),
+             note="fused set: Megatron-Core fusions; eager scores: Dao et al. 2022, Alg. 0; "
+                  "FP8 cast-transposes: Transformer Engine (nvidia2024transformerengine)"),
     Equation(s.memory_kernel_traffic,
              (1 + rd) * forward_dense + backward_dense
              + (1 + ra) * forward_scores + backward_scores, cite=_K,

@@ -354,6 +354,7 @@ WALL = Wall(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
     references=(_N, "korthikanti2022recomputation", _Z, "ivanov2021datamovement",
+                "nvidia2024transformerengine",
                 "megatron2023fusions", "dao2022flashattention", "dao2023flashattention2",
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",

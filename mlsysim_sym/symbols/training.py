@@ -87,6 +87,11 @@ gated_ffn = declare("gated_ffn", "dimensionless", r"\gamma",
 rotary_embedding = declare("rotary_embedding", "dimensionless", r"\rho",
                            "1 when queries and keys are rotated (RoPE) in every layer, 0 for "
                            "learned, ALiBi or no positions", (0, 1))
+fp8_activation_casts = declare(
+    "fp8_activation_casts", "dimensionless", r"\chi_{8}",
+    "1 when the GEMMs run in FP8 (or narrower) from 16-bit activations: Transformer Engine casts "
+    "each GEMM input and output gradient to FP8 row- and column-wise (cast-transpose); 0 for "
+    "16-bit GEMMs", (0, 1))
 fused_memory_kernels = declare(
     "fused_memory_kernels", "dimensionless", r"\phi",
     "1 for the fused kernel set of Megatron-LM / Transformer Engine (bias-dropout-add, "

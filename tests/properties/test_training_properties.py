@@ -42,6 +42,7 @@ layout = st.fixed_dictionaries({
     "gated_ffn": st.sampled_from([0, 1]),
     "rotary_embedding": st.sampled_from([0, 1]),
     "fused_memory_kernels": st.sampled_from([0, 1]),
+    "fp8_activation_casts": st.sampled_from([0, 1]),
     "dropout_masks_stored": st.sampled_from([0, 1]),
     "training_step_overhead": st.floats(0.0, 100.0),   # ms
     "layer_pass_overhead": st.floats(0.0, 100.0),      # us
@@ -81,6 +82,7 @@ def values(x, **over):
         ffn_intermediate=(8 * h // 3) if x.get("gated_ffn", 0) else 4 * h,
         gated_ffn=x.get("gated_ffn", 0), rotary_embedding=x.get("rotary_embedding", 0),
         fused_memory_kernels=x.get("fused_memory_kernels", 1),
+        fp8_activation_casts=x.get("fp8_activation_casts", 0),
         communication_efficiency=x["communication_efficiency"],
         scale_out_efficiency=x["scale_out_efficiency"],
         dp_overlap=x["dp_overlap"], tensor_parallel=x["tensor_parallel"], pipeline_parallel=p,

@@ -11,7 +11,8 @@ from mlsysim_sym.tasks.training import train, training_system
 from mlsysim_sym.units import base_factor
 
 OUT = ["memory_kernel_forward_traffic", "memory_kernel_traffic"]
-BASE = dict(kv_heads=96, head_dim=128, activation_bytes_per_element=2, fused_memory_kernels=0)
+BASE = dict(kv_heads=96, head_dim=128, activation_bytes_per_element=2, fused_memory_kernels=0,
+            fp8_activation_casts=0)
 
 
 def evaluate(outputs, **over):
@@ -128,3 +129,25 @@ def test_loss_kernel_bytes_per_logit_sum_their_kernels():
     from mlsysim_sym.tasks.training.config import LOSS_TRAFFIC
     assert LOSS_TRAFFIC["fused"] == (2 + 4) + 4 + 8 + 8 + 4 + 8 + (8 + 6)
     assert LOSS_TRAFFIC["unfused"] == (2 + 4) + 16 + 4 + 16 + 6
+
+
+def test_fp8_casts_every_gemm_operand_row_and_column_wise():
+    # Transformer Engine FP8: the inputs of QKV, proj, fc1 and fc2 (forward: h + q + h + f) and
+    # the output gradients of the four GEMMs (backward: q + 2 kv + h + 2f + h for SwiGLU) are
+    # read in 16 bits (2 B) and written as FP8 row- and column-wise (1 + 1 B): 4 B each
+    h, f, a, kv, d = 4096, 14336, 32, 8, 128
+    kw = dict(hidden=h, heads=a, kv_heads=kv, head_dim=d, ffn_intermediate=f, gated_ffn=1,
+              rotary_embedding=1, dropout_masks_stored=0, attention_scores_stored=0,
+              fused_memory_kernels=1)
+    bf16, fp8 = _bytes(**kw), _bytes(fp8_activation_casts=1, **kw)
+    fwd = 4 * (h + a * d + h + f)
+    bwd = 4 * ((a + 2 * kv) * d + h + 2 * f + h)
+    assert fp8["memory_kernel_forward_traffic"] - bf16["memory_kernel_forward_traffic"] == \
+        pytest.approx(fwd, rel=1e-12)
+    assert fp8["memory_kernel_traffic"] - bf16["memory_kernel_traffic"] == pytest.approx(
+        fwd + bwd, rel=1e-12)
+    # and train() sets it from the precision
+    kw = dict(devices=8, micro_batch=1, global_batch=8, seq_len=2048)
+    assert train("llama-2-7b", "h100", precision="fp8", **kw).inputs()[
+        "fp8_activation_casts"].magnitude == 1
+    assert train("llama-2-7b", "h100", **kw).inputs()["fp8_activation_casts"].magnitude == 0

@@ -47,7 +47,8 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             # no fixed overheads, no model-parallel overlap; attention at the GEMM rate (evaluate)
             training_step_overhead=0, layer_pass_overhead=0, model_parallel_overlap=0,
             # GPT-3's layer: 4h GeLU FFN, learned positions; Megatron's fused kernel set
-            ffn_intermediate=4 * 12288, gated_ffn=0, rotary_embedding=0, fused_memory_kernels=1)
+            ffn_intermediate=4 * 12288, gated_ffn=0, rotary_embedding=0, fused_memory_kernels=1,
+            fp8_activation_casts=0)
 
 
 def evaluate(outputs, mode="full", **over):

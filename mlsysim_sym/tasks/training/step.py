@@ -21,6 +21,7 @@ from ...numeric import cached_function, cached_kernel
 from ...symbols import info
 from ...units import Q_, base_factor
 from .._core.inputs import cached
+from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
 from .config import LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, state_bytes
 from .efficiency import attention_peak
 from .machine import Machine
@@ -46,7 +47,7 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
                "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
-               "fused_memory_kernels",
+               "fused_memory_kernels", "fp8_activation_casts",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
                "training_tokens")
@@ -237,6 +238,11 @@ def _default_workspace() -> float:
     return checks.quantity("workspace", default("framework_workspace"), "GB", low=0)
 
 
+def _narrow_gemms(precision) -> bool:
+    """The GEMMs run narrower than their 16-bit activations (FP8 and below)."""
+    return precision in MIXED_PRECISIONS and precision not in NATIVE_16BIT
+
+
 def _knob_inputs(cfg: TrainConfig, dp) -> dict:
     r_d, r_a = cfg.recompute_fractions
     tokens = cfg.tokens
@@ -253,6 +259,7 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   attention_scores_stored=1.0 if cfg.kernel == "eager" else 0.0,
                   dropout_masks_stored=1.0 if cfg.dropout else 0.0,
                   fused_memory_kernels=1.0 if cfg.memory_kernels == "fused" else 0.0,
+                  fp8_activation_casts=1.0 if _narrow_gemms(cfg.precision) else 0.0,
                   head_stage_imbalance=1.0 if cfg.even_layer_split else 0.0,
                   training_tokens=tok)
     values.update(zero_inputs(cfg.zero_stage, dp, cfg.cp, cfg.global_batch, cfg.micro_batch))
