@@ -9,7 +9,13 @@ stream from flash. An inference costs N_MAC multiply-accumulates at c cycles per
 software stack (CMSIS-NN's int8 kernels widen operands for the Cortex-M DSP dual 16-bit MAC, so
 c >= 0.5; loads, requantisation and im2col add to it: c is empirical) at the core clock, and
 cannot finish before every weight has been read once: latency = Max(compute, weight read) +
-overhead. MLPerf Tiny (Banbury et al. 2021) reports this latency (single stream, batch 1).
+overhead. MLPerf Tiny (Banbury et al. 2021) reports this latency (single stream, batch 1), and
+the energy of one inference: the chip's active power times the latency.
+
+Peak MAC rates per CPU family (``CORE_INT8_MACS_PER_CYCLE``): Cortex-M0+/M3 have no SIMD
+(CMSIS-NN's pure C path), Cortex-M4/M7/M33 with the DSP extension retire two 16-bit MACs per
+cycle (SMLAD), Cortex-M55/M85 with Helium eight 8-bit MACs per cycle; the ESP32-S3's figure is
+Espressif's fastest measured ESP-NN kernel, not an ISA bound.
 
 Regime of validity: one CPU core running int8 kernels layer by layer, one inference at a time;
 accelerators (NPUs, CNN engines, multi-core clusters) need their own cycles-per-MAC; activation
@@ -43,9 +49,52 @@ for _ref in (
               "and others", "MLPerf Tiny Benchmark",
               "Proceedings of the NeurIPS Track on Datasets and Benchmarks", 2021,
               url="https://arxiv.org/abs/2106.07597", kind="inproceedings"),
+    Reference("armcommunity2021m55macs", "Arm Community AI and ML forum",
+              "What does the MACs(8x8) of Ethos-U55 specification mean? (thread quoting the "
+              "Cortex-M55 specification: up to 2 x 32-bit, 4 x 16-bit and 8 x 8-bit MACs/cycle)",
+              "community.arm.com", 2021,
+              url="https://community.arm.com/support-forums/f/ai-and-ml-forum/49017/"
+                  "what-does-the-macs-8x8-of-ethos-u55-specification-mean/171257", kind="misc"),
+    Reference("espressif2023espnn", "Espressif Systems", "ESP-NN: optimised neural-network "
+              "kernels for Espressif chips (README, kernelwise performance on ESP32-S3)",
+              "github.com/espressif/esp-nn, README.md at commit 0798b58f", 2023,
+              url="https://github.com/espressif/esp-nn", kind="misc"),
+    Reference("cmsisnn2024readme", "Arm Limited", "CMSIS-NN software library (README: "
+              "implementations per processor feature: pure C for Cortex-M0/M3, DSP extension, "
+              "MVE/Helium)", "github.com/ARM-software/CMSIS-NN, v7.0.0", 2024,
+              url="https://github.com/ARM-software/CMSIS-NN", kind="misc"),
 ):
     if _ref.key not in REFERENCES:
         add(_ref)
+
+#: Peak int8 multiply-accumulates per core clock of each CPU family, as the int8 kernels use
+#: it: ``family -> (MAC/cycle, reference key, locator, basis)``. These are upper bounds of the
+#: instruction set (the registry's ``peak.int8`` = rate x 2 OP/MAC x clock x cores used);
+#: what a software stack achieves is the calibrated ``tinyml_mac_efficiency`` of that peak.
+CORE_INT8_MACS_PER_CYCLE = {
+    "cortex-m0plus": (0.5, "cmsisnn2024readme", "Current Operator Support: Cortex-M0/M3 take "
+                      "the pure C path (no SIMD); Armv6-M has no multiply-accumulate "
+                      "instruction, so a MAC is a MUL and an ADD at one instruction per cycle",
+                      "assumption"),
+    "cortex-m3": (0.5, "cmsisnn2024readme", "pure C path (no DSP extension): one 32-bit MLA "
+                  "issue per MAC, taken as two cycles", "assumption"),
+    "cortex-m4": (2.0, "lai2018cmsisnn", "Sec. 2-3: q7 operands widened to q15 for the DSP "
+                  "extension's SMLAD, two 16-bit MACs per instruction per cycle", "derived"),
+    "cortex-m7": (2.0, "lai2018cmsisnn", "Sec. 2-3: SMLAD dual 16-bit MAC; the M7's dual issue "
+                  "pairs it with a load, not a second MAC", "derived"),
+    "cortex-m33": (2.0, "lai2018cmsisnn", "Sec. 2-3: SMLAD dual 16-bit MAC (Armv8-M Mainline "
+                   "with the DSP extension)", "derived"),
+    "cortex-m55": (8.0, "armcommunity2021m55macs", "Cortex-M55 specification as quoted: 'up to "
+                   "2 x 32-bit MACs/cycle, 4 x 16-bit MACs/cycle and 8 x 8-bit MACs/cycle' "
+                   "(Helium/MVE)", "vendor_spec"),
+    "cortex-m85": (8.0, "armcommunity2021m55macs", "Helium/MVE as on the Cortex-M55 (8 x 8-bit "
+                   "MACs/cycle); Arm's Cortex-M85 figure itself was not read in a source here",
+                   "assumption"),
+    "xtensa-lx7-esp32s3": (409600 / 461398, "espressif2023espnn", "Kernelwise performance "
+                           "table: 1x1 convolution input(10,10) filter(64x1x1x64), 461,398 "
+                           "ticks for 10x10x64x64 = 409,600 MACs (the fastest s8 kernel, "
+                           "one core at 240 MHz)", "derived"),
+}
 
 _W, _A = s.weight_bytes, s.tinyml_peak_activation_bytes
 _weights_fit_sram = _W + _A <= s.mcu_sram_capacity
@@ -96,6 +145,12 @@ WALL = Wall(
         Equation(s.tinyml_throughput, s.samples_per_batch_element / s.tinyml_latency,
                  cite="banbury2021mlperftiny", locator="single stream: inferences per second = "
                  "1 / latency (EEMBC runner's median throughput)"),
+        Equation(s.tinyml_energy, s.mcu_active_power * s.tinyml_latency,
+                 cite="banbury2021mlperftiny", locator="energy-measurement mode (EEMBC EnergyRunner): the "
+                 "EnergyRunner integrates the device's power over the inferences: energy per "
+                 "inference = average active power x latency",
+                 note="active power from the chip's datasheet run-mode current x supply "
+                      "voltage, scaled with the clock; idle and sensor power are not included"),
         Equation(s.tinyml_sram_utilization, s.tinyml_sram_footprint / s.mcu_sram_capacity,
                  cite="lin2020mcunet", locator="Sec. 2: the peak activation memory must fit SRAM"),
         Equation(s.tinyml_flash_utilization, s.tinyml_flash_footprint / s.mcu_flash_capacity,
@@ -107,6 +162,7 @@ WALL = Wall(
         Constraint("weights_fit_flash", s.tinyml_flash_footprint, s.mcu_flash_capacity,
                    cite="lin2020mcunet", kind="capacity"),
     ),
-    references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline"),
+    references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline",
+                "armcommunity2021m55macs", "espressif2023espnn", "cmsisnn2024readme"),
     kind="workload",
 )

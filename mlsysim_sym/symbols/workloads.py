@@ -207,6 +207,11 @@ tinyml_weight_read_time = declare("tinyml_weight_read_time", "ms", r"T_{w}^{\mat
 tinyml_latency = declare("tinyml_latency", "ms", r"T_{\mathrm{inf}}", "time of one inference", _T)
 tinyml_throughput = declare("tinyml_throughput", "sample/s", r"X_{\mathrm{inf}}",
                             "inferences per second (one at a time)", (0, 1e12))
+mcu_active_power = declare("mcu_active_power", "mW", r"P_{\mathrm{MCU}}",
+                           "active (run-mode) power of the chip while it infers, at its clock",
+                           (0, 1e6))
+tinyml_energy = declare("tinyml_energy", "uJ", r"E_{\mathrm{inf}}",
+                        "energy of one inference: active power x latency", (0, 1e15))
 tinyml_sram_utilization = declare("tinyml_sram_utilization", "dimensionless", r"u_{\mathrm{SRAM}}",
                                   "SRAM footprint over SRAM capacity (feasible iff <= 1)", (0, 1e9))
 tinyml_flash_utilization = declare("tinyml_flash_utilization", "dimensionless",

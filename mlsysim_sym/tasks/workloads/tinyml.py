@@ -36,7 +36,8 @@ class TinyMLPrediction(WorkloadPrediction):
              "sram_footprint": "tinyml_sram_footprint", "flash_footprint": "tinyml_flash_footprint",
              "sram_utilization": "tinyml_sram_utilization",
              "flash_utilization": "tinyml_flash_utilization",
-             "weight_bandwidth": "tinyml_weight_bandwidth", "weights": "weight_bytes"}
+             "weight_bandwidth": "tinyml_weight_bandwidth", "weights": "weight_bytes",
+             "energy": "tinyml_energy"}
 
     def _fits(self):
         return (np.asarray(self.value("tinyml_sram_utilization")) <= 1.0) & \
@@ -170,6 +171,18 @@ def _given(efficiency, hw, precision, peak, clock, rates):
     return cpm, fbpc, over
 
 
+def _active_power(hw, clock, notes) -> float:
+    """Run-mode power at ``clock`` (base magnitude): the registry's active power (``tdp`` of an
+    MCU: datasheet run current x supply voltage at the maximum clock) scaled with the clock
+    (dynamic power at a fixed voltage is proportional to it); NaN when none is recorded."""
+    if hw.tdp is None:
+        notes.append(f"{hw.name} has no active power in the registry: energy is not predicted "
+                     "(NaN)")
+        return math.nan
+    scale = (Q_(1.0, "dimensionless") * clock / hw.clock).to("").magnitude
+    return magnitude("mcu_active_power", hw.tdp) * scale
+
+
 def _fields(hw, m, sram, flash):
     i_sram = hw.memory_tiers.index(sram)
     flash_field = [(hw, f"memory.{hw.memory_tiers.index(flash)}.capacity")] if flash else []
@@ -181,7 +194,8 @@ def _fields(hw, m, sram, flash):
 
 def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=None,
                    clock=None) -> TinyMLPrediction:
-    """Predict one inference's latency, SRAM/flash placement and feasibility on a microcontroller.
+    """Predict one inference's latency, energy, SRAM/flash placement and feasibility on a
+    microcontroller (energy = the chip's recorded active power x latency; NaN without one).
 
     Parameters
     ----------
@@ -230,6 +244,7 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
         "mcu_flash_capacity": (magnitude("mcu_flash_capacity", flash.capacity) if flash
                                else math.inf),
         "mcu_flash_read_bytes_per_cycle": fbpc, "fixed_overhead": over,
+        "mcu_active_power": _active_power(hw, clock, notes),
     }
     system = tinyml_system()
     ev, used = evaluate(system, _TINYML_OUT, tuple(sorted(values)), values)
