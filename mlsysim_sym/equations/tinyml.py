@@ -15,7 +15,11 @@ the energy of one inference: the chip's active power times the latency.
 Peak MAC rates per CPU family (``CORE_INT8_MACS_PER_CYCLE``): Cortex-M0+/M3 have no SIMD
 (CMSIS-NN's pure C path), Cortex-M4/M7/M33 with the DSP extension retire two 16-bit MACs per
 cycle (SMLAD), Cortex-M55/M85 with Helium eight 8-bit MACs per cycle; the ESP32-S3's figure is
-Espressif's fastest measured ESP-NN kernel, not an ISA bound.
+Espressif's fastest measured ESP-NN kernel, not an ISA bound. A single-issue core issues the
+operand loads beside the SMLADs, so its int8 loop reaches half the dual-MAC bound
+(``CORE_ISSUE_FRACTION``); the dual-issue Cortex-M7 reaches it. Each output element adds a
+requantization epilogue of about 24 issue slots (``EPILOGUE_INSTRUCTIONS``), which is why
+depthwise layers (9 MACs per output) cost more per MAC than 3x3 convolutions (144 and more).
 
 Regime of validity: one CPU core running int8 kernels layer by layer, one inference at a time;
 accelerators (NPUs, CNN engines, multi-core clusters) need their own cycles-per-MAC; activation
@@ -30,6 +34,8 @@ arXiv:1801.06601, 2018.
 Banbury et al., "MLPerf Tiny Benchmark", NeurIPS Datasets and Benchmarks 2021.
 Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009.
 """
+
+import re
 
 import sympy
 
@@ -63,6 +69,17 @@ for _ref in (
               "implementations per processor feature: pure C for Cortex-M0/M3, DSP extension, "
               "MVE/Helium)", "github.com/ARM-software/CMSIS-NN, v7.0.0", 2024,
               url="https://github.com/ARM-software/CMSIS-NN", kind="misc"),
+    Reference("cmsisnn2024support", "Arm Limited", "CMSIS-NN Include/arm_nnsupportfunctions.h: "
+              "arm_nn_requantize, arm_nn_doubling_high_mult_no_sat, "
+              "arm_nn_divide_by_power_of_two", "github.com/ARM-software/CMSIS-NN", 2024,
+              url="https://github.com/ARM-software/CMSIS-NN/blob/main/Include/"
+                  "arm_nnsupportfunctions.h", kind="misc"),
+    Reference("soc2024m7pipeline", "systemonchips.com", "Cortex-M7 pipeline efficiency and "
+              "clock cycle measurement challenges (dual-issue superscalar pipeline vs the "
+              "3-stage pipelines of Cortex-M0/M3/M4)", "systemonchips.com", 2024,
+              url="https://www.systemonchips.com/"
+                  "cortex-m7-pipeline-efficiency-and-clock-cycle-measurement-challenges",
+              kind="misc"),
 ):
     if _ref.key not in REFERENCES:
         add(_ref)
@@ -95,6 +112,49 @@ CORE_INT8_MACS_PER_CYCLE = {
                            "ticks for 10x10x64x64 = 409,600 MACs (the fastest s8 kernel, "
                            "one core at 240 MHz)", "derived"),
 }
+
+#: Share of the ISA peak MAC rate an int8 inner loop can issue on each CPU family when the CPU
+#: runs the kernels: ``family -> (fraction, reference key, locator, basis)``. A single-issue
+#: pipeline (Cortex-M0+/M3/M4 three-stage; Cortex-M33 dual-issues only some 16-bit pairs, not a
+#: 32-bit load with SMLAD) spends an issue slot on each operand load beside each SMLAD, so the
+#: loop retires about one MAC per cycle, half the SMLAD bound; the dual-issue Cortex-M7 pairs
+#: the load with the SMLAD. Families not listed (Helium cores, Xtensa, RISC-V clusters) keep
+#: their registry peak (no data here to say otherwise).
+CORE_ISSUE_FRACTION = {
+    "cortex-m0plus": (0.5, "soc2024m7pipeline", "the simpler 3-stage pipelines found in Cortex-M0, "
+                      "M3 and M4 (single issue): operand loads take issue slots", "assumption"),
+    "cortex-m3": (0.5, "soc2024m7pipeline", "3-stage single-issue pipeline", "assumption"),
+    "cortex-m4": (0.5, "soc2024m7pipeline", "3-stage single-issue pipeline: a load per SMLAD "
+                  "halves the dual-MAC bound", "assumption"),
+    "cortex-m33": (0.5, "soc2024m7pipeline", "as the Cortex-M4 (its limited dual issue pairs "
+                   "16-bit instructions only)", "assumption"),
+    "cortex-m7": (1.0, "soc2024m7pipeline", "dual-issue superscalar pipeline: 'a load/store "
+                  "operation can be issued to the load/store unit while an arithmetic operation "
+                  "is issued'", "vendor_spec"),
+}
+
+#: Stacks whose MACs run on an accelerator beside the CPU (Silicon Labs' MVP), so the CPU's
+#: issue limit does not apply to them.
+OFFLOAD_STACKS = ("tflm_mvp",)
+
+#: Derivation of ``tinyml_epilogue_macs`` (24): the per-output work of CMSIS-NN's s8 kernels,
+#: counted in instructions of arm_nnsupportfunctions.h (one issue slot each, the inner loop's
+#: rate of one MAC per slot): left shift 1; arm_nn_doubling_high_mult_no_sat 6 (sign test 2,
+#: 64-bit multiply-accumulate with the 2^30 nudge 2, high-word shift 2);
+#: arm_nn_divide_by_power_of_two 10 (mask 2, and 1, shift 1, threshold 2, two compare-and-
+#: increment 4); epilogue 7 (per-channel multiplier and shift loads 2, output offset 1, clamp 2,
+#: byte store 1, pointer 1).
+EPILOGUE_INSTRUCTIONS = {"left shift": 1, "doubling high multiply": 6,
+                         "rounding divide by 2^n": 10, "offset, clamp, store": 7}
+
+
+def core_family(isa):
+    """``"cortex-m4"``-style CPU family named in a registry ``isa`` string, or None."""
+    m = re.search(r"Cortex-M(\d+)(\+|P)?", isa or "")
+    if m is None:
+        return None
+    return f"cortex-m{m.group(1)}" + ("plus" if m.group(2) == "+" else "")
+
 
 _W, _A = s.weight_bytes, s.tinyml_peak_activation_bytes
 _weights_fit_sram = _W + _A <= s.mcu_sram_capacity
@@ -130,10 +190,16 @@ WALL = Wall(
                  cite="lin2020mcunet", locator="Sec. 1: SRAM (read/write) vs flash (read-only) "
                  "memory hierarchy of an MCU",
                  note="weights in SRAM are read at the faster tier: more SRAM is never slower"),
-        Equation(s.tinyml_compute_time, s.tinyml_macs * s.tinyml_cycles_per_mac
-                 / s.mcu_clock_frequency, cite="lai2018cmsisnn",
+        Equation(s.tinyml_compute_time,
+                 (s.tinyml_macs + s.tinyml_output_elements * s.tinyml_epilogue_macs)
+                 * s.tinyml_cycles_per_mac / s.mcu_clock_frequency, cite="lai2018cmsisnn",
                  locator="Sec. 2-3: q7 operands widened to q15 for the dual 16-bit MAC (SMLAD): "
-                 "at most 2 MACs per cycle"),
+                 "at most 2 MACs per cycle; each output is then bias-added, shifted and "
+                 "saturated to q7",
+                 note="every output element adds a requantization epilogue of about 24 issue "
+                      "slots (CMSIS-NN arm_nn_requantize + offset, clamp, store), so layers with "
+                      "few MACs per output (depthwise, the 1-channel first conv) cost more per "
+                      "MAC than 3x3 convolutions"),
         Equation(s.tinyml_weight_read_time, s.weight_bytes / s.tinyml_weight_bandwidth,
                  cite="williams2009roofline", locator="Sec. 2: compulsory traffic over bandwidth"),
         Equation(s.tinyml_latency, sympy.Max(s.tinyml_compute_time, s.tinyml_weight_read_time,
@@ -163,6 +229,7 @@ WALL = Wall(
                    cite="lin2020mcunet", kind="capacity"),
     ),
     references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline",
-                "armcommunity2021m55macs", "espressif2023espnn", "cmsisnn2024readme"),
+                "armcommunity2021m55macs", "espressif2023espnn", "cmsisnn2024readme",
+                "cmsisnn2024support", "soc2024m7pipeline"),
     kind="workload",
 )

@@ -540,6 +540,9 @@ class Model(RegistryObject):
         [param]
     peak_activation_memory : pint.Quantity or None
         [B]
+    output_elements : float or None
+        Activation elements the layers write in one inference (TinyML: each output pays a
+        requantization epilogue), None when not published.
     sliding_window : pint.Quantity or None
         [token] The window of the sliding-window attention layers (Mistral 7B, Gemma 2), None
         for full attention.
@@ -553,6 +556,7 @@ class Model(RegistryObject):
                         "published_active_parameters": "published_active_params",
                         "published_flops": "published_flops", "published_macs": "published_macs",
                         "peak_activation_memory": "peak_activation_memory",
+                        "output_elements": "published_output_elements",
                         "sliding_window": "sliding_window",
                         "windowed_layer_share": "windowed_layer_share"}
 
@@ -599,6 +603,8 @@ class Model(RegistryObject):
         _set(self, "published_parameters", self._q("published_params"))
         _set(self, "published_active_parameters", self._q("published_active_params"))
         _set(self, "peak_activation_memory", self._q("peak_activation_memory"))
+        out = self._q("published_output_elements")
+        _set(self, "output_elements", None if out is None else float(out.to("").magnitude))
         window = self._q("sliding_window")
         share = self._q("windowed_layer_share")
         _set(self, "sliding_window", window)

@@ -169,6 +169,14 @@ tinyml_macs = declare("tinyml_macs", "MAC", r"N_{\mathrm{MAC}}",
                       "multiply-accumulates of one inference", (1, 1e12))
 mcu_clock_frequency = declare("mcu_clock_frequency", "MHz", r"f_{\mathrm{clk}}",
                               "core clock of the microcontroller", (1e-3, 1e4))
+tinyml_output_elements = declare(
+    "tinyml_output_elements", "dimensionless", r"N_{\mathrm{out}}",
+    "activation elements the layers write in one inference (each needs a requantization "
+    "epilogue)", (0, 1e12))
+tinyml_epilogue_macs = constant(
+    "tinyml_epilogue_macs", 24, "MAC", r"e_{\mathrm{out}}",
+    "issue slots of the per-output epilogue (bias, requantization, offset, clamp, store) in MAC "
+    "equivalents of the int8 kernel: about 24 instructions in CMSIS-NN")
 tinyml_cycles_per_mac = declare(
     "tinyml_cycles_per_mac", "1/MAC", r"c_{\mathrm{MAC}}",
     "core clock cycles per multiply-accumulate achieved by the software stack, all overheads "
