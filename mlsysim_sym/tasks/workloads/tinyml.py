@@ -27,7 +27,8 @@ __all__ = ["predict_tinyml", "TinyMLPrediction", "tinyml_system"]
 
 
 class TinyMLPrediction(WorkloadPrediction):
-    """``latency`` of one inference; ``throughput`` inferences/s; footprint = SRAM footprint."""
+    """``latency`` of one inference; ``throughput`` inferences/s; footprint = SRAM footprint;
+    ``energy`` of one inference (active power x latency; NaN when no power is recorded)."""
 
     family, SAMPLE = "tinyml", "inference"
     LATENCY, THROUGHPUT = "tinyml_latency", "tinyml_throughput"
@@ -39,6 +40,14 @@ class TinyMLPrediction(WorkloadPrediction):
              "flash_utilization": "tinyml_flash_utilization",
              "weight_bandwidth": "tinyml_weight_bandwidth", "weights": "weight_bytes",
              "energy": "tinyml_energy"}
+
+    def outputs(self) -> dict:
+        """Every output; ``energy`` only when the chip's active power is recorded (else the
+        attribute is NaN and tables and JSON leave it out)."""
+        out = super().outputs()
+        if np.all(np.isnan(np.asarray(self.value("tinyml_energy"), dtype=float))):
+            out.pop("energy", None)
+        return out
 
     def _fits(self):
         return (np.asarray(self.value("tinyml_sram_utilization")) <= 1.0) & \
@@ -200,8 +209,8 @@ def _active_power(hw, clock, notes) -> float:
     MCU: datasheet run current x supply voltage at the maximum clock) scaled with the clock
     (dynamic power at a fixed voltage is proportional to it); NaN when none is recorded."""
     if hw.tdp is None:
-        notes.append(f"{hw.name} has no active power in the registry: energy is not predicted "
-                     "(NaN)")
+        notes.append(f"{hw.name} has no active power in the registry: energy per inference "
+                     "is not predicted")
         return math.nan
     scale = (Q_(1.0, "dimensionless") * clock / hw.clock).to("").magnitude
     return magnitude("mcu_active_power", hw.tdp) * scale
