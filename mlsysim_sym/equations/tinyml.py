@@ -166,12 +166,14 @@ WALL = Wall(
     summary=(
         "On a microcontroller the peak activation memory must fit the on-chip SRAM and the "
         "weights the flash, or the model does not run. Weights that also fit in SRAM are read "
-        "from it, else streamed from slower flash. Latency is the MAC count times the software "
-        "stack's cycles per MAC over the clock, or the time to read every weight once, "
-        "whichever is longer."
+        "from it, else streamed from slower flash. Latency is the MAC count, plus a "
+        "requantization epilogue per output element, times the software stack's cycles per MAC "
+        "over the clock, or the time to read every weight once, whichever is longer. Energy "
+        "per inference is the chip's active power times the latency."
     ),
     regime="One CPU core, int8 kernels executed layer by layer, batch 1; weights in SRAM only "
-           "when weights + peak activations fit; accelerators need their own cycles per MAC.",
+           "when weights + peak activations fit; accelerators need their own cycles per MAC; "
+           "energy counts the chip's run-mode power only (no idle, sensor or board power).",
     equations=(
         Equation(s.weight_bytes, s.parameters * s.bytes_per_parameter, cite="lin2020mcunet",
                  locator="Sec. 1: weights are stored in flash, int8 (1 byte per weight)"),
