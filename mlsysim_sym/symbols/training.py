@@ -78,6 +78,13 @@ dropout_masks_stored = declare(
     "1 when the model trains with dropout (Korthikanti et al.'s GPT: 1-byte masks after "
     "attention, the projections and the softmax), 0 without (Llama, MPT and most current "
     "LLM pretraining)", (0, 1))
+gemm_input_bytes_per_element = declare(
+    "gemm_input_bytes_per_element", "B", r"b_{\mathrm{in}}",
+    "bytes per element of the linear layers' inputs saved for the weight gradient: the "
+    "activation width, or 1 with Transformer Engine's FP8 recipe (the FP8 cast is saved)",
+    (0.0625, 8))
+ffn_gated = declare("ffn_gated", "dimensionless", r"g_{ff}",
+                    "1 for a gated FFN (SwiGLU/GeGLU: two up-projections), 0 otherwise", (0, 1))
 optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "

@@ -18,7 +18,8 @@ from ... import checks, vocabulary
 from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 
-__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "StateBytes", "state_bytes"]
+__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "FP8_RECIPES", "StateBytes",
+           "state_bytes"]
 
 #: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
 #: recomputed): Korthikanti et al. 2022, Sec. 4 (selective: the attention core only)
@@ -26,6 +27,10 @@ RECOMPUTE = {"none": (0.0, 0.0), "selective": (0.0, 1.0), "full": (1.0, 1.0)}
 #: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
 #: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
 LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
+#: FP8 training recipes: whether the linear layers save the FP8 cast of their input for the
+#: weight gradient (Transformer Engine, ``_Linear.forward``) or the 16-bit input (torchao's
+#: ``Float8Linear``, ``matmul_with_hp_or_float8_args``: torchtitan)
+FP8_RECIPES = {"transformer_engine": True, "torchao": False}
 #: what train() accepts (fp64 has no training recipe here)
 PRECISIONS = tuple(p for p in vocabulary.PRECISION_BITS if p in vocabulary.TRAINING_PRECISIONS)
 #: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
@@ -40,20 +45,31 @@ class StateBytes:
     gradients: int
     optimizer: int
     activations: int
+    gemm_inputs: float
 
 
-def state_bytes(precision: str) -> StateBytes:
+def state_bytes(precision: str, fp8_recipe: str = "transformer_engine") -> StateBytes:
     """Training-state bytes at ``precision``, from its format in the vocabulary.
 
     Mixed precision (``Precision.mixed``: bf16/fp16/fp8 compute) stores 16-bit weights,
     gradients and activations and keeps an fp32 master copy beside Adam's two fp32 moments:
     2 + 2 + 12 bytes per parameter (ZeRO, Sec. 3.1; Micikevicius et al. 2018). fp32 and tf32
     (stored in 32 bits) keep the weights as the master copy: 4 + 4 + 8.
+
+    The inputs of the linear layers, saved for the weight gradients, take the activation width,
+    except under Transformer Engine's recipe at a precision narrower than 16 bits: it saves
+    the low-precision cast the forward GEMM used (``_Linear.forward``: ``saved_inputmat``),
+    ``bits / 8`` bytes. torchao's Float8Linear saves the 16-bit input.
     """
+    if fp8_recipe not in FP8_RECIPES:
+        raise ValueError(f"fp8_recipe must be one of {', '.join(FP8_RECIPES)}, got "
+                         f"{fp8_recipe!r:.60}")
     p = vocabulary.PRECISIONS[precision]
     word = (16 if p.mixed else p.bits) // 8
     master = 1 if p.mixed else 0
-    return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word)
+    narrow = p.bits < 16 and FP8_RECIPES[fp8_recipe]
+    return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word,
+                      p.bits / 8 if narrow else word)
 
 
 def _flag(name, value):
@@ -150,6 +166,10 @@ class TrainConfig:
         Framework memory beyond the modelled tensors (communication buffers, library
         workspaces, allocator fragmentation); default ``framework_workspace`` of
         ``defaults.yaml``.
+    fp8_recipe : {"transformer_engine", "torchao"}
+        At precisions narrower than 16 bits, how the linear layers keep their inputs for the
+        backward: Transformer Engine (Megatron-Core, NeMo) saves the FP8 cast (1 byte per
+        element); torchao's Float8Linear (torchtitan) saves the 16-bit input.
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
         time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
@@ -188,6 +208,7 @@ class TrainConfig:
     loss: str = "fused"
     workspace: Any = None
     dropout: bool = False
+    fp8_recipe: str = "transformer_engine"
 
     def __post_init__(self):
         put = object.__setattr__
@@ -216,6 +237,9 @@ class TrainConfig:
         attention_variant(self.flash_attention, self.attention_kernel)
         if not isinstance(self.loss, str) or self.loss not in LOSS_BYTES:
             raise ValueError(f"loss must be 'fused' or 'unfused', got {self.loss!r}")
+        if not isinstance(self.fp8_recipe, str) or self.fp8_recipe not in FP8_RECIPES:
+            raise ValueError(f"fp8_recipe must be one of {', '.join(FP8_RECIPES)}, got "
+                             f"{self.fp8_recipe!r:.60}")
 
     @property
     def recompute_fractions(self) -> tuple:
@@ -244,4 +268,4 @@ class TrainConfig:
 
     @property
     def state_bytes(self) -> StateBytes:
-        return state_bytes(self.precision)
+        return state_bytes(self.precision, self.fp8_recipe)
