@@ -91,6 +91,13 @@ for _ref in (
               "GitHub repository pytorch/ao", 2024,
               url="https://github.com/pytorch/ao/blob/main/torchao/float8/float8_linear.py",
               kind="misc"),
+    Reference("pytorch2024torchtitan", "PyTorch contributors", "torchtitan: "
+              "torchtitan/parallelisms/parallelize_llama.py (_apply_ac_to_transformer_block, "
+              "op-level selective activation checkpointing), commit 9dec370",
+              "GitHub repository pytorch/torchtitan", 2024,
+              url="https://github.com/pytorch/torchtitan/blob/"
+                  "9dec370ad26b5f8e9a7333a0e36165018262644b/torchtitan/parallelisms/"
+                  "parallelize_llama.py", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -102,7 +109,8 @@ t, p, d, c, e, v = (s.tensor_parallel, s.pipeline_parallel, s.data_parallel, s.c
                     s.expert_parallel, s.pipeline_interleave)
 b, S, m, g = s.micro_batch, s.sequence_length, s.micro_batches, s.devices_per_node
 L, h, ba, eta = s.layers, s.hidden, s.activation_bytes_per_element, s.communication_efficiency
-rd, ra = s.recomputed_dense_fraction, s.recomputed_attention_fraction
+rd, ra, ro = (s.recomputed_dense_fraction, s.recomputed_attention_fraction,
+              s.recomputed_op_fraction)
 fpt = s.flops_per_parameter_token
 _attn = 2 * s.attention_flops_per_pair * L * s.heads * s.head_dim * S  # forward FLOP/token
 _head = fpt * s.vocabulary * h * s.one_parameter  # LM-head GEMM FLOP/token
@@ -154,19 +162,26 @@ _ff_in = s.ffn_width / ((1 + s.ffn_gated) * h)        # FC2 input per h
 _layer_norecompute = _elems * (
     (2 * ba + 2 * _bi) / _sp + (ba * (_q_w + 2 * _kv_w + _ff_out) + _bi * (_q_w + _ff_in)) / t)
 _one_byte = (S / c) * b * h * s.korthikanti_byte_per_token   # a 1-byte mask per element
+# torchtitan's op-level selective checkpointing saves the layer input, the attention output and
+# the outputs of every other matmul in forward order (q, k, v, o, up [, gate], down: q, v, the
+# first up-projection and, gated, the down-projection's unreduced [s, b, h] partial sums), and
+# recomputes the others: k, o and the second up- (gated) or the down-projection (ungated)
+_op_saved = _elems * ba * (1 / _sp + (2 * _q_w + _kv_w + _ff_in) / t + s.ffn_gated)
+_op_recomputed_gemm = s.layers * fpt * h ** 2 * (_kv_w + _q_w + _ff_in) * s.one_parameter
 
 
-def _stored(r_d):
+def _stored(r_d, r_o):
     """Bytes one layer keeps for the backward with a fraction r_d of layers recomputed whole
-    (they keep only their 16-bit input); the eager attention scores unless recomputed."""
-    return ((1 - r_d) * (_layer_norecompute + _one_byte * 2 * _dropout / _sp)
-            + r_d * _elems * ba / _sp
+    (they keep only their 16-bit input) and r_o under op-level checkpointing; the eager
+    attention scores unless recomputed."""
+    return ((1 - r_d - r_o) * (_layer_norecompute + _one_byte * 2 * _dropout / _sp)
+            + r_d * _elems * ba / _sp + r_o * _op_saved
             + _one_byte * (1 - ra) * s.attention_scores_stored * _scores)
 
 
-_act_layer = _stored(rd)
+_act_layer = _stored(rd, ro)
 # the same with nothing recomputed: what the one layer being recomputed in the backward holds
-_act_layer_full = _stored(0)
+_act_layer_full = _stored(0, 0)
 # bytes the memory-bound kernels of one layer touch over its passes: the layer's stored
 # activations (Korthikanti Table 2, no recomputation) written in the forward, read and written
 # in the backward, once more when recomputed; eager (unfused) attention also materialises its
@@ -224,10 +239,13 @@ WALL = Wall(
         Equation(s.pipeline_bubble_fraction, (p - 1) / (v * m + p - 1), cite=_N,
                  locator="Sec. 2.2: bubble / ideal time = (p - 1)/(v m); here / total time"),
         Equation(s.recomputed_forward_fraction, (rd * (fpt * s.active_parameters - _head)
+                                                 + ro * _op_recomputed_gemm
                                                  + ra * _attn) / s.forward_flops_per_token,
                  cite="korthikanti2022recomputation", locator="App. A: selective recomputes the "
                  "2bs^2h + 2bs^2h attention core; full the layers, not the logits (eq. 3)",
-                 note="gives 72Bslh^2(1 + 2s/9h + V/12lh) for selective; App. A prints s/3h"),
+                 note="gives 72Bslh^2(1 + 2s/9h + V/12lh) for selective; App. A prints s/3h; "
+                      "op-level checkpointing (torchtitan) recomputes every second matmul: k, "
+                      "o and the second up- or the down-projection"),
         Equation(s.attention_compute_time, _attention_time(_attn_hw * _tok_dev),
                  cite="dao2023flashattention2", locator="Sec. 4.1: attention reaches a lower "
                  "fraction of peak than GEMMs (forward and backward benchmarks)",
@@ -339,7 +357,10 @@ WALL = Wall(
                       "linear.py, _Linear.forward, saved_inputmat / saved_inputmat_t; torchao's "
                       "Float8Linear saves the bf16 input: matmul_with_hp_or_float8_args); "
                       "fractions interpolate; FlashAttention drops 5as/h; CP splits s; "
-                      "without dropout (delta = 0) the masks are not stored"),
+                      "without dropout (delta = 0) the masks are not stored; op-level "
+                      "checkpointing (torchtitan, _custom_policy: 'Saves output of all compute "
+                      "ops, except every second mm') keeps the input, the attention output and "
+                      "every other matmul output"),
         Equation(s.logits_memory, b * S / c * s.vocabulary / t * s.per_token
                  * s.logits_bytes_per_element, cite="megatron2024crossentropy",
                  locator="_VocabParallelCrossEntropy.forward: vocab_parallel_logits.float(), "
@@ -350,7 +371,7 @@ WALL = Wall(
                  cite="narayanan2021megatron", locator="Sec. 2.2.1, Fig. 4: in 1F1B the last "
                  "stage runs each micro-batch's backward right after its forward",
                  note="one micro-batch in flight, plus its logits"),
-        Equation(s.recompute_working_memory, rd * _act_layer_full,
+        Equation(s.recompute_working_memory, (rd + ro) * _act_layer_full,
                  cite="korthikanti2022recomputation", locator="Sec. 4.2: full recomputation "
                  "stores 2sbh per layer and recomputes each layer's forward in the backward",
                  note="the recomputed layer's activations (Table 2, no recomputation) live "
@@ -378,6 +399,7 @@ WALL = Wall(
     ),
     references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2",
                 "nvidia2024transformerengine", "pytorch2024torchaofloat8",
+                "pytorch2024torchtitan",
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",

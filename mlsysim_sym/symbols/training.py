@@ -67,6 +67,10 @@ recomputed_attention_fraction = declare(
     "recomputed_attention_fraction", "dimensionless", r"r_{a}",
     "fraction of layers whose attention core (QK^T, softmax, dropout, AV) is recomputed "
     "(1: selective or full recomputation)", (0, 1))
+recomputed_op_fraction = declare(
+    "recomputed_op_fraction", "dimensionless", r"r_{o}",
+    "fraction of layers under op-level selective checkpointing (torchtitan's 'op' policy: the "
+    "attention output and every other matmul output saved, the rest recomputed)", (0, 1))
 sequence_parallel = declare("sequence_parallel", "dimensionless", r"\sigma_{sp}",
                             "1 with Megatron sequence parallelism, 0 without", (0, 1))
 attention_scores_stored = declare(

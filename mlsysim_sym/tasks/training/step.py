@@ -46,6 +46,7 @@ EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_e
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
+               "recomputed_op_fraction",
                "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
@@ -243,7 +244,7 @@ def _default_workspace() -> float:
 
 
 def _knob_inputs(cfg: TrainConfig, dp) -> dict:
-    r_d, r_a = cfg.recompute_fractions
+    r_d, r_a, r_o = cfg.recompute_fractions
     tokens = cfg.tokens
     tok = float("nan") if tokens is None else float(checks.quantity(
         "tokens", tokens, info("training_tokens").unit, low=0.0, low_open=True)
@@ -254,6 +255,7 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   global_batch=cfg.global_batch,
                   sequence_length=_base("sequence_length", cfg.seq_len),
                   recomputed_dense_fraction=r_d, recomputed_attention_fraction=r_a,
+                  recomputed_op_fraction=r_o,
                   sequence_parallel=1.0 if cfg.sequence_parallel else 0.0,
                   attention_scores_stored=1.0 if cfg.kernel == "eager" else 0.0,
                   dropout_masks_stored=1.0 if cfg.dropout else 0.0,
