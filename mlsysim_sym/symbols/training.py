@@ -67,6 +67,10 @@ recomputed_attention_fraction = declare(
     "recomputed_attention_fraction", "dimensionless", r"r_{a}",
     "fraction of layers whose attention core (QK^T, softmax, dropout, AV) is recomputed "
     "(1: selective or full recomputation)", (0, 1))
+recomputed_op_fraction = declare(
+    "recomputed_op_fraction", "dimensionless", r"r_{o}",
+    "fraction of layers under op-level selective checkpointing (torchtitan's 'op' policy: the "
+    "attention output and every other matmul output saved, the rest recomputed)", (0, 1))
 sequence_parallel = declare("sequence_parallel", "dimensionless", r"\sigma_{sp}",
                             "1 with Megatron sequence parallelism, 0 without", (0, 1))
 attention_scores_stored = declare(
@@ -78,6 +82,13 @@ dropout_masks_stored = declare(
     "1 when the model trains with dropout (Korthikanti et al.'s GPT: 1-byte masks after "
     "attention, the projections and the softmax), 0 without (Llama, MPT and most current "
     "LLM pretraining)", (0, 1))
+gemm_input_bytes_per_element = declare(
+    "gemm_input_bytes_per_element", "B", r"b_{\mathrm{in}}",
+    "bytes per element of the linear layers' inputs saved for the weight gradient: the "
+    "activation width, or 1 with Transformer Engine's FP8 recipe (the FP8 cast is saved)",
+    (0.0625, 8))
+ffn_gated = declare("ffn_gated", "dimensionless", r"g_{ff}",
+                    "1 for a gated FFN (SwiGLU/GeGLU: two up-projections), 0 otherwise", (0, 1))
 optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "

@@ -16,7 +16,8 @@ Assumptions (each also listed in ``TrainResult.assumptions`` when used): a chip 
 node and the chip's own links without one); each device drives ``nics_per_node /
 accelerators_per_node`` of one scale-out port (rails); Megatron rank order tp-cp-dp-pp, ZeRO
 shards over the d x c data-parallel ranks; mixed precision keeps 2 + 2 + 12 bytes per
-parameter (fp32/tf32: 4 + 4 + 8), 16-bit activations; FlashAttention by default.
+parameter (fp32/tf32: 4 + 4 + 8), 16-bit activations (32-bit at fp32/tf32; the linear
+layers' saved inputs in FP8 under Transformer Engine's FP8 recipe); FlashAttention by default.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           efficiency=None, flash_attention=True, model_parallel_overlap=None, lora_rank=None,
           lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
-          workspace=None, dropout=False) -> TrainResult:
+          workspace=None, dropout=False, fp8_recipe="transformer_engine") -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -82,6 +83,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     sequence_parallel, flash_attention, attention_kernel, even_layer_split, dropout, loss
         Megatron sequence parallelism; the attention kernel (fused, "fa2" or "eager"); the
         last pipeline stage also runs the LM head; dropout masks stored; the loss kernel.
+    fp8_recipe : "transformer_engine" or "torchao"
+        Below 16 bits, whether the linear layers save their inputs' FP8 cast (Transformer
+        Engine) or the 16-bit inputs (torchao Float8Linear) for the backward.
     overlap, model_parallel_overlap : float
         Fractions of the data-parallel and of the TP/PP/EP communication hidden by compute.
     efficiency : float or dict, optional
