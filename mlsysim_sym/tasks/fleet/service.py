@@ -290,6 +290,12 @@ def _serve_with_bands(model, hardware, samples, kw):
         out["ttft"].append(ri.ttft.to("ms").magnitude)
         out["time_per_output_token"].append(ri.time_per_output_token.to("ms").magnitude)
         out["capacity"].append(ri.capacity.to("request/s").magnitude)
-    r.bands = {k: band_of(v, "request/s" if k == "capacity" else "ms", "inference")
+    # the calibrated discrepancy of what each output rests on, around the prediction
+    point = {"ttft": (r.ttft.to("ms").magnitude, "ms", "prefill"),
+             "time_per_output_token": (r.time_per_output_token.to("ms").magnitude, "ms",
+                                       "decode"),
+             "capacity": (r.capacity.to("request/s").magnitude, "request/s", "load")}
+    r.bands = {k: band_of(v, point[k][1], "inference", point=point[k][0], regime=point[k][2],
+                          vendor=r.hardware.vendor)
                for k, v in out.items()}
     return r

@@ -191,7 +191,7 @@ def _published(mach: Machine) -> dict:
 def _with_bands(cfg: TrainConfig) -> TrainResult:
     """run() plus Monte Carlo bands over the calibrated efficiencies (the same config, its
     defaulted efficiencies drawn from their spreads)."""
-    from ...analysis.uncertainty import band_of, sample_parameters
+    from ...analysis.uncertainty import band_of, sample_parameters, training_regime
     r = run(replace(cfg, uncertainty=False))
     if np.ndim(r.value("training_step_time")):
         raise ValueError("uncertainty=True needs scalar knobs (no arrays)")
@@ -207,13 +207,21 @@ def _with_bands(cfg: TrainConfig) -> TrainResult:
         unit = EFFICIENCY_KEYS[key][2]
         eff[key] = Q_(arr, unit) if unit else arr
     mc = run(replace(cfg, uncertainty=False, efficiency=eff))
-    r.bands = {"step_time": band_of(mc.step_time.to("s").magnitude, "s", "training"),
+    # the stratum of the calibrated discrepancy, around the point prediction
+    at = dict(regime=training_regime(r.config["tp"], r.config["pp"]),
+              vendor=r.hardware.vendor)
+    step = r.step_time.to("s").magnitude
+    r.bands = {"step_time": band_of(mc.step_time.to("s").magnitude, "s", "training",
+                                    point=step, **at),
                "tokens_per_s": band_of(mc.tokens_per_s.to("token/s").magnitude, "token/s",
-                                       "training")}
+                                       "training", point=r.tokens_per_s.to("token/s").magnitude,
+                                       **at)}
     # MFU moves inversely with the step time: the same draws, the same discrepancy
-    mfu = band_of(1.0 / mc.step_time.to("s").magnitude, "1/s", "training")
+    mfu = band_of(1.0 / mc.step_time.to("s").magnitude, "1/s", "training", point=1.0 / step,
+                  **at)
     scale = (r.mfu * r.step_time).to("s").magnitude
     r.bands["mfu"] = type(mfu)(*(Q_(q.magnitude * scale, "") for q in mfu))
     if cfg.tokens is not None:
-        r.bands["time_to_train"] = band_of(mc.time_to_train.to("h").magnitude, "h", "training")
+        r.bands["time_to_train"] = band_of(mc.time_to_train.to("h").magnitude, "h", "training",
+                                           point=r.time_to_train.to("h").magnitude, **at)
     return r
