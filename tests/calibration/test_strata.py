@@ -133,3 +133,38 @@ def test_band_of_is_centred_on_the_point_prediction(monkeypatch):
     # no record for the category: the draws' own spread
     free = U.band_of(draws, "s", "energy", point=10.0)
     assert free.p10.magnitude == pytest.approx(np.percentile(draws, 10))
+
+
+def test_validate_reports_each_vendor_with_its_registry_name():
+    from mlsysim_sym.calibration import validate
+    rep = validate(category="tinyml", loso=False, cross_generation=False, external=False)
+    vs = rep.vendor_summary()
+    # MLPerf Tiny v1.x: ST boards (5 submissions, 10 rows in the calibration set)
+    assert vs["st"]["n"] >= 5 and vs["st"]["reported"]
+    assert sum(v["n"] for v in vs.values()) == len(rep.rows)
+    assert {r.vendor for r in rep.rows} == set(vs)
+    page = rep.markdown()
+    assert "## Per vendor" in page and "| st |" in page
+    assert "st " in rep.summary_text() and "vendors with fewer than 5 rows" in rep.summary_text()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_workers_must_be_a_whole_number(bad):
+    from mlsysim_sym.calibration import validate
+    with pytest.raises(ValueError, match="workers must be a whole number"):
+        validate(loso=False, cross_generation=False, external=False, workers=bad)
+
+
+@pytest.mark.slow
+def test_parallel_folds_give_the_serial_result():
+    # the folds rebuild their cases in spawned processes; each fold is deterministic
+    from mlsysim_sym.calibration import validate
+    from mlsysim_sym.calibration.measurements import shipped_measurements
+    tiny = [m for m in shipped_measurements() if m.category == "tinyml"]
+    kw = dict(cross_generation=False, external=False)
+    one, two = validate(tiny, workers=1, **kw), validate(tiny, workers=2, **kw)
+    assert [r.id for r in one.rows] == [r.id for r in two.rows]
+    for a, b in zip(one.rows, two.rows):
+        assert b.loso == pytest.approx(a.loso, rel=1e-9, nan_ok=True)
+        assert b.band == pytest.approx(a.band, rel=1e-9, nan_ok=True)
+    assert set(one.fits) == set(two.fits)
