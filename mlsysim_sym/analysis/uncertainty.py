@@ -146,7 +146,7 @@ def sample_parameters(names: dict, samples, seed: int = 0) -> dict:
     return out
 
 
-def band_of(values, unit: str, category: str, seed: int = 1, *, point=None, regime=None,
+def band_of(values, unit: str, category: str, *, point=None, regime=None,
             vendor=None) -> Band:
     """Band of a prediction in ``unit``: the recorded stratum discrepancy of ``category`` /
     ``regime`` / ``vendor`` around ``point`` (default: the median of ``values``); with no
