@@ -50,13 +50,18 @@ REGIMES = {"ttft": "prefill", "prefill_rate": "prefill", "decode_rate": "decode"
            "tinyml": "mcu", "gpu_hours": "gpu-hours", "emissions": "emissions"}
 
 
+def _spec(case) -> dict:
+    return getattr(getattr(case, "measurement", None), "spec", None) or {}
+
+
 def regime_of(case) -> str:
     """The regime of a case: training is ``model-parallel`` (TP x PP > 1: the traffic the
     model is least sure of) or ``data-parallel``; others by their reproduction kind."""
-    if case.kind == "train":
-        spec = case.measurement.spec or {}
+    kind = getattr(case, "kind", "") or ""
+    if kind == "train":
+        spec = _spec(case)
         return training_regime(spec.get("tp", 1), spec.get("pp", 1))
-    return REGIMES.get(case.kind, case.kind)
+    return REGIMES.get(kind, kind)
 
 
 @lru_cache(maxsize=None)
@@ -67,7 +72,7 @@ def _vendor(hardware: str) -> str:
 
 def vendor_of(case) -> str:
     """The vendor of the case's accelerator (the registry entry's ``vendor``; '' if none)."""
-    hw = (case.measurement.spec or {}).get("hardware")
+    hw = _spec(case).get("hardware")
     return _vendor(hw) if isinstance(hw, str) else ""
 
 

@@ -17,7 +17,7 @@
   the MCU vendors...), from the registry entry of each row's hardware.
 - **External check**: published measurements outside the calibration set
   (``data/external.yaml``), which no fit, default or fold has seen, predicted with the shipped
-  defaults, with the category's LOSO band around each.
+  defaults, with the LOSO band of its stratum around each.
 
 A number fitted from a measurement is never presented as a prediction of it: the LOSO and
 cross-generation columns are the predictions; the in-sample column is labelled as such.
