@@ -46,7 +46,7 @@ MIN_CATEGORY_ROWS = 3
 #: physics the prediction rests on
 REGIMES = {"ttft": "prefill", "prefill_rate": "prefill", "decode_rate": "decode",
            "itl": "decode", "batch_latency": "decode", "serve_static": "decode",
-           "max_load": "load", "vision": "vision", "vision_train": "vision",
+           "max_load": "load", "serve_load": "load", "vision": "vision", "vision_train": "vision",
            "tinyml": "mcu", "gpu_hours": "gpu-hours", "emissions": "emissions"}
 
 
@@ -58,7 +58,7 @@ def regime_of(case) -> str:
     """The regime of a case: training is ``model-parallel`` (TP x PP > 1: the traffic the
     model is least sure of) or ``data-parallel``; others by their reproduction kind."""
     kind = getattr(case, "kind", "") or ""
-    if kind == "train":
+    if kind in ("train", "time_to_train"):
         spec = _spec(case)
         return training_regime(spec.get("tp", 1), spec.get("pp", 1))
     return REGIMES.get(kind, kind)
