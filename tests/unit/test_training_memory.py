@@ -174,11 +174,6 @@ def test_fp8_recipe_saves_linear_inputs_in_one_byte():
 #: - v5e 32B/64B (full remat, FSDP 256, 1.1-1.2x over): the sum of the one-layer backward working
 #:   set, the loss's logits and the 2 GB framework workspace (a GPU-library figure) overstates
 #:   XLA's peak, where the logits' buffers are freed before the first layer's recomputation.
-#: - v5p 32B-256B (remat_policy minimal = jax.checkpoint_policies.checkpoint_dots_with_no_batch_dims,
-#:   1.5-1.8x over with the tensor-axis sharding): the case maps it to Korthikanti's "selective"
-#:   (every activation but the attention core); JAX saves only the weight-matmul outputs the
-#:   backward needs (Q, K, V, the FFN up-projection, the layer input): a dots-saved recompute
-#:   class is not expressed yet.
 #: - tpu-recipes v6e/v5p and Ironwood (remat_policy custom: decoder_layer_input, q/k/v/out
 #:   projections "offload" = saved in pinned host memory, save_and_offload_only_these_names):
 #:   mapped to a fraction recomputed in HBM; host offload (nothing of those tensors in HBM) and
@@ -187,11 +182,6 @@ KNOWN_INFEASIBLE_TPU = frozenset((
     "more-train-maxtext-v5e-32b-1x256",
     "more-train-maxtext-v5e-32b-32x256",
     "more-train-maxtext-v5e-64b-1x256",
-    "more-train-maxtext-v5p-128-32b-1x",
-    "more-train-maxtext-v5p-128-32b-2x",
-    "more-train-maxtext-v5p-128-64b-1x",
-    "more-train-maxtext-v5p-256-128b-1x",
-    "more-train-maxtext-v5p-1024-256b-1x",
     "more-train-tpurecipes-v6e8-llama31-8b",
     "more-train-tpurecipes-v6e256-llama31-8b",
     "more-train-tpurecipes-v6e32-llama31-70b",
@@ -245,6 +235,45 @@ def test_maxtext_tensor_parallel_rows_shard_the_residual_stream():
     # full remat keeps the 16-bit layer input: 32 sequences x 2048 x 20480 x 2 B x 128 layers
     assert replicated == pytest.approx(32 * 2048 * 20480 * 2 * 128)
     assert sharded == pytest.approx(replicated / 16)
+
+
+def test_jax_dots_saved_policy_keeps_the_weight_matmul_outputs():
+    """JAX's checkpoint_dots_with_no_batch_dims (MaxText remat_policy 'minimal'; jax/_src/
+    ad_checkpoint.py): every dot_general without batch dimensions is saveable, and JAX keeps a
+    saveable value only when the backward uses it. GPT-3 175B (MHA, 4h ungated FFN), TP8 + SP,
+    bf16, in [s, b, h] units: the layer input 2/t bytes, Q, K, V 3 x 2/t, the attention
+    projection's output 2/t (it rebuilds the second norm's input), the FFN up-projection 4 x 2/t:
+    18 sbh/t per layer, between full recomputation (2 sbh/t) and none (32 sbh/t, Table 2 without
+    dropout). Only the attention core is recomputed (the FLOPs of 'selective')."""
+    s, h, L, t = 2048, 12288, 96, 8
+    kw = dict(devices=8, tp=t, global_batch=1, seq_len=s, sequence_parallel=True)
+    runs = {rc: train("gpt3-175b", "nvidia-h100-sxm", recompute=rc, **kw)
+            for rc in ("none", "dots", "full", "selective")}
+    act = {k: r._quantity("activation_memory").to("B").magnitude for k, r in runs.items()}
+    unit = s * h / t * L
+    assert act["dots"] == pytest.approx(18 * unit)
+    assert act["full"] == pytest.approx(2 * unit) and act["none"] == pytest.approx(32 * unit)
+    assert runs["dots"]._quantity("hardware_flops_per_token").magnitude == pytest.approx(
+        runs["selective"]._quantity("hardware_flops_per_token").magnitude)
+
+
+def test_parallel_block_drops_the_attention_projection_output():
+    """MaxText's 2023 synthetic decoder (MaxText/layers.py, DecoderLayer) feeds one norm output to
+    attention and MLP and adds both to the residual: under the dots-saved policy the attention
+    projection's output is not needed by the backward. v5p-128 32B row (TP4 + SP, 32 sequences
+    of 2048 per TP group, h = 10240, 32 layers): one [s, b, h] bf16 tensor per layer less,
+    65536 x 10240 x 2 B / 4 x 32 = 10.7 GB."""
+    m = next(r for r in shipped_measurements() if r.id == "more-train-maxtext-v5p-128-32b-1x")
+    assert m.spec["recompute"] == "dots"
+    arch = dict(m.spec["model"]["architecture"])
+    assert arch["parallel_block"] is True
+    seq_spec = {**m.spec, "model": {**m.spec["model"], "architecture": {
+        **arch, "parallel_block": False}}}
+    par = _train_runner(m, m.spec)[0]({})
+    seq = _train_runner(m, seq_spec)[0]({})
+    diff = (seq._quantity("activation_memory") - par._quantity("activation_memory")).to("B")
+    assert diff.magnitude == pytest.approx(65536 * 10240 * 2 / 4 * 32)
+    assert par.feasible and not seq.feasible
 
 
 def test_every_shipped_training_case_is_checked():
