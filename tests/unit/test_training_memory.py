@@ -171,13 +171,19 @@ def test_fp8_recipe_saves_linear_inputs_in_one_byte():
 #: Google TPU training rows (MaxText, the TPU recipes, Ironwood) that the model still puts over the
 #: chip's HBM. Strict: a row that comes to fit must be taken off this list. Issue 17, item 2,
 #: stays open for them. What is missing, by group (read in the sources, not yet physics here):
-#: - v5e 32B/64B (full remat, FSDP 256, 1.1-1.2x over): the sum of the one-layer backward working
-#:   set, the loss's logits and the 2 GB framework workspace (a GPU-library figure) overstates
-#:   XLA's peak, where the logits' buffers are freed before the first layer's recomputation.
-#: - tpu-recipes v6e/v5p and Ironwood (remat_policy custom: decoder_layer_input, q/k/v/out
-#:   projections "offload" = saved in pinned host memory, save_and_offload_only_these_names):
-#:   mapped to a fraction recomputed in HBM; host offload (nothing of those tensors in HBM) and
-#:   the 128k-vocabulary logits (3-50 GB per device at 4-12 bytes per logit) are not expressed.
+#: - MaxText v5e 32B/64B (full remat, FSDP 256, 17.1-19.3 GB of 16): the model adds the one-layer
+#:   backward working set (2 GB) to the loss's logits (0.8-1.6 GB), two FSDP-gathered layers plus
+#:   one layer's unreduced gradients (6 GB: 1e9-parameter layers) and the 2 GB framework workspace
+#:   (a GPU-library figure); XLA frees the logits before the first layer's recomputation and its
+#:   workspace on TPU is not sourced. Not resolved.
+#: - tpu-recipes v6e/v5p and Ironwood (remat_policy custom: decoder_layer_input and q/k/v/out
+#:   projections "offload" = saved in pinned host memory by jax.checkpoint_policies.
+#:   save_and_offload_only_these_names; MaxText base.yml: 'remat' | 'device' | 'offload' per
+#:   named tensor; 1.0-8.6x over): the cases map the policy to a fraction of layers recomputed in
+#:   HBM. Host offload (the named tensors off HBM, the MLP up-projections recomputed) and the
+#:   128k-vocabulary logits (v6e-8 Llama 3.1 8B: 3 x 8192 x 128256 = 3.2e9 logits per chip, 6.3
+#:   GB at 2 bytes each; MaxText casts them to fp32, cast_logits_to_fp32, and XLA fuses the loss)
+#:   are not expressed: with the 16 GB of model states they decide whether the row fits.
 KNOWN_INFEASIBLE_TPU = frozenset((
     "more-train-maxtext-v5e-32b-1x256",
     "more-train-maxtext-v5e-32b-32x256",
