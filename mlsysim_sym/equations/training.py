@@ -98,6 +98,18 @@ for _ref in (
               url="https://github.com/pytorch/torchtitan/blob/"
                   "9dec370ad26b5f8e9a7333a0e36165018262644b/torchtitan/parallelisms/"
                   "parallelize_llama.py", kind="misc"),
+    Reference("jax2024checkpointpolicies", "JAX authors", "jax/_src/ad_checkpoint.py: "
+              "checkpoint_policies.checkpoint_dots_with_no_batch_dims (dot_general without "
+              "batch dimensions saveable) and partial_eval_jaxpr_custom (only residuals the "
+              "backward uses are kept)", "GitHub repository jax-ml/jax", 2024,
+              url="https://github.com/jax-ml/jax/blob/main/jax/_src/ad_checkpoint.py",
+              kind="misc"),
+    Reference("maxtext2023layers", "Google", "MaxText: MaxText/layers.py (DecoderLayer: one "
+              "pre-norm output feeds attention and MLP; Decoder: remat_policy minimal = "
+              "checkpoint_dots_with_no_batch_dims, full = nothing saveable) and "
+              "MaxText/configs/base.yml (logical_axis_rules: activation_embed -> tensor)",
+              "GitHub repository AI-Hypercomputer/maxtext", 2023,
+              url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -109,8 +121,8 @@ t, p, d, c, e, v = (s.tensor_parallel, s.pipeline_parallel, s.data_parallel, s.c
                     s.expert_parallel, s.pipeline_interleave)
 b, S, m, g = s.micro_batch, s.sequence_length, s.micro_batches, s.devices_per_node
 L, h, ba, eta = s.layers, s.hidden, s.activation_bytes_per_element, s.communication_efficiency
-rd, ra, ro = (s.recomputed_dense_fraction, s.recomputed_attention_fraction,
-              s.recomputed_op_fraction)
+rd, ra, ro, rj = (s.recomputed_dense_fraction, s.recomputed_attention_fraction,
+                  s.recomputed_op_fraction, s.recomputed_dots_fraction)
 fpt = s.flops_per_parameter_token
 _attn = 2 * s.attention_flops_per_pair * L * s.heads * s.head_dim * S  # forward FLOP/token
 _head = fpt * s.vocabulary * h * s.one_parameter  # LM-head GEMM FLOP/token
@@ -159,27 +171,40 @@ _bi, _q_w, _kv_w = s.gemm_input_bytes_per_element, s.heads * s.head_dim / h, \
     s.kv_heads * s.head_dim / h
 _ff_out = s.ffn_width / h                             # FC1 output(s) per h
 _ff_in = s.ffn_width / ((1 + s.ffn_gated) * h)        # FC2 input per h
+# a parallel block (pi_b = 1: GPT-J, PaLM) has one norm and one shared input for QKV and FC1
+_pb = s.parallel_block
 _layer_norecompute = _elems * (
-    (2 * ba + 2 * _bi) / _sp + (ba * (_q_w + 2 * _kv_w + _ff_out) + _bi * (_q_w + _ff_in)) / t)
+    (2 - _pb) * (ba + _bi) / _sp + (ba * (_q_w + 2 * _kv_w + _ff_out) + _bi * (_q_w + _ff_in)) / t)
 _one_byte = (S / c) * b * h * s.korthikanti_byte_per_token   # a 1-byte mask per element
 # torchtitan's op-level selective checkpointing saves the layer input, the attention output and
 # the outputs of every other matmul in forward order (q, k, v, o, up [, gate], down: q, v, the
 # first up-projection and, gated, the down-projection's unreduced [s, b, h] partial sums), and
 # recomputes the others: k, o and the second up- (gated) or the down-projection (ungated)
 _op_saved = _elems * ba * (1 / _sp + (2 * _q_w + _kv_w + _ff_in) / t + s.ffn_gated)
+# JAX's checkpoint_dots_with_no_batch_dims (MaxText remat_policy "minimal") marks every
+# dot_general without batch dimensions saveable (the weight matmuls, not the attention core's
+# batched einsums nor FlashAttention's kernel); JAX keeps a saveable value only when the backward
+# needs it (partial_eval_jaxpr_custom): the layer input (the scan carry), Q, K, V (the attention
+# core and RoPE are recomputed from them), the attention projection's output (with the layer
+# input it rebuilds the second norm's input) and the FFN up-projection output(s) (the
+# activation and the down-projection's input are recomputed from them); the down-projection's
+# output only feeds the residual add and is dropped; in a parallel block the attention output
+# joins the residual the same way (the FFN reads the shared norm output), so it is dropped too.
+# No weight GEMM is recomputed.
+_dots_saved = _elems * ba * ((2 - _pb) / _sp + (_q_w + 2 * _kv_w + _ff_out) / t)
 _op_recomputed_gemm = s.layers * fpt * h ** 2 * (_kv_w + _q_w + _ff_in) * s.one_parameter
 
 
-def _stored(r_d, r_o):
+def _stored(r_d, r_o, r_j=0):
     """Bytes one layer keeps for the backward with a fraction r_d of layers recomputed whole
-    (they keep only their 16-bit input) and r_o under op-level checkpointing; the eager
-    attention scores unless recomputed."""
-    return ((1 - r_d - r_o) * (_layer_norecompute + _one_byte * 2 * _dropout / _sp)
-            + r_d * _elems * ba / _sp + r_o * _op_saved
+    (they keep only their 16-bit input), r_o under op-level checkpointing and r_j under JAX's
+    dots-saved policy; the eager attention scores unless recomputed."""
+    return ((1 - r_d - r_o - r_j) * (_layer_norecompute + _one_byte * 2 * _dropout / _sp)
+            + r_d * _elems * ba / _sp + r_o * _op_saved + r_j * _dots_saved
             + _one_byte * (1 - ra) * s.attention_scores_stored * _scores)
 
 
-_act_layer = _stored(rd, ro)
+_act_layer = _stored(rd, ro, rj)
 # the same with nothing recomputed: what the one layer being recomputed in the backward holds
 _act_layer_full = _stored(0, 0)
 # bytes the memory-bound kernels of one layer touch over its passes: the layer's stored
@@ -360,7 +385,12 @@ WALL = Wall(
                       "without dropout (delta = 0) the masks are not stored; op-level "
                       "checkpointing (torchtitan, _custom_policy: 'Saves output of all compute "
                       "ops, except every second mm') keeps the input, the attention output and "
-                      "every other matmul output"),
+                      "every other matmul output; JAX's checkpoint_dots_with_no_batch_dims "
+                      "(MaxText 'minimal', jax2024checkpointpolicies, maxtext2023layers) keeps "
+                      "the layer input and the weight-matmul outputs the backward uses: Q, K, "
+                      "V, the FFN up-projection(s) and, in a sequential block, the attention "
+                      "projection; a parallel block (GPT-J, PaLM) has one norm input and one "
+                      "shared linear input"),
         Equation(s.logits_memory, b * S / c * s.vocabulary / t * s.per_token
                  * s.logits_bytes_per_element, cite="megatron2024crossentropy",
                  locator="_VocabParallelCrossEntropy.forward: vocab_parallel_logits.float(), "
@@ -371,7 +401,7 @@ WALL = Wall(
                  cite="narayanan2021megatron", locator="Sec. 2.2.1, Fig. 4: in 1F1B the last "
                  "stage runs each micro-batch's backward right after its forward",
                  note="one micro-batch in flight, plus its logits"),
-        Equation(s.recompute_working_memory, (rd + ro) * _act_layer_full,
+        Equation(s.recompute_working_memory, (rd + ro + rj) * _act_layer_full,
                  cite="korthikanti2022recomputation", locator="Sec. 4.2: full recomputation "
                  "stores 2sbh per layer and recomputes each layer's forward in the backward",
                  note="the recomputed layer's activations (Table 2, no recomputation) live "
@@ -399,7 +429,7 @@ WALL = Wall(
     ),
     references=(_N, "korthikanti2022recomputation", _Z, "dao2023flashattention2",
                 "nvidia2024transformerengine", "pytorch2024torchaofloat8",
-                "pytorch2024torchtitan",
+                "pytorch2024torchtitan", "jax2024checkpointpolicies", "maxtext2023layers",
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",

@@ -512,7 +512,7 @@ class Hardware(RegistryObject):
 
 # ---- models ----------------------------------------------------------------------------------
 
-_ARCH_FIELDS = ("layers", "hidden", "heads", "ffn", "ffn_gated", "vocab", "tied_embeddings",
+_ARCH_FIELDS = ("layers", "hidden", "heads", "ffn", "ffn_gated", "parallel_block", "vocab", "tied_embeddings",
                 "max_context", "norm", "attention_bias", "qkv_bias", "mlp_bias", "position",
                 "type_vocab", "pooler", "mla", "ssm")
 _ARCH_BLOCKS = ("mla", "ssm")
@@ -529,6 +529,9 @@ class Model(RegistryObject):
         Architecture integers (None when not given). ``head_dim`` defaults to hidden / heads,
         ``kv_heads`` to heads (1 for MQA).
     ffn_gated, tied_embeddings, attention_bias, qkv_bias, mlp_bias, pooler : bool
+    parallel_block : bool
+        Attention and FFN read the same norm output and their sum joins the residual stream
+        (GPT-J, PaLM, MaxText's 2023 synthetic decoder) instead of running one after the other.
     norm, position, attention : str
         ``attention`` defaults from kv_heads (mha / gqa / mqa).
     mla, ssm, moe, diffusion, input : schema blocks or None

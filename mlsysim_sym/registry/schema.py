@@ -467,6 +467,7 @@ class ArchitectureSpec(_Strict):
     head_dim: Optional[PosInt] = None
     ffn: Optional[PosInt] = None
     ffn_gated: bool = False
+    parallel_block: bool = False
     vocab: Optional[PosInt] = None
     tied_embeddings: bool = False
     max_context: Optional[PosInt] = None

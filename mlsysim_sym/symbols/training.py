@@ -71,6 +71,11 @@ recomputed_op_fraction = declare(
     "recomputed_op_fraction", "dimensionless", r"r_{o}",
     "fraction of layers under op-level selective checkpointing (torchtitan's 'op' policy: the "
     "attention output and every other matmul output saved, the rest recomputed)", (0, 1))
+recomputed_dots_fraction = declare(
+    "recomputed_dots_fraction", "dimensionless", r"r_{j}",
+    "fraction of layers under JAX's checkpoint_dots_with_no_batch_dims policy (MaxText's "
+    "'minimal' remat: the weight matmuls' outputs the backward needs and the layer input "
+    "saved, the rest recomputed)", (0, 1))
 sequence_parallel = declare("sequence_parallel", "dimensionless", r"\sigma_{sp}",
                             "1 with Megatron sequence parallelism, 0 without", (0, 1))
 attention_scores_stored = declare(
@@ -89,6 +94,10 @@ gemm_input_bytes_per_element = declare(
     (0.0625, 8))
 ffn_gated = declare("ffn_gated", "dimensionless", r"g_{ff}",
                     "1 for a gated FFN (SwiGLU/GeGLU: two up-projections), 0 otherwise", (0, 1))
+parallel_block = declare(
+    "parallel_block", "dimensionless", r"\pi_{b}",
+    "1 when attention and FFN read the same norm output and their sum joins the residual "
+    "(GPT-J, PaLM: one norm input, one shared linear input), 0 for the sequential block", (0, 1))
 optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "

@@ -64,7 +64,7 @@ def values(x, **over):
     vals = dict(
         parameters=n, active_parameters=n, expert_parameters=0, trainable_parameters=n,
         layers=L, heads=h // 128, kv_heads=h // 128, head_dim=128, hidden=h,
-        ffn_width=4 * h, ffn_gated=0,
+        ffn_width=4 * h, ffn_gated=0, parallel_block=0,
         vocabulary=x["vocabulary"], moe_layers=0, experts_per_token=0, peak_flops=989,
         memory_bandwidth=3350, memory_capacity=80, scale_up_bandwidth=450, scale_up_latency=1,
         link_bandwidth=x["link_bandwidth"], link_latency=1, devices_per_node=8,
@@ -82,7 +82,7 @@ def values(x, **over):
         data_parallel=d, context_parallel=c, expert_parallel=1, pipeline_interleave=v,
         micro_batch=x["micro_batch"], global_batch=m * d * x["micro_batch"],
         sequence_length=x["sequence_length"], recomputed_dense_fraction=rd,
-        recomputed_attention_fraction=ra, recomputed_op_fraction=0,
+        recomputed_attention_fraction=ra, recomputed_op_fraction=0, recomputed_dots_fraction=0,
         sequence_parallel=x["sequence_parallel"],
         attention_scores_stored=x["attention_scores_stored"], dropout_masks_stored=0,
         logits_bytes_per_element=6, framework_workspace=2,

@@ -28,6 +28,7 @@ GB = 1e9  # decimal gigabytes, as the papers print them
 BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             trainable_parameters=175e9, layers=96, heads=96, kv_heads=96, head_dim=128,
             hidden=12288, vocabulary=51200, ffn_width=4 * 12288, ffn_gated=0,  # GPT: 4h GeLU
+            parallel_block=0,
             moe_layers=0, experts_per_token=0, peak_flops=312, memory_bandwidth=2039,
             memory_capacity=80, scale_up_bandwidth=300, scale_up_latency=1, link_bandwidth=25,
             link_latency=1, devices_per_node=8, bytes_per_parameter=2,
@@ -38,7 +39,8 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             tensor_parallel=1, pipeline_parallel=1,
             data_parallel=1, context_parallel=1, expert_parallel=1, pipeline_interleave=1,
             micro_batch=1, global_batch=1, sequence_length=2048, recomputed_dense_fraction=0,
-            recomputed_attention_fraction=0, recomputed_op_fraction=0, sequence_parallel=0,
+            recomputed_attention_fraction=0, recomputed_op_fraction=0, recomputed_dots_fraction=0,
+            sequence_parallel=0,
             attention_scores_stored=1,
             dropout_masks_stored=1,  # Korthikanti's GPT trains with dropout
             logits_bytes_per_element=6, framework_workspace=0,

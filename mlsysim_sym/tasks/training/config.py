@@ -22,11 +22,15 @@ __all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "FP8_RECIPES", "StateBytes"
            "state_bytes"]
 
 #: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
-#: recomputed, fraction of layers under op-level checkpointing): Korthikanti et al. 2022, Sec. 4
-#: (selective: the attention core only); "op": torchtitan's op-level selective checkpointing
-#: (the attention output and every other matmul output saved, the other matmuls recomputed)
-RECOMPUTE = {"none": (0.0, 0.0, 0.0), "selective": (0.0, 1.0, 0.0), "full": (1.0, 1.0, 0.0),
-             "op": (0.0, 0.0, 1.0)}
+#: recomputed, fraction of layers under op-level checkpointing, fraction under JAX's dots-saved
+#: policy): Korthikanti et al. 2022, Sec. 4 (selective: the attention core only); "op":
+#: torchtitan's op-level selective checkpointing (the attention output and every other matmul
+#: output saved, the other matmuls recomputed); "dots": jax.checkpoint_policies.
+#: checkpoint_dots_with_no_batch_dims, MaxText's remat_policy "minimal" (the weight matmuls'
+#: outputs the backward needs saved; the attention core, norms and activations recomputed)
+RECOMPUTE = {"none": (0.0, 0.0, 0.0, 0.0), "selective": (0.0, 1.0, 0.0, 0.0),
+             "full": (1.0, 1.0, 0.0, 0.0), "op": (0.0, 0.0, 1.0, 0.0),
+             "dots": (0.0, 1.0, 0.0, 1.0)}
 #: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
 #: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
 LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
@@ -110,11 +114,15 @@ class TrainConfig:
         Tokens per sequence.
     precision : str
         Compute precision (peak FLOP/s); storage follows mixed-precision Adam.
-    recompute : {"none", "selective", "full", "op"} or float
+    recompute : {"none", "selective", "full", "op", "dots"} or float
         Activation recomputation; a float in [0, 1] is the fraction of layers fully recomputed.
         "selective" is Korthikanti et al.'s (the attention core); "op" is torchtitan's
         op-level selective checkpointing (its ``selective_ac_option = "op"``: the attention
-        output and every other matmul output are saved, the other matmuls recomputed).
+        output and every other matmul output are saved, the other matmuls recomputed);
+        "dots" is JAX's ``checkpoint_dots_with_no_batch_dims`` (MaxText ``remat_policy:
+        minimal``): the layer input and the weight matmuls' outputs the backward needs (Q, K,
+        V, the attention projection, the FFN up-projections) are saved, the attention core,
+        norms and activations recomputed.
     zero_stage : {0, 1, 2, 3}
         ZeRO / distributed-optimizer sharding over the data-parallel ranks. Stages 0-1 reduce
         the accumulated gradients once per step; 2-3 keep only a gradient shard, so every
@@ -249,8 +257,8 @@ class TrainConfig:
 
     @property
     def recompute_fractions(self) -> tuple:
-        """(whole layers, attention cores, op-level layers) recomputed: a named choice or one
-        fraction of whole layers."""
+        """(whole layers, attention cores, op-level layers, dots-saved layers) recomputed: a
+        named choice or one fraction of whole layers."""
         if isinstance(self.recompute, str):
             if self.recompute not in RECOMPUTE:
                 raise ValueError(f"recompute must be one of {', '.join(RECOMPUTE)} or a "
@@ -261,7 +269,7 @@ class TrainConfig:
         if isinstance(r, np.ndarray):
             raise checks.InputError("recompute must be one fraction in [0, 1] or one of "
                                     + ", ".join(RECOMPUTE))
-        return r, r, 0.0
+        return r, r, 0.0, 0.0
 
     @property
     def kernel(self):

@@ -30,7 +30,7 @@ __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "O
 
 MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
                 "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token",
-                "ffn_width", "ffn_gated")
+                "ffn_width", "ffn_gated", "parallel_block")
 TRAINABLE_INPUTS = {"full": ("trainable_parameters",),
                     "lora": ("lora_rank", "lora_adapted_width")}
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
@@ -46,7 +46,7 @@ EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_e
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
-               "recomputed_op_fraction",
+               "recomputed_op_fraction", "recomputed_dots_fraction",
                "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
@@ -176,7 +176,8 @@ def model_values(m) -> dict:
             "vocabulary": m.vocab, "moe_layers": m.moe_layers or 0,
             "experts_per_token": m.experts_per_token or 0,
             "ffn_width": (2.0 if m.ffn_gated else 1.0) * _ffn_per_token(m),
-            "ffn_gated": 1.0 if m.ffn_gated else 0.0}
+            "ffn_gated": 1.0 if m.ffn_gated else 0.0,
+            "parallel_block": 1.0 if getattr(m, "parallel_block", False) else 0.0}
 
 
 def _ffn_per_token(m) -> float:
@@ -244,7 +245,7 @@ def _default_workspace() -> float:
 
 
 def _knob_inputs(cfg: TrainConfig, dp) -> dict:
-    r_d, r_a, r_o = cfg.recompute_fractions
+    r_d, r_a, r_o, r_j = cfg.recompute_fractions
     tokens = cfg.tokens
     tok = float("nan") if tokens is None else float(checks.quantity(
         "tokens", tokens, info("training_tokens").unit, low=0.0, low_open=True)
@@ -255,7 +256,7 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   global_batch=cfg.global_batch,
                   sequence_length=_base("sequence_length", cfg.seq_len),
                   recomputed_dense_fraction=r_d, recomputed_attention_fraction=r_a,
-                  recomputed_op_fraction=r_o,
+                  recomputed_op_fraction=r_o, recomputed_dots_fraction=r_j,
                   sequence_parallel=1.0 if cfg.sequence_parallel else 0.0,
                   attention_scores_stored=1.0 if cfg.kernel == "eager" else 0.0,
                   dropout_masks_stored=1.0 if cfg.dropout else 0.0,
