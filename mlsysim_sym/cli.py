@@ -550,8 +550,9 @@ def _write_plot(result, path, kind=None, **options) -> None:
 @click.option("--ep", type=POSITIVE, default=1, help="expert parallel (MoE)")
 @click.option("--micro-batch", type=POSITIVE, default=1, help="sequences per micro-batch")
 @click.option("--precision", default="bf16", help="compute precision")
-@click.option("--recompute", type=click.Choice(("none", "selective", "full")), default="none",
-              help="activation recomputation")
+@click.option("--recompute", type=click.Choice(("none", "selective", "full", "op")),
+              default="none", help="activation recomputation (op: torchtitan's op-level "
+                                   "selective checkpointing)")
 @click.option("--zero-stage", type=click.IntRange(0, 3), default=0,
               help="ZeRO / FSDP sharding stage")
 @click.option("--sequence-parallel", is_flag=True, help="Megatron sequence parallelism")
@@ -983,7 +984,9 @@ def _progress(as_json: bool, title: str):
               help="your own measurement file")
 @click.option("--no-loso", is_flag=True,
               help="in-sample only (skip the leave-one-source-out refits, ~1 min)")
-@click.option("--summary", is_flag=True, help="only the per-category summary")
+@click.option("--summary", is_flag=True, help="only the per-category and per-vendor summary")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="processes for the leave-one-source-out refits")
 @_json_option
 def validate(**args):
     """Run the published measurements through the model: in sample, leave-one-source-out,
@@ -996,12 +999,15 @@ def _cmd_validate(args) -> int:
     with _progress(args["as_json"], "validate") as progress:
         report = run_validate(args["measurements"], category=list(args["category"]) or None,
                               loso=not args["no_loso"], cross_generation=not args["no_loso"],
-                              bands=not args["no_loso"], progress=progress)
+                              bands=not args["no_loso"], progress=progress,
+                              workers=args["workers"])
     if args["as_json"]:
-        rows = [{"id": r.id, "category": r.category, "source": r.source, "unit": r.unit,
+        rows = [{"id": r.id, "category": r.category, "vendor": r.vendor, "regime": r.regime,
+                 "source": r.source, "unit": r.unit,
                  "measured": r.measured, "in_sample": r.in_sample, "loso": r.loso,
                  "p10": r.band[0], "p90": r.band[2]} for r in report.rows]
-        click.echo(json.dumps({"summary": report.summary(), "rows": rows,
+        click.echo(json.dumps({"summary": report.summary(), "vendors": report.vendor_summary(),
+                               "strata": report.strata, "rows": rows,
                                "cross_generation": {k: v for k, v in
                                                     report.cross_generation.items()
                                                     if k != "parameters"},

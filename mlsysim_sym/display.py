@@ -329,14 +329,14 @@ def validation_frame(report):
         for r in rs:
             lo, mid, hi = r.band
             rows.append({
-                "id": r.id, "set": kind, "category": r.category, "source": r.source,
-                "unit": r.unit, "measured": r.measured, "in_sample": r.in_sample,
+                "id": r.id, "set": kind, "category": r.category, "vendor": r.vendor,
+                "regime": r.regime, "source": r.source, "unit": r.unit, "measured": r.measured, "in_sample": r.in_sample,
                 "in_sample_error [%]": 100 * r.in_sample_error,
                 "loso": r.loso, "loso_error [%]": 100 * r.loso_error,
                 "p10": lo, "p50": mid, "p90": hi,
                 "in_band": r.in_band if math.isfinite(lo) else None,
                 "cross_generation": r.cross_generation})
-    cols = ["id", "set", "category", "source", "unit", "measured", "in_sample",
+    cols = ["id", "set", "category", "vendor", "regime", "source", "unit", "measured", "in_sample",
             "in_sample_error [%]", "loso", "loso_error [%]", "p10", "p50", "p90", "in_band",
             "cross_generation"]
     return pd.DataFrame(rows, columns=cols)

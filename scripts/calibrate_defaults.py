@@ -2,13 +2,14 @@
 
     python scripts/calibrate_defaults.py            # fit, validate, write the three files
     python scripts/calibrate_defaults.py --check    # exit 1 if docs/validation.md is stale
+    python scripts/calibrate_defaults.py --workers 2  # the folds in 2 processes (default: cores)
 
 1. ``calibrate()`` every calibrated parameter on the shipped measurements (all categories but
    energy, whose training layouts are assumptions), from the neutral starting point
    (``calibration/data/start.yaml``); write the values, their 95% intervals, log-spreads and the
    fit's provenance into ``mlsysim_sym/defaults/defaults.yaml``.
 2. ``validate()`` with those defaults: in sample, leave one source out, cross generation, bands;
-   record the per-category results and model discrepancies in
+   record the per-category and per-vendor results and the strata discrepancies of the bands in
    ``mlsysim_sym/calibration/data/validation.yaml`` (read by the uncertainty bands and by the
    regression test).
 3. Write ``docs/validation.md``.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -104,8 +106,13 @@ def fit_defaults():
     return result
 
 
-def run_validation(progress=True):
-    return validate(progress=(lambda s: print(s, flush=True)) if progress else None)
+def run_validation(progress=True, workers=1):
+    return validate(progress=(lambda s: print(s, flush=True)) if progress else None,
+                    workers=workers)
+
+
+def _sigs(mapping, n=4):
+    return {k: (_sig(v, n) if isinstance(v, float) else v) for k, v in mapping.items()}
 
 
 def write_record(report, fit):
@@ -118,7 +125,11 @@ def write_record(report, fit):
                 "residual_sd": _sig(fit.residual_sd, 3)},
         "categories": {cat: {k: (_sig(v, 4) if isinstance(v, float) else v)
                              for k, v in vals.items()} for cat, vals in s.items()},
+        # per category: the equivalent log-sd of the pooled stratum (readers before the strata)
         "discrepancy": {k: _sig(v, 3) for k, v in sorted(report.discrepancy.items())},
+        # the bands' strata, most specific first (mlsysim_sym.analysis.uncertainty reads them)
+        "strata": [_sigs(st, 4) for st in report.strata],
+        "vendors": {v: _sigs(vals) for v, vals in report.vendor_summary().items()},
         "cross_generation": {k: (_sig(v, 4) if isinstance(v, float) else v)
                              for k, v in report.cross_generation.items()
                              if k != "parameters"},
@@ -135,12 +146,17 @@ def main(argv=None):
                     help="only check that docs/validation.md matches a fresh validation run")
     ap.add_argument("--validate-only", action="store_true",
                     help="skip the fit: validate the current defaults, write the record and doc")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="processes for the leave-one-source-out folds (default: the cores)")
     args = ap.parse_args(argv)
+    if args.workers < 1:
+        ap.error(f"--workers must be >= 1, got {args.workers}")
     if args.check:
-        report = run_validation(progress=False)
-        fresh = report.markdown()
-        if DOC.read_text(encoding="utf-8") != fresh:
-            print("docs/validation.md is stale: run python scripts/calibrate_defaults.py")
+        from mlsysim_sym.calibration.report import pages_agree
+        report = run_validation(progress=False, workers=args.workers)
+        same, why = pages_agree(DOC.read_text(encoding="utf-8"), report.markdown())
+        if not same:
+            print(f"docs/validation.md is stale ({why}): run python scripts/calibrate_defaults.py")
             return 1
         return 0
     if not args.validate_only:
@@ -148,10 +164,11 @@ def main(argv=None):
         print(fit.report())
         # validate in a fresh process: every module-level cache then sees the new defaults
         import subprocess
-        return subprocess.call([sys.executable, __file__, "--validate-only"])
+        return subprocess.call([sys.executable, __file__, "--validate-only",
+                                "--workers", str(args.workers)])
     fit = calibrate([c for c in as_cases(None)[0] if c.category not in FIT_EXCLUDED],
                     model=neutral_start(), fixed=literature_held())
-    report = run_validation()
+    report = run_validation(workers=args.workers)
     write_record(report, fit)
     DOC.write_text(report.markdown(), encoding="utf-8")
     print(report.summary_text())

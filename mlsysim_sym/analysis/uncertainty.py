@@ -1,15 +1,18 @@
-"""Uncertainty bands: p10 / p50 / p90 of a prediction, by vectorised Monte Carlo.
+"""Uncertainty bands: p10 / p50 / p90 of a prediction.
 
-Every calibrated parameter a prediction uses carries a spread (``spread`` in ``defaults.yaml``:
-the standard deviation of ln(value) from its fit). A band draws ``samples`` parameter sets
-(log-normal around the defaults, independent, clipped to the parameter's physical range),
-evaluates the prediction once with array-valued efficiencies (the compiled kernels broadcast),
-and multiplies each draw by a model-discrepancy factor exp(N(0, sigma^2)), where sigma is set
-by the category's leave-one-source-out errors (``calibration/data/validation.yaml``): the 80th
-percentile of their |ln(predicted/measured)| over z_0.9, so that +-z_0.9 sigma holds 80% of
-them (split conformal; the errors are heavy-tailed): the part of the error no parameter
-explains. The harness (``mlsysim-sym validate``) reports how
-often published measurements fall inside these bands.
+The band is the calibrated model discrepancy of the prediction's *stratum* (category, regime,
+vendor) around the point prediction: ``prediction * exp(low) .. prediction * exp(high)``, where
+``low`` / ``high`` are split-conformal quantiles (each tail one-sided at 0.9) of the
+leave-one-source-out errors in that stratum (``calibration/data/validation.yaml``, written by
+``scripts/calibrate_defaults.py``; the strata and the quantiles are
+:mod:`mlsysim_sym.calibration.strata`). A stratum with too few held-out rows reads the
+pooled level above it: (category, regime, vendor) -> (category, regime) -> (category, vendor) ->
+(category). The fitted parameters' spread is not added: each held-out error was made with
+parameters fitted without its source, so it already contains their estimation error (adding
+the spread again made bands that held 95% of held-out measurements instead of 80%). Where no
+record exists (a category never validated), the band is the Monte Carlo spread of the draws
+over the parameters' spreads (``spread`` in ``defaults.yaml``). The harness
+(``mlsysim-sym validate``) reports how often published measurements fall inside these bands.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import yaml
 
 from ..defaults import default, spread
 
-__all__ = ["Band", "sample_parameters", "band_of", "discrepancy", "DEFAULT_SAMPLES",
-           "VALIDATION_RECORD"]
+__all__ = ["Band", "sample_parameters", "band_of", "discrepancy", "stratum_offsets",
+           "orientation_of", "training_regime", "DEFAULT_SAMPLES", "VALIDATION_RECORD", "Z90"]
+
+Z90 = 1.2815515655446004          # standard normal quantile at 0.9 (p10 .. p90)
 
 DEFAULT_SAMPLES = 2000
 _Q = (10.0, 50.0, 90.0)
@@ -71,9 +76,45 @@ def _record() -> dict:
         return yaml.safe_load(fh) or {}
 
 
-def discrepancy(category: str) -> float:
-    """Log-sd of the model error no parameter explains, for a category (0 if unknown)."""
-    return float((_record().get("discrepancy") or {}).get(category, 0.0) or 0.0)
+def stratum_offsets(record: dict, category: str, regime=None, vendor=None):
+    """(low, high) log offsets of p10 / p90 from the prediction of a rate-like output (higher
+    is faster) for the most specific recorded stratum: (category, regime, vendor) ->
+    (category, regime) -> (category, vendor) -> (category); the old record's per-category
+    log-sd (``discrepancy``) as +-z_0.9 sd; None when nothing is recorded."""
+    strata = {(s.get("category"), s.get("regime"), s.get("vendor")): s
+              for s in (record.get("strata") or [])}
+    for key in ((category, regime, vendor), (category, regime, None),
+                (category, None, vendor), (category, None, None)):
+        if key in strata:
+            s = strata[key]
+            return float(s["low"]), float(s["high"])
+    sd = (record.get("discrepancy") or {}).get(category)
+    if sd:
+        return -Z90 * float(sd), Z90 * float(sd)
+    return None
+
+
+def discrepancy(category: str, regime=None, vendor=None) -> float:
+    """Equivalent log-sd of the model error no parameter explains, for a stratum:
+    (high - low) / 2 z_0.9 of its p10..p90 offsets (0 if nothing is recorded)."""
+    off = stratum_offsets(_record(), category, regime, vendor)
+    return 0.0 if off is None else (off[1] - off[0]) / (2 * Z90)
+
+
+def training_regime(tp, pp) -> str:
+    """The band stratum of a training run: ``model-parallel`` when TP x PP > 1 (the traffic
+    the model is least sure of), else ``data-parallel``."""
+    return "model-parallel" if int(tp or 1) * int(pp or 1) > 1 else "data-parallel"
+
+
+def orientation_of(unit: str) -> int:
+    """-1 for a duration (s, ms, h: a faster machine makes it smaller), +1 otherwise."""
+    from ..units import parse_unit
+    try:
+        power = parse_unit(unit).dimensionality.get("[time]", 0)
+    except Exception:  # noqa: BLE001 - an unparsable unit counts as a rate
+        return 1
+    return -1 if power > 0 else 1
 
 
 def _check_samples(samples) -> int:
@@ -105,12 +146,18 @@ def sample_parameters(names: dict, samples, seed: int = 0) -> dict:
     return out
 
 
-def band_of(values, unit: str, category: str, seed: int = 1) -> Band:
-    """Band of sampled ``values`` (array of draws, in ``unit``) with the category's discrepancy."""
+def band_of(values, unit: str, category: str, *, point=None, regime=None,
+            vendor=None) -> Band:
+    """Band of a prediction in ``unit``: the recorded stratum discrepancy of ``category`` /
+    ``regime`` / ``vendor`` around ``point`` (default: the median of ``values``); with no
+    record, the p10 / p50 / p90 of the Monte Carlo draws ``values``."""
     from ..units import Q_
     v = np.asarray(values, dtype=float).reshape(-1)
-    sd = discrepancy(category)
-    if sd > 0:
-        v = v * np.exp(sd * np.random.default_rng(seed).standard_normal(v.size))
-    p10, p50, p90 = np.nanpercentile(v, _Q)
-    return Band(Q_(p10, unit), Q_(p50, unit), Q_(p90, unit))
+    off = stratum_offsets(_record(), category, regime, vendor)
+    if off is None:
+        p10, p50, p90 = np.nanpercentile(v, _Q)
+        return Band(Q_(p10, unit), Q_(p50, unit), Q_(p90, unit))
+    centre = float(np.nanmedian(v)) if point is None else float(point)
+    low, high = off if orientation_of(unit) > 0 else (-off[1], -off[0])
+    low, high = min(low, 0.0), max(high, 0.0)
+    return Band(Q_(centre * np.exp(low), unit), Q_(centre, unit), Q_(centre * np.exp(high), unit))

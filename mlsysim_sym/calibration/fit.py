@@ -31,6 +31,7 @@ reported as held at its base.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -361,9 +362,10 @@ def _staged_start(cases, model, kw):
     return start
 
 
-def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int = 200,
-              fixed=None, variant_spread: float = VARIANT_SPREAD, loss: str = "soft_l1",
-              f_scale: float = F_SCALE, staged: bool = False, progress=None) -> CalibrationResult:
+def _calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int = 200,
+               fixed=None, variant_spread: float = VARIANT_SPREAD, loss: str = "soft_l1",
+               f_scale: float = F_SCALE, staged: bool = False,
+               progress=None) -> CalibrationResult:
     """Fit ``parameters`` to ``measurements`` by least squares on ln(predicted / measured).
 
     Parameters
@@ -562,6 +564,19 @@ def calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int =
                              max(n_data - len(active), 0), converged, message, uncovered,
                              math.sqrt(s2) if s2 == s2 else float("nan"),
                              {n: estimates[n] for n in order if n not in asked})
+
+
+
+@functools.wraps(_calibrate)
+def calibrate(*args, **kwargs) -> CalibrationResult:
+    # The fit's dense linear algebra (trust-region SVDs of a Jacobian of a few hundred rows by
+    # tens of parameters) runs on one BLAS thread: at this size a thread pool costs more than
+    # it saves, and on a loaded machine, or beside the processes of a parallel
+    # leave-one-source-out run, OpenBLAS's spinning threads made each SVD ~500x slower (3.7 s
+    # vs 7 ms for 300 x 100, measured on the project's 2-core machine under load).
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _calibrate(*args, **kwargs)
 
 
 def _interval(val, se, log_sd, tq, bounds):

@@ -27,20 +27,25 @@ def validation_markdown(report) -> str:
            "(a description, not a prediction);",
            "- **LOSO** (leave one source out): the defaults refitted without the row's source, "
            "from the neutral starting point, then the row predicted (the prediction);",
-           "- **band**: p10..p90 around the LOSO prediction from the parameters' spread and the "
-           "category's model discrepancy measured on the *other* sources' LOSO errors (the "
-           "80th percentile of their \\|ln(predicted / measured)\\| over z_0.9, split conformal);",
+           "- **band**: p10..p90 around the LOSO prediction from the model discrepancy of its "
+           "stratum (category x regime x vendor, pooled up to category x regime, category x "
+           "vendor, category where a stratum has fewer than 8 rows from 2 sources), measured "
+           "on the *other* sources' LOSO errors: each tail a split-conformal quantile at 0.9 "
+           "of ln(measured / predicted), so p10..p90 should hold 80%; the parameters' spread "
+           "is inside those errors and is not added; half-width = (p90 - p10) / 2 over the "
+           "prediction;",
            "- **cross generation**: training efficiencies fitted on A100-era rows only, H100 "
            "rows predicted.", "",
            "## Summary", "",
            "| category | rows | in-sample median \\|err\\| | max | LOSO median \\|err\\| | max "
-           "| in p10-p90 | not covered |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "| in p10-p90 | median half-width | not covered |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for cat, v in s.items():
         out.append(f"| {cat} | {v['n']} | {_pct(v['in_sample_median'])} | "
                    f"{_pct(v['in_sample_max'])} | {_pct(v['loso_median'])} | "
                    f"{_pct(v['loso_max'])} | {_pct(v['band_coverage'])} | "
-                   f"{v['not_covered']} |")
+                   f"{_pct(v['band_half_width'])} | {v['not_covered']} |")
+    out += _vendor_table(report) + _strata_table(report)
     cg = report.cross_generation
     if cg:
         out += ["", f"**Cross generation** (training): fitted on {cg['n_fit']} "
@@ -51,7 +56,7 @@ def validation_markdown(report) -> str:
     if ext:
         out += ["", f"**External check** (measurements outside the calibration set, "
                     f"`mlsysim_sym/calibration/data/external.yaml`, which no fit, default or "
-                    f"fold has seen; predicted with the shipped defaults, band = the category's "
+                    f"fold has seen; predicted with the shipped defaults, band = the stratum's "
                     f"LOSO discrepancy): {ext['n']} rows from {ext['sources']} source(s), "
                     f"median |error| {_pct(ext['median'])}, max {_pct(ext['max'])}, in p10-p90 "
                     f"{_pct(ext['band_coverage'])}.", "",
@@ -81,6 +86,45 @@ def validation_markdown(report) -> str:
         for i, a in assumptions:
             out.append(f"- `{i}`: {a}")
     return "\n".join(out) + "\n"
+
+
+def _vendor_table(report) -> list:
+    """Per vendor (the registry vendor of each row's accelerator): a line each from
+    ``VENDOR_MIN_ROWS`` rows, the others named in one sentence."""
+    from .validate import VENDOR_MIN_ROWS
+    vs = report.vendor_summary()
+    out = ["", "## Per vendor", "",
+           f"Each accelerator vendor with at least {VENDOR_MIN_ROWS} rows (the registry "
+           "`vendor` of the row's hardware), leave one source out:", "",
+           "| vendor | rows | sources | in-sample median \\|err\\| | LOSO median \\|err\\| | "
+           "max | in p10-p90 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for ven, v in vs.items():
+        if v["reported"]:
+            out.append(f"| {ven} | {v['n']} | {v['sources']} | {_pct(v['in_sample_median'])} | "
+                       f"{_pct(v['loso_median'])} | {_pct(v['loso_max'])} | "
+                       f"{_pct(v['band_coverage'])} |")
+    few = [f"{ven} ({v['n']})" for ven, v in vs.items() if not v["reported"]]
+    if few:
+        out += ["", f"Fewer than {VENDOR_MIN_ROWS} rows (in the category tables only): "
+                    f"{', '.join(few)}."]
+    return out
+
+
+def _strata_table(report) -> list:
+    """The strata discrepancies every source gives (what ``uncertainty=True`` reads)."""
+    if not report.strata:
+        return []
+    out = ["", "## Band strata", "",
+           "The p10 and p90 of a prediction are the prediction times exp(p10 offset) and "
+           "exp(p90 offset) of its stratum, for a rate (a duration: the offsets negated and "
+           "swapped), from every source's LOSO errors; `uncertainty=True` in `predict`, "
+           "`train` and `serve` reads the same record (`calibration/data/validation.yaml`).",
+           "", "| category | regime | vendor | rows | sources | p10 offset | p90 offset |",
+           "|---|---|---|---:|---:|---:|---:|"]
+    for st in report.strata:
+        out.append(f"| {st['category']} | {st['regime'] or 'any'} | {st['vendor'] or 'any'} | "
+                   f"{st['rows']} | {st['sources']} | {st['low']:+.3f} | {st['high']:+.3f} |")
+    return out
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")

@@ -9,12 +9,15 @@
   stack) that only the left-out source measures falls back to its base value.
 - **Cross generation**: the training parameters fitted on A100-era rows (Ampere and Volta) alone,
   then H100-era rows (Hopper) predicted: whether the efficiency transfers across generations.
-- **Bands**: p10 / p50 / p90 of each prediction from the parameters' spread and the category's
-  model discrepancy (the scatter of the *other* sources' LOSO errors), and how often the
-  measured value falls inside.
+- **Bands**: p10 / p50 / p90 of each LOSO prediction from the model discrepancy of its
+  stratum (category, regime, vendor): split-conformal quantiles of the *other* sources' LOSO
+  errors (:mod:`.strata`; the parameters' spread is inside those errors, not added), and how
+  often the measured value falls inside.
+- **Per vendor**: the same columns per accelerator vendor (NVIDIA, Google, AMD, Intel, Apple,
+  the MCU vendors...), from the registry entry of each row's hardware.
 - **External check**: published measurements outside the calibration set
   (``data/external.yaml``), which no fit, default or fold has seen, predicted with the shipped
-  defaults, with the category's LOSO band around each.
+  defaults, with the LOSO band of its stratum around each.
 
 A number fitted from a measurement is never presented as a prediction of it: the LOSO and
 cross-generation columns are the predictions; the in-sample column is labelled as such.
@@ -23,22 +26,26 @@ cross-generation columns are the predictions; the in-sample column is labelled a
 from __future__ import annotations
 
 import math
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import yaml
 
-from ..defaults import parent
-from .cases import Case
+from ..analysis.uncertainty import Z90, stratum_offsets
+from .cases import Case, build_cases
 from .fit import CalibrationResult, as_cases, calibrate, evaluate, starting_values
-from .measurements import CATEGORIES, DATA_DIR, external_measurements
+from .measurements import CATEGORIES, DATA_DIR, Measurement, external_measurements
 from .parameters import split_name
+from .strata import (Scored, band as stratum_band, conformal_offsets, orientation, regime_of,
+                     strata_record, vendor_of)
 
 __all__ = ["validate", "ValidationReport", "ValidationRow", "neutral_start",
-           "ARCHITECTURE_ERAS", "Z90", "FIT_EXCLUDED"]
+           "ARCHITECTURE_ERAS", "Z90", "FIT_EXCLUDED", "VENDOR_MIN_ROWS"]
 
-Z90 = 1.2815515655446004          # standard normal quantile at 0.9 (p10 .. p90 band)
+#: a vendor with at least this many rows is a line of its own in the per-vendor tables
+VENDOR_MIN_ROWS = 5
 #: categories predicted but never fitted: the energy rows need training layouts their sources
 #: do not publish (assumptions), so they test the model and never tune it
 FIT_EXCLUDED = ("energy",)
@@ -78,6 +85,15 @@ class ValidationRow:
     source = property(lambda self: self.case.source)
     measured = property(lambda self: self.case.measured)
     unit = property(lambda self: self.case.unit)
+    #: the registry vendor of the row's accelerator and the regime of its reproduction
+    vendor = property(lambda self: vendor_of(self.case))
+    regime = property(lambda self: regime_of(self.case))
+
+    @property
+    def half_width(self) -> float:
+        """Half the p10..p90 width over the p50 (nan: no band)."""
+        lo, mid, hi = self.band
+        return (hi - lo) / 2.0 / mid if math.isfinite(lo) and mid > 0 else float("nan")
 
     @property
     def in_sample_error(self) -> float:
@@ -104,6 +120,11 @@ def _coverage(rows):
     return sum(r.in_band for r in banded) / len(banded) if banded else float("nan")
 
 
+def _median(xs):
+    xs = [x for x in xs if math.isfinite(x)]
+    return float(np.median(xs)) if xs else float("nan")
+
+
 def _max(xs):
     xs = [abs(x) for x in xs if math.isfinite(x)]
     return float(max(xs)) if xs else float("nan")
@@ -118,10 +139,13 @@ class ValidationReport:
     fits: dict = field(default_factory=dict)          # source -> CalibrationResult (LOSO)
     external: list = field(default_factory=list)      # ValidationRow: prediction = in_sample
     cross_generation: dict = field(default_factory=dict)
-    discrepancy: dict = field(default_factory=dict)   # category -> log-sd of LOSO errors
+    discrepancy: dict = field(default_factory=dict)   # category -> equivalent log-sd
+    #: the strata discrepancies (every source): :func:`.strata.strata_record`
+    strata: list = field(default_factory=list)
 
     def summary(self) -> dict:
-        """Per category: counts, in-sample and LOSO median / max |error|, band coverage."""
+        """Per category: counts, in-sample and LOSO median / max |error|, band coverage and
+        median band half-width (half the p10..p90 width over the prediction)."""
         out = {}
         cats = [c for c in CATEGORIES if any(r.category == c for r in self.rows)]
         for cat in cats + ["all"]:
@@ -135,7 +159,24 @@ class ValidationReport:
                 "loso_median": _med(r.loso_error for r in rs),
                 "loso_max": _max(r.loso_error for r in rs),
                 "band_coverage": _coverage(rs),
+                "band_half_width": _median(r.half_width for r in rs),
             }
+        return out
+
+    def vendor_summary(self) -> dict:
+        """Per accelerator vendor (most rows first): rows, sources, in-sample and LOSO median /
+        max |error|, band coverage; ``reported`` is True from :data:`VENDOR_MIN_ROWS` rows."""
+        vendors = {}
+        for r in self.rows:
+            vendors.setdefault(r.vendor or "-", []).append(r)
+        out = {}
+        for v, rs in sorted(vendors.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            out[v] = {"n": len(rs), "sources": len({r.source for r in rs}),
+                      "reported": len(rs) >= VENDOR_MIN_ROWS,
+                      "in_sample_median": _med(r.in_sample_error for r in rs),
+                      "loso_median": _med(r.loso_error for r in rs),
+                      "loso_max": _max(r.loso_error for r in rs),
+                      "band_coverage": _coverage(rs)}
         return out
 
     def table(self) -> str:
@@ -161,7 +202,8 @@ class ValidationReport:
     def summary_text(self) -> str:
         s = self.summary()
         lines = [f"{'category':10s} {'n':>4s} {'in-sample median':>17s} {'max':>8s} "
-                 f"{'LOSO median':>12s} {'max':>8s} {'in p10-p90':>11s} {'not covered':>12s}"]
+                 f"{'LOSO median':>12s} {'max':>8s} {'in p10-p90':>11s} {'half-width':>11s} "
+                 f"{'not covered':>12s}"]
         def pct(x, width, digits=1):  # '-' for what was not run (no LOSO: no LOSO error)
             return f"{x:{width}.{digits}%}" if math.isfinite(x) else f"{'-':>{width}s}"
 
@@ -169,7 +211,17 @@ class ValidationReport:
             lines.append(f"{cat:10s} {v['n']:4d} {pct(v['in_sample_median'], 17)} "
                          f"{pct(v['in_sample_max'], 8)} {pct(v['loso_median'], 12)} "
                          f"{pct(v['loso_max'], 8)} {pct(v['band_coverage'], 11, 0)} "
-                         f"{v['not_covered']:12d}")
+                         f"{pct(v['band_half_width'], 11, 0)} {v['not_covered']:12d}")
+        lines.append(f"{'vendor':10s} {'n':>4s} {'in-sample median':>17s} {'':>8s} "
+                     f"{'LOSO median':>12s} {'max':>8s} {'in p10-p90':>11s} {'sources':>11s}")
+        vs = self.vendor_summary()
+        for ven, v in ((k, v) for k, v in vs.items() if v["reported"]):
+            lines.append(f"{ven[:10]:10s} {v['n']:4d} {pct(v['in_sample_median'], 17)} "
+                         f"{'':>8s} {pct(v['loso_median'], 12)} {pct(v['loso_max'], 8)} "
+                         f"{pct(v['band_coverage'], 11, 0)} {v['sources']:11d}")
+        few = [f"{k} ({v['n']})" for k, v in vs.items() if not v["reported"]]
+        if few:
+            lines.append(f"vendors with fewer than {VENDOR_MIN_ROWS} rows: {', '.join(few)}")
         ext = self.external_summary()
         if ext:
             lines.append(f"external check (never fitted; {', '.join(ext['categories'])}): "
@@ -219,20 +271,63 @@ def _predict_with(fit: CalibrationResult, start, cases):
     return [float(np.asarray(y, dtype=float).reshape(-1)[0]) for y in evaluate(cases, values)]
 
 
-def _discrepancy_sd(x):
-    """Log-sd whose +-Z90 band holds 80% of the held-out log errors ``x`` (split conformal:
-    the 80th percentile of |log error| over Z90). The errors are heavy-tailed (a source the
-    model cannot express errs by 2x), so a Gaussian sd from their spread would make
-    p10..p90 bands that hold fewer than 80% of new measurements."""
-    x = np.asarray([v for v in x if math.isfinite(v)], dtype=float)
-    if x.size < 3:
-        return float("nan")
-    return float(np.quantile(np.abs(x), 0.8) / Z90)
+def _fold(cases, src, start, max_nfev):
+    """One leave-one-source-out fold: (fit without ``src``, predictions of its cases)."""
+    train = [c for c in cases if c.source != src and c.category not in FIT_EXCLUDED]
+    fit = _fold_fit(train, start, max_nfev)
+    return fit, _predict_with(fit, start, [c for c in cases if c.source == src])
+
+
+#: the cases of a worker process (built once per process from picklable measurements: a case
+#: holds its prediction as a closure, which does not pickle)
+_WORKER_CASES: list = []
+
+
+def _worker_start(measurements):
+    _WORKER_CASES[:] = build_cases(measurements)[0]
+
+
+def _worker_fold(src, start, max_nfev):
+    fit, preds = _fold(_WORKER_CASES, src, start, max_nfev)
+    return src, fit, [c.id for c in _WORKER_CASES if c.source == src], preds
+
+
+def _loso(cases, rows, sources, start, max_nfev, workers, say):
+    """Run the folds (``workers`` > 1: in that many processes); fill ``rows``' LOSO column and
+    return source -> fit. Each fold is deterministic, so the result does not depend on it."""
+    by_id = {r.id: r for r in rows}
+    fits = {}
+    parallel = workers > 1 and len(sources) > 1 and \
+        all(isinstance(c.measurement, Measurement) for c in cases)
+    if not parallel:
+        for i, src in enumerate(sources):
+            say(f"[{i + 1}/{len(sources)}] refitting without {src[:70]}")
+            fit, preds = _fold(cases, src, start, max_nfev)
+            held = [c for c in cases if c.source == src]
+            for c, y in zip(held, preds):
+                by_id[c.id].loso = y
+            fits[src] = fit
+            say(f"[{i + 1}/{len(sources)}] without {src[:70]}: {len(held)} rows predicted")
+        return fits
+    import multiprocessing
+    say(f"leave one source out: {len(sources)} folds in {workers} processes")
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start,
+                             initargs=([c.measurement for c in cases],)) as pool:
+        futures = [pool.submit(_worker_fold, src, start, max_nfev) for src in sources]
+        for done, fut in enumerate(as_completed(futures)):
+            src, fit, ids, preds = fut.result()
+            for i, y in zip(ids, preds):
+                by_id[i].loso = y
+            fits[src] = fit
+            say(f"[{done + 1}/{len(sources)}] without {src[:70]}: {len(ids)} rows predicted")
+    return {src: fits[src] for src in sources}
 
 
 def validate(measurements=None, *, category=None, loso: bool = True,
              cross_generation: bool = True, bands: bool = True, defaults=None,
-             max_nfev: int = 200, progress=None, external=None) -> ValidationReport:
+             max_nfev: int = 200, progress=None, external=None,
+             workers: int = 1) -> ValidationReport:
     """Run measurements through the model: in sample, leave one source out, across generations.
 
     Parameters
@@ -255,12 +350,20 @@ def validate(measurements=None, *, category=None, loso: bool = True,
         Measurements outside the calibration set to predict with the defaults (never fitted):
         None means the shipped external check (``data/external.yaml``) when ``measurements`` is
         None, else none; False for none.
+    workers : int
+        Processes for the leave-one-source-out folds (1: in this process). Each fold rebuilds
+        its cases from the measurements in its process, so the result is the serial one;
+        with user-built :class:`~.cases.Case` objects the folds run in this process. The
+        processes are spawned: a script calling this with ``workers > 1`` needs the usual
+        ``if __name__ == "__main__":`` guard.
 
     Returns
     -------
     ValidationReport
     """
     say = progress or (lambda line: None)
+    if not (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1):
+        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     cats = None if category is None else ([category] if isinstance(category, str)
                                           else list(category))
     if cats is not None:
@@ -279,16 +382,7 @@ def validate(measurements=None, *, category=None, loso: bool = True,
     wanted = [r for r in rows if cats is None or r.category in cats]
     if loso:
         sources = sorted({r.source for r in wanted})
-        for i, src in enumerate(sources):
-            say(f"[{i + 1}/{len(sources)}] refitting without {src[:70]}")
-            train = [c for c in cases if c.source != src and c.category not in FIT_EXCLUDED]
-            held = [r for r in rows if r.source == src]
-            fit = _fold_fit(train, start, max_nfev)
-            preds = _predict_with(fit, start, [r.case for r in held])
-            for r, y in zip(held, preds):
-                r.loso = y
-            report.fits[src] = fit
-            say(f"[{i + 1}/{len(sources)}] without {src[:70]}: {len(held)} rows predicted")
+        report.fits = _loso(cases, rows, sources, start, max_nfev, workers, say)
         if bands:
             _bands(report, rows)
     if cross_generation:
@@ -298,78 +392,53 @@ def validate(measurements=None, *, category=None, loso: bool = True,
         external = external_measurements()
     if external is not False and external is not None:
         say("external check: predicting measurements never fitted")
-        report.external = _external(external, defaults, report.discrepancy, cats)
+        report.external = _external(external, defaults, report, cats)
     report.rows = wanted
     report.not_covered = [u for u in uncovered if cats is None or u.category in cats]
     return report
 
 
-def _external(measurements, defaults, discrepancy, cats) -> list:
+def _external(measurements, defaults, report, cats) -> list:
     """Rows of measurements no fit has seen, predicted with ``defaults`` (the shipped ones);
-    the band is the category's LOSO discrepancy around the prediction."""
+    the band is the LOSO discrepancy of the row's stratum (as users' bands read it)."""
     cases, _uncovered = as_cases(measurements)
     cases = [c for c in cases if cats is None or c.category in cats]
     if not cases:
         return []
     values = starting_values(defaults, sorted({u for c in cases for u in c.uses}))
+    record = {"strata": report.strata, "discrepancy": report.discrepancy}
     out = []
     for c, y in zip(cases, evaluate(cases, values)):
         r = ValidationRow(c, float(np.asarray(y, dtype=float).reshape(-1)[0]))
-        sd = discrepancy.get(c.category, float("nan"))
-        if r.in_sample > 0 and math.isfinite(sd):
-            r.band = (r.in_sample * math.exp(-Z90 * sd), r.in_sample,
-                      r.in_sample * math.exp(Z90 * sd))
+        off = stratum_offsets(record, c.category, r.regime, r.vendor)
+        if r.in_sample > 0 and off is not None:
+            r.band = stratum_band(r.in_sample, *off, orientation(r.unit))
         out.append(r)
     return out
 
 
-def _bands(report, rows):
-    """p10/p50/p90 around each LOSO prediction: the category's discrepancy measured on the
-    OTHER sources' LOSO errors (so the band of a row never uses that row's own error)."""
-    logs = {r.id: math.log(r.loso / r.measured) if r.loso > 0 else float("nan") for r in rows}
-    for cat in {r.category for r in rows}:
-        report.discrepancy[cat] = _discrepancy_sd([logs[r.id] for r in rows
-                                                   if r.category == cat])
+def _scored(rows) -> list:
+    """The held-out errors of ``rows`` as conformal scores (oriented ln(measured / LOSO))."""
+    out = []
     for r in rows:
-        if not (r.loso > 0):
-            continue
-        others = [logs[o.id] for o in rows if o.category == r.category and o.source != r.source]
-        sd = _discrepancy_sd(others)
-        if not math.isfinite(sd):
-            continue
-        fit = report.fits.get(r.source)
-        sd_par = _parameter_log_sd(fit, r.case) if fit is not None else 0.0
-        total = math.sqrt(sd ** 2 + sd_par ** 2)
-        r.band = (r.loso * math.exp(-Z90 * total), r.loso, r.loso * math.exp(Z90 * total))
+        ok = r.loso > 0 and r.measured > 0
+        out.append(Scored(r.category, r.regime, r.vendor, r.source,
+                          orientation(r.unit) * math.log(r.measured / r.loso) if ok
+                          else float("nan")))
+    return out
 
 
-def _parameter_log_sd(fit, case) -> float:
-    """Propagated log-sd of a prediction from the fitted parameters' log-sds (independent)."""
-    base = dict(fit.values)
-    y0 = np.asarray(case.predict(base), dtype=float).reshape(-1)[0]
-    if not (y0 > 0):
-        return 0.0
-    var = 0.0
-    for name in case.uses:
-        key = name
-        while key is not None and key not in fit.parameters:
-            key = parent(key)
-        est = fit.parameters.get(key) if key else None
-        if est is None or not est.identifiable or not math.isfinite(est.log_sd):
-            continue
-        bumped = dict(base)
-        bumped[key] = est.value * math.exp(-1e-3)   # downwards: never past an upper bound
-        if key != name and name in bumped:
-            bumped[name] = bumped[key]
-        try:
-            y1 = np.asarray(case.predict(bumped), dtype=float).reshape(-1)[0]
-        except ValueError:
-            continue
-        if not (y1 > 0):
-            continue
-        elasticity = math.log(y1 / y0) / -1e-3
-        var += (elasticity * est.log_sd) ** 2
-    return math.sqrt(var)
+def _bands(report, rows):
+    """p10/p50/p90 around each LOSO prediction from its stratum's discrepancy, measured on the
+    OTHER sources' LOSO errors (so the band of a row never uses its own source's errors);
+    the strata record (every source) for users' bands and the external check."""
+    scored = _scored(rows)
+    for r, ((low, high), _key) in zip(rows, conformal_offsets(scored)):
+        if r.loso > 0 and math.isfinite(low):
+            r.band = stratum_band(r.loso, low, high, orientation(r.unit))
+    report.strata = strata_record(scored)
+    report.discrepancy = {s["category"]: s["sd"] for s in report.strata
+                          if s["regime"] is None and s["vendor"] is None}
 
 
 def _arch(case):

@@ -89,7 +89,7 @@ __all__ = ["EQUATIONS", "forward_dense", "backward_dense", "forward_scores",
 
 
 t, h, ba = s.tensor_parallel, s.hidden, s.activation_bytes_per_element
-phi, gamma, rho, delta = (s.fused_memory_kernels, s.gated_ffn, s.rotary_embedding,
+phi, gamma, rho, delta = (s.fused_memory_kernels, s.ffn_gated, s.rotary_embedding,
                           s.dropout_masks_stored)
 mask = s.korthikanti_byte_per_token          # 1 byte per element (per token)
 per_token = s.per_token
@@ -103,7 +103,7 @@ def _choose(unfused, fused):
 
 _sp = 1 + s.sequence_parallel * (t - 1)               # divisor of the h-wide tensors
 _H = h / _sp                                          # h-wide elements per token on a device
-_F = s.ffn_intermediate / t                           # FFN intermediate elements
+_F = s.ffn_width / ((1 + gamma) * t)                  # FFN intermediate elements (one matrix)
 _R = rho * (s.heads + s.kv_heads) * s.head_dim / t    # rotated q and k elements
 _A = s.attention_scores_stored * s.heads * s.sequence_length * per_token / t  # score elements
 _Q = s.heads * s.head_dim / t                         # attention output (proj input) elements

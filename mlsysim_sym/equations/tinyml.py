@@ -9,7 +9,17 @@ stream from flash. An inference costs N_MAC multiply-accumulates at c cycles per
 software stack (CMSIS-NN's int8 kernels widen operands for the Cortex-M DSP dual 16-bit MAC, so
 c >= 0.5; loads, requantisation and im2col add to it: c is empirical) at the core clock, and
 cannot finish before every weight has been read once: latency = Max(compute, weight read) +
-overhead. MLPerf Tiny (Banbury et al. 2021) reports this latency (single stream, batch 1).
+overhead. MLPerf Tiny (Banbury et al. 2021) reports this latency (single stream, batch 1), and
+the energy of one inference: the chip's active power times the latency.
+
+Peak MAC rates per CPU family (``CORE_INT8_MACS_PER_CYCLE``): Cortex-M0+/M3 have no SIMD
+(CMSIS-NN's pure C path), Cortex-M4/M7/M33 with the DSP extension retire two 16-bit MACs per
+cycle (SMLAD), Cortex-M55/M85 with Helium eight 8-bit MACs per cycle; the ESP32-S3's figure is
+Espressif's fastest measured ESP-NN kernel, not an ISA bound. A single-issue core issues the
+operand loads beside the SMLADs, so its int8 loop reaches half the dual-MAC bound
+(``CORE_ISSUE_FRACTION``); the dual-issue Cortex-M7 reaches it. Each output element adds a
+requantization epilogue of about 24 issue slots (``EPILOGUE_INSTRUCTIONS``), which is why
+depthwise layers (9 MACs per output) cost more per MAC than 3x3 convolutions (144 and more).
 
 Regime of validity: one CPU core running int8 kernels layer by layer, one inference at a time;
 accelerators (NPUs, CNN engines, multi-core clusters) need their own cycles-per-MAC; activation
@@ -24,6 +34,8 @@ arXiv:1801.06601, 2018.
 Banbury et al., "MLPerf Tiny Benchmark", NeurIPS Datasets and Benchmarks 2021.
 Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009.
 """
+
+import re
 
 import sympy
 
@@ -43,9 +55,106 @@ for _ref in (
               "and others", "MLPerf Tiny Benchmark",
               "Proceedings of the NeurIPS Track on Datasets and Benchmarks", 2021,
               url="https://arxiv.org/abs/2106.07597", kind="inproceedings"),
+    Reference("armcommunity2021m55macs", "Arm Community AI and ML forum",
+              "What does the MACs(8x8) of Ethos-U55 specification mean? (thread quoting the "
+              "Cortex-M55 specification: up to 2 x 32-bit, 4 x 16-bit and 8 x 8-bit MACs/cycle)",
+              "community.arm.com", 2021,
+              url="https://community.arm.com/support-forums/f/ai-and-ml-forum/49017/"
+                  "what-does-the-macs-8x8-of-ethos-u55-specification-mean/171257", kind="misc"),
+    Reference("espressif2023espnn", "Espressif Systems", "ESP-NN: optimised neural-network "
+              "kernels for Espressif chips (README, kernelwise performance on ESP32-S3)",
+              "github.com/espressif/esp-nn, README.md at commit 0798b58f", 2023,
+              url="https://github.com/espressif/esp-nn", kind="misc"),
+    Reference("cmsisnn2024readme", "Arm Limited", "CMSIS-NN software library (README: "
+              "implementations per processor feature: pure C for Cortex-M0/M3, DSP extension, "
+              "MVE/Helium)", "github.com/ARM-software/CMSIS-NN, v7.0.0", 2024,
+              url="https://github.com/ARM-software/CMSIS-NN", kind="misc"),
+    Reference("cmsisnn2024support", "Arm Limited", "CMSIS-NN Include/arm_nnsupportfunctions.h: "
+              "arm_nn_requantize, arm_nn_doubling_high_mult_no_sat, "
+              "arm_nn_divide_by_power_of_two", "github.com/ARM-software/CMSIS-NN", 2024,
+              url="https://github.com/ARM-software/CMSIS-NN/blob/main/Include/"
+                  "arm_nnsupportfunctions.h", kind="misc"),
+    Reference("soc2024m7pipeline", "systemonchips.com", "Cortex-M7 pipeline efficiency and "
+              "clock cycle measurement challenges (dual-issue superscalar pipeline vs the "
+              "3-stage pipelines of Cortex-M0/M3/M4)", "systemonchips.com", 2024,
+              url="https://www.systemonchips.com/"
+                  "cortex-m7-pipeline-efficiency-and-clock-cycle-measurement-challenges",
+              kind="misc"),
 ):
     if _ref.key not in REFERENCES:
         add(_ref)
+
+#: Peak int8 multiply-accumulates per core clock of each CPU family, as the int8 kernels use
+#: it: ``family -> (MAC/cycle, reference key, locator, basis)``. These are upper bounds of the
+#: instruction set (the registry's ``peak.int8`` = rate x 2 OP/MAC x clock x cores used);
+#: what a software stack achieves is the calibrated ``tinyml_mac_efficiency`` of that peak.
+CORE_INT8_MACS_PER_CYCLE = {
+    "cortex-m0plus": (0.5, "cmsisnn2024readme", "Current Operator Support: Cortex-M0/M3 take "
+                      "the pure C path (no SIMD); Armv6-M has no multiply-accumulate "
+                      "instruction, so a MAC is a MUL and an ADD at one instruction per cycle",
+                      "assumption"),
+    "cortex-m3": (0.5, "cmsisnn2024readme", "pure C path (no DSP extension): one 32-bit MLA "
+                  "issue per MAC, taken as two cycles", "assumption"),
+    "cortex-m4": (2.0, "lai2018cmsisnn", "Sec. 2-3: q7 operands widened to q15 for the DSP "
+                  "extension's SMLAD, two 16-bit MACs per instruction per cycle", "derived"),
+    "cortex-m7": (2.0, "lai2018cmsisnn", "Sec. 2-3: SMLAD dual 16-bit MAC; the M7's dual issue "
+                  "pairs it with a load, not a second MAC", "derived"),
+    "cortex-m33": (2.0, "lai2018cmsisnn", "Sec. 2-3: SMLAD dual 16-bit MAC (Armv8-M Mainline "
+                   "with the DSP extension)", "derived"),
+    "cortex-m55": (8.0, "armcommunity2021m55macs", "Cortex-M55 specification as quoted: 'up to "
+                   "2 x 32-bit MACs/cycle, 4 x 16-bit MACs/cycle and 8 x 8-bit MACs/cycle' "
+                   "(Helium/MVE)", "vendor_spec"),
+    "cortex-m85": (8.0, "armcommunity2021m55macs", "Helium/MVE as on the Cortex-M55 (8 x 8-bit "
+                   "MACs/cycle); Arm's Cortex-M85 figure itself was not read in a source here",
+                   "assumption"),
+    "xtensa-lx7-esp32s3": (409600 / 461398, "espressif2023espnn", "Kernelwise performance "
+                           "table: 1x1 convolution input(10,10) filter(64x1x1x64), 461,398 "
+                           "ticks for 10x10x64x64 = 409,600 MACs (the fastest s8 kernel, "
+                           "one core at 240 MHz)", "derived"),
+}
+
+#: Share of the ISA peak MAC rate an int8 inner loop can issue on each CPU family when the CPU
+#: runs the kernels: ``family -> (fraction, reference key, locator, basis)``. A single-issue
+#: pipeline (Cortex-M0+/M3/M4 three-stage; Cortex-M33 dual-issues only some 16-bit pairs, not a
+#: 32-bit load with SMLAD) spends an issue slot on each operand load beside each SMLAD, so the
+#: loop retires about one MAC per cycle, half the SMLAD bound; the dual-issue Cortex-M7 pairs
+#: the load with the SMLAD. Families not listed (Helium cores, Xtensa, RISC-V clusters) keep
+#: their registry peak (no data here to say otherwise).
+CORE_ISSUE_FRACTION = {
+    "cortex-m0plus": (0.5, "soc2024m7pipeline", "the simpler 3-stage pipelines found in Cortex-M0, "
+                      "M3 and M4 (single issue): operand loads take issue slots", "assumption"),
+    "cortex-m3": (0.5, "soc2024m7pipeline", "3-stage single-issue pipeline", "assumption"),
+    "cortex-m4": (0.5, "soc2024m7pipeline", "3-stage single-issue pipeline: a load per SMLAD "
+                  "halves the dual-MAC bound", "assumption"),
+    "cortex-m33": (0.5, "soc2024m7pipeline", "as the Cortex-M4 (its limited dual issue pairs "
+                   "16-bit instructions only)", "assumption"),
+    "cortex-m7": (1.0, "soc2024m7pipeline", "dual-issue superscalar pipeline: 'a load/store "
+                  "operation can be issued to the load/store unit while an arithmetic operation "
+                  "is issued'", "vendor_spec"),
+}
+
+#: Stacks whose MACs run on an accelerator beside the CPU (Silicon Labs' MVP), so the CPU's
+#: issue limit does not apply to them.
+OFFLOAD_STACKS = ("tflm_mvp",)
+
+#: Derivation of ``tinyml_epilogue_macs`` (24): the per-output work of CMSIS-NN's s8 kernels,
+#: counted in instructions of arm_nnsupportfunctions.h (one issue slot each, the inner loop's
+#: rate of one MAC per slot): left shift 1; arm_nn_doubling_high_mult_no_sat 6 (sign test 2,
+#: 64-bit multiply-accumulate with the 2^30 nudge 2, high-word shift 2);
+#: arm_nn_divide_by_power_of_two 10 (mask 2, and 1, shift 1, threshold 2, two compare-and-
+#: increment 4); epilogue 7 (per-channel multiplier and shift loads 2, output offset 1, clamp 2,
+#: byte store 1, pointer 1).
+EPILOGUE_INSTRUCTIONS = {"left shift": 1, "doubling high multiply": 6,
+                         "rounding divide by 2^n": 10, "offset, clamp, store": 7}
+
+
+def core_family(isa):
+    """``"cortex-m4"``-style CPU family named in a registry ``isa`` string, or None."""
+    m = re.search(r"Cortex-M(\d+)(\+|P)?", isa or "")
+    if m is None:
+        return None
+    return f"cortex-m{m.group(1)}" + ("plus" if m.group(2) == "+" else "")
+
 
 _W, _A = s.weight_bytes, s.tinyml_peak_activation_bytes
 _weights_fit_sram = _W + _A <= s.mcu_sram_capacity
@@ -57,12 +166,14 @@ WALL = Wall(
     summary=(
         "On a microcontroller the peak activation memory must fit the on-chip SRAM and the "
         "weights the flash, or the model does not run. Weights that also fit in SRAM are read "
-        "from it, else streamed from slower flash. Latency is the MAC count times the software "
-        "stack's cycles per MAC over the clock, or the time to read every weight once, "
-        "whichever is longer."
+        "from it, else streamed from slower flash. Latency is the MAC count, plus a "
+        "requantization epilogue per output element, times the software stack's cycles per MAC "
+        "over the clock, or the time to read every weight once, whichever is longer. Energy "
+        "per inference is the chip's active power times the latency."
     ),
     regime="One CPU core, int8 kernels executed layer by layer, batch 1; weights in SRAM only "
-           "when weights + peak activations fit; accelerators need their own cycles per MAC.",
+           "when weights + peak activations fit; accelerators need their own cycles per MAC; "
+           "energy counts the chip's run-mode power only (no idle, sensor or board power).",
     equations=(
         Equation(s.weight_bytes, s.parameters * s.bytes_per_parameter, cite="lin2020mcunet",
                  locator="Sec. 1: weights are stored in flash, int8 (1 byte per weight)"),
@@ -81,10 +192,16 @@ WALL = Wall(
                  cite="lin2020mcunet", locator="Sec. 1: SRAM (read/write) vs flash (read-only) "
                  "memory hierarchy of an MCU",
                  note="weights in SRAM are read at the faster tier: more SRAM is never slower"),
-        Equation(s.tinyml_compute_time, s.tinyml_macs * s.tinyml_cycles_per_mac
-                 / s.mcu_clock_frequency, cite="lai2018cmsisnn",
+        Equation(s.tinyml_compute_time,
+                 (s.tinyml_macs + s.tinyml_output_elements * s.tinyml_epilogue_macs)
+                 * s.tinyml_cycles_per_mac / s.mcu_clock_frequency, cite="lai2018cmsisnn",
                  locator="Sec. 2-3: q7 operands widened to q15 for the dual 16-bit MAC (SMLAD): "
-                 "at most 2 MACs per cycle"),
+                 "at most 2 MACs per cycle; each output is then bias-added, shifted and "
+                 "saturated to q7",
+                 note="every output element adds a requantization epilogue of about 24 issue "
+                      "slots (CMSIS-NN arm_nn_requantize + offset, clamp, store), so layers with "
+                      "few MACs per output (depthwise, the 1-channel first conv) cost more per "
+                      "MAC than 3x3 convolutions"),
         Equation(s.tinyml_weight_read_time, s.weight_bytes / s.tinyml_weight_bandwidth,
                  cite="williams2009roofline", locator="Sec. 2: compulsory traffic over bandwidth"),
         Equation(s.tinyml_latency, sympy.Max(s.tinyml_compute_time, s.tinyml_weight_read_time,
@@ -96,6 +213,12 @@ WALL = Wall(
         Equation(s.tinyml_throughput, s.samples_per_batch_element / s.tinyml_latency,
                  cite="banbury2021mlperftiny", locator="single stream: inferences per second = "
                  "1 / latency (EEMBC runner's median throughput)"),
+        Equation(s.tinyml_energy, s.mcu_active_power * s.tinyml_latency,
+                 cite="banbury2021mlperftiny", locator="energy-measurement mode (EEMBC EnergyRunner): the "
+                 "EnergyRunner integrates the device's power over the inferences: energy per "
+                 "inference = average active power x latency",
+                 note="active power from the chip's datasheet run-mode current x supply "
+                      "voltage, scaled with the clock; idle and sensor power are not included"),
         Equation(s.tinyml_sram_utilization, s.tinyml_sram_footprint / s.mcu_sram_capacity,
                  cite="lin2020mcunet", locator="Sec. 2: the peak activation memory must fit SRAM"),
         Equation(s.tinyml_flash_utilization, s.tinyml_flash_footprint / s.mcu_flash_capacity,
@@ -107,6 +230,8 @@ WALL = Wall(
         Constraint("weights_fit_flash", s.tinyml_flash_footprint, s.mcu_flash_capacity,
                    cite="lin2020mcunet", kind="capacity"),
     ),
-    references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline"),
+    references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline",
+                "armcommunity2021m55macs", "espressif2023espnn", "cmsisnn2024readme",
+                "cmsisnn2024support", "soc2024m7pipeline"),
     kind="workload",
 )

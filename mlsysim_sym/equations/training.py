@@ -26,9 +26,11 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   forward) time up to o, less the attention time that already hides the CP exchange (one
   compute budget); then the optimizer (wall 2).
 - Memory: 2 + 2 + 12 bytes/param over t p (experts over e too) and the ZeRO shards;
-  activations from Korthikanti Table 2 interpolated by the recompute fractions, with sequence
-  parallelism and FlashAttention (no 5 a s^2 b term), x L/p layers x min(p, m) micro-batches in
-  flight (1F1B), x (1 + (p - 1)/(p v)) when interleaved.
+  activations from Korthikanti Table 2 by tensor class (16-bit activations; the linear layers'
+  saved inputs, 1 byte under Transformer Engine's FP8 recipe; the model's attention and FFN
+  widths) interpolated by the recompute fractions, with sequence parallelism and
+  FlashAttention (no 5 a s^2 b term), x L/p layers x min(p, m) micro-batches in flight (1F1B),
+  x (1 + (p - 1)/(p v)) when interleaved.
 
 Regime: decoder transformers (dense or MoE), GPT-style 4h FFN in the activation coefficients;
 balanced stages, or an even layer split whose last stage adds the LM head (iota_h; the
@@ -80,6 +82,36 @@ for _ref in (
               "GitHub repository NVIDIA/Megatron-LM", 2024,
               url="https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/"
                   "tensor_parallel/cross_entropy.py", kind="misc"),
+    Reference("nvidia2024transformerengine", "NVIDIA", "Transformer Engine: "
+              "transformer_engine/pytorch/module/linear.py (_Linear.forward), commit 0004dbd0",
+              "GitHub repository NVIDIA/TransformerEngine", 2024,
+              url="https://github.com/NVIDIA/TransformerEngine/blob/"
+                  "0004dbd0231cb02d7b47d45344900a494fa13f46/transformer_engine/pytorch/module/"
+                  "linear.py", kind="misc"),
+    Reference("pytorch2024torchaofloat8", "PyTorch contributors", "torchao: "
+              "torchao/float8/float8_linear.py (matmul_with_hp_or_float8_args)",
+              "GitHub repository pytorch/ao", 2024,
+              url="https://github.com/pytorch/ao/blob/main/torchao/float8/float8_linear.py",
+              kind="misc"),
+    Reference("pytorch2024torchtitan", "PyTorch contributors", "torchtitan: "
+              "torchtitan/parallelisms/parallelize_llama.py (_apply_ac_to_transformer_block, "
+              "op-level selective activation checkpointing), commit 9dec370",
+              "GitHub repository pytorch/torchtitan", 2024,
+              url="https://github.com/pytorch/torchtitan/blob/"
+                  "9dec370ad26b5f8e9a7333a0e36165018262644b/torchtitan/parallelisms/"
+                  "parallelize_llama.py", kind="misc"),
+    Reference("jax2024checkpointpolicies", "JAX authors", "jax/_src/ad_checkpoint.py: "
+              "checkpoint_policies.checkpoint_dots_with_no_batch_dims (dot_general without "
+              "batch dimensions saveable) and partial_eval_jaxpr_custom (only residuals the "
+              "backward uses are kept)", "GitHub repository jax-ml/jax", 2024,
+              url="https://github.com/jax-ml/jax/blob/main/jax/_src/ad_checkpoint.py",
+              kind="misc"),
+    Reference("maxtext2023layers", "Google", "MaxText: MaxText/layers.py (DecoderLayer: one "
+              "pre-norm output feeds attention and MLP; Decoder: remat_policy minimal = "
+              "checkpoint_dots_with_no_batch_dims, full = nothing saveable) and "
+              "MaxText/configs/base.yml (logical_axis_rules: activation_embed -> tensor)",
+              "GitHub repository AI-Hypercomputer/maxtext", 2023,
+              url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -91,7 +123,8 @@ t, p, d, c, e, v = (s.tensor_parallel, s.pipeline_parallel, s.data_parallel, s.c
                     s.expert_parallel, s.pipeline_interleave)
 b, S, m, g = s.micro_batch, s.sequence_length, s.micro_batches, s.devices_per_node
 L, h, ba, eta = s.layers, s.hidden, s.activation_bytes_per_element, s.communication_efficiency
-rd, ra = s.recomputed_dense_fraction, s.recomputed_attention_fraction
+rd, ra, ro, rj = (s.recomputed_dense_fraction, s.recomputed_attention_fraction,
+                  s.recomputed_op_fraction, s.recomputed_dots_fraction)
 fpt = s.flops_per_parameter_token
 _attn = 2 * s.attention_flops_per_pair * L * s.heads * s.head_dim * S  # forward FLOP/token
 _head = fpt * s.vocabulary * h * s.one_parameter  # LM-head GEMM FLOP/token
@@ -126,14 +159,55 @@ _busy = s.step_compute_time + s.tp_comm_time + s.pp_comm_time + s.cp_comm_time +
 # attention, 3 are the dropout mask and output. Models trained without dropout (delta = 0: Llama,
 # MPT, ...) store neither.
 _dropout = s.dropout_masks_stored
-_replicated = 8 + 2 * _dropout
 _scores = (2 + 3 * _dropout) * s.heads * S * s.per_token / (h * t)
-_act_layer = (S / c) * b * h * s.korthikanti_byte_per_token * (
-    (1 - rd) * (_replicated / _sp + 24 / t) + rd * 2 / _sp
-    + (1 - ra) * s.attention_scores_stored * _scores)
+# The same tensors by class (Korthikanti Sec. 4.1, one [s/c, b, h]-sized tensor = one unit):
+# 16-bit activations (b_a each) are the two norm inputs (replicated over TP unless SP), Q, K, V
+# (K and V at the KV width: GQA stores fewer) and the FFN's up-projection output(s) that the
+# activation function reads (the ffn width, twice when gated); the inputs of the four linear
+# layers (QKV, attention projection, FC1, FC2) are saved for the weight gradients at b_in each:
+# b_a, or 1 with Transformer Engine's FP8 recipe, which saves the FP8 cast of the input. With
+# q_w = kv_w = 1, a 4h ungated FFN and b_a = b_in = 2 this is Table 2's 10/sp + 24/t sbh.
+_elems = (S / c) * b * h * s.per_token               # elements of one [s/c, b, h] tensor
+_bi, _q_w, _kv_w = s.gemm_input_bytes_per_element, s.heads * s.head_dim / h, \
+    s.kv_heads * s.head_dim / h
+_ff_out = s.ffn_width / h                             # FC1 output(s) per h
+_ff_in = s.ffn_width / ((1 + s.ffn_gated) * h)        # FC2 input per h
+# a parallel block (pi_b = 1: GPT-J, PaLM) has one norm and one shared input for QKV and FC1
+_pb = s.parallel_block
+_layer_norecompute = _elems * (
+    (2 - _pb) * (ba + _bi) / _sp + (ba * (_q_w + 2 * _kv_w + _ff_out) + _bi * (_q_w + _ff_in)) / t)
+_one_byte = (S / c) * b * h * s.korthikanti_byte_per_token   # a 1-byte mask per element
+# torchtitan's op-level selective checkpointing saves the layer input, the attention output and
+# the outputs of every other matmul in forward order (q, k, v, o, up [, gate], down: q, v, the
+# first up-projection and, gated, the down-projection's unreduced [s, b, h] partial sums), and
+# recomputes the others: k, o and the second up- (gated) or the down-projection (ungated)
+_op_saved = _elems * ba * (1 / _sp + (2 * _q_w + _kv_w + _ff_in) / t + s.ffn_gated)
+# JAX's checkpoint_dots_with_no_batch_dims (MaxText remat_policy "minimal") marks every
+# dot_general without batch dimensions saveable (the weight matmuls, not the attention core's
+# batched einsums nor FlashAttention's kernel); JAX keeps a saveable value only when the backward
+# needs it (partial_eval_jaxpr_custom): the layer input (the scan carry), Q, K, V (the attention
+# core and RoPE are recomputed from them), the attention projection's output (with the layer
+# input it rebuilds the second norm's input) and the FFN up-projection output(s) (the
+# activation and the down-projection's input are recomputed from them); the down-projection's
+# output only feeds the residual add and is dropped; in a parallel block the attention output
+# joins the residual the same way (the FFN reads the shared norm output), so it is dropped too.
+# No weight GEMM is recomputed.
+_dots_saved = _elems * ba * ((2 - _pb) / _sp + (_q_w + 2 * _kv_w + _ff_out) / t)
+_op_recomputed_gemm = s.layers * fpt * h ** 2 * (_kv_w + _q_w + _ff_in) * s.one_parameter
+
+
+def _stored(r_d, r_o, r_j=0):
+    """Bytes one layer keeps for the backward with a fraction r_d of layers recomputed whole
+    (they keep only their 16-bit input), r_o under op-level checkpointing and r_j under JAX's
+    dots-saved policy; the eager attention scores unless recomputed."""
+    return ((1 - r_d - r_o - r_j) * (_layer_norecompute + _one_byte * 2 * _dropout / _sp)
+            + r_d * _elems * ba / _sp + r_o * _op_saved + r_j * _dots_saved
+            + _one_byte * (1 - ra) * s.attention_scores_stored * _scores)
+
+
+_act_layer = _stored(rd, ro, rj)
 # the same with nothing recomputed: what the one layer being recomputed in the backward holds
-_act_layer_full = (S / c) * b * h * s.korthikanti_byte_per_token * (
-    (_replicated / _sp + 24 / t) + (1 - ra) * s.attention_scores_stored * _scores)
+_act_layer_full = _stored(0, 0)
 _attn_hw = (3 + ra) * _attn                          # attention-core FLOP/token, recompute incl.
 _tok_dev = s.tokens_per_step / s.devices
 # the two memory-bound traffics of a step (per device), shared by their time equations and by
@@ -210,10 +284,13 @@ WALL = Wall(
         Equation(s.pipeline_bubble_fraction, (p - 1) / (v * m + p - 1), cite=_N,
                  locator="Sec. 2.2: bubble / ideal time = (p - 1)/(v m); here / total time"),
         Equation(s.recomputed_forward_fraction, (rd * (fpt * s.active_parameters - _head)
+                                                 + ro * _op_recomputed_gemm
                                                  + ra * _attn) / s.forward_flops_per_token,
                  cite="korthikanti2022recomputation", locator="App. A: selective recomputes the "
                  "2bs^2h + 2bs^2h attention core; full the layers, not the logits (eq. 3)",
-                 note="gives 72Bslh^2(1 + 2s/9h + V/12lh) for selective; App. A prints s/3h"),
+                 note="gives 72Bslh^2(1 + 2s/9h + V/12lh) for selective; App. A prints s/3h; "
+                      "op-level checkpointing (torchtitan) recomputes every second matmul: k, "
+                      "o and the second up- or the down-projection"),
         Equation(s.attention_compute_time, _attention_time(_attn_hw * _tok_dev),
                  cite="dao2023flashattention2", locator="Sec. 4.1: attention reaches a lower "
                  "fraction of peak than GEMMs (forward and backward benchmarks)",
@@ -315,8 +392,21 @@ WALL = Wall(
         Equation(s.activation_memory, _act_layer * L / p * sympy.Min(p, m) * sympy.Piecewise(
             (1, v <= 1), (1 + (p - 1) / (p * v), True)), cite="korthikanti2022recomputation",
                  locator="Table 2; Sec. 4.2.3: the first stage holds L layers, x (1 + (p-1)/(pm))",
-                 note="fractions interpolate Table 2; FlashAttention drops 5as/h; CP splits s; "
-                      "without dropout (delta = 0) the masks are not stored (Sec. 4.1)"),
+                 note="Table 2's tensors by class (Sec. 4.1): norm inputs, Q/K/V at their widths "
+                      "(GQA), the FFN up-projection output(s) at b_a; the four linear layers' "
+                      "inputs at b_in (Transformer Engine's FP8 recipe saves their FP8 cast: "
+                      "linear.py, _Linear.forward, saved_inputmat / saved_inputmat_t; torchao's "
+                      "Float8Linear saves the bf16 input: matmul_with_hp_or_float8_args); "
+                      "fractions interpolate; FlashAttention drops 5as/h; CP splits s; "
+                      "without dropout (delta = 0) the masks are not stored; op-level "
+                      "checkpointing (torchtitan, _custom_policy: 'Saves output of all compute "
+                      "ops, except every second mm') keeps the input, the attention output and "
+                      "every other matmul output; JAX's checkpoint_dots_with_no_batch_dims "
+                      "(MaxText 'minimal', jax2024checkpointpolicies, maxtext2023layers) keeps "
+                      "the layer input and the weight-matmul outputs the backward uses: Q, K, "
+                      "V, the FFN up-projection(s) and, in a sequential block, the attention "
+                      "projection; a parallel block (GPT-J, PaLM) has one norm input and one "
+                      "shared linear input"),
         Equation(s.logits_memory, b * S / c * s.vocabulary / t * s.per_token
                  * s.logits_bytes_per_element, cite="megatron2024crossentropy",
                  locator="_VocabParallelCrossEntropy.forward: vocab_parallel_logits.float(), "
@@ -327,7 +417,7 @@ WALL = Wall(
                  cite="narayanan2021megatron", locator="Sec. 2.2.1, Fig. 4: in 1F1B the last "
                  "stage runs each micro-batch's backward right after its forward",
                  note="one micro-batch in flight, plus its logits"),
-        Equation(s.recompute_working_memory, rd * _act_layer_full,
+        Equation(s.recompute_working_memory, (rd + ro + rj) * _act_layer_full,
                  cite="korthikanti2022recomputation", locator="Sec. 4.2: full recomputation "
                  "stores 2sbh per layer and recomputes each layer's forward in the backward",
                  note="the recomputed layer's activations (Table 2, no recomputation) live "
@@ -354,8 +444,9 @@ WALL = Wall(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
     references=(_N, "korthikanti2022recomputation", _Z, "ivanov2021datamovement",
-                "nvidia2024transformerengine",
                 "megatron2023fusions", "dao2022flashattention", "dao2023flashattention2",
+                "nvidia2024transformerengine", "pytorch2024torchaofloat8",
+                "pytorch2024torchtitan", "jax2024checkpointpolicies", "maxtext2023layers",
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",

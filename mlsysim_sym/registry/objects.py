@@ -512,7 +512,7 @@ class Hardware(RegistryObject):
 
 # ---- models ----------------------------------------------------------------------------------
 
-_ARCH_FIELDS = ("layers", "hidden", "heads", "ffn", "ffn_gated", "vocab", "tied_embeddings",
+_ARCH_FIELDS = ("layers", "hidden", "heads", "ffn", "ffn_gated", "parallel_block", "vocab", "tied_embeddings",
                 "max_context", "norm", "attention_bias", "qkv_bias", "mlp_bias", "position",
                 "type_vocab", "pooler", "mla", "ssm")
 _ARCH_BLOCKS = ("mla", "ssm")
@@ -529,6 +529,9 @@ class Model(RegistryObject):
         Architecture integers (None when not given). ``head_dim`` defaults to hidden / heads,
         ``kv_heads`` to heads (1 for MQA).
     ffn_gated, tied_embeddings, attention_bias, qkv_bias, mlp_bias, pooler : bool
+    parallel_block : bool
+        Attention and FFN read the same norm output and their sum joins the residual stream
+        (GPT-J, PaLM, MaxText's 2023 synthetic decoder) instead of running one after the other.
     norm, position, attention : str
         ``attention`` defaults from kv_heads (mha / gqa / mqa).
     mla, ssm, moe, diffusion, input : schema blocks or None
@@ -540,6 +543,9 @@ class Model(RegistryObject):
         [param]
     peak_activation_memory : pint.Quantity or None
         [B]
+    output_elements : float or None
+        Activation elements the layers write in one inference (TinyML: each output pays a
+        requantization epilogue), None when not published.
     sliding_window : pint.Quantity or None
         [token] The window of the sliding-window attention layers (Mistral 7B, Gemma 2), None
         for full attention.
@@ -553,6 +559,7 @@ class Model(RegistryObject):
                         "published_active_parameters": "published_active_params",
                         "published_flops": "published_flops", "published_macs": "published_macs",
                         "peak_activation_memory": "peak_activation_memory",
+                        "output_elements": "published_output_elements",
                         "sliding_window": "sliding_window",
                         "windowed_layer_share": "windowed_layer_share"}
 
@@ -599,6 +606,8 @@ class Model(RegistryObject):
         _set(self, "published_parameters", self._q("published_params"))
         _set(self, "published_active_parameters", self._q("published_active_params"))
         _set(self, "peak_activation_memory", self._q("peak_activation_memory"))
+        out = self._q("published_output_elements")
+        _set(self, "output_elements", None if out is None else float(out.to("").magnitude))
         window = self._q("sliding_window")
         share = self._q("windowed_layer_share")
         _set(self, "sliding_window", window)

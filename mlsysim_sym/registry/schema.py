@@ -290,6 +290,8 @@ BusEfficiency = Qty("", "0.82")
 Tokens = Qty("token", "4096 token")
 #: a share in (0, 1] (the upper bound is checked where it is used)
 Share = Qty("", "0.5")
+#: a number of elements (dimensionless count)
+Count = Qty("", "72012")
 
 
 # ---- sources -------------------------------------------------------------------------------------
@@ -465,6 +467,7 @@ class ArchitectureSpec(_Strict):
     head_dim: Optional[PosInt] = None
     ffn: Optional[PosInt] = None
     ffn_gated: bool = False
+    parallel_block: bool = False
     vocab: Optional[PosInt] = None
     tied_embeddings: bool = False
     max_context: Optional[PosInt] = None
@@ -524,6 +527,7 @@ class ModelSpec(_Entry):
     diffusion: Optional[DiffusionSpec] = None
     precision: Optional[Precision] = None
     peak_activation_memory: Optional[Bytes] = None
+    published_output_elements: Optional[Count] = None
     sliding_window: Optional[Tokens] = None
     windowed_layer_share: Optional[Share] = None
 

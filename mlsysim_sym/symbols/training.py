@@ -67,6 +67,15 @@ recomputed_attention_fraction = declare(
     "recomputed_attention_fraction", "dimensionless", r"r_{a}",
     "fraction of layers whose attention core (QK^T, softmax, dropout, AV) is recomputed "
     "(1: selective or full recomputation)", (0, 1))
+recomputed_op_fraction = declare(
+    "recomputed_op_fraction", "dimensionless", r"r_{o}",
+    "fraction of layers under op-level selective checkpointing (torchtitan's 'op' policy: the "
+    "attention output and every other matmul output saved, the rest recomputed)", (0, 1))
+recomputed_dots_fraction = declare(
+    "recomputed_dots_fraction", "dimensionless", r"r_{j}",
+    "fraction of layers under JAX's checkpoint_dots_with_no_batch_dims policy (MaxText's "
+    "'minimal' remat: the weight matmuls' outputs the backward needs and the layer input "
+    "saved, the rest recomputed)", (0, 1))
 sequence_parallel = declare("sequence_parallel", "dimensionless", r"\sigma_{sp}",
                             "1 with Megatron sequence parallelism, 0 without", (0, 1))
 attention_scores_stored = declare(
@@ -78,12 +87,6 @@ dropout_masks_stored = declare(
     "1 when the model trains with dropout (Korthikanti et al.'s GPT: 1-byte masks after "
     "attention, the projections and the softmax), 0 without (Llama, MPT and most current "
     "LLM pretraining)", (0, 1))
-ffn_intermediate = declare(
-    "ffn_intermediate", "dimensionless", r"f",
-    "FFN intermediate width of one matrix (4h for GPT; the gate's and the up projection's width "
-    "for a gated FFN); MoE layers: (k + shared) x the expert width", (1, 1e7))
-gated_ffn = declare("gated_ffn", "dimensionless", r"\gamma",
-                    "1 for a gated FFN (SwiGLU, GeGLU), 0 for a plain one (GeLU)", (0, 1))
 rotary_embedding = declare("rotary_embedding", "dimensionless", r"\rho",
                            "1 when queries and keys are rotated (RoPE) in every layer, 0 for "
                            "learned, ALiBi or no positions", (0, 1))
@@ -97,6 +100,17 @@ fused_memory_kernels = declare(
     "1 for the fused kernel set of Megatron-LM / Transformer Engine (bias-dropout-add, "
     "bias-GeLU / SwiGLU, RoPE and scale-mask-softmax each one kernel), 0 for PyTorch eager "
     "(one kernel per elementwise op)", (0, 1))
+gemm_input_bytes_per_element = declare(
+    "gemm_input_bytes_per_element", "B", r"b_{\mathrm{in}}",
+    "bytes per element of the linear layers' inputs saved for the weight gradient: the "
+    "activation width, or 1 with Transformer Engine's FP8 recipe (the FP8 cast is saved)",
+    (0.0625, 8))
+ffn_gated = declare("ffn_gated", "dimensionless", r"g_{ff}",
+                    "1 for a gated FFN (SwiGLU/GeGLU: two up-projections), 0 otherwise", (0, 1))
+parallel_block = declare(
+    "parallel_block", "dimensionless", r"\pi_{b}",
+    "1 when attention and FFN read the same norm output and their sum joins the residual "
+    "(GPT-J, PaLM: one norm input, one shared linear input), 0 for the sequential block", (0, 1))
 optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "

@@ -169,6 +169,14 @@ tinyml_macs = declare("tinyml_macs", "MAC", r"N_{\mathrm{MAC}}",
                       "multiply-accumulates of one inference", (1, 1e12))
 mcu_clock_frequency = declare("mcu_clock_frequency", "MHz", r"f_{\mathrm{clk}}",
                               "core clock of the microcontroller", (1e-3, 1e4))
+tinyml_output_elements = declare(
+    "tinyml_output_elements", "dimensionless", r"N_{\mathrm{out}}",
+    "activation elements the layers write in one inference (each needs a requantization "
+    "epilogue)", (0, 1e12))
+tinyml_epilogue_macs = constant(
+    "tinyml_epilogue_macs", 24, "MAC", r"e_{\mathrm{out}}",
+    "issue slots of the per-output epilogue (bias, requantization, offset, clamp, store) in MAC "
+    "equivalents of the int8 kernel: about 24 instructions in CMSIS-NN")
 tinyml_cycles_per_mac = declare(
     "tinyml_cycles_per_mac", "1/MAC", r"c_{\mathrm{MAC}}",
     "core clock cycles per multiply-accumulate achieved by the software stack, all overheads "
@@ -207,6 +215,11 @@ tinyml_weight_read_time = declare("tinyml_weight_read_time", "ms", r"T_{w}^{\mat
 tinyml_latency = declare("tinyml_latency", "ms", r"T_{\mathrm{inf}}", "time of one inference", _T)
 tinyml_throughput = declare("tinyml_throughput", "sample/s", r"X_{\mathrm{inf}}",
                             "inferences per second (one at a time)", (0, 1e12))
+mcu_active_power = declare("mcu_active_power", "mW", r"P_{\mathrm{MCU}}",
+                           "active (run-mode) power of the chip while it infers, at its clock",
+                           (0, 1e6))
+tinyml_energy = declare("tinyml_energy", "uJ", r"E_{\mathrm{inf}}",
+                        "energy of one inference: active power x latency", (0, 1e15))
 tinyml_sram_utilization = declare("tinyml_sram_utilization", "dimensionless", r"u_{\mathrm{SRAM}}",
                                   "SRAM footprint over SRAM capacity (feasible iff <= 1)", (0, 1e9))
 tinyml_flash_utilization = declare("tinyml_flash_utilization", "dimensionless",

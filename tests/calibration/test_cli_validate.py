@@ -19,3 +19,10 @@ def test_calibrate_missing_file_is_one_clear_line(capsys):
 def test_calibrate_unknown_parameter_is_one_clear_line(capsys):
     assert main(["calibrate", "--parameter", "speed_of_light"]) == 2
     assert "not a calibrated parameter" in capsys.readouterr().err
+
+
+def test_validate_takes_workers_and_reports_vendors(capsys):
+    assert main(["validate", "--no-loso", "--summary", "--category", "tinyml",
+                 "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "vendor" in out and "st " in out

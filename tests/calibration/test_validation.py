@@ -41,8 +41,31 @@ def test_in_sample_error_does_not_regress(report):
             RECORD["categories"][cat]["in_sample_median"] + TOLERANCE
 
 
-def test_bands_contain_at_least_80_percent_of_measurements(report):
-    assert report.summary()["all"]["band_coverage"] >= 0.80
+def test_bands_hold_about_80_percent_of_held_out_measurements_not_more(report):
+    # split-conformal p10..p90 (calibration/strata.py): 80% nominal; coverage reached by width
+    # (above 90%) fails as surely as bands that miss
+    s = report.summary()
+    assert 0.72 <= s["all"]["band_coverage"] <= 0.90, s["all"]
+    for cat in ("training", "inference"):
+        assert 0.65 <= s[cat]["band_coverage"] <= 0.95, (cat, s[cat])
+
+
+def test_the_recorded_strata_are_the_ones_users_read(report):
+    from mlsysim_sym.analysis.uncertainty import stratum_offsets
+    assert report.strata and RECORD.get("strata")
+    recorded = {(s["category"], s["regime"], s["vendor"]): s for s in RECORD["strata"]}
+    for st in report.strata:
+        key = (st["category"], st["regime"], st["vendor"])
+        assert key in recorded, f"{key}: stratum missing from validation.yaml"
+        assert stratum_offsets(RECORD, *key) == pytest.approx((st["low"], st["high"]),
+                                                              abs=0.02)
+
+
+def test_every_vendor_with_enough_rows_is_reported(report):
+    vs = report.vendor_summary()
+    assert sum(v["n"] for v in vs.values()) == len(report.rows)
+    assert all(v["reported"] == (v["n"] >= 5) for v in vs.values())
+    assert "## Per vendor" in report.markdown()
 
 
 def test_no_fold_saw_the_source_it_predicts(report):
@@ -85,7 +108,8 @@ def test_external_check_is_never_fitted_and_does_not_regress(report):
     assert s["median"] <= RECORD["external"]["median"] + TOLERANCE, (
         f"external check median |error| {s['median']:.1%} is worse than the recorded "
         f"{RECORD['external']['median']:.1%}; if intended, rerun scripts/calibrate_defaults.py")
-    assert all(r.in_sample > 0 and r.band[0] < r.in_sample < r.band[2] for r in report.external)
+    assert all(r.in_sample > 0 and r.band[0] <= r.in_sample <= r.band[2]
+               for r in report.external)
 
 
 def test_external_check_can_be_switched_off_or_given():

@@ -123,6 +123,7 @@ mcu = st.fixed_dictionaries({
     "mcu_sram_capacity": st.floats(16, 4096, **finite), "mcu_sram_bandwidth": st.floats(10, 1e4, **finite),
     "mcu_flash_capacity": st.floats(64, 16384, **finite),
     "mcu_flash_read_bytes_per_cycle": st.floats(0.1, 32, **finite), "fixed_overhead": st.floats(0, 1, **finite),
+    "tinyml_output_elements": st.floats(0, 1e7, **finite),
 })
 
 
@@ -143,6 +144,15 @@ def test_faster_clock_never_slower(d, factor):
     assume(d["tinyml_macs"] > 0)
     lat = tiny(d)[0]
     assert tiny({**d, "mcu_clock_frequency": d["mcu_clock_frequency"] * factor})[0] <= lat
+
+
+@settings(max_examples=300, deadline=None)
+@given(mcu, st.floats(1.01, 10, **finite))
+def test_more_output_elements_never_faster(d, factor):
+    # each output element adds a requantization epilogue: more outputs, never a shorter latency
+    lat = tiny(d)[0]
+    more = {**d, "tinyml_output_elements": d["tinyml_output_elements"] * factor + 1}
+    assert tiny(more)[0] >= lat * (1 - 1e-12)
 
 
 # ---------------------------------------------------------------------------------------- encoders

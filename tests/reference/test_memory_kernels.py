@@ -23,8 +23,8 @@ def evaluate(outputs, **over):
     return {o: ev.value(o) / base_factor("B/token") for o in outputs}
 # GPT-3 175B's layer as Korthikanti et al. Sec. 4.1 list it: h = 12288, a = 96, s = 2048,
 # 16-bit activations, 1-byte dropout masks, 4h GeLU FFN, eager attention, t = 1
-GPT = dict(hidden=12288, heads=96, sequence_length=2048, ffn_intermediate=4 * 12288,
-           gated_ffn=0, rotary_embedding=0, dropout_masks_stored=1, attention_scores_stored=1,
+GPT = dict(hidden=12288, heads=96, sequence_length=2048, ffn_width=4 * 12288,
+           ffn_gated=0, rotary_embedding=0, dropout_masks_stored=1, attention_scores_stored=1,
            tensor_parallel=1, sequence_parallel=0, recomputed_dense_fraction=0,
            recomputed_attention_fraction=0)
 
@@ -77,7 +77,7 @@ def test_flash_attention_keeps_the_scores_on_chip_and_recomputation_repeats_the_
         flash["memory_kernel_forward_traffic"], rel=1e-12)
     # no score bytes: linear in the width (f = 4h): doubling h doubles the bytes
     wide = _bytes(attention_scores_stored=0, fused_memory_kernels=1, hidden=2 * 12288,
-                  ffn_intermediate=8 * 12288)
+                  ffn_width=8 * 12288)
     assert wide["memory_kernel_traffic"] == pytest.approx(2 * flash["memory_kernel_traffic"],
                                                           rel=1e-12)
 
@@ -99,7 +99,7 @@ def test_swiglu_rope_and_tensor_parallel_split():
     # (replicated over t without SP, split with it); SwiGLU 3f + 5f and RoPE 2 + 2 on q and k,
     # both split over t; 2 bytes each
     h, f, a, kv, d, t = 4096, 14336, 32, 8, 128, 8
-    kw = dict(hidden=h, heads=a, kv_heads=kv, head_dim=d, ffn_intermediate=f, gated_ffn=1,
+    kw = dict(hidden=h, heads=a, kv_heads=kv, head_dim=d, ffn_width=2 * f, ffn_gated=1,
               rotary_embedding=1, dropout_masks_stored=0, attention_scores_stored=0,
               fused_memory_kernels=1, tensor_parallel=t)
     for sp, hdiv in ((0, 1), (1, t)):
@@ -136,7 +136,7 @@ def test_fp8_casts_every_gemm_operand_row_and_column_wise():
     # the output gradients of the four GEMMs (backward: q + 2 kv + h + 2f + h for SwiGLU) are
     # read in 16 bits (2 B) and written as FP8 row- and column-wise (1 + 1 B): 4 B each
     h, f, a, kv, d = 4096, 14336, 32, 8, 128
-    kw = dict(hidden=h, heads=a, kv_heads=kv, head_dim=d, ffn_intermediate=f, gated_ffn=1,
+    kw = dict(hidden=h, heads=a, kv_heads=kv, head_dim=d, ffn_width=2 * f, ffn_gated=1,
               rotary_embedding=1, dropout_masks_stored=0, attention_scores_stored=0,
               fused_memory_kernels=1)
     bf16, fp8 = _bytes(**kw), _bytes(fp8_activation_casts=1, **kw)

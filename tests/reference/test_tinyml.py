@@ -24,8 +24,9 @@ NRF52840 = dict(mcu_clock_frequency=Q_(64, "MHz"), mcu_sram_capacity=Q_(256, "Ki
                 mcu_flash_read_bytes_per_cycle=Q_(2, "B"))
 VWW = dict(parameters=Q_(210_850, "param"), tinyml_macs=Q_(7_489_664, "MAC"),
            tinyml_peak_activation_bytes=Q_(55_296, "B"))
+# the by-hand cases below leave out the per-output epilogue (0 output elements) unless they say so
 INT8 = dict(bytes_per_parameter=Q_(1, "B/param"), fixed_overhead=Q_(0, "ms"),
-            tinyml_cycles_per_mac=Q_(2, "MAC**-1"))
+            tinyml_cycles_per_mac=Q_(2, "MAC**-1"), tinyml_output_elements=Q_(0, ""))
 OUT = ["tinyml_latency", "tinyml_compute_time", "tinyml_weight_read_time",
        "tinyml_sram_footprint", "tinyml_flash_footprint", "tinyml_sram_utilization",
        "tinyml_flash_utilization"]
@@ -83,11 +84,15 @@ def test_activations_larger_than_sram_are_infeasible():
 
 
 def test_cmsis_nn_dual_mac_bound_gives_half_a_cycle_per_mac():
-    # Lai et al. Sec. 2-3: SMLAD = 2 MAC per cycle; at 100 % of that peak (registry 0.864 GOP/s
-    # = 2 MAC x 2 OP x 216 MHz) the DS-CNN takes 2,656,768 x 0.5 / 216 MHz = 6.14993 ms
+    # Lai et al. Sec. 2-3: SMLAD = 2 MAC per cycle; the STM32F746's Cortex-M7 dual-issues the
+    # operand loads beside the SMLADs, so at 100 % of that peak (registry 0.864 GOP/s = 2 MAC x
+    # 2 OP x 216 MHz) a MAC costs 0.5 cycle; the DS-CNN's 72,012 output elements each add the
+    # 24-slot requantization epilogue (CMSIS-NN arm_nn_requantize + offset, clamp, store):
+    # (2,656,768 + 72,012 x 24) x 0.5 / 216 MHz = 10.1505 ms
     r = predict_tinyml("mlperf-tiny-kws-ds-cnn", "st-stm32f746", efficiency=1.0)
     assert r.inputs()["tinyml_cycles_per_mac"].to("MAC**-1").magnitude == pytest.approx(0.5)
-    assert r.latency.to("ms").magnitude == pytest.approx(2_656_768 * 0.5 / 216e6 * 1e3, rel=1e-9)
+    assert r.latency.to("ms").magnitude == pytest.approx(
+        (2_656_768 + 72_012 * 24) * 0.5 / 216e6 * 1e3, rel=1e-9)
     # the default (the calibrated fraction eta of that peak) is 0.5 / eta cycles per MAC
     eta = workload_default("tinyml_mac_efficiency").to("").magnitude
     default = predict_tinyml("mlperf-tiny-kws-ds-cnn", "st-stm32f746")
@@ -95,40 +100,65 @@ def test_cmsis_nn_dual_mac_bound_gives_half_a_cycle_per_mac():
         pytest.approx(0.5 / eta)
 
 
+def test_single_issue_cortex_m4_reaches_half_the_dual_mac_bound():
+    # Cortex-M4 (3-stage single-issue pipeline): each SMLAD's operand load takes its own issue
+    # slot, so the int8 loop retires 1 MAC per cycle (CORE_ISSUE_FRACTION 0.5 of the registry's
+    # 2 MAC/cycle): on the nRF52840 at 64 MHz and 100 % of that rate a MAC costs 1 cycle
+    r = predict_tinyml("mlperf-tiny-kws-ds-cnn", "nordic-nrf52840", efficiency=1.0)
+    assert r.inputs()["tinyml_cycles_per_mac"].to("MAC**-1").magnitude == pytest.approx(1.0)
+    assert r.latency.to("ms").magnitude == pytest.approx(
+        (2_656_768 + 72_012 * 24) * 1.0 / 64e6 * 1e3, rel=1e-9)
+
+
+def test_epilogue_makes_depthwise_layers_dearer_per_mac_than_3x3_convs():
+    # DS-CNN writes one output per 36.9 MACs (depthwise layers: 9), ResNet-8 one per 145.3
+    # (3x3 convs: 144-576): at the same cycles per MAC the epilogue adds 24 / 36.9 = 65 % to
+    # the KWS compute and 24 / 145.3 = 17 % to the IC compute
+    kws = predict_tinyml("mlperf-tiny-kws-ds-cnn", "st-stm32f746", efficiency=1.0)
+    ic = predict_tinyml("mlperf-tiny-ic-resnet8", "st-stm32f746", efficiency=1.0)
+    per_mac = {name: r.latency.to("s").magnitude * 216e6 / macs
+               for name, r, macs in (("kws", kws, 2_656_768), ("ic", ic, 12_501_632))}
+    assert per_mac["kws"] == pytest.approx(0.5 * (1 + 24 * 72_012 / 2_656_768), rel=1e-9)
+    assert per_mac["ic"] == pytest.approx(0.5 * (1 + 24 * 86_026 / 12_501_632), rel=1e-9)
+    assert per_mac["kws"] > 1.3 * per_mac["ic"]
+
+
 # MLPerf Tiny v1.0 / v1.1 closed-division latencies (1000 / median throughput of the EEMBC
 # EnergyRunner log), github mlcommons/tiny_results_v1.0 (commit c7761cf8) and tiny_results_v1.1
 # (commit c32ef94d), results/<board>/<task>/performance; as transcribed in
 # shared/calibration/measurements.yaml. Not used to set any default.
 MLPERF_TINY = [
-    ("tiny-v10-plumerai-disco-f746ng-kws", "st-stm32f746", "kws", 19.125),
-    ("tiny-v10-plumerai-disco-f746ng-vww", "st-stm32f746", "vww", 57.029),
-    ("tiny-v10-plumerai-disco-f746ng-ic", "st-stm32f746", "ic", 64.767),
-    ("tiny-v10-siliconlabs-xg24-dk2601b-kws", "silabs-efr32mg24", "kws", 36.281),
-    ("tiny-v10-siliconlabs-xg24-dk2601b-ic", "silabs-efr32mg24", "ic", 120.934),
-    ("tiny-v10-greenwaves-gap9-650-240-kws", "greenwaves-gap9", "kws", 0.732),
-    ("tiny-v10-greenwaves-gap9-650-240-ic", "greenwaves-gap9", "ic", 0.949),
-    ("tiny-v10-stmicroelectronics-nucleo-u575zi-q-vww", "st-stm32u575", "vww", 133.404),
-    ("tiny-v10-stmicroelectronics-nucleo-u575zi-q-ic", "st-stm32u575", "ic", 139.704),
-    ("tiny-v10-stmicroelectronics-nucleo-u575zi-q-ad", "st-stm32u575", "ad", 4.849),
-    ("tiny-v11-bosch-nucleo-g0b1re-kws", "st-stm32g0b1", "kws", 679.348),
-    ("tiny-v11-bosch-nucleo-g0b1re-ad", "st-stm32g0b1", "ad", 46.546),
-    ("tiny-v11-nuvoton-numaker-m467hj-zephyr-kws", "nuvoton-m467", "kws", 46.185),
-    ("tiny-v11-nuvoton-numaker-m467hj-zephyr-vww", "nuvoton-m467", "vww", 98.726),
-    ("tiny-v11-plumerai-cy8cproto-062-4343w-kws", "infineon-psoc62", "kws", 54.063),
-    ("tiny-v11-plumerai-cy8cproto-062-4343w-vww", "infineon-psoc62", "vww", 108.295),
-    ("tiny-v11-plumerai-nucleo-u575zi-q-ic", "st-stm32u575", "ic", 104.286),
-    ("tiny-v11-stmicroelectronics-nucleo-h7a3zi-q-vww", "st-stm32h7a3", "vww", 29.629),
+    ("tiny-v10-plumerai-disco-f746ng-kws", "st-stm32f746", "kws", 19.125, "plumerai"),
+    ("tiny-v10-plumerai-disco-f746ng-vww", "st-stm32f746", "vww", 57.029, "plumerai"),
+    ("tiny-v10-plumerai-disco-f746ng-ic", "st-stm32f746", "ic", 64.767, "plumerai"),
+    ("tiny-v10-siliconlabs-xg24-dk2601b-kws", "silabs-efr32mg24", "kws", 36.281, "tflm_mvp"),
+    ("tiny-v10-siliconlabs-xg24-dk2601b-ic", "silabs-efr32mg24", "ic", 120.934, "tflm_mvp"),
+    ("tiny-v10-greenwaves-gap9-650-240-kws", "greenwaves-gap9", "kws", 0.732, "gap_sdk"),
+    ("tiny-v10-greenwaves-gap9-650-240-ic", "greenwaves-gap9", "ic", 0.949, "gap_sdk"),
+    ("tiny-v10-stmicroelectronics-nucleo-u575zi-q-vww", "st-stm32u575", "vww", 133.404, "x_cube_ai"),
+    ("tiny-v10-stmicroelectronics-nucleo-u575zi-q-ic", "st-stm32u575", "ic", 139.704, "x_cube_ai"),
+    ("tiny-v10-stmicroelectronics-nucleo-u575zi-q-ad", "st-stm32u575", "ad", 4.849, "x_cube_ai"),
+    ("tiny-v11-bosch-nucleo-g0b1re-kws", "st-stm32g0b1", "kws", 679.348, "hale"),
+    ("tiny-v11-bosch-nucleo-g0b1re-ad", "st-stm32g0b1", "ad", 46.546, "hale"),
+    ("tiny-v11-nuvoton-numaker-m467hj-zephyr-kws", "nuvoton-m467", "kws", 46.185, "cmsis_nn"),
+    ("tiny-v11-nuvoton-numaker-m467hj-zephyr-vww", "nuvoton-m467", "vww", 98.726, "cmsis_nn"),
+    ("tiny-v11-plumerai-cy8cproto-062-4343w-kws", "infineon-psoc62", "kws", 54.063, "plumerai"),
+    ("tiny-v11-plumerai-cy8cproto-062-4343w-vww", "infineon-psoc62", "vww", 108.295, "plumerai"),
+    ("tiny-v11-plumerai-nucleo-u575zi-q-ic", "st-stm32u575", "ic", 104.286, "plumerai"),
+    ("tiny-v11-stmicroelectronics-nucleo-h7a3zi-q-vww", "st-stm32h7a3", "vww", 29.629, "x_cube_ai"),
 ]
 TASK = {"kws": "mlperf-tiny-kws-ds-cnn", "vww": "mlperf-tiny-vww-mobilenet-v1-025",
         "ic": "mlperf-tiny-ic-resnet8", "ad": "mlperf-tiny-ad-fc-autoencoder"}
 
 
-@pytest.mark.parametrize("run,chip,task,measured_ms", MLPERF_TINY, ids=[r[0] for r in MLPERF_TINY])
-def test_mlperf_tiny_latency_within_a_factor_of_five(run, chip, task, measured_ms):
-    # Honest factor: the default is an assumption (a quarter of the registry's peak MAC rate),
-    # and the same board runs 1.5-3x apart across inference engines. Observed ratios
-    # predicted/measured: 0.49-2.65 (Cortex-M4/M7/M33 CPUs 0.58-1.81).
-    r = predict_tinyml(TASK[task], chip)
+@pytest.mark.parametrize("run,chip,task,measured_ms,stack", MLPERF_TINY,
+                         ids=[r[0] for r in MLPERF_TINY])
+def test_mlperf_tiny_latency_within_a_factor_of_five(run, chip, task, measured_ms, stack):
+    # Honest factor: the same board runs 1.5-3x apart across inference engines (each row runs
+    # with its submission's stack, as in calibration/data/cases.yaml), and the shipped defaults
+    # may predate the issue-limited loop rate and the epilogue (at defaults fitted before them
+    # the ratios were 1.5-4.0; after one in-sample refit 0.8-2.1).
+    r = predict_tinyml(TASK[task], chip, stack=stack)
     ratio = r.latency.to("ms").magnitude / measured_ms
     assert 1 / 5 < ratio < 5, f"{run}: predicted {r.latency:.4g~P}, measured {measured_ms} ms"
     assert r.feasible

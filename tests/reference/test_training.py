@@ -27,17 +27,21 @@ GB = 1e9  # decimal gigabytes, as the papers print them
 # A complete set of inputs in the symbols' declared units (GPT-3 175B shape, A100 DGX numbers).
 BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             trainable_parameters=175e9, layers=96, heads=96, kv_heads=96, head_dim=128,
-            hidden=12288, vocabulary=51200,
+            hidden=12288, vocabulary=51200, ffn_width=4 * 12288, ffn_gated=0,  # GPT: 4h GeLU
+            parallel_block=0,
             moe_layers=0, experts_per_token=0, peak_flops=312, memory_bandwidth=2039,
             memory_capacity=80, scale_up_bandwidth=300, scale_up_latency=1, link_bandwidth=25,
             link_latency=1, devices_per_node=8, bytes_per_parameter=2,
             gradient_bytes_per_parameter=2, optimizer_bytes_per_parameter=12,
-            activation_bytes_per_element=2, compute_efficiency=0.5, memory_efficiency=0.8,
+            activation_bytes_per_element=2, gemm_input_bytes_per_element=2,
+            compute_efficiency=0.5, memory_efficiency=0.8,
             communication_efficiency=1.0, scale_out_efficiency=1.0, dp_overlap=1.0,
             tensor_parallel=1, pipeline_parallel=1,
             data_parallel=1, context_parallel=1, expert_parallel=1, pipeline_interleave=1,
             micro_batch=1, global_batch=1, sequence_length=2048, recomputed_dense_fraction=0,
-            recomputed_attention_fraction=0, sequence_parallel=0, attention_scores_stored=1,
+            recomputed_attention_fraction=0, recomputed_op_fraction=0, recomputed_dots_fraction=0,
+            sequence_parallel=0,
+            attention_scores_stored=1,
             dropout_masks_stored=1,  # Korthikanti's GPT trains with dropout
             logits_bytes_per_element=6, loss_traffic_per_logit=52, framework_workspace=0,
             parameter_shard_factor=1, gradient_shard_factor=1, optimizer_shard_factor=1,
@@ -47,7 +51,7 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             # no fixed overheads, no model-parallel overlap; attention at the GEMM rate (evaluate)
             training_step_overhead=0, layer_pass_overhead=0, model_parallel_overlap=0,
             # GPT-3's layer: 4h GeLU FFN, learned positions; Megatron's fused kernel set
-            ffn_intermediate=4 * 12288, gated_ffn=0, rotary_embedding=0, fused_memory_kernels=1,
+            rotary_embedding=0, fused_memory_kernels=1,
             fp8_activation_casts=0)
 
 
@@ -115,9 +119,11 @@ def test_sequence_parallel_plus_selective_is_5x_smaller_than_tp_alone():
     for h, a in ((12288, 96), (20480, 128)):  # GPT-3 175B, MT-NLG 530B (Table 3)
         tp_only = 10 + 24 / 8 + 5 * a * 2048 / (h * 8)
         assert 4.5 < tp_only / (34 / 8) < 5.5
-        both = evaluate(["activation_memory"], layers=1, hidden=h, heads=a, tensor_parallel=8,
-                        sequence_parallel=1, recomputed_attention_fraction=1)
-        tp = evaluate(["activation_memory"], layers=1, hidden=h, heads=a, tensor_parallel=8)
+        shape = dict(layers=1, hidden=h, heads=a, kv_heads=a, head_dim=h // a,
+                     ffn_width=4 * h)  # MHA, 4h FFN: Table 2's shapes
+        both = evaluate(["activation_memory"], tensor_parallel=8, sequence_parallel=1,
+                        recomputed_attention_fraction=1, **shape)
+        tp = evaluate(["activation_memory"], tensor_parallel=8, **shape)
         assert tp["activation_memory"] / both["activation_memory"] == pytest.approx(
             tp_only / (34 / 8), rel=1e-12)
 

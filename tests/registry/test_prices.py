@@ -37,6 +37,8 @@ NO_PUBLISHED_PRICE = {
                     "per-chip rate was found (not searched beyond the TPU7x documentation)",
     "intel-gaudi2": "Intel published Gaudi 2 list prices at Computex 2024 (The Next Platform), but "
                     "the retrieved text does not state the figure; no Intel cloud rate found",
+    "nvidia-h100-hbm2e-96gb": "a non-standard part in Meta's Grand Teton hosts (torchtitan's "
+                              "benchmark platform): not sold or rented as a listed product",
     "nvidia-a100-40gb-pcie": "dated listings name only the SXM 40 GB card (Lambda 1.99, AWS p4d); an "
                              "undated Lambda catalog row 'gpu_1x_a100' names no form factor",
     "nvidia-h800-sxm": "no list price or cloud listing found; the DeepSeek-V3 report's 2 USD per "

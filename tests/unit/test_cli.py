@@ -314,9 +314,12 @@ def test_wrong_names_answer_before_sympy_pint_or_pydantic_load(argv, needle):
 # ---- progress of validate and calibrate --------------------------------------------------------
 
 class _FakeReport:
-    rows, not_covered, cross_generation = [], [], {}
+    rows, not_covered, cross_generation, strata = [], [], {}, []
 
     def summary(self):
+        return {}
+
+    def vendor_summary(self):
         return {}
 
     def summary_text(self):

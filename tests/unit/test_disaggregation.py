@@ -158,7 +158,8 @@ def test_infeasible_answers_say_why():
     r = ms.size_fleet("llama-3-8b", "h100", qps=50, input_tokens=2048, output_tokens=256,
                       slo={"ttft": "5 ms", "tpot": "30 ms"}, tp=[1], disaggregated=True)
     assert "TTFT SLO below the prefill and KV transfer" in r.message
-    r = ms.size_fleet("llama-3-8b", ["h200", "h100"], qps=5, input_tokens=512,
+    # a chip with no registry node (no scale-out link): the H100 NVL PCIe card
+    r = ms.size_fleet("llama-3-8b", ["h100-nvl", "h100"], qps=5, input_tokens=512,
                       output_tokens=64, disaggregated=True)
     assert r.feasible and r.hardware.name == "nvidia-h100-sxm"
     assert "pass kv_transfer_bandwidth" in r.candidates[0]["reason"]
@@ -214,9 +215,9 @@ def test_bad_splits_are_refused(kw, match):
         ms.serve("llama-3-8b", "h100", qps=5, input_tokens=512, output_tokens=64, **kw)
 
 
-def test_h200_needs_a_given_link():
+def test_a_chip_without_a_node_needs_a_given_link():
     with pytest.raises(ValueError, match="kv_transfer_bandwidth"):
-        kv_link(ms.registry.hardware("h200"))
+        kv_link(ms.registry.hardware("h100-nvl"))
     with pytest.raises(ValueError, match="disaggregated=True"):
         ms.size_fleet("llama-3-8b", "h100", qps=5, input_tokens=512, output_tokens=64,
                       kv_transfer_bandwidth="50 GB/s")

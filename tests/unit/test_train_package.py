@@ -86,7 +86,7 @@ def test_config_checks_normalises_and_replaces():
     cfg = TrainConfig(model="llama-3-8b", cluster="h100", global_batch=64, devices=8,
                       precision="BF16", recompute="selective", tp=np.array([1, 2]))
     assert cfg.precision == "bf16" and cfg.devices == 8 and cfg.mode == "full"
-    assert cfg.recompute_fractions == (0.0, 1.0) and cfg.kernel is None
+    assert cfg.recompute_fractions == (0.0, 1.0, 0.0, 0.0) and cfg.kernel is None
     assert isinstance(cfg.tp, np.ndarray) and cfg.tp.dtype == float
     lora = dataclasses.replace(cfg, lora_rank=8, flash_attention=False)
     assert lora.mode == "lora" and lora.kernel == "eager" and lora.precision == "bf16"

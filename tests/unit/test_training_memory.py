@@ -1,5 +1,11 @@
 """Training memory against published peak-memory figures (issue 17, item 2).
 
+Sources and figures (predicted within 15% of each):
+- torchtitan ``benchmarks/llama3_h100_202412_torchtitan.md`` (commit 31a17bfd), Tables 1-3
+  (below); the platform's H100s are 96 GB HBM2e parts (registry ``nvidia-h100-hbm2e-96gb``).
+- Rajbhandari et al., ZeRO (SC20), Figure 1: model-state memory per device of a 7.5B-parameter
+  model on 64 data-parallel devices, mixed-precision Adam (K = 12), per ZeRO stage.
+
 Source: torchtitan, ``benchmarks/llama3_h100_202412_torchtitan.md`` (PyTorch team, Dec 2024),
 Table 2: Llama 3.1 8B on 8 H100, FSDP + CP + torch.compile + Float8, local batch 1, full
 activation checkpointing; peak memory (max over ranks) 83.9 / 84.2 / 84.0 / 84.5 GiB at
@@ -9,12 +15,15 @@ one layer being recomputed, FSDP's gathered layers and, largest, the loss's logi
 computes ``cross_entropy(pred.float(), labels)`` on the 128,256-word vocabulary (``loss=
 "unfused"``, 12 bytes per logit at the log-softmax backward), 32768 x 128256 logits per rank.
 
-The other torchtitan tables are not used as tests: Table 1/3 use torchtitan's op-level selective
-checkpointing (it saves every other matmul output, not Korthikanti's selective recomputation),
-and Tables 5/6 keep FSDP's unsharded weights and gradients across pipeline micro-batches.
+Tables 1 and 3 ("FSDP" rows: bf16, no torch.compile, no Float8) use torchtitan's op-level
+selective checkpointing (``recompute="op"``: the layer input, the attention output and every
+other matmul output saved). Tables 4-6 (70B FSDP x TP, 405B with PP) are not used: the model
+predicts 20-39% below their peaks (see the report of issue 17; FSDP's unsharded fp32 gradient
+accumulation under PP and compiled-graph buffers are not modelled).
 
 Feasibility: every published training run in the calibration data fits in its device's memory
-(the layouts are the sources' or, where marked, assumptions).
+(the layouts are the sources' or, where marked, assumptions), except the Google TPU rows listed
+in KNOWN_INFEASIBLE_TPU (strict xfail: their memory physics is not expressed yet).
 """
 
 import pytest
@@ -32,11 +41,51 @@ TORCHTITAN_TABLE2 = [  # (fsdp, cp, seq_len, published GiB)
 
 @pytest.mark.parametrize("fsdp,cp,seq,published", TORCHTITAN_TABLE2)
 def test_torchtitan_llama31_8b_full_ac_peak_memory(fsdp, cp, seq, published):
-    r = train("llama-3-1-8b", "nvidia-h100-sxm", devices=8, cp=cp, micro_batch=1,
+    r = train("llama-3-1-8b", "nvidia-h100-hbm2e-96gb", devices=8, cp=cp, micro_batch=1,
               global_batch=fsdp, seq_len=seq, recompute="full", zero_stage=3,
-              precision="fp8", loss="unfused")
+              precision="fp8", fp8_recipe="torchao", loss="unfused")
     gib = r.memory_per_device.to("B").magnitude / GIB
     assert gib == pytest.approx(published, rel=0.15)
+    assert r.feasible
+
+
+TORCHTITAN_FSDP_OP_SAC = [  # (table, GPUs, global batch, published GiB): row "FSDP"
+    ("Table 1", 8, 16, 82.4), ("Table 3", 128, 256, 67.0)]
+
+
+@pytest.mark.parametrize("table,gpus,batch,published", TORCHTITAN_FSDP_OP_SAC)
+def test_torchtitan_llama31_8b_fsdp_op_sac_peak_memory(table, gpus, batch, published):
+    """torchtitan Tables 1 and 3, row 'FSDP': Llama 3.1 8B, local batch 2, sequence 8192, bf16,
+    selective (op-level) activation checkpointing, PyTorch's fp32 cross-entropy."""
+    r = train("llama-3-1-8b", "nvidia-h100-hbm2e-96gb", devices=gpus, micro_batch=2,
+              global_batch=batch, seq_len=8192, recompute="op", zero_stage=3, loss="unfused")
+    gib = r.memory_per_device.to("B").magnitude / GIB
+    assert gib == pytest.approx(published, rel=0.15), table
+    # op-level checkpointing keeps less than no recomputation and more than full
+    none, full = (train("llama-3-1-8b", "nvidia-h100-hbm2e-96gb", devices=gpus, micro_batch=2,
+                        global_batch=batch, seq_len=8192, recompute=rc, zero_stage=3,
+                        loss="unfused")._quantity("activation_memory") for rc in ("none", "full"))
+    op = r._quantity("activation_memory")
+    assert full < op < none
+
+
+ZERO_FIGURE1 = [  # (stage, published GB per device) for Psi = 7.5B, N_d = 64, K = 12
+    (0, 120.0), (1, 31.4), (2, 16.6), (3, 1.9)]
+
+
+@pytest.mark.parametrize("stage,published", ZERO_FIGURE1)
+def test_zero_figure1_model_states(stage, published):
+    """Rajbhandari et al. 2020 (ZeRO), Figure 1: per-device model-state memory of a 7.5B model
+    with 64-way data parallelism: baseline (2 + 2 + K) Psi = 120 GB, P_os 31.4, P_os+g 16.6,
+    P_os+g+p 1.9 GB (decimal GB, as the figure prints them)."""
+    psi = 7.5e9
+    r = train("llama-3-1-8b", "nvidia-a100-80gb-sxm", devices=64, micro_batch=1,
+              global_batch=64, seq_len=1024, zero_stage=stage)
+    n = r.model.parameters.to("param").magnitude     # scaled to the figure's Psi = 7.5B
+    states = sum(r._quantity(k).to("GB").magnitude
+                 for k in ("weight_memory", "gradient_memory", "optimizer_memory")) * psi / n
+    assert states == pytest.approx(published, rel=0.15)
+    assert states == pytest.approx(published, rel=0.05)   # the figure's own rounding
 
 
 def test_logits_follow_vocab_sequence_and_loss_kernel():
@@ -74,25 +123,194 @@ def test_dropout_masks_only_with_dropout():
     plain = train("llama-3-1-8b", "nvidia-h100-sxm", **kw)._quantity("activation_memory")
     with_dropout = train("llama-3-1-8b", "nvidia-h100-sxm", dropout=True,
                          **kw)._quantity("activation_memory")
-    # Korthikanti Table 2 (TP, no SP): sbh (10 + 24/t) with dropout, (8 + 24/t) without
-    assert (with_dropout / plain).to("").magnitude == pytest.approx((10 + 3) / (8 + 3))
+    # Korthikanti Table 2 (TP, no SP): sbh (10 + 24/t) with dropout, (8 + 24/t) without, for
+    # GPT (MHA, 4h GeLU FFN). Llama 3.1 8B's TP-split tensors by class (Sec. 4.1): Q, K, V at
+    # 2 (1 + 2 x 8/32) + projection input 2 + SwiGLU's two up-projection outputs 2 x 2 x 3.5 +
+    # FC2 input 2 x 3.5 = 26 sbh in place of 24
+    assert (with_dropout / plain).to("").magnitude == pytest.approx(
+        (10 + 26 / 8) / (8 + 26 / 8))
+
+
+def test_gpt_activations_are_korthikanti_table2():
+    """Korthikanti et al. 2022, Table 2: with TP and SP, sbh (34/t) per layer with dropout
+    (no recomputation, eager attention adds 5as/h: here FlashAttention); sbh (2/t) with full
+    recomputation (the layer input). GPT-3 175B: MHA, 4h ungated FFN, bf16."""
+    s, b, h, L, t = 2048, 1, 12288, 96, 8
+    kw = dict(devices=8, tp=t, micro_batch=b, global_batch=1, seq_len=s,
+              sequence_parallel=True, dropout=True)
+    none = train("gpt3-175b", "nvidia-a100-80gb-sxm", **kw)
+    full = train("gpt3-175b", "nvidia-a100-80gb-sxm", recompute="full", **kw)
+    per_layer = s * b * h / t
+    assert none._quantity("activation_memory").to("B").magnitude == pytest.approx(
+        34 * per_layer * L)
+    assert full._quantity("activation_memory").to("B").magnitude == pytest.approx(
+        2 * per_layer * L)
+
+
+def test_fp8_recipe_saves_linear_inputs_in_one_byte():
+    """Transformer Engine's FP8 recipe saves the FP8 cast of each linear layer's input for
+    the weight gradient (transformer_engine/pytorch/module/linear.py, _Linear.forward:
+    saved_inputmat / saved_inputmat_t); torchao's Float8Linear saves the bf16 input
+    (torchao/float8/float8_linear.py, matmul_with_hp_or_float8_args). GPT-3 175B, TP8 + SP, no
+    dropout: Korthikanti's 32 sbh/t hold the QKV (2), FC1 (2), projection (2) and FC2 (8)
+    inputs, 14 of them halved: 25 sbh/t under TE FP8."""
+    s, h, L, t = 2048, 12288, 96, 8
+    kw = dict(devices=8, tp=t, global_batch=1, seq_len=s, sequence_parallel=True)
+    bf16 = train("gpt3-175b", "nvidia-h100-sxm", **kw)
+    te = train("gpt3-175b", "nvidia-h100-sxm", precision="fp8", **kw)
+    ao = train("gpt3-175b", "nvidia-h100-sxm", precision="fp8", fp8_recipe="torchao", **kw)
+    act = {k: r._quantity("activation_memory").to("B").magnitude
+           for k, r in (("bf16", bf16), ("te", te), ("ao", ao))}
+    assert act["bf16"] == pytest.approx(32 * s * h / t * L)
+    assert act["te"] == pytest.approx(25 * s * h / t * L)
+    assert act["ao"] == pytest.approx(act["bf16"])
+    with pytest.raises(ValueError, match="fp8_recipe must be"):
+        train("gpt3-175b", "nvidia-h100-sxm", precision="fp8", fp8_recipe="msamp", **kw)
+
+
+#: Google TPU training rows (MaxText, the TPU recipes, Ironwood) that the model still puts over the
+#: chip's HBM. Strict: a row that comes to fit must be taken off this list. Issue 17, item 2,
+#: stays open for them. What is missing, by group (read in the sources, not yet physics here):
+#: - MaxText v5e 32B/64B (full remat, FSDP 256, 17.1-19.3 GB of 16): the model adds the one-layer
+#:   backward working set (2 GB) to the loss's logits (0.8-1.6 GB), two FSDP-gathered layers plus
+#:   one layer's unreduced gradients (6 GB: 1e9-parameter layers) and the 2 GB framework workspace
+#:   (a GPU-library figure); XLA frees the logits before the first layer's recomputation and its
+#:   workspace on TPU is not sourced. Not resolved.
+#: - tpu-recipes v6e/v5p and Ironwood (remat_policy custom: decoder_layer_input and q/k/v/out
+#:   projections "offload" = saved in pinned host memory by jax.checkpoint_policies.
+#:   save_and_offload_only_these_names; MaxText base.yml: 'remat' | 'device' | 'offload' per
+#:   named tensor; 1.0-8.6x over): the cases map the policy to a fraction of layers recomputed in
+#:   HBM. Host offload (the named tensors off HBM, the MLP up-projections recomputed) and the
+#:   128k-vocabulary logits (v6e-8 Llama 3.1 8B: 3 x 8192 x 128256 = 3.2e9 logits per chip, 6.3
+#:   GB at 2 bytes each; MaxText casts them to fp32, cast_logits_to_fp32, and XLA fuses the loss)
+#:   are not expressed: with the 16 GB of model states they decide whether the row fits.
+KNOWN_INFEASIBLE_TPU = frozenset((
+    "more-train-maxtext-v5e-32b-1x256",
+    "more-train-maxtext-v5e-32b-32x256",
+    "more-train-maxtext-v5e-64b-1x256",
+    "more-train-tpurecipes-v6e8-llama31-8b",
+    "more-train-tpurecipes-v6e256-llama31-8b",
+    "more-train-tpurecipes-v6e32-llama31-70b",
+    "more-train-tpurecipes-v6e256-llama31-70b",
+    "more-train-tpurecipes-v6e512-llama31-405b",
+    "more-train-tpurecipes-v6e256-gpt3-175b-bf16",
+    "more-train-tpurecipes-v6e256-mixtral-8x7b",
+    "more-train-tpurecipes-v6e8-mistral-7b",
+    "more-train-tpurecipes-v5p512-llama31-405b",
+    "more-train-tpurecipes-v5p512-deepseek3-671b",
+    "more-train-ironwood-llama31-70b-64chip-bf16",
+    "more-train-ironwood-llama31-70b-64chip-fp8",
+    "more-train-ironwood-llama31-405b-256chip-bf16",
+    "more-train-ironwood-llama31-405b-256chip-fp8",
+    "more-train-ironwood-deepseek-v3-128chip-bf16",
+))
 
 
 def _training_rows():
+    """Every shipped training measurement with a reproduction (data/cases.yaml and
+    data/cases_more/*.yaml): each is a run that happened, so each must fit."""
+    rows = []
+    for m in shipped_measurements():
+        if not (m.spec and m.spec.get("predict") == "train"):
+            continue
+        marks = (pytest.mark.xfail(strict=True, reason="TPU memory physics not expressed "
+                                   "(KNOWN_INFEASIBLE_TPU)"),) \
+            if m.id in KNOWN_INFEASIBLE_TPU else ()
+        rows.append(pytest.param(m.id, m.spec, m, marks=marks, id=m.id))
+    return rows
+
+
+def test_maxtext_tensor_parallel_rows_shard_the_residual_stream():
+    """MaxText shards the activations' embed axis over the tensor mesh axis: base.yml
+    ``logical_axis_rules`` holds ``['activation_embed', 'tensor']`` (2023 to 2025), and
+    layers.py ``DecoderLayer`` constrains the layer input, the norm output and both branch
+    outputs to (activation_batch, activation_length, activation_embed). The residual stream and
+    the norm inputs are split over tp, as under Megatron's sequence parallelism: every TPU row
+    with tp > 1 says so, and with it the full-remat layer inputs of the v5p 1024B row take
+    1/16 of the replicated size."""
+    rows = [m for m in shipped_measurements() if m.spec and m.spec.get("predict") == "train"
+            and m.spec.get("hardware", "").startswith("google-tpu") and m.spec.get("tp", 1) > 1]
+    assert len(rows) >= 13
+    assert all(m.spec.get("sequence_parallel") for m in rows), [
+        m.id for m in rows if not m.spec.get("sequence_parallel")]
+    m = next(r for r in rows if r.id == "more-train-maxtext-v5p-4096-1024b-1x")
+    run, _, _ = _train_runner(m, m.spec)
+    sharded = run({})._quantity("activation_memory").to("B").magnitude
+    replicated = _train_runner(m, {**m.spec, "sequence_parallel": False})[0]({})._quantity(
+        "activation_memory").to("B").magnitude
+    # full remat keeps the 16-bit layer input: 32 sequences x 2048 x 20480 x 2 B x 128 layers
+    assert replicated == pytest.approx(32 * 2048 * 20480 * 2 * 128)
+    assert sharded == pytest.approx(replicated / 16)
+
+
+def test_jax_dots_saved_policy_keeps_the_weight_matmul_outputs():
+    """JAX's checkpoint_dots_with_no_batch_dims (MaxText remat_policy 'minimal'; jax/_src/
+    ad_checkpoint.py): every dot_general without batch dimensions is saveable, and JAX keeps a
+    saveable value only when the backward uses it. GPT-3 175B (MHA, 4h ungated FFN), TP8 + SP,
+    bf16, in [s, b, h] units: the layer input 2/t bytes, Q, K, V 3 x 2/t, the attention
+    projection's output 2/t (it rebuilds the second norm's input), the FFN up-projection 4 x 2/t:
+    18 sbh/t per layer, between full recomputation (2 sbh/t) and none (32 sbh/t, Table 2 without
+    dropout). Only the attention core is recomputed (the FLOPs of 'selective')."""
+    s, h, L, t = 2048, 12288, 96, 8
+    kw = dict(devices=8, tp=t, global_batch=1, seq_len=s, sequence_parallel=True)
+    runs = {rc: train("gpt3-175b", "nvidia-h100-sxm", recompute=rc, **kw)
+            for rc in ("none", "dots", "full", "selective")}
+    act = {k: r._quantity("activation_memory").to("B").magnitude for k, r in runs.items()}
+    unit = s * h / t * L
+    assert act["dots"] == pytest.approx(18 * unit)
+    assert act["full"] == pytest.approx(2 * unit) and act["none"] == pytest.approx(32 * unit)
+    assert runs["dots"]._quantity("hardware_flops_per_token").magnitude == pytest.approx(
+        runs["selective"]._quantity("hardware_flops_per_token").magnitude)
+
+
+def test_parallel_block_drops_the_attention_projection_output():
+    """MaxText's 2023 synthetic decoder (MaxText/layers.py, DecoderLayer) feeds one norm output to
+    attention and MLP and adds both to the residual: under the dots-saved policy the attention
+    projection's output is not needed by the backward. v5p-128 32B row (TP4 + SP, 32 sequences
+    of 2048 per TP group, h = 10240, 32 layers): one [s, b, h] bf16 tensor per layer less,
+    65536 x 10240 x 2 B / 4 x 32 = 10.7 GB."""
+    m = next(r for r in shipped_measurements() if r.id == "more-train-maxtext-v5p-128-32b-1x")
+    assert m.spec["recompute"] == "dots"
+    arch = dict(m.spec["model"]["architecture"])
+    assert arch["parallel_block"] is True
+    seq_spec = {**m.spec, "model": {**m.spec["model"], "architecture": {
+        **arch, "parallel_block": False}}}
+    par = _train_runner(m, m.spec)[0]({})
+    seq = _train_runner(m, seq_spec)[0]({})
+    diff = (seq._quantity("activation_memory") - par._quantity("activation_memory")).to("B")
+    assert diff.magnitude == pytest.approx(65536 * 10240 * 2 / 4 * 32)
+    assert par.feasible and not seq.feasible
+
+
+def test_every_shipped_training_case_is_checked():
     with open(DATA_DIR / "cases.yaml", encoding="utf-8") as fh:
         specs = yaml.safe_load(fh)
-    meas = {m.id: m for m in shipped_measurements()}
-    return [(k, v, meas[k]) for k, v in specs.items()
-            if isinstance(v, dict) and v.get("predict") == "train" and k in meas]
+    listed = {k for k, v in specs.items() if isinstance(v, dict) and v.get("predict") == "train"}
+    keys = {p.values[0] for p in _training_rows()}
+    assert listed <= keys and KNOWN_INFEASIBLE_TPU <= keys
+    assert len(keys) >= 74
+    # the exceptions are TPU rows only: every GPU run in the data fits
+    assert all("tpu" in k or "maxtext" in k or "ironwood" in k for k in KNOWN_INFEASIBLE_TPU)
 
 
-@pytest.mark.parametrize("key,spec,meas", _training_rows(), ids=lambda x: x
-                         if isinstance(x, str) else "")
+@pytest.mark.parametrize("key,spec,meas", _training_rows())
 def test_published_training_runs_fit_in_memory(key, spec, meas):
-    if key == "train-nemo2407-nemotron-340b-h100x128-fp8":
-        pytest.xfail("the case's assumed layout (no recomputation, TP8 PP8 VP12, DP2 "
-                     "distributed optimizer) needs 86 GB by Megatron's own accounting: the "
-                     "published run must have differed (not stated in the source table)")
+    # NeMo 24.07 Nemotron-4 340B (TP8 PP8 VP12, DP2 distributed optimizer, no recomputation)
+    # fits only with its GQA K/V widths and Transformer Engine's FP8-saved linear inputs: it
+    # came out at 86.4 GB of 85.9 with Table 2's GPT coefficients
     run, _, _ = _train_runner(meas, spec)
     r = run({})
     assert r.feasible, r.reason
+
+
+def test_llama3_405b_meta_layout_fits_80gb_h100():
+    """Grattafiori et al. 2024 (The Llama 3 Herd of Models), Sec. 3.3.2 and Table 4: Llama 3
+    405B pretrained at 8K sequences on 16,384 H100 80GB as TP8 x CP1 x PP16 x DP128, 16M tokens
+    per batch (2048 sequences), bf16, without activation checkpointing; FSDP shards the
+    optimizer states and gradients (ZeRO-2's memory). Read with the plain 1F1B schedule (the
+    paper's interleaving degree is not printed): it fits (issue 17 reported 227 GB)."""
+    r = train("llama-3-1-405b", "nvidia-h100-sxm", devices=16384, tp=8, pp=16,
+              micro_batch=1, global_batch=2048, seq_len=8192, zero_stage=2,
+              sequence_parallel=True, recompute="none")
+    assert r.feasible, r.reason
+    assert r.memory_per_device.to("GB").magnitude < 85.9

@@ -290,6 +290,12 @@ def _serve_with_bands(model, hardware, samples, kw):
         out["ttft"].append(ri.ttft.to("ms").magnitude)
         out["time_per_output_token"].append(ri.time_per_output_token.to("ms").magnitude)
         out["capacity"].append(ri.capacity.to("request/s").magnitude)
-    r.bands = {k: band_of(v, "request/s" if k == "capacity" else "ms", "inference")
+    # the calibrated discrepancy of serving under load (the serve_load / max_load rows),
+    # around the prediction
+    point = {"ttft": (r.ttft.to("ms").magnitude, "ms"),
+             "time_per_output_token": (r.time_per_output_token.to("ms").magnitude, "ms"),
+             "capacity": (r.capacity.to("request/s").magnitude, "request/s")}
+    r.bands = {k: band_of(v, point[k][1], "inference", point=point[k][0], regime="load",
+                          vendor=r.hardware.vendor)
                for k, v in out.items()}
     return r

@@ -321,7 +321,11 @@ def _with_bands(model, hardware, samples, kw):
     r.bands = {}
     for name, unit in outs.items():
         q = mc.quantity(name).to(unit)
-        r.bands[name] = band_of(q.magnitude, unit, "inference")
+        # the calibrated discrepancy of the phase the output rests on, around the prediction
+        regime = "prefill" if name in ("ttft", "prefill_throughput") else "decode"
+        r.bands[name] = band_of(q.magnitude, unit, "inference",
+                                point=r.quantity(name).to(unit).magnitude, regime=regime,
+                                vendor=hw.vendor)
     r.bands["latency"] = r.bands["ttft" if r.phase == "prefill" else "time_per_output_token"]
     r.bands["throughput"] = r.bands["prefill_throughput" if r.phase == "prefill"
                                     else "decode_throughput"]

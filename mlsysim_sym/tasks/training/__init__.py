@@ -16,7 +16,8 @@ Assumptions (each also listed in ``TrainResult.assumptions`` when used): a chip 
 node and the chip's own links without one); each device drives ``nics_per_node /
 accelerators_per_node`` of one scale-out port (rails); Megatron rank order tp-cp-dp-pp, ZeRO
 shards over the d x c data-parallel ranks; mixed precision keeps 2 + 2 + 12 bytes per
-parameter (fp32/tf32: 4 + 4 + 8), 16-bit activations; FlashAttention by default.
+parameter (fp32/tf32: 4 + 4 + 8), 16-bit activations (32-bit at fp32/tf32; the linear
+layers' saved inputs in FP8 under Transformer Engine's FP8 recipe); FlashAttention by default.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           efficiency=None, flash_attention=True, model_parallel_overlap=None, lora_rank=None,
           lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
-          workspace=None, dropout=False, memory_kernels="fused") -> TrainResult:
+          workspace=None, dropout=False, memory_kernels="fused",
+          fp8_recipe="transformer_engine") -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -84,6 +86,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         last pipeline stage also runs the LM head; dropout masks stored; the loss kernel.
     memory_kernels : "fused" | "unfused"
         The memory-bound kernel set (Megatron-LM / TE fusions, or PyTorch eager).
+    fp8_recipe : "transformer_engine" or "torchao"
+        Below 16 bits, whether the linear layers save their inputs' FP8 cast (Transformer
+        Engine) or the 16-bit inputs (torchao Float8Linear) for the backward.
     overlap, model_parallel_overlap : float
         Fractions of the data-parallel and of the TP/PP/EP communication hidden by compute.
     efficiency : float or dict, optional
@@ -189,7 +194,7 @@ def _published(mach: Machine) -> dict:
 def _with_bands(cfg: TrainConfig) -> TrainResult:
     """run() plus Monte Carlo bands over the calibrated efficiencies (the same config, its
     defaulted efficiencies drawn from their spreads)."""
-    from ...analysis.uncertainty import band_of, sample_parameters
+    from ...analysis.uncertainty import band_of, sample_parameters, training_regime
     r = run(replace(cfg, uncertainty=False))
     if np.ndim(r.value("training_step_time")):
         raise ValueError("uncertainty=True needs scalar knobs (no arrays)")
@@ -205,13 +210,21 @@ def _with_bands(cfg: TrainConfig) -> TrainResult:
         unit = EFFICIENCY_KEYS[key][2]
         eff[key] = Q_(arr, unit) if unit else arr
     mc = run(replace(cfg, uncertainty=False, efficiency=eff))
-    r.bands = {"step_time": band_of(mc.step_time.to("s").magnitude, "s", "training"),
+    # the stratum of the calibrated discrepancy, around the point prediction
+    at = dict(regime=training_regime(r.config["tp"], r.config["pp"]),
+              vendor=r.hardware.vendor)
+    step = r.step_time.to("s").magnitude
+    r.bands = {"step_time": band_of(mc.step_time.to("s").magnitude, "s", "training",
+                                    point=step, **at),
                "tokens_per_s": band_of(mc.tokens_per_s.to("token/s").magnitude, "token/s",
-                                       "training")}
+                                       "training", point=r.tokens_per_s.to("token/s").magnitude,
+                                       **at)}
     # MFU moves inversely with the step time: the same draws, the same discrepancy
-    mfu = band_of(1.0 / mc.step_time.to("s").magnitude, "1/s", "training")
+    mfu = band_of(1.0 / mc.step_time.to("s").magnitude, "1/s", "training", point=1.0 / step,
+                  **at)
     scale = (r.mfu * r.step_time).to("s").magnitude
     r.bands["mfu"] = type(mfu)(*(Q_(q.magnitude * scale, "") for q in mfu))
     if cfg.tokens is not None:
-        r.bands["time_to_train"] = band_of(mc.time_to_train.to("h").magnitude, "h", "training")
+        r.bands["time_to_train"] = band_of(mc.time_to_train.to("h").magnitude, "h", "training",
+                                           point=r.time_to_train.to("h").magnitude, **at)
     return r

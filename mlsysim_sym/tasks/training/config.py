@@ -18,12 +18,19 @@ from ... import checks, vocabulary
 from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 
-__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "LOSS_TRAFFIC", "StateBytes",
+__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "LOSS_TRAFFIC", "FP8_RECIPES", "StateBytes",
            "state_bytes"]
 
 #: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
-#: recomputed): Korthikanti et al. 2022, Sec. 4 (selective: the attention core only)
-RECOMPUTE = {"none": (0.0, 0.0), "selective": (0.0, 1.0), "full": (1.0, 1.0)}
+#: recomputed, fraction of layers under op-level checkpointing, fraction under JAX's dots-saved
+#: policy): Korthikanti et al. 2022, Sec. 4 (selective: the attention core only); "op":
+#: torchtitan's op-level selective checkpointing (the attention output and every other matmul
+#: output saved, the other matmuls recomputed); "dots": jax.checkpoint_policies.
+#: checkpoint_dots_with_no_batch_dims, MaxText's remat_policy "minimal" (the weight matmuls'
+#: outputs the backward needs saved; the attention core, norms and activations recomputed)
+RECOMPUTE = {"none": (0.0, 0.0, 0.0, 0.0), "selective": (0.0, 1.0, 0.0, 0.0),
+             "full": (1.0, 1.0, 0.0, 0.0), "op": (0.0, 0.0, 1.0, 0.0),
+             "dots": (0.0, 1.0, 0.0, 1.0)}
 #: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
 #: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
 LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
@@ -35,6 +42,10 @@ LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
 #: write r 12 w 4 (= 22); backward: nll_loss grad w 4, log_softmax backward r 12 w 4, cast
 #: r 4 w 2 (= 26): 48
 LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0}
+#: FP8 training recipes: whether the linear layers save the FP8 cast of their input for the
+#: weight gradient (Transformer Engine, ``_Linear.forward``) or the 16-bit input (torchao's
+#: ``Float8Linear``, ``matmul_with_hp_or_float8_args``: torchtitan)
+FP8_RECIPES = {"transformer_engine": True, "torchao": False}
 #: what train() accepts (fp64 has no training recipe here)
 PRECISIONS = tuple(p for p in vocabulary.PRECISION_BITS if p in vocabulary.TRAINING_PRECISIONS)
 #: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
@@ -49,20 +60,31 @@ class StateBytes:
     gradients: int
     optimizer: int
     activations: int
+    gemm_inputs: float
 
 
-def state_bytes(precision: str) -> StateBytes:
+def state_bytes(precision: str, fp8_recipe: str = "transformer_engine") -> StateBytes:
     """Training-state bytes at ``precision``, from its format in the vocabulary.
 
     Mixed precision (``Precision.mixed``: bf16/fp16/fp8 compute) stores 16-bit weights,
     gradients and activations and keeps an fp32 master copy beside Adam's two fp32 moments:
     2 + 2 + 12 bytes per parameter (ZeRO, Sec. 3.1; Micikevicius et al. 2018). fp32 and tf32
     (stored in 32 bits) keep the weights as the master copy: 4 + 4 + 8.
+
+    The inputs of the linear layers, saved for the weight gradients, take the activation width,
+    except under Transformer Engine's recipe at a precision narrower than 16 bits: it saves
+    the low-precision cast the forward GEMM used (``_Linear.forward``: ``saved_inputmat``),
+    ``bits / 8`` bytes. torchao's Float8Linear saves the 16-bit input.
     """
+    if fp8_recipe not in FP8_RECIPES:
+        raise ValueError(f"fp8_recipe must be one of {', '.join(FP8_RECIPES)}, got "
+                         f"{fp8_recipe!r:.60}")
     p = vocabulary.PRECISIONS[precision]
     word = (16 if p.mixed else p.bits) // 8
     master = 1 if p.mixed else 0
-    return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word)
+    narrow = p.bits < 16 and FP8_RECIPES[fp8_recipe]
+    return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word,
+                      p.bits / 8 if narrow else word)
 
 
 def _flag(name, value):
@@ -100,8 +122,15 @@ class TrainConfig:
         Tokens per sequence.
     precision : str
         Compute precision (peak FLOP/s); storage follows mixed-precision Adam.
-    recompute : {"none", "selective", "full"} or float
+    recompute : {"none", "selective", "full", "op", "dots"} or float
         Activation recomputation; a float in [0, 1] is the fraction of layers fully recomputed.
+        "selective" is Korthikanti et al.'s (the attention core); "op" is torchtitan's
+        op-level selective checkpointing (its ``selective_ac_option = "op"``: the attention
+        output and every other matmul output are saved, the other matmuls recomputed);
+        "dots" is JAX's ``checkpoint_dots_with_no_batch_dims`` (MaxText ``remat_policy:
+        minimal``): the layer input and the weight matmuls' outputs the backward needs (Q, K,
+        V, the attention projection, the FFN up-projections) are saved, the attention core,
+        norms and activations recomputed.
     zero_stage : {0, 1, 2, 3}
         ZeRO / distributed-optimizer sharding over the data-parallel ranks. Stages 0-1 reduce
         the accumulated gradients once per step; 2-3 keep only a gradient shard, so every
@@ -163,6 +192,10 @@ class TrainConfig:
         Framework memory beyond the modelled tensors (communication buffers, library
         workspaces, allocator fragmentation); default ``framework_workspace`` of
         ``defaults.yaml``.
+    fp8_recipe : {"transformer_engine", "torchao"}
+        At precisions narrower than 16 bits, how the linear layers keep their inputs for the
+        backward: Transformer Engine (Megatron-Core, NeMo) saves the FP8 cast (1 byte per
+        element); torchao's Float8Linear (torchtitan) saves the 16-bit input.
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
         time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
@@ -202,6 +235,7 @@ class TrainConfig:
     workspace: Any = None
     dropout: bool = False
     memory_kernels: str = "fused"
+    fp8_recipe: str = "transformer_engine"
 
     def __post_init__(self):
         put = object.__setattr__
@@ -235,10 +269,14 @@ class TrainConfig:
             raise ValueError("memory_kernels must be 'fused' (Megatron-LM / Transformer "
                              "Engine) or 'unfused' (PyTorch eager), got "
                              f"{self.memory_kernels!r:.60}")
+        if not isinstance(self.fp8_recipe, str) or self.fp8_recipe not in FP8_RECIPES:
+            raise ValueError(f"fp8_recipe must be one of {', '.join(FP8_RECIPES)}, got "
+                             f"{self.fp8_recipe!r:.60}")
 
     @property
     def recompute_fractions(self) -> tuple:
-        """(whole layers, attention cores) recomputed: a named choice or one fraction."""
+        """(whole layers, attention cores, op-level layers, dots-saved layers) recomputed: a
+        named choice or one fraction of whole layers."""
         if isinstance(self.recompute, str):
             if self.recompute not in RECOMPUTE:
                 raise ValueError(f"recompute must be one of {', '.join(RECOMPUTE)} or a "
@@ -249,7 +287,7 @@ class TrainConfig:
         if isinstance(r, np.ndarray):
             raise checks.InputError("recompute must be one fraction in [0, 1] or one of "
                                     + ", ".join(RECOMPUTE))
-        return r, r
+        return r, r, 0.0, 0.0
 
     @property
     def kernel(self):
@@ -263,4 +301,4 @@ class TrainConfig:
 
     @property
     def state_bytes(self) -> StateBytes:
-        return state_bytes(self.precision)
+        return state_bytes(self.precision, self.fp8_recipe)

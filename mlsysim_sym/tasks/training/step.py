@@ -31,14 +31,14 @@ __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "O
 
 MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
                 "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token",
-                "ffn_intermediate", "gated_ffn", "rotary_embedding")
+                "ffn_width", "ffn_gated", "parallel_block", "rotary_embedding")
 TRAINABLE_INPUTS = {"full": ("trainable_parameters",),
                     "lora": ("lora_rank", "lora_adapted_width")}
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
                    "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node")
 PRECISION_INPUTS = ("bytes_per_parameter", "gradient_bytes_per_parameter",
                     "optimizer_bytes_per_parameter", "activation_bytes_per_element",
-                    "logits_bytes_per_element", "loss_traffic_per_logit",
+                    "gemm_input_bytes_per_element", "logits_bytes_per_element", "loss_traffic_per_logit",
                     "framework_workspace")
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
                      "scale_out_efficiency", "attention_efficiency", "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
@@ -46,6 +46,7 @@ EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_e
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
+               "recomputed_op_fraction", "recomputed_dots_fraction",
                "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
                "fused_memory_kernels", "fp8_activation_casts",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
@@ -170,23 +171,30 @@ def model_values(m) -> dict:
     experts = 0
     if getattr(m, "family", None) == "moe":
         experts = m.parameter_breakdown().get("experts", 0)
-    return {**_ffn_values(m),"parameters": m.parameters, "active_parameters": m.active_parameters,
+    return {"parameters": m.parameters, "active_parameters": m.active_parameters,
             "expert_parameters": Q_(experts, "param"), "layers": m.layers, "heads": m.heads,
             "kv_heads": kv_heads, "head_dim": head_dim, "hidden": m.hidden,
             "vocabulary": m.vocab, "moe_layers": m.moe_layers or 0,
-            "experts_per_token": m.experts_per_token or 0}
-
-
-def _ffn_values(m) -> dict:
-    """The FFN width (per matrix), gating and rotary positions the memory-bound kernels see;
-    MoE layers: the routed (k) and shared experts' widths a token passes through."""
-    f = float(m.ffn or 4 * m.hidden)
-    moe_layers = m.moe_layers or 0
-    if moe_layers and getattr(m, "expert_ffn", None):
-        routed = (m.experts_per_token or 0) + (getattr(m, "shared_experts", None) or 0)
-        f = (moe_layers * routed * m.expert_ffn + (m.layers - moe_layers) * f) / m.layers
-    return {"ffn_intermediate": f, "gated_ffn": 1.0 if m.ffn_gated else 0.0,
+            "experts_per_token": m.experts_per_token or 0,
+            "ffn_width": (2.0 if m.ffn_gated else 1.0) * _ffn_per_token(m),
+            "ffn_gated": 1.0 if m.ffn_gated else 0.0,
+            "parallel_block": 1.0 if getattr(m, "parallel_block", False) else 0.0,
+            # queries and keys rotated in every layer (RoPE): the memory-bound kernels' bytes
             "rotary_embedding": 1.0 if getattr(m, "position", None) == "rope" else 0.0}
+
+
+def _ffn_per_token(m) -> float:
+    """FFN intermediate width a token passes through, per layer (averaged over the layers; the
+    live width ``ffn_width`` doubles it for a gated FFN's two up-projections):
+    the dense ``ffn`` (the GPT convention 4 h when the model does not give one); in MoE layers
+    the routed and shared experts it passes through, (k + shared) x expert_ffn."""
+    dense = float(m.ffn or 4 * m.hidden)
+    moe_layers = m.moe_layers or 0
+    if getattr(m, "family", None) != "moe" or not moe_layers or not m.expert_ffn:
+        return dense
+    routed = float((m.experts_per_token or 0) + (m.shared_experts or 0)) * m.expert_ffn
+    return (dense * (m.layers - moe_layers) + routed * moe_layers) / m.layers
+
 
 
 def lora_width(m, targets) -> float:
@@ -213,22 +221,25 @@ def _base(name, value):
 
 
 def _state_inputs(cfg: TrainConfig) -> dict:
-    values = dict(_state_bytes(cfg.precision, cfg.loss))
+    values = dict(_state_bytes(cfg.precision, cfg.loss, cfg.fp8_recipe))
     values["framework_workspace"] = _default_workspace() if cfg.workspace is None else \
         checks.quantity("workspace", cfg.workspace, "GB", low=0)
     return values
 
 
 @lru_cache(maxsize=32)
-def _state_bytes(precision, loss) -> tuple:
-    """Bytes of the training states at ``precision`` and per logit of the ``loss`` kernel."""
-    sb = state_bytes(precision)
+def _state_bytes(precision, loss, fp8_recipe) -> tuple:
+    """Bytes of the training states at ``precision`` (the linear layers' saved inputs by the
+    ``fp8_recipe``) and per logit of the ``loss`` kernel."""
+    sb = state_bytes(precision, fp8_recipe)
     return (("bytes_per_parameter", _base("bytes_per_parameter", sb.weights)),
             ("gradient_bytes_per_parameter", _base("gradient_bytes_per_parameter", sb.gradients)),
             ("optimizer_bytes_per_parameter", _base("optimizer_bytes_per_parameter",
                                                     sb.optimizer)),
             ("activation_bytes_per_element", _base("activation_bytes_per_element",
                                                    sb.activations)),
+            ("gemm_input_bytes_per_element", _base("gemm_input_bytes_per_element",
+                                                   sb.gemm_inputs)),
             ("logits_bytes_per_element", _base("logits_bytes_per_element", LOSS_BYTES[loss])),
             ("loss_traffic_per_logit", _base("loss_traffic_per_logit", LOSS_TRAFFIC[loss])))
 
@@ -244,7 +255,7 @@ def _narrow_gemms(precision) -> bool:
 
 
 def _knob_inputs(cfg: TrainConfig, dp) -> dict:
-    r_d, r_a = cfg.recompute_fractions
+    r_d, r_a, r_o, r_j = cfg.recompute_fractions
     tokens = cfg.tokens
     tok = float("nan") if tokens is None else float(checks.quantity(
         "tokens", tokens, info("training_tokens").unit, low=0.0, low_open=True)
@@ -255,6 +266,7 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   global_batch=cfg.global_batch,
                   sequence_length=_base("sequence_length", cfg.seq_len),
                   recomputed_dense_fraction=r_d, recomputed_attention_fraction=r_a,
+                  recomputed_op_fraction=r_o, recomputed_dots_fraction=r_j,
                   sequence_parallel=1.0 if cfg.sequence_parallel else 0.0,
                   attention_scores_stored=1.0 if cfg.kernel == "eager" else 0.0,
                   dropout_masks_stored=1.0 if cfg.dropout else 0.0,

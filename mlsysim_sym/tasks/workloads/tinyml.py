@@ -1,6 +1,7 @@
 """One inference on a microcontroller: :func:`predict_tinyml` and its result.
 
-Compute is MACs x cycles per MAC at the core clock; weights stay in SRAM when they fit beside
+Compute is (MACs + output elements x the requantization epilogue) x cycles per MAC at the core
+clock (a single-issue core reaches half its dual-MAC peak); weights stay in SRAM when they fit beside
 the peak activations, else they stream from flash at its bytes per cycle. Cycles per MAC come
 from the chip's peak MAC rate and the calibrated MAC efficiency of the inference engine
 (``stack``), or from a generic default for a chip without a recorded peak.
@@ -26,7 +27,8 @@ __all__ = ["predict_tinyml", "TinyMLPrediction", "tinyml_system"]
 
 
 class TinyMLPrediction(WorkloadPrediction):
-    """``latency`` of one inference; ``throughput`` inferences/s; footprint = SRAM footprint."""
+    """``latency`` of one inference; ``throughput`` inferences/s; footprint = SRAM footprint;
+    ``energy`` of one inference (active power x latency; NaN when no power is recorded)."""
 
     family, SAMPLE = "tinyml", "inference"
     LATENCY, THROUGHPUT = "tinyml_latency", "tinyml_throughput"
@@ -36,7 +38,16 @@ class TinyMLPrediction(WorkloadPrediction):
              "sram_footprint": "tinyml_sram_footprint", "flash_footprint": "tinyml_flash_footprint",
              "sram_utilization": "tinyml_sram_utilization",
              "flash_utilization": "tinyml_flash_utilization",
-             "weight_bandwidth": "tinyml_weight_bandwidth", "weights": "weight_bytes"}
+             "weight_bandwidth": "tinyml_weight_bandwidth", "weights": "weight_bytes",
+             "energy": "tinyml_energy"}
+
+    def outputs(self) -> dict:
+        """Every output; ``energy`` only when the chip's active power is recorded (else the
+        attribute is NaN and tables and JSON leave it out)."""
+        out = super().outputs()
+        if np.all(np.isnan(np.asarray(self.value("tinyml_energy"), dtype=float))):
+            out.pop("energy", None)
+        return out
 
     def _fits(self):
         return (np.asarray(self.value("tinyml_sram_utilization")) <= 1.0) & \
@@ -111,14 +122,28 @@ def _peak_at_clock(hw, precision, clock, notes):
     return peak, q
 
 
+def _issue_fraction(hw, stack, notes) -> float:
+    """Share of the ISA peak an int8 loop can issue on the chip's CPU family (1 when the stack
+    offloads the MACs to an accelerator, or the family is not in the table)."""
+    from ...equations.tinyml import CORE_ISSUE_FRACTION, OFFLOAD_STACKS, core_family
+    family = core_family(hw.isa)
+    if stack in OFFLOAD_STACKS or family not in CORE_ISSUE_FRACTION:
+        return 1.0
+    fraction = CORE_ISSUE_FRACTION[family][0]
+    if fraction < 1.0:
+        notes.append(f"{family} issues one instruction per cycle: the int8 loop reaches "
+                     f"{fraction:g} of the registry peak (operand loads take issue slots)")
+    return fraction
+
+
 def _cycles_per_mac(clock, peak, fraction) -> float:
     """Cycles per MAC at ``fraction`` of the device's peak MAC rate (base magnitude)."""
     return magnitude("tinyml_cycles_per_mac", (clock / (peak * fraction)).to("1/MAC"))
 
 
 def _default_cycles(hw, precision, efficiency, stack, peak, clock, notes) -> float:
-    """Cycles per MAC from the calibrated MAC efficiency (of ``stack``) x the peak, or the
-    generic default for a chip without a ``precision`` peak."""
+    """Cycles per MAC from the calibrated MAC efficiency (of ``stack``) x the issue-limited
+    peak, or the generic default for a chip without a ``precision`` peak."""
     mac_default = f"tinyml_mac_efficiency[{stack}]" if stack else "tinyml_mac_efficiency"
     mac_given = efficiency is not None and (not isinstance(efficiency, dict)
                                             or "cycles_per_mac" in efficiency)
@@ -170,6 +195,27 @@ def _given(efficiency, hw, precision, peak, clock, rates):
     return cpm, fbpc, over
 
 
+def _output_elements(m, notes) -> float:
+    """Activation elements the model's layers write (0, with a note, when not published)."""
+    if m.output_elements is None:
+        notes.append("output elements not in the registry: the per-output requantization "
+                     "epilogue is not counted (latency is optimistic)")
+        return 0.0
+    return float(m.output_elements)
+
+
+def _active_power(hw, clock, notes) -> float:
+    """Run-mode power at ``clock`` (base magnitude): the registry's active power (``tdp`` of an
+    MCU: datasheet run current x supply voltage at the maximum clock) scaled with the clock
+    (dynamic power at a fixed voltage is proportional to it); NaN when none is recorded."""
+    if hw.tdp is None:
+        notes.append(f"{hw.name} has no active power in the registry: energy per inference "
+                     "is not predicted")
+        return math.nan
+    scale = (Q_(1.0, "dimensionless") * clock / hw.clock).to("").magnitude
+    return magnitude("mcu_active_power", hw.tdp) * scale
+
+
 def _fields(hw, m, sram, flash):
     i_sram = hw.memory_tiers.index(sram)
     flash_field = [(hw, f"memory.{hw.memory_tiers.index(flash)}.capacity")] if flash else []
@@ -181,7 +227,8 @@ def _fields(hw, m, sram, flash):
 
 def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=None,
                    clock=None) -> TinyMLPrediction:
-    """Predict one inference's latency, SRAM/flash placement and feasibility on a microcontroller.
+    """Predict one inference's latency, energy, SRAM/flash placement and feasibility on a
+    microcontroller (energy = the chip's recorded active power x latency; NaN without one).
 
     Parameters
     ----------
@@ -192,8 +239,10 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     precision : str
         Weight precision (int8 by default: 1 byte per weight).
     efficiency : float or dict, optional
-        A float is the achieved fraction of the chip's peak MAC rate at ``precision`` (so
-        cycles per MAC = clock x 2 FLOP/MAC / (peak x fraction)); a dict may set
+        A float is the achieved fraction of the chip's int8 loop rate (the registry peak at
+        ``precision`` times the CPU family's issue fraction, ``CORE_ISSUE_FRACTION``: 0.5 on
+        single-issue Cortex-M0+/M3/M4/M33, 1 on the dual-issue M7), so cycles per MAC =
+        clock x 2 FLOP/MAC / (peak x issue x fraction); a dict may set
         ``cycles_per_mac``, ``flash_bytes_per_cycle`` and ``fixed_overhead``. Default: the
         fraction ``tinyml_mac_efficiency`` of the registry's peak (``tinyml_cycles_per_mac`` for
         a chip without a peak), calibrated per software stack (see ``workload_default``).
@@ -216,6 +265,8 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     peak, clock = _peak_at_clock(hw, precision, clock, notes)
     clock_hz = magnitude("mcu_clock_frequency", clock)
     check_stack_name(stack, "cmsis_nn")
+    if peak is not None:
+        peak = peak * _issue_fraction(hw, stack, notes)
     cpm = _default_cycles(hw, precision, efficiency, stack, peak, clock, notes)
     rates = cpm, _flash_bytes_per_cycle(hw, flash, notes), magnitude("fixed_overhead", Q_(0, "ms"))
     cpm, fbpc, over = _given(efficiency, hw, precision, peak, clock, rates)
@@ -223,6 +274,7 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
         "parameters": magnitude("parameters", params),
         "bytes_per_parameter": magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
         "tinyml_macs": magnitude("tinyml_macs", macs),
+        "tinyml_output_elements": _output_elements(m, notes),
         "tinyml_peak_activation_bytes": magnitude("tinyml_peak_activation_bytes", act),
         "mcu_clock_frequency": clock_hz, "tinyml_cycles_per_mac": cpm,
         "mcu_sram_capacity": magnitude("mcu_sram_capacity", sram.capacity),
@@ -230,6 +282,7 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
         "mcu_flash_capacity": (magnitude("mcu_flash_capacity", flash.capacity) if flash
                                else math.inf),
         "mcu_flash_read_bytes_per_cycle": fbpc, "fixed_overhead": over,
+        "mcu_active_power": _active_power(hw, clock, notes),
     }
     system = tinyml_system()
     ev, used = evaluate(system, _TINYML_OUT, tuple(sorted(values)), values)
