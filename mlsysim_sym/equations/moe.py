@@ -34,7 +34,7 @@ import sympy
 
 from .. import symbols as s
 from . import compute, memory
-from .base import Equation, Wall
+from .base import Constraint, Equation, Wall
 from .communication import ring_reduce_scatter
 from .references import REFERENCES, Reference, add
 
@@ -61,6 +61,15 @@ _E, _k, _Es, _L, _Pe = (s.moe_experts, s.experts_per_token, s.moe_shared_experts
 _D = s.expert_parallel
 _prefill_tokens = s.batch * s.prompt_length * s.per_token        # tokens routed in prefill
 _decode_tokens = s.batch * s.tokens_per_decode_step * s.per_token  # one token per sequence
+
+
+def check_routing(experts, experts_per_token, where: str = "") -> None:
+    """Refuse k > E (a token picks k *distinct* experts of E; with k > E the occupancy
+    E (1 - (1 - k/E)^B) is not even real): the message says what was wrong and what is allowed."""
+    if not (experts_per_token <= experts):
+        raise ValueError(f"{where + ': ' if where else ''}experts_per_token (k = "
+                         f"{experts_per_token:g}) exceeds moe_experts (E = {experts:g}); a token "
+                         "is routed to k distinct experts of E, so 1 <= k <= E is allowed")
 
 
 def experts_touched(tokens):
@@ -162,6 +171,11 @@ WALL = Wall(
                  s.moe_prefill_all_to_all_time), s.moe_ttft,
                 "Sec. 3.4.1: prefilling overlaps attention and MoE of one micro-batch with the "
                 "dispatch and combine of another", s.tp_prefill_comm_time),
+    ),
+    constraints=(
+        Constraint("a_token_picks_at_most_every_expert", _k, _E, cite="fedus2022switch",
+                   kind="domain", locator="Sec. 2: each token is routed to k of the E experts "
+                   "(k <= E; top-k of the router's E logits)"),
     ),
     references=("fedus2022switch", "jiang2024mixtral", "deepseek2024v3", "oncescu2025oea",
                 "thakur2005mpich", "kaplan2020scaling", "pope2023inference",
