@@ -43,6 +43,10 @@ memory_efficiency = declare("memory_efficiency", "dimensionless", r"\eta_{m}",
 memory_time = declare("memory_time", "s", r"T_{m}", "time to move the step's bytes", (0, 1e9))
 fixed_overhead = declare("fixed_overhead", "ms", r"T_{0}",
                          "fixed per-step overhead (kernel launch, scheduling, host)", (0, 1e4))
+pass_overhead = declare("pass_overhead", "ms", r"T_{0,\mathrm{pass}}",
+                        "fixed overhead of one forward pass of a CNN / ViT / encoder (engine "
+                        "launch, host synchronisation), apart from an LLM engine's per-step "
+                        "overhead", (0, 1e4))
 unoverlapped_fraction = declare(
     "unoverlapped_fraction", "dimensionless", r"\phi_{o}",
     "share of the shorter of a step's compute and memory times not hidden behind the longer "
