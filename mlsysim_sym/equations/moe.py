@@ -77,9 +77,13 @@ def experts_touched(tokens):
     return _E * (1 - (1 - _k / _E) ** tokens)
 
 
-def weights_read(touched):
-    """Weight bytes a step reads: dense part, shared experts, touched routed experts."""
-    return (s.moe_dense_parameters + _L * (_Es + touched) * _Pe) * s.bytes_per_parameter
+def weights_read(touched, tokens):
+    """Weight bytes a step over ``tokens`` tokens reads: dense part (its input lookup tables
+    only for the rows the tokens read, as wall 4's ``streamed_weight_bytes``), shared experts,
+    touched routed experts."""
+    rows = sympy.Min(tokens * s.embedding_row_width, s.embedding_parameters)
+    return (s.moe_dense_parameters - s.embedding_parameters + rows
+            + _L * (_Es + touched) * _Pe) * s.bytes_per_parameter
 
 
 def all_to_all(tokens):
@@ -146,10 +150,13 @@ WALL = Wall(
                       "uniformly (linearity of expectation; ours)"),
         Equation(s.moe_prefill_experts_touched, experts_touched(_prefill_tokens),
                  cite="oncescu2025oea", locator="as for decode, with B x S_p routed tokens"),
-        Equation(s.moe_decode_bytes, weights_read(s.moe_decode_experts_touched) + s.kv_cache_bytes,
+        Equation(s.moe_decode_bytes,
+                 weights_read(s.moe_decode_experts_touched, s.batch * s.tokens_per_decode_step)
+                 + s.kv_cache_bytes,
                  cite="oncescu2025oea", locator="memory-bound decode: each activated expert's "
                  "weights are loaded once per step"),
-        Equation(s.moe_prefill_bytes, weights_read(s.moe_prefill_experts_touched)
+        Equation(s.moe_prefill_bytes,
+                 weights_read(s.moe_prefill_experts_touched, s.batch * s.prompt_length)
                  + s.kv_cache_bytes * s.prompt_length / s.context_length,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once"),
         Equation(s.moe_expert_decode_flops,

@@ -87,6 +87,13 @@ for _ref in (
     if _ref.key not in REFERENCES:
         add(_ref)
 
+if "vaswani2017attention" not in REFERENCES:
+    add(Reference("vaswani2017attention", "Vaswani, Ashish and Shazeer, Noam and Parmar, Niki "
+                  "and Uszkoreit, Jakob and Jones, Llion and Gomez, Aidan N. and Kaiser, Lukasz "
+                  "and Polosukhin, Illia", "Attention Is All You Need",
+                  "Advances in NeurIPS 30", 2017, url="https://arxiv.org/abs/1706.03762",
+                  kind="inproceedings"))
+
 if "shoeybi2019megatron" not in REFERENCES:
     add(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa and Puri, Raul "
                   "and LeGresley, Patrick and Casper, Jared and Catanzaro, Bryan",
@@ -146,6 +153,18 @@ def tp_bandwidth_time(tokens, layers=s.layers, hidden=s.hidden):
     size = tokens * hidden * s.activation_bytes_per_element * s.per_token
     return 2 * layers * 2 * (_t - 1) / _t * size / (s.scale_up_bandwidth
                                                     * s.communication_efficiency)
+
+
+def streamed_weight_bytes(tokens):
+    """Weight bytes a pass over ``tokens`` tokens reads: every weight but the input lookup
+    tables, plus the rows of those tables the tokens look up (Pope et al. Sec. 2.1 charge the
+    weights once per step; an embedding lookup is a gather of one row of d weights per token
+    and table, Vaswani et al. Sec. 3.4), at most the whole table:
+    (N - N_e + Min(T w_e, N_e)) b_w. An LM head tied to the embedding is a matmul over the whole
+    table (N_e excludes it), so it is read once, in full. The table still resides in memory
+    (``weight_bytes`` is the footprint's)."""
+    rows = sympy.Min(tokens * s.embedding_row_width, s.embedding_parameters)
+    return (s.parameters - s.embedding_parameters + rows) * s.bytes_per_parameter
 
 
 def uncached_prompt(prompt=s.prompt_length):
@@ -240,9 +259,12 @@ WALL = Wall(
                       "2024 Sec. 3) only the (1 - h) S_p suffix is computed, its queries over all "
                       "earlier keys: (1 - h^2) S_p^2/2 pairs under full attention"),
         Equation(s.prefill_bytes,
-                 s.weight_bytes + kv_group_bytes_per_token() * uncached_prompt() * s.batch,
+                 streamed_weight_bytes(uncached_prompt() * s.batch)
+                 + kv_group_bytes_per_token() * uncached_prompt() * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once",
-                 note="every computed prompt token's keys and values are written once; the "
+                 note="every weight once, but of the input lookup tables only the rows the "
+                      "prompt's tokens read (Vaswani et al. Sec. 3.4: a lookup, not a matmul); "
+                      "every computed prompt token's keys and values are written once; the "
                       "attention's reads of a cached prefix are not charged, as a chunked "
                       "prompt's reads of its earlier chunks are not"),
         Equation(s.prefill_compute_time, compute.time_for(s.prefill_flops / _t),
@@ -270,11 +292,13 @@ WALL = Wall(
                       "plus the chunk of prompt tokens the step carries (Agrawal et al. 2024; 0 "
                       "for a pure decode step), computed past any cached prefix"),
         Equation(s.decode_bytes,
-                 s.weight_bytes + s.kv_cache_bytes
+                 streamed_weight_bytes(_decode_tokens) + s.kv_cache_bytes
                  + kv_group_bytes_per_token() * s.prefill_chunk_tokens,
                  cite="pope2023inference",
                  locator="Sec. 2.2: decode is dominated by loading weights and the KV cache",
-                 note="plus the KV cache a prompt chunk writes"),
+                 note="every weight but the input lookup tables, of which a step reads one row "
+                      "per token (the LM head, tied or not, is read whole); plus the KV cache a "
+                      "prompt chunk writes"),
         Equation(s.decode_compute_time, compute.time_for(s.decode_flops / _t),
                  cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
         Equation(s.decode_memory_time, memory.time_for(s.decode_bytes / _t),
@@ -295,5 +319,5 @@ WALL = Wall(
     ),
     references=("pope2023inference", "kaplan2020scaling", "williams2009roofline",
                 "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron",
-                "zheng2024sglang", "vllm2025prefixcaching"),
+                "zheng2024sglang", "vllm2025prefixcaching", "vaswani2017attention"),
 )

@@ -70,6 +70,14 @@ tp_decode_comm_time = declare(
     "tp_decode_comm_time", "s", r"T_{tp}^{\mathrm{dec}}",
     "tensor-parallel all-reduces of one decode step (0 on one device)", (0, 1e9))
 parameters = declare("parameters", "param", r"N", "total weight count (all experts)", (1.0, 1e14))
+embedding_parameters = declare(
+    "embedding_parameters", "param", r"N_{e}",
+    "weights of the input lookup tables a pass reads row by row: the token embedding when it is "
+    "not tied to the LM head, learned position and token-type tables (0 for a tied table: it "
+    "is read whole as the LM head)", (0.0, 1e13))
+embedding_row_width = declare(
+    "embedding_row_width", "param/token", r"w_{e}",
+    "weights one token reads from those lookup tables (one row of d per table)", (0.0, 1e7))
 active_parameters = declare("active_parameters", "param", r"N_{a}",
                             "weights touched per token (dense: all; MoE: shared + top-k experts)",
                             (1.0, 1e14))

@@ -29,10 +29,11 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
            "tp_magnitudes", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
-           "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values"]
+           "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values",
+           "embedding_tables"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
-                "hidden", "ffn_width")
+                "hidden", "ffn_width", "embedding_parameters", "embedding_row_width")
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
 PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element")
 KNOB_INPUTS = ("batch", "prompt_length", "context_length")
@@ -125,6 +126,22 @@ def cached(fn, obj, *extra):
     return hit[1]
 
 
+def embedding_tables(model) -> dict:
+    """The input lookup tables a pass reads row by row (``embedding_parameters``) and the
+    weights one token reads from them (``embedding_row_width``: d per table): the token
+    embedding unless tied to the LM head (then it is read whole, as the head), learned
+    positions, token types. Zero for a model without an architecture-derived count."""
+    if not getattr(model, "derives_parameters", False):
+        return {"embedding_parameters": Q_(0, "param"),
+                "embedding_row_width": Q_(0, "param/token")}
+    parts = model.parameter_breakdown()
+    tied = bool(getattr(model, "tied_embeddings", False))
+    tables = [k for k in ("embedding", "position_embedding", "type_embedding")
+              if parts.get(k) and not (k == "embedding" and tied)]
+    return {"embedding_parameters": Q_(sum(parts[k] for k in tables), "param"),
+            "embedding_row_width": Q_(len(tables) * model.hidden, "param/token")}
+
+
 def model_magnitudes(model) -> tuple:
     """A decoder model's shape (:func:`model_input_names`) as base magnitudes."""
     gated = bool(getattr(model, "ffn_gated", False))
@@ -135,6 +152,7 @@ def model_magnitudes(model) -> tuple:
     values = {
         "parameters": model.parameters,
         "active_parameters": model.active_parameters,
+        **embedding_tables(model),
         "layers": model.layers, "heads": model.heads, "kv_heads": model.kv_heads,
         "head_dim": model.head_dim, "hidden": model.hidden,
         # gated FFNs hold the gate and up projections live at once
