@@ -112,7 +112,10 @@ _verified = _n_out_steps * _one * (_gamma + 1)          # target positions per r
 _full_context = s.prompt_length + s.output_length
 _phi = s.unoverlapped_fraction
 _K_c, _K_m = s.compute_branch_load, s.memory_branch_load
-_A_c = _phi * s.step_weight_time + s.fixed_overhead + s.step_latency_time
+#: the compute-bound branch also dequantises weight-only quantised weights once per step
+#: (wall 4's dequantization_time: 0 when the weights are stored at the compute precision)
+_A_c = (_phi * s.step_weight_time + s.fixed_overhead + s.step_latency_time
+        + s.dequantization_time)
 _A_m = s.step_weight_time + s.fixed_overhead + s.step_latency_time
 _K_dc, _K_dm = s.draft_compute_branch_load, s.draft_memory_branch_load
 _A_dc = _phi * s.draft_step_weight_time + s.fixed_overhead + s.draft_step_latency_time

@@ -36,6 +36,7 @@ from .. import symbols as s
 from . import compute, memory
 from .base import Constraint, Equation, Wall
 from .communication import ring_reduce_scatter
+from .serving import dequantization
 from .references import REFERENCES, Reference, add
 
 for _ref in (
@@ -111,10 +112,12 @@ def _phase(flops, expert_flops, traffic, tokens, times, total, locator, tp_comm)
                  note="two all-to-alls (dispatch, combine) per MoE layer (DeepSeek-V3 Sec. 3.4)"),
         Equation(total, sympy.Max(c, m, a, evaluate=False)
                  + s.unoverlapped_fraction * sympy.Min(c, m, evaluate=False)
-                 + s.fixed_overhead + tp_comm,
+                 + s.fixed_overhead + tp_comm + dequantization(tokens * s.one_token),
                  cite="deepseek2024v3", locator=locator, branches=dict(zip(times, _ROOFS)),
                  note="plus wall 4's unoverlapped share phi of the shorter of compute and "
-                      "memory, and its tensor-parallel all-reduces (0 on one device)"),
+                      "memory, its tensor-parallel all-reduces (0 on one device) and its weight "
+                      "dequantisation when compute-bound (weight-only quantisation; every "
+                      "expert's weights, as a compute-bound batch touches them all)"),
     )
 
 

@@ -122,7 +122,7 @@ def _branch_variants(expr):
     nodes = sorted({n for n in expr.atoms(sympy.Max, sympy.Min)}, key=sympy.default_sort_key)
     if not nodes:
         return [expr]
-    if len(nodes) > 4:
+    if len(nodes) > 6:   # 2^6 variants at most: each is checked once per (system, unknown, target)
         return []
     variants = []
     for choice in itertools.product(*[n.args for n in nodes]):

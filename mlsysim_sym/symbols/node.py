@@ -75,6 +75,20 @@ embedding_parameters = declare(
     "weights of the input lookup tables a pass reads row by row: the token embedding when it is "
     "not tied to the LM head, learned position and token-type tables (0 for a tied table: it "
     "is read whole as the LM head)", (0.0, 1e13))
+dequantized_share = declare(
+    "dequantized_share", "dimensionless", r"q_{w}",
+    "share of the streamed weights stored below the activation width (weight-only "
+    "quantisation: int4 / int8 weights, 16-bit activations) that a compute-bound pass "
+    "dequantises before a dense GEMM (0: weights stored at the compute precision)", (0, 1))
+dequantized_gemm_tokens = constant(
+    "dequantized_gemm_tokens", 256, "token", r"M_{\mathrm{dq}}",
+    "tokens per pass from which an engine dequantises weight-only quantised weights and runs a "
+    "dense GEMM instead of its fused low-bit kernel (vLLM AWQLinearMethod.apply: "
+    "x.shape[:-1].numel() >= 256)")
+dequantization_time = declare(
+    "dequantization_time", "s", r"T_{\mathrm{dq}}",
+    "time of one pass's weight dequantisation kernel: read each low-bit weight, write it at the "
+    "activation width", (0, 1e9))
 embedding_row_width = declare(
     "embedding_row_width", "param/token", r"w_{e}",
     "weights one token reads from those lookup tables (one row of d per table)", (0.0, 1e7))

@@ -36,6 +36,8 @@ inputs = st.fixed_dictionaries({
     "prefix_cache_hit_rate": st.floats(0.0, 0.99, **positive),
     # untied input lookup tables: a share of the weights, read one row of d per token
     "embedding_share": st.floats(0.0, 0.3, **positive),
+    # weight-only quantisation (weights dequantised by a compute-bound pass) or not
+    "dequantized_share": st.sampled_from([0.0, 1.0]),
 })
 
 

@@ -67,6 +67,7 @@ def test_verification_pass_by_hand():
                   context_length=Q_(1024, "token"), prompt_length=Q_(1024, "token"),
                   prefill_chunk_tokens=Q_(0, "token"), prefix_cache_hit_rate=0.0,
                   embedding_parameters=Q_(0, "param"), embedding_row_width=Q_(0, "param/token"),
+                  dequantized_share=0.0,
                   draft_length=4, draft_acceptance_rate=0.7, draft_parameters=Q_(0, "param"),
                   draft_layers=0, draft_heads=0, draft_kv_heads=0, draft_head_dim=0,
                   draft_hidden=0)

@@ -79,7 +79,11 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     weight_bits : float, optional
         Storage bits per weight when they differ from ``precision`` (block-quantized formats:
         4 bits plus a 16-bit scale per 32 weights is 4.5, llama.cpp's Q4_0); compute stays at
-        ``precision``.
+        ``precision``. Weights below the activation width (weight-only quantisation) are read
+        packed while a step is memory-bound; a compute-bound step (a prefill, a large batch)
+        also pays their dequantisation, one pass reading each weight at ``weight_bits`` and
+        writing it at ``precision`` (``dequantization_time``: vLLM's AWQ path, llama.cpp's
+        cuBLAS path).
     stack : str, optional
         The serving engine (``trt_llm``, ``vllm``, ``sglang``, ``llama.cpp``, ``mlx``, ``nim``):
         its calibrated per-step overhead ``fixed_overhead[stack]`` where the calibration data
@@ -190,8 +194,8 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     efficiency = kw["efficiency"]
     values = _knob_values(m, hw, kw)
     values.update(_efficiency_values(efficiency, hw, precision, kw["stack"]))
-    if kw["weight_bits"] is not None:
-        values["bytes_per_parameter"] = _in.weight_bits_magnitude(kw["weight_bits"])
+    if kw["weight_bits"] is not None:   # and whether a compute-bound pass dequantises them
+        values.update(_in.weight_values(kw["weight_bits"], precision))
     roofs = _in.cached(_roof_values, hw, precision)   # and storage widths (weight_bits wins)
     values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
                                                             kw["max_batched_tokens"])))
