@@ -62,8 +62,8 @@ def test_train_bands_keep_the_attention_kernel():
 def test_serve_bands_keep_every_input_of_the_point_run():
     # the Monte Carlo re-run must see the same memory reserve, token budget, stack and weight
     # width as the point run: the point result with uncertainty equals the plain one, and the
-    # p50 of TPOT sits near it (a re-run without weight_bits=4.5 would read 16-bit weights,
-    # about 3.5x the bytes of a memory-bound decode step)
+    # p50 of TPOT sits nearer to it than to the run with 16-bit weights (which a re-run without
+    # weight_bits=4.5 would be: other bytes per decode step, no dequantisation pass)
     kw = dict(qps=2, input_tokens=256, output_tokens=128, batch=16, memory_reserve=0.6,
               max_batched_tokens=2048, stack="vllm", weight_bits=4.5)
     plain = ms.serve("llama-3-8b", "h100", **kw)
@@ -73,7 +73,9 @@ def test_serve_bands_keep_every_input_of_the_point_run():
     mid = r.bands["time_per_output_token"].p50.to("ms").magnitude
     assert mid == pytest.approx(plain.time_per_output_token.to("ms").magnitude, rel=0.5)
     fp16 = ms.serve("llama-3-8b", "h100", **{**kw, "weight_bits": None})
-    assert mid < fp16.time_per_output_token.to("ms").magnitude
+    point, other = (x.time_per_output_token.to("ms").magnitude for x in (plain, fp16))
+    assert abs(point - other) > 0.1 * point
+    assert abs(mid - point) < abs(mid - other)
 
 
 def test_serve_bands_refuse_an_unknown_stack_like_the_point_run():
