@@ -19,7 +19,7 @@ __all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_P
            "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "ZERO_STAGES",
            "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of", "BOTTLENECKS",
            "SERVING_ENGINES", "PASS_FAMILIES", "PASS_STACKS",
-           "COMPILED_PASS_STACKS"]
+           "COMPILED_PASS_STACKS", "check_routing"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,13 @@ def precision(name, allowed=None, what: str = "precision") -> Precision:
     if key not in names:
         raise ValueError(f"unknown {what} {name!r}; allowed: {', '.join(names)}")
     return PRECISIONS[key]
+
+
+def check_routing(experts, experts_per_token, where: str = "") -> None:
+    """Refuse k > E (a token picks k *distinct* experts of E, Fedus et al. 2022 Sec. 2; with
+    k > E the MoE record's occupancy E (1 - (1 - k/E)^B) is not even real): the message says
+    what was wrong and what is allowed."""
+    if not (experts_per_token <= experts):
+        raise ValueError(f"{where + ': ' if where else ''}experts_per_token (k = "
+                         f"{experts_per_token:g}) exceeds moe_experts (E = {experts:g}); a token "
+                         "is routed to k distinct experts of E, so 1 <= k <= E is allowed")

@@ -33,6 +33,7 @@ Thakur, Rabenseifner, Gropp, IJHPCA 19(1), 2005 (all-to-all cost).
 import sympy
 
 from .. import symbols as s
+from ..vocabulary import check_routing  # noqa: F401  (the record's domain, k <= E)
 from . import compute, memory
 from .base import Constraint, Equation, Wall
 from .communication import ring_reduce_scatter
@@ -62,15 +63,6 @@ _E, _k, _Es, _L, _Pe = (s.moe_experts, s.experts_per_token, s.moe_shared_experts
 _D = s.expert_parallel
 _prefill_tokens = s.batch * s.prompt_length * s.per_token        # tokens routed in prefill
 _decode_tokens = s.batch * s.tokens_per_decode_step * s.per_token  # one token per sequence
-
-
-def check_routing(experts, experts_per_token, where: str = "") -> None:
-    """Refuse k > E (a token picks k *distinct* experts of E; with k > E the occupancy
-    E (1 - (1 - k/E)^B) is not even real): the message says what was wrong and what is allowed."""
-    if not (experts_per_token <= experts):
-        raise ValueError(f"{where + ': ' if where else ''}experts_per_token (k = "
-                         f"{experts_per_token:g}) exceeds moe_experts (E = {experts:g}); a token "
-                         "is routed to k distinct experts of E, so 1 <= k <= E is allowed")
 
 
 def experts_touched(tokens):
