@@ -398,7 +398,8 @@ def _headline(r) -> list:
 @click.option("--tp", type=POSITIVE, default=None, show_default="1",
               help="LLMs: tensor-parallel group size")
 @click.option("--stack", default=None, show_default="pooled",
-              help="serving engine (trt_llm, vllm, nim, llama.cpp) for its calibrated overhead")
+              help="LLMs: serving engine (trt_llm, vllm, sglang, llama.cpp, mlx, nim) for its "
+                   "calibrated per-step overhead (the pooled one where it has no data)")
 @_file_options
 @_json_option
 @click.option("--explain", is_flag=True, help="show the equations with numbers")

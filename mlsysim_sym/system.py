@@ -223,6 +223,42 @@ class System:
                                    key=lambda x: x.name))
         return out
 
+    # ---------------------------------------------------------------------------- domain
+    @cached_property
+    def domain(self) -> tuple:
+        """The constraints the inputs themselves must satisfy (``kind="domain"``), such as the
+        MoE record's k <= E: outside them an equation has no physical meaning (and may have no
+        real value)."""
+        return tuple(c for c in self.constraints if c.kind == "domain")
+
+    def check_domain(self, values: dict) -> None:
+        """Refuse base-unit input ``values`` that break a domain constraint, naming it, the
+        values and what is allowed (constraints with an input not in ``values`` are skipped)."""
+        for c in self.domain:
+            syms = c.lhs.free_symbols | c.rhs.free_symbols
+            if not all(s.name in values for s in syms):
+                continue
+            sub = {s: values[s.name] for s in syms}
+            lhs, rhs = float(c.lhs.subs(sub)), float(c.rhs.subs(sub))
+            if lhs > rhs * (1 + 1e-12):
+                shown = ", ".join(f"{s.name} = {values[s.name]:g}"
+                                  for s in sorted(syms, key=lambda x: x.name))
+                raise ValueError(f"{shown} breaks {c.name}: {c.lhs} <= {c.rhs} is required "
+                                 f"({c.locator or c.cite})")
+
+    def domain_bounds(self, name: str, values: dict, lo: float, hi: float) -> tuple:
+        """``(lo, hi)`` of input ``name`` (base units) narrowed by the domain constraints of the
+        form ``name <= other`` / ``other <= name`` whose other side ``values`` gives."""
+        for c in self.domain:
+            for mine, other, upper in ((c.lhs, c.rhs, True), (c.rhs, c.lhs, False)):
+                if getattr(mine, "name", None) != name:
+                    continue
+                if not all(s.name in values for s in other.free_symbols):
+                    continue
+                v = float(other.subs({s: values[s.name] for s in other.free_symbols}))
+                lo, hi = (lo, min(hi, v)) if upper else (max(lo, v), hi)
+        return lo, hi
+
     # ---------------------------------------------------------------------------- numerics
     def compile(self, outputs, inputs=None):
         """Compile outputs into a vectorised numeric function (cached); see :mod:`numeric`."""

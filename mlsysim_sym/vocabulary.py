@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 __all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_PRECISIONS",
            "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "ZERO_STAGES",
-           "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of", "BOTTLENECKS"]
+           "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of", "BOTTLENECKS",
+           "SERVING_ENGINES", "PASS_FAMILIES", "PASS_STACKS",
+           "COMPILED_PASS_STACKS", "check_routing"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,19 @@ FAMILIES = ("decoder", "moe", "encoder", "cnn", "vit", "diffusion", "ssm", "tiny
 HARDWARE_TIERS = ("datacenter", "workstation", "edge", "mobile", "mcu", "wafer_scale")
 #: regimes a default efficiency can differ by: a training framework or a serving engine
 REGIMES = ("train", "serve")
+#: LLM serving engines ``predict`` / ``serve`` know by name (``stack=``): each resolves to its own
+#: per-step overhead ``fixed_overhead[<engine>]`` where the calibration data hold rows of it, and
+#: to the pooled value otherwise (TensorRT-LLM, vLLM, SGLang, llama.cpp, Apple MLX, NVIDIA NIM)
+SERVING_ENGINES = ("trt_llm", "vllm", "sglang", "llama.cpp", "mlx", "nim")
+#: families served as one forward pass per batch (no decode loop): their per-pass overhead is
+#: ``fixed_overhead[pass]``, not an LLM engine's per-step overhead
+PASS_FAMILIES = ("cnn", "vit", "encoder")
+#: inference frameworks of those passes known by name: a compiled engine that runs the network
+#: as one prepared launch (TensorRT) is what ``fixed_overhead[pass]`` itself describes; the
+#: frameworks that dispatch operator by operator from the host (MXNet, PyTorch eager, ONNX
+#: Runtime's executor) have their own ``fixed_overhead[pass-<stack>]``, falling back to it
+PASS_STACKS = ("tensorrt", "mxnet", "pytorch", "onnxruntime")
+COMPILED_PASS_STACKS = ("tensorrt",)
 #: the walls a result can name as its bottleneck, in code order: a sweep's results hold the
 #: bottleneck as small integer codes (``bottleneck_code``) indexing this tuple, names on read
 BOTTLENECKS = ("Compute", "Memory", "Communication", "Pipeline", "Software")
@@ -100,3 +115,13 @@ def precision(name, allowed=None, what: str = "precision") -> Precision:
     if key not in names:
         raise ValueError(f"unknown {what} {name!r}; allowed: {', '.join(names)}")
     return PRECISIONS[key]
+
+
+def check_routing(experts, experts_per_token, where: str = "") -> None:
+    """Refuse k > E (a token picks k *distinct* experts of E, Fedus et al. 2022 Sec. 2; with
+    k > E the MoE record's occupancy E (1 - (1 - k/E)^B) is not even real): the message says
+    what was wrong and what is allowed."""
+    if not (experts_per_token <= experts):
+        raise ValueError(f"{where + ': ' if where else ''}experts_per_token (k = "
+                         f"{experts_per_token:g}) exceeds moe_experts (E = {experts:g}); a token "
+                         "is routed to k distinct experts of E, so 1 <= k <= E is allowed")

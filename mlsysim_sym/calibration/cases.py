@@ -129,11 +129,17 @@ def _default_value(name):
 
 
 def _stack_variant(uses, stack):
-    """The software stack's own fixed overhead (``fixed_overhead[trt-llm]``) when named."""
+    """The software stack's own fixed overhead when named (``fixed_overhead[trt_llm]``; a
+    forward pass's ``pass_overhead[mxnet]``, or the base for a compiled engine, TensorRT)."""
     if not stack:
         return uses
-    return {(f"{base}[{stack}]" if base == "fixed_overhead" else name): base
-            for name, base in uses.items()}
+    from ..vocabulary import COMPILED_PASS_STACKS
+
+    def name_of(name, base):   # a new engine being calibrated need not be known yet
+        if base == "pass_overhead" and stack in COMPILED_PASS_STACKS:
+            return base
+        return f"{base}[{stack}]" if base in ("fixed_overhead", "pass_overhead") else name
+    return {name_of(name, base): base for name, base in uses.items()}
 
 
 def _pick(params, name, base):
@@ -265,6 +271,7 @@ def _train_case(meas: Measurement, spec) -> Case:
 SERVE_PARAMETERS = {"compute_efficiency": ("compute", None),
                     "memory_efficiency": ("memory", None),
                     "fixed_overhead": ("fixed_overhead", "ms"),
+                    "pass_overhead": ("pass_overhead", "ms"),
                     "communication_efficiency": ("communication", None),
                     "scale_up_latency": ("scale_up_latency", "us"),
                     "unoverlapped_fraction": ("unoverlapped", None)}
@@ -439,12 +446,13 @@ def _vision_case(meas: Measurement, spec) -> Case:
     from ..units import base_factor as _bf
     from ..tasks.workloads import predict_vision
     model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
+    # one forward pass: its own overhead (fitted on these rows), not an LLM step's
     table = {"compute_efficiency": "compute_efficiency", "memory_efficiency": "memory_efficiency",
-             "fixed_overhead": "fixed_overhead"}
+             "pass_overhead": "pass_overhead"}
     if model.family == "cnn":  # convolutions: a workload variant, not the chip's GEMM rate
         uses = {"compute_efficiency[serve-cnn]": "compute_efficiency",
                 "memory_efficiency[serve]": "memory_efficiency",
-                "fixed_overhead": "fixed_overhead"}
+                "pass_overhead": "pass_overhead"}
     else:
         uses = _with_variants(table, hw, spec.get("precision", "fp16"), "serve")
     uses = _stack_variant(uses, spec.get("stack"))

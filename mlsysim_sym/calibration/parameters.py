@@ -30,6 +30,7 @@ CALIBRATED = {
     "layer_pass_overhead": (0.0, 1e4),
     "model_parallel_overlap": (0.0, 1.0),
     "fixed_overhead": (0.0, 1e3),
+    "pass_overhead": (0.0, 1e3),
     "unoverlapped_fraction": (0.0, 1.0),
     "scale_up_latency": (0.0, 1e3),
     "tinyml_mac_efficiency": (1e-3, 1.0),

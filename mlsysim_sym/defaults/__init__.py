@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Optional
 
 from .schema import load_file
-from .keys import (ATTENTION_KERNELS, GENERATION, REGIME, STACK_SYMBOLS, Resolved,
-                       VariantKey, parent, split_name)
+from .keys import (ATTENTION_KERNELS, GENERATION, REGIME, STACK_SYMBOLS, SUCCEEDS, Resolved,
+                   VariantKey, parent, split_name)
 
 __all__ = ["default", "defaults", "provenance", "spread", "variants", "parent", "variant_name",
            "VariantKey", "Resolved", "resolve", "stacks", "check_stack", "GENERATION", "REGIME",
@@ -35,12 +35,25 @@ PATH = Path(__file__).with_name("defaults.yaml")
 
 
 def stacks(symbol: str = "fixed_overhead") -> list:
-    """The software stacks with a value of their own for ``symbol``."""
-    return variants(symbol)
+    """The software stacks known for ``symbol``: those with a value of their own, and the named
+    LLM serving engines for ``fixed_overhead`` (:data:`~mlsysim_sym.vocabulary.SERVING_ENGINES`)
+    or forward-pass frameworks for ``pass_overhead``
+    (:data:`~mlsysim_sym.vocabulary.PASS_STACKS`), which resolve to the pooled value until
+    calibration data give them their own."""
+    from ..vocabulary import PASS_STACKS, SERVING_ENGINES
+    own = set(variants(symbol))
+    if symbol == "fixed_overhead":
+        # a forward-pass framework is not an LLM engine (``fixed_overhead[tensorrt]`` /
+        # ``[mxnet]`` entries from before ``pass_overhead`` are not LLM stacks either)
+        return sorted((own - set(PASS_STACKS)) | set(SERVING_ENGINES))
+    if symbol == "pass_overhead":
+        return sorted(own | set(PASS_STACKS))
+    return sorted(own)
 
 
 def check_stack(stack, symbol: str = "fixed_overhead"):
-    """``stack`` if ``symbol`` has a value for it, else a ValueError listing the known stacks.
+    """``stack`` if it is known for ``symbol`` (:func:`stacks`), else a ValueError listing the
+    known stacks.
 
     A stack is a name, not a path in the variant hierarchy: ``"tensorrt-llm"`` is not
     ``"tensorrt"`` (which the hyphen would otherwise fall back to)."""
@@ -66,7 +79,7 @@ def resolve(symbol: str, key: Optional[VariantKey] = None) -> Resolved:
         if look in table:
             value, meta = table[look]
             return Resolved(requested, look, value, dict(meta))
-        look = parent(look)
+        look = _up(look)
     raise KeyError(f"no default for {requested!r}; defaults exist for "
                    f"{', '.join(k for k in table if '[' not in k)}")
 
@@ -92,13 +105,22 @@ def _table() -> dict:
     return load_file(PATH)
 
 
+def _up(name: str):
+    """The next entry to try: the parent up the variant chain, and past the base of a symbol
+    new since the last refit, the symbol it succeeds (:data:`~.keys.SUCCEEDS`)."""
+    up = parent(name)
+    if up is None:
+        return SUCCEEDS.get(name)
+    return up
+
+
 def _row(name: str):
     table = _table()
     look = name
     while look is not None:
         if look in table:
             return table[look]
-        look = parent(look)
+        look = _up(look)
     raise KeyError(f"no default for {name!r}; defaults exist for "
                    f"{', '.join(k for k in table if '[' not in k)}")
 

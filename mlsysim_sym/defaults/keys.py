@@ -9,7 +9,7 @@ from typing import Any, Optional
 from ..vocabulary import NATIVE_16BIT
 
 __all__ = ["VariantKey", "Resolved", "parent", "split_name", "GENERATION", "REGIME",
-           "ATTENTION_KERNELS", "STACK_SYMBOLS"]
+           "ATTENTION_KERNELS", "STACK_SYMBOLS", "SUCCEEDS"]
 
 _NAME = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[([a-z0-9][a-z0-9._+_-]*)\])?$")
 #: precisions a chip's GEMMs run at their "native" 16-bit efficiency; others get their own
@@ -68,7 +68,11 @@ class VariantKey:
         a stack replaces the hierarchy for the symbols that vary by stack (``x[vllm]``)."""
         if self.stack is not None and symbol in STACK_SYMBOLS:
             from . import check_stack   # the known stacks are the table's entries
-            return f"{symbol}[{check_stack(self.stack, symbol)}]"
+            from ..vocabulary import COMPILED_PASS_STACKS
+            stack = check_stack(self.stack, symbol)
+            if symbol == "pass_overhead" and stack in COMPILED_PASS_STACKS:
+                return symbol   # a compiled engine's pass is what the base value describes
+            return f"{symbol}[{stack}]"
         parts = [self.regime] if self.regime and symbol in REGIME else []
         if symbol in GENERATION and self.generation:
             parts.append(self.generation)
@@ -112,7 +116,12 @@ class Resolved:
 
 
 #: symbols whose values vary by software stack (a stack's own entry, ``symbol[stack]``)
-STACK_SYMBOLS = ("fixed_overhead", "tinyml_mac_efficiency")
+STACK_SYMBOLS = ("fixed_overhead", "pass_overhead", "tinyml_mac_efficiency")
+
+#: a calibrated symbol added since the shipped table was last refitted resolves to the symbol it
+#: refines until the refit (``scripts/calibrate_defaults.py``) writes its own entry: the
+#: per-pass overhead of a CNN / encoder was the LLM per-step overhead before it had its own
+SUCCEEDS = {"pass_overhead": "fixed_overhead"}
 
 
 def split_name(name: str):

@@ -78,7 +78,9 @@ class Constraint:
     lhs: sympy.Expr
     rhs: sympy.Expr
     cite: str
-    kind: str = "capacity"  # capacity | sla | stability
+    #: capacity | sla | stability | domain (a relation the inputs must satisfy for the
+    #: equations to mean anything, such as k <= E experts: :meth:`System.check_domain`)
+    kind: str = "capacity"
     locator: str = ""
 
     def __post_init__(self):

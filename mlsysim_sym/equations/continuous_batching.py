@@ -75,6 +75,7 @@ from . import compute, memory
 from .base import Constraint, Equation, Wall
 from .references import REFERENCES, Reference, add
 from .serving import (decode_token_flops, kv_group_bytes_per_token, prefill_token_flops,
+                      streamed_weight_bytes,
                       tp_bandwidth_time, tp_latency, uncached_prompt)
 from .speculative import (draft_bandwidth_time, draft_latency, draft_pass,
                           draft_prompt_token_flops, draft_token_flops)
@@ -111,7 +112,10 @@ _verified = _n_out_steps * _one * (_gamma + 1)          # target positions per r
 _full_context = s.prompt_length + s.output_length
 _phi = s.unoverlapped_fraction
 _K_c, _K_m = s.compute_branch_load, s.memory_branch_load
-_A_c = _phi * s.step_weight_time + s.fixed_overhead + s.step_latency_time
+#: the compute-bound branch also dequantises weight-only quantised weights once per step
+#: (wall 4's dequantization_time: 0 when the weights are stored at the compute precision)
+_A_c = (_phi * s.step_weight_time + s.fixed_overhead + s.step_latency_time
+        + s.dequantization_time)
 _A_m = s.step_weight_time + s.fixed_overhead + s.step_latency_time
 _K_dc, _K_dm = s.draft_compute_branch_load, s.draft_memory_branch_load
 _A_dc = _phi * s.draft_step_weight_time + s.fixed_overhead + s.draft_step_latency_time
@@ -149,7 +153,8 @@ def _prompt_step():
     tc = compute.time_for((decode_token_flops(s.mean_context_length) * decode
                            + (prefill_token_flops() + _draft_prompt_flops)
                            * s.prompt_chunk_tokens) / _t)
-    tm = memory.time_for((s.weight_bytes + kv_group_bytes_per_token()
+    tm = memory.time_for((streamed_weight_bytes(decode + s.prompt_chunk_tokens)
+                          + kv_group_bytes_per_token()
                           * (s.running_batch * s.mean_context_length + s.prompt_chunk_tokens)
                           + s.draft_kv_group_bytes_per_token * s.prompt_chunk_tokens) / _t)
     return (memory.roofline(tc, tm, _phi) + tp_latency()
@@ -205,7 +210,9 @@ WALL = Wall(
                  memory.time_for((s.kv_group_bytes_per_token
                                   * (_n_out_steps * s.mean_context_length
                                      + s.uncached_prompt_length)
-                                  + s.draft_kv_group_bytes_per_token * s.uncached_prompt_length)
+                                  + s.draft_kv_group_bytes_per_token * s.uncached_prompt_length
+                                  + s.embedding_row_width * s.bytes_per_parameter
+                                  * (_n_out_steps * _one + s.uncached_prompt_length))
                                  / _t),
                  cite="kwon2023vllm", locator="Sec. 2.2: every decode step reads the sequence's "
                  "KV cache; the prompt writes it once",
@@ -234,9 +241,14 @@ WALL = Wall(
         Equation(_K_dm, s.draft_request_memory_time + _phi * s.draft_request_compute_time
                  + s.draft_request_comm_time, cite="chen2024magicdec",
                  locator="Sec. 3.2: the draft's roofline at the batch"),
-        Equation(s.step_weight_time, memory.time_for(s.weight_bytes / _t),
+        Equation(s.step_weight_time,
+                 memory.time_for((s.parameters - s.embedding_parameters)
+                                 * s.bytes_per_parameter / _t),
                  cite="agrawal2024sarathi",
-                 locator="Sec. 3: decode batches are memory-bound on the weight read"),
+                 locator="Sec. 3: decode batches are memory-bound on the weight read",
+                 note="every weight but the input lookup tables, whose rows each token reads "
+                      "(a request's share, in its memory time: one row per sequence per step and "
+                      "per computed prompt token, as wall 4's decode step)"),
         Equation(s.step_latency_time, tp_latency(), cite="thakur2005mpich",
                  locator="ring all-reduce: 2 (p - 1) start-up latencies"),
         Equation(s.arrival_rate, s.request_rate / s.serving_replicas, cite="kleinrock1975queueing",

@@ -59,7 +59,7 @@ from .. import symbols as s
 from . import compute, continuous_batching, memory
 from .base import Constraint, Equation, Wall
 from .references import REFERENCES, Reference, add
-from .serving import tp_bandwidth_time, tp_latency
+from .serving import streamed_weight_bytes, tp_bandwidth_time, tp_latency
 
 for _ref in (
     Reference("zhong2024distserve", "Zhong, Yinmin and Liu, Shengyu and Chen, Junda and Hu, "
@@ -92,7 +92,8 @@ def _prefill_pass():
     """One engine pass over a 1/p share of the prompt: wall 4's roofline (with the per-step
     overhead) plus the TP all-reduces' start-up latencies."""
     tc = compute.time_for(_n_in * s.prefill_token_flops / (_passes * _t))
-    tm = memory.time_for((s.weight_bytes + s.kv_group_bytes_per_token * _n_in / _passes) / _t)
+    tm = memory.time_for((streamed_weight_bytes(_n_in / _passes)
+                          + s.kv_group_bytes_per_token * _n_in / _passes) / _t)
     return memory.roofline(tc, tm, _phi) + tp_latency()
 
 

@@ -10,7 +10,10 @@ image instead (the three per-sample equations below are then dropped and their s
 inputs). Traffic: the dense weights once per batch, plus the activations: executed layer by
 layer, each layer's residual stream (d) and FFN intermediate (d_ff) leave the chip once and come
 back once; FlashAttention keeps the S x S scores on chip (Dao et al. Sec. 3). Footprint: all
-weights plus one layer's live activations per sample, as wall 4.
+weights plus one layer's live activations per sample, as wall 4. Time: the roofline plus the
+fixed overhead of one forward pass (``pass_overhead``: an engine launch and a host
+synchronisation per batch), which is not an LLM engine's per-step overhead (scheduling,
+sampling, detokenising every step).
 
 Regime of validity: one accelerator, one batch of equal-size samples, dense (not sparse)
 kernels, layer-by-layer execution without cross-layer fusion; for CNNs the activation traffic
@@ -96,9 +99,13 @@ WALL = Wall(
                  cite="williams2009roofline", locator="compute roof (wall 1)"),
         Equation(s.encoder_memory_time, memory.time_for(s.encoder_bytes),
                  cite="williams2009roofline", locator="memory roof (wall 2)"),
-        Equation(s.encoder_latency, memory.roofline(s.encoder_compute_time, s.encoder_memory_time),
+        Equation(s.encoder_latency, memory.roofline(s.encoder_compute_time, s.encoder_memory_time,
+                                                    overhead=s.pass_overhead),
                  cite="williams2009roofline", locator="Fig. 1: attainable = min(peak, "
                  "intensity x bandwidth)",
+                 note="plus the fixed overhead of one forward pass T_0,pass (the engine's launch "
+                      "and one host synchronisation per batch; calibrated on the CNN / encoder "
+                      "rows, not an LLM engine's per-step scheduling overhead)",
                  branches={s.encoder_compute_time: "Compute", s.encoder_memory_time: "Memory"}),
         Equation(s.encoder_throughput, s.batch * s.samples_per_batch_element / s.encoder_latency,
                  cite="pope2023inference", locator="Sec. 2: throughput = samples of a batch per "

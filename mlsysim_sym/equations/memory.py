@@ -27,14 +27,16 @@ def time_for(traffic):
     return traffic / (memory_bandwidth * memory_efficiency)
 
 
-def roofline(compute, memory, unoverlapped=None):
+def roofline(compute, memory, unoverlapped=None, overhead=fixed_overhead):
     """Roofline step time: ``Max(compute, memory) + fixed overhead``; with ``unoverlapped``
     (a fraction phi), ``Max + phi Min``: the share phi of the shorter roof that the kernels do
-    not hide behind the longer one (phi = 0 is the classic roofline, phi = 1 no overlap)."""
+    not hide behind the longer one (phi = 0 is the classic roofline, phi = 1 no overlap).
+    ``overhead``: the step's fixed overhead (an LLM engine's per-step ``fixed_overhead``; a
+    CNN / encoder forward pass's ``pass_overhead``)."""
     top = sympy.Max(compute, memory, evaluate=False)
     if unoverlapped is None:
-        return top + fixed_overhead
-    return top + unoverlapped * sympy.Min(compute, memory, evaluate=False) + fixed_overhead
+        return top + overhead
+    return top + unoverlapped * sympy.Min(compute, memory, evaluate=False) + overhead
 
 
 WALL = Wall(

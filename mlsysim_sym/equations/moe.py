@@ -33,9 +33,11 @@ Thakur, Rabenseifner, Gropp, IJHPCA 19(1), 2005 (all-to-all cost).
 import sympy
 
 from .. import symbols as s
+from ..vocabulary import check_routing  # noqa: F401  (the record's domain, k <= E)
 from . import compute, memory
-from .base import Equation, Wall
+from .base import Constraint, Equation, Wall
 from .communication import ring_reduce_scatter
+from .serving import dequantization
 from .references import REFERENCES, Reference, add
 
 for _ref in (
@@ -68,9 +70,13 @@ def experts_touched(tokens):
     return _E * (1 - (1 - _k / _E) ** tokens)
 
 
-def weights_read(touched):
-    """Weight bytes a step reads: dense part, shared experts, touched routed experts."""
-    return (s.moe_dense_parameters + _L * (_Es + touched) * _Pe) * s.bytes_per_parameter
+def weights_read(touched, tokens):
+    """Weight bytes a step over ``tokens`` tokens reads: dense part (its input lookup tables
+    only for the rows the tokens read, as wall 4's ``streamed_weight_bytes``), shared experts,
+    touched routed experts."""
+    rows = sympy.Min(tokens * s.embedding_row_width, s.embedding_parameters)
+    return (s.moe_dense_parameters - s.embedding_parameters + rows
+            + _L * (_Es + touched) * _Pe) * s.bytes_per_parameter
 
 
 def all_to_all(tokens):
@@ -98,10 +104,12 @@ def _phase(flops, expert_flops, traffic, tokens, times, total, locator, tp_comm)
                  note="two all-to-alls (dispatch, combine) per MoE layer (DeepSeek-V3 Sec. 3.4)"),
         Equation(total, sympy.Max(c, m, a, evaluate=False)
                  + s.unoverlapped_fraction * sympy.Min(c, m, evaluate=False)
-                 + s.fixed_overhead + tp_comm,
+                 + s.fixed_overhead + tp_comm + dequantization(tokens * s.one_token),
                  cite="deepseek2024v3", locator=locator, branches=dict(zip(times, _ROOFS)),
                  note="plus wall 4's unoverlapped share phi of the shorter of compute and "
-                      "memory, and its tensor-parallel all-reduces (0 on one device)"),
+                      "memory, its tensor-parallel all-reduces (0 on one device) and its weight "
+                      "dequantisation when compute-bound (weight-only quantisation; every "
+                      "expert's weights, as a compute-bound batch touches them all)"),
     )
 
 
@@ -137,10 +145,13 @@ WALL = Wall(
                       "uniformly (linearity of expectation; ours)"),
         Equation(s.moe_prefill_experts_touched, experts_touched(_prefill_tokens),
                  cite="oncescu2025oea", locator="as for decode, with B x S_p routed tokens"),
-        Equation(s.moe_decode_bytes, weights_read(s.moe_decode_experts_touched) + s.kv_cache_bytes,
+        Equation(s.moe_decode_bytes,
+                 weights_read(s.moe_decode_experts_touched, s.batch * s.tokens_per_decode_step)
+                 + s.kv_cache_bytes,
                  cite="oncescu2025oea", locator="memory-bound decode: each activated expert's "
                  "weights are loaded once per step"),
-        Equation(s.moe_prefill_bytes, weights_read(s.moe_prefill_experts_touched)
+        Equation(s.moe_prefill_bytes,
+                 weights_read(s.moe_prefill_experts_touched, s.batch * s.prompt_length)
                  + s.kv_cache_bytes * s.prompt_length / s.context_length,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once"),
         Equation(s.moe_expert_decode_flops,
@@ -162,6 +173,11 @@ WALL = Wall(
                  s.moe_prefill_all_to_all_time), s.moe_ttft,
                 "Sec. 3.4.1: prefilling overlaps attention and MoE of one micro-batch with the "
                 "dispatch and combine of another", s.tp_prefill_comm_time),
+    ),
+    constraints=(
+        Constraint("a_token_picks_at_most_every_expert", _k, _E, cite="fedus2022switch",
+                   kind="domain", locator="Sec. 2: each token is routed to k of the E experts "
+                   "(k <= E; top-k of the router's E logits)"),
     ),
     references=("fedus2022switch", "jiang2024mixtral", "deepseek2024v3", "oncescu2025oea",
                 "thakur2005mpich", "kaplan2020scaling", "pope2023inference",

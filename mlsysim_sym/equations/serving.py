@@ -87,6 +87,29 @@ for _ref in (
     if _ref.key not in REFERENCES:
         add(_ref)
 
+if "vaswani2017attention" not in REFERENCES:
+    add(Reference("vaswani2017attention", "Vaswani, Ashish and Shazeer, Noam and Parmar, Niki "
+                  "and Uszkoreit, Jakob and Jones, Llion and Gomez, Aidan N. and Kaiser, Lukasz "
+                  "and Polosukhin, Illia", "Attention Is All You Need",
+                  "Advances in NeurIPS 30", 2017, url="https://arxiv.org/abs/1706.03762",
+                  kind="inproceedings"))
+
+for _ref in (
+    Reference("lin2024awq", "Lin, Ji and Tang, Jiaming and Tang, Haotian and Yang, Shang and "
+              "Chen, Wei-Ming and Wang, Wei-Chen and Xiao, Guangxuan and Dang, Xingyu and Gan, "
+              "Chuang and Han, Song", "AWQ: Activation-aware Weight Quantization for On-Device "
+              "LLM Compression and Acceleration", "Proceedings of MLSys 6", 2024,
+              url="https://arxiv.org/abs/2306.00978", kind="inproceedings"),
+    Reference("vllm2024awqkernel", "vLLM Team", "AWQLinearMethod.apply: at 256 or more tokens "
+              "the int4 weights are dequantised (awq_dequantize) and multiplied by a dense fp16 "
+              "GEMM (torch.matmul); below, the fused awq_gemm kernel",
+              "vllm/model_executor/layers/quantization/awq.py", 2024,
+              url="https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/layers/"
+                  "quantization/awq.py", kind="misc"),
+):
+    if _ref.key not in REFERENCES:
+        add(_ref)
+
 if "shoeybi2019megatron" not in REFERENCES:
     add(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa and Puri, Raul "
                   "and LeGresley, Patrick and Casper, Jared and Catanzaro, Bryan",
@@ -146,6 +169,37 @@ def tp_bandwidth_time(tokens, layers=s.layers, hidden=s.hidden):
     size = tokens * hidden * s.activation_bytes_per_element * s.per_token
     return 2 * layers * 2 * (_t - 1) / _t * size / (s.scale_up_bandwidth
                                                     * s.communication_efficiency)
+
+
+def streamed_weight_bytes(tokens):
+    """Weight bytes a pass over ``tokens`` tokens reads: every weight but the input lookup
+    tables, plus the rows of those tables the tokens look up (Pope et al. Sec. 2.1 charge the
+    weights once per step; an embedding lookup is a gather of one row of d weights per token
+    and table, Vaswani et al. Sec. 3.4), at most the whole table:
+    (N - N_e + Min(T w_e, N_e)) b_w. An LM head tied to the embedding is a matmul over the whole
+    table (N_e excludes it), so it is read once, in full. The table still resides in memory
+    (``weight_bytes`` is the footprint's)."""
+    rows = sympy.Min(tokens * s.embedding_row_width, s.embedding_parameters)
+    return (s.parameters - s.embedding_parameters + rows) * s.bytes_per_parameter
+
+
+def dequantization(tokens):
+    """The weight dequantisation a pass over ``tokens`` tokens pays: T_dq from
+    M_dq = 256 tokens on, else 0.
+
+    Weight-only quantised weights (int4 / int8 with 16-bit activations, Lin et al. 2024) are read
+    packed by fused low-bit kernels for passes of few tokens; from M_dq tokens per pass on the
+    engine dequantises them to the activation width and runs the dense GEMM (vLLM's
+    AWQLinearMethod at 256 or more tokens; llama.cpp takes its cuBLAS path for large batches
+    too): a separate kernel reading each weight at b_w and writing it at b_a,
+    T_dq = q_w (N - N_e) (b_w + b_a) / (t B eta_m) (:data:`~mlsysim_sym.symbols.dequantization_time`).
+    The switch is the engine's, on the token count (not on the hardware's ridge), so more
+    tokens never make a pass faster and a faster chip never a pass slower."""
+    # a step in the token count written with Max / Min (whole token counts: 0 below M_dq, 1 from
+    # M_dq on; a ramp over the one token below it), so the inverse solvers' branch split applies
+    on = sympy.Min(1, sympy.Max(0, (tokens - s.dequantized_gemm_tokens) / s.one_token + 1,
+                                evaluate=False), evaluate=False)
+    return s.dequantization_time * on
 
 
 def uncached_prompt(prompt=s.prompt_length):
@@ -240,9 +294,12 @@ WALL = Wall(
                       "2024 Sec. 3) only the (1 - h) S_p suffix is computed, its queries over all "
                       "earlier keys: (1 - h^2) S_p^2/2 pairs under full attention"),
         Equation(s.prefill_bytes,
-                 s.weight_bytes + kv_group_bytes_per_token() * uncached_prompt() * s.batch,
+                 streamed_weight_bytes(uncached_prompt() * s.batch)
+                 + kv_group_bytes_per_token() * uncached_prompt() * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once",
-                 note="every computed prompt token's keys and values are written once; the "
+                 note="every weight once, but of the input lookup tables only the rows the "
+                      "prompt's tokens read (Vaswani et al. Sec. 3.4: a lookup, not a matmul); "
+                      "every computed prompt token's keys and values are written once; the "
                       "attention's reads of a cached prefix are not charged, as a chunked "
                       "prompt's reads of its earlier chunks are not"),
         Equation(s.prefill_compute_time, compute.time_for(s.prefill_flops / _t),
@@ -253,12 +310,25 @@ WALL = Wall(
                  cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
                  "in the forward pass (g after the attention and the MLP blocks)",
                  note="each of the t ranks runs 1/t of the FLOPs and bytes (roofs per rank)"),
+        Equation(s.dequantization_time,
+                 memory.time_for(s.dequantized_share * (s.parameters - s.embedding_parameters)
+                                 * (s.bytes_per_parameter
+                                    + s.activation_bytes_per_element / s.one_parameter) / _t),
+                 cite="vllm2024awqkernel", locator="AWQLinearMethod.apply: awq_dequantize then "
+                 "torch.matmul at 256 or more tokens",
+                 note="weight-only quantisation (Lin et al. 2024, AWQ): each low-bit weight read "
+                      "at b_w and written at the activation width b_a once per compute-bound "
+                      "pass, at the memory roof; 0 when the weights are stored at the compute "
+                      "precision (q_w = 0)"),
         Equation(s.ttft, memory.roofline(s.prefill_compute_time, s.prefill_memory_time,
                                          s.unoverlapped_fraction)
+                 + dequantization(uncached_prompt() * s.batch)
                  + s.tp_prefill_comm_time,
                  cite="pope2023inference", locator="Sec. 2: prefill latency",
                  note="Max + phi Min: the kernels hide only part of the shorter roof (phi "
-                      "calibrated on published serving measurements; 0 is Williams et al.'s max)",
+                      "calibrated on published serving measurements; 0 is Williams et al.'s max); "
+                      "plus the weight dequantisation of a compute-bound pass (0 unless the "
+                      "weights are stored below the activation width)",
                  branches={s.prefill_compute_time: "Compute", s.prefill_memory_time: "Memory"}),
         Equation(s.prefill_throughput, s.prompt_length * s.batch / s.ttft, cite="pope2023inference",
                  locator="Sec. 2: prefill throughput"),
@@ -270,11 +340,13 @@ WALL = Wall(
                       "plus the chunk of prompt tokens the step carries (Agrawal et al. 2024; 0 "
                       "for a pure decode step), computed past any cached prefix"),
         Equation(s.decode_bytes,
-                 s.weight_bytes + s.kv_cache_bytes
+                 streamed_weight_bytes(_decode_tokens) + s.kv_cache_bytes
                  + kv_group_bytes_per_token() * s.prefill_chunk_tokens,
                  cite="pope2023inference",
                  locator="Sec. 2.2: decode is dominated by loading weights and the KV cache",
-                 note="plus the KV cache a prompt chunk writes"),
+                 note="every weight but the input lookup tables, of which a step reads one row "
+                      "per token (the LM head, tied or not, is read whole); plus the KV cache a "
+                      "prompt chunk writes"),
         Equation(s.decode_compute_time, compute.time_for(s.decode_flops / _t),
                  cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
         Equation(s.decode_memory_time, memory.time_for(s.decode_bytes / _t),
@@ -286,6 +358,7 @@ WALL = Wall(
                  "the step's tokens are the decode tokens plus the prompt chunk"),
         Equation(s.time_per_output_token, memory.roofline(s.decode_compute_time, s.decode_memory_time,
                                                           s.unoverlapped_fraction)
+                 + dequantization(_decode_tokens)
                  + s.tp_decode_comm_time,
                  cite="pope2023inference", locator="Sec. 2: per-token generation latency",
                  note="Max + phi Min, as for the prefill",
@@ -295,5 +368,6 @@ WALL = Wall(
     ),
     references=("pope2023inference", "kaplan2020scaling", "williams2009roofline",
                 "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron",
-                "zheng2024sglang", "vllm2025prefixcaching"),
+                "zheng2024sglang", "vllm2025prefixcaching", "vaswani2017attention", "lin2024awq",
+                "vllm2024awqkernel"),
 )

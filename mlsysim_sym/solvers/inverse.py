@@ -125,7 +125,7 @@ def _branch_variants(expr, x=None):
                     if x is None or x in n.free_symbols}, key=sympy.default_sort_key)
     if not nodes:
         return [expr]
-    if len(nodes) > 4:
+    if len(nodes) > 6:   # 2^6 variants at most: each is checked once per (system, unknown, target)
         return []
     variants = []
     for choice in itertools.product(*[n.args for n in nodes]):
@@ -286,6 +286,19 @@ def solve_for(system, unknown, targets, given=None, *, bounds=None, method=None)
     known = _given_magnitudes(given)
     for u in unknowns:
         known.pop(u, None)
+    # inputs that break a domain relation (the MoE record's k <= E) have no meaning: refused;
+    # an unknown in one is searched only where it holds
+    system.check_domain(known)
+    if len(unknowns) == 1 and bounds is None and system.domain:
+        u = unknowns[0]
+        unit_factor = base_factor(info(u).unit)
+        lo, hi = (float(b) * unit_factor for b in info(u).bounds)
+        nlo, nhi = system.domain_bounds(u, known, lo, hi)
+        if (nlo, nhi) != (lo, hi):
+            if not nlo < nhi:
+                raise ValueError(f"no value of {u} satisfies the domain constraints of "
+                                 f"{system.name!r} with the given inputs")
+            bounds = (nlo / unit_factor, nhi / unit_factor)
     # a target only has to be a positive finite value of the output's dimension: one beyond
     # what the system can reach is answered as infeasible, not refused
     target_mags = {}

@@ -43,6 +43,10 @@ memory_efficiency = declare("memory_efficiency", "dimensionless", r"\eta_{m}",
 memory_time = declare("memory_time", "s", r"T_{m}", "time to move the step's bytes", (0, 1e9))
 fixed_overhead = declare("fixed_overhead", "ms", r"T_{0}",
                          "fixed per-step overhead (kernel launch, scheduling, host)", (0, 1e4))
+pass_overhead = declare("pass_overhead", "ms", r"T_{0,\mathrm{pass}}",
+                        "fixed overhead of one forward pass of a CNN / ViT / encoder (engine "
+                        "launch, host synchronisation), apart from an LLM engine's per-step "
+                        "overhead", (0, 1e4))
 unoverlapped_fraction = declare(
     "unoverlapped_fraction", "dimensionless", r"\phi_{o}",
     "share of the shorter of a step's compute and memory times not hidden behind the longer "
@@ -66,6 +70,28 @@ tp_decode_comm_time = declare(
     "tp_decode_comm_time", "s", r"T_{tp}^{\mathrm{dec}}",
     "tensor-parallel all-reduces of one decode step (0 on one device)", (0, 1e9))
 parameters = declare("parameters", "param", r"N", "total weight count (all experts)", (1.0, 1e14))
+embedding_parameters = declare(
+    "embedding_parameters", "param", r"N_{e}",
+    "weights of the input lookup tables a pass reads row by row: the token embedding when it is "
+    "not tied to the LM head, learned position and token-type tables (0 for a tied table: it "
+    "is read whole as the LM head)", (0.0, 1e13))
+dequantized_share = declare(
+    "dequantized_share", "dimensionless", r"q_{w}",
+    "share of the streamed weights stored below the activation width (weight-only "
+    "quantisation: int4 / int8 weights, 16-bit activations) that a compute-bound pass "
+    "dequantises before a dense GEMM (0: weights stored at the compute precision)", (0, 1))
+dequantized_gemm_tokens = constant(
+    "dequantized_gemm_tokens", 256, "token", r"M_{\mathrm{dq}}",
+    "tokens per pass from which an engine dequantises weight-only quantised weights and runs a "
+    "dense GEMM instead of its fused low-bit kernel (vLLM AWQLinearMethod.apply: "
+    "x.shape[:-1].numel() >= 256)")
+dequantization_time = declare(
+    "dequantization_time", "s", r"T_{\mathrm{dq}}",
+    "time of one pass's weight dequantisation kernel: read each low-bit weight, write it at the "
+    "activation width", (0, 1e9))
+embedding_row_width = declare(
+    "embedding_row_width", "param/token", r"w_{e}",
+    "weights one token reads from those lookup tables (one row of d per table)", (0.0, 1e7))
 active_parameters = declare("active_parameters", "param", r"N_{a}",
                             "weights touched per token (dense: all; MoE: shared + top-k experts)",
                             (1.0, 1e14))

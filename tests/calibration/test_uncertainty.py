@@ -57,3 +57,28 @@ def test_train_bands_keep_the_attention_kernel():
     fa2 = ms.train("llama-3-8b", "h100", attention_kernel="fa2", uncertainty=50, **kw)
     assert fa2.config["attention_kernel"] == "fa2"
     assert fa2.step_time == ms.train("llama-3-8b", "h100", attention_kernel="fa2", **kw).step_time
+
+
+def test_serve_bands_keep_every_input_of_the_point_run():
+    # the Monte Carlo re-run must see the same memory reserve, token budget, stack and weight
+    # width as the point run: the point result with uncertainty equals the plain one, and the
+    # p50 of TPOT sits nearer to it than to the run with 16-bit weights (which a re-run without
+    # weight_bits=4.5 would be: other bytes per decode step, no dequantisation pass)
+    kw = dict(qps=2, input_tokens=256, output_tokens=128, batch=16, memory_reserve=0.6,
+              max_batched_tokens=2048, stack="vllm", weight_bits=4.5)
+    plain = ms.serve("llama-3-8b", "h100", **kw)
+    r = ms.serve("llama-3-8b", "h100", uncertainty=40, **kw)
+    assert r.time_per_output_token.to("ms").magnitude == pytest.approx(
+        plain.time_per_output_token.to("ms").magnitude, rel=1e-9)
+    mid = r.bands["time_per_output_token"].p50.to("ms").magnitude
+    assert mid == pytest.approx(plain.time_per_output_token.to("ms").magnitude, rel=0.5)
+    fp16 = ms.serve("llama-3-8b", "h100", **{**kw, "weight_bits": None})
+    point, other = (x.time_per_output_token.to("ms").magnitude for x in (plain, fp16))
+    assert abs(point - other) > 0.1 * point
+    assert abs(mid - point) < abs(mid - other)
+
+
+def test_serve_bands_refuse_an_unknown_stack_like_the_point_run():
+    with pytest.raises(ValueError, match="known stacks"):
+        ms.serve("llama-3-8b", "h100", qps=2, input_tokens=256, output_tokens=128,
+                 stack="tensorrt-llm", uncertainty=10)

@@ -37,6 +37,9 @@ inputs = st.fixed_dictionaries({
 def run(k, d, **over):
     d = {**d, **over}
     d.setdefault("active_parameters", d["parameters"])
+    # no untied lookup table, weights at the compute width (the fidelity record sets the bytes)
+    for name in ("embedding_parameters", "embedding_row_width", "dequantized_share"):
+        d.setdefault(name, 0.0)
     return dict(zip(k.output_names, k.raw(*[d[n] for n in k.input_names])))
 
 

@@ -34,6 +34,10 @@ inputs = st.fixed_dictionaries({
     "prefill_chunk_tokens": st.integers(0, 8192), "max_batched_tokens": st.integers(1, 65536),
     # a share of the prompt found in the prefix cache (its prefill skipped)
     "prefix_cache_hit_rate": st.floats(0.0, 0.99, **positive),
+    # untied input lookup tables: a share of the weights, read one row of d per token
+    "embedding_share": st.floats(0.0, 0.3, **positive),
+    # weight-only quantisation (weights dequantised by a compute-bound pass) or not
+    "dequantized_share": st.sampled_from([0.0, 1.0]),
 })
 
 
@@ -41,7 +45,9 @@ def args(d, **over):
     d = {**d, **over}
     values = dict(d, active_parameters=d["parameters"] * d["active_fraction"],
                   kv_heads=max(1, d["heads"] >> d["kv_ratio"]), bytes_per_parameter=d["bytes"] * 8,
-                  kv_bytes_per_element=d["bytes"] * 8, activation_bytes_per_element=d["bytes"] * 8)
+                  kv_bytes_per_element=d["bytes"] * 8, activation_bytes_per_element=d["bytes"] * 8,
+                  embedding_parameters=d["parameters"] * d["embedding_share"],
+                  embedding_row_width=d["hidden"] if d["embedding_share"] > 0 else 0.0)
     return [values[n] for n in K.input_names]  # base units: bytes are bits, lengths are tokens
 
 

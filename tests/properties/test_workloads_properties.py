@@ -50,7 +50,8 @@ moe_model = st.fixed_dictionaries({
 })
 FIXED = dict(bytes_per_parameter=2, kv_bytes_per_element=2, activation_bytes_per_element=2,
              compute_efficiency=0.6, memory_efficiency=0.8, communication_efficiency=0.7,
-             fixed_overhead=0.0,
+             fixed_overhead=0.0, embedding_parameters=0.0, embedding_row_width=0.0,
+             dequantized_share=0.0,
              # a pure decode step (no prompt chunk) within vLLM's token budget
              prefill_chunk_tokens=0, max_batched_tokens=8192, prefix_cache_hit_rate=0.0)
 
@@ -167,7 +168,7 @@ arch = st.fixed_dictionaries({
     "batch": st.integers(1, 4096), "peak_flops": st.floats(1, 5000, **finite),
     "memory_bandwidth": st.floats(10, 1e4, **finite), "memory_capacity": st.floats(1, 1e3, **finite),
     "compute_efficiency": st.floats(0.05, 1, **finite), "memory_efficiency": st.floats(0.05, 1, **finite),
-    "fixed_overhead": st.floats(0, 1, **finite),
+    "pass_overhead": st.floats(0, 1, **finite),
 })
 
 

@@ -21,7 +21,9 @@ SYSTEM = System.from_walls(walls.compute, walls.memory, walls.serving, workloads
 MIXTRAL = dict(moe_dense_parameters=Q_(1_605_636_096, "param"),
                moe_expert_parameters=Q_(176_160_768, "param"), moe_experts=8,
                experts_per_token=2, moe_shared_experts=0, moe_layers=32, layers=32, heads=32,
-               kv_heads=8, head_dim=128, hidden=4096, ffn_width=2 * 14336)
+               kv_heads=8, head_dim=128, hidden=4096, ffn_width=2 * 14336,
+                 embedding_parameters=0, embedding_row_width=0,
+                 dequantized_share=0)
 H100 = dict(peak_flops=Q_(989.5, "TFLOP/s"), memory_bandwidth=Q_(3.35, "TB/s"),
             memory_capacity=Q_(80, "GB"), compute_efficiency=1.0, memory_efficiency=1.0,
             fixed_overhead=Q_(0, "ms"))

@@ -22,7 +22,9 @@ from mlsysim_sym.tasks._core.knobs import default_efficiency as _default_efficie
 from mlsysim_sym.units import Q_
 
 LLAMA3_8B = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e9, "param"),
-                 layers=32, heads=32, kv_heads=8, head_dim=128, hidden=4096, ffn_width=2 * 14336)
+                 layers=32, heads=32, kv_heads=8, head_dim=128, hidden=4096, ffn_width=2 * 14336,
+                 embedding_parameters=0, embedding_row_width=0,
+                 dequantized_share=0)
 H100 = dict(peak_flops=Q_(989.4, "TFLOP/s"), memory_bandwidth=Q_(3.35, "TB/s"),
             memory_capacity=Q_(80, "GiB"))
 FP16 = dict(bytes_per_parameter=Q_(2, "B/param"), kv_bytes_per_element=Q_(2, "B"),

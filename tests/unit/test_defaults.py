@@ -85,8 +85,8 @@ def test_predictions_name_the_defaults_they_used_and_refuse_unknown_stacks():
     given = ms.predict("llama-3-8b", "h100", efficiency={"compute": 0.5, "memory": 0.8})
     assert set(given.defaults_used()) == {"fixed_overhead", "communication_efficiency",
                                           "unoverlapped_fraction"}
-    for bad in ("tensorrt-llm", "sglang"):
-        with pytest.raises(ValueError, match="known stacks: .*trt_llm"):
+    for bad in ("tensorrt-llm", "sglang2", "tensorrt"):   # tensorrt: a forward-pass framework
+        with pytest.raises(ValueError, match="known stacks: .*sglang.*trt_llm"):
             ms.predict("llama-3-8b", "h100", stack=bad)
     # a stack whose overhead the caller gives (a calibration of a new engine) needs no default
     ok = ms.predict("llama-3-8b", "h100", stack="my_engine",
@@ -94,3 +94,65 @@ def test_predictions_name_the_defaults_they_used_and_refuse_unknown_stacks():
     assert ok.time_per_output_token.magnitude > 0
     with pytest.raises(ValueError, match="known stacks: .*cmsis_nn"):
         ms.predict("mlperf-tiny-kws-ds-cnn", "st-stm32f746", stack="cmsis-nn-v6")
+
+
+# ---------------------------------------------------------------- engines and forward passes
+def _pooled_overhead_ms():
+    from mlsysim_sym.defaults import default
+    return default("fixed_overhead").to("ms").magnitude
+
+
+@pytest.mark.parametrize("engine", ["trt_llm", "vllm", "sglang", "llama.cpp", "mlx", "nim"])
+def test_every_named_engine_resolves_to_its_own_entry_or_the_pooled_one(engine):
+    from mlsysim_sym.defaults import VariantKey, resolve, variants
+    r = resolve("fixed_overhead", VariantKey(regime="serve", stack=engine))
+    assert r.requested == f"fixed_overhead[{engine}]"
+    # its own entry when the calibration data held rows of it, else the parent (pooled) one
+    assert r.variant == (r.requested if engine in variants("fixed_overhead")
+                         else "fixed_overhead")
+
+
+def test_engines_with_different_overheads_predict_differently():
+    import mlsysim_sym as ms
+    from mlsysim_sym.defaults import default
+    kw = dict(batch=1, seq_len=512)
+    over = {e: default(f"fixed_overhead[{e}]").to("ms").magnitude for e in ("vllm", "trt_llm")}
+    t = {e: ms.predict("llama-3-8b", "h100", stack=e, **kw).time_per_output_token.to("ms")
+         .magnitude for e in over}
+    # the step differs by exactly the difference of the two engines' per-step overheads
+    assert t["vllm"] - t["trt_llm"] == pytest.approx(over["vllm"] - over["trt_llm"], abs=1e-9)
+    # an engine without rows of its own (SGLang, MLX) is the pooled default
+    pooled = ms.predict("llama-3-8b", "h100", **kw).time_per_output_token.to("ms").magnitude
+    for engine in ("sglang", "mlx"):
+        got = ms.predict("llama-3-8b", "h100", stack=engine, **kw)
+        assert got.time_per_output_token.to("ms").magnitude == pytest.approx(pooled, rel=1e-12)
+        assert got.defaults_used()["fixed_overhead"].variant == "fixed_overhead"
+
+
+def test_a_forward_pass_has_its_own_overhead_not_the_llm_step():
+    import mlsysim_sym as ms
+    from mlsysim_sym.defaults import VariantKey, resolve, stacks
+    # a compiled engine (TensorRT) is what the per-pass value describes; a framework that
+    # dispatches operator by operator has its own entry, falling back to it
+    assert VariantKey(stack="tensorrt").name("pass_overhead") == "pass_overhead"
+    assert VariantKey(stack="mxnet").name("pass_overhead") == "pass_overhead[mxnet]"
+    assert {"tensorrt", "mxnet", "pytorch", "onnxruntime"} <= set(stacks("pass_overhead"))
+    # until a refit writes its own entry it resolves to the symbol it succeeds
+    r = resolve("pass_overhead", VariantKey(stack="pytorch"))
+    assert r.variant in ("pass_overhead[pytorch]", "pass_overhead", "fixed_overhead")
+    for model in ("resnet-50", "bert-large"):
+        for stack in (None, "tensorrt"):
+            p = ms.predict(model, "l4", precision="int8", stack=stack)
+            used = p.defaults_used()
+            assert "fixed_overhead" not in used and used["pass_overhead"].requested == \
+                "pass_overhead"
+            # the pass's latency carries exactly that overhead once
+            given = ms.predict(model, "l4", precision="int8",
+                               efficiency={"pass_overhead": used["pass_overhead"].value})
+            assert p.latency.to("ms").magnitude == pytest.approx(
+                given.latency.to("ms").magnitude, rel=1e-12)
+    # an LLM engine is not a forward-pass framework, and the other way round
+    with pytest.raises(ValueError, match="pass_overhead.*known stacks: .*tensorrt"):
+        ms.predict("resnet-50", "l4", stack="vllm")
+    with pytest.raises(ValueError, match="fixed_overhead.*known stacks: .*trt_llm"):
+        ms.predict("llama-3-8b", "l4", stack="mxnet")

@@ -211,7 +211,7 @@ def test_old_import_path_reexports_the_same_objects():
     # a CNN's compute efficiency is the convolution variant; the others the chip generation's
     ("resnet-50", "a100", {"compute_efficiency": "compute_efficiency[serve-cnn]",
                            "memory_efficiency": "memory_efficiency[serve]",
-                           "fixed_overhead": "fixed_overhead"}),
+                           "pass_overhead": "pass_overhead"}),
     ("bert-base", "a100", {"compute_efficiency": "compute_efficiency[serve-ampere]"}),
     ("dit-xl-2-256", "h100", {"compute_efficiency": "compute_efficiency[serve-hopper]"}),
     ("mlperf-tiny-ic-resnet8", "st-stm32f746",
@@ -222,7 +222,10 @@ def test_workload_results_name_the_default_variant_they_used(model, hw, expected
     r = ms.predict(model, hw)
     used = r.defaults_used()
     for symbol, variant in expected.items():
-        assert used[symbol].variant == variant
+        # a forward pass's overhead is its own symbol; until a refit gives it an entry it
+        # resolves to the LLM step overhead it succeeds (defaults.keys.SUCCEEDS)
+        assert used[symbol].variant == variant or (
+            used[symbol].requested == variant and used[symbol].variant == "fixed_overhead")
         if symbol in r.inputs():   # the value the prediction ran with is the default's
             given = r.inputs()[symbol]
             assert used[symbol].value.to(given.units).magnitude == pytest.approx(given.magnitude)
@@ -235,4 +238,7 @@ def test_a_given_efficiency_is_not_reported_as_a_default():
     used = ms.predict("resnet-50", "a100", efficiency={"compute": 0.5}).defaults_used()
     assert "compute_efficiency" not in used and "memory_efficiency" in used
     assert ms.predict("resnet-50", "a100", efficiency=0.5).defaults_used().keys() == \
-        {"fixed_overhead"}
+        {"pass_overhead"}
+    assert not ms.predict("resnet-50", "a100", efficiency={"compute": 0.5, "memory": 0.5,
+                                                           "fixed_overhead": "0.1 ms"}
+                          ).defaults_used()

@@ -21,6 +21,7 @@ from ...symbols import info
 from ...units import Q_, as_quantity, to_base
 from . import knobs, memo
 from .knobs import EFFICIENCY_INPUTS, magnitude
+from .weights import embedding_tables, weight_bits_magnitude, weight_values
 
 __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_INPUTS",
            "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "MLA_DIMS",
@@ -29,12 +30,14 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
            "tp_magnitudes", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
-           "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values"]
+           "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values",
+           "embedding_tables", "weight_values"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
-                "hidden", "ffn_width")
+                "hidden", "ffn_width", "embedding_parameters", "embedding_row_width")
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
-PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element")
+PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element",
+                    "dequantized_share")
 KNOB_INPUTS = ("batch", "prompt_length", "context_length")
 TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
 STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
@@ -135,6 +138,7 @@ def model_magnitudes(model) -> tuple:
     values = {
         "parameters": model.parameters,
         "active_parameters": model.active_parameters,
+        **embedding_tables(model),
         "layers": model.layers, "heads": model.heads, "kv_heads": model.kv_heads,
         "head_dim": model.head_dim, "hidden": model.hidden,
         # gated FFNs hold the gate and up projections live at once
@@ -164,19 +168,12 @@ def hardware_magnitudes(hardware, precision) -> tuple:
 
 @lru_cache(maxsize=16)
 def precision_magnitudes(precision) -> tuple:
-    """Storage widths of weights, KV cache and activations at ``precision``."""
+    """Storage widths of weights, KV cache and activations at ``precision`` (and the share of
+    weights stored below the activation width: none, every weight is at ``precision``)."""
     bits = vocabulary.PRECISION_BITS[precision]
     return (magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
             magnitude("kv_bytes_per_element", Q_(bits, "bit")),
-            magnitude("activation_bytes_per_element", Q_(bits, "bit")))
-
-
-def weight_bits_magnitude(weight_bits) -> float:
-    """Storage bits per weight when they differ from the precision (block-quantized formats)."""
-    bits = checks.number("weight_bits", weight_bits, low=0.5, high=64, unit="bit")
-    if isinstance(bits, np.ndarray):
-        raise checks.InputError("weight_bits must be one number of bits between 0.5 and 64")
-    return magnitude("bytes_per_parameter", Q_(bits, "bit/param"))
+            magnitude("activation_bytes_per_element", Q_(bits, "bit")), 0.0)
 
 
 def link_magnitudes(hardware) -> tuple:
@@ -265,10 +262,9 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
     workload's knobs (batch and lengths, or a request rate)."""
     values = dict(zip(model_input_names(model), cached(model_magnitudes, model)))
     values.update(zip(HARDWARE_INPUTS, cached(hardware_magnitudes, hardware, precision)))
-    prec = precision_magnitudes(precision)
+    values.update(zip(PRECISION_INPUTS, precision_magnitudes(precision)))
     if weight_bits is not None:
-        prec = (magnitude("bytes_per_parameter", Q_(float(weight_bits), "bit/param")),) + prec[1:]
-    values.update(zip(PRECISION_INPUTS, prec))
+        values.update(weight_values(weight_bits, precision))
     values.update(zip(EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
         efficiency, hardware, precision, knobs.check_stack(stack))))
     values.update(zip(TP_INPUTS, tp_magnitudes(hardware, tp)))

@@ -14,7 +14,7 @@ from functools import lru_cache
 from ... import checks
 from ...defaults import VariantKey, default, resolve, variant_name
 
-__all__ = ["EFFICIENCY_INPUTS", "OVERLAP_KEYS", "check_stack", "default_efficiency",
+__all__ = ["EFFICIENCY_INPUTS", "PASS_EFFICIENCY_INPUTS", "OVERLAP_KEYS", "check_stack", "default_efficiency",
            "efficiency_magnitudes", "serving_defaults", "unoverlapped", "communication",
            "scale_out",
            "fraction", "magnitude"]
@@ -48,15 +48,23 @@ def check_stack(stack):
     return stack
 
 
-def default_efficiency(hardware=None, precision=None, stack=None) -> tuple:
-    """(compute, memory, fixed overhead) defaults of serving on ``hardware`` at ``precision``."""
-    return _default_efficiency_by(getattr(hardware, "architecture", None), precision, stack)
+def default_efficiency(hardware=None, precision=None, stack=None, workload=None) -> tuple:
+    """(compute, memory, fixed overhead) defaults of serving on ``hardware`` at ``precision``
+    (``workload="pass"``: the fixed overhead of one CNN / ViT / encoder forward pass,
+    ``pass_overhead``, not an LLM engine's per-step ``fixed_overhead``)."""
+    return _default_efficiency_by(getattr(hardware, "architecture", None), precision, stack,
+                                  workload)
+
+
+#: the calibrated inputs of one CNN / ViT / encoder forward pass (its own fixed overhead)
+PASS_EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "pass_overhead")
 
 
 @lru_cache(maxsize=256)
-def _default_efficiency_by(arch, precision, stack) -> tuple:
+def _default_efficiency_by(arch, precision, stack, workload=None) -> tuple:
     key = VariantKey(regime="serve", generation=arch, precision=precision, stack=stack)
-    return _default_values(tuple(key.name(n) for n in EFFICIENCY_INPUTS))
+    names = PASS_EFFICIENCY_INPUTS if workload == "pass" else EFFICIENCY_INPUTS
+    return _default_values(tuple(key.name(n) for n in names))
 
 
 @lru_cache(maxsize=64)

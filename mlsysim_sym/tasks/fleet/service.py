@@ -184,7 +184,9 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
             qps=qps, input_tokens=input_tokens, output_tokens=output_tokens, replicas=replicas,
             tp=tp, batch=batch, percentile=percentile, precision=precision,
             datacenter=datacenter, efficiency=efficiency, cloud_price=cloud_price,
-            prefix_cache_hit_rate=prefix_cache_hit_rate, speculative=speculative))
+            memory_reserve=memory_reserve, max_batched_tokens=max_batched_tokens, stack=stack,
+            weight_bits=weight_bits, prefix_cache_hit_rate=prefix_cache_hit_rate,
+            speculative=speculative))
     m, hw = registry.model(model), registry.hardware(hardware)
     vocabulary.precision(precision)
     percentile, lam, n_in, n_out = check_load(qps, input_tokens, output_tokens, percentile)
@@ -266,7 +268,7 @@ def _result(ev, m, hw, replicas, tp, percentile, *, slots_note, cost, carbon) ->
 def _serve_with_bands(model, hardware, samples, kw):
     """``serve`` with p10/p50/p90 bands of TTFT, TPOT and capacity over the calibrated
     efficiencies' spreads (one ``serve`` per draw, at the central result's batch)."""
-    from ...defaults import variant_name
+    from ...defaults import VariantKey
     from ...analysis.uncertainty import band_of, sample_parameters
     r = serve(model, hardware, **kw)
     n = 500 if samples is True else samples
@@ -274,12 +276,13 @@ def _serve_with_bands(model, hardware, samples, kw):
     given = given if isinstance(given, dict) else ({} if given is None else
                                                     {"compute": given, "memory": given})
     names = {}
+    # the entries the point run resolved (the stack's own overhead when it has one)
+    vkey = VariantKey.for_chip(r.hardware, kw["precision"].lower(), "serve", stack=kw["stack"])
     for key, sym, unit, rng in (("compute", "compute_efficiency", "", (0.0, 1.0)),
                                 ("memory", "memory_efficiency", "", (0.0, 1.0)),
                                 ("fixed_overhead", "fixed_overhead", "ms", (0.0, 1e4))):
         if key not in given:
-            names[key] = (variant_name(sym, r.hardware, kw["precision"].lower(), "serve"),
-                          unit or "dimensionless", rng)
+            names[key] = (vkey.name(sym), unit or "dimensionless", rng)
     draws = sample_parameters(names, n)
     out = {"ttft": [], "time_per_output_token": [], "capacity": []}
     for i in range(len(next(iter(draws.values()))) if draws else 0):

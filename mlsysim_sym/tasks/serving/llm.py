@@ -15,7 +15,7 @@ from operator import itemgetter
 import numpy as np
 
 from ... import checks, registry, vocabulary
-from ...defaults import variant_name
+from ...defaults import VariantKey
 from ...symbols import info
 from ...units import Q_
 from .._core import inputs as _in, knobs, memo
@@ -79,10 +79,19 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     weight_bits : float, optional
         Storage bits per weight when they differ from ``precision`` (block-quantized formats:
         4 bits plus a 16-bit scale per 32 weights is 4.5, llama.cpp's Q4_0); compute stays at
-        ``precision``.
+        ``precision``. Weights below the activation width (weight-only quantisation) are read
+        packed while a step is memory-bound; a compute-bound step (a prefill, a large batch)
+        also pays their dequantisation, one pass reading each weight at ``weight_bits`` and
+        writing it at ``precision`` (``dequantization_time``: vLLM's AWQ path, llama.cpp's
+        cuBLAS path).
     stack : str, optional
-        The serving engine (``trt_llm``, ``vllm``, ``nim``, ``llama.cpp``, ...): its calibrated
-        per-step overhead (``fixed_overhead[stack]``); default: the pooled value.
+        The serving engine (``trt_llm``, ``vllm``, ``sglang``, ``llama.cpp``, ``mlx``, ``nim``):
+        its calibrated per-step overhead ``fixed_overhead[stack]`` where the calibration data
+        hold rows of that engine, else the pooled ``fixed_overhead``; an unknown name is an
+        error listing the known ones. CNN / ViT / encoder models pay the overhead of one
+        forward pass, ``pass_overhead``, and take a framework (``tensorrt``: the base value,
+        a compiled engine; ``mxnet``, ``pytorch``, ``onnxruntime``: ``pass_overhead[<stack>]``
+        where data exist). Default: the pooled value.
     prefix_cache_hit_rate : float or array
         Share h in [0, 1) of the prompt found in the prefix cache (vLLM automatic prefix
         caching, SGLang RadixAttention): the prefill computes only the (1 - h) suffix, so TTFT
@@ -185,8 +194,8 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     efficiency = kw["efficiency"]
     values = _knob_values(m, hw, kw)
     values.update(_efficiency_values(efficiency, hw, precision, kw["stack"]))
-    if kw["weight_bits"] is not None:
-        values["bytes_per_parameter"] = _in.weight_bits_magnitude(kw["weight_bits"])
+    if kw["weight_bits"] is not None:   # and whether a compute-bound pass dequantises them
+        values.update(_in.weight_values(kw["weight_bits"], precision))
     roofs = _in.cached(_roof_values, hw, precision)   # and storage widths (weight_bits wins)
     values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
                                                             kw["max_batched_tokens"])))
@@ -305,9 +314,7 @@ def _with_bands(model, hardware, samples, kw):
                            ("fixed_overhead", "fixed_overhead", "ms")):
         if key in given:
             continue
-        name = variant_name(sym, hw, prec, "serve")
-        if sym == "fixed_overhead" and kw.get("stack"):
-            name = f"fixed_overhead[{kw['stack']}]"
+        name = VariantKey.for_chip(hw, prec, "serve", stack=kw.get("stack")).name(sym)
         names[key] = (name, unit or "dimensionless", (0.0, 1.0) if not unit else (0.0, 1e4))
     if not any(k in given for k in knobs.OVERLAP_KEYS):
         names["unoverlapped"] = ("unoverlapped_fraction", "dimensionless", (0.0, 1.0))

@@ -35,7 +35,7 @@ OUTPUTS = ("ttft", "time_per_output_token", "memory_footprint", "kv_cache_bytes"
            "activation_bytes", "memory_utilization", "decode_throughput", "prefill_throughput",
            "prefill_flops", "decode_flops", "prefill_bytes", "decode_bytes",
            "prefill_compute_time", "decode_compute_time", "decode_memory_time",
-           "tp_prefill_comm_time", "tp_decode_comm_time")
+           "tp_prefill_comm_time", "tp_decode_comm_time", "dequantization_time")
 
 # MoE path: parameters / active parameters are outputs of the MoE record, computed from the
 # expert structure; decode reads only the experts a batch touches.

@@ -21,7 +21,7 @@ from ...symbols import info
 from ...units import Q_
 from .._core.knobs import EFFICIENCY_INPUTS, default_efficiency
 
-__all__ = ["EFFICIENCY_INPUTS", "roofline_defaults", "workload_default", "precision_bits", "check_stack_name",
+__all__ = ["EFFICIENCY_INPUTS", "pass_workload", "roofline_defaults", "workload_default", "precision_bits", "check_stack_name",
            "roofline_efficiency", "workload_model", "need", "input_tensor_bytes", "known_fields",
            "evaluate", "hardware_roofs"]
 
@@ -44,6 +44,12 @@ def check_stack_name(stack, example: str) -> None:
         raise ValueError(f"stack must be a lower-case name such as {example!r}, got {stack!r}")
 
 
+def pass_workload(model):
+    """``"pass"`` for a family served as one forward pass per batch (CNN, ViT, encoder: its
+    own fixed overhead, ``pass_overhead``), else None (an LLM engine's step)."""
+    return "pass" if getattr(model, "family", None) in vocabulary.PASS_FAMILIES else None
+
+
 @lru_cache(maxsize=1)
 def _cnn_compute_default() -> float:
     return magnitude("compute_efficiency", default("compute_efficiency[serve-cnn]"))
@@ -54,13 +60,15 @@ def roofline_efficiency(efficiency, hardware=None, precision=None, model=None, s
 
     Defaults are the serving-regime values of the chip's generation and precision
     (:func:`mlsysim_sym.tasks._core.knobs.default_efficiency`); CNNs use the convolution
-    variant (``compute_efficiency[serve-cnn]``); a named ``stack`` (framework) its own fixed
-    overhead. ``efficiency`` is one fraction for compute and memory, or a dict with
+    variant (``compute_efficiency[serve-cnn]``); CNNs, ViTs and encoders the fixed overhead of
+    one forward pass (``pass_overhead``; a named operator-dispatching framework its own,
+    ``pass_overhead[mxnet]``), not an LLM engine's per-step ``fixed_overhead``. ``efficiency`` is one fraction for compute and memory, or a dict with
     ``compute``, ``memory`` and ``fixed_overhead``.
     """
-    if isinstance(efficiency, dict) and "fixed_overhead" in efficiency:
+    if isinstance(efficiency, dict) and ("fixed_overhead" in efficiency
+                                         or "pass_overhead" in efficiency):
         stack = None      # the stack only selects the overhead default, and it is given
-    comp, mem, over = default_efficiency(hardware, precision, stack)
+    comp, mem, over = default_efficiency(hardware, precision, stack, pass_workload(model))
     if getattr(model, "family", None) == "cnn":
         comp = _cnn_compute_default()
     if efficiency is None:
@@ -71,11 +79,11 @@ def roofline_efficiency(efficiency, hardware=None, precision=None, model=None, s
                 comp = checks.fraction("compute efficiency", v)
             elif key in ("memory", "memory_efficiency"):
                 mem = checks.fraction("memory efficiency", v)
-            elif key == "fixed_overhead":
-                over = checks.quantity("fixed_overhead", v, info("fixed_overhead").unit, low=0.0)
+            elif key in ("fixed_overhead", "pass_overhead"):   # a pass's is its fixed overhead
+                over = checks.quantity(key, v, info("fixed_overhead").unit, low=0.0)
             else:
                 raise ValueError(f"unknown efficiency key {key!r}; allowed: compute, memory, "
-                                 "fixed_overhead")
+                                 "fixed_overhead (pass_overhead for a CNN / ViT / encoder)")
         return comp, mem, over
     eff = checks.fraction("efficiency", efficiency)
     return eff, eff, over
@@ -86,13 +94,16 @@ def roofline_defaults(efficiency, hardware, precision, model=None, stack=None) -
     (the ones ``efficiency`` did not give): what the result's ``defaults_used()`` resolves."""
     given = set(efficiency) if isinstance(efficiency, dict) else (
         {"compute", "memory"} if efficiency is not None else set())
+    if "pass_overhead" in given:
+        given.add("fixed_overhead")
     if "fixed_overhead" in given:
         stack = None
     key = VariantKey.for_chip(hardware, precision, "serve", stack=stack)
     cnn = VariantKey(regime="serve", generation="cnn")
+    over = "pass_overhead" if pass_workload(model) else "fixed_overhead"
     rows = []
     for sym, k in (("compute_efficiency", "compute"), ("memory_efficiency", "memory"),
-                   ("fixed_overhead", "fixed_overhead")):
+                   (over, "fixed_overhead")):
         if k not in given and sym not in given:
             cnn_compute = sym == "compute_efficiency" and getattr(model, "family", None) == "cnn"
             rows.append((sym, cnn if cnn_compute else key))

@@ -3,7 +3,7 @@ path composes the record with walls 1, 2 and 4)."""
 
 from __future__ import annotations
 
-from ... import registry
+from ... import registry, vocabulary
 from ...registry import params
 from ...units import Q_
 
@@ -19,6 +19,7 @@ def moe_inputs(model) -> dict:
     m = registry.model(model)
     if m.family != "moe" or m.moe is None:
         raise ValueError(f"{m.name} is not a mixture-of-experts model")
+    vocabulary.check_routing(m.moe.experts, m.moe.experts_per_token, m.name)
     expert = params.ffn_parameters(m, m.moe.expert_ffn)
     total = sum(m.parameter_breakdown().values())
     layers, experts, shared = m.moe_layers, m.moe.experts, m.moe.shared_experts

@@ -13,7 +13,8 @@ from ... import checks, registry
 from ...checks import magnitude
 from ...symbols import info
 from ...units import Q_
-from .common import (EFFICIENCY_INPUTS, check_stack_name, evaluate, hardware_roofs,
+from .._core.knobs import PASS_EFFICIENCY_INPUTS
+from .common import (check_stack_name, evaluate, hardware_roofs,
                      input_tensor_bytes, known_fields, need, precision_bits, roofline_defaults,
                      roofline_efficiency, workload_model)
 from .result import WorkloadPrediction
@@ -111,7 +112,11 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
         Encoders only: tokens per sequence (default: the registry's input.seq_len, else
         max_context).
     stack : str, optional
-        The framework (``tensorrt``, ``mxnet``, ...): its calibrated per-pass overhead.
+        The framework (``tensorrt``, ``mxnet``, ``pytorch``, ``onnxruntime``). A forward pass
+        pays ``pass_overhead`` (an engine launch and host synchronisation per batch, calibrated
+        on the CNN / encoder rows, not an LLM engine's per-step ``fixed_overhead``): a compiled
+        engine (TensorRT) the base value, an operator-dispatching framework its own
+        ``pass_overhead[<stack>]`` where data exist, else the base value.
     """
     m = workload_model(model, ("encoder", "cnn", "vit", "tinyml"), "predict_vision")
     hw = registry.hardware(hardware)
@@ -123,7 +128,7 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
               "batch": checks.count("batch", batch, *info("batch").bounds),
               **hardware_roofs(hw, precision)}
     check_stack_name(stack, "tensorrt")
-    values.update(zip(EFFICIENCY_INPUTS,
+    values.update(zip(PASS_EFFICIENCY_INPUTS,
                       roofline_efficiency(efficiency, hw, precision.lower(), m, stack)))
     architecture = m.family == "encoder"
     values.update(_architecture_values(m, seq_len, bits) if architecture

@@ -1,0 +1,48 @@
+"""What a model's weights cost a serving step beyond their count: the input lookup tables a
+step reads row by row (``embedding_parameters``, ``embedding_row_width``) and weights stored
+below the compute precision (``bytes_per_parameter`` from ``weight_bits`` and the
+``dequantized_share`` of a compute-bound pass), as base-unit magnitudes by input name."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import checks, vocabulary
+from ...units import Q_
+from .knobs import magnitude
+
+__all__ = ["embedding_tables", "weight_bits_magnitude", "weight_values"]
+
+
+def embedding_tables(model) -> dict:
+    """The input lookup tables a pass reads row by row (``embedding_parameters``) and the
+    weights one token reads from them (``embedding_row_width``: d per table): the token
+    embedding unless tied to the LM head (then it is read whole, as the head), learned
+    positions, token types. Zero for a model without an architecture-derived count."""
+    if not getattr(model, "derives_parameters", False):
+        return {"embedding_parameters": Q_(0, "param"),
+                "embedding_row_width": Q_(0, "param/token")}
+    parts = model.parameter_breakdown()
+    tied = bool(getattr(model, "tied_embeddings", False))
+    tables = [k for k in ("embedding", "position_embedding", "type_embedding")
+              if parts.get(k) and not (k == "embedding" and tied)]
+    return {"embedding_parameters": Q_(sum(parts[k] for k in tables), "param"),
+            "embedding_row_width": Q_(len(tables) * model.hidden, "param/token")}
+
+
+def weight_bits_magnitude(weight_bits) -> float:
+    """Storage bits per weight when they differ from the precision (block-quantized formats)."""
+    bits = checks.number("weight_bits", weight_bits, low=0.5, high=64, unit="bit")
+    if isinstance(bits, np.ndarray):
+        raise checks.InputError("weight_bits must be one number of bits between 0.5 and 64")
+    return magnitude("bytes_per_parameter", Q_(bits, "bit/param"))
+
+
+def weight_values(weight_bits, precision) -> dict:
+    """``bytes_per_parameter`` of weights stored at ``weight_bits`` and ``dequantized_share``:
+    1 when they are below the activation width at ``precision`` (weight-only quantisation: a
+    compute-bound pass dequantises them), else 0."""
+    b = weight_bits_magnitude(weight_bits)
+    act = magnitude("activation_bytes_per_element",
+                    Q_(vocabulary.PRECISION_BITS[precision], "bit"))
+    return {"bytes_per_parameter": b, "dequantized_share": 1.0 if b < act else 0.0}
