@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from mlsysim_sym.calibration import calibrate, validate  # noqa: E402
 from mlsysim_sym.calibration.fit import F_SCALE, as_cases  # noqa: E402
 from mlsysim_sym.calibration.parameters import parameter, split_name  # noqa: E402
+from mlsysim_sym.defaults.schema import RETIRED  # noqa: E402
 from mlsysim_sym.calibration.validate import (FIT_EXCLUDED, literature_held,  # noqa: E402
                                               neutral_start)
 
@@ -43,7 +44,8 @@ HEADER = """\
 # Default values of the empirical symbols, each with its provenance.
 # Entries with `basis: fitted` are written by scripts/calibrate_defaults.py: a robust
 # least-squares fit (scipy least_squares, soft_l1 loss on ln(predicted/measured)) of the
-# calibration set (mlsysim_sym/calibration/data/measurements.yaml, published measurements) from
+# calibration set (mlsysim_sym/calibration/data/measurements.yaml and measurements_more.yaml,
+# published measurements) from
 # the neutral start (calibration/data/start.yaml). `fit` says how (data, method, residual, 95%
 # interval); `spread` is the standard deviation of ln(value) (uncertainty bands). `variants`
 # are per hardware generation / precision / regime (serve) / software stack, fitted as
@@ -68,11 +70,23 @@ def fit_defaults():
     today = dt.date.today().isoformat()
     with open(DEFAULTS, encoding="utf-8") as fh:
         table = yaml.safe_load(fh)
+    for name in RETIRED:                    # symbols the physics no longer has
+        table.pop(name, None)
+    # a fitted variant this fit no longer produces (its rows left, or its parameter became a
+    # different symbol) is stale: drop it rather than ship an old fit's number
+    for base, entry in table.items():
+        variants = entry.get("variants") or {}
+        for var in [v for v, row in variants.items()
+                    if row.get("basis") == "fitted" and f"{base}[{v}]" not in result.parameters]:
+            del variants[var]
+        if "variants" in entry and not variants:
+            del entry["variants"]
     for name, est in result.parameters.items():
         base, var = split_name(name)
         unit = parameter(name).unit
         row = {"value": _fmt(est.value, unit), "basis": "fitted",
-               "source": "calibration set: mlsysim_sym/calibration/data/measurements.yaml",
+               "source": "calibration set: mlsysim_sym/calibration/data/measurements.yaml "
+                         "and measurements_more.yaml",
                "locator": f"robust least-squares fit of {result.n} measurements "
                           f"({', '.join(sorted({c.category for c in fitted}))}); "
                           f"retrieved {today}",
