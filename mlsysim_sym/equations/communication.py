@@ -18,12 +18,32 @@ over the per-direction bandwidth B of each rank's link (beta = 1/B), in the alph
   nodes (each device on its own NIC, in parallel: rail-style), all-gather inside the node;
 - all-to-all, pairwise exchange (Thakur et al.: (p-1) alpha + n beta, n the bytes a rank sends
   to the others): with M the whole send buffer a rank keeps M/N, so n = (N-1)/N M;
-- point to point: alpha + M/B.
+- point to point: alpha + M/B;
+- one-shot peer-memory all-reduce (vLLM ``cross_device_reduce_1stage``, TensorRT-LLM ONESHOT):
+  after one synchronisation every rank reads the whole M-byte buffer of each of its N-1 peers
+  through peer memory and reduces locally: alpha + (N-1) M/B. B is the rank's aggregate
+  scale-up bandwidth: on a switch (NVSwitch) the N-1 reads share the rank's port; on a full mesh
+  of point-to-point links (8 x MI300X Infinity Fabric) each peer has its own link of B/(N-1)
+  and the reads run in parallel, the same (N-1) M/B;
+- two-shot peer-memory all-reduce (vLLM ``cross_device_reduce_2stage``, TensorRT-LLM TWOSHOT):
+  a reduce-scatter and an all-gather, each reading (N-1)/N M through peer memory with one
+  synchronisation each: 2 alpha + 2 (N-1)/N M/B (the ring's bandwidth term with two start-ups
+  instead of 2 (N-1)). One-shot wins below M_x(2-shot) = alpha B N / ((N-1)(N-2)), and beats the
+  ring below M_x = (2N-3) alpha B N / ((N-1)(N-2)) (eta folded into B).
+  A serving engine picks among them by size (vLLM: one-shot below 512 KB at N <= 4 and 256 KB
+  at N <= 8, two-shot up to its 8 MB buffer, NCCL above; TensorRT-LLM from a tuned table), which
+  we encode as the fastest of the three (``allreduce_time_serving``), only where the scale-up
+  fabric gives peer access (vLLM disables its kernels for more than two GPUs that are not fully
+  connected by NVLink/xGMI: then NCCL's ring).
 
 Regime of validity: homogeneous ranks, full-duplex links, no contention beyond one rank's link
 (a fat tree at full bisection: see wall 10 for tapering), large enough messages for the
 pipelined tree limit, N a multiple of g for the hierarchical form; reduction arithmetic is
-neglected (gamma = 0). Which algorithm a library picks is the user's (or the solver's) choice:
+neglected (gamma = 0). The peer-memory algorithms need load/store access to every peer's
+memory inside one scale-up domain (NVSwitch, NVLink or Infinity Fabric full mesh: the fabric's
+``peer_access``), N up to the domain (vLLM: 2, 4, 6 or 8 GPUs on one node); their alpha is one
+cross-device flag handshake, taken equal to the fabric's per-step latency. Which algorithm a
+library picks for training is the user's (or the solver's) choice:
 each has its own output.
 
 References
@@ -37,6 +57,9 @@ Parallel Computing 35(12), 2009.
 Mikami et al., "Massively Distributed SGD: ImageNet/ResNet-50 Training in a Flash",
 arXiv:1811.05233, 2018.
 NVIDIA, nccl-tests ``doc/PERFORMANCE.md`` (bus-bandwidth factors).
+vLLM, ``csrc/custom_all_reduce.cuh`` and ``vllm/distributed/device_communicators/
+custom_all_reduce.py`` (one-shot / two-shot peer-memory all-reduce and their selection).
+NVIDIA TensorRT-LLM, ``cpp/tensorrt_llm/kernels/customAllReduceKernels.cu`` (ONESHOT / TWOSHOT).
 Hockney, "The communication challenge for MPP: Intel Paragon and Meiko CS-2", Parallel
 Computing 20(3), 1994 (r_inf and n_1/2: the achieved bandwidth r_inf n / (n + n_1/2) of the
 alpha-beta model saturates with the message size).
@@ -77,6 +100,18 @@ for _ref in (
               "(doc/PERFORMANCE.md)", "GitHub repository NVIDIA/nccl-tests", 2024,
               url="https://github.com/NVIDIA/nccl-tests/blob/master/doc/PERFORMANCE.md",
               kind="misc"),
+    Reference("vllm2024customallreduce", "vLLM Team",
+              "Custom all-reduce: csrc/custom_all_reduce.cuh (cross_device_reduce_1stage / "
+              "_2stage and their selection by size) and vllm/distributed/device_communicators/"
+              "custom_all_reduce.py (should_custom_ar)", "GitHub repository vllm-project/vllm",
+              2024, url="https://github.com/vllm-project/vllm/blob/main/csrc/"
+                        "custom_all_reduce.cuh", kind="misc"),
+    Reference("nvidia2024trtllmallreduce", "NVIDIA",
+              "TensorRT-LLM custom all-reduce kernels: cpp/tensorrt_llm/kernels/"
+              "customAllReduceKernels.cu (ONESHOT and TWOSHOT strategies)",
+              "GitHub repository NVIDIA/TensorRT-LLM", 2024,
+              url="https://github.com/NVIDIA/TensorRT-LLM/blob/main/cpp/tensorrt_llm/kernels/"
+                  "customAllReduceKernels.cu", kind="misc"),
 ):
     if _ref.key not in REFERENCES:
         add(_ref)
@@ -96,6 +131,37 @@ def ring_reduce_scatter(size, ranks, bandwidth, latency, efficiency=None):
 def ring_allreduce(size, ranks, bandwidth, latency, efficiency=None):
     """Reduce-scatter then all-gather: 2 (ranks - 1) latency + 2 (ranks - 1)/ranks x size / B."""
     return 2 * ring_reduce_scatter(size, ranks, bandwidth, latency, efficiency)
+
+
+def one_shot_allreduce(size, ranks, bandwidth, latency, efficiency=None):
+    """One synchronisation, then each rank reads all ``ranks - 1`` peers' whole buffers:
+    latency + (ranks - 1) x size / (bandwidth x eta) (vLLM ``cross_device_reduce_1stage``)."""
+    eta = _eta if efficiency is None else efficiency
+    return latency + (ranks - 1) * size / (bandwidth * eta)
+
+
+def two_shot_allreduce(size, ranks, bandwidth, latency, efficiency=None):
+    """Reduce-scatter then all-gather through peer memory, one synchronisation each:
+    2 latency + 2 (ranks - 1)/ranks x size / (bandwidth x eta) (``cross_device_reduce_2stage``)."""
+    eta = _eta if efficiency is None else efficiency
+    return 2 * latency + 2 * (ranks - 1) / ranks * size / (bandwidth * eta)
+
+
+def serving_allreduce(size, ranks, bandwidth, latency, peer_access, efficiency=None):
+    """The all-reduce a serving engine runs: with peer access (``peer_access`` = 1) the fastest of
+    ring, one-shot and two-shot, else (0) the ring. The ring in the Min makes the time vanish at
+    ranks = 1 (the peer-memory kernels would still charge their synchronisation)."""
+    ring = ring_allreduce(size, ranks, bandwidth, latency, efficiency)
+    fastest = sympy.Min(ring, one_shot_allreduce(size, ranks, bandwidth, latency, efficiency),
+                        two_shot_allreduce(size, ranks, bandwidth, latency, efficiency))
+    return peer_access * fastest + (1 - peer_access) * ring
+
+
+def one_shot_crossover(ranks, bandwidth, latency, efficiency=None):
+    """Buffer size where ring and one-shot all-reduce take equal times:
+    (2N - 3) alpha B eta N / ((N - 1)(N - 2)) (N > 2; at N = 2 one-shot always wins)."""
+    eta = _eta if efficiency is None else efficiency
+    return (2 * ranks - 3) * latency * bandwidth * eta * ranks / ((ranks - 1) * (ranks - 2))
 
 
 _g = s.devices_per_node
@@ -163,7 +229,35 @@ WALL = Wall(
                          "achieves half the asymptotic rate",
                  note="ring all-reduce: t_0 = 2(N-1) alpha, r_inf = B eta N / (2(N-1)) "
                       "(algorithm bandwidth), so n_1/2 = N alpha B eta"),
+        Equation(s.allreduce_time_one_shot,
+                 one_shot_allreduce(_M, _N, s.scale_up_bandwidth, s.scale_up_latency),
+                 cite="vllm2024customallreduce",
+                 locator="csrc/custom_all_reduce.cuh, cross_device_reduce_1stage: start_sync, "
+                         "then each rank reduces packed_reduce over all ranks' buffers (ptrs), "
+                         "end_sync",
+                 note="alpha-beta form (Thakur et al. 2005): one synchronisation alpha, (N-1) M "
+                      "bytes read over the rank's scale-up links (a switch port, or N-1 mesh "
+                      "links of B/(N-1) each in parallel); TensorRT-LLM's ONESHOT is the same"),
+        Equation(s.allreduce_time_two_shot,
+                 two_shot_allreduce(_M, _N, s.scale_up_bandwidth, s.scale_up_latency),
+                 cite="vllm2024customallreduce",
+                 locator="csrc/custom_all_reduce.cuh, cross_device_reduce_2stage: reduce-scatter "
+                         "of each rank's 1/N part from all peers, a barrier, all-gather of the "
+                         "reduced parts",
+                 note="Thakur et al. 2005's reduce-scatter + all-gather bandwidth term "
+                      "2 (N-1)/N M beta with one synchronisation per phase; TensorRT-LLM TWOSHOT"),
+        Equation(s.allreduce_time_serving,
+                 serving_allreduce(_M, _N, s.scale_up_bandwidth, s.scale_up_latency,
+                                   s.scale_up_peer_access),
+                 cite="vllm2024customallreduce",
+                 locator="custom_all_reduce.cuh allreduce(): 1stage at world size 2, or with "
+                         "full NVLink below 512 KB (<= 4 GPUs) / 256 KB (<= 8), else 2stage; "
+                         "custom_all_reduce.py should_custom_ar: only below max_size (8 MB) and "
+                         "when fully connected (or 2 GPUs)",
+                 note="the engine's size thresholds are encoded as the fastest of the three "
+                      "(Min); without peer access (p = 0) the ring of NCCL/RCCL"),
     ),
     references=("thakur2005mpich", "patarasuk2009allreduce", "sanders2009twotree",
-                "mikami2018flash", "hockney1994challenge", "nvidia2024nccltests"),
+                "mikami2018flash", "hockney1994challenge", "nvidia2024nccltests",
+                "vllm2024customallreduce", "nvidia2024trtllmallreduce"),
 )

@@ -75,8 +75,8 @@ from . import compute, memory
 from .base import Constraint, Equation, Wall
 from .references import REFERENCES, Reference, add
 from .serving import (decode_token_flops, kv_group_bytes_per_token, prefill_token_flops,
-                      streamed_weight_bytes,
-                      tp_bandwidth_time, tp_latency, uncached_prompt)
+                      streamed_weight_bytes, tp_allreduce_time, tp_bandwidth_time,
+                      tp_latency, uncached_prompt)
 from .speculative import (draft_bandwidth_time, draft_latency, draft_pass,
                           draft_prompt_token_flops, draft_token_flops)
 
@@ -157,8 +157,7 @@ def _prompt_step():
                           + kv_group_bytes_per_token()
                           * (s.running_batch * s.mean_context_length + s.prompt_chunk_tokens)
                           + s.draft_kv_group_bytes_per_token * s.prompt_chunk_tokens) / _t)
-    return (memory.roofline(tc, tm, _phi) + tp_latency()
-            + tp_bandwidth_time(decode + s.prompt_chunk_tokens)
+    return (memory.roofline(tc, tm, _phi) + tp_allreduce_time(decode + s.prompt_chunk_tokens)
             + _gamma * draft_pass(s.running_batch, _draft_context))
 
 
@@ -234,7 +233,8 @@ WALL = Wall(
                  locator="Sec. 3.4: a draft run costs c target runs",
                  note="its weights are read once per draft pass"),
         Equation(s.draft_step_latency_time, draft_latency(), cite="thakur2005mpich",
-                 locator="ring all-reduce: 2 (p - 1) start-up latencies"),
+                 locator="ring all-reduce: 2 (p - 1) start-up latencies",
+                 note="one synchronisation per all-reduce with peer access, as the target's"),
         Equation(_K_dc, s.draft_request_compute_time + _phi * s.draft_request_memory_time
                  + s.draft_request_comm_time, cite="chen2024magicdec",
                  locator="Sec. 3.2: the draft's roofline at the batch"),
@@ -250,7 +250,10 @@ WALL = Wall(
                       "(a request's share, in its memory time: one row per sequence per step and "
                       "per computed prompt token, as wall 4's decode step)"),
         Equation(s.step_latency_time, tp_latency(), cite="thakur2005mpich",
-                 locator="ring all-reduce: 2 (p - 1) start-up latencies"),
+                 locator="ring all-reduce: 2 (p - 1) start-up latencies",
+                 note="one synchronisation per all-reduce with peer access (one-shot / two-shot "
+                      "peer-memory kernels, wall 14): with the bandwidth-optimal per-request "
+                      "term the lower envelope of ring, one-shot and two-shot"),
         Equation(s.arrival_rate, s.request_rate / s.serving_replicas, cite="kleinrock1975queueing",
                  locator="Sec. 3.5: a Poisson stream split evenly stays Poisson"),
         Equation(_K_c, s.request_compute_time + _phi * s.request_memory_time + s.request_comm_time,

@@ -59,7 +59,7 @@ from .. import symbols as s
 from . import compute, continuous_batching, memory
 from .base import Constraint, Equation, Wall
 from .references import REFERENCES, Reference, add
-from .serving import streamed_weight_bytes, tp_bandwidth_time, tp_latency
+from .serving import streamed_weight_bytes, tp_allreduce_time, tp_bandwidth_time
 
 for _ref in (
     Reference("zhong2024distserve", "Zhong, Yinmin and Liu, Shengyu and Chen, Junda and Hu, "
@@ -90,11 +90,11 @@ _served = sympy.Min(s.request_rate, s.fleet_capacity) / s.one_request
 
 def _prefill_pass():
     """One engine pass over a 1/p share of the prompt: wall 4's roofline (with the per-step
-    overhead) plus the TP all-reduces' start-up latencies."""
+    overhead) plus the TP all-reduces of the pass's tokens (wall 4's engine all-reduce)."""
     tc = compute.time_for(_n_in * s.prefill_token_flops / (_passes * _t))
     tm = memory.time_for((streamed_weight_bytes(_n_in / _passes)
                           + s.kv_group_bytes_per_token * _n_in / _passes) / _t)
-    return memory.roofline(tc, tm, _phi) + tp_latency()
+    return memory.roofline(tc, tm, _phi) + tp_allreduce_time(_n_in / _passes)
 
 
 WALL = Wall(
@@ -115,7 +115,7 @@ WALL = Wall(
            "continuous-batching record.",
     equations=(
         Equation(s.prefill_service_time,
-                 _passes * _prefill_pass() + tp_bandwidth_time(_n_in),
+                 _passes * _prefill_pass(),
                  cite="zhong2024distserve",
                  locator="Sec. 3.1: a prefill instance runs each prompt without decoding "
                          "interference; execution time D of one prompt",

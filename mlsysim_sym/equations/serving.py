@@ -47,9 +47,14 @@ chunks are not). The sequence still occupies its whole KV cache. h = 0 is a cold
 Tensor parallelism (Shoeybi et al.) is a symbol t: each of the t ranks runs 1/t of the FLOPs
 and bytes on its own roofs and holds 1/t of the weights and KV cache; when t exceeds the KV
 heads they are replicated (each rank reads at least one whole head: the group holds Max(H_kv, t)
-heads); two all-reduces per layer cost a ring's 2 (t - 1) start-up latencies plus
-2 (t - 1)/t of the activation bytes over the scale-up link (Thakur et al.). The footprint is
-per device.
+heads); two all-reduces per layer of the step's activations, each the all-reduce the serving
+engine runs (wall 14's ``allreduce_time_serving``): where the scale-up fabric gives every device
+load/store access to its peers' memory (NVSwitch, NVLink or Infinity Fabric full mesh: p = 1)
+vLLM, SGLang and TensorRT-LLM reduce small tensors with one-shot (alpha + (t-1) M/B) or two-shot
+(2 alpha + 2 (t-1)/t M/B) peer-memory kernels, so a decode step pays one synchronisation per
+all-reduce instead of the ring's 2 (t - 1); we take the fastest of ring, one-shot and two-shot.
+Without peer access (p = 0) the ring: 2 (t - 1) alpha + 2 (t - 1)/t M/B (Thakur et al.). The
+footprint is per device.
 
 Regime of validity: dense or MoE decoder-only transformers on one accelerator or a TP group of
 t of them, one batch of equal-length sequences, weights read once per step (no weight
@@ -62,13 +67,14 @@ Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023.
 Kaplan et al., "Scaling Laws for Neural Language Models", 2020, Table 1.
 Ainslie et al., "GQA", EMNLP 2023.
 Dao et al., "FlashAttention", NeurIPS 2022.
-Shoeybi et al., "Megatron-LM", 2019 (tensor parallelism); Thakur et al. 2005 (ring all-reduce).
+Shoeybi et al., "Megatron-LM", 2019 (tensor parallelism); Thakur et al. 2005 (ring all-reduce);
+vLLM ``csrc/custom_all_reduce.cuh`` (one-shot / two-shot peer-memory all-reduce).
 """
 
 import sympy
 
 from .. import symbols as s
-from . import compute, memory
+from . import communication, compute, memory
 from .base import Equation, Wall
 from .references import REFERENCES, Reference, add
 
@@ -157,10 +163,18 @@ def prefill_token_flops():
             * s.prompt_attention_span)
 
 
+#: start-up steps of one TP all-reduce: one synchronisation for the peer-memory kernels (p = 1;
+#: Min(1, .) makes it vanish at t = 1), the ring's 2 (t - 1) without peer access (p = 0)
+_p = s.scale_up_peer_access
+_steps = _p * sympy.Min(1, 2 * (_t - 1)) + (1 - _p) * 2 * (_t - 1)
+
+
 def tp_latency(layers=s.layers):
-    """Start-up latencies of one step's TP all-reduces: two per layer, ring 2 (t - 1) alpha
-    (``layers``: another model's, a speculative draft's)."""
-    return 2 * layers * 2 * (_t - 1) * s.scale_up_latency
+    """Start-up latencies of one step's TP all-reduces: two per layer, each one synchronisation
+    with peer access (one-shot), a ring's 2 (t - 1) alpha without (``layers``: another model's,
+    a speculative draft's). The per-request bandwidth term (:func:`tp_bandwidth_time`) is the
+    bandwidth-optimal 2 (t - 1)/t: together the lower envelope of ring, one-shot and two-shot."""
+    return 2 * layers * _steps * s.scale_up_latency
 
 
 def tp_bandwidth_time(tokens, layers=s.layers, hidden=s.hidden):
@@ -209,13 +223,18 @@ def uncached_prompt(prompt=s.prompt_length):
     return (1 - s.prefix_cache_hit_rate) * prompt
 
 
-def _tp_allreduces(tokens):
+def tp_allreduce_time(tokens, layers=s.layers, hidden=s.hidden):
     """Two all-reduces of the layer output per layer (Megatron TP), over the t-rank group.
 
-    Ring all-reduce (Thakur et al.): 2 (t - 1) start-up latencies plus the bandwidth term
-    2 (t - 1)/t x bytes / (B_up eta); both vanish at t = 1.
+    Each is the engine's all-reduce of tokens x hidden activations (wall 14): the fastest of
+    ring, one-shot and two-shot with peer access, the ring without; it vanishes at t = 1.
+    With the ring (p = 0) it equals :func:`tp_latency` + :func:`tp_bandwidth_time`; with peer
+    access it is at least their sum (their lower envelope) (``layers``, ``hidden``: another
+    model's, a speculative draft's).
     """
-    return tp_latency() + tp_bandwidth_time(tokens)
+    size = tokens * hidden * s.activation_bytes_per_element * s.per_token
+    return 2 * layers * communication.serving_allreduce(
+        size, _t, s.scale_up_bandwidth, s.scale_up_latency, _p, s.communication_efficiency)
 
 
 _decode_tokens = s.batch * s.tokens_per_decode_step + s.prefill_chunk_tokens
@@ -306,7 +325,7 @@ WALL = Wall(
                  cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
         Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes / _t),
                  cite="williams2009roofline", locator="memory roof (wall 2) of each of t ranks"),
-        Equation(s.tp_prefill_comm_time, _tp_allreduces(s.batch * uncached_prompt()),
+        Equation(s.tp_prefill_comm_time, tp_allreduce_time(s.batch * uncached_prompt()),
                  cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
                  "in the forward pass (g after the attention and the MLP blocks)",
                  note="each of the t ranks runs 1/t of the FLOPs and bytes (roofs per rank)"),
@@ -352,7 +371,7 @@ WALL = Wall(
         Equation(s.decode_memory_time, memory.time_for(s.decode_bytes / _t),
                  cite="williams2009roofline", locator="memory roof (wall 2) of each of t ranks"),
         Equation(s.tp_decode_comm_time,
-                 _tp_allreduces(_decode_tokens),
+                 tp_allreduce_time(_decode_tokens),
                  cite="shoeybi2019megatron", locator="Sec. 3, Fig. 3: two all-reduces per layer "
                  "in the forward pass", note="Pope et al. Sec. 3.2: latency-bound at small batch; "
                  "the step's tokens are the decode tokens plus the prompt chunk"),
@@ -369,5 +388,5 @@ WALL = Wall(
     references=("pope2023inference", "kaplan2020scaling", "williams2009roofline",
                 "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron",
                 "zheng2024sglang", "vllm2025prefixcaching", "vaswani2017attention", "lin2024awq",
-                "vllm2024awqkernel"),
+                "vllm2024awqkernel", "vllm2024customallreduce"),
 )

@@ -47,7 +47,7 @@ from .. import symbols as s
 from . import compute, memory, reasoning  # noqa: F401  (reasoning: its references)
 from .base import Equation, Wall
 from .references import REFERENCES, Reference, add
-from .serving import decode_token_flops, tp_bandwidth_time, tp_latency
+from .serving import decode_token_flops, tp_allreduce_time, tp_bandwidth_time, tp_latency
 
 for _ref in (
     Reference("liu2024smartspec", "Liu, Xiaoxuan and Daniel, Cade and Hu, Langxiang and Kwon, "
@@ -89,7 +89,8 @@ def draft_pass(batch, context):
     tc = compute.time_for(draft_token_flops(context) * tokens / _t)
     tm = memory.time_for((s.draft_weight_bytes
                           + s.draft_kv_group_bytes_per_token * context * batch) / _t)
-    return memory.roofline(tc, tm, _phi) + draft_latency() + draft_bandwidth_time(tokens)
+    return memory.roofline(tc, tm, _phi) + tp_allreduce_time(tokens, s.draft_layers,
+                                                              s.draft_hidden)
 
 
 _drafted = _gamma * s.batch * _one   # the positions the verification adds to a decode step
@@ -137,8 +138,7 @@ WALL = Wall(
                  note="the weights and KV cache read once for all gamma + 1 positions"),
         Equation(s.verify_step_time,
                  memory.roofline(s.verify_compute_time, s.verify_memory_time, _phi)
-                 + tp_latency() + tp_bandwidth_time(s.batch * _one + s.prefill_chunk_tokens
-                                                     + _drafted),
+                 + tp_allreduce_time(s.batch * _one + s.prefill_chunk_tokens + _drafted),
                  cite="chen2024magicdec",
                  locator="Sec. 3.2: as the batch grows the linear layers become compute-bound, "
                          "raising T_V(gamma) / T_T",

@@ -835,6 +835,9 @@ class Fabric(RegistryObject):
     topology : str or None
     oversubscription : pint.Quantity
         [dimensionless]; 1 when not given.
+    peer_access : bool
+        Every device can load/store its peers' memory (NVSwitch, NVLink or Infinity Fabric full
+        mesh): serving engines then run one-shot / two-shot all-reduces; False when not given.
     """
 
     entry_kind = "fabric"
@@ -847,6 +850,7 @@ class Fabric(RegistryObject):
         _set(self, "link_bandwidth", self._q("link_bandwidth"))
         _set(self, "latency", self._q("latency"))
         _set(self, "collective_efficiency", self._q("collective_efficiency"))
+        _set(self, "peer_access", bool(spec.peer_access.value) if spec.peer_access else False)
         over = self._q("oversubscription")
         _set(self, "oversubscription", over if over is not None else Q_(1.0, ""))
 

@@ -604,6 +604,14 @@ class DatacenterSpec(_Entry):
     electricity_price: Optional[EnergyPrice] = None
 
 
+class PeerAccess(Provenance):
+    """Whether every device of a scale-up fabric can load and store its peers' memory (the
+    one-shot / two-shot all-reduce kernels of serving engines need it), with where that is
+    stated: ``value`` true or false plus the provenance fields."""
+
+    value: bool
+
+
 class FabricSpec(_Entry):
     """An interconnect fabric (``systems/*.yaml``, key ``fabrics``)."""
 
@@ -614,6 +622,7 @@ class FabricSpec(_Entry):
     collective_efficiency: Optional[BusEfficiency] = None
     topology: Optional[Topology] = None
     oversubscription: Optional[Oversubscription] = None
+    peer_access: Optional[PeerAccess] = None
 
 
 class NodeSpec(_Entry):

@@ -61,3 +61,21 @@ half_bandwidth_message = declare(
     "half_bandwidth_message", "MB", r"M_{1/2}",
     "message size at which a ring all-reduce reaches half its large-message bus bandwidth "
     "(Hockney's n_1/2 = start-up time x asymptotic rate)", (0, 1e9))
+scale_up_peer_access = declare(
+    "scale_up_peer_access", "dimensionless", r"p_{\mathrm{peer}}",
+    "1 when every device of the scale-up domain can load and store its peers' memory (an "
+    "NVSwitch, a full mesh of NVLink or Infinity Fabric links), so serving engines reduce small "
+    "tensors with one-shot / two-shot peer-memory kernels; 0 otherwise (NCCL/RCCL/HCCL ring)",
+    (0, 1), integer=True)
+allreduce_time_one_shot = declare(
+    "allreduce_time_one_shot", "ms", r"T_{\mathrm{AR}}^{\mathrm{1shot}}",
+    "one-shot peer-memory all-reduce time: one synchronisation, each rank reads the whole buffer "
+    "of every peer", _TIME)
+allreduce_time_two_shot = declare(
+    "allreduce_time_two_shot", "ms", r"T_{\mathrm{AR}}^{\mathrm{2shot}}",
+    "two-shot peer-memory all-reduce time: reduce-scatter then all-gather through peer memory, "
+    "two synchronisations", _TIME)
+allreduce_time_serving = declare(
+    "allreduce_time_serving", "ms", r"T_{\mathrm{AR}}^{\mathrm{serve}}",
+    "all-reduce time of a serving engine's tensor-parallel step: the fastest of ring, one-shot "
+    "and two-shot with peer access, the ring without", _TIME)

@@ -28,6 +28,8 @@ inputs = st.fixed_dictionaries({
     # tensor parallelism (t = 1 makes the all-reduces exactly zero); base units: bit/s, s
     "tensor_parallel": st.integers(1, 64), "scale_up_bandwidth": st.floats(1e9, 1e13, **positive),
     "scale_up_latency": st.floats(1e-9, 1e-4, **positive),
+    # peer-memory all-reduces (1: fastest of ring / one-shot / two-shot) or the ring (0)
+    "scale_up_peer_access": st.sampled_from([0, 1]),
     "communication_efficiency": st.floats(0.01, 1.0, **positive),
     "unoverlapped_fraction": st.floats(0.0, 1.0, **positive),
     # a decode step may carry a prompt chunk (chunked prefill) within the engine's token budget

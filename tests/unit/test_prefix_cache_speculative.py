@@ -63,7 +63,8 @@ def test_verification_pass_by_hand():
                   activation_bytes_per_element=Q_(2, "B"), compute_efficiency=0.5,
                   memory_efficiency=0.8, fixed_overhead=Q_(1, "ms"), unoverlapped_fraction=0.0,
                   tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"),
-                  scale_up_latency=Q_(5, "us"), communication_efficiency=1.0, batch=64,
+                  scale_up_latency=Q_(5, "us"), scale_up_peer_access=0,
+                  communication_efficiency=1.0, batch=64,
                   context_length=Q_(1024, "token"), prompt_length=Q_(1024, "token"),
                   prefill_chunk_tokens=Q_(0, "token"), prefix_cache_hit_rate=0.0,
                   embedding_parameters=Q_(0, "param"), embedding_row_width=Q_(0, "param/token"),
@@ -95,7 +96,9 @@ def test_speedup_above_one_at_batch_one_and_below_one_once_decode_is_compute_bou
     assert s[-1] < 1                                       # 0.718 at batch 512
     assert plain.bottleneck[0] == "Memory" and plain.bottleneck[-1] == "Compute"
     v = np.asarray(r.value("verify_cost_ratio"))
-    assert v[0] == pytest.approx(1, abs=0.02) and v[-1] > 3   # 1.011 and 3.48
+    # 1.024 and 3.48 (1.011 at batch 1 with the ring all-reduce, whose 6 latencies per
+    # all-reduce made the plain step longer, so the extra verified positions weighed less)
+    assert v[0] == pytest.approx(1, abs=0.03) and v[-1] > 3
     assert np.all(r.feasible)
 
 
@@ -154,8 +157,8 @@ def test_speculative_fixed_point_by_hand():
     from tests.unit.test_continuous_batching import FP16, H100, LLAMA3_8B, LOAD
     values = {**LLAMA3_8B, **H100, **FP16, **LOAD,
               **dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"),
-                     scale_up_latency=Q_(5, "us"), communication_efficiency=1.0,
-                     unoverlapped_fraction=0.0, compute_efficiency=0.5, memory_efficiency=0.8,
+                     scale_up_latency=Q_(5, "us"), scale_up_peer_access=0,
+                     communication_efficiency=1.0, unoverlapped_fraction=0.0, compute_efficiency=0.5, memory_efficiency=0.8,
                      fixed_overhead=Q_(1, "ms"), max_batched_tokens=Q_(8192, "token"),
                      memory_reserve=0.9, max_running_sequences=1e6, latency_percentile=0.99,
                      prefix_cache_hit_rate=0.0, draft_length=g, draft_acceptance_rate=0.7,
@@ -251,7 +254,9 @@ def test_prefix_cache_raises_the_saturation_rate_of_a_prompt_heavy_load():
 # reading the whole untied input embedding (only its tokens' rows: Llama 3 8B 1.05 GB less per
 # decode step, TPOT 11.58 -> 11.21 ms; 70B 0.1% of its weights, 28.25 -> 28.07 ms)
 MAIN = {"predict_8b_ttft": 1.9065844538818548, "predict_8b_tpot": 0.01120894101750786,
-        "predict_70b_tpot": 0.02806617907473196, "serve_8b_capacity": 26.455267868834074,
+        # TP4 on H100 NVSwitch: the engine's one-shot all-reduce (1 synchronisation, not the
+        # ring's 6) since the serving all-reduce change; 0.02806617907473196 with the ring
+        "predict_70b_tpot": 0.02144953250069087, "serve_8b_capacity": 26.455267868834074,
         "serve_8b_ttft": 0.035042310247181706, "serve_8b_tpot": 0.010720808652966497}
 
 

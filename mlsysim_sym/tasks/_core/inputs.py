@@ -28,7 +28,7 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "WINDOW_INPUTS", "latent_attention", "sliding_window", "model_input_names",
            "with_model", "args", "cached",
            "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
-           "tp_magnitudes", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
+           "tp_magnitudes", "peer_access", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
            "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values",
            "embedding_tables", "weight_values"]
@@ -39,7 +39,7 @@ HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
 PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element",
                     "dequantized_share")
 KNOB_INPUTS = ("batch", "prompt_length", "context_length")
-TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency")
+TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency", "scale_up_peer_access")
 STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
 #: the share of each prompt found in the prefix cache (0: none)
 CACHE_INPUTS = ("prefix_cache_hit_rate",)
@@ -177,14 +177,36 @@ def precision_magnitudes(precision) -> tuple:
 
 
 def link_magnitudes(hardware) -> tuple:
-    """(scale_up_bandwidth, scale_up_latency) base magnitudes at tp = 1 (the terms vanish)."""
+    """(scale_up_bandwidth, scale_up_latency, scale_up_peer_access) base magnitudes at tp = 1
+    (the terms vanish)."""
     bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
     lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
-    return (magnitude("scale_up_bandwidth", bw), magnitude("scale_up_latency", lat))
+    return (magnitude("scale_up_bandwidth", bw), magnitude("scale_up_latency", lat),
+            peer_access(hardware))
+
+
+def peer_access(hardware) -> float:
+    """1.0 when a node the registry records for this chip has a scale-up fabric with
+    ``peer_access`` (NVSwitch, NVLink or Infinity Fabric full mesh: serving engines reduce with
+    one-shot / two-shot peer-memory kernels), else 0.0 (the ring)."""
+    memo.fresh()   # the nodes may have changed (a user's file loaded)
+    return _peer_access(getattr(hardware, "name", hardware))
+
+
+@memo.on_change_clear
+@lru_cache(maxsize=128)
+def _peer_access(hw_name) -> float:
+    for node in registry.list_nodes():
+        node = registry.node(node) if isinstance(node, str) else node
+        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
+        if getattr(acc, "name", None) == hw_name and getattr(fabric, "peer_access", False):
+            return 1.0
+    return 0.0
 
 
 def tp_magnitudes(hardware, tp) -> tuple:
-    """(tensor_parallel, scale_up_bandwidth, scale_up_latency) base magnitudes for ``tp``.
+    """(tensor_parallel, scale_up_bandwidth, scale_up_latency, scale_up_peer_access) base
+    magnitudes for ``tp``.
 
     ``tp`` chips act as one device with ``tp`` times the roofs; their scale-up links carry the
     two all-reduces per layer. The latency defaults to the calibrated ``scale_up_latency`` when
@@ -199,7 +221,7 @@ def tp_magnitudes(hardware, tp) -> tuple:
                          "(links.scale_up.bandwidth)")
     lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
     return (tp, magnitude("scale_up_bandwidth", hardware.scale_up_bandwidth),
-            magnitude("scale_up_latency", lat))
+            magnitude("scale_up_latency", lat), peer_access(hardware))
 
 
 def scale_up_domain(hardware):
