@@ -415,6 +415,10 @@ class Hardware(RegistryObject):
         [s]
     scale_up_links : int or None
         Number of scale-up links (``links.scale_up.count``).
+    scale_up_peer_access : bool or None
+        ``links.scale_up.peer_access``: devices load/store their peers' memory over the
+        scale-up links (serving engines' one-shot / two-shot all-reduce); None when not recorded
+        (a node's scale-up fabric then decides).
     tdp : pint.Quantity or None
         [W]
     price : pint.Quantity or None
@@ -459,6 +463,8 @@ class Hardware(RegistryObject):
                 _set(self, attr, self._q(path))
         links = spec.links
         _set(self, "scale_up_links", links.scale_up.count if links and links.scale_up else None)
+        peer = links.scale_up.peer_access if links and links.scale_up else None
+        _set(self, "scale_up_peer_access", None if peer is None else bool(peer.value))
         _set(self, "lookup_notes", [])
 
     @property

@@ -168,6 +168,14 @@ class Provenance(_Strict):
         return self
 
 
+class PeerAccess(Provenance):
+    """Whether every device of a scale-up fabric can load and store its peers' memory (the
+    one-shot / two-shot all-reduce kernels of serving engines need it), with where that is
+    stated: ``value`` true or false plus the provenance fields."""
+
+    value: bool
+
+
 class ValueSpec(_Strict):
     """The mapping form of a value: its quantity string plus a provenance override."""
 
@@ -358,6 +366,9 @@ class LinkSpec(_Strict):
     bandwidth: Optional[ByteRate] = None
     latency: Optional[Seconds] = None
     count: Optional[PosInt] = None
+    #: scale-up links: every device loads/stores its peers' memory (used when no node records
+    #: the chip's scale-up fabric)
+    peer_access: Optional[PeerAccess] = None
 
 
 class LinksSpec(_Strict):
@@ -602,14 +613,6 @@ class DatacenterSpec(_Entry):
     pue: PUE
     wue: Optional[Water] = None
     electricity_price: Optional[EnergyPrice] = None
-
-
-class PeerAccess(Provenance):
-    """Whether every device of a scale-up fabric can load and store its peers' memory (the
-    one-shot / two-shot all-reduce kernels of serving engines need it), with where that is
-    stated: ``value`` true or false plus the provenance fields."""
-
-    value: bool
 
 
 class FabricSpec(_Entry):

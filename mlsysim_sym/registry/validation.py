@@ -368,9 +368,11 @@ def _resolve_values(spec, sources: Mapping[str, Source], file: str, entry: str):
     entry_prov = getattr(spec, "provenance", None)
     if entry_prov is not None and entry_prov.source not in sources:
         errors.append(_unknown_source(entry_prov.source, sources, file, entry, "provenance.source"))
-    peer = getattr(spec, "peer_access", None)   # a fabric's flag carries its own provenance
-    if peer is not None and peer.source not in sources:
-        errors.append(_unknown_source(peer.source, sources, file, entry, "peer_access.source"))
+    links = getattr(getattr(spec, "links", None), "scale_up", None)
+    for where, peer in (("peer_access", getattr(spec, "peer_access", None)),
+                        ("links.scale_up.peer_access", getattr(links, "peer_access", None))):
+        if peer is not None and peer.source not in sources:   # the flag carries its provenance
+            errors.append(_unknown_source(peer.source, sources, file, entry, f"{where}.source"))
     for path, raw in iter_raw_values(spec):
         try:
             prov = resolve_provenance(raw, entry_prov)

@@ -117,6 +117,11 @@ def test_gaudi_has_no_peer_access_so_the_ring():
     assert registry.fabric("amd-infinity-fabric-mi300x").peer_access is True
     assert registry.fabric("gaudi3-scale-up").peer_access is False
     assert registry.fabric("infiniband-ndr").peer_access is False   # absent: false
+    # no node records the H200 board or the MI355X platform: the chip's scale-up link says so
+    assert registry.hardware("nvidia-h200-sxm").scale_up_peer_access is True
+    assert peer_access(registry.hardware("nvidia-h200-sxm")) == 1.0
+    assert peer_access(registry.hardware("amd-mi355x")) == 1.0
+    assert peer_access(registry.hardware("nvidia-h100-pcie")) == 0.0   # PCIe: the ring
 
 
 _ALLREDUCE = sympy.lambdify(

@@ -188,9 +188,12 @@ def link_magnitudes(hardware) -> tuple:
 def peer_access(hardware) -> float:
     """1.0 when a node the registry records for this chip has a scale-up fabric with
     ``peer_access`` (NVSwitch, NVLink or Infinity Fabric full mesh: serving engines reduce with
-    one-shot / two-shot peer-memory kernels), else 0.0 (the ring)."""
+    one-shot / two-shot peer-memory kernels), or else the chip's scale-up link records it; 0.0
+    otherwise (the ring)."""
     memo.fresh()   # the nodes may have changed (a user's file loaded)
-    return _peer_access(getattr(hardware, "name", hardware))
+    if _peer_access(getattr(hardware, "name", hardware)):
+        return 1.0
+    return 1.0 if getattr(hardware, "scale_up_peer_access", None) else 0.0
 
 
 @memo.on_change_clear
