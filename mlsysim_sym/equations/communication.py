@@ -176,12 +176,15 @@ WALL = Wall(
         "is a latency per message step plus the bytes each rank must move over its link. Ring "
         "algorithms are bandwidth-optimal but pay 2(N-1) latencies; trees pay only 2 log2 N; "
         "hierarchical all-reduce keeps most bytes on the fast intra-node links; all-to-all "
-        "(expert parallelism) moves (N-1)/N of every rank's buffer."
+        "(expert parallelism) moves (N-1)/N of every rank's buffer. Inside one scale-up domain "
+        "with peer memory access, serving engines reduce small tensors in one step (one-shot: "
+        "every rank reads all peers' buffers) or two (two-shot), paying one or two latencies."
     ),
     regime="Alpha-beta model: homogeneous ranks, full-duplex per-direction link bandwidth, no "
            "contention beyond a rank's own link, reduction arithmetic neglected; pipelined "
            "large-message limit for the tree; N a multiple of devices_per_node for the "
-           "hierarchical form.",
+           "hierarchical form; one-shot and two-shot only where every rank loads and stores "
+           "its peers' memory (NVSwitch, NVLink or Infinity Fabric full mesh) within one node.",
     equations=(
         Equation(s.allreduce_time_ring, ring_allreduce(_M, _N, s.link_bandwidth, s.link_latency),
                  cite="patarasuk2009allreduce",
