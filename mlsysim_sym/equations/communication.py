@@ -149,11 +149,13 @@ def two_shot_allreduce(size, ranks, bandwidth, latency, efficiency=None):
 
 def serving_allreduce(size, ranks, bandwidth, latency, peer_access, efficiency=None):
     """The all-reduce a serving engine runs: with peer access (``peer_access`` = 1) the fastest of
-    ring, one-shot and two-shot, else (0) the ring. The ring in the Min makes the time vanish at
-    ranks = 1 (the peer-memory kernels would still charge their synchronisation)."""
+    ring, one-shot and two-shot, else (0) the ring. Two-shot is never slower than the ring at
+    ranks >= 2 (2 latencies instead of 2 (ranks - 1), the same bytes), so the fastest is
+    Min(one-shot, two-shot), their synchronisations vanishing at ranks = 1 as the ring does."""
     ring = ring_allreduce(size, ranks, bandwidth, latency, efficiency)
-    fastest = sympy.Min(ring, one_shot_allreduce(size, ranks, bandwidth, latency, efficiency),
-                        two_shot_allreduce(size, ranks, bandwidth, latency, efficiency))
+    sync = sympy.Min(1, ranks - 1) * latency   # no synchronisation on one device
+    fastest = sympy.Min(one_shot_allreduce(size, ranks, bandwidth, sync, efficiency),
+                        two_shot_allreduce(size, ranks, bandwidth, sync, efficiency))
     return peer_access * fastest + (1 - peer_access) * ring
 
 
