@@ -152,12 +152,13 @@ def _known_values(m, precision, b, s) -> dict:
                  max_batched_tokens=_in.max_batched_tokens_magnitude(None),
                  prefix_cache_hit_rate=0.0)
     # one chip (tensor_parallel = 1): wall 4's tensor-parallel all-reduces are exactly zero, the
-    # scale-up link values only have to be finite (``given`` may override all four)
+    # scale-up link values only have to be finite (``given`` may override them)
     known.update(tensor_parallel=1.0,
                  scale_up_bandwidth=checks.scalar_value("scale_up_bandwidth",
                                                         info("scale_up_bandwidth").bounds[1]),
                  scale_up_latency=checks.scalar_value("scale_up_latency",
                                                       default("scale_up_latency")),
+                 scale_up_peer_access=0.0,
                  communication_efficiency=checks.scalar_value("communication_efficiency",
                                                               default("communication_efficiency")),
                  unoverlapped_fraction=checks.scalar_value("unoverlapped_fraction",
