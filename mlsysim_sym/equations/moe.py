@@ -66,8 +66,9 @@ _decode_tokens = s.batch * s.tokens_per_decode_step * s.per_token  # one token p
 
 
 def experts_touched(tokens):
-    """Expected distinct experts chosen by ``tokens`` tokens, each picking k of E uniformly."""
-    return _E * (1 - (1 - _k / _E) ** tokens)
+    """Expected distinct experts chosen by ``tokens`` tokens, each picking k of E uniformly
+    (k <= E: the Max keeps a real power when a solver probes E below k)."""
+    return _E * (1 - sympy.Max(0, 1 - _k / _E) ** tokens)
 
 
 def weights_read(touched, tokens):
