@@ -321,7 +321,9 @@ class TrainConfig:
         if wrong:
             raise ValueError(f"recompute placement of {wrong[0]!r} must be one of "
                              f"{', '.join(PLACEMENTS)}, got {given[wrong[0]]!r:.60}")
-        return {k: given.get(k, "remat") for k in PLACEMENT_NAMES}
+        # MaxText base.yml: decoder_layer_input defaults to "device", every other name "remat"
+        return {k: given.get(k, "device" if k == "layer_input" else "remat")
+                for k in PLACEMENT_NAMES}
 
     @property
     def kernel(self):
