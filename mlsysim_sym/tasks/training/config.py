@@ -134,7 +134,7 @@ class TrainConfig:
         Tokens per sequence.
     precision : str
         Compute precision (peak FLOP/s); storage follows mixed-precision Adam.
-    recompute : {"none", "selective", "full", "op", "dots"} or float
+    recompute : {"none", "selective", "full", "op", "dots"}, float or dict
         Activation recomputation; a float in [0, 1] is the fraction of layers fully recomputed.
         "selective" is Korthikanti et al.'s (the attention core); "op" is torchtitan's
         op-level selective checkpointing (its ``selective_ac_option = "op"``: the attention
@@ -142,7 +142,13 @@ class TrainConfig:
         "dots" is JAX's ``checkpoint_dots_with_no_batch_dims`` (MaxText ``remat_policy:
         minimal``): the layer input and the weight matmuls' outputs the backward needs (Q, K,
         V, the attention projection, the FFN up-projections) are saved, the attention core,
-        norms and activations recomputed.
+        norms and activations recomputed. A dict ``{class: "remat" | "device" | "offload"}``
+        over :data:`PLACEMENT_NAMES` is a per-tensor placement (JAX's
+        ``save_and_offload_only_these_names``, MaxText ``remat_policy: custom``): "device" keeps
+        the tensor in HBM, "offload" saves it in host memory (off HBM; out and back over the
+        host link each step, PCIe 4.0 x16 assumed, hidden up to the compute time), "remat"
+        recomputes its weight GEMM; unnamed classes follow base.yml (layer input on device,
+        the rest recomputed).
     zero_stage : {0, 1, 2, 3}
         ZeRO / distributed-optimizer sharding over the data-parallel ranks. Stages 0-1 reduce
         the accumulated gradients once per step; 2-3 keep only a gradient shard, so every
