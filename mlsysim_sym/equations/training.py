@@ -112,6 +112,17 @@ for _ref in (
               "MaxText/configs/base.yml (logical_axis_rules: activation_embed -> tensor)",
               "GitHub repository AI-Hypercomputer/maxtext", 2023,
               url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
+    Reference("ren2021zerooffload", "Ren, Jie and Rajbhandari, Samyam and Aminabadi, Reza "
+              "Yazdani and others", "ZeRO-Offload: Democratizing Billion-Scale Model Training",
+              "USENIX ATC 2021", 2021, url="https://arxiv.org/abs/2101.06840", kind="misc"),
+    Reference("jax2024offloadpolicies", "JAX authors", "jax.checkpoint_policies."
+              "save_and_offload_only_these_names (names_which_can_be_saved, "
+              "names_which_can_be_offloaded, offload_src, offload_dst): 'Gradient "
+              "checkpointing' notes, offloading to host", "JAX documentation", 2024,
+              url="https://docs.jax.dev/en/latest/gradient-checkpointing.html", kind="misc"),
+    Reference("pcisig2017pcie4", "PCI-SIG", "PCI Express Base Specification Revision 4.0: "
+              "16.0 GT/s per lane, 128b/130b encoding (31.5 GB/s per direction at x16)",
+              "PCI-SIG", 2017, url="https://pcisig.com/specifications", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -194,18 +205,43 @@ _op_saved = _elems * ba * (1 / _sp + (2 * _q_w + _kv_w + _ff_in) / t + s.ffn_gat
 # No weight GEMM is recomputed.
 _dots_saved = _elems * ba * ((2 - _pb) / _sp + (_q_w + 2 * _kv_w + _ff_out) / t)
 _op_recomputed_gemm = s.layers * fpt * h ** 2 * (_kv_w + _q_w + _ff_in) * s.one_parameter
+# A placement policy (JAX's save_and_offload_only_these_names; MaxText remat_policy "custom",
+# base.yml: each named tensor 'remat', 'device' or 'offload') names the same tensors the
+# dots-saved policy keeps, plus the attention core's output (context). Each is kept in HBM
+# (delta_k = 1), saved in pinned host memory (omega_k = 1: off HBM, written over the host link in
+# the forward and read back in the backward) or recomputed (r_c - delta_k - omega_k: its weight
+# GEMM runs again in the backward; the attention core runs again unless context is saved). The
+# layer input is the scanned layers' carry: saved either way (kept or offloaded). The
+# down-projection's output only feeds the residual add: the backward never reads it.
+rc = s.recomputed_custom_fraction
+_placed = {  # class -> (bytes per layer and micro-batch, weight-GEMM width per h^2 or None)
+    "layer_input": (_elems * ba / _sp, None),
+    "query": (_elems * ba * _q_w / t, _q_w),
+    "key_value": (_elems * ba * 2 * _kv_w / t, 2 * _kv_w),
+    "context": (_elems * ba * _q_w / t, None),
+    "out_proj": (_elems * ba * (1 - _pb) / _sp, _q_w),
+    "mlp_up": (_elems * ba * _ff_out / t, _ff_out),
+}
+_dev = {k: getattr(s, f"device_{k}") for k in _placed}
+_off = {k: getattr(s, f"offload_{k}") for k in _placed}
+_custom_device = sum(_dev[k] * nbytes for k, (nbytes, _) in _placed.items())
+_custom_offloaded = sum(_off[k] * nbytes for k, (nbytes, _) in _placed.items())
+_custom_recomputed_gemm = s.layers * fpt * h ** 2 * s.one_parameter * sum(
+    (rc - _dev[k] - _off[k]) * w for k, (_, w) in _placed.items() if w is not None)
 
 
-def _stored(r_d, r_o, r_j=0):
-    """Bytes one layer keeps for the backward with a fraction r_d of layers recomputed whole
-    (they keep only their 16-bit input), r_o under op-level checkpointing and r_j under JAX's
-    dots-saved policy; the eager attention scores unless recomputed."""
-    return ((1 - r_d - r_o - r_j) * (_layer_norecompute + _one_byte * 2 * _dropout / _sp)
+def _stored(r_d, r_o, r_j=0, r_c=0):
+    """Bytes one layer keeps in device memory for the backward with a fraction r_d of layers
+    recomputed whole (they keep only their 16-bit input), r_o under op-level checkpointing, r_j
+    under JAX's dots-saved policy and r_c under a placement policy (its device-kept tensors);
+    the eager attention scores unless recomputed."""
+    return ((1 - r_d - r_o - r_j - r_c) * (_layer_norecompute + _one_byte * 2 * _dropout / _sp)
             + r_d * _elems * ba / _sp + r_o * _op_saved + r_j * _dots_saved
+            + (0 if r_c == 0 else _custom_device)
             + _one_byte * (1 - ra) * s.attention_scores_stored * _scores)
 
 
-_act_layer = _stored(rd, ro, rj)
+_act_layer = _stored(rd, ro, rj, rc)
 # the same with nothing recomputed: what the one layer being recomputed in the backward holds
 _act_layer_full = _stored(0, 0)
 _attn_hw = (3 + ra) * _attn                          # attention-core FLOP/token, recompute incl.
@@ -285,6 +321,7 @@ WALL = Wall(
                  locator="Sec. 2.2: bubble / ideal time = (p - 1)/(v m); here / total time"),
         Equation(s.recomputed_forward_fraction, (rd * (fpt * s.active_parameters - _head)
                                                  + ro * _op_recomputed_gemm
+                                                 + _custom_recomputed_gemm
                                                  + ra * _attn) / s.forward_flops_per_token,
                  cite="korthikanti2022recomputation", locator="App. A: selective recomputes the "
                  "2bs^2h + 2bs^2h attention core; full the layers, not the logits (eq. 3)",
@@ -356,12 +393,23 @@ WALL = Wall(
                       "previous layer's forward (PyTorch FSDP notes, 'FSDP Prefetch Nuances'); "
                       "compute already hiding context-parallel traffic hides nothing else "
                       "(one budget: CP first)"),
+        Equation(s.offload_time, 2 * m * L / p * _custom_offloaded / s.host_link_bandwidth,
+                 cite="ren2021zerooffload", locator="Sec. 4.1: the CPU-GPU transfers cross "
+                 "PCIe, the bottleneck of the offload schedule (same bytes out and back)",
+                 note="each micro-batch's offloaded activations go to host memory in the "
+                      "forward and come back in the backward (jax2024offloadpolicies: "
+                      "save_and_offload_only_these_names, offload_src='device', "
+                      "offload_dst='pinned_host')"),
+        Equation(s.offload_exposed_time, sympy.Max(0, s.offload_time - s.step_compute_time),
+                 cite="ren2021zerooffload", locator="Sec. 4.2: transfers overlap computation "
+                 "on separate streams", note="hidden up to the compute time, exposed beyond"),
         Equation(s.optimizer_step_time, memory.time_for(_optimizer_bytes),
                  cite="williams2009roofline", locator="Sec. 2: "
                  "memory-bound kernel time",
                  note="Adam reads gradients and state, writes state and 16-bit weights"),
         Equation(s.training_step_time, _busy + s.pipeline_bubble_time + s.dp_exposed_time
-                 + s.optimizer_step_time + s.training_step_overhead, cite=_N,
+                 + s.offload_exposed_time + s.optimizer_step_time + s.training_step_overhead,
+                 cite=_N,
                  locator="eq. (1) plus Sec. 3.2-3.3 traffic",
                  note="plus a fixed per-step overhead (calibrated)"),
         Equation(s.training_step_flops, s.hardware_flops_per_token * _tok_dev, cite=_N,
@@ -417,7 +465,7 @@ WALL = Wall(
                  cite="narayanan2021megatron", locator="Sec. 2.2.1, Fig. 4: in 1F1B the last "
                  "stage runs each micro-batch's backward right after its forward",
                  note="one micro-batch in flight, plus its logits"),
-        Equation(s.recompute_working_memory, (rd + ro + rj) * _act_layer_full,
+        Equation(s.recompute_working_memory, (rd + ro + rj + rc) * _act_layer_full,
                  cite="korthikanti2022recomputation", locator="Sec. 4.2: full recomputation "
                  "stores 2sbh per layer and recomputes each layer's forward in the backward",
                  note="the recomputed layer's activations (Table 2, no recomputation) live "
@@ -450,7 +498,8 @@ WALL = Wall(
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
-                "megatron2024crossentropy",
+                "megatron2024crossentropy", "ren2021zerooffload", "jax2024offloadpolicies",
+                "pcisig2017pcie4",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",
 )

@@ -76,6 +76,28 @@ recomputed_dots_fraction = declare(
     "fraction of layers under JAX's checkpoint_dots_with_no_batch_dims policy (MaxText's "
     "'minimal' remat: the weight matmuls' outputs the backward needs and the layer input "
     "saved, the rest recomputed)", (0, 1))
+recomputed_custom_fraction = declare(
+    "recomputed_custom_fraction", "dimensionless", r"r_{c}",
+    "fraction of layers under a per-tensor placement policy (JAX's save_and_offload_only_"
+    "these_names, MaxText's remat_policy 'custom'): each named activation kept in device "
+    "memory, offloaded to host memory or recomputed", (0, 1))
+#: the named activation classes of a placement policy (MaxText's checkpoint names): the layer
+#: input (decoder_layer_input), Q (query_proj), K and V (key_proj, value_proj), the attention
+#: core's output (context), the attention projection's output (out_proj) and the FFN
+#: up-projection output(s) (mlpwi / mlpwi_0, mlpwi_1)
+PLACEMENT_CLASSES = ("layer_input", "query", "key_value", "context", "out_proj", "mlp_up")
+for _k in PLACEMENT_CLASSES:
+    globals()[f"device_{_k}"] = declare(
+        f"device_{_k}", "dimensionless", r"\delta_{\mathrm{" + _k.replace("_", r"\_") + "}}",
+        f"1 when a placement policy keeps the {_k.replace('_', ' ')} activation in device "
+        "memory, 0 otherwise", (0, 1))
+    globals()[f"offload_{_k}"] = declare(
+        f"offload_{_k}", "dimensionless", r"\omega_{\mathrm{" + _k.replace("_", r"\_") + "}}",
+        f"1 when a placement policy saves the {_k.replace('_', ' ')} activation in host "
+        "memory (offloaded), 0 otherwise", (0, 1))
+host_link_bandwidth = declare(
+    "host_link_bandwidth", "GB/s", r"B_{\mathrm{host}}",
+    "per-device bandwidth of the link to host memory, one direction (PCIe)", (0.1, 1e4))
 sequence_parallel = declare("sequence_parallel", "dimensionless", r"\sigma_{sp}",
                             "1 with Megatron sequence parallelism, 0 without", (0, 1))
 attention_scores_stored = declare(
@@ -197,6 +219,10 @@ dp_comm_time = declare("dp_comm_time", "s", r"T_{dp}",
                        "data-parallel gradient (and ZeRO-3 weight) communication per step", _T)
 dp_exposed_time = declare("dp_exposed_time", "s", r"T_{dp}^{\mathrm{exp}}",
                           "data-parallel communication not hidden behind the backward pass", _T)
+offload_time = declare("offload_time", "s", r"T_{\mathrm{off}}",
+                       "host-link time of one step's offloaded activations (out and back)", _T)
+offload_exposed_time = declare("offload_exposed_time", "s", r"T_{\mathrm{off}}^{\mathrm{exp}}",
+                               "activation offload traffic not hidden behind compute", _T)
 optimizer_step_time = declare("optimizer_step_time", "s", r"T_{opt}",
                               "optimizer update time (memory-bound)", _T)
 training_step_flops = declare("training_step_flops", "FLOP", r"W_{\mathrm{step}}",

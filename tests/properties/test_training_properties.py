@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from mlsysim_sym.symbols import info
 from mlsysim_sym.tasks.training import training_system
+from mlsysim_sym.tasks.training.config import PLACEMENT_NAMES
 from mlsysim_sym.units import base_factor
 
 OUT = ["training_step_time", "model_flops_utilization", "hardware_flops_utilization",
@@ -91,7 +92,8 @@ def values(x, **over):
         data_parallel=d, context_parallel=c, expert_parallel=1, pipeline_interleave=v,
         micro_batch=x["micro_batch"], global_batch=m * d * x["micro_batch"],
         sequence_length=x["sequence_length"], recomputed_dense_fraction=rd,
-        recomputed_attention_fraction=ra, recomputed_op_fraction=0, recomputed_dots_fraction=0,
+        recomputed_attention_fraction=ra, recomputed_op_fraction=0, recomputed_dots_fraction=0, recomputed_custom_fraction=0, host_link_bandwidth=31.5,
+        **{f"{w}_{k}": 0 for k in PLACEMENT_NAMES for w in ("device", "offload")},
         sequence_parallel=x["sequence_parallel"],
         attention_scores_stored=x["attention_scores_stored"],
         dropout_masks_stored=x.get("dropout_masks_stored", 0),

@@ -21,6 +21,7 @@ from mlsysim_sym.equations.base import check_constraint, check_equation
 from mlsysim_sym.equations import training as tr
 from mlsysim_sym.registry import Model
 from mlsysim_sym.tasks.training import train, training_system
+from mlsysim_sym.tasks.training.config import PLACEMENT_NAMES
 
 GB = 1e9  # decimal gigabytes, as the papers print them
 
@@ -39,7 +40,8 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             tensor_parallel=1, pipeline_parallel=1,
             data_parallel=1, context_parallel=1, expert_parallel=1, pipeline_interleave=1,
             micro_batch=1, global_batch=1, sequence_length=2048, recomputed_dense_fraction=0,
-            recomputed_attention_fraction=0, recomputed_op_fraction=0, recomputed_dots_fraction=0,
+            recomputed_attention_fraction=0, recomputed_op_fraction=0, recomputed_dots_fraction=0, recomputed_custom_fraction=0, host_link_bandwidth=31.5,
+        **{f"{w}_{k}": 0 for k in PLACEMENT_NAMES for w in ("device", "offload")},
             sequence_parallel=0,
             attention_scores_stored=1,
             dropout_masks_stored=1,  # Korthikanti's GPT trains with dropout

@@ -176,14 +176,18 @@ def test_fp8_recipe_saves_linear_inputs_in_one_byte():
 #:   one layer's unreduced gradients (6 GB: 1e9-parameter layers) and the 2 GB framework workspace
 #:   (a GPU-library figure); XLA frees the logits before the first layer's recomputation and its
 #:   workspace on TPU is not sourced. Not resolved.
-#: - tpu-recipes v6e/v5p and Ironwood (remat_policy custom: decoder_layer_input and q/k/v/out
-#:   projections "offload" = saved in pinned host memory by jax.checkpoint_policies.
-#:   save_and_offload_only_these_names; MaxText base.yml: 'remat' | 'device' | 'offload' per
-#:   named tensor; 1.0-8.6x over): the cases map the policy to a fraction of layers recomputed in
-#:   HBM. Host offload (the named tensors off HBM, the MLP up-projections recomputed) and the
-#:   128k-vocabulary logits (v6e-8 Llama 3.1 8B: 3 x 8192 x 128256 = 3.2e9 logits per chip, 6.3
-#:   GB at 2 bytes each; MaxText casts them to fp32, cast_logits_to_fp32, and XLA fuses the loss)
-#:   are not expressed: with the 16 GB of model states they decide whether the row fits.
+#: - tpu-recipes v6e/v5p and Ironwood DeepSeek-V3 (remat_policy custom, now expressed as per-tensor
+#:   placements: recompute={class: remat|device|offload}; the Ironwood Llama rows fit with it).
+#:   With the offloaded tensors off HBM the activations are ~0 GB (v5p 405B: 67.6 GB, the
+#:   126 layer inputs at base.yml's 'device' default, context offloaded); what still puts them
+#:   1.06-1.86x over (v5p 405B 1.29x, DeepSeek-V3 1.09-1.51x) is, by row: the loss's logits at 6
+#:   bytes each (Megatron's in-place fp32 copy) over the whole micro-batch (v6e-256 8B: 4 x 8192 x
+#:   128256 x 6 B = 25.2 GB of 32; MaxText's XLA-fused loss, cast_logits_to_fp32, has no source for
+#:   its peak bytes here); the one recomputed layer's working set, charged as Korthikanti's full
+#:   layer (3.4-11 GB); two FSDP-gathered layers plus unreduced gradients (DeepSeek's MoE layers:
+#:   66 GB); the 2 GB framework workspace (a GPU-library figure). None is sourced for XLA on TPU.
+#: - GPT-3 175B v6e-256 (remat_policy full, 1.33x): the full-remat layer inputs (14.5 GB) and the
+#:   FSDP gathers (10.9 GB); no placement involved. Not resolved.
 KNOWN_INFEASIBLE_TPU = frozenset((
     "more-train-maxtext-v5e-32b-1x256",
     "more-train-maxtext-v5e-32b-32x256",
@@ -198,10 +202,6 @@ KNOWN_INFEASIBLE_TPU = frozenset((
     "more-train-tpurecipes-v6e8-mistral-7b",
     "more-train-tpurecipes-v5p512-llama31-405b",
     "more-train-tpurecipes-v5p512-deepseek3-671b",
-    "more-train-ironwood-llama31-70b-64chip-bf16",
-    "more-train-ironwood-llama31-70b-64chip-fp8",
-    "more-train-ironwood-llama31-405b-256chip-bf16",
-    "more-train-ironwood-llama31-405b-256chip-fp8",
     "more-train-ironwood-deepseek-v3-128chip-bf16",
 ))
 

@@ -31,6 +31,18 @@ __all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "LOSS_TRAFFIC", "FP8_RECIPE
 RECOMPUTE = {"none": (0.0, 0.0, 0.0, 0.0), "selective": (0.0, 1.0, 0.0, 0.0),
              "full": (1.0, 1.0, 0.0, 0.0), "op": (0.0, 0.0, 1.0, 0.0),
              "dots": (0.0, 1.0, 0.0, 1.0)}
+#: a placement policy (``recompute={class: placement}``): JAX's
+#: ``checkpoint_policies.save_and_offload_only_these_names`` as MaxText's remat_policy "custom"
+#: sets it (base.yml: each named tensor 'remat', 'device' or 'offload'); unnamed classes are
+#: recomputed. Classes and the MaxText names they stand for:
+PLACEMENT_NAMES = {"layer_input": "decoder_layer_input", "query": "query_proj",
+                   "key_value": "key_proj, value_proj", "context": "context",
+                   "out_proj": "out_proj", "mlp_up": "mlpwi (mlpwi_0, mlpwi_1)"}
+PLACEMENTS = ("remat", "device", "offload")
+#: bandwidth of a device's host link, one direction: PCIe 4.0 x16, 16 GT/s x 16 lanes x 128/130
+#: (PCI-SIG, PCI Express Base Specification 4.0). Assumed for every chip: the registry holds no
+#: host-link field, and TPU v5e/v5p/v6e hosts are not documented at the link level.
+HOST_LINK_GBPS = 31.5
 #: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
 #: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
 LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
@@ -122,7 +134,7 @@ class TrainConfig:
         Tokens per sequence.
     precision : str
         Compute precision (peak FLOP/s); storage follows mixed-precision Adam.
-    recompute : {"none", "selective", "full", "op", "dots"} or float
+    recompute : {"none", "selective", "full", "op", "dots"}, float or dict
         Activation recomputation; a float in [0, 1] is the fraction of layers fully recomputed.
         "selective" is Korthikanti et al.'s (the attention core); "op" is torchtitan's
         op-level selective checkpointing (its ``selective_ac_option = "op"``: the attention
@@ -130,7 +142,13 @@ class TrainConfig:
         "dots" is JAX's ``checkpoint_dots_with_no_batch_dims`` (MaxText ``remat_policy:
         minimal``): the layer input and the weight matmuls' outputs the backward needs (Q, K,
         V, the attention projection, the FFN up-projections) are saved, the attention core,
-        norms and activations recomputed.
+        norms and activations recomputed. A dict ``{class: "remat" | "device" | "offload"}``
+        over :data:`PLACEMENT_NAMES` is a per-tensor placement (JAX's
+        ``save_and_offload_only_these_names``, MaxText ``remat_policy: custom``): "device" keeps
+        the tensor in HBM, "offload" saves it in host memory (off HBM; out and back over the
+        host link each step, PCIe 4.0 x16 assumed, hidden up to the compute time), "remat"
+        recomputes its weight GEMM; unnamed classes follow base.yml (layer input on device,
+        the rest recomputed).
     zero_stage : {0, 1, 2, 3}
         ZeRO / distributed-optimizer sharding over the data-parallel ranks. Stages 0-1 reduce
         the accumulated gradients once per step; 2-3 keep only a gradient shard, so every
@@ -260,6 +278,8 @@ class TrainConfig:
         if isinstance(z, (bool, np.bool_)) or not isinstance(z, (int, np.integer)) \
                 or z not in ZERO_STAGES:
             raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {z!r:.60}")
+        if isinstance(self.recompute, dict):
+            put(self, "recompute", tuple(sorted(self.recompute.items())))
         self.recompute_fractions  # noqa: B018  (checks recompute)
         attention_variant(self.flash_attention, self.attention_kernel)
         if not isinstance(self.loss, str) or self.loss not in LOSS_BYTES:
@@ -276,7 +296,10 @@ class TrainConfig:
     @property
     def recompute_fractions(self) -> tuple:
         """(whole layers, attention cores, op-level layers, dots-saved layers) recomputed: a
-        named choice or one fraction of whole layers."""
+        named choice, one fraction of whole layers, or a placement policy (its attention core
+        recomputed unless ``context`` is saved)."""
+        if isinstance(self.recompute, (dict, tuple)):
+            return 0.0, float(self.placement["context"] == "remat"), 0.0, 0.0
         if isinstance(self.recompute, str):
             if self.recompute not in RECOMPUTE:
                 raise ValueError(f"recompute must be one of {', '.join(RECOMPUTE)} or a "
@@ -288,6 +311,25 @@ class TrainConfig:
             raise checks.InputError("recompute must be one fraction in [0, 1] or one of "
                                     + ", ".join(RECOMPUTE))
         return r, r, 0.0, 0.0
+
+    @property
+    def placement(self) -> dict:
+        """{class: "remat" | "device" | "offload"} of a placement policy (every class of
+        :data:`PLACEMENT_NAMES`; unnamed ones "remat"), or {} for the other policies."""
+        if not isinstance(self.recompute, (dict, tuple)):
+            return {}
+        given = dict(self.recompute)
+        bad = [k for k in given if k not in PLACEMENT_NAMES]
+        if bad:
+            raise ValueError(f"recompute placement classes must be among "
+                             f"{', '.join(PLACEMENT_NAMES)}; got {bad[0]!r:.60}")
+        wrong = [k for k, v in given.items() if not isinstance(v, str) or v not in PLACEMENTS]
+        if wrong:
+            raise ValueError(f"recompute placement of {wrong[0]!r} must be one of "
+                             f"{', '.join(PLACEMENTS)}, got {given[wrong[0]]!r:.60}")
+        # MaxText base.yml: decoder_layer_input defaults to "device", every other name "remat"
+        return {k: given.get(k, "device" if k == "layer_input" else "remat")
+                for k in PLACEMENT_NAMES}
 
     @property
     def kernel(self):

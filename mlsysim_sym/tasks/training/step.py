@@ -22,7 +22,8 @@ from ...symbols import info
 from ...units import Q_, base_factor
 from .._core.inputs import cached
 from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
-from .config import LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, state_bytes
+from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, PLACEMENT_NAMES, TrainConfig,
+                     state_bytes)
 from .efficiency import attention_peak
 from .machine import Machine
 
@@ -47,6 +48,8 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
                "recomputed_op_fraction", "recomputed_dots_fraction",
+               "recomputed_custom_fraction", "host_link_bandwidth",
+               *(f"{w}_{k}" for k in PLACEMENT_NAMES for w in ("device", "offload")),
                "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
                "fused_memory_kernels", "fp8_activation_casts",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
@@ -57,7 +60,8 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
            "elementwise_time", "tp_comm_time", "pp_comm_time",
            "cp_comm_time", "ep_comm_time", "pipeline_bubble_time", "pipeline_bubble_fraction",
-           "dp_comm_time", "dp_exposed_time", "optimizer_step_time", "scaling_efficiency",
+           "dp_comm_time", "dp_exposed_time", "offload_time", "offload_exposed_time",
+           "optimizer_step_time", "scaling_efficiency",
            "model_flops_utilization", "hardware_flops_utilization", "training_throughput",
            "time_to_train", "micro_batches", "model_flops_per_token", "hardware_flops_per_token",
            "weight_memory", "gradient_memory", "optimizer_memory", "activation_memory",
@@ -273,7 +277,16 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   fused_memory_kernels=1.0 if cfg.memory_kernels == "fused" else 0.0,
                   fp8_activation_casts=1.0 if _narrow_gemms(cfg.precision) else 0.0,
                   head_stage_imbalance=1.0 if cfg.even_layer_split else 0.0,
-                  training_tokens=tok)
+                  training_tokens=tok, host_link_bandwidth=_base("host_link_bandwidth",
+                                                                  HOST_LINK_GBPS))
+    placed = cfg.placement
+    values["recomputed_custom_fraction"] = 1.0 if placed else 0.0
+    for k in PLACEMENT_NAMES:
+        # the layer input is the scanned layers' carry: saved even when named "remat"
+        where = placed.get(k, "none")
+        where = "device" if (k == "layer_input" and where == "remat") else where
+        values[f"device_{k}"] = 1.0 if where == "device" else 0.0
+        values[f"offload_{k}"] = 1.0 if where == "offload" else 0.0
     values.update(zero_inputs(cfg.zero_stage, dp, cfg.cp, cfg.global_batch, cfg.micro_batch))
     return values
 
