@@ -3,8 +3,9 @@
 ``calibrate(measurements, parameters=[...], model=...)`` fits chosen parameters by least squares
 (with confidence intervals and identifiability); ``validate()`` runs every measurement through
 the model in sample, leave-one-source-out and across hardware generations, with p10/p90 bands.
-The shipped measurement set (``data/measurements.yaml``, 145 published numbers) and how each is
-reproduced (``data/cases.yaml``) travel with the package.
+The shipped measurement set (``data/measurements.yaml``, 145 published numbers, and its
+extension ``data/measurements_more.yaml``, 134) and how each is reproduced (``data/cases.yaml``,
+``data/cases_more/*.yaml``) travel with the package.
 """
 
 from .cases import Case, NotCovered, build_cases

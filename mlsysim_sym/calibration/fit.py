@@ -373,7 +373,7 @@ def _calibrate(measurements=None, parameters=None, model=None, *, max_nfev: int 
     measurements : str, Path, list, or None
         A measurement file in the format of the shipped calibration set (each entry with an
         ``mlsysim`` block saying how to reproduce it), a list of such entries, of
-        :class:`Measurement` or of :class:`Case`; None for the shipped 145 measurements.
+        :class:`Measurement` or of :class:`Case`; None for the shipped 145 + 134 measurements.
     parameters : list of str, optional
         Names of calibrated parameters to fit (``compute_efficiency``, ``memory_efficiency``,
         ``tinyml_mac_efficiency[plumerai]``, ...); default: every parameter the cases use (a

@@ -333,7 +333,7 @@ def validate(measurements=None, *, category=None, loso: bool = True,
     Parameters
     ----------
     measurements : path, list or None
-        As :func:`~mlsysim_sym.calibration.calibrate` (None: the shipped 145 measurements).
+        As :func:`~mlsysim_sym.calibration.calibrate` (None: the shipped 145 + 134 measurements).
     category : str or list of str, optional
         Restrict the rows reported (training, inference, tinyml, energy, other); folds still
         refit on every other source.
