@@ -128,7 +128,9 @@ def _strata_table(report) -> list:
     return out
 
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# a number, not digits inside a name (``v6e512``, ``mpt70b``: a letter or underscore before it),
+# which stay in the skeleton as text
+_NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _skeleton_and_numbers(text):
