@@ -108,13 +108,16 @@ def training_regime(tp, pp) -> str:
 
 
 def orientation_of(unit: str) -> int:
-    """-1 for a duration (s, ms, h: a faster machine makes it smaller), +1 otherwise."""
+    """-1 for a cost a faster or leaner machine makes smaller (a duration: s, ms, h, GPU-hours;
+    an energy: J, kWh, per anything; emissions: tCO2e), +1 otherwise (a rate, a utilisation)."""
     from ..units import parse_unit
     try:
-        power = parse_unit(unit).dimensionality.get("[time]", 0)
+        dims = parse_unit(unit).dimensionality
     except Exception:  # noqa: BLE001 - an unparsable unit counts as a rate
         return 1
-    return -1 if power > 0 else 1
+    energy = dims.get("[mass]", 0) == 1 and dims.get("[length]", 0) == 2 and \
+        dims.get("[time]", 0) == -2
+    return -1 if dims.get("[time]", 0) > 0 or dims.get("[emissions]", 0) > 0 or energy else 1
 
 
 def _check_samples(samples) -> int:

@@ -10,9 +10,9 @@
 - **Cross generation**: the training parameters fitted on A100-era rows (Ampere and Volta) alone,
   then H100-era rows (Hopper) predicted: whether the efficiency transfers across generations.
 - **Bands**: p10 / p50 / p90 of each LOSO prediction from the model discrepancy of its
-  stratum (category, regime, vendor): split-conformal quantiles of the *other* sources' LOSO
-  errors (:mod:`.strata`; the parameters' spread is inside those errors, not added), and how
-  often the measured value falls inside.
+  stratum (category, regime, vendor): the 0.8 quantile of the *other* sources' absolute LOSO
+  log errors, each source weighing the same (:mod:`.strata`; the parameters' spread is inside
+  those errors, not added), and how often the measured value falls inside.
 - **Per vendor**: the same columns per accelerator vendor (NVIDIA, Google, AMD, Intel, Apple,
   the MCU vendors...), from the registry entry of each row's hardware.
 - **External check**: published measurements outside the calibration set
@@ -41,7 +41,7 @@ from .parameters import split_name
 from .strata import (Scored, band as stratum_band, conformal_offsets, orientation, regime_of,
                      strata_record, vendor_of)
 
-__all__ = ["validate", "ValidationReport", "ValidationRow", "neutral_start",
+__all__ = ["validate", "assign_bands", "ValidationReport", "ValidationRow", "neutral_start",
            "ARCHITECTURE_ERAS", "Z90", "FIT_EXCLUDED", "VENDOR_MIN_ROWS"]
 
 #: a vendor with at least this many rows is a line of its own in the per-vendor tables
@@ -384,7 +384,7 @@ def validate(measurements=None, *, category=None, loso: bool = True,
         sources = sorted({r.source for r in wanted})
         report.fits = _loso(cases, rows, sources, start, max_nfev, workers, say)
         if bands:
-            _bands(report, rows)
+            assign_bands(report, rows)
     if cross_generation:
         say("cross-generation: fitting the older generations, predicting the newer")
         report.cross_generation = _cross_generation(cases, rows, start, max_nfev)
@@ -428,10 +428,13 @@ def _scored(rows) -> list:
     return out
 
 
-def _bands(report, rows):
+def assign_bands(report, rows=None):
     """p10/p50/p90 around each LOSO prediction from its stratum's discrepancy, measured on the
     OTHER sources' LOSO errors (so the band of a row never uses its own source's errors);
-    the strata record (every source) for users' bands and the external check."""
+    the strata record (every source) for users' bands and the external check. ``rows``
+    (default: the report's) need only their ``loso`` column: ``scripts/bands_from_page.py``
+    recomputes the bands of a recorded validation without refitting."""
+    rows = report.rows if rows is None else rows
     scored = _scored(rows)
     for r, ((low, high), _key) in zip(rows, conformal_offsets(scored)):
         if r.loso > 0 and math.isfinite(low):
