@@ -2,11 +2,11 @@
 
 The band is the calibrated model discrepancy of the prediction's *stratum* (category, regime,
 vendor) around the point prediction: ``prediction * exp(low) .. prediction * exp(high)``, where
-``low`` / ``high`` are split-conformal quantiles (each tail one-sided at 0.9) of the
-leave-one-source-out errors in that stratum (``calibration/data/validation.yaml``, written by
-``scripts/calibrate_defaults.py``; the strata and the quantiles are
-:mod:`mlsysim_sym.calibration.strata`). A stratum with too few held-out rows reads the
-pooled level above it: (category, regime, vendor) -> (category, regime) -> (category, vendor) ->
+``-low = high`` is the 0.8 quantile of the leave-one-source-out |ln(measured / predicted)| in
+that stratum, each source weighing the same (``calibration/data/validation.yaml``, written by
+``scripts/calibrate_defaults.py``; the strata and the quantile are
+:mod:`mlsysim_sym.calibration.strata`). A stratum with too few sources reads the pooled level
+above it: (category, regime, vendor) -> (category, regime) -> (category, vendor) ->
 (category). The fitted parameters' spread is not added: each held-out error was made with
 parameters fitted without its source, so it already contains their estimation error (adding
 the spread again made bands that held 95% of held-out measurements instead of 80%). Where no
@@ -78,7 +78,8 @@ def _record() -> dict:
 
 def stratum_offsets(record: dict, category: str, regime=None, vendor=None):
     """(low, high) log offsets of p10 / p90 from the prediction of a rate-like output (higher
-    is faster) for the most specific recorded stratum: (category, regime, vendor) ->
+    is faster; a record written since the source-pooled bands has low = -high) for the most
+    specific recorded stratum: (category, regime, vendor) ->
     (category, regime) -> (category, vendor) -> (category); the old record's per-category
     log-sd (``discrepancy``) as +-z_0.9 sd; None when nothing is recorded."""
     strata = {(s.get("category"), s.get("regime"), s.get("vendor")): s

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from .strata import MIN_SOURCES
+
 __all__ = ["validation_markdown", "pages_agree"]
 
 
@@ -28,13 +30,15 @@ def validation_markdown(report) -> str:
            "(a description, not a prediction);",
            "- **LOSO** (leave one source out): the defaults refitted without the row's source, "
            "from the neutral starting point, then the row predicted (the prediction);",
-           "- **band**: p10..p90 around the LOSO prediction from the model discrepancy of its "
+           "- **band**: p10..p90 = the LOSO prediction times exp(-r)..exp(r), r the 0.8 "
+           "quantile of the *other* sources' LOSO |ln(measured / predicted)| in the row's "
            "stratum (category x regime x vendor, pooled up to category x regime, category x "
-           "vendor, category where a stratum has fewer than 8 rows from 2 sources), measured "
-           "on the *other* sources' LOSO errors: each tail a split-conformal quantile at 0.9 "
-           "of ln(measured / predicted), so p10..p90 should hold 80%; the parameters' spread "
-           "is inside those errors and is not added; half-width = (p90 - p10) / 2 over the "
-           "prediction;",
+           f"vendor, category where a stratum has fewer than {MIN_SOURCES} other sources), "
+           "each source "
+           "weighing the same (its n rows 1/n each: a source's rows share its setup and err "
+           "together), so p10..p90 should hold 80% of a new source's measurements; the "
+           "parameters' spread is inside those errors and is not added; half-width = (p90 - "
+           "p10) / 2 over the prediction;",
            "- **cross generation**: training efficiencies fitted on A100-era rows only, H100 "
            "rows predicted.", "",
            "## Summary", "",
@@ -118,8 +122,10 @@ def _strata_table(report) -> list:
     out = ["", "## Band strata", "",
            "The p10 and p90 of a prediction are the prediction times exp(p10 offset) and "
            "exp(p90 offset) of its stratum, for a rate (a duration: the offsets negated and "
-           "swapped), from every source's LOSO errors; `uncertainty=True` in `predict`, "
-           "`train` and `serve` reads the same record (`calibration/data/validation.yaml`).",
+           "swapped, the same factors), from every source's LOSO errors; a stratum is listed "
+           "when a held-out row could use it (enough sources with one left out); "
+           "`uncertainty=True` in `predict`, `train` and `serve` reads the same record "
+           "(`calibration/data/validation.yaml`).",
            "", "| category | regime | vendor | rows | sources | p10 offset | p90 offset |",
            "|---|---|---|---:|---:|---:|---:|"]
     for st in report.strata:
