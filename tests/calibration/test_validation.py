@@ -42,12 +42,13 @@ def test_in_sample_error_does_not_regress(report):
 
 
 def test_bands_hold_about_80_percent_of_held_out_measurements_not_more(report):
-    # split-conformal p10..p90 (calibration/strata.py): 80% nominal; coverage reached by width
-    # (above 90%) fails as surely as bands that miss
+    # p10..p90 of the other sources' errors: 80% nominal; coverage reached by width (above 90%)
+    # fails as surely as bands that miss
+    # (issue 17: 75-90% per category; source-pooled quantiles, calibration/strata.py)
     s = report.summary()
-    assert 0.72 <= s["all"]["band_coverage"] <= 0.90, s["all"]
-    for cat in ("training", "inference"):
-        assert 0.65 <= s[cat]["band_coverage"] <= 0.95, (cat, s[cat])
+    assert 0.75 <= s["all"]["band_coverage"] <= 0.90, s["all"]
+    for cat in ("training", "inference", "tinyml"):
+        assert 0.75 <= s[cat]["band_coverage"] <= 0.90, (cat, s[cat])
 
 
 def test_the_recorded_strata_are_the_ones_users_read(report):
