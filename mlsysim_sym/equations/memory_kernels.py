@@ -27,6 +27,9 @@ scores (eager)     S write, scale 2, mask 2,    dP write 1, softmax 3, a s per t
                    softmax 2, P read 1 = 8 |    mask 2, scale 2, reads
                    fused scale-mask-softmax 4   of dS, dS, P 3 = 11 | 7
 score dropout      r w 2 + mask                 2 + mask               a s (delta = 1)
+MoE token permute n_pi x (r k h, w k h)          the same (gradients)  k h x L_moe / L
+(sparse dispatch)  (gather into expert order;
+                   unpermute: the reverse)
 FP8 cast-transpose GEMM inputs: QKV, proj, fc1,  output gradients of   r 2 B, w 1 B row-wise
 (chi_8 = 1)        fc2 (2h + q + f)             the four GEMMs         + 1 B column-wise
                                                 (q + 2 kv + 2h +
@@ -47,6 +50,15 @@ FP8 training (Transformer Engine) runs its GEMMs on FP8 copies of their 16-bit o
 activation a GEMM reads and each output gradient is cast to FP8 in row- and column-wise layouts
 (the wgrad GEMM reads the transposed copy), counted unfused (NVIDIA Transformer Engine,
 cast_transpose); weights are cast per parameter, not per token, and are not counted here.
+
+MoE layers move their routed tokens into expert order before the grouped GEMMs and back after
+(Megatron-Core's token dispatchers, TE's fused permute): each permute reads and writes the k
+copies of a token's h-wide vector, ``token_permute_passes`` of them per forward (2; 4 with
+Megatron-Core's AlltoAll dispatcher under expert parallelism, a global permute before the
+all-to-all and a local sort after it, and the reverse after the combine; DeepEP / HybridEP fuse
+the global one into the communication kernel), the backward the same on the gradients;
+averaged over the layers (L_moe / L). A one-hot einsum dispatcher (GShard) has none
+(n_pi = 0): its dispatch is FLOPs (:mod:`.training`).
 
 Parallelism: the h-wide tensors are replicated over tensor-parallel ranks unless sequence
 parallelism splits them (Korthikanti Sec. 4.2.2); f, the rotated q/k and the scores split over
@@ -108,19 +120,22 @@ _R = rho * (s.heads + s.kv_heads) * s.head_dim / t    # rotated q and k elements
 _A = s.attention_scores_stored * s.heads * s.sequence_length * per_token / t  # score elements
 _Q = s.heads * s.head_dim / t                         # attention output (proj input) elements
 _cast = s.fp8_activation_casts * (ba * per_token + 2 * mask)   # bytes per element cast to FP8
+# routed token copies one MoE permute pass reads and writes, per token averaged over the layers
+_PI = s.token_permute_passes * s.moe_layers / s.layers * s.experts_per_token * _H
 
 #: bytes per token of one layer's forward kernels, the score chain apart
 forward_dense = (ba * per_token * ((10 + 4 * delta * (1 - phi)) * _H
                                    + ((1 - gamma) * 2 + gamma * _choose(5, 3)) * _F
                                    + _choose(10, 2) * _R)
-                 + delta * mask * 2 * _H + _cast * (2 * _H + _Q + _F))
+                 + delta * mask * 2 * _H + _cast * (2 * _H + _Q + _F) + ba * per_token * 2 * _PI)
 #: bytes per token of one layer's backward kernels, the score chain apart
 backward_dense = (ba * per_token * ((12 + 4 * delta) * _H
                                     + ((1 - gamma) * 3 + gamma * _choose(9, 5)) * _F
                                     + _choose(10, 2) * _R)
                   + delta * mask * 2 * _H
                   + _cast * ((s.heads + 2 * s.kv_heads) * s.head_dim / t + 2 * _H
-                             + (1 + gamma) * _F))
+                             + (1 + gamma) * _F)
+                  + ba * per_token * 2 * _PI)
 #: eager attention's score chain, forward and backward (0 with FlashAttention: alpha_s = 0)
 forward_scores = (ba * per_token * (_choose(8, 4) + 2 * delta) + delta * mask) * _A
 backward_scores = (ba * per_token * (_choose(11, 7) + 2 * delta) + delta * mask) * _A
@@ -131,7 +146,8 @@ EQUATIONS = (
              locator="Sec. 4.1: the activation tensors of a layer (sizes in units of sbh, "
                      "as^2b); each memory-bound kernel reads its inputs, writes its output",
              note="fused set: Megatron-Core fusions; eager scores: Dao et al. 2022, Alg. 0; "
-                  "FP8 cast-transposes: Transformer Engine (nvidia2024transformerengine)"),
+                  "FP8 cast-transposes: Transformer Engine (nvidia2024transformerengine); MoE "
+                  "token permutes: Megatron-Core's dispatchers (megatron2025moe)"),
     Equation(s.memory_kernel_traffic,
              (1 + rd) * forward_dense + backward_dense
              + (1 + ra) * forward_scores + backward_scores, cite=_K,

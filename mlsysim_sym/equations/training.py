@@ -123,6 +123,20 @@ for _ref in (
     Reference("pcisig2017pcie4", "PCI-SIG", "PCI Express Base Specification Revision 4.0: "
               "16.0 GT/s per lane, 128b/130b encoding (31.5 GB/s per direction at x16)",
               "PCI-SIG", 2017, url="https://pcisig.com/specifications", kind="misc"),
+    Reference("maxtext2024moe", "Google", "MaxText: MaxText/layers/linears.py, MoeBlock."
+              "generate_masks (expert_capacity_per_batch = seq_len x k / E x capacity_factor) "
+              "and dense_matmul (dispatch 'BSM,BSEC -> EBCM', combine 'EBCM,BSEC -> BSM' "
+              "einsums; experts on the [E, B, C, M] capacity buffer)",
+              "GitHub repository AI-Hypercomputer/maxtext", 2024,
+              url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
+    Reference("megatron2025moe", "NVIDIA", "Megatron-Core MoE: megatron/core/transformer/moe/"
+              "token_dispatcher.py (MoEAlltoAllTokenDispatcher: permute, all-to-all, "
+              "sort_chunks_by_idxs before the experts and the reverse after; MoEFlexToken"
+              "Dispatcher: DeepEP / HybridEP fuse the global permute into the communication) "
+              "and the DeepSeek-V3 GB200 optimization guide (docs/discussions/deepseek-v3-gb200-"
+              "optimization, Sec. 2.1.1)", "GitHub repository NVIDIA/Megatron-LM", 2025,
+              url="https://github.com/NVIDIA/Megatron-LM/tree/main/megatron/core/transformer/moe",
+              kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -262,9 +276,40 @@ def _attention_time(work):
     return work / (s.attention_peak_flops * s.attention_efficiency)
 
 
+# MoE routing work beyond the active parameters. A token's routed experts cost 2 N_exp k / E
+# FLOPs (its k of the E experts' weights); a dropping MoE computes every expert on its capacity
+# buffer, c_f times the routed rows (GShard Sec. 3.2; Fedus et al. Sec. 2.2), a dropless one
+# exactly the routed rows (c_f = 1). GShard's one-hot dispatch and combine are einsums over the
+# [E, C] capacity slots of a group (MaxText: one sequence, E C = c_f k S), 2 h E C FLOPs per token
+# each. Backward: the expert GEMMs as any GEMM (2x the forward); the dispatch einsum
+# differentiates its tokens only (the mask is boolean), the combine einsum both its operands
+# (the combine weights carry the router's gradient): 1 + 2 einsum forwards.
+_routed_flops = fpt * s.expert_parameters * s.experts_per_token / s.moe_experts
+_rf = s.recomputed_forward_fraction
+_pad_eq = Equation(
+    s.moe_padding_flops_per_token, (s.expert_capacity_factor - 1) * _routed_flops,
+    cite="lepikhin2021gshard", locator="Sec. 3.2 / Algorithm 1: expert capacity C = 2N/E per "
+    "group; the experts run on the [E, G, C, M] dispatched buffer",
+    note="c_f = 1 (dropless) adds nothing; MaxText's capacity_factor (maxtext2024moe)")
+_disp_eq = Equation(
+    s.moe_dispatch_flops_per_token, s.dense_dispatch * s.moe_layers * 2
+    * s.dispatch_flops_per_slot * h * s.experts_per_token * s.expert_capacity_factor * S,
+    cite="lepikhin2021gshard", locator="Algorithm 2: dispatch einsum GSEC,GSM->EGCM and "
+    "combine einsum GSEC,EGCM->GSM",
+    note="group = one sequence, E C = c_f k S slots (maxtext2024moe: generate_masks, "
+         "dense_matmul); two einsums per MoE layer")
+_route_eq = Equation(
+    s.moe_routing_flops_per_token, (3 + _rf) * s.moe_padding_flops_per_token
+    + (sympy.Rational(5, 2) + _rf) * s.moe_dispatch_flops_per_token,
+    cite="lepikhin2021gshard", locator="Algorithm 2 einsums, forward and backward",
+    note="padded expert GEMMs: forward + 2x backward (+ recomputation); dispatch and combine: "
+         "2 forwards + 3 backwards of the 2 (boolean dispatch mask)")
+
 # the forward passes' share of the step's compute time (no recomputation): the GEMMs, attention
 # core, memory-bound kernels, the last stage's LM-head forward and one layer-pass overhead
-_forward_time = (compute.time_for((s.forward_flops_per_token - _attn) * _tok_dev)
+_forward_time = (compute.time_for((s.forward_flops_per_token - _attn
+                                   + s.moe_padding_flops_per_token
+                                   + s.moe_dispatch_flops_per_token) * _tok_dev)
                  + _attention_time(_attn * _tok_dev)
                  + memory.time_for(m * L / p * (S / c) * b * s.memory_kernel_forward_traffic)
                  + s.head_stage_imbalance * compute.time_for(_head * _tok_dev * (p - 1))
@@ -338,7 +383,9 @@ WALL = Wall(
                  "layer (Korthikanti et al. Sec. 4.1 tensors, per kernel set) x the stage's "
                  "layers x the micro-batches' tokens; no overlap with the GEMMs"),
         *memory_kernels.EQUATIONS,
-        Equation(s.step_compute_time, compute.time_for((s.hardware_flops_per_token - _attn_hw)
+        _pad_eq, _disp_eq, _route_eq,
+        Equation(s.step_compute_time, compute.time_for((s.hardware_flops_per_token - _attn_hw
+                                                        + s.moe_routing_flops_per_token)
                  * _tok_dev) + s.attention_compute_time + s.elementwise_time
                  + s.head_stage_imbalance * compute.time_for(
                      _head * (2 + s.trainable_parameters / s.parameters) * _tok_dev * (p - 1))
@@ -364,13 +411,16 @@ WALL = Wall(
                  cite="liu2023ringattention", locator="Sec. 3: K/V blocks rotate over N - 1 "
                  "hosts, hidden when blockwise attention takes longer (both passes)",
                  note="backward rotates K, V and their gradients: 3 block-sends per step"),
-        Equation(s.ep_comm_time, (1 - s.model_parallel_overlap) * m * s.moe_layers / p * 4
-                 * ring_reduce_scatter(b * S * s.experts_per_token * h * ba * s.per_token
-                                       / (t * c), e, _ep_bw, _ep_lat, _ep_eta),
+        Equation(s.ep_comm_time, (1 - s.expert_parallel_overlap) * m * s.moe_layers / p * 4
+                 * ring_reduce_scatter(b * S * s.experts_per_token * s.expert_capacity_factor
+                                       * h * ba * s.per_token / (t * c), e, _ep_bw, _ep_lat,
+                                       _ep_eta),
                  cite="lepikhin2021gshard", locator="Sec. 3: dispatch and combine are AllToAll "
                  "(forward; the backward repeats both)",
-                 note="the share 1 - o_mp not overlapped with compute is exposed (DeepSeek-V3's "
-                      "DualPipe and Megatron-Core overlap the all-to-alls)"),
+                 note="the share 1 - o_ep not overlapped with compute is exposed (DeepSeek-V3's "
+                      "DualPipe overlaps the all-to-alls; Megatron-Core's dispatchers run them "
+                      "on the compute stream unless its EP overlap is enabled); a dropping MoE "
+                      "sends each expert's capacity buffer, c_f k tokens per token"),
         Equation(s.pipeline_bubble_time,
                  s.pipeline_bubble_fraction / (1 - s.pipeline_bubble_fraction) * _busy,
                  cite=_N, locator="eq. (1): (B/(bd) + p - 1)(t_f + t_b) per batch"),
@@ -412,7 +462,8 @@ WALL = Wall(
                  cite=_N,
                  locator="eq. (1) plus Sec. 3.2-3.3 traffic",
                  note="plus a fixed per-step overhead (calibrated)"),
-        Equation(s.training_step_flops, s.hardware_flops_per_token * _tok_dev, cite=_N,
+        Equation(s.training_step_flops, (s.hardware_flops_per_token
+                                         + s.moe_routing_flops_per_token) * _tok_dev, cite=_N,
                  locator="Sec. 5.1: FLOPs per iteration / n devices",
                  note="hardware FLOPs (recomputation included) one device runs per step"),
         Equation(s.training_step_bytes, _elementwise_bytes + _optimizer_bytes,

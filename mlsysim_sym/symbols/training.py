@@ -260,3 +260,38 @@ training_memory = declare("training_memory", "GB", r"M_{\mathrm{dev}}",
                           "memory per device: weights, gradients, optimizer, activations", _M)
 training_memory_utilization = declare("training_memory_utilization", "dimensionless", r"u_{M}",
                                       "memory per device over capacity (fits iff <= 1)", (0, 1e9))
+
+# ---- mixture-of-experts routing work (token dispatch, capacity padding) ----------------------
+dispatch_flops_per_slot = constant(
+    "dispatch_flops_per_slot", 2, "FLOP/token**2", "2",
+    "a multiply and an add per (token, expert-capacity slot, hidden element) of a one-hot "
+    "dispatch or combine einsum (GShard's dispatch tensor)")
+expert_capacity_factor = declare(
+    "expert_capacity_factor", "dimensionless", r"c_{f}",
+    "expert GEMM rows per routed (token, expert) pair: a dropping MoE's capacity factor (its "
+    "experts computed padded to capacity), 1 for a dropless MoE", (0, 1e3))
+dense_dispatch = declare(
+    "dense_dispatch", "dimensionless", r"\delta_{\mathrm{ein}}",
+    "1 when tokens reach the experts through one-hot dispatch and combine einsums over each "
+    "sequence's capacity slots (GShard; MaxText's dense_matmul), 0 for a permutation (sort) "
+    "dispatcher", (0, 1))
+token_permute_passes = declare(
+    "token_permute_passes", "dimensionless", r"n_{\pi}",
+    "memory-bound copies of the k routed token vectors per MoE layer forward (permute and "
+    "unpermute around the experts; the backward repeats them): 2, or 4 with Megatron-Core's "
+    "AlltoAll dispatcher under expert parallelism (global and local permutes)", (0, 100))
+expert_parallel_overlap = declare(
+    "expert_parallel_overlap", "dimensionless", r"o_{ep}",
+    "fraction of the expert-parallel all-to-alls hidden behind compute (DeepSeek-V3's DualPipe "
+    "near 1; a dispatcher on the compute stream 0)", (0, 1))
+moe_padding_flops_per_token = declare(
+    "moe_padding_flops_per_token", "FLOP/token", r"W_{\mathrm{pad}}",
+    "forward FLOPs per token of the expert GEMMs' rows beyond the routed tokens (capacity "
+    "padding)", (0, 1e16))
+moe_dispatch_flops_per_token = declare(
+    "moe_dispatch_flops_per_token", "FLOP/token", r"W_{\mathrm{disp}}",
+    "forward FLOPs per token of the one-hot dispatch and combine einsums", (0, 1e16))
+moe_routing_flops_per_token = declare(
+    "moe_routing_flops_per_token", "FLOP/token", r"W_{\mathrm{route}}",
+    "hardware FLOPs per token of MoE routing beyond the active parameters (padding and "
+    "dispatch einsums over forward, recomputation and backward)", (0, 1e16))

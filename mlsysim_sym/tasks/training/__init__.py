@@ -59,7 +59,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
           workspace=None, dropout=False, memory_kernels="fused",
-          fp8_recipe="transformer_engine") -> TrainResult:
+          fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
+          ep_overlap=None) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -90,8 +91,12 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     fp8_recipe : "transformer_engine" or "torchao"
         Below 16 bits, whether the linear layers save their inputs' FP8 cast (Transformer
         Engine) or the 16-bit inputs (torchao Float8Linear) for the backward.
-    overlap, model_parallel_overlap : float
-        Fractions of the data-parallel and of the TP/PP/EP communication hidden by compute.
+    overlap, model_parallel_overlap, ep_overlap : float
+        Fractions of the data-parallel, of the TP/PP/EP and of the EP communication hidden by
+        compute (``ep_overlap`` defaults to the model-parallel one).
+    capacity_factor, token_dispatcher : float; "alltoall" | "flex" | "einsum"
+        A dropping MoE's expert capacity (default dropless); how tokens reach the experts
+        (Megatron-Core's AlltoAll or flex dispatcher, or GShard's one-hot einsums).
     efficiency : float or dict, optional
         GEMM efficiency, or any of ``EFFICIENCY_KEYS`` (arrays allowed); default: the
         calibrated values of ``defaults.yaml``.
@@ -178,6 +183,8 @@ def _efficiency_inputs(cfg: TrainConfig, mach: Machine) -> tuple:
     collective figure set): defaults, the user's, then the published link figures."""
     eff = efficiencies(cfg.efficiency, cfg.overlap, mach.hardware, cfg.precision, cfg.kernel)
     eff["model_parallel_overlap"] = model_parallel_overlap(cfg.model_parallel_overlap)
+    eff["expert_parallel_overlap"] = eff["model_parallel_overlap"] if cfg.ep_overlap is None \
+        else checks.fraction("ep_overlap", cfg.ep_overlap, zero=True)
     given = given_keys(cfg.efficiency)
     published = cached(_published, mach)
     used = tuple(k for k in published if k not in given)

@@ -19,7 +19,7 @@ from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 
 __all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "LOSS_TRAFFIC", "FP8_RECIPES", "StateBytes",
-           "state_bytes"]
+           "state_bytes", "TOKEN_DISPATCHERS"]
 
 #: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
 #: recomputed, fraction of layers under op-level checkpointing, fraction under JAX's dots-saved
@@ -58,6 +58,9 @@ LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0}
 #: weight gradient (Transformer Engine, ``_Linear.forward``) or the 16-bit input (torchao's
 #: ``Float8Linear``, ``matmul_with_hp_or_float8_args``: torchtitan)
 FP8_RECIPES = {"transformer_engine": True, "torchao": False}
+#: how an MoE layer routes its tokens (Megatron-Core's AlltoAll and flex dispatchers, GShard's
+#: one-hot einsums)
+TOKEN_DISPATCHERS = ("alltoall", "flex", "einsum")
 #: what train() accepts (fp64 has no training recipe here)
 PRECISIONS = tuple(p for p in vocabulary.PRECISION_BITS if p in vocabulary.TRAINING_PRECISIONS)
 #: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
@@ -214,6 +217,21 @@ class TrainConfig:
         At precisions narrower than 16 bits, how the linear layers keep their inputs for the
         backward: Transformer Engine (Megatron-Core, NeMo) saves the FP8 cast (1 byte per
         element); torchao's Float8Linear (torchtitan) saves the 16-bit input.
+    capacity_factor : float, optional
+        A dropping MoE's expert capacity factor (>= 1): each expert runs on a buffer of c_f x its
+        share of the routed tokens, so the expert GEMMs cost c_f x the routed rows (and the
+        all-to-alls carry the buffers). Default None: dropless (c_f = 1).
+    token_dispatcher : {"alltoall", "flex", "einsum"}
+        How an MoE layer routes tokens. "alltoall" is Megatron-Core's AlltoAll dispatcher (a
+        global permute before the all-to-all and a local sort after it, the reverse after the
+        combine: 4 token permutes per forward under expert parallelism, 2 without); "flex" is
+        DeepEP / HybridEP (the global permute fused into the communication: 2); "einsum" is
+        GShard's one-hot dispatch and combine einsums over each sequence's capacity slots
+        (MaxText's dense_matmul: no permutes, 2 h c_f k S FLOPs per token and einsum).
+    ep_overlap : float, optional
+        Fraction of the expert-parallel all-to-alls hidden behind compute. Default: the
+        model-parallel overlap (``model_parallel_overlap``); 0 for a dispatcher that runs on
+        the compute stream (Megatron-Core without its EP-overlap option).
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
         time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
@@ -254,6 +272,9 @@ class TrainConfig:
     dropout: bool = False
     memory_kernels: str = "fused"
     fp8_recipe: str = "transformer_engine"
+    capacity_factor: Any = None
+    token_dispatcher: str = "alltoall"
+    ep_overlap: Any = None
 
     def __post_init__(self):
         put = object.__setattr__
@@ -289,6 +310,17 @@ class TrainConfig:
             raise ValueError("memory_kernels must be 'fused' (Megatron-LM / Transformer "
                              "Engine) or 'unfused' (PyTorch eager), got "
                              f"{self.memory_kernels!r:.60}")
+        if self.capacity_factor is not None:
+            put(self, "capacity_factor", float(checks.number(
+                "capacity_factor (>= 1: a capacity below the routed load drops tokens, which "
+                "this model does not count)", self.capacity_factor, low=1.0, high=100.0)))
+        if not isinstance(self.token_dispatcher, str) \
+                or self.token_dispatcher not in TOKEN_DISPATCHERS:
+            raise ValueError(f"token_dispatcher must be one of {', '.join(TOKEN_DISPATCHERS)}, "
+                             f"got {self.token_dispatcher!r:.60}")
+        if self.token_dispatcher == "einsum" and self.capacity_factor is None:
+            raise ValueError("token_dispatcher='einsum' needs a capacity_factor: the one-hot "
+                             "dispatch einsums run over each expert's capacity slots")
         if not isinstance(self.fp8_recipe, str) or self.fp8_recipe not in FP8_RECIPES:
             raise ValueError(f"fp8_recipe must be one of {', '.join(FP8_RECIPES)}, got "
                              f"{self.fp8_recipe!r:.60}")

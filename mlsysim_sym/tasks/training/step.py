@@ -32,7 +32,7 @@ __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "O
 
 MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
                 "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token",
-                "ffn_width", "ffn_gated", "parallel_block", "rotary_embedding")
+                "moe_experts", "ffn_width", "ffn_gated", "parallel_block", "rotary_embedding")
 TRAINABLE_INPUTS = {"full": ("trainable_parameters",),
                     "lora": ("lora_rank", "lora_adapted_width")}
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
@@ -43,7 +43,7 @@ PRECISION_INPUTS = ("bytes_per_parameter", "gradient_bytes_per_parameter",
                     "framework_workspace")
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
                      "scale_out_efficiency", "attention_efficiency", "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
-                     "dp_overlap", "model_parallel_overlap")
+                     "dp_overlap", "model_parallel_overlap", "expert_parallel_overlap")
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
@@ -51,7 +51,8 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "recomputed_custom_fraction", "host_link_bandwidth",
                *(f"{w}_{k}" for k in PLACEMENT_NAMES for w in ("device", "offload")),
                "sequence_parallel", "attention_scores_stored", "dropout_masks_stored",
-               "fused_memory_kernels", "fp8_activation_casts",
+               "fused_memory_kernels", "fp8_activation_casts", "expert_capacity_factor",
+               "dense_dispatch", "token_permute_passes",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
                "training_tokens")
@@ -180,6 +181,8 @@ def model_values(m) -> dict:
             "kv_heads": kv_heads, "head_dim": head_dim, "hidden": m.hidden,
             "vocabulary": m.vocab, "moe_layers": m.moe_layers or 0,
             "experts_per_token": m.experts_per_token or 0,
+            # routed experts per MoE layer (1 for a dense model, whose expert_parameters are 0)
+            "moe_experts": (m.moe.experts if experts else 1),
             "ffn_width": (2.0 if m.ffn_gated else 1.0) * _ffn_per_token(m),
             "ffn_gated": 1.0 if m.ffn_gated else 0.0,
             "parallel_block": 1.0 if getattr(m, "parallel_block", False) else 0.0,
@@ -277,6 +280,7 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   fused_memory_kernels=1.0 if cfg.memory_kernels == "fused" else 0.0,
                   fp8_activation_casts=1.0 if _narrow_gemms(cfg.precision) else 0.0,
                   head_stage_imbalance=1.0 if cfg.even_layer_split else 0.0,
+                  **_routing_inputs(cfg),
                   training_tokens=tok, host_link_bandwidth=_base("host_link_bandwidth",
                                                                   HOST_LINK_GBPS))
     placed = cfg.placement
@@ -289,6 +293,19 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
         values[f"offload_{k}"] = 1.0 if where == "offload" else 0.0
     values.update(zero_inputs(cfg.zero_stage, dp, cfg.cp, cfg.global_batch, cfg.micro_batch))
     return values
+
+
+def _routing_inputs(cfg: TrainConfig) -> dict:
+    """The MoE dispatcher's inputs: capacity factor (1: dropless), one-hot einsum dispatch,
+    and the token permutes per forward (Megatron-Core's AlltoAll dispatcher: a global and a
+    local permute on each side of the all-to-all when ep > 1; flex (DeepEP / HybridEP): the
+    global one fused into the communication; einsum: none)."""
+    einsum = cfg.token_dispatcher == "einsum"
+    passes = 0.0 if einsum else 2.0 + (2.0 if cfg.token_dispatcher == "alltoall"
+                                       and cfg.ep > 1 else 0.0)
+    return dict(expert_capacity_factor=1.0 if cfg.capacity_factor is None
+                else float(cfg.capacity_factor),
+                dense_dispatch=1.0 if einsum else 0.0, token_permute_passes=passes)
 
 
 def model_magnitudes(m) -> dict:
