@@ -181,19 +181,29 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
     # the source's own model FLOPs per token / the peak
     "mfu_as_published": (lambda r, k: r.value("training_throughput") / k["devices"]
                          * k["source_flops_per_token"] / r.base_inputs()["peak_flops"], ""),
+    # model FLOP/s per device as the source counts them (``source_flops``)
+    "model_tflops_as_published": (lambda r, k: r.value("training_throughput") / k["devices"]
+                                  * k["source_flops_per_token"], "FLOP/s"),
 }
 
 
 def source_flops_per_token(spec, model, meas) -> float:
     """Model FLOPs per token by the source's stated formula: ``per_parameter`` x N (the
-    published parameter count) + ``attention`` x L H d_h s (MaxText: 12 counts the full
-    non-causal attention, fwd + bwd; 6 the causal half; 0 none)."""
+    published parameter count; with ``parameters: active``, an MoE's active parameters) +
+    ``attention`` x L H d_h s (MaxText: 12 counts the full non-causal attention, fwd + bwd; 6
+    the causal half; 0 none; d_h of MLA: the mean of its query-key and value head widths)."""
     conv = spec.get("source_flops")
-    if not isinstance(conv, dict) or set(conv) != {"per_parameter", "attention"}:
-        raise ValueError(f"{meas.id}: output mfu_as_published needs source_flops: "
-                         "{per_parameter: <number>, attention: <number>} (the source's formula)")
-    n = float(model.parameters.to("param").magnitude)
-    head_dim = model.head_dim or model.hidden // model.heads
+    if not isinstance(conv, dict) or not {"per_parameter", "attention"} <= set(conv) \
+            or not set(conv) <= {"per_parameter", "attention", "parameters"} \
+            or conv.get("parameters", "total") not in ("total", "active"):
+        raise ValueError(f"{meas.id}: outputs mfu_as_published and model_tflops_as_published "
+                         "need source_flops: {per_parameter: <number>, attention: <number>"
+                         "[, parameters: total | active]} (the source's formula)")
+    params = model.active_parameters if conv.get("parameters") == "active" else model.parameters
+    n = float(params.to("param").magnitude)
+    mla = getattr(model, "mla", None)
+    head_dim = ((mla.qk_nope_head_dim + mla.qk_rope_head_dim + mla.v_head_dim) / 2
+                if mla is not None else model.head_dim or model.hidden // model.heads)
     attn = model.layers * model.heads * head_dim * float(spec.get("seq_len", 2048))
     return float(conv["per_parameter"]) * n + float(conv["attention"]) * attn
 
@@ -257,7 +267,7 @@ def _train_case(meas: Measurement, spec) -> Case:
         from ..units import base_factor as _bf
         base_factor = _bf(unit)
     ctx = dict(knobs, devices=knobs["devices"], seq_len=knobs.get("seq_len", 2048))
-    if output == "mfu_as_published":
+    if output in ("mfu_as_published", "model_tflops_as_published"):
         ctx["source_flops_per_token"] = source_flops_per_token(spec, run.model, meas)
 
     def predict(params):
