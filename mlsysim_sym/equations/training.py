@@ -19,8 +19,11 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   b s h / c bytes 4 + 2 r_d times per layer and micro-batch (sequence parallelism: same
   volume); PP sends b s h / (t c) per boundary both ways, v times when interleaved; CP
   rotates K/V (and dK/dV) blocks c - 1 times, hidden behind attention when that is longer; EP
-  runs 2 + 2 all-to-alls of b s k h / (t c) per MoE layer; TP, PP and EP traffic is exposed
-  but for the share o_mp a framework overlaps. The pipelined part stretches by 1 / (1 - beta),
+  runs 2 + 2 all-to-alls of b s k c_f h / (t c) per MoE layer; TP and PP traffic is exposed
+  but for the share o_mp a framework overlaps, EP traffic but for o_ep. MoE routing adds GEMM
+  FLOPs beyond the active parameters: a dropping MoE's capacity padding, (c_f - 1) 2 N_exp k / E
+  per token, and GShard's one-hot dispatch and combine einsums, 2 x 2 h c_f k S per token and
+  MoE layer (Lepikhin et al. Algorithm 2; MaxText's groups are sequences). The pipelined part stretches by 1 / (1 - beta),
   beta = (p - 1)/(v m + p - 1). DP reduce-scatters gradients and all-gathers weights (ZeRO-3
   twice), intra-node first, hidden behind the last micro-batch's backward (ZeRO-3: and
   forward) time up to o, less the attention time that already hides the CP exchange (one

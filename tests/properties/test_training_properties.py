@@ -101,7 +101,10 @@ def values(x, **over):
         parameter_shard_factor=shard if z >= 3 else 1, gradient_shard_factor=shard if z >= 2 else 1,
         optimizer_shard_factor=shard if z >= 1 else 1, parameter_gather_passes=2 * m if z == 3 else 1,
         gradient_reduce_passes=m if z >= 2 else 1,
-        head_stage_imbalance=x.get("head_stage_imbalance", 1), training_tokens=1e12)
+        head_stage_imbalance=x.get("head_stage_imbalance", 1), training_tokens=1e12,
+        # a dense model: no routed experts, so the MoE routing inputs change nothing
+        moe_experts=1, expert_capacity_factor=1, dense_dispatch=0, token_permute_passes=2,
+        expert_parallel_overlap=x["model_parallel_overlap"])
     return vals
 
 

@@ -12,7 +12,9 @@ from mlsysim_sym.units import base_factor
 
 OUT = ["memory_kernel_forward_traffic", "memory_kernel_traffic"]
 BASE = dict(kv_heads=96, head_dim=128, activation_bytes_per_element=2, fused_memory_kernels=0,
-            fp8_activation_casts=0)
+            fp8_activation_casts=0,
+            # dense layers: no MoE token permutes (their bytes: tests/unit/test_train_moe_routing)
+            token_permute_passes=0, moe_layers=0, experts_per_token=0, layers=1)
 
 
 def evaluate(outputs, **over):
