@@ -54,7 +54,9 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             training_step_overhead=0, layer_pass_overhead=0, model_parallel_overlap=0,
             # GPT-3's layer: 4h GeLU FFN, learned positions; Megatron's fused kernel set
             rotary_embedding=0, fused_memory_kernels=1,
-            fp8_activation_casts=0)
+            fp8_activation_casts=0,
+            # a dense model: the MoE routing inputs change nothing (dropless, sort dispatch)
+            moe_experts=1, expert_capacity_factor=1, dense_dispatch=0, token_permute_passes=2)
 
 
 def evaluate(outputs, mode="full", **over):
@@ -62,6 +64,7 @@ def evaluate(outputs, mode="full", **over):
     vals = {**BASE, **over}
     vals.setdefault("attention_efficiency", vals["compute_efficiency"])
     vals.setdefault("attention_peak_flops", vals["peak_flops"])
+    vals.setdefault("expert_parallel_overlap", vals["model_parallel_overlap"])  # train()'s default
     ev = k.evaluate(**{n: vals[n] for n in k.input_names})
     return {o: ev.value(o) for o in outputs}
 
