@@ -8,7 +8,9 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   (whole layers, never the LM head) + r_a 4 L H d_h s (attention core), so N_a = 12 l h^2 + V h
   gives Narayanan's eq. (3). LoRA skips the frozen weight gradients, 2 N_a (1 - N_tr/N).
 - Time: per device W_hw B s / N, split three ways (Williams et al.'s ceilings, each calibrated
-  on its own): the GEMM FLOPs at the achieved GEMM rate (peak x eta_c), the attention-core
+  on its own): the GEMM FLOPs at the achieved GEMM rate (peak x kappa_mm x eta_c: kappa_mm the
+  chip's measured matmul ceiling, the clocks it holds under tensor-core load at its power limit,
+  a registry measurement that differs per chip; eta_c what the job's shapes reach of it), the attention-core
   FLOPs (3 + r_a) 4 L H d_h s at the attention kernels' rate (16-bit peak x eta_attn; Dao 2023),
   and the memory-bound kernels' bytes (norms, activation, residual adds, dropout, RoPE, eager
   attention's softmax chain, per kernel set: :mod:`.memory_kernels`) at the achieved bandwidth
@@ -139,6 +141,12 @@ for _ref in (
               "and the DeepSeek-V3 GB200 optimization guide (docs/discussions/deepseek-v3-gb200-"
               "optimization, Sec. 2.1.1)", "GitHub repository NVIDIA/Megatron-LM", 2025,
               url="https://github.com/NVIDIA/Megatron-LM/tree/main/megatron/core/transformer/moe",
+              kind="misc"),
+    Reference("bekman2024mamf", "Bekman, Stas", "Machine Learning Engineering Open Book: "
+              "compute/accelerator, Maximum Achievable Matmul FLOPS comparison table (BF16 "
+              "matmul, best shape of mamf-finder.py: A100 SXM 85.9%, H100 SXM 80.1% of peak)",
+              "GitHub repository stas00/ml-engineering", 2024,
+              url="https://github.com/stas00/ml-engineering/tree/master/compute/accelerator",
               kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
@@ -279,6 +287,13 @@ def _attention_time(work):
     return work / (s.attention_peak_flops * s.attention_efficiency)
 
 
+def _gemm_time(work):
+    """Time of GEMM FLOPs: wall 1's roof lowered to the best-shaped GEMM's measured rate
+    (peak x kappa_mm, the clocks the chip holds under tensor-core load at its power limit),
+    then the achieved fraction of that rate (eta_c)."""
+    return compute.time_for(work) / s.matmul_ceiling
+
+
 # MoE routing work beyond the active parameters. A token's routed experts cost 2 N_exp k / E
 # FLOPs (its k of the E experts' weights); a dropping MoE computes every expert on its capacity
 # buffer, c_f times the routed rows (GShard Sec. 3.2; Fedus et al. Sec. 2.2), a dropless one
@@ -310,12 +325,12 @@ _route_eq = Equation(
 
 # the forward passes' share of the step's compute time (no recomputation): the GEMMs, attention
 # core, memory-bound kernels, the last stage's LM-head forward and one layer-pass overhead
-_forward_time = (compute.time_for((s.forward_flops_per_token - _attn
-                                   + s.moe_padding_flops_per_token
-                                   + s.moe_dispatch_flops_per_token) * _tok_dev)
+_forward_time = (_gemm_time((s.forward_flops_per_token - _attn
+                             + s.moe_padding_flops_per_token
+                             + s.moe_dispatch_flops_per_token) * _tok_dev)
                  + _attention_time(_attn * _tok_dev)
                  + memory.time_for(m * L / p * (S / c) * b * s.memory_kernel_forward_traffic)
-                 + s.head_stage_imbalance * compute.time_for(_head * _tok_dev * (p - 1))
+                 + s.head_stage_imbalance * _gemm_time(_head * _tok_dev * (p - 1))
                  + m * L / p * s.layer_pass_overhead)
 # ring attention: K/V (and dK/dV) block-sends of one micro-batch, and the attention compute
 # that hides them
@@ -387,15 +402,19 @@ WALL = Wall(
                  "layers x the micro-batches' tokens; no overlap with the GEMMs"),
         *memory_kernels.EQUATIONS,
         _pad_eq, _disp_eq, _route_eq,
-        Equation(s.step_compute_time, compute.time_for((s.hardware_flops_per_token - _attn_hw
-                                                        + s.moe_routing_flops_per_token)
+        Equation(s.step_compute_time, _gemm_time((s.hardware_flops_per_token - _attn_hw
+                                                  + s.moe_routing_flops_per_token)
                  * _tok_dev) + s.attention_compute_time + s.elementwise_time
-                 + s.head_stage_imbalance * compute.time_for(
+                 + s.head_stage_imbalance * _gemm_time(
                      _head * (2 + s.trainable_parameters / s.parameters) * _tok_dev * (p - 1))
                  + m * L / p * (3 + rd) * s.layer_pass_overhead, cite=_N,
                  locator="Sec. 5.1: FLOPs / (n X), split into GEMM, attention and memory-bound "
                  "kernels (Williams et al. ceilings)",
-                 note="plus a fixed time per layer pass (launch latency; calibrated); the "
+                 note="the GEMMs at the chip's measured matmul ceiling (bekman2024mamf: Maximum "
+                      "Achievable Matmul FLOPS, 85.9% of the A100 SXM peak, 80.1% of the H100 "
+                      "SXM's) times eta_c; the attention core at FlashAttention's own published "
+                      "fraction of the datasheet peak; "
+                      "plus a fixed time per layer pass (launch latency; calibrated); the "
                       "pipeline runs at its slowest stage, and with an even layer split the "
                       "last one also runs the LM head: (p - 1)/p of the head's work on top of "
                       "the even share (Llama 3, Sec. 3.3.2, drops a layer from it instead)"),
@@ -553,7 +572,7 @@ WALL = Wall(
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
                 "megatron2024crossentropy", "ren2021zerooffload", "jax2024offloadpolicies",
-                "pcisig2017pcie4",
+                "pcisig2017pcie4", "bekman2024mamf",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",
 )

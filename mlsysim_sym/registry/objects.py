@@ -428,6 +428,9 @@ class Hardware(RegistryObject):
         provider, instance type, region and date (and ``currency_year``).
     clock : pint.Quantity or None
         [Hz]
+    matmul_ceiling : pint.Quantity or None
+        The best-shaped dense GEMM's measured rate over the datasheet peak (dimensionless;
+        None when not measured: the training step then takes the peak).
     lookup_notes : list of str
         Notes recorded by :meth:`peak_flops` when it substitutes a precision (fp16 -> bf16).
     """
@@ -439,6 +442,7 @@ class Hardware(RegistryObject):
         "scale_out_bandwidth": "links.scale_out.bandwidth",
         "scale_out_latency": "links.scale_out.latency",
         "tdp": "tdp", "price": "price", "cloud_price": "cloud_price", "clock": "clock",
+        "matmul_ceiling": "matmul_ceiling",
         **{f"peak_flops.{p}": f"peak.{p}" for p in PRECISIONS},
     }
 
@@ -459,7 +463,7 @@ class Hardware(RegistryObject):
         _set(self, "memory_capacity", self.memory_tiers[0].capacity)
         _set(self, "memory_bandwidth", self.memory_tiers[0].bandwidth)
         for attr, path in self._ATTRIBUTE_PATHS.items():
-            if attr.startswith(("scale_", "tdp", "price", "cloud_price", "clock")):
+            if attr.startswith(("scale_", "tdp", "price", "cloud_price", "clock", "matmul_")):
                 _set(self, attr, self._q(path))
         links = spec.links
         _set(self, "scale_up_links", links.scale_up.count if links and links.scale_up else None)

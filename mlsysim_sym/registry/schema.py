@@ -389,6 +389,10 @@ class HardwareSpec(_Entry):
     memory: Annotated[list[MemoryTierSpec], Field(min_length=1)]
     links: Optional[LinksSpec] = None
     tdp: Optional[Watts] = None
+    #: the best-shaped dense 16-bit GEMM's measured rate over the datasheet peak (Maximum
+    #: Achievable Matmul FLOPS / peak): the clocks a chip holds under tensor-core load at its
+    #: power limit, read by the training step's GEMM time (equations/training.py)
+    matmul_ceiling: Optional[Share] = None
     clock: Optional[Hertz] = None
     cores: Optional[PosInt] = None
     isa: Optional[Text] = None
@@ -402,6 +406,10 @@ class HardwareSpec(_Entry):
                 _plausible_year(self.release_year, "release_year")
             except ValueError as exc:
                 raise FieldError("release_year", str(exc)) from None
+        ceiling = self.matmul_ceiling
+        if ceiling is not None and ceiling.quantity.to("").magnitude > 1:
+            raise FieldError("matmul_ceiling", f"{ceiling.text!r} is a fraction of the peak: "
+                             "allowed (0, 1], e.g. \"0.80\"")
         if self.tier == "mcu" and self.clock is None:
             raise FieldError("clock", "an MCU entry needs its core clock, e.g. \"480 MHz\"")
         return self

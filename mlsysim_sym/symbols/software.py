@@ -31,6 +31,11 @@ attention_peak_flops = declare(
     "attention_peak_flops", "TFLOP/s", r"P_{\mathrm{attn}}",
     "peak rate of the precision attention runs in (16-bit with FP8 GEMMs: Transformer Engine "
     "keeps the attention core in BF16)", (1e-6, 1e5))
+matmul_ceiling = declare(
+    "matmul_ceiling", "dimensionless", r"\kappa_{\mathrm{mm}}",
+    "the best-shaped dense GEMM's measured rate over the datasheet peak (Maximum Achievable "
+    "Matmul FLOPS / peak: the clocks a chip holds under tensor-core load at its power limit); "
+    "1 when the registry records none", (1e-3, 1.0))
 training_step_overhead = declare(
     "training_step_overhead", "ms", r"T_{0}^{\mathrm{step}}",
     "fixed time per optimizer step outside the modelled kernels (synchronisation, launch "

@@ -134,7 +134,9 @@ def machine(cluster, devices, notes) -> Machine:
         notes.append(f"{nics} NICs per {g} accelerators: each device gets {nics}/{g} of a port")
     values = {"memory_bandwidth": hw.memory_bandwidth, "memory_capacity": hw.memory_capacity,
               "scale_up_bandwidth": up_bw, "scale_up_latency": up_lat,
-              "link_bandwidth": out_bw, "link_latency": out_lat, "devices_per_node": g}
+              "link_bandwidth": out_bw, "link_latency": out_lat, "devices_per_node": g,
+              # the measured matmul ceiling; a chip without one runs its GEMMs against the peak
+              "matmul_ceiling": 1.0 if hw.matmul_ceiling is None else hw.matmul_ceiling}
     return Machine(hw, node, int(devices), dc, up, fab, values)
 
 

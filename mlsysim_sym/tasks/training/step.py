@@ -36,7 +36,8 @@ MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers"
 TRAINABLE_INPUTS = {"full": ("trainable_parameters",),
                     "lora": ("lora_rank", "lora_adapted_width")}
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
-                   "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node")
+                   "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node",
+                   "matmul_ceiling")
 PRECISION_INPUTS = ("bytes_per_parameter", "gradient_bytes_per_parameter",
                     "optimizer_bytes_per_parameter", "activation_bytes_per_element",
                     "gemm_input_bytes_per_element", "logits_bytes_per_element", "loss_traffic_per_logit",
