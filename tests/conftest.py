@@ -22,3 +22,11 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 _CACHE_DIR = tempfile.mkdtemp(prefix="mlsysim-test-cache-")
 os.environ["MLSYSIM_CACHE_DIR"] = _CACHE_DIR
 atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+
+
+def pytest_addoption(parser):
+    # tests/calibration/test_validation.py: refit every leave-one-source-out fold (minutes)
+    # instead of the sample the default slow run refits (validation_record.sample_sources)
+    parser.addoption("--full-validation", action="store_true", default=False,
+                     help="slow validation checks: refit all leave-one-source-out folds "
+                          "(also MLSYSIM_FULL_VALIDATION=1)")
