@@ -398,16 +398,15 @@ def validate(measurements=None, *, category=None, sources=None, loso=True,
     start = neutral_start()
     wanted = [r for r in rows if (cats is None or r.category in cats)
               and (srcs is None or r.source in srcs)]
-    if isinstance(loso, Mapping):
+    recorded = isinstance(loso, Mapping)
+    if recorded:
         for r in rows:
             r.loso = float(loso.get(r.id, float("nan")))
-        if bands:
-            _bands(report, rows)
     elif loso:
         sources = sorted({r.source for r in wanted})
         report.fits = _loso(cases, rows, sources, start, max_nfev, workers, say)
-        if bands:
-            assign_bands(report, rows)
+    if (recorded or loso) and bands:
+        assign_bands(report, rows)
     if cross_generation:
         say("cross-generation: fitting the older generations, predicting the newer")
         report.cross_generation = _cross_generation(cases, rows, start, max_nfev)

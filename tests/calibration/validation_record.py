@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -20,35 +19,18 @@ PAGE = ROOT / "docs" / "validation.md"
 #: environment variable set to 1)
 FULL_ENV = "MLSYSIM_FULL_VALIDATION"
 
-_ROW = re.compile(r"^\| `(?P<id>[^`]+)` \| (?P<unit>[^|]*) \| (?P<cells>.*) \|$")
-
-
 def full_validation(config) -> bool:
     """Whether this run refits all folds (the option or the environment variable)."""
     return bool(config.getoption("--full-validation", default=False)) or \
         os.environ.get(FULL_ENV, "") not in ("", "0")
 
 
-def _num(cell: str) -> float:
-    cell = cell.strip()
-    return float("nan") if cell == "-" else float(cell.rstrip("%"))
-
-
 @lru_cache(maxsize=1)
 def recorded_rows() -> dict:
     """id -> {unit, measured, in_sample, loso, p10, p90} from the page's "Every measurement"
     table (4 significant digits: what the lead's last refit recorded)."""
-    text = PAGE.read_text(encoding="utf-8")
-    section = text.split("\n## Every measurement\n", 1)[1].split("\n## ", 1)[0]
-    out = {}
-    for line in section.splitlines():
-        m = _ROW.match(line)
-        if not m:
-            continue
-        measured, in_sample, _err, loso, _lerr, p10, p90 = m.group("cells").split(" | ")
-        out[m.group("id")] = {"unit": m.group("unit"), "measured": _num(measured),
-                              "in_sample": _num(in_sample), "loso": _num(loso),
-                              "p10": _num(p10), "p90": _num(p90)}
+    from mlsysim_sym.calibration.report import page_rows
+    out = page_rows(PAGE.read_text(encoding="utf-8"))
     assert out, f"{PAGE}: no 'Every measurement' rows found"
     return out
 
