@@ -195,3 +195,11 @@ def test_external_check_can_be_switched_off_or_given(report):
     given = validate(cases, loso=False, cross_generation=False, external=external_measurements())
     assert len(given.external) == len(external_measurements())
     assert all(r.band[0] != r.band[0] for r in given.external)   # no LOSO: no band (nan)
+
+
+def test_unknown_sources_are_refused_with_what_is_allowed(report):
+    cases = [r.case for r in report.rows]
+    with pytest.raises(ValueError, match="unknown source.*no such publication"):
+        validate(cases, sources=["no such publication"], loso=False, cross_generation=False)
+    one = validate(cases, sources=sample_sources()[-1], loso=False, cross_generation=False)
+    assert one.rows and {r.source for r in one.rows} == {sample_sources()[-1]}
