@@ -26,21 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mlsysim_sym.calibration import validate  # noqa: E402
+from mlsysim_sym.calibration.report import page_rows  # noqa: E402
 from mlsysim_sym.calibration.validate import assign_bands  # noqa: E402
-
-
-def page_rows(text: str) -> dict:
-    """id -> (LOSO prediction, p10, p90) from a generated page's "Every measurement" table."""
-    def num(x):
-        return float("nan") if x.strip() == "-" else float(x)
-
-    out = {}
-    table = text.split("## Every measurement", 1)[1].split("\n## ", 1)[0]
-    for line in table.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 9 and cells[0].startswith("`"):
-            out[cells[0].strip("`")] = (num(cells[5]), num(cells[7]), num(cells[8]))
-    return out
 
 
 def _stats(rows, bands):
@@ -68,9 +55,9 @@ def main(argv=None) -> int:
     report = validate(loso=False, cross_generation=False, external=False)
     rows = [r for r in report.rows if r.id in recorded]
     for r in rows:
-        r.loso = recorded[r.id][0]
+        r.loso = recorded[r.id]["loso"]
     assign_bands(report, rows)
-    old = [recorded[r.id][1:] for r in rows]
+    old = [(recorded[r.id]["p10"], recorded[r.id]["p90"]) for r in rows]
     new = [(r.band[0], r.band[2]) for r in rows]
     groups = defaultdict(list)
     for i, r in enumerate(rows):

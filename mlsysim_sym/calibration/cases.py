@@ -12,7 +12,7 @@ The ``mlsysim`` block
 ``predict``: which reproduction (``train``, ``serve_static``, ``ttft``, ``decode_rate``,
 ``prefill_rate``, ``batch_latency``, ``itl``, ``max_load``, ``serve_load`` (``serve`` at a
 Poisson ``request_rate``: ``tpot`` or ``ttft_mean``), ``vision``, ``tinyml``, ``gpu_hours``,
-``time_to_train``, ``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
+``time_to_train`` (the train outputs of those names, a whole run of ``tokens``), ``emissions``; see :data:`PREDICTORS`); ``output``: which result is compared;
 ``unit``: the measured value's unit in this package's units (``percent``, ``token/s``,
 ``s``, ...); ``hardware``: a registry accelerator (training: optionally ``cluster``, a registry
 cluster of that chip, when its standard node is not the job's scale-up domain, e.g. a TPU
@@ -176,7 +176,9 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
     "sequences_per_s": (lambda r, k: r.value("training_throughput") / k["seq_len"], "1/s"),
     "model_tflops_per_device": (lambda r, k: r.value("model_flops_utilization")
                                 * r.base_inputs()["peak_flops"], "FLOP/s"),
+    # a whole run of ``tokens`` (evaluation excluded): wall-clock and device-time
     "time_to_train": (lambda r, k: r.value("time_to_train"), "s"),
+    "gpu_hours": (lambda r, k: r.value("time_to_train") * k["devices"], "s"),
     # MFU as the source counts it (``source_flops``): the predicted throughput per device x
     # the source's own model FLOPs per token / the peak
     "mfu_as_published": (lambda r, k: r.value("training_throughput") / k["devices"]
@@ -254,11 +256,21 @@ def _train_runner(meas: Measurement, spec):
     return run, uses, knobs
 
 
+#: train outputs of a whole run: they need the run's ``tokens``
+_RUN_OUTPUTS = ("time_to_train", "gpu_hours")
+
+
 def _train_case(meas: Measurement, spec) -> Case:
-    output = spec["output"]
+    """A training measurement (``predict: train`` and its ``output``). ``predict: gpu_hours``
+    (device-hours of a whole run) and ``predict: time_to_train`` (its wall-clock time, an
+    MLPerf run's ``tokens`` steps, evaluation excluded) are that output of a ``train`` case."""
+    kind = spec["predict"]
+    output = spec["output"] if kind == "train" else kind
     if output not in _TRAIN_OUTPUTS:
         raise ValueError(f"{meas.id}: unknown train output {output!r}; allowed: "
                          f"{', '.join(_TRAIN_OUTPUTS)}")
+    if output in _RUN_OUTPUTS and "tokens" not in spec:
+        raise ValueError(f"{meas.id}: {output} needs the run's tokens (tokens: <number>)")
     fn, unit = _TRAIN_OUTPUTS[output]
     run, uses, knobs = _train_runner(meas, spec)
     factor = _scale(spec["unit"], unit or "dimensionless")
@@ -274,7 +286,7 @@ def _train_case(meas: Measurement, spec) -> Case:
         return np.asarray(fn(run(params), ctx), dtype=float) / base_factor * factor
 
     predict({})  # fail now, with the facade's message, not inside a fit
-    return Case(meas, "train", tuple(uses), predict, tuple(spec.get("assumptions", ())))
+    return Case(meas, kind, tuple(uses), predict, tuple(spec.get("assumptions", ())))
 
 
 # -------------------------------------------------------------------------------------- serving
@@ -511,24 +523,6 @@ def _tinyml_case(meas: Measurement, spec) -> Case:
                 tuple(spec.get("assumptions", ())))
 
 
-def _gpu_hours_case(meas: Measurement, spec) -> Case:
-    """Device-hours of a whole training run: devices x time to train (train()); with
-    ``predict: time_to_train`` the wall-clock time to train itself (an MLPerf run's
-    ``tokens`` steps, evaluation excluded)."""
-    from ..units import base_factor as _bf
-    run, uses, knobs = _train_runner(meas, spec)
-    per = knobs["devices"] if spec["predict"] == "gpu_hours" else 1
-
-    def raw(params):
-        r = run(params, tokens=spec["tokens"])
-        return np.asarray(r.value("time_to_train"), dtype=float) * per
-
-    factor = _scale(spec["unit"], "s") / _bf("s")
-    raw({})
-    return Case(meas, spec["predict"], tuple(uses), lambda p: raw(p) * factor,
-                tuple(spec.get("assumptions", ())))
-
-
 def _emissions_case(meas: Measurement, spec) -> Case:
     """Operational carbon of given device-hours at TDP in a grid region (wall 18)."""
     from ..equations import walls
@@ -548,7 +542,7 @@ def _emissions_case(meas: Measurement, spec) -> Case:
 
 PREDICTORS: dict[str, Callable] = {"train": _train_case}
 PREDICTORS.update(vision=_vision_case, vision_train=_vision_case, tinyml=_tinyml_case,
-                  gpu_hours=_gpu_hours_case, time_to_train=_gpu_hours_case,
+                  gpu_hours=_train_case, time_to_train=_train_case,
                   emissions=_emissions_case)
 PREDICTORS.update({k: _serve_case for k in ("serve_static", "ttft", "prefill_rate",
                                              "decode_rate", "batch_latency", "itl", "max_load",

@@ -107,6 +107,11 @@ def _entry(raw, file, index, specs) -> Measurement:
                        spec=spec, file=str(file), **sections)
 
 
+#: libyaml's safe loader where PyYAML has it (the same documents, 5-10x faster), as the
+#: registry and the defaults read theirs
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path):
     try:
         size = path.stat().st_size
@@ -116,7 +121,7 @@ def _read_yaml(path: Path):
         raise MeasurementError(f"{path}: {size} bytes is larger than the {_MAX_BYTES} allowed")
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise MeasurementError(f"{path}: not valid YAML (only plain YAML is read, no tags): "
                                f"{exc}") from None

@@ -7,7 +7,7 @@ import re
 
 from .strata import MIN_SOURCES
 
-__all__ = ["validation_markdown", "pages_agree"]
+__all__ = ["validation_markdown", "pages_agree", "page_rows"]
 
 
 def _pct(x):
@@ -91,6 +91,26 @@ def validation_markdown(report) -> str:
         for i, a in assumptions:
             out.append(f"- `{i}`: {a}")
     return "\n".join(out) + "\n"
+
+
+def page_rows(text: str) -> dict:
+    """The "Every measurement" table of a generated page, read back: row id -> ``{"unit",
+    "measured", "in_sample", "loso", "p10", "p90"}`` (printed to 4 significant digits; nan
+    where the page prints '-'). ``validate(loso={i: r["loso"] ...})`` recomputes a report from
+    it without refitting."""
+    def num(cell):
+        cell = cell.strip()
+        return float("nan") if cell == "-" else float(cell)
+
+    out = {}
+    table = text.split("\n## Every measurement\n", 1)[1].split("\n## ", 1)[0]
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 9 and cells[0].startswith("`"):
+            out[cells[0].strip("`")] = {
+                "unit": cells[1], "measured": num(cells[2]), "in_sample": num(cells[3]),
+                "loso": num(cells[5]), "p10": num(cells[7]), "p90": num(cells[8])}
+    return out
 
 
 def _vendor_table(report) -> list:

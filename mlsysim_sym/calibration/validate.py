@@ -26,6 +26,7 @@ cross-generation columns are the predictions; the in-sample column is labelled a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -227,7 +228,7 @@ class ValidationReport:
             lines.append(f"external check (never fitted; {', '.join(ext['categories'])}): "
                          f"{ext['n']} rows from {ext['sources']} source(s), median |error| "
                          f"{ext['median']:.1%}, max {ext['max']:.1%}, in p10-p90 "
-                         f"{ext['band_coverage']:.0%}")
+                         f"{pct(ext['band_coverage'], 0, 0).strip()}")
         cg = self.cross_generation
         if cg:
             lines.append(f"cross-generation (training; fit on {', '.join(cg['fit_eras'])}, "
@@ -324,7 +325,7 @@ def _loso(cases, rows, sources, start, max_nfev, workers, say):
     return {src: fits[src] for src in sources}
 
 
-def validate(measurements=None, *, category=None, loso: bool = True,
+def validate(measurements=None, *, category=None, sources=None, loso=True,
              cross_generation: bool = True, bands: bool = True, defaults=None,
              max_nfev: int = 200, progress=None, external=None,
              workers: int = 1) -> ValidationReport:
@@ -337,8 +338,17 @@ def validate(measurements=None, *, category=None, loso: bool = True,
     category : str or list of str, optional
         Restrict the rows reported (training, inference, tinyml, energy, other); folds still
         refit on every other source.
-    loso, cross_generation, bands : bool
-        Which analyses to run (LOSO refits once per source: about a second each).
+    sources : str or list of str, optional
+        Restrict the rows reported, and the leave-one-source-out folds run, to these
+        publications (a row's ``source``), e.g. the one whose cases you are writing; each fold
+        still refits on every other source.
+    loso : bool or mapping
+        Whether to run the leave-one-source-out folds (one refit per source: seconds each), or
+        a mapping of row id -> the LOSO prediction an earlier run recorded (the LOSO column of
+        ``docs/validation.md``): the bands, strata and summaries are then computed from it
+        without refitting (a row it lacks has no LOSO prediction).
+    cross_generation, bands : bool
+        Which further analyses to run.
     defaults : mapping, optional
         Parameter values for the in-sample column (default: the shipped defaults).
     progress : callable(str), optional
@@ -370,7 +380,14 @@ def validate(measurements=None, *, category=None, loso: bool = True,
         bad = [c for c in cats if c not in CATEGORIES]
         if bad:
             raise ValueError(f"unknown category {bad}; allowed: {', '.join(CATEGORIES)}")
+    srcs = None if sources is None else ({sources} if isinstance(sources, str)
+                                         else set(sources))
     cases, uncovered = as_cases(measurements)
+    if srcs is not None:
+        unknown = sorted(srcs - {c.source for c in cases})
+        if unknown:
+            raise ValueError(f"unknown source(s) {unknown}; allowed: the sources of the "
+                             "measurements (ValidationRow.source)")
     say(f"in sample: {len(cases)} measurements with the defaults")
     used = sorted({u for c in cases for u in c.uses})
     shipped = starting_values(defaults, used)
@@ -379,12 +396,17 @@ def validate(measurements=None, *, category=None, loso: bool = True,
             for c, y in zip(cases, in_sample)]
     report = ValidationReport(rows, list(uncovered))
     start = neutral_start()
-    wanted = [r for r in rows if cats is None or r.category in cats]
-    if loso:
+    wanted = [r for r in rows if (cats is None or r.category in cats)
+              and (srcs is None or r.source in srcs)]
+    recorded = isinstance(loso, Mapping)
+    if recorded:
+        for r in rows:
+            r.loso = float(loso.get(r.id, float("nan")))
+    elif loso:
         sources = sorted({r.source for r in wanted})
         report.fits = _loso(cases, rows, sources, start, max_nfev, workers, say)
-        if bands:
-            assign_bands(report, rows)
+    if (recorded or loso) and bands:
+        assign_bands(report, rows)
     if cross_generation:
         say("cross-generation: fitting the older generations, predicting the newer")
         report.cross_generation = _cross_generation(cases, rows, start, max_nfev)
@@ -394,7 +416,8 @@ def validate(measurements=None, *, category=None, loso: bool = True,
         say("external check: predicting measurements never fitted")
         report.external = _external(external, defaults, report, cats)
     report.rows = wanted
-    report.not_covered = [u for u in uncovered if cats is None or u.category in cats]
+    report.not_covered = [u for u in uncovered if (cats is None or u.category in cats)
+                          and (srcs is None or u.measurement.source_key in srcs)]
     return report
 
 

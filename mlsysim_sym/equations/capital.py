@@ -37,18 +37,16 @@ import sympy
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("barroso2019datacenter", "Barroso, Luiz Andr{\\'e} and H{\\\"o}lzle, Urs and "
               "Ranganathan, Parthasarathy", "The Datacenter as a Computer: Designing "
               "Warehouse-Scale Machines, 3rd ed.", "Morgan & Claypool", 2019,
               doi="10.2200/S00874ED3V01Y201809CAC046", kind="book"),
     Reference("deepseek2024v3", "DeepSeek-AI", "DeepSeek-V3 Technical Report", "arXiv:2412.19437",
               2024, url="https://arxiv.org/abs/2412.19437", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 
 def recovery_factor(life):

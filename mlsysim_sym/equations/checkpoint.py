@@ -39,9 +39,9 @@ import sympy
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("young1974checkpoint", "Young, John W.",
               "A first order approximation to the optimum checkpoint interval",
               "Communications of the ACM 17(9)", 1974, doi="10.1145/361147.361115"),
@@ -54,9 +54,7 @@ for _ref in (
               "ZeRO: Memory Optimizations Toward Training Trillion Parameter Models",
               "Proceedings of SC20", 2020, doi="10.1109/SC41405.2020.00024",
               kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _M, _R = s.cluster_mtbf, s.recovery_time
 _delta, _tau = s.checkpoint_write_time, s.checkpoint_interval

@@ -74,9 +74,9 @@ import sympy
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("thakur2005mpich", "Thakur, Rajeev and Rabenseifner, Rolf and Gropp, William",
               "Optimization of Collective Communication Operations in MPICH",
               "International Journal of High Performance Computing Applications 19(1)", 2005,
@@ -112,9 +112,7 @@ for _ref in (
               "GitHub repository NVIDIA/TensorRT-LLM", 2024,
               url="https://github.com/NVIDIA/TensorRT-LLM/blob/main/cpp/tensorrt_llm/kernels/"
                   "customAllReduceKernels.cu", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _N, _M, _eta = s.collective_ranks, s.message_bytes, s.communication_efficiency
 

@@ -40,9 +40,9 @@ Megatron-LM", SC21.
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("hoffmann2022chinchilla", "Hoffmann, Jordan and Borgeaud, Sebastian and Mensch, "
               "Arthur and others", "Training Compute-Optimal Large Language Models",
               "Advances in NeurIPS 35", 2022, url="https://arxiv.org/abs/2203.15556",
@@ -54,9 +54,7 @@ for _ref in (
               "and others", "Efficient Large-Scale Language Model Training on GPU Clusters Using "
               "Megatron-LM", "Proceedings of SC21", 2021, doi="10.1145/3458817.3476209",
               kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _E, _A, _B = s.scaling_irreducible_loss, s.scaling_parameter_coefficient, s.scaling_data_coefficient
 _alpha, _beta = s.scaling_parameter_exponent, s.scaling_data_exponent

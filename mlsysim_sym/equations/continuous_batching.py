@@ -73,14 +73,14 @@ from .. import symbols as s
 from ..symbols.batching import count_floor
 from . import compute, memory
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 from .serving import (decode_token_flops, kv_group_bytes_per_token, prefill_token_flops,
                       streamed_weight_bytes, tp_allreduce_time, tp_bandwidth_time,
                       tp_latency, uncached_prompt)
 from .speculative import (draft_bandwidth_time, draft_latency, draft_pass,
                           draft_prompt_token_flops, draft_token_flops)
 
-for _ref in (
+add_all(
     Reference("yu2022orca", "Yu, Gyeong-In and Jeong, Joo Seong and Kim, Geon-Woo and Kim, "
               "Soojeong and Chun, Byung-Gon", "Orca: A Distributed Serving System for "
               "Transformer-Based Generative Models", "16th USENIX Symposium on Operating Systems "
@@ -99,9 +99,7 @@ for _ref in (
               "(default 0.9), max_num_batched_tokens, max_num_seqs",
               "vLLM documentation and vllm/engine/arg_utils.py", 2025,
               url="https://docs.vllm.ai/en/stable/configuration/engine_args.html", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _t = s.tensor_parallel
 _rate = s.arrival_rate / s.one_request                   # requests per second, as 1/s

@@ -27,9 +27,9 @@ Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009.
 from .. import symbols as s
 from . import compute, memory
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("rombach2022ldm", "Rombach, Robin and Blattmann, Andreas and Lorenz, Dominik and "
               "Esser, Patrick and Ommer, Bj{\\\"o}rn",
               "High-Resolution Image Synthesis with Latent Diffusion Models",
@@ -40,9 +40,7 @@ for _ref in (
     Reference("peebles2023dit", "Peebles, William and Xie, Saining",
               "Scalable Diffusion Models with Transformers", "Proceedings of ICCV 2023", 2023,
               url="https://arxiv.org/abs/2212.09748", kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _ROOF = ("Compute", "Memory")
 

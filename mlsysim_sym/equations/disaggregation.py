@@ -58,10 +58,10 @@ import sympy
 from .. import symbols as s
 from . import compute, continuous_batching, memory
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 from .serving import streamed_weight_bytes, tp_allreduce_time, tp_bandwidth_time
 
-for _ref in (
+add_all(
     Reference("zhong2024distserve", "Zhong, Yinmin and Liu, Shengyu and Chen, Junda and Hu, "
               "Jianbo and Zhu, Yibo and Liu, Xuanzhe and Jin, Xin and Zhang, Hao",
               "DistServe: Disaggregating Prefill and Decoding for Goodput-optimized Large "
@@ -73,9 +73,7 @@ for _ref in (
               "Ricardo", "Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
               "51st ACM/IEEE International Symposium on Computer Architecture (ISCA)", 2024,
               url="https://arxiv.org/abs/2311.18677", kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _t, _phi = s.tensor_parallel, s.unoverlapped_fraction
 _n_in, _n_out = s.prompt_length, s.output_length

@@ -32,9 +32,9 @@ Dao et al., "FlashAttention", NeurIPS 2022.
 from .. import symbols as s
 from . import compute, memory
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("devlin2019bert", "Devlin, Jacob and Chang, Ming-Wei and Lee, Kenton and "
               "Toutanova, Kristina", "BERT: Pre-training of Deep Bidirectional Transformers for "
               "Language Understanding", "Proceedings of NAACL-HLT 2019", 2019,
@@ -46,9 +46,7 @@ for _ref in (
     Reference("he2016resnet", "He, Kaiming and Zhang, Xiangyu and Ren, Shaoqing and Sun, Jian",
               "Deep Residual Learning for Image Recognition", "Proceedings of CVPR 2016", 2016,
               doi="10.1109/CVPR.2016.90", kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _S = s.encoder_sequence_length
 _live_width = (s.hidden + s.ffn_width) * s.activation_bytes_per_element * s.per_token

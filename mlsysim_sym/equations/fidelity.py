@@ -34,9 +34,9 @@ Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009.
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("gholami2021quantsurvey", "Gholami, Amir and Kim, Sehoon and Dong, Zhen and others",
               "A Survey of Quantization Methods for Efficient Neural Network Inference",
               "arXiv:2103.13630", 2021, url="https://arxiv.org/abs/2103.13630", kind="misc"),
@@ -51,9 +51,7 @@ for _ref in (
     Reference("mishra2021sparse", "Mishra, Asit and Latorre, Jorge Albericio and Pool, Jeff and "
               "others", "Accelerating Sparse Deep Neural Networks", "arXiv:2104.08378", 2021,
               url="https://arxiv.org/abs/2104.08378", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 #: Published accuracy costs of compression (WikiText-2 perplexity, lower is better), as cited
 #: ranges; the model does not predict accuracy.

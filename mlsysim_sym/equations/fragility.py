@@ -34,9 +34,9 @@ import sympy
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("trivedi2016reliability", "Trivedi, Kishor S.",
               "Probability and Statistics with Reliability, Queuing, and Computer Science "
               "Applications, 2nd ed.", "John Wiley & Sons", 2016, doi="10.1002/9781119285441",
@@ -44,9 +44,7 @@ for _ref in (
     Reference("dubey2024llama3", "Llama Team, AI @ Meta",
               "The Llama 3 Herd of Models", "arXiv:2407.21783", 2024,
               url="https://arxiv.org/abs/2407.21783", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _M = s.cluster_mtbf
 

@@ -30,18 +30,16 @@ import sympy
 
 from .. import symbols as s
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("mohan2021datastalls",
               "Mohan, Jayashree and Phanishayee, Amar and Raniwala, Ashish and Chidambaram, Vijay",
               "Analyzing and Mitigating Data Stalls in DNN Training",
               "Proceedings of the VLDB Endowment 14(5)", 2021, doi="10.14778/3446095.3446100"),
     Reference("little1961", "Little, John D. C.", "A Proof for the Queuing Formula: L = lambda W",
               "Operations Research 9(3)", 1961, doi="10.1287/opre.9.3.383"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _step_bytes = s.samples_per_step * s.bytes_per_sample
 _storage_path = sympy.Min(s.storage_bandwidth, s.storage_network_bandwidth)

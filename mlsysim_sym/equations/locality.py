@@ -41,9 +41,9 @@ import sympy
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("leiserson1985fattrees", "Leiserson, Charles E.",
               "Fat-Trees: Universal Networks for Hardware-Efficient Supercomputing",
               "IEEE Transactions on Computers C-34(10)", 1985, doi="10.1109/TC.1985.6312192"),
@@ -61,9 +61,7 @@ for _ref in (
               "Rail-only: A Low-Cost High-Performance Network for Training LLMs with Trillion "
               "Parameters", "arXiv:2307.12169", 2023, url="https://arxiv.org/abs/2307.12169",
               kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _half = s.network_endpoints / 2
 _groups = s.dragonfly_groups

@@ -73,9 +73,9 @@ Ivanov et al., Data Movement Is All You Need, MLSys 2021. Dao et al., FlashAtten
 
 from .. import symbols as s
 from .base import Equation
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("ivanov2021datamovement", "Ivanov, Andrei and Dryden, Nikoli and Ben-Nun, Tal and "
               "Li, Shigang and Hoefler, Torsten", "Data Movement Is All You Need: A Case Study "
               "on Optimizing Transformers", "Proceedings of MLSys 2021", 2021,
@@ -91,9 +91,7 @@ for _ref in (
               "NVIDIA/Megatron-LM", 2023,
               url="https://github.com/NVIDIA/Megatron-LM/tree/main/megatron/core/fusions",
               kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 __all__ = ["EQUATIONS", "forward_dense", "backward_dense", "forward_scores",
            "backward_scores"]

@@ -44,9 +44,9 @@ import dataclasses
 from .. import symbols as s
 from . import serving
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("deepseek2024v2", "DeepSeek-AI", "DeepSeek-V2: A Strong, Economical, and Efficient "
               "Mixture-of-Experts Language Model", "arXiv:2405.04434", 2024,
               url="https://arxiv.org/abs/2405.04434", kind="misc"),
@@ -55,9 +55,7 @@ for _ref in (
               "vllm/config/model.py (get_num_kv_heads)", "vLLM source code", 2025,
               url="https://github.com/vllm-project/vllm/blob/main/vllm/v1/attention/backends/"
                   "mla/common.py", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _t, _H = s.tensor_parallel, s.heads
 _dc, _dr = s.kv_lora_rank, s.qk_rope_head_dim

@@ -38,9 +38,9 @@ from . import compute, memory
 from .base import Constraint, Equation, Wall
 from .communication import ring_reduce_scatter
 from .serving import dequantization
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("fedus2022switch", "Fedus, William and Zoph, Barret and Shazeer, Noam",
               "Switch Transformers: Scaling to Trillion Parameter Models with Simple and Efficient "
               "Sparsity", "Journal of Machine Learning Research 23(120)", 2022,
@@ -54,9 +54,7 @@ for _ref in (
               "others", "Opportunistic Expert Activation: Batch-Aware Expert Routing for Faster "
               "Decode Without Retraining", "arXiv:2511.02237", 2025,
               url="https://arxiv.org/abs/2511.02237", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _E, _k, _Es, _L, _Pe = (s.moe_experts, s.experts_per_token, s.moe_shared_experts,
                         s.moe_layers, s.moe_expert_parameters)

@@ -26,17 +26,15 @@ import sympy
 
 from .. import symbols as s
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("harcholbalter2013performance", "Harchol-Balter, Mor",
               "Performance Modeling and Design of Computer Systems: Queueing Theory in Action",
               "Cambridge University Press", 2013, doi="10.1017/CBO9781139226424", kind="book"),
     Reference("little1961", "Little, John D. C.", "A Proof for the Queuing Formula: L = lambda W",
               "Operations Research 9(3)", 1961, doi="10.1287/opre.9.3.383"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _rho, _S = s.cluster_utilization, s.mean_job_size
 

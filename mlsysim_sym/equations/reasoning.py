@@ -40,9 +40,9 @@ import sympy
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("wei2022chainofthought", "Wei, Jason and Wang, Xuezhi and Schuurmans, Dale and others",
               "Chain-of-Thought Prompting Elicits Reasoning in Large Language Models",
               "Advances in NeurIPS 35", 2022, url="https://arxiv.org/abs/2201.11903",
@@ -64,9 +64,7 @@ for _ref in (
               "MagicDec: Breaking the Latency-Throughput Tradeoff for Long Context Generation "
               "with Speculative Decoding", "arXiv:2408.11049 (ICLR 2025)", 2024,
               url="https://arxiv.org/abs/2408.11049", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _T = s.reasoning_tokens
 _alpha, _gamma = s.draft_acceptance_rate, s.draft_length

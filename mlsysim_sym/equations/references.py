@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Reference", "REFERENCES", "reference", "bibtex"]
+__all__ = ["Reference", "REFERENCES", "reference", "bibtex", "add", "add_all"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,14 @@ def add(ref: Reference) -> Reference:
         raise ValueError(f"reference key {ref.key!r} is registered twice with different content")
     REFERENCES[ref.key] = ref
     return ref
+
+
+def add_all(*refs: Reference) -> None:
+    """Register the references a wall module cites, at its import; a key already registered
+    (by another module citing the same source) keeps its first record."""
+    for ref in refs:
+        if ref.key not in REFERENCES:
+            add(ref)
 
 
 def reference(key: str) -> Reference:

@@ -48,9 +48,9 @@ import sympy
 from .. import symbols as s
 from . import compute, memory
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("abadi2016dpsgd", "Abadi, Mart{\\'\\i}n and Chu, Andy and Goodfellow, Ian and "
               "McMahan, H. Brendan and Mironov, Ilya and Talwar, Kunal and Zhang, Li",
               "Deep Learning with Differential Privacy", "Proceedings of ACM CCS 2016", 2016,
@@ -74,9 +74,7 @@ for _ref in (
               "Tatsunori", "Large Language Models Can Be Strong Differentially Private Learners",
               "Proceedings of ICLR 2022", 2022, url="https://arxiv.org/abs/2110.05679",
               kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 WALL = Wall(
     number=20,

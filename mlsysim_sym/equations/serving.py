@@ -76,9 +76,9 @@ import sympy
 from .. import symbols as s
 from . import communication, compute, memory
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("zheng2024sglang", "Zheng, Lianmin and Yin, Liangsheng and Xie, Zhiqiang and Sun, "
               "Chuyue and Huang, Jeff and Yu, Cody Hao and Cao, Shiyi and Kozyrakis, Christos and "
               "Stoica, Ion and Gonzalez, Joseph E. and Barrett, Clark and Sheng, Ying",
@@ -89,18 +89,15 @@ for _ref in (
               "KV-cache blocks hashed by their tokens and prefix, reused by later requests",
               "vLLM documentation", 2025,
               url="https://docs.vllm.ai/en/latest/design/prefix_caching/", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
-if "vaswani2017attention" not in REFERENCES:
-    add(Reference("vaswani2017attention", "Vaswani, Ashish and Shazeer, Noam and Parmar, Niki "
+add_all(Reference("vaswani2017attention", "Vaswani, Ashish and Shazeer, Noam and Parmar, Niki "
                   "and Uszkoreit, Jakob and Jones, Llion and Gomez, Aidan N. and Kaiser, Lukasz "
                   "and Polosukhin, Illia", "Attention Is All You Need",
                   "Advances in NeurIPS 30", 2017, url="https://arxiv.org/abs/1706.03762",
                   kind="inproceedings"))
 
-for _ref in (
+add_all(
     Reference("lin2024awq", "Lin, Ji and Tang, Jiaming and Tang, Haotian and Yang, Shang and "
               "Chen, Wei-Ming and Wang, Wei-Chen and Xiao, Guangxuan and Dang, Xingyu and Gan, "
               "Chuang and Han, Song", "AWQ: Activation-aware Weight Quantization for On-Device "
@@ -112,12 +109,9 @@ for _ref in (
               "vllm/model_executor/layers/quantization/awq.py", 2024,
               url="https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/layers/"
                   "quantization/awq.py", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
-if "shoeybi2019megatron" not in REFERENCES:
-    add(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa and Puri, Raul "
+add_all(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa and Puri, Raul "
                   "and LeGresley, Patrick and Casper, Jared and Catanzaro, Bryan",
                   "Megatron-LM: Training Multi-Billion Parameter Language Models Using Model "
                   "Parallelism", "arXiv:1909.08053", 2019, url="https://arxiv.org/abs/1909.08053",

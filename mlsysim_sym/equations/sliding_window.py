@@ -53,18 +53,16 @@ import sympy
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("jiang2023mistral", "Jiang, Albert Q. and Sablayrolles, Alexandre and Mensch, "
               "Arthur and others", "Mistral 7B", "arXiv:2310.06825", 2023,
               url="https://arxiv.org/abs/2310.06825", kind="misc"),
     Reference("gemma2024gemma2", "Gemma Team, Google DeepMind", "Gemma 2: Improving Open Language "
               "Models at a Practical Size", "arXiv:2408.00118", 2024,
               url="https://arxiv.org/abs/2408.00118", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _W, _f = s.attention_window, s.windowed_layer_share
 _h = s.prefix_cache_hit_rate

@@ -39,9 +39,9 @@ Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009, Sec. 4 (ceilings).
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("chowdhery2022palm", "Chowdhery, Aakanksha and Narang, Sharan and Devlin, Jacob "
               "and others", "PaLM: Scaling Language Modeling with Pathways", "arXiv:2204.02311",
               2022, url="https://arxiv.org/abs/2204.02311", kind="misc"),
@@ -54,9 +54,7 @@ for _ref in (
               "and others", "Efficient Large-Scale Language Model Training on GPU Clusters Using "
               "Megatron-LM", "Proceedings of SC21", 2021, doi="10.1145/3458817.3476209",
               kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _attention = 2 * s.attention_flops_per_pair * s.layers * s.heads * s.head_dim * s.sequence_length
 _forward = s.forward_flops_per_token

@@ -46,18 +46,16 @@ import sympy
 from .. import symbols as s
 from . import compute, memory, reasoning  # noqa: F401  (reasoning: its references)
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 from .serving import decode_token_flops, tp_allreduce_time, tp_bandwidth_time, tp_latency
 
-for _ref in (
+add_all(
     Reference("liu2024smartspec", "Liu, Xiaoxuan and Daniel, Cade and Hu, Langxiang and Kwon, "
               "Woosuk and Li, Zhuohan and Mo, Xiangxi and Cheung, Alvin and Deng, Zhijie and "
               "Stoica, Ion and Zhang, Hao", "Optimizing Speculative Decoding for Serving Large "
               "Language Models Using Goodput", "arXiv:2406.14066", 2024,
               url="https://arxiv.org/abs/2406.14066", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _t = s.tensor_parallel
 _phi = s.unoverlapped_fraction

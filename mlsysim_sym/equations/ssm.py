@@ -39,9 +39,9 @@ import sympy
 from .. import symbols as s
 from . import compute, memory
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("gu2023mamba", "Gu, Albert and Dao, Tri",
               "Mamba: Linear-Time Sequence Modeling with Selective State Spaces",
               "arXiv:2312.00752", 2023, url="https://arxiv.org/abs/2312.00752", kind="misc"),
@@ -54,9 +54,7 @@ for _ref in (
               "state-spaces/mamba repository", 2023,
               url="https://github.com/state-spaces/mamba/blob/main/mamba_ssm/modules/"
                   "mamba_simple.py", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _ROOF = ("Compute", "Memory")
 

@@ -38,9 +38,9 @@ import sympy
 from .. import symbols as s
 from . import compute
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("cerebras2023executionmodes", "Cerebras Systems",
               "Cerebras Execution Modes: Weight Streaming and Layer Pipelined Execution",
               "Cerebras developer documentation", 2023,
@@ -51,9 +51,7 @@ for _ref in (
               "Learning", "Hot Chips 34 (IEEE Micro 43(3), 2023)", 2022,
               url="https://www.cerebras.net/blog/cerebras-architecture-deep-dive-first-look-"
                   "inside-the-hw/sw-co-design-for-deep-learning", kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 WALL = Wall(
     number=6,

@@ -37,9 +37,9 @@ Luccioni, Viguier, Ligozat, "Estimating the Carbon Footprint of BLOOM", JMLR 24(
 
 from .. import symbols as s
 from .base import Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("fan2007power", "Fan, Xiaobo and Weber, Wolf-Dietrich and Barroso, Luiz Andr{\\'e}",
               "Power Provisioning for a Warehouse-sized Computer", "Proceedings of ISCA 2007", 2007,
               doi="10.1145/1250662.1250665", kind="inproceedings"),
@@ -65,9 +65,7 @@ for _ref in (
               "Anne-Laure", "Estimating the Carbon Footprint of BLOOM, a 176B Parameter Language "
               "Model", "Journal of Machine Learning Research 24(253)", 2023,
               url="https://jmlr.org/papers/v24/23-0069.html"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 WALL = Wall(
     number=18,

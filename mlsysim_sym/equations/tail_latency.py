@@ -45,10 +45,10 @@ from sympy.codegen.cfunctions import expm1
 from .. import symbols as s
 from ..symbols.tail_latency import log_gamma, regularized_upper_gamma
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
 
-for _ref in (
+add_all(
     Reference("kleinrock1975queueing", "Kleinrock, Leonard", "Queueing Systems, Volume 1: Theory",
               "Wiley", 1975, url="https://www.wiley.com/en-us/Queueing+Systems%2C+Volume+1%3A+"
                                  "Theory-p-9780471491101", kind="book"),
@@ -60,9 +60,7 @@ for _ref in (
               doi="10.1017/S0305004100036094"),
     Reference("whitt1993ggm", "Whitt, Ward", "Approximations for the GI/G/m queue",
               "Production and Operations Management 2(2)", 1993, doi="10.1111/j.1937-5956.1993.tb00094.x"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 _A, _c, _S, _p, _t = s.offered_load, s.servers, s.mean_service_time, s.latency_percentile, s.latency_target
 _rho, _PQ, _gamma, _mu = s.server_utilization, s.waiting_probability, s.queue_decay_rate, s.service_rate

@@ -41,9 +41,9 @@ import sympy
 
 from .. import symbols as s
 from .base import Constraint, Equation, Wall
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("lin2020mcunet", "Lin, Ji and Chen, Wei-Ming and Lin, Yujun and Cohn, John and Gan, "
               "Chuang and Han, Song", "MCUNet: Tiny Deep Learning on IoT Devices",
               "Advances in NeurIPS 33", 2020, url="https://arxiv.org/abs/2007.10319",
@@ -80,9 +80,7 @@ for _ref in (
               url="https://www.systemonchips.com/"
                   "cortex-m7-pipeline-efficiency-and-clock-cycle-measurement-challenges",
               kind="misc"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 #: Peak int8 multiply-accumulates per core clock of each CPU family, as the int8 kernels use
 #: it: ``family -> (MAC/cycle, reference key, locator, basis)``. These are upper bounds of the

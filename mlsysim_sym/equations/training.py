@@ -57,9 +57,9 @@ from .. import symbols as s
 from . import compute, memory, memory_kernels
 from .base import Constraint, Equation, Wall
 from .communication import ring_allreduce, ring_reduce_scatter
-from .references import REFERENCES, Reference, add
+from .references import Reference, add_all
 
-for _ref in (
+add_all(
     Reference("liu2023ringattention", "Liu, Hao and Zaharia, Matei and Abbeel, Pieter", "Ring "
               "Attention with Blockwise Transformers for Near-Infinite Context", "arXiv:2310.01889",
               2023, url="https://arxiv.org/abs/2310.01889", kind="misc"),
@@ -151,9 +151,7 @@ for _ref in (
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
-):
-    if _ref.key not in REFERENCES:
-        add(_ref)
+)
 
 t, p, d, c, e, v = (s.tensor_parallel, s.pipeline_parallel, s.data_parallel, s.context_parallel,
                     s.expert_parallel, s.pipeline_interleave)

@@ -7,6 +7,7 @@ import pytest
 
 from mlsysim_sym.calibration import calibrate, load_measurements
 from mlsysim_sym.calibration.fit import evaluate
+from tests.calibration.shipped import shipped_cases
 
 # measurements synthesised BY THE MODEL at known parameters: a fit must give them back
 TRUE = {"memory_efficiency[serve]": 0.62, "fixed_overhead[llama.cpp]": 0.9}
@@ -108,11 +109,10 @@ def test_a_fixed_base_stays_put_while_its_variants_are_fitted():
 def test_published_kernel_values_are_held_in_every_fit():
     # FlashAttention-2's utilization is a published measurement (start.yaml, fixed: true):
     # the shipped fit and every LOSO fold hold it, and the fa2 rows predict with it
-    from mlsysim_sym.calibration.fit import as_cases
     from mlsysim_sym.calibration.validate import _predict_with, literature_held, neutral_start
     held = literature_held()
     assert {"attention_efficiency[hopper-fa2]", "attention_efficiency[ampere-fa2]"} <= held
-    cases, _ = as_cases(None)
+    cases, _ = shipped_cases()      # as_cases(None), built once per session
     foundry = [c for c in cases if c.id.startswith("train-llmfoundry-mpt7b-h100-x8")]
     assert foundry and all("attention_efficiency[hopper-fa2]" in c.uses for c in foundry)
     start = neutral_start()

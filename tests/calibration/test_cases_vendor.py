@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from mlsysim_sym.calibration import build_cases, shipped_measurements
+from mlsysim_sym.calibration import shipped_measurements
 from mlsysim_sym.calibration.measurements import DATA_DIR
+from tests.calibration.shipped import shipped_cases_of
 
 FILES = {"gaudi.yaml": 22, "amd.yaml": 17}
 #: broad physical range per unit: anything outside is a units or wiring mistake, not an error
@@ -22,8 +23,7 @@ def _specs(name):
 
 @pytest.fixture(scope="module")
 def built():
-    ms = [m for m in shipped_measurements() if m.id in set().union(*[_specs(f) for f in FILES])]
-    return build_cases(ms)
+    return shipped_cases_of(set().union(*[_specs(f) for f in FILES]))
 
 
 @pytest.mark.parametrize("name, count", FILES.items())

@@ -4,6 +4,7 @@ import pytest
 
 from mlsysim_sym.calibration import (MeasurementError, build_cases, load_measurements,
                                      shipped_measurements)
+from tests.calibration.shipped import shipped_cases
 
 GOOD = {"id": "m1", "category": "inference", "measured": {"metric": "decode", "value": 61.0,
                                                            "unit": "tokens/s"}}
@@ -17,7 +18,7 @@ def test_shipped_set_has_279_unique_measurements():
 
 
 def test_every_shipped_measurement_is_reproduced_or_says_why():
-    cases, uncovered = build_cases(shipped_measurements())
+    cases, uncovered = shipped_cases()
     assert len(cases) + len(uncovered) == 145 + 134
     assert len(cases) >= 135
     for u in uncovered:
@@ -25,7 +26,7 @@ def test_every_shipped_measurement_is_reproduced_or_says_why():
 
 
 def test_assumptions_are_recorded_where_a_source_is_silent():
-    cases, _ = build_cases(shipped_measurements())
+    cases, _ = shipped_cases()
     by_id = {c.id: c for c in cases}
     # BigScience prints DP8 x TP8 x PP10 for 320 GPUs: the case must say what it did
     c = by_id["train-bigscience-tr11-187b-h13824-l80-dp8pp10-mbs4-a100x320"]

@@ -29,6 +29,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.calibration.validation_record import full_validation, sample_sources
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 OWN_TEST = {ROOT / "docs" / "calibration.md"}  # its workflow test runs the page as written
@@ -172,13 +174,24 @@ def test_yaml_examples_parse(body):
 
 
 @pytest.mark.parametrize("command", _commands())
-def test_shell_examples_run(command, tmp_path, monkeypatch, capsys):
+def test_shell_examples_run(command, tmp_path, monkeypatch, capsys, request):
     """Each ``mlsysim-sym`` line runs through the console script's own ``main`` (in this
     process: the CLI's start-up and error paths have subprocess tests of their own in
-    tests/unit/test_cli.py); an exception escaping ``main`` fails here as a traceback would."""
+    tests/unit/test_cli.py); an exception escaping ``main`` fails here as a traceback would.
+
+    ``validate`` runs as documented, but for its leave-one-source-out folds: one fold (the
+    last of the sampled sources) unless ``--full-validation`` (every fold, minutes);
+    tests/calibration/test_validation.py checks the folds themselves."""
     needs = [m for flag, mods in _COMMAND_REQUIRES.items() if flag in f" {command} " for m in mods]
     if _missing(needs):
         pytest.skip(f"needs the optional {', '.join(_missing(needs))} (CI installs the extras)")
+    if " validate " in f" {command} " and "--no-loso" not in command \
+            and not full_validation(request.config):
+        import mlsysim_sym.calibration as calibration
+        one = sample_sources()[-1:]
+        real = calibration.validate
+        monkeypatch.setattr(calibration, "validate",
+                            lambda *a, **kw: real(*a, **{"sources": one, **kw}))
     from mlsysim_sym.cli import main
     argv = shlex.split(command)[1:]
     (tmp_path / "docs").symlink_to(ROOT / "docs")  # examples name files under docs/

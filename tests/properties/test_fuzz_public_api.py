@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import mlsysim_sym as ms
 from mlsysim_sym.scenarios import serving_system
 
+# a call answers (or refuses) within this much CPU time of this process: process time, not wall
+# time, so other processes on shared cores (a loaded CI machine) do not fail it
 LIMIT_S = 2.0
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -59,11 +61,11 @@ ALLOWED_WORDS = ("must", "allowed", "expected a", "did you mean", "list them", "
 
 
 def _call(fn, arg, kwargs):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         fn(**kwargs)
     except (ValueError, LookupError, TypeError) as exc:
-        took = time.perf_counter() - t0
+        took = time.process_time() - t0
         assert took < LIMIT_S, (arg, kwargs.get(arg), took)
         if isinstance(exc, TypeError) and not isinstance(exc, (ValueError, LookupError)):
             assert arg in REGISTRY_ARGS and "expected a" in str(exc), (arg, repr(exc))
@@ -73,7 +75,7 @@ def _call(fn, arg, kwargs):
         assert any(w in msg for w in ALLOWED_WORDS), (arg, kwargs.get(arg), msg)
         assert len(msg) < 2000
         return
-    took = time.perf_counter() - t0
+    took = time.process_time() - t0
     assert took < LIMIT_S, (arg, kwargs.get(arg), took)
 
 
