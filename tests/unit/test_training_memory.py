@@ -133,7 +133,8 @@ def test_logits_and_recomputed_layer_are_not_live_together():
             "logits_memory", "recompute_working_memory", "parameter_gather_memory",
             "framework_workspace")}
         expected = (q["weight_memory"] + q["gradient_memory"] + q["optimizer_memory"]
-                    + q["activation_memory"] + max(q["logits_memory"], q["recompute_working_memory"])
+                    + q["activation_memory"]
+                    + max(q["logits_memory"], q["recompute_working_memory"])
                     + q["parameter_gather_memory"] + q["framework_workspace"])
         assert r.memory_per_device.to("B").magnitude == pytest.approx(expected)
         assert q["logits_memory"] > 0 and q["recompute_working_memory"] > 0
