@@ -548,7 +548,7 @@ WALL = Wall(
                       "during its backward"),
         Equation(s.parameter_gather_memory, sympy.Piecewise(
             (0, s.parameter_shard_factor >= 1),
-            ((2 * s.bytes_per_parameter + s.gradient_bytes_per_parameter)
+            ((2 * s.gathered_bytes_per_parameter + s.gradient_bytes_per_parameter)
              * s.local_parameters * p / L, True)),
                  cite="pytorch2024fsdpnotes", locator="FSDP Prefetch Nuances: the next layer's "
                  "all-gather is issued while the current one computes",

@@ -140,6 +140,33 @@ def test_logits_and_recomputed_layer_are_not_live_together():
         assert q["logits_memory"] > 0 and q["recompute_working_memory"] > 0
 
 
+def test_jax_state_dtypes_set_the_model_state_bytes():
+    """The JAX / optax layout (MaxText weight_dtype, grad_dtype, mu_dtype): the parameters are
+    stored at weight_dtype with no separate 16-bit copy; jax.grad returns gradients in the
+    parameters' dtype and optax scale_by_adam keeps mu at mu_dtype ("if None then the dtype is
+    inferred from params") and nu = zeros_like(params). tpu-recipes v6e-32 Llama 3.1 70B
+    (weight_dtype bfloat16): 2 + 2 + 2 + 2 = 8 bytes per parameter; Ironwood DeepSeek-V3
+    (mu_dtype, grad_dtype bfloat16, weights float32): 4 + 2 + 2 + 4 = 12. A ZeRO-3 gather holds
+    the weights at the compute width (the layers cast before use), 2 bytes either way."""
+    kw = dict(devices=32, micro_batch=1, global_batch=32, seq_len=2048, zero_stage=3,
+              recompute="full")
+    runs = {name: train("llama-3-1-70b", "google-tpu-v6e", state_dtypes=sd, **kw)
+            for name, sd in (("mixed", None), ("bf16", {"weights": "bf16"}),
+                             ("dsv3", {"gradients": "bf16", "first_moment": "bf16"}))}
+    n = runs["mixed"].model.parameters.to("param").magnitude / 32
+    per_param = {k: sum(r._quantity(q).to("B").magnitude for q in (
+        "weight_memory", "gradient_memory", "optimizer_memory")) / n for k, r in runs.items()}
+    assert per_param == pytest.approx({"mixed": 16, "bf16": 8, "dsv3": 12})
+    gathers = {k: r._quantity("parameter_gather_memory").to("B").magnitude
+               for k, r in runs.items()}
+    assert gathers["dsv3"] == pytest.approx(gathers["mixed"])    # 2 x 2 B + 2 B gradients
+    assert gathers["bf16"] == pytest.approx(gathers["mixed"])
+    with pytest.raises(ValueError, match="state_dtypes classes"):
+        train("llama-3-1-70b", "google-tpu-v6e", state_dtypes={"master": "fp32"}, **kw)
+    with pytest.raises(ValueError, match="must be one of"):
+        train("llama-3-1-70b", "google-tpu-v6e", state_dtypes={"weights": "int8"}, **kw)
+
+
 def test_dropout_masks_only_with_dropout():
     kw = dict(devices=8, tp=8, micro_batch=1, global_batch=8, seq_len=4096)
     plain = train("llama-3-1-8b", "nvidia-h100-sxm", **kw)._quantity("activation_memory")
