@@ -232,12 +232,12 @@ def test_fp8_recipe_saves_linear_inputs_in_one_byte():
 #:   loss (max_utils.cross_entropy_with_logits, a custom_vjp whose forward saves the fp32 logits,
 #:   the one-hot targets, exp_shifted and log_softmax) is fused by XLA, and no source gives its
 #:   peak bytes; num_vocab_tiling (which avoids the full logits) is not set by these recipes.
-#:   The v6e-32 70B recipe sets weight_dtype bfloat16 (optax then keeps both Adam moments in
-#:   bf16: 8 bytes of states per parameter, not 16) and Ironwood DeepSeek-V3 mu_dtype and
-#:   grad_dtype bfloat16: not yet inputs of train(). v5p 405B: the 126 layer inputs kept in HBM
-#:   (67.6 GB, base.yml's 'device' default). DeepSeek-V3 v5p: two gathered MoE layers plus their
-#:   gradients (66 GB; fsdp_shard_on_exp, which shards the experts over the FSDP axis, is not
-#:   expressed).
+#:   The recipes' state dtypes are inputs now (train(state_dtypes=...)): v6e-32 70B's
+#:   weight_dtype bfloat16 takes its states from 35.3 to 17.6 GB, still 37.5 GB of 32 with the
+#:   12.6 GB of logits. v6e-512 405B: two gathered 3.2e9-parameter layers plus one layer's
+#:   gradients (19.3 GB; XLA may gather per weight matrix rather than per layer: not sourced).
+#:   v5p 405B: the 126 layer inputs kept in HBM (67.6 GB, base.yml's 'device' default).
+#:   DeepSeek-V3 v5p: two gathered MoE layers plus their gradients (66 GB).
 #: - GPT-3 175B v6e-256 (remat_policy full, 1.27x): the full-remat layer inputs (14.5 GB) and the
 #:   FSDP gathers (10.9 GB); no placement involved. Not resolved.
 KNOWN_INFEASIBLE_TPU = frozenset((
