@@ -148,6 +148,9 @@ add_all(
               "GitHub repository stas00/ml-engineering", 2024,
               url="https://github.com/stas00/ml-engineering/tree/master/compute/accelerator",
               kind="misc"),
+    Reference("chen2016sublinear", "Chen, Tianqi and Xu, Bing and Zhang, Chiyuan and Guestrin, "
+              "Carlos", "Training Deep Nets with Sublinear Memory Cost", "arXiv:1604.06174",
+              2016, url="https://arxiv.org/abs/1604.06174", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -543,19 +546,25 @@ WALL = Wall(
                       "during its backward"),
         Equation(s.parameter_gather_memory, sympy.Piecewise(
             (0, s.parameter_shard_factor >= 1),
-            ((2 * s.bytes_per_parameter + s.gradient_bytes_per_parameter)
+            ((2 * s.gathered_bytes_per_parameter + s.gradient_bytes_per_parameter)
              * s.local_parameters * p / L, True)),
                  cite="pytorch2024fsdpnotes", locator="FSDP Prefetch Nuances: the next layer's "
                  "all-gather is issued while the current one computes",
                  note="ZeRO-3: two layers' gathered weights and one layer's unreduced gradients"),
         Equation(s.training_memory, s.weight_memory + s.gradient_memory + s.optimizer_memory
-                 + sympy.Max(s.activation_memory, s.last_stage_activation_memory)
-                 + s.recompute_working_memory + s.parameter_gather_memory
-                 + s.framework_workspace, cite=_Z,
+                 + sympy.Max(s.activation_memory + s.recompute_working_memory,
+                             s.last_stage_activation_memory - s.logits_memory
+                             + sympy.Max(s.logits_memory, s.recompute_working_memory))
+                 + s.parameter_gather_memory + s.framework_workspace, cite=_Z,
                  locator="Sec. 3: model states + residual states (activations, temporary "
                          "buffers, fragmentation)",
                  note="the peak of the first stage (most micro-batches in flight) or the last "
-                      "(the logits)"),
+                      "(the logits); on the last stage the logits and the recomputed layer's "
+                      "working set are never live together (chen2016sublinear, Sec. 3: "
+                      "buffers whose lifetimes do not overlap share memory): the loss and the "
+                      "LM head's backward, the logits' last use, end before the last layer's "
+                      "backward (and its recomputation) can start, so the larger of the two "
+                      "counts"),
         Equation(s.training_memory_utilization, s.training_memory / s.memory_capacity, cite=_Z,
                  locator="Sec. 1: a model trains iff it fits"),
     ),
@@ -569,7 +578,8 @@ WALL = Wall(
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
-                "megatron2024crossentropy", "ren2021zerooffload", "jax2024offloadpolicies",
+                "megatron2024crossentropy", "ren2021zerooffload", "chen2016sublinear",
+                "jax2024offloadpolicies",
                 "pcisig2017pcie4", "bekman2024mamf",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",

@@ -133,6 +133,11 @@ parallel_block = declare(
     "parallel_block", "dimensionless", r"\pi_{b}",
     "1 when attention and FFN read the same norm output and their sum joins the residual "
     "(GPT-J, PaLM: one norm input, one shared linear input), 0 for the sequential block", (0, 1))
+gathered_bytes_per_parameter = declare(
+    "gathered_bytes_per_parameter", "B/param", r"b_{w,g}",
+    "bytes per parameter of the weights a ZeRO-3 / FSDP gather materialises: the compute "
+    "width (the stored width under mixed-precision Adam; a JAX layout casts fp32 parameters "
+    "before it gathers them)", (0.125, 8))
 optimizer_bytes_per_parameter = declare(
     "optimizer_bytes_per_parameter", "B/param", r"b_{o}",
     "optimizer-state bytes per trainable parameter (mixed-precision Adam: fp32 master + two "

@@ -60,7 +60,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
           workspace=None, dropout=False, memory_kernels="fused",
           fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
-          ep_overlap=None) -> TrainResult:
+          ep_overlap=None, state_dtypes=None) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -91,6 +91,10 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     fp8_recipe : "transformer_engine" or "torchao"
         Below 16 bits, whether the linear layers save their inputs' FP8 cast (Transformer
         Engine) or the 16-bit inputs (torchao Float8Linear) for the backward.
+    state_dtypes : dict, optional
+        {"weights" | "gradients" | "first_moment" | "second_moment": "fp32" | "bf16"}: the
+        JAX / optax layout (MaxText weight_dtype, grad_dtype, mu_dtype) in place of
+        mixed-precision Adam.
     overlap, model_parallel_overlap, ep_overlap : float
         Fractions of the data-parallel, of the TP/PP/EP and of the EP communication hidden by
         compute (``ep_overlap`` defaults to the model-parallel one).

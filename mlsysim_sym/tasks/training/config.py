@@ -17,9 +17,11 @@ import numpy as np
 from ... import checks, vocabulary
 from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
+from .states import FP8_RECIPES, STATE_CLASSES, StateBytes, state_bytes, state_dtype_map
 
 __all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "LOSS_TRAFFIC", "FP8_RECIPES", "StateBytes",
-           "state_bytes", "TOKEN_DISPATCHERS"]
+           "state_bytes", "TOKEN_DISPATCHERS",
+           "STATE_CLASSES"]
 
 #: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
 #: recomputed, fraction of layers under op-level checkpointing, fraction under JAX's dots-saved
@@ -54,52 +56,11 @@ LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
 #: write r 12 w 4 (= 22); backward: nll_loss grad w 4, log_softmax backward r 12 w 4, cast
 #: r 4 w 2 (= 26): 48
 LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0}
-#: FP8 training recipes: whether the linear layers save the FP8 cast of their input for the
-#: weight gradient (Transformer Engine, ``_Linear.forward``) or the 16-bit input (torchao's
-#: ``Float8Linear``, ``matmul_with_hp_or_float8_args``: torchtitan)
-FP8_RECIPES = {"transformer_engine": True, "torchao": False}
 #: how an MoE layer routes its tokens (Megatron-Core's AlltoAll and flex dispatchers, GShard's
 #: one-hot einsums)
 TOKEN_DISPATCHERS = ("alltoall", "flex", "einsum")
 #: what train() accepts (fp64 has no training recipe here)
 PRECISIONS = tuple(p for p in vocabulary.PRECISION_BITS if p in vocabulary.TRAINING_PRECISIONS)
-#: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
-_ADAM_MOMENTS, _FP32_BYTES = 2, 4
-
-
-@dataclass(frozen=True)
-class StateBytes:
-    """Bytes per parameter (and per activation element) of the training states."""
-
-    weights: int
-    gradients: int
-    optimizer: int
-    activations: int
-    gemm_inputs: float
-
-
-def state_bytes(precision: str, fp8_recipe: str = "transformer_engine") -> StateBytes:
-    """Training-state bytes at ``precision``, from its format in the vocabulary.
-
-    Mixed precision (``Precision.mixed``: bf16/fp16/fp8 compute) stores 16-bit weights,
-    gradients and activations and keeps an fp32 master copy beside Adam's two fp32 moments:
-    2 + 2 + 12 bytes per parameter (ZeRO, Sec. 3.1; Micikevicius et al. 2018). fp32 and tf32
-    (stored in 32 bits) keep the weights as the master copy: 4 + 4 + 8.
-
-    The inputs of the linear layers, saved for the weight gradients, take the activation width,
-    except under Transformer Engine's recipe at a precision narrower than 16 bits: it saves
-    the low-precision cast the forward GEMM used (``_Linear.forward``: ``saved_inputmat``),
-    ``bits / 8`` bytes. torchao's Float8Linear saves the 16-bit input.
-    """
-    if fp8_recipe not in FP8_RECIPES:
-        raise ValueError(f"fp8_recipe must be one of {', '.join(FP8_RECIPES)}, got "
-                         f"{fp8_recipe!r:.60}")
-    p = vocabulary.PRECISIONS[precision]
-    word = (16 if p.mixed else p.bits) // 8
-    master = 1 if p.mixed else 0
-    narrow = p.bits < 16 and FP8_RECIPES[fp8_recipe]
-    return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word,
-                      p.bits / 8 if narrow else word)
 
 
 def _flag(name, value):
@@ -275,6 +236,7 @@ class TrainConfig:
     capacity_factor: Any = None
     token_dispatcher: str = "alltoall"
     ep_overlap: Any = None
+    state_dtypes: Any = None
 
     def __post_init__(self):
         put = object.__setattr__
@@ -301,6 +263,8 @@ class TrainConfig:
             raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {z!r:.60}")
         if isinstance(self.recompute, dict):
             put(self, "recompute", tuple(sorted(self.recompute.items())))
+        dtypes = state_dtype_map(self.state_dtypes)
+        put(self, "state_dtypes", tuple(sorted(dtypes.items())) or None)
         self.recompute_fractions  # noqa: B018  (checks recompute)
         attention_variant(self.flash_attention, self.attention_kernel)
         if not isinstance(self.loss, str) or self.loss not in LOSS_BYTES:
@@ -375,4 +339,4 @@ class TrainConfig:
 
     @property
     def state_bytes(self) -> StateBytes:
-        return state_bytes(self.precision, self.fp8_recipe)
+        return state_bytes(self.precision, self.fp8_recipe, self.state_dtypes)

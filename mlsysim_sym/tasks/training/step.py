@@ -38,7 +38,8 @@ TRAINABLE_INPUTS = {"full": ("trainable_parameters",),
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
                    "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node",
                    "matmul_ceiling")
-PRECISION_INPUTS = ("bytes_per_parameter", "gradient_bytes_per_parameter",
+PRECISION_INPUTS = ("bytes_per_parameter", "gathered_bytes_per_parameter",
+                    "gradient_bytes_per_parameter",
                     "optimizer_bytes_per_parameter", "activation_bytes_per_element",
                     "gemm_input_bytes_per_element", "logits_bytes_per_element", "loss_traffic_per_logit",
                     "framework_workspace")
@@ -230,18 +231,21 @@ def _base(name, value):
 
 
 def _state_inputs(cfg: TrainConfig) -> dict:
-    values = dict(_state_bytes(cfg.precision, cfg.loss, cfg.fp8_recipe))
+    values = dict(_state_bytes(cfg.precision, cfg.loss, cfg.fp8_recipe, cfg.state_dtypes))
     values["framework_workspace"] = _default_workspace() if cfg.workspace is None else \
         checks.quantity("workspace", cfg.workspace, "GB", low=0)
     return values
 
 
 @lru_cache(maxsize=32)
-def _state_bytes(precision, loss, fp8_recipe) -> tuple:
+def _state_bytes(precision, loss, fp8_recipe, state_dtypes=None) -> tuple:
     """Bytes of the training states at ``precision`` (the linear layers' saved inputs by the
-    ``fp8_recipe``) and per logit of the ``loss`` kernel."""
-    sb = state_bytes(precision, fp8_recipe)
+    ``fp8_recipe``; the states' own dtypes in a JAX / optax layout) and per logit of the
+    ``loss`` kernel."""
+    sb = state_bytes(precision, fp8_recipe, state_dtypes)
     return (("bytes_per_parameter", _base("bytes_per_parameter", sb.weights)),
+            ("gathered_bytes_per_parameter", _base("gathered_bytes_per_parameter",
+                                                   sb.gathered)),
             ("gradient_bytes_per_parameter", _base("gradient_bytes_per_parameter", sb.gradients)),
             ("optimizer_bytes_per_parameter", _base("optimizer_bytes_per_parameter",
                                                     sb.optimizer)),

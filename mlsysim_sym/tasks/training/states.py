@@ -1,0 +1,101 @@
+"""The bytes each training state takes: :func:`state_bytes` (mixed-precision Adam at a
+precision, or a JAX / optax layout with the states' own dtypes) and the FP8 recipes' saved
+linear inputs. Re-exported by :mod:`.config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ... import vocabulary
+
+__all__ = ["FP8_RECIPES", "STATE_CLASSES", "StateBytes", "state_bytes", "state_dtype_map"]
+
+#: FP8 training recipes: whether the linear layers save the FP8 cast of their input for the
+#: weight gradient (Transformer Engine, ``_Linear.forward``) or the 16-bit input (torchao's
+#: ``Float8Linear``, ``matmul_with_hp_or_float8_args``: torchtitan)
+FP8_RECIPES = {"transformer_engine": True, "torchao": False}
+#: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
+_ADAM_MOMENTS, _FP32_BYTES = 2, 4
+#: the training states a JAX / optax layout stores at a dtype of their own (``state_dtypes``):
+#: MaxText's weight_dtype (the stored parameters, float32 by default: no separate 16-bit copy;
+#: the layers cast them to the compute dtype), grad_dtype (the gradients; default: the
+#: parameters' dtype, as jax.grad returns cotangents in the primal's dtype) and optax
+#: scale_by_adam's mu_dtype (first moment; "if None then the dtype is inferred from params")
+#: and nu (second moment: zeros_like(params), the parameters' dtype)
+STATE_CLASSES = ("weights", "gradients", "first_moment", "second_moment")
+_STATE_DTYPES = {"fp32": 4, "bf16": 2, "fp16": 2}
+
+
+@dataclass(frozen=True)
+class StateBytes:
+    """Bytes per parameter (and per activation element) of the training states."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+    gemm_inputs: float
+    gathered: float = 0.0   # bytes of a weight a ZeRO-3 gather materialises (compute width)
+
+
+def _optax_layout(word: int, dtypes: dict) -> tuple:
+    """(weights, gradients, optimizer, gathered) bytes per parameter of a JAX / optax layout."""
+    w = _STATE_DTYPES[dtypes.get("weights", "fp32")]
+    g = _STATE_DTYPES[dtypes["gradients"]] if "gradients" in dtypes else w
+    mu = _STATE_DTYPES[dtypes["first_moment"]] if "first_moment" in dtypes else w
+    nu = _STATE_DTYPES[dtypes["second_moment"]] if "second_moment" in dtypes else w
+    return w, g, mu + nu, min(w, word)
+
+
+def state_dtype_map(given) -> dict:
+    """Checked ``state_dtypes``: {class: "fp32" | "bf16" | "fp16"} over STATE_CLASSES."""
+    if given is None:
+        return {}
+    items = dict(given) if isinstance(given, (dict, tuple)) else None
+    if items is None:
+        raise ValueError("state_dtypes must be a dict {class: dtype} over "
+                         f"{', '.join(STATE_CLASSES)}, got {given!r:.60}")
+    for k, v in items.items():
+        if k not in STATE_CLASSES:
+            raise ValueError(f"state_dtypes classes must be among {', '.join(STATE_CLASSES)}; "
+                             f"got {k!r:.60}")
+        if not isinstance(v, str) or v not in _STATE_DTYPES:
+            raise ValueError(f"state_dtypes[{k!r}] must be one of "
+                             f"{', '.join(_STATE_DTYPES)}, got {v!r:.60}")
+    return items
+
+
+def state_bytes(precision: str, fp8_recipe: str = "transformer_engine",
+                state_dtypes=None) -> StateBytes:
+    """Training-state bytes at ``precision``, from its format in the vocabulary.
+
+    Mixed precision (``Precision.mixed``: bf16/fp16/fp8 compute) stores 16-bit weights,
+    gradients and activations and keeps an fp32 master copy beside Adam's two fp32 moments:
+    2 + 2 + 12 bytes per parameter (ZeRO, Sec. 3.1; Micikevicius et al. 2018). fp32 and tf32
+    (stored in 32 bits) keep the weights as the master copy: 4 + 4 + 8.
+
+    The inputs of the linear layers, saved for the weight gradients, take the activation width,
+    except under Transformer Engine's recipe at a precision narrower than 16 bits: it saves
+    the low-precision cast the forward GEMM used (``_Linear.forward``: ``saved_inputmat``),
+    ``bits / 8`` bytes. torchao's Float8Linear saves the 16-bit input.
+
+    ``state_dtypes`` ({class: dtype} over :data:`STATE_CLASSES`) is the JAX / optax layout
+    instead: the parameters stored at their dtype (fp32 unless named) with no separate 16-bit
+    copy, the gradients and both Adam moments at theirs (each defaulting to the parameters'
+    dtype, as jax.grad and optax do). A ZeRO-3 gather materialises the weights at the compute
+    width (the layers cast before they use them).
+    """
+    if fp8_recipe not in FP8_RECIPES:
+        raise ValueError(f"fp8_recipe must be one of {', '.join(FP8_RECIPES)}, got "
+                         f"{fp8_recipe!r:.60}")
+    p = vocabulary.PRECISIONS[precision]
+    word = (16 if p.mixed else p.bits) // 8
+    master = 1 if p.mixed else 0
+    narrow = p.bits < 16 and FP8_RECIPES[fp8_recipe]
+    gemm_in = p.bits / 8 if narrow else word
+    dtypes = state_dtype_map(state_dtypes)
+    if dtypes:
+        w, g, opt, gathered = _optax_layout(word, dtypes)
+        return StateBytes(w, g, opt, word, gemm_in, gathered)
+    return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word, gemm_in, word)
