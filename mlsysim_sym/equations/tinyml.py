@@ -20,6 +20,9 @@ operand loads beside the SMLADs, so its int8 loop reaches half the dual-MAC boun
 (``CORE_ISSUE_FRACTION``); the dual-issue Cortex-M7 reaches it. Each output element adds a
 requantization epilogue of about 24 issue slots (``EPILOGUE_INSTRUCTIONS``), which is why
 depthwise layers (9 MACs per output) cost more per MAC than 3x3 convolutions (144 and more).
+A fully connected layer at batch 1 uses each weight once: the SIMD convolution kernel's reuse
+of a widened weight over two output columns is lost, so a dense MAC costs 1.3 convolution MACs
+on the SMLAD cores (``DENSE_EXTRA_SLOTS``; the MLPerf Tiny autoencoder is all dense layers).
 
 Regime of validity: one CPU core running int8 kernels layer by layer, one inference at a time;
 accelerators (NPUs, CNN engines, multi-core clusters) need their own cycles-per-MAC; activation
@@ -74,6 +77,12 @@ for _ref in (
               "arm_nn_divide_by_power_of_two", "github.com/ARM-software/CMSIS-NN", 2024,
               url="https://github.com/ARM-software/CMSIS-NN/blob/main/Include/"
                   "arm_nnsupportfunctions.h", kind="misc"),
+    Reference("cmsisnn2024fc", "Arm Limited", "CMSIS-NN Source/NNSupportFunctions/"
+              "arm_nn_vec_mat_mult_t_s8.c (V.6.2.0) and Source/ConvolutionFunctions/"
+              "arm_nn_mat_mult_kernel_s8_s16.c: the DSP inner loops of the fully connected and "
+              "the convolution kernels", "github.com/ARM-software/CMSIS-NN", 2024,
+              url="https://github.com/ARM-software/CMSIS-NN/blob/main/Source/"
+                  "NNSupportFunctions/arm_nn_vec_mat_mult_t_s8.c", kind="misc"),
     Reference("soc2024m7pipeline", "systemonchips.com", "Cortex-M7 pipeline efficiency and "
               "clock cycle measurement challenges (dual-issue superscalar pipeline vs the "
               "3-stage pipelines of Cortex-M0/M3/M4)", "systemonchips.com", 2024,
@@ -137,6 +146,25 @@ CORE_ISSUE_FRACTION = {
 #: issue limit does not apply to them.
 OFFLOAD_STACKS = ("tflm_mvp",)
 
+#: Extra issue slots per fully connected (dense) MAC on the CPU families whose int8 kernels use
+#: the DSP extension's SMLAD: ``family -> (slots, reference key, locator, basis)``, in MAC
+#: equivalents of the convolution loop. CMSIS-NN's convolution kernel
+#: (arm_nn_mat_mult_kernel_s8_s16) computes a 2 x 2 block: per 4 input elements 4 q15x2 loads of
+#: two im2col columns, 2 x (word load + 2 SXTB16) for two filter rows, 8 SMLAD and the loop
+#: counter and branch: 20 instructions for 16 MACs, 1.25 per MAC. The fully connected kernel
+#: (arm_nn_vec_mat_mult_t_s8, batch 1: one input column) computes two rows: per 4 input elements
+#: 3 word loads, 6 SXTAB16 and 4 SMLAD, its loop unrolled (the file's GCC unroll-loops
+#: pragma): 13 instructions for 8 MACs, 1.625 per MAC. A dense MAC thus costs 1.625 / 1.25 = 1.3
+#: convolution MACs: 0.3 extra. Pure-C cores (Cortex-M0+/M3) get none: their loops load every
+#: operand per MAC in both kernels, and the two MLPerf Tiny models on the Cortex-M0+ STM32G0B1
+#: (HALE, the dense autoencoder and the DS-CNN) run at the same cycles per slot (9.8 and 9.9).
+DENSE_EXTRA_SLOTS = {
+    family: (13 / 8 / (20 / 16) - 1.0, "cmsisnn2024fc", "arm_nn_vec_mat_mult_t_s8 (DSP path: 13 "
+             "instructions per 8 MACs) vs arm_nn_mat_mult_kernel_s8_s16 (20 per 16 MACs)",
+             "derived")
+    for family in ("cortex-m4", "cortex-m7", "cortex-m33")
+}
+
 #: Derivation of ``tinyml_epilogue_macs`` (24): the per-output work of CMSIS-NN's s8 kernels,
 #: counted in instructions of arm_nnsupportfunctions.h (one issue slot each, the inner loop's
 #: rate of one MAC per slot): left shift 1; arm_nn_doubling_high_mult_no_sat 6 (sign test 2,
@@ -193,7 +221,8 @@ WALL = Wall(
                  "memory hierarchy of an MCU",
                  note="weights in SRAM are read at the faster tier: more SRAM is never slower"),
         Equation(s.tinyml_compute_time,
-                 (s.tinyml_macs + s.tinyml_output_elements * s.tinyml_epilogue_macs)
+                 (s.tinyml_macs + s.tinyml_dense_macs * s.tinyml_dense_extra_slots
+                  + s.tinyml_output_elements * s.tinyml_epilogue_macs)
                  * s.tinyml_cycles_per_mac / s.mcu_clock_frequency, cite="lai2018cmsisnn",
                  locator="Sec. 2-3: q7 operands widened to q15 for the dual 16-bit MAC (SMLAD): "
                  "at most 2 MACs per cycle; each output is then bias-added, shifted and "
@@ -201,7 +230,8 @@ WALL = Wall(
                  note="every output element adds a requantization epilogue of about 24 issue "
                       "slots (CMSIS-NN arm_nn_requantize + offset, clamp, store), so layers with "
                       "few MACs per output (depthwise, the 1-channel first conv) cost more per "
-                      "MAC than 3x3 convolutions"),
+                      "MAC than 3x3 convolutions; a fully connected MAC adds x_fc slots on the "
+                      "SIMD cores (no weight reuse across output columns: DENSE_EXTRA_SLOTS)"),
         Equation(s.tinyml_weight_read_time, s.weight_bytes / s.tinyml_weight_bandwidth,
                  cite="williams2009roofline", locator="Sec. 2: compulsory traffic over bandwidth"),
         Equation(s.tinyml_latency, sympy.Max(s.tinyml_compute_time, s.tinyml_weight_read_time,
@@ -232,6 +262,6 @@ WALL = Wall(
     ),
     references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline",
                 "armcommunity2021m55macs", "espressif2023espnn", "cmsisnn2024readme",
-                "cmsisnn2024support", "soc2024m7pipeline"),
+                "cmsisnn2024support", "cmsisnn2024fc", "soc2024m7pipeline"),
     kind="workload",
 )

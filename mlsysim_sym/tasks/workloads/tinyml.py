@@ -1,7 +1,8 @@
 """One inference on a microcontroller: :func:`predict_tinyml` and its result.
 
-Compute is (MACs + output elements x the requantization epilogue) x cycles per MAC at the core
-clock (a single-issue core reaches half its dual-MAC peak); weights stay in SRAM when they fit beside
+Compute is (MACs + fully connected MACs x their extra slots + output elements x the
+requantization epilogue) x cycles per MAC at the core clock (a single-issue core reaches half
+its dual-MAC peak); weights stay in SRAM when they fit beside
 the peak activations, else they stream from flash at its bytes per cycle. Cycles per MAC come
 from the chip's peak MAC rate and the calibrated MAC efficiency of the inference engine
 (``stack``), or from a generic default for a chip without a recorded peak.
@@ -136,6 +137,19 @@ def _issue_fraction(hw, stack, notes) -> float:
     return fraction
 
 
+def _dense(m, hw, stack, notes) -> tuple:
+    """(dense MACs, extra slots per dense MAC) of the model on the chip's CPU family (no extra
+    when the stack offloads the MACs or the family runs no SIMD kernel)."""
+    from ...equations.tinyml import DENSE_EXTRA_SLOTS, OFFLOAD_STACKS, core_family
+    if m.dense_macs is None:
+        notes.append("fully connected MACs not in the registry: no dense-layer extra counted")
+        return 0.0, 0.0
+    family = core_family(hw.isa)
+    if stack in OFFLOAD_STACKS or family not in DENSE_EXTRA_SLOTS:
+        return m.dense_macs, 0.0
+    return m.dense_macs, DENSE_EXTRA_SLOTS[family][0]
+
+
 def _cycles_per_mac(clock, peak, fraction) -> float:
     """Cycles per MAC at ``fraction`` of the device's peak MAC rate (base magnitude)."""
     return magnitude("tinyml_cycles_per_mac", (clock / (peak * fraction)).to("1/MAC"))
@@ -222,7 +236,7 @@ def _fields(hw, m, sram, flash):
     return known_fields([(hw, "clock"), (hw, f"memory.{i_sram}.capacity"),
                          (hw, f"memory.{i_sram}.bandwidth"), (m, "published_params"),
                          (m, "published_macs"), (m, "published_flops"),
-                         (m, "peak_activation_memory")] + flash_field)
+                         (m, "peak_activation_memory"), (m, "published_dense_macs")] + flash_field)
 
 
 def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=None,
@@ -270,11 +284,14 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     cpm = _default_cycles(hw, precision, efficiency, stack, peak, clock, notes)
     rates = cpm, _flash_bytes_per_cycle(hw, flash, notes), magnitude("fixed_overhead", Q_(0, "ms"))
     cpm, fbpc, over = _given(efficiency, hw, precision, peak, clock, rates)
+    dense, extra = _dense(m, hw, stack, notes)
     values = {
         "parameters": magnitude("parameters", params),
         "bytes_per_parameter": magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
         "tinyml_macs": magnitude("tinyml_macs", macs),
         "tinyml_output_elements": _output_elements(m, notes),
+        "tinyml_dense_macs": magnitude("tinyml_dense_macs", Q_(dense, "MAC")),
+        "tinyml_dense_extra_slots": extra,
         "tinyml_peak_activation_bytes": magnitude("tinyml_peak_activation_bytes", act),
         "mcu_clock_frequency": clock_hz, "tinyml_cycles_per_mac": cpm,
         "mcu_sram_capacity": magnitude("mcu_sram_capacity", sram.capacity),
