@@ -43,4 +43,18 @@ def test_six_l4r5_kws_stacks_are_a_software_stack_test():
     assert len(l4r5) == 6
     used = {c.uses for c in l4r5}
     assert {"tinyml_mac_efficiency[cmsis_nn]", "tinyml_mac_efficiency[hale]",
-            "tinyml_mac_efficiency[x_cube_ai]", "tinyml_mac_efficiency"} == {u[0] for u in used}
+            "tinyml_mac_efficiency[x_cube_ai-7]", "tinyml_mac_efficiency[x_cube_ai-10]",
+            "tinyml_mac_efficiency[microtvm]"} == {u[0] for u in used}
+
+
+def test_x_cube_ai_versions_are_stated_by_their_sources():
+    # each X-CUBE-AI row names its major version as the system description's framework states
+    # it (X-CUBE-AI v7.3.0 on the L4R5 v1.0 row, v10.2 on the two v1.3 rows): the versioned
+    # variant sits under x_cube_ai, so a version no other source measures falls back to it
+    from mlsysim_sym.defaults.keys import parent
+    for c in CASES:
+        stack = c.measurement.spec.get("stack") or ""
+        if stack.startswith("x_cube_ai-"):
+            major = stack.split("-", 1)[1]
+            assert f"X-CUBE-AI v{major}." in c.measurement.config["framework"], c.id
+            assert parent(c.uses[0]) == "tinyml_mac_efficiency[x_cube_ai]"
