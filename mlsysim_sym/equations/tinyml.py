@@ -195,7 +195,8 @@ WALL = Wall(
         "On a microcontroller the peak activation memory must fit the on-chip SRAM and the "
         "weights the flash, or the model does not run. Weights that also fit in SRAM are read "
         "from it, else streamed from slower flash. Latency is the MAC count, plus a "
-        "requantization epilogue per output element, times the software stack's cycles per MAC "
+        "requantization epilogue per output element and the fully connected layers' lost weight "
+        "reuse, times the software stack's cycles per MAC "
         "over the clock, or the time to read every weight once, whichever is longer. Energy "
         "per inference is the chip's active power times the latency."
     ),
