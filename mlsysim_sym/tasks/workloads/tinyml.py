@@ -1,8 +1,8 @@
 """One inference on a microcontroller: :func:`predict_tinyml` and its result.
 
 Compute is (MACs + fully connected MACs x their extra slots + output elements x the
-requantization epilogue) x cycles per MAC at the core clock (a single-issue core reaches half
-its dual-MAC peak); weights stay in SRAM when they fit beside
+requantization epilogue) x cycles per MAC at the core clock (a core other than the dual-issue
+Cortex-M7 reaches its CoreMark/MHz over the M7's share of its dual-MAC peak); weights stay in SRAM when they fit beside
 the peak activations, else they stream from flash at its bytes per cycle. Cycles per MAC come
 from the chip's peak MAC rate and the calibrated MAC efficiency of the inference engine
 (``stack``), or from a generic default for a chip without a recorded peak.
@@ -132,8 +132,9 @@ def _issue_fraction(hw, stack, notes) -> float:
         return 1.0
     fraction = CORE_ISSUE_FRACTION[family][0]
     if fraction < 1.0:
-        notes.append(f"{family} issues one instruction per cycle: the int8 loop reaches "
-                     f"{fraction:g} of the registry peak (operand loads take issue slots)")
+        notes.append(f"{family} issues the int8 loop's integer code at {fraction:.3g} of the "
+                     "dual-issue Cortex-M7's rate (CoreMark/MHz ratio): that share of the "
+                     "registry peak")
     return fraction
 
 
@@ -254,8 +255,9 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
         Weight precision (int8 by default: 1 byte per weight).
     efficiency : float or dict, optional
         A float is the achieved fraction of the chip's int8 loop rate (the registry peak at
-        ``precision`` times the CPU family's issue fraction, ``CORE_ISSUE_FRACTION``: 0.5 on
-        single-issue Cortex-M0+/M3/M4/M33, 1 on the dual-issue M7), so cycles per MAC =
+        ``precision`` times the CPU family's issue fraction, ``CORE_ISSUE_FRACTION``: its
+        CoreMark/MHz over the dual-issue Cortex-M7's, M0+ 0.50, M3 0.66, M4 0.68, M33 0.80,
+        M7 1), so cycles per MAC =
         clock x 2 FLOP/MAC / (peak x issue x fraction); a dict may set
         ``cycles_per_mac``, ``flash_bytes_per_cycle`` and ``fixed_overhead``. Default: the
         fraction ``tinyml_mac_efficiency`` of the registry's peak (``tinyml_cycles_per_mac`` for
