@@ -75,11 +75,10 @@ PASS_FAMILIES = ("cnn", "vit", "encoder")
 PASS_STACKS = ("tensorrt", "mxnet", "pytorch", "onnxruntime")
 COMPILED_PASS_STACKS = ("tensorrt",)
 #: microcontroller inference engines ``predict_tinyml(stack=...)`` knows besides those with a
-#: calibrated ``tinyml_mac_efficiency[<stack>]`` of their own: X-CUBE-AI by major version
-#: (``x_cube_ai-7`` for 7.x, ...: a version falls back to ``x_cube_ai``, then the pooled value,
-#: until calibration data give it its own) and microTVM's native int8 schedules (``microtvm``;
+#: calibrated ``tinyml_mac_efficiency[<stack>]`` of their own (each resolves to the pooled value
+#: until calibration data give it its own): microTVM's native int8 schedules (``microtvm``;
 #: microTVM calling CMSIS-NN kernels is ``cmsis_nn``)
-MCU_STACKS = ("x_cube_ai-7", "x_cube_ai-8", "x_cube_ai-10", "microtvm")
+MCU_STACKS = ("microtvm",)
 #: the walls a result can name as its bottleneck, in code order: a sweep's results hold the
 #: bottleneck as small integer codes (``bottleneck_code``) indexing this tuple, names on read
 BOTTLENECKS = ("Compute", "Memory", "Communication", "Pipeline", "Software")

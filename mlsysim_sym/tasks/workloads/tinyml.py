@@ -264,9 +264,8 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
         a chip without a peak), calibrated per software stack (see ``workload_default``).
     stack : str, optional
         The inference engine (``cmsis_nn``, ``tflm_mvp``, ``x_cube_ai``, ``plumerai``,
-        ``gap_sdk``, ``hale``, ``microtvm``, ...; X-CUBE-AI by major version, ``x_cube_ai-7``,
-        ``x_cube_ai-8``, ``x_cube_ai-10``, each falling back to ``x_cube_ai`` until it has a
-        calibrated value of its own): the MAC efficiency is calibrated per stack, which moves
+        ``gap_sdk``, ``hale``, ``microtvm``, ...): the MAC efficiency is calibrated per
+        stack, which moves
         MCU latency as much as the clock does. Default: the generic (pooled) value.
     clock : quantity or str, optional
         Core clock the device runs at when below its registry maximum (the peak scales with
