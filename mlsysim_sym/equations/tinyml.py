@@ -86,7 +86,9 @@ for _ref in (
                   "NNSupportFunctions/arm_nn_vec_mat_mult_t_s8.c", kind="misc"),
     Reference("ibrahim2019mbed", "Ibrahim, Dogan", "ARM-Based Microcontroller Projects Using "
               "MBED (Sec. 3.3.4, Table 3.2: CoreMark/MHz of commonly used microcontrollers)",
-              "Newnes / Elsevier", 2019, kind="book"),
+              "Newnes / Elsevier", 2019,
+              url="https://digilib.universitaspertamina.ac.id/ebook/ARM-Based%20Microcontroller"
+                  "%20Projects%20Using%20MBED/files/basic-html/page44.html", kind="book"),
     Reference("nxp2018an12284", "NXP Semiconductors", "AN12284: How to Port CoreMark to "
               "LPC55xx (Sec. 1: official CoreMark/MHz of the Cortex-M33 and the Cortex-M4)",
               "NXP application note", 2018,
