@@ -19,7 +19,7 @@ __all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_P
            "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "ZERO_STAGES",
            "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of", "BOTTLENECKS",
            "SERVING_ENGINES", "PASS_FAMILIES", "PASS_STACKS",
-           "COMPILED_PASS_STACKS", "check_routing"]
+           "COMPILED_PASS_STACKS", "MCU_STACKS", "check_routing"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,11 @@ PASS_FAMILIES = ("cnn", "vit", "encoder")
 #: Runtime's executor) have their own ``fixed_overhead[pass-<stack>]``, falling back to it
 PASS_STACKS = ("tensorrt", "mxnet", "pytorch", "onnxruntime")
 COMPILED_PASS_STACKS = ("tensorrt",)
+#: microcontroller inference engines ``predict_tinyml(stack=...)`` knows besides those with a
+#: calibrated ``tinyml_mac_efficiency[<stack>]`` of their own (each resolves to the pooled value
+#: until calibration data give it its own): microTVM's native int8 schedules (``microtvm``;
+#: microTVM calling CMSIS-NN kernels is ``cmsis_nn``)
+MCU_STACKS = ("microtvm",)
 #: the walls a result can name as its bottleneck, in code order: a sweep's results hold the
 #: bottleneck as small integer codes (``bottleneck_code``) indexing this tuple, names on read
 BOTTLENECKS = ("Compute", "Memory", "Communication", "Pipeline", "Software")

@@ -36,12 +36,15 @@ PATH = Path(__file__).with_name("defaults.yaml")
 
 def stacks(symbol: str = "fixed_overhead") -> list:
     """The software stacks known for ``symbol``: those with a value of their own, and the named
-    LLM serving engines for ``fixed_overhead`` (:data:`~mlsysim_sym.vocabulary.SERVING_ENGINES`)
-    or forward-pass frameworks for ``pass_overhead``
-    (:data:`~mlsysim_sym.vocabulary.PASS_STACKS`), which resolve to the pooled value until
-    calibration data give them their own."""
-    from ..vocabulary import PASS_STACKS, SERVING_ENGINES
+    LLM serving engines for ``fixed_overhead`` (:data:`~mlsysim_sym.vocabulary.SERVING_ENGINES`),
+    forward-pass frameworks for ``pass_overhead``
+    (:data:`~mlsysim_sym.vocabulary.PASS_STACKS`) or microcontroller engines for
+    ``tinyml_mac_efficiency`` (:data:`~mlsysim_sym.vocabulary.MCU_STACKS`), which resolve up
+    their variant chain until calibration data give them their own."""
+    from ..vocabulary import MCU_STACKS, PASS_STACKS, SERVING_ENGINES
     own = set(variants(symbol))
+    if symbol == "tinyml_mac_efficiency":
+        return sorted(own | set(MCU_STACKS))
     if symbol == "fixed_overhead":
         # a forward-pass framework is not an LLM engine (``fixed_overhead[tensorrt]`` /
         # ``[mxnet]`` entries from before ``pass_overhead`` are not LLM stacks either)

@@ -15,11 +15,15 @@ the energy of one inference: the chip's active power times the latency.
 Peak MAC rates per CPU family (``CORE_INT8_MACS_PER_CYCLE``): Cortex-M0+/M3 have no SIMD
 (CMSIS-NN's pure C path), Cortex-M4/M7/M33 with the DSP extension retire two 16-bit MACs per
 cycle (SMLAD), Cortex-M55/M85 with Helium eight 8-bit MACs per cycle; the ESP32-S3's figure is
-Espressif's fastest measured ESP-NN kernel, not an ISA bound. A single-issue core issues the
-operand loads beside the SMLADs, so its int8 loop reaches half the dual-MAC bound
-(``CORE_ISSUE_FRACTION``); the dual-issue Cortex-M7 reaches it. Each output element adds a
+Espressif's fastest measured ESP-NN kernel, not an ISA bound. The dual-issue Cortex-M7 pairs
+each SMLAD with an operand load and reaches the dual-MAC bound; another core issues the loop's
+integer instructions at its CoreMark/MHz over the M7's (``CORE_ISSUE_FRACTION``: M33 0.80, M4
+0.68, M3 0.66, M0+ 0.50, Arm's official CoreMark figures). Each output element adds a
 requantization epilogue of about 24 issue slots (``EPILOGUE_INSTRUCTIONS``), which is why
 depthwise layers (9 MACs per output) cost more per MAC than 3x3 convolutions (144 and more).
+A fully connected layer at batch 1 uses each weight once: the SIMD convolution kernel's reuse
+of a widened weight over two output columns is lost, so a dense MAC costs 1.3 convolution MACs
+on the SMLAD cores (``DENSE_EXTRA_SLOTS``; the MLPerf Tiny autoencoder is all dense layers).
 
 Regime of validity: one CPU core running int8 kernels layer by layer, one inference at a time;
 accelerators (NPUs, CNN engines, multi-core clusters) need their own cycles-per-MAC; activation
@@ -74,6 +78,21 @@ add_all(
               "arm_nn_divide_by_power_of_two", "github.com/ARM-software/CMSIS-NN", 2024,
               url="https://github.com/ARM-software/CMSIS-NN/blob/main/Include/"
                   "arm_nnsupportfunctions.h", kind="misc"),
+    Reference("cmsisnn2024fc", "Arm Limited", "CMSIS-NN Source/NNSupportFunctions/"
+              "arm_nn_vec_mat_mult_t_s8.c (V.6.2.0) and Source/ConvolutionFunctions/"
+              "arm_nn_mat_mult_kernel_s8_s16.c: the DSP inner loops of the fully connected and "
+              "the convolution kernels", "github.com/ARM-software/CMSIS-NN", 2024,
+              url="https://github.com/ARM-software/CMSIS-NN/blob/main/Source/"
+                  "NNSupportFunctions/arm_nn_vec_mat_mult_t_s8.c", kind="misc"),
+    Reference("ibrahim2019mbed", "Ibrahim, Dogan", "ARM-Based Microcontroller Projects Using "
+              "MBED (Sec. 3.3.4, Table 3.2: CoreMark/MHz of commonly used microcontrollers)",
+              "Newnes / Elsevier", 2019,
+              url="https://digilib.universitaspertamina.ac.id/ebook/ARM-Based%20Microcontroller"
+                  "%20Projects%20Using%20MBED/files/basic-html/page44.html", kind="book"),
+    Reference("nxp2018an12284", "NXP Semiconductors", "AN12284: How to Port CoreMark to "
+              "LPC55xx (Sec. 1: official CoreMark/MHz of the Cortex-M33 and the Cortex-M4)",
+              "NXP application note", 2018,
+              url="https://www.nxp.com/docs/en/application-note/AN12284.pdf", kind="misc"),
     Reference("soc2024m7pipeline", "systemonchips.com", "Cortex-M7 pipeline efficiency and "
               "clock cycle measurement challenges (dual-issue superscalar pipeline vs the "
               "3-stage pipelines of Cortex-M0/M3/M4)", "systemonchips.com", 2024,
@@ -112,28 +131,54 @@ CORE_INT8_MACS_PER_CYCLE = {
 }
 
 #: Share of the ISA peak MAC rate an int8 inner loop can issue on each CPU family when the CPU
-#: runs the kernels: ``family -> (fraction, reference key, locator, basis)``. A single-issue
-#: pipeline (Cortex-M0+/M3/M4 three-stage; Cortex-M33 dual-issues only some 16-bit pairs, not a
-#: 32-bit load with SMLAD) spends an issue slot on each operand load beside each SMLAD, so the
-#: loop retires about one MAC per cycle, half the SMLAD bound; the dual-issue Cortex-M7 pairs
-#: the load with the SMLAD. Families not listed (Helium cores, Xtensa, RISC-V clusters) keep
-#: their registry peak (no data here to say otherwise).
+#: runs the kernels, relative to the dual-issue Cortex-M7: ``family -> (fraction, reference
+#: key, locator, basis)``. Beside each SMLAD an int8 loop issues operand loads, sign extensions,
+#: pointer and loop arithmetic, and each output a 24-instruction epilogue: integer code whose
+#: issue rate per clock is what CoreMark/MHz measures. The M7 dual-issues a load beside the
+#: SMLAD and reaches the dual-MAC bound (fraction 1); every other core reaches its CoreMark/MHz
+#: over the M7's (Arm's official figures: M7 5.01, M33 4.02, M4 3.40, M3 3.32, M0+ 2.49), so
+#: the single-issue three-stage M0+/M3/M4 reach about half to two thirds and the M33 four
+#: fifths. Families not listed (Helium cores, Xtensa, RISC-V clusters) keep their registry
+#: peak (no data here to say otherwise).
+COREMARK_PER_MHZ = {
+    "cortex-m0plus": (2.49, "ibrahim2019mbed", "Table 3.2: Cortex-M0+ 2.49 CoreMark/MHz"),
+    "cortex-m3": (3.32, "ibrahim2019mbed", "Table 3.2: Cortex-M3 3.32 CoreMark/MHz"),
+    "cortex-m4": (3.40, "nxp2018an12284", "Sec. 1: 'Cortex-M4 official CoreMark is 3.40 "
+                  "CoreMark/MHz' (also Ibrahim 2019, Table 3.2)"),
+    "cortex-m33": (4.02, "nxp2018an12284", "Sec. 1: 'Cortex-M33 official CoreMark is 4.02 "
+                   "CoreMark/MHz'"),
+    "cortex-m7": (5.01, "ibrahim2019mbed", "Table 3.2: Cortex-M7 5.01 CoreMark/MHz"),
+}
 CORE_ISSUE_FRACTION = {
-    "cortex-m0plus": (0.5, "soc2024m7pipeline", "the simpler 3-stage pipelines found in Cortex-M0, "
-                      "M3 and M4 (single issue): operand loads take issue slots", "assumption"),
-    "cortex-m3": (0.5, "soc2024m7pipeline", "3-stage single-issue pipeline", "assumption"),
-    "cortex-m4": (0.5, "soc2024m7pipeline", "3-stage single-issue pipeline: a load per SMLAD "
-                  "halves the dual-MAC bound", "assumption"),
-    "cortex-m33": (0.5, "soc2024m7pipeline", "as the Cortex-M4 (its limited dual issue pairs "
-                   "16-bit instructions only)", "assumption"),
-    "cortex-m7": (1.0, "soc2024m7pipeline", "dual-issue superscalar pipeline: 'a load/store "
-                  "operation can be issued to the load/store unit while an arithmetic operation "
-                  "is issued'", "vendor_spec"),
+    family: (score / COREMARK_PER_MHZ["cortex-m7"][0], key,
+             f"{locator}, over the Cortex-M7's 5.01 (dual issue: 'a load/store operation can be "
+             "issued to the load/store unit while an arithmetic operation is issued', "
+             "soc2024m7pipeline)", "derived")
+    for family, (score, key, locator) in COREMARK_PER_MHZ.items()
 }
 
 #: Stacks whose MACs run on an accelerator beside the CPU (Silicon Labs' MVP), so the CPU's
 #: issue limit does not apply to them.
 OFFLOAD_STACKS = ("tflm_mvp",)
+
+#: Extra issue slots per fully connected (dense) MAC on the CPU families whose int8 kernels use
+#: the DSP extension's SMLAD: ``family -> (slots, reference key, locator, basis)``, in MAC
+#: equivalents of the convolution loop. CMSIS-NN's convolution kernel
+#: (arm_nn_mat_mult_kernel_s8_s16) computes a 2 x 2 block: per 4 input elements 4 q15x2 loads of
+#: two im2col columns, 2 x (word load + 2 SXTB16) for two filter rows, 8 SMLAD and the loop
+#: counter and branch: 20 instructions for 16 MACs, 1.25 per MAC. The fully connected kernel
+#: (arm_nn_vec_mat_mult_t_s8, batch 1: one input column) computes two rows: per 4 input elements
+#: 3 word loads, 6 SXTAB16 and 4 SMLAD, its loop unrolled (the file's GCC unroll-loops
+#: pragma): 13 instructions for 8 MACs, 1.625 per MAC. A dense MAC thus costs 1.625 / 1.25 = 1.3
+#: convolution MACs: 0.3 extra. Pure-C cores (Cortex-M0+/M3) get none: their loops load every
+#: operand per MAC in both kernels, and the two MLPerf Tiny models on the Cortex-M0+ STM32G0B1
+#: (HALE, the dense autoencoder and the DS-CNN) run at the same cycles per slot (9.8 and 9.9).
+DENSE_EXTRA_SLOTS = {
+    family: (13 / 8 / (20 / 16) - 1.0, "cmsisnn2024fc", "arm_nn_vec_mat_mult_t_s8 (DSP path: 13 "
+             "instructions per 8 MACs) vs arm_nn_mat_mult_kernel_s8_s16 (20 per 16 MACs)",
+             "derived")
+    for family in ("cortex-m4", "cortex-m7", "cortex-m33")
+}
 
 #: Derivation of ``tinyml_epilogue_macs`` (24): the per-output work of CMSIS-NN's s8 kernels,
 #: counted in instructions of arm_nnsupportfunctions.h (one issue slot each, the inner loop's
@@ -165,7 +210,8 @@ WALL = Wall(
         "On a microcontroller the peak activation memory must fit the on-chip SRAM and the "
         "weights the flash, or the model does not run. Weights that also fit in SRAM are read "
         "from it, else streamed from slower flash. Latency is the MAC count, plus a "
-        "requantization epilogue per output element, times the software stack's cycles per MAC "
+        "requantization epilogue per output element and the fully connected layers' lost weight "
+        "reuse, times the software stack's cycles per MAC "
         "over the clock, or the time to read every weight once, whichever is longer. Energy "
         "per inference is the chip's active power times the latency."
     ),
@@ -191,7 +237,8 @@ WALL = Wall(
                  "memory hierarchy of an MCU",
                  note="weights in SRAM are read at the faster tier: more SRAM is never slower"),
         Equation(s.tinyml_compute_time,
-                 (s.tinyml_macs + s.tinyml_output_elements * s.tinyml_epilogue_macs)
+                 (s.tinyml_macs + s.tinyml_dense_macs * s.tinyml_dense_extra_slots
+                  + s.tinyml_output_elements * s.tinyml_epilogue_macs)
                  * s.tinyml_cycles_per_mac / s.mcu_clock_frequency, cite="lai2018cmsisnn",
                  locator="Sec. 2-3: q7 operands widened to q15 for the dual 16-bit MAC (SMLAD): "
                  "at most 2 MACs per cycle; each output is then bias-added, shifted and "
@@ -199,7 +246,8 @@ WALL = Wall(
                  note="every output element adds a requantization epilogue of about 24 issue "
                       "slots (CMSIS-NN arm_nn_requantize + offset, clamp, store), so layers with "
                       "few MACs per output (depthwise, the 1-channel first conv) cost more per "
-                      "MAC than 3x3 convolutions"),
+                      "MAC than 3x3 convolutions; a fully connected MAC adds x_fc slots on the "
+                      "SIMD cores (no weight reuse across output columns: DENSE_EXTRA_SLOTS)"),
         Equation(s.tinyml_weight_read_time, s.weight_bytes / s.tinyml_weight_bandwidth,
                  cite="williams2009roofline", locator="Sec. 2: compulsory traffic over bandwidth"),
         Equation(s.tinyml_latency, sympy.Max(s.tinyml_compute_time, s.tinyml_weight_read_time,
@@ -230,6 +278,7 @@ WALL = Wall(
     ),
     references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline",
                 "armcommunity2021m55macs", "espressif2023espnn", "cmsisnn2024readme",
-                "cmsisnn2024support", "soc2024m7pipeline"),
+                "cmsisnn2024support", "cmsisnn2024fc", "soc2024m7pipeline", "ibrahim2019mbed",
+                "nxp2018an12284"),
     kind="workload",
 )

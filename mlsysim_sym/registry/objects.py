@@ -556,6 +556,10 @@ class Model(RegistryObject):
     output_elements : float or None
         Activation elements the layers write in one inference (TinyML: each output pays a
         requantization epilogue), None when not published.
+    dense_macs : float or None
+        Multiply-accumulates of the fully connected (dense) layers in one inference, each weight
+        used once per input vector (TinyML: the SIMD kernels reuse no weight across output
+        columns there), None when not published.
     sliding_window : pint.Quantity or None
         [token] The window of the sliding-window attention layers (Mistral 7B, Gemma 2), None
         for full attention.
@@ -570,6 +574,7 @@ class Model(RegistryObject):
                         "published_flops": "published_flops", "published_macs": "published_macs",
                         "peak_activation_memory": "peak_activation_memory",
                         "output_elements": "published_output_elements",
+                        "dense_macs": "published_dense_macs",
                         "sliding_window": "sliding_window",
                         "windowed_layer_share": "windowed_layer_share"}
 
@@ -618,6 +623,8 @@ class Model(RegistryObject):
         _set(self, "peak_activation_memory", self._q("peak_activation_memory"))
         out = self._q("published_output_elements")
         _set(self, "output_elements", None if out is None else float(out.to("").magnitude))
+        dense = self._q("published_dense_macs")
+        _set(self, "dense_macs", None if dense is None else float(dense.to("MAC").magnitude))
         window = self._q("sliding_window")
         share = self._q("windowed_layer_share")
         _set(self, "sliding_window", window)

@@ -547,6 +547,7 @@ class ModelSpec(_Entry):
     precision: Optional[Precision] = None
     peak_activation_memory: Optional[Bytes] = None
     published_output_elements: Optional[Count] = None
+    published_dense_macs: Optional[Flops] = None
     sliding_window: Optional[Tokens] = None
     windowed_layer_share: Optional[Share] = None
 

@@ -177,6 +177,15 @@ tinyml_epilogue_macs = constant(
     "tinyml_epilogue_macs", 24, "MAC", r"e_{\mathrm{out}}",
     "issue slots of the per-output epilogue (bias, requantization, offset, clamp, store) in MAC "
     "equivalents of the int8 kernel: about 24 instructions in CMSIS-NN")
+tinyml_dense_macs = declare(
+    "tinyml_dense_macs", "MAC", r"N_{\mathrm{MAC,fc}}",
+    "multiply-accumulates of the fully connected layers of one inference (batch 1: each weight "
+    "used once)", (0, 1e12))
+tinyml_dense_extra_slots = declare(
+    "tinyml_dense_extra_slots", "dimensionless", r"x_{\mathrm{fc}}",
+    "extra issue slots per fully connected MAC, in MAC equivalents of the convolution loop: the "
+    "SIMD convolution kernel reuses each widened weight over two output columns, the fully "
+    "connected one over none (0 where no such kernel runs)", (0, 10))
 tinyml_cycles_per_mac = declare(
     "tinyml_cycles_per_mac", "1/MAC", r"c_{\mathrm{MAC}}",
     "core clock cycles per multiply-accumulate achieved by the software stack, all overheads "

@@ -43,4 +43,22 @@ def test_six_l4r5_kws_stacks_are_a_software_stack_test():
     assert len(l4r5) == 6
     used = {c.uses for c in l4r5}
     assert {"tinyml_mac_efficiency[cmsis_nn]", "tinyml_mac_efficiency[hale]",
-            "tinyml_mac_efficiency[x_cube_ai]", "tinyml_mac_efficiency"} == {u[0] for u in used}
+            "tinyml_mac_efficiency[x_cube_ai]", "tinyml_mac_efficiency[microtvm]"} == \
+        {u[0] for u in used}
+
+
+def test_microtvm_native_is_a_known_stack_that_starts_at_the_pooled_value():
+    # OctoML's v1.0 L4R5 row ran microTVM's own int8 schedules (system description: "microTVM
+    # native schedules (no CMSIS-NN)"): predict_tinyml accepts the engine, and until a refit
+    # gives it a value of its own it resolves up its chain to the pooled MAC efficiency
+    from mlsysim_sym.defaults import resolve, stacks
+    from mlsysim_sym.defaults.keys import VariantKey
+    from mlsysim_sym.tasks.workloads import predict_tinyml
+    assert "microtvm" in stacks("tinyml_mac_efficiency")
+    got = resolve("tinyml_mac_efficiency", VariantKey(stack="microtvm"))
+    assert got.requested == "tinyml_mac_efficiency[microtvm]"
+    assert got.variant in ("tinyml_mac_efficiency", "tinyml_mac_efficiency[microtvm]")
+    r = predict_tinyml("mlperf-tiny-kws-ds-cnn", "st-stm32l4r5", stack="microtvm")
+    assert r.latency.to("ms").magnitude > 0
+    with pytest.raises(ValueError, match="unknown stack"):
+        predict_tinyml("mlperf-tiny-kws-ds-cnn", "st-stm32l4r5", stack="microtvm-native")

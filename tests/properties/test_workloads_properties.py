@@ -125,6 +125,7 @@ mcu = st.fixed_dictionaries({
     "mcu_flash_capacity": st.floats(64, 16384, **finite),
     "mcu_flash_read_bytes_per_cycle": st.floats(0.1, 32, **finite), "fixed_overhead": st.floats(0, 1, **finite),
     "tinyml_output_elements": st.floats(0, 1e7, **finite),
+    "tinyml_dense_macs": st.floats(0, 1e9, **finite), "tinyml_dense_extra_slots": st.floats(0, 1, **finite),
 })
 
 
@@ -154,6 +155,16 @@ def test_more_output_elements_never_faster(d, factor):
     lat = tiny(d)[0]
     more = {**d, "tinyml_output_elements": d["tinyml_output_elements"] * factor + 1}
     assert tiny(more)[0] >= lat * (1 - 1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mcu, st.floats(0.0, 1.0, **finite))
+def test_dense_layers_never_faster_than_convolutions(d, share):
+    # a fully connected MAC costs 1 + x_fc convolution MACs (no weight reuse across output
+    # columns in the SIMD kernel): moving MACs into dense layers never shortens the latency
+    conv = tiny({**d, "tinyml_dense_macs": 0.0})[0]
+    dense = tiny({**d, "tinyml_dense_macs": d["tinyml_macs"] * share})[0]
+    assert dense >= conv * (1 - 1e-12)
 
 
 # ---------------------------------------------------------------------------------------- encoders

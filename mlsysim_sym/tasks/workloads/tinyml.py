@@ -1,7 +1,8 @@
 """One inference on a microcontroller: :func:`predict_tinyml` and its result.
 
-Compute is (MACs + output elements x the requantization epilogue) x cycles per MAC at the core
-clock (a single-issue core reaches half its dual-MAC peak); weights stay in SRAM when they fit beside
+Compute is (MACs + fully connected MACs x their extra slots + output elements x the
+requantization epilogue) x cycles per MAC at the core clock (a core other than the dual-issue
+Cortex-M7 reaches its CoreMark/MHz over the M7's share of its dual-MAC peak); weights stay in SRAM when they fit beside
 the peak activations, else they stream from flash at its bytes per cycle. Cycles per MAC come
 from the chip's peak MAC rate and the calibrated MAC efficiency of the inference engine
 (``stack``), or from a generic default for a chip without a recorded peak.
@@ -131,9 +132,23 @@ def _issue_fraction(hw, stack, notes) -> float:
         return 1.0
     fraction = CORE_ISSUE_FRACTION[family][0]
     if fraction < 1.0:
-        notes.append(f"{family} issues one instruction per cycle: the int8 loop reaches "
-                     f"{fraction:g} of the registry peak (operand loads take issue slots)")
+        notes.append(f"{family} issues the int8 loop's integer code at {fraction:.3g} of the "
+                     "dual-issue Cortex-M7's rate (CoreMark/MHz ratio): that share of the "
+                     "registry peak")
     return fraction
+
+
+def _dense(m, hw, stack, notes) -> tuple:
+    """(dense MACs, extra slots per dense MAC) of the model on the chip's CPU family (no extra
+    when the stack offloads the MACs or the family runs no SIMD kernel)."""
+    from ...equations.tinyml import DENSE_EXTRA_SLOTS, OFFLOAD_STACKS, core_family
+    if m.dense_macs is None:
+        notes.append("fully connected MACs not in the registry: no dense-layer extra counted")
+        return 0.0, 0.0
+    family = core_family(hw.isa)
+    if stack in OFFLOAD_STACKS or family not in DENSE_EXTRA_SLOTS:
+        return m.dense_macs, 0.0
+    return m.dense_macs, DENSE_EXTRA_SLOTS[family][0]
 
 
 def _cycles_per_mac(clock, peak, fraction) -> float:
@@ -222,7 +237,7 @@ def _fields(hw, m, sram, flash):
     return known_fields([(hw, "clock"), (hw, f"memory.{i_sram}.capacity"),
                          (hw, f"memory.{i_sram}.bandwidth"), (m, "published_params"),
                          (m, "published_macs"), (m, "published_flops"),
-                         (m, "peak_activation_memory")] + flash_field)
+                         (m, "peak_activation_memory"), (m, "published_dense_macs")] + flash_field)
 
 
 def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=None,
@@ -240,15 +255,17 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
         Weight precision (int8 by default: 1 byte per weight).
     efficiency : float or dict, optional
         A float is the achieved fraction of the chip's int8 loop rate (the registry peak at
-        ``precision`` times the CPU family's issue fraction, ``CORE_ISSUE_FRACTION``: 0.5 on
-        single-issue Cortex-M0+/M3/M4/M33, 1 on the dual-issue M7), so cycles per MAC =
+        ``precision`` times the CPU family's issue fraction, ``CORE_ISSUE_FRACTION``: its
+        CoreMark/MHz over the dual-issue Cortex-M7's, M0+ 0.50, M3 0.66, M4 0.68, M33 0.80,
+        M7 1), so cycles per MAC =
         clock x 2 FLOP/MAC / (peak x issue x fraction); a dict may set
         ``cycles_per_mac``, ``flash_bytes_per_cycle`` and ``fixed_overhead``. Default: the
         fraction ``tinyml_mac_efficiency`` of the registry's peak (``tinyml_cycles_per_mac`` for
         a chip without a peak), calibrated per software stack (see ``workload_default``).
     stack : str, optional
         The inference engine (``cmsis_nn``, ``tflm_mvp``, ``x_cube_ai``, ``plumerai``,
-        ``gap_sdk``, ``hale``, ...): the MAC efficiency is calibrated per stack, which moves
+        ``gap_sdk``, ``hale``, ``microtvm``, ...): the MAC efficiency is calibrated per
+        stack, which moves
         MCU latency as much as the clock does. Default: the generic (pooled) value.
     clock : quantity or str, optional
         Core clock the device runs at when below its registry maximum (the peak scales with
@@ -270,11 +287,14 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     cpm = _default_cycles(hw, precision, efficiency, stack, peak, clock, notes)
     rates = cpm, _flash_bytes_per_cycle(hw, flash, notes), magnitude("fixed_overhead", Q_(0, "ms"))
     cpm, fbpc, over = _given(efficiency, hw, precision, peak, clock, rates)
+    dense, extra = _dense(m, hw, stack, notes)
     values = {
         "parameters": magnitude("parameters", params),
         "bytes_per_parameter": magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
         "tinyml_macs": magnitude("tinyml_macs", macs),
         "tinyml_output_elements": _output_elements(m, notes),
+        "tinyml_dense_macs": magnitude("tinyml_dense_macs", Q_(dense, "MAC")),
+        "tinyml_dense_extra_slots": extra,
         "tinyml_peak_activation_bytes": magnitude("tinyml_peak_activation_bytes", act),
         "mcu_clock_frequency": clock_hz, "tinyml_cycles_per_mac": cpm,
         "mcu_sram_capacity": magnitude("mcu_sram_capacity", sram.capacity),
