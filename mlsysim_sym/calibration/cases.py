@@ -36,6 +36,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .. import registry
 from ..defaults import GENERATION, parent, variant_name
+from ..tasks._core.fabric import measured_latency
 from ..units import Q_, parse_unit
 from .measurements import Measurement
 
@@ -297,6 +298,7 @@ SERVE_PARAMETERS = {"compute_efficiency": ("compute", None),
                     "pass_overhead": ("pass_overhead", "ms"),
                     "communication_efficiency": ("communication", None),
                     "scale_up_latency": ("scale_up_latency", "us"),
+                    "allreduce_fixed_time": ("allreduce_fixed_time", "us"),
                     "unoverlapped_fraction": ("unoverlapped", None)}
 
 
@@ -328,8 +330,12 @@ class _LLM:
                 "memory_efficiency": "memory_efficiency", "fixed_overhead": "fixed_overhead",
                 "unoverlapped_fraction": "unoverlapped_fraction"}
         if self.tp > 1:
-            uses.update(communication_efficiency="communication_efficiency")
-            if self.hw.scale_up_latency is None:
+            # the peer kernels' achieved fraction (and the ring's where the registry fabric
+            # publishes none), the fixed cost per all-reduce call, and the link latency only
+            # where neither a measured fabric latency nor the chip's is recorded
+            uses.update(communication_efficiency="communication_efficiency",
+                        allreduce_fixed_time="allreduce_fixed_time")
+            if measured_latency(self.hw) is None and self.hw.scale_up_latency is None:
                 uses.update(scale_up_latency="scale_up_latency")
         self.uses = _stack_variant(_with_variants(uses, self.hw, self.precision, "serve"),
                                    spec.get("stack"))

@@ -36,6 +36,7 @@ CALIBRATED = {
     "pass_overhead": (0.0, 1e3),
     "unoverlapped_fraction": (0.0, 1.0),
     "scale_up_latency": (0.0, 1e3),
+    "allreduce_fixed_time": (0.0, 1e3),
     "tinyml_mac_efficiency": (1e-3, 1.0),
 }
 

@@ -53,8 +53,10 @@ load/store access to its peers' memory (NVSwitch, NVLink or Infinity Fabric full
 vLLM, SGLang and TensorRT-LLM reduce small tensors with one-shot (alpha + (t-1) M/B) or two-shot
 (2 alpha + 2 (t-1)/t M/B) peer-memory kernels, so a decode step pays one synchronisation per
 all-reduce instead of the ring's 2 (t - 1); we take the fastest of ring, one-shot and two-shot.
-Without peer access (p = 0) the ring: 2 (t - 1) alpha + 2 (t - 1)/t M/B (Thakur et al.). The
-footprint is per device.
+Without peer access (p = 0) the ring: 2 (t - 1) alpha + 2 (t - 1)/t M/B (Thakur et al.). Every
+all-reduce call also pays a fixed T_AR^0 (the launch and the cross-device synchronisation:
+~10 us for vLLM's kernel on H100, SGLang PR 2904) and alpha is the link's per-step latency.
+The footprint is per device.
 
 Regime of validity: dense or MoE decoder-only transformers on one accelerator or a TP group of
 t of them, one batch of equal-length sequences, weights read once per step (no weight
@@ -164,11 +166,14 @@ _steps = _p * sympy.Min(1, 2 * (_t - 1)) + (1 - _p) * 2 * (_t - 1)
 
 
 def tp_latency(layers=s.layers):
-    """Start-up latencies of one step's TP all-reduces: two per layer, each one synchronisation
-    with peer access (one-shot), a ring's 2 (t - 1) alpha without (``layers``: another model's,
-    a speculative draft's). The per-request bandwidth term (:func:`tp_bandwidth_time`) is the
-    bandwidth-optimal 2 (t - 1)/t: together the lower envelope of ring, one-shot and two-shot."""
-    return 2 * layers * _steps * s.scale_up_latency
+    """Start-up latencies of one step's TP all-reduces: two per layer, each the engine's fixed
+    cost per call T_AR^0 (launch + synchronisation; none at t = 1) plus one synchronisation
+    alpha with peer access (one-shot), a ring's 2 (t - 1) alpha without (``layers``: another
+    model's, a speculative draft's). The per-request bandwidth term (:func:`tp_bandwidth_time`)
+    is the bandwidth-optimal 2 (t - 1)/t: together the lower envelope of ring, one-shot and
+    two-shot."""
+    return 2 * layers * (sympy.Min(1, _t - 1) * s.allreduce_fixed_time
+                         + _steps * s.scale_up_latency)
 
 
 def tp_bandwidth_time(tokens, layers=s.layers, hidden=s.hidden):
@@ -228,7 +233,8 @@ def tp_allreduce_time(tokens, layers=s.layers, hidden=s.hidden):
     """
     size = tokens * hidden * s.activation_bytes_per_element * s.per_token
     return 2 * layers * communication.serving_allreduce(
-        size, _t, s.scale_up_bandwidth, s.scale_up_latency, _p, s.communication_efficiency)
+        size, _t, s.scale_up_bandwidth, s.scale_up_latency, _p, s.communication_efficiency,
+        fixed=s.allreduce_fixed_time)
 
 
 _decode_tokens = s.batch * s.tokens_per_decode_step + s.prefill_chunk_tokens

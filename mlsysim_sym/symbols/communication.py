@@ -67,6 +67,11 @@ scale_up_peer_access = declare(
     "NVSwitch, a full mesh of NVLink or Infinity Fabric links), so serving engines reduce small "
     "tensors with one-shot / two-shot peer-memory kernels; 0 otherwise (NCCL/RCCL/HCCL ring)",
     (0, 1), integer=True)
+allreduce_fixed_time = declare(
+    "allreduce_fixed_time", "us", r"T_{\mathrm{AR}}^{0}",
+    "fixed cost of one all-reduce call of a serving engine's tensor-parallel step, whatever its "
+    "size and algorithm: the kernel launch and the cross-device synchronisation (flags / "
+    "barrier) before data moves; alpha per message step comes on top", (0, 1e4))
 allreduce_time_one_shot = declare(
     "allreduce_time_one_shot", "ms", r"T_{\mathrm{AR}}^{\mathrm{1shot}}",
     "one-shot peer-memory all-reduce time: one synchronisation, each rank reads the whole buffer "

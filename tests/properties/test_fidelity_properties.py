@@ -25,6 +25,7 @@ inputs = st.fixed_dictionaries({
     "hidden": st.integers(64, 32768), "activation_bytes_per_element": st.sampled_from([8.0, 16.0]),
     "tensor_parallel": st.integers(1, 64), "scale_up_bandwidth": st.floats(1e9, 1e13, **fin),
     "scale_up_latency": st.floats(1e-9, 1e-4, **fin), "scale_up_peer_access": st.sampled_from([0, 1]),
+    "allreduce_fixed_time": st.floats(0.0, 1e-4, **fin),
     "communication_efficiency": st.floats(0.01, 1, **fin),
     "unoverlapped_fraction": st.floats(0, 1, **fin),
     # a decode step may carry a prompt chunk within the engine's token budget (tokens)

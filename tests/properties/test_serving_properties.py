@@ -30,6 +30,8 @@ inputs = st.fixed_dictionaries({
     "scale_up_latency": st.floats(1e-9, 1e-4, **positive),
     # peer-memory all-reduces (1: fastest of ring / one-shot / two-shot) or the ring (0)
     "scale_up_peer_access": st.sampled_from([0, 1]),
+    # the engine's fixed cost per all-reduce call (launch + cross-device synchronisation)
+    "allreduce_fixed_time": st.floats(0.0, 1e-4, **positive),
     "communication_efficiency": st.floats(0.01, 1.0, **positive),
     "unoverlapped_fraction": st.floats(0.0, 1.0, **positive),
     # a decode step may carry a prompt chunk (chunked prefill) within the engine's token budget

@@ -46,6 +46,7 @@ moe_model = st.fixed_dictionaries({
     # wall 4's tensor-parallel all-reduces (t = 1: zero)
     "tensor_parallel": st.integers(1, 16), "scale_up_bandwidth": st.floats(10, 2000, **finite),
     "scale_up_latency": st.floats(0.1, 50, **finite), "scale_up_peer_access": st.sampled_from([0, 1]),
+    "allreduce_fixed_time": st.floats(0.0, 50, **finite),
     "unoverlapped_fraction": st.floats(0, 1, **finite),
 })
 FIXED = dict(bytes_per_parameter=2, kv_bytes_per_element=2, activation_bytes_per_element=2,

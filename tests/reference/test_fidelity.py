@@ -42,6 +42,7 @@ LLAMA3_8B_H100 = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e
                       # one device: wall 4's tensor-parallel all-reduces are exactly zero
                       tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"),
                       scale_up_latency=Q_(5, "us"), scale_up_peer_access=0,
+                      allreduce_fixed_time=Q_(0, "us"),
                       communication_efficiency=1.0,
                       unoverlapped_fraction=0.0,  # the classic roofline
                       # a pure decode step within vLLM's token budget

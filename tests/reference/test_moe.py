@@ -34,6 +34,7 @@ SINGLE = dict(expert_parallel=1, link_bandwidth=Q_(50, "GB/s"), link_latency=Q_(
               # one device: wall 4's tensor-parallel all-reduces are exactly zero
               tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"),
               scale_up_latency=Q_(5, "us"), scale_up_peer_access=0,
+              allreduce_fixed_time=Q_(0, "us"),
               unoverlapped_fraction=0.0,  # the classic roofline: max(compute, memory, a2a)
               # a pure decode step (no prompt chunk), vLLM's token budget
               prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),

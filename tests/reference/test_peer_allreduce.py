@@ -27,7 +27,7 @@ B, ALPHA = 450e9, 2e-6
 BASE = dict(message_bytes=Q_(1, "MB"), collective_ranks=8, link_bandwidth=Q_(25, "GB/s"),
             link_latency=Q_(1, "us"), communication_efficiency=1.0, devices_per_node=8,
             scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(2, "us"),
-            scale_up_peer_access=1)
+            scale_up_peer_access=1, allreduce_fixed_time=Q_(0, "us"))
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,8 @@ def test_one_vs_two_shot_switch_is_vllms_order_of_magnitude():
 
 def _decode_comm(hw, latency_us, layers=80, hidden=8192):
     r = ms_.predict("llama-3.1-70b", hw, tp=8, batch=1, seq_len=1024,
-                    efficiency={"communication": 1.0, "scale_up_latency": f"{latency_us} us"})
+                    efficiency={"communication": 1.0, "scale_up_latency": f"{latency_us} us",
+                                "allreduce_fixed_time": "0 us"})
     return r.value("tp_decode_comm_time"), layers, hidden
 
 

@@ -1,13 +1,18 @@
-"""Which all-reduce a serving engine can run on a chip's scale-up fabric (registry look-up)."""
+"""A chip's scale-up fabric as the serving all-reduce sees it (registry look-up): whether a
+serving engine can run its peer-memory all-reduces there, and the fabric's measured per-step
+latency."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from ... import registry
-from . import memo
+from ... import checks, registry
+from ...defaults import default, variant_name
+from . import knobs, memo
+from .knobs import magnitude
 
-__all__ = ["peer_access"]
+__all__ = ["peer_access", "scale_up_fabric", "measured_latency", "link_rest",
+           "tp_overrides", "scale_up_domain"]
 
 
 def peer_access(hardware) -> float:
@@ -15,18 +20,88 @@ def peer_access(hardware) -> float:
     ``peer_access`` (NVSwitch, NVLink or Infinity Fabric full mesh: serving engines reduce with
     one-shot / two-shot peer-memory kernels), or else the chip's scale-up link records it; 0.0
     otherwise (the ring)."""
-    memo.fresh()   # the nodes may have changed (a user's file loaded)
-    if _peer_access(getattr(hardware, "name", hardware)):
+    fabric = scale_up_fabric(hardware)
+    if getattr(fabric, "peer_access", False):
         return 1.0
     return 1.0 if getattr(hardware, "scale_up_peer_access", None) else 0.0
 
 
+def scale_up_fabric(hardware):
+    """The scale-up fabric of a node the registry records for this chip (one with peer access
+    first), or None."""
+    memo.fresh()   # the nodes may have changed (a user's file loaded)
+    return _scale_up_fabric(getattr(hardware, "name", hardware))
+
+
+def measured_latency(hardware):
+    """The scale-up fabric's per-step latency when the registry derives it from a measurement
+    or the library's own cost model (NVLink 3 / 4: NCCL), else None: a placeholder
+    (``basis: assumption``, e.g. Gaudi RoCE, MI300X xGMI) leaves the calibrated serving
+    latency in charge."""
+    fabric = scale_up_fabric(hardware)
+    lat = getattr(fabric, "latency", None)
+    if lat is None or fabric.provenance("latency").basis == "assumption":
+        return None
+    return lat
+
+
 @memo.on_change_clear
 @lru_cache(maxsize=128)
-def _peer_access(hw_name) -> float:
+def _scale_up_fabric(hw_name):
+    found = None
     for node in registry.list_nodes():
         node = registry.node(node) if isinstance(node, str) else node
         acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
-        if getattr(acc, "name", None) == hw_name and getattr(fabric, "peer_access", False):
-            return 1.0
-    return 0.0
+        if getattr(acc, "name", None) != hw_name or fabric is None:
+            continue
+        if getattr(fabric, "peer_access", False):
+            return fabric
+        found = found or fabric
+    return found
+
+
+def link_rest(hardware) -> tuple:
+    """(latency, peer access, fixed cost per all-reduce call) of the chip's scale-up link: the
+    registry fabric's per-step latency where it is measured (:func:`measured_latency`, as
+    ``train()`` reads it), else the chip's own, else the calibrated ``scale_up_latency[serve]``;
+    the calibrated ``allreduce_fixed_time``."""
+    lat = measured_latency(hardware) or hardware.scale_up_latency \
+        or default(variant_name("scale_up_latency", regime="serve"))
+    return (magnitude("scale_up_latency", lat), peer_access(hardware),
+            knobs.allreduce_fixed_time(None))
+
+
+def tp_overrides(values, efficiency) -> dict:
+    """``values`` (the TP inputs by name) with what ``efficiency`` gives: ``scale_up_latency``
+    and ``allreduce_fixed_time`` (us)."""
+    if not isinstance(efficiency, dict):
+        return values
+    for key in ("scale_up_latency", "allreduce_fixed_time"):
+        if efficiency.get(key) is not None:
+            values[key] = checks.quantity(key, efficiency[key], "us", low=0.0)
+    return values
+
+
+def scale_up_domain(hardware):
+    """(accelerators, node name) of the largest scale-up domain the registry records for this
+    chip (a node whose scale-up fabric is a switch or all-to-all: NVLink/NVSwitch, Infinity
+    Fabric, Gaudi), or None when unknown or when the fabric spans hosts (a TPU ICI torus)."""
+    memo.fresh()   # the nodes may have changed (a user's file loaded)
+    return _scale_up_domain(getattr(hardware, "name", hardware))
+
+
+@memo.on_change_clear
+@lru_cache(maxsize=128)
+def _scale_up_domain(hw_name):
+    best = None
+    for node in registry.list_nodes():
+        node = registry.node(node) if isinstance(node, str) else node
+        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
+        if acc is None or getattr(acc, "name", None) != hw_name or fabric is None:
+            continue
+        if getattr(fabric, "topology", None) not in ("switch", "all-to-all"):
+            return None
+        size = int(node.accelerators_per_node)
+        if best is None or size > best[0]:
+            best = (size, node.name)
+    return best

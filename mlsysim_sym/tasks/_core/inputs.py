@@ -16,11 +16,11 @@ from operator import itemgetter
 import numpy as np
 
 from ... import checks, registry, vocabulary
-from ...defaults import default, variant_name
+from ...defaults import default
 from ...symbols import info
-from ...units import Q_, as_quantity, to_base
+from ...units import Q_
 from . import knobs, memo
-from .fabric import peer_access
+from .fabric import link_rest, peer_access, scale_up_domain, tp_overrides
 from .knobs import EFFICIENCY_INPUTS, magnitude
 from .weights import embedding_tables, weight_bits_magnitude, weight_values
 
@@ -29,7 +29,8 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "WINDOW_INPUTS", "latent_attention", "sliding_window", "model_input_names",
            "with_model", "args", "cached",
            "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
-           "tp_magnitudes", "peer_access", "scale_up_domain", "check_tp", "serving_inputs", "step_magnitudes",
+           "tp_magnitudes", "tp_overrides", "peer_access", "scale_up_domain", "check_tp",
+           "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
            "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values",
            "embedding_tables", "weight_values"]
@@ -40,7 +41,8 @@ HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
 PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element",
                     "dequantized_share")
 KNOB_INPUTS = ("batch", "prompt_length", "context_length")
-TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency", "scale_up_peer_access")
+TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency", "scale_up_peer_access",
+             "allreduce_fixed_time")
 STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
 #: the share of each prompt found in the prefix cache (0: none)
 CACHE_INPUTS = ("prefix_cache_hit_rate",)
@@ -170,29 +172,34 @@ def hardware_magnitudes(hardware, precision) -> tuple:
 @lru_cache(maxsize=16)
 def precision_magnitudes(precision) -> tuple:
     """Storage widths of weights, KV cache and activations at ``precision`` (and the share of
-    weights stored below the activation width: none, every weight is at ``precision``)."""
+    weights stored below the activation width: none, every weight is at ``precision``).
+
+    Below 16 bits the activations between layers stay at the model's 16-bit dtype: the
+    engines quantise the weights and each GEMM's input, not the residual stream whose layer
+    outputs the TP all-reduces carry (vLLM FP8 W8A8 docs: a BF16/FP16 model's Linear modules
+    get FP8 weights and per-pass activation scales; the ROCm vLLM FP8 benchmarks run
+    ``--dtype float16``)."""
     bits = vocabulary.PRECISION_BITS[precision]
+    act = max(bits, vocabulary.PRECISION_BITS["fp16"])
     return (magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
             magnitude("kv_bytes_per_element", Q_(bits, "bit")),
-            magnitude("activation_bytes_per_element", Q_(bits, "bit")), 0.0)
+            magnitude("activation_bytes_per_element", Q_(act, "bit")), 0.0)
 
 
 def link_magnitudes(hardware) -> tuple:
-    """(scale_up_bandwidth, scale_up_latency, scale_up_peer_access) base magnitudes at tp = 1
-    (the terms vanish)."""
+    """(scale_up_bandwidth, scale_up_latency, scale_up_peer_access, allreduce_fixed_time) base
+    magnitudes at tp = 1 (the terms vanish)."""
     bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
-    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
-    return (magnitude("scale_up_bandwidth", bw), magnitude("scale_up_latency", lat),
-            peer_access(hardware))
+    return (magnitude("scale_up_bandwidth", bw),) + link_rest(hardware)
 
 
 def tp_magnitudes(hardware, tp) -> tuple:
-    """(tensor_parallel, scale_up_bandwidth, scale_up_latency, scale_up_peer_access) base
-    magnitudes for ``tp``.
+    """(tensor_parallel, scale_up_bandwidth, scale_up_latency, scale_up_peer_access,
+    allreduce_fixed_time) base magnitudes for ``tp``.
 
     ``tp`` chips act as one device with ``tp`` times the roofs; their scale-up links carry the
-    two all-reduces per layer. The latency defaults to the calibrated ``scale_up_latency`` when
-    the registry does not record the chip's.
+    two all-reduces per layer. The latency is the registry fabric's measured one, else the
+    chip's, else the calibrated ``scale_up_latency``.
     """
     if np.ndim(tp) == 0 and tp == 1:
         return (tp,) + cached(link_magnitudes, hardware)
@@ -201,34 +208,8 @@ def tp_magnitudes(hardware, tp) -> tuple:
     if hardware.scale_up_bandwidth is None:
         raise ValueError(f"{hardware.name} has no scale-up link in the registry: tp > 1 needs one "
                          "(links.scale_up.bandwidth)")
-    lat = hardware.scale_up_latency or default(variant_name("scale_up_latency", regime="serve"))
-    return (tp, magnitude("scale_up_bandwidth", hardware.scale_up_bandwidth),
-            magnitude("scale_up_latency", lat), peer_access(hardware))
-
-
-def scale_up_domain(hardware):
-    """(accelerators, node name) of the largest scale-up domain the registry records for this
-    chip (a node whose scale-up fabric is a switch or all-to-all: NVLink/NVSwitch, Infinity
-    Fabric, Gaudi), or None when unknown or when the fabric spans hosts (a TPU ICI torus)."""
-    memo.fresh()   # the nodes may have changed (a user's file loaded)
-    return _scale_up_domain(getattr(hardware, "name", hardware))
-
-
-@memo.on_change_clear
-@lru_cache(maxsize=128)
-def _scale_up_domain(hw_name):
-    best = None
-    for node in registry.list_nodes():
-        node = registry.node(node) if isinstance(node, str) else node
-        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
-        if acc is None or getattr(acc, "name", None) != hw_name or fabric is None:
-            continue
-        if getattr(fabric, "topology", None) not in ("switch", "all-to-all"):
-            return None
-        size = int(node.accelerators_per_node)
-        if best is None or size > best[0]:
-            best = (size, node.name)
-    return best
+    return (tp, magnitude("scale_up_bandwidth", hardware.scale_up_bandwidth)) \
+        + cached(link_rest, hardware)
 
 
 def check_tp(tp, model, hardware, *, cross_node=False):
@@ -271,12 +252,7 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
         values.update(weight_values(weight_bits, precision))
     values.update(zip(EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
         efficiency, hardware, precision, knobs.check_stack(stack))))
-    values.update(zip(TP_INPUTS, tp_magnitudes(hardware, tp)))
-    if isinstance(efficiency, dict) and "scale_up_latency" in efficiency:
-        lat = to_base(as_quantity(efficiency["scale_up_latency"], "us", what="scale_up_latency"))
-        if np.any(~np.isfinite(lat) | (np.asarray(lat) < 0)):
-            raise ValueError(f"scale_up_latency must be >= 0, got {efficiency['scale_up_latency']!r}")
-        values["scale_up_latency"] = lat
+    values.update(tp_overrides(dict(zip(TP_INPUTS, tp_magnitudes(hardware, tp))), efficiency))
     values["communication_efficiency"] = knobs.communication(efficiency)
     values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
     return values

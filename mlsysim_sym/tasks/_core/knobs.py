@@ -16,14 +16,15 @@ from ...defaults import VariantKey, default, resolve, variant_name
 
 __all__ = ["EFFICIENCY_INPUTS", "PASS_EFFICIENCY_INPUTS", "OVERLAP_KEYS", "check_stack", "default_efficiency",
            "efficiency_magnitudes", "serving_defaults", "unoverlapped", "communication",
-           "scale_out",
+           "allreduce_fixed_time", "scale_out",
            "fraction", "magnitude"]
 
 #: the calibrated serving efficiencies, in the serving kernel's order
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "fixed_overhead")
 #: the keys of ``efficiency={...}`` that set the unoverlapped share of the shorter roof
 OVERLAP_KEYS = ("unoverlapped", "unoverlapped_fraction")
-_KEYS = {"compute", "memory", "fixed_overhead", "communication", "scale_up_latency", "scale_out",
+_KEYS = {"compute", "memory", "fixed_overhead", "communication", "scale_up_latency",
+         "allreduce_fixed_time", "scale_out",
          *OVERLAP_KEYS, *EFFICIENCY_INPUTS}
 
 
@@ -97,8 +98,8 @@ def efficiency_magnitudes(efficiency, hardware=None, precision=None, stack=None)
         unknown = set(efficiency) - _KEYS
         if unknown:
             raise ValueError(f"unknown efficiency keys {sorted(unknown)}; allowed: compute, memory, "
-                             "fixed_overhead, communication, scale_up_latency, scale_out, "
-                             "unoverlapped")
+                             "fixed_overhead, communication, scale_up_latency, "
+                             "allreduce_fixed_time, scale_out, unoverlapped")
         for k, v in efficiency.items():
             if k in ("compute", "compute_efficiency"):
                 comp = checks.fraction("compute efficiency", v)
@@ -137,6 +138,20 @@ def communication(efficiency):
 def _communication_default() -> float:
     return magnitude("communication_efficiency",
                      default(variant_name("communication_efficiency", regime="serve")))
+
+
+def allreduce_fixed_time(efficiency):
+    """Fixed cost of one serving all-reduce call (launch + cross-device synchronisation), base
+    magnitude: ``efficiency={"allreduce_fixed_time": ..}`` (us) or the calibrated default."""
+    if isinstance(efficiency, dict) and efficiency.get("allreduce_fixed_time") is not None:
+        return checks.quantity("allreduce_fixed_time", efficiency["allreduce_fixed_time"], "us",
+                               low=0.0)
+    return _allreduce_fixed_default()
+
+
+@lru_cache(maxsize=1)
+def _allreduce_fixed_default() -> float:
+    return magnitude("allreduce_fixed_time", default("allreduce_fixed_time"))
 
 
 def scale_out(efficiency):

@@ -55,8 +55,10 @@ def predict(model, hardware, *, batch=1, seq_len=2048, precision=None, phase="de
     efficiency : float or dict, optional
         One achieved fraction of peak for compute and memory, or
         ``{"compute": .., "memory": .., "fixed_overhead": "0.5 ms", "communication": ..,
-        "scale_up_latency": "5 us", "unoverlapped": ..}`` (quantities, quantity strings or
-        numbers in the declared unit: ms for ``fixed_overhead``, us for ``scale_up_latency``);
+        "scale_up_latency": "5 us", "allreduce_fixed_time": "10 us", "unoverlapped": ..}``
+        (quantities, quantity strings or numbers in the declared unit: ms for
+        ``fixed_overhead``, us for ``scale_up_latency`` and ``allreduce_fixed_time``: a TP
+        all-reduce pays the fixed time per call plus the link's latency per step);
         defaults from ``defaults.yaml``
         (calibrated, with provenance; per hardware generation where fitted). ``unoverlapped``
         is the share phi of the shorter of compute and memory time not hidden behind the longer
@@ -267,13 +269,10 @@ def _model_values(m) -> dict:
 
 
 def _tp_values(hw, tp, efficiency) -> dict:
-    """The TP degree and its scale-up link; ``efficiency={"scale_up_latency": ..}`` overrides
-    the link's latency."""
-    values = dict(zip(_in.TP_INPUTS, _in.tp_magnitudes(hw, tp)))
-    latency = efficiency.get("scale_up_latency") if isinstance(efficiency, dict) else None
-    if latency is not None:
-        values["scale_up_latency"] = checks.quantity("scale_up_latency", latency, "us", low=0.0)
-    return values
+    """The TP degree and its scale-up link; ``efficiency={"scale_up_latency": ..,
+    "allreduce_fixed_time": ..}`` override the link's latency and the fixed cost per all-reduce
+    call (:func:`~.._core.inputs.tp_overrides`)."""
+    return _in.tp_overrides(dict(zip(_in.TP_INPUTS, _in.tp_magnitudes(hw, tp))), efficiency)
 
 
 #: the inputs a knob can make an array, with the knob's name in the sweep-size check
@@ -281,6 +280,7 @@ _SWEEP_LABELS = {"batch": "batch", "context_length": "seq_len", "tensor_parallel
                  "compute_efficiency": "efficiency", "memory_efficiency": "memory efficiency",
                  "fixed_overhead": "fixed_overhead", "communication_efficiency": "communication",
                  "unoverlapped_fraction": "unoverlapped", "scale_up_latency": "scale_up_latency",
+                 "allreduce_fixed_time": "allreduce_fixed_time",
                  "prefix_cache_hit_rate": "prefix_cache_hit_rate"}
 _ARRAY_INPUTS = itemgetter(*_SWEEP_LABELS, "prompt_length", *_in.STEP_INPUTS)
 _IS_ARRAY = np.ndarray.__instancecheck__
