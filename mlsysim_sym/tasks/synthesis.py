@@ -159,6 +159,8 @@ def _known_values(m, precision, b, s) -> dict:
                  scale_up_latency=checks.scalar_value("scale_up_latency",
                                                       default("scale_up_latency")),
                  scale_up_peer_access=0.0,
+                 allreduce_fixed_time=checks.scalar_value("allreduce_fixed_time",
+                                                          default("allreduce_fixed_time")),
                  communication_efficiency=checks.scalar_value("communication_efficiency",
                                                               default("communication_efficiency")),
                  unoverlapped_fraction=checks.scalar_value("unoverlapped_fraction",
