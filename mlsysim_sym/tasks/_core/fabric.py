@@ -60,12 +60,14 @@ def _scale_up_fabric(hw_name):
     return found
 
 
-def link_rest(hardware) -> tuple:
+def link_rest(hardware, measured=True) -> tuple:
     """(latency, peer access, fixed cost per all-reduce call) of the chip's scale-up link: the
     registry fabric's per-step latency where it is measured (:func:`measured_latency`, as
     ``train()`` reads it), else the chip's own, else the calibrated ``scale_up_latency[serve]``;
-    the calibrated ``allreduce_fixed_time``."""
-    lat = measured_latency(hardware) or hardware.scale_up_latency \
+    the calibrated ``allreduce_fixed_time``. ``measured=False`` (one device: every TP term
+    vanishes, the values only have to be finite) skips the fabric's provenance, whose schema
+    object would import pydantic on a warm command line."""
+    lat = (measured_latency(hardware) if measured else None) or hardware.scale_up_latency \
         or default(variant_name("scale_up_latency", regime="serve"))
     return (magnitude("scale_up_latency", lat), peer_access(hardware),
             knobs.allreduce_fixed_time(None))

@@ -190,7 +190,7 @@ def link_magnitudes(hardware) -> tuple:
     """(scale_up_bandwidth, scale_up_latency, scale_up_peer_access, allreduce_fixed_time) base
     magnitudes at tp = 1 (the terms vanish)."""
     bw = hardware.scale_up_bandwidth or Q_(info("scale_up_bandwidth").bounds[1], "GB/s")
-    return (magnitude("scale_up_bandwidth", bw),) + link_rest(hardware)
+    return (magnitude("scale_up_bandwidth", bw),) + link_rest(hardware, measured=False)
 
 
 def tp_magnitudes(hardware, tp) -> tuple:
