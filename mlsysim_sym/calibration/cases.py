@@ -326,6 +326,8 @@ class _LLM:
         self.tp = int(spec.get("tp", 1))
         self.weight_bits = spec.get("weight_bits")
         self.stack = spec.get("stack")
+        #: TensorRT-LLM enable_attention_dp, where the source's configuration states it
+        self.attention_dp = spec.get("attention_dp", False)
         uses = {"compute_efficiency": "compute_efficiency",
                 "memory_efficiency": "memory_efficiency", "fixed_overhead": "fixed_overhead",
                 "unoverlapped_fraction": "unoverlapped_fraction"}
@@ -365,7 +367,8 @@ class _LLM:
         r = serve(self.model, self.hw, qps=qps, input_tokens=n_in, output_tokens=n_out,
                   tp=self.tp, batch=max_batch, precision=self.precision,
                   efficiency=_serve_eff(params, self.uses), memory_reserve=reserve,
-                  stack=self.stack, weight_bits=self.weight_bits)
+                  stack=self.stack, weight_bits=self.weight_bits,
+                  attention_dp=self.attention_dp)
         return np.asarray(to_base(getattr(r, output)), dtype=float)
 
     def max_load(self, params, *, n_in, n_out, reserve, max_batch):
@@ -375,7 +378,8 @@ class _LLM:
         r = serve(self.model, self.hw, qps=1e-6, input_tokens=n_in, output_tokens=n_out,
                   tp=self.tp, batch=max_batch, precision=self.precision,
                   efficiency=_serve_eff(params, self.uses), memory_reserve=reserve,
-                  stack=self.stack, weight_bits=self.weight_bits)
+                  stack=self.stack, weight_bits=self.weight_bits,
+                  attention_dp=self.attention_dp)
         return np.asarray(to_base(r.capacity), dtype=float) * n_out
 
 

@@ -95,6 +95,13 @@ add_all(
               kind="inproceedings"),
     Reference("little1961", "Little, John D. C.", "A Proof for the Queuing Formula: L = "
               "lambda W", "Operations Research 9(3)", 1961, doi="10.1287/opre.9.3.383"),
+    Reference("trtllm2025attentiondp", "NVIDIA", "TensorRT-LLM: attention data parallelism "
+              "(enable_attention_dp) in the PyTorch backend: Llama 4 shared expert and MLPs with "
+              "overridden_tp_size=1, embedding and LM head unsplit, KV cache with tp_size = 1",
+              "NVIDIA/TensorRT-LLM tensorrt_llm/_torch/models/modeling_llama.py, "
+              "modules/embedding.py, pyexecutor/resource_manager.py; "
+              "docs/source/performance/perf-overview.md (MoE llm_options)", 2025,
+              url="https://github.com/NVIDIA/TensorRT-LLM", kind="misc"),
     Reference("vllm2025engineargs", "vLLM Team", "vLLM Engine Arguments: gpu_memory_utilization "
               "(default 0.9), max_num_batched_tokens, max_num_seqs",
               "vLLM documentation and vllm/engine/arg_utils.py", 2025,
@@ -239,12 +246,24 @@ WALL = Wall(
         Equation(_K_dm, s.draft_request_memory_time + _phi * s.draft_request_compute_time
                  + s.draft_request_comm_time, cite="chen2024magicdec",
                  locator="Sec. 3.2: the draft's roofline at the batch"),
+        Equation(s.replicated_weight_bytes,
+                 (s.parameters - s.sharded_parameters) * s.bytes_per_parameter
+                 * (s.attention_data_parallel - 1) / _t,
+                 cite="trtllm2025attentiondp",
+                 locator="attention data parallelism: full attention weights on each rank; "
+                         "overridden_tp_size=1 for the MLPs and shared experts, embedding and "
+                         "LM head unsplit (modeling_llama.py, embedding.py)",
+                 note="each rank of an attention group of t/d_a holds d_a/t of every weight but "
+                      "the sharded ones (the routed experts), d_a - 1 of t shares more than "
+                      "plain tensor parallelism; 0 at d_a = 1"),
         Equation(s.step_weight_time,
                  memory.time_for((s.parameters - s.embedding_parameters)
-                                 * s.bytes_per_parameter / _t),
+                                 * s.bytes_per_parameter / _t + s.replicated_weight_bytes),
                  cite="agrawal2024sarathi",
                  locator="Sec. 3: decode batches are memory-bound on the weight read",
                  note="every weight but the input lookup tables, whose rows each token reads "
+                      "(plus the copies attention data parallelism keeps whole, read by each "
+                      "rank) "
                       "(a request's share, in its memory time: one row per sequence per step and "
                       "per computed prompt token, as wall 4's decode step)"),
         Equation(s.step_latency_time, tp_latency(), cite="thakur2005mpich",
@@ -307,6 +326,7 @@ WALL = Wall(
                  note="one layer's residual stream and FFN share per rank (wall 4's activations)"),
         Equation(s.engine_kv_pool_bytes,
                  sympy.Max(0, s.memory_reserve * s.memory_capacity - s.weight_bytes / _t
+                           - s.replicated_weight_bytes
                            - s.draft_weight_bytes / _t - s.workspace_bytes),
                  cite="vllm2025engineargs", locator="gpu_memory_utilization: the fraction of "
                  "device memory for weights, activations and KV cache (default 0.9)"),
@@ -336,7 +356,7 @@ WALL = Wall(
                  (s.weight_bytes + s.draft_weight_bytes + s.sequence_slots
                   * (s.kv_group_bytes_per_token * s.sequence_kv_tokens
                      + s.draft_kv_group_bytes_per_token * _full_context)) / _t
-                 + s.workspace_bytes,
+                 + s.replicated_weight_bytes + s.workspace_bytes,
                  cite="kwon2023vllm", locator="Fig. 1: parameters + KV cache + activations"),
         Equation(s.kv_saturation_rate,
                  saturating_rate(s.sequence_slots, _n_out_steps), cite="little1961",
@@ -377,6 +397,6 @@ WALL = Wall(
     references=("yu2022orca", "kwon2023vllm", "agrawal2024sarathi", "little1961",
                 "vllm2025engineargs", "kaplan2020scaling", "shoeybi2019megatron",
                 "thakur2005mpich", "kleinrock1975queueing", "williams2009roofline",
-                "zheng2024sglang", "leviathan2023speculative", "chen2024magicdec"),
+                "zheng2024sglang", "leviathan2023speculative", "chen2024magicdec", "trtllm2025attentiondp"),
     kind="workload",
 )

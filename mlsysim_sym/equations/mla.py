@@ -78,13 +78,15 @@ WALL = Wall(
            "latent replicated on every tensor-parallel rank; cache stored at the KV precision; "
            "wall 4's roofline, footprint and TP all-reduces otherwise.",
     equations=(
-        Equation(s.kv_elements_per_layer, _t * (_dc + _dr) * s.per_token,
+        Equation(s.kv_elements_per_layer,
+                 _t / s.attention_data_parallel * (_dc + _dr) * s.per_token,
                  cite="deepseek2024v2",
                  locator="Sec. 2.1.4, Table 1: KV cache per token (d_c + d_h^R) l elements for "
                          "MLA, against 2 n_h d_h l for MHA",
                  note="the latent c^KV and the decoupled RoPE key k^R, shared by all heads; "
                       "engines count them as one KV head (vLLM get_num_kv_heads: 1 under MLA), "
-                      "so each of the t tensor-parallel ranks holds a copy"),
+                      "so each of the t tensor-parallel ranks holds a copy (each of the "
+                      "t/d_a ranks of an attention group under attention data parallelism)"),
         Equation(s.decode_attention_width, _H * (_dc + _dr) + _H * _dc,
                  cite="deepseek2024v2",
                  locator="Sec. 2.1.2: W^UK can be absorbed into W^Q and W^UV into W^O, so keys "

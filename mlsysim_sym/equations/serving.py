@@ -121,9 +121,11 @@ add_all(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa
 
 _attention_width = s.heads * s.head_dim
 _t = s.tensor_parallel
-#: KV heads summed over a tensor-parallel group: each rank holds Max(H_kv / t, 1) heads (when t
-#: exceeds the KV heads they are replicated, every rank still reads a whole head)
-_kv_heads_group = sympy.Max(s.kv_heads, _t)
+#: KV heads summed over a tensor-parallel group: each rank holds Max(H_kv / t_a, 1) heads of its
+#: attention group's tokens (when t_a exceeds the KV heads they are replicated, every rank still
+#: reads a whole head); t_a = t / d_a, the attention's own TP degree (1 under full attention data
+#: parallelism: each rank caches every KV head of its own requests only)
+_kv_heads_group = sympy.Max(s.kv_heads, _t / s.attention_data_parallel)
 
 
 #: what the equations read from the attention variant; defined below for MHA/GQA/MQA (the MLA
@@ -263,7 +265,10 @@ WALL = Wall(
                  cite="pope2023inference", locator="Sec. 2.1, KV cache size; Sec. 3.3 multiquery",
                  note="a key and a value vector per KV head (MHA: H_kv = H; GQA, Ainslie et al.: "
                       "fewer; MQA: 1); over a TP group of t ranks each holds Max(H_kv/t, 1) heads "
-                      "(replicated when t > H_kv), so the group holds Max(H_kv, t)"),
+                      "(replicated when t > H_kv), so the group holds Max(H_kv, t); with "
+                      "attention data parallelism (d_a copies) the attention's TP degree is "
+                      "t/d_a: Max(H_kv, t/d_a) (TensorRT-LLM KVCacheManager: tp_size = 1 "
+                      "under enable_attention_dp)"),
         Equation(s.decode_attention_width, 2 * _attention_width, cite="kaplan2020scaling",
                  locator="Table 1: 2 n_layer n_ctx d_attn FLOPs per token for the attention "
                          "matmuls",

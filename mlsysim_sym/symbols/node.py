@@ -123,6 +123,21 @@ activation_bytes_per_element = declare("activation_bytes_per_element", "B", r"b_
                                        "bytes per activation element", (0.0625, 8))
 weight_bytes = declare("weight_bytes", "GB", r"M_{w}", "bytes of all weights", (0, 1e9))
 kv_cache_bytes = declare("kv_cache_bytes", "GB", r"M_{kv}", "bytes of the KV cache", (0, 1e9))
+# attention data parallelism (TensorRT-LLM enable_attention_dp): the attention runs data-parallel
+# over d_a copies inside the TP group, every weight but the sharded ones kept whole on each rank
+attention_data_parallel = declare(
+    "attention_data_parallel", "dimensionless", r"d_{a}",
+    "attention data-parallel degree inside the tensor-parallel group: 1 = attention under tensor "
+    "parallelism, t = every rank runs the attention of its own requests (TensorRT-LLM "
+    "enable_attention_dp); the attention's own TP degree is t / d_a", (1, 1e6), integer=True)
+sharded_parameters = declare(
+    "sharded_parameters", "param", r"N_{\mathrm{sh}}",
+    "weights that stay split over the TP group under attention data parallelism (the routed "
+    "experts; every other weight is kept whole on each rank)", (0.0, 1e14))
+replicated_weight_bytes = declare(
+    "replicated_weight_bytes", "GB", r"M_{w}^{\mathrm{rep}}",
+    "weight bytes each rank holds beyond its 1/t share of the weights: the copies attention "
+    "data parallelism keeps whole on every rank (0 under plain tensor parallelism)", (0, 1e9))
 # what wall 4 reads from the attention variant: wall 4 defines them for MHA/GQA/MQA, the MLA
 # record (equations/mla.py) for multi-head latent attention
 kv_elements_per_layer = declare(

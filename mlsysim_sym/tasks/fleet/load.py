@@ -20,7 +20,7 @@ from ...numeric import cached_kernel
 from ..serving import serving_system
 from ..serving import system as serving_composition
 from ...units import Q_, base_factor
-from .._core.inputs import (max_batched_tokens_magnitude, prefix_cache_magnitude, serving_inputs,
+from .._core.inputs import (attention_dp_values, max_batched_tokens_magnitude, prefix_cache_magnitude, serving_inputs,
                             speculative_values)
 from .._core.knobs import magnitude
 
@@ -64,15 +64,17 @@ def variant_of(values: dict) -> tuple:
 def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=None,
                 percentile=0.99, max_sequences=1e7, memory_reserve=None,
                 max_batched_tokens=None, stack=None, weight_bits=None, prefix_cache_hit_rate=0.0,
-                speculative=None) -> dict:
+                speculative=None, attention_dp=False) -> dict:
     """Base-unit inputs of :func:`load_kernel` for a model, chip and load (scalars or arrays);
-    ``prefix_cache_hit_rate`` and ``speculative`` as in :func:`~mlsysim_sym.serve` (checked)."""
+    ``prefix_cache_hit_rate``, ``speculative`` and ``attention_dp`` as in
+    :func:`~mlsysim_sym.serve` (checked)."""
     values = serving_inputs(m, hw, precision, tp=tp, efficiency=efficiency, stack=stack,
                             weight_bits=weight_bits)
     values["prefix_cache_hit_rate"] = checks.one(
         prefix_cache_magnitude(prefix_cache_hit_rate),
         "prefix_cache_hit_rate must be one share in [0, 1) here, such as 0.5")
     values.update(speculative_values(speculative, m, hw, tp))
+    values.update(attention_dp_values(attention_dp, m, tp))
     values["max_batched_tokens"] = max_batched_tokens_magnitude(max_batched_tokens)
     values["memory_reserve"] = _memory_reserve(memory_reserve)
     values.update(max_running_sequences=max_sequences, request_rate=lam,

@@ -105,7 +105,8 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
           percentile=0.99, precision="fp16", datacenter=None, efficiency=None,
           cloud_price=None, uncertainty=False, memory_reserve=None, max_batched_tokens=None,
           stack=None, weight_bits=None, prefill_replicas=None, decode_replicas=None,
-          kv_transfer_bandwidth=None, prefix_cache_hit_rate=0.0, speculative=None):
+          kv_transfer_bandwidth=None, prefix_cache_hit_rate=0.0, speculative=None,
+          attention_dp=False):
     """Latency, capacity, cost and carbon of a serving fleet at a request rate.
 
     Parameters
@@ -161,6 +162,13 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         sequence and runs gamma draft passes, within the continuous-batching fixed point, so the
         speed-up shrinks (and turns into a slow-down) as the load grows the running batch.
         Co-located serving only.
+    attention_dp : bool
+        Attention data parallelism inside the ``tp`` group (TensorRT-LLM
+        ``enable_attention_dp``): each chip runs the attention of its own requests and keeps
+        every weight but an MoE's routed experts whole, so each chip holds more weight bytes
+        (less room for KV cache) and reads them every step, while its KV cache holds every KV
+        head of its own requests only (no KV-head replication when ``tp`` exceeds the KV
+        heads). Default False. Co-located serving only.
 
     Returns
     -------
@@ -168,10 +176,10 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
     """
     if prefill_replicas is not None or decode_replicas is not None \
             or kv_transfer_bandwidth is not None:
-        if speculative is not None or prefix_cache_hit_rate != 0:
-            raise ValueError("speculative decoding and prefix caching are modelled for "
-                             "co-located serving; disaggregated serving (prefill_replicas, "
-                             "decode_replicas) does not take them")
+        if speculative is not None or prefix_cache_hit_rate != 0 or attention_dp:
+            raise ValueError("speculative decoding, prefix caching and attention_dp are "
+                             "modelled for co-located serving; disaggregated serving "
+                             "(prefill_replicas, decode_replicas) does not take them")
         return _disaggregated(model, hardware, replicas, uncertainty, dict(
             qps=qps, input_tokens=input_tokens, output_tokens=output_tokens,
             prefill_replicas=prefill_replicas, decode_replicas=decode_replicas, tp=tp,
@@ -186,7 +194,7 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
             datacenter=datacenter, efficiency=efficiency, cloud_price=cloud_price,
             memory_reserve=memory_reserve, max_batched_tokens=max_batched_tokens, stack=stack,
             weight_bits=weight_bits, prefix_cache_hit_rate=prefix_cache_hit_rate,
-            speculative=speculative))
+            speculative=speculative, attention_dp=attention_dp))
     m, hw = registry.model(model), registry.hardware(hardware)
     vocabulary.precision(precision)
     percentile, lam, n_in, n_out = check_load(qps, input_tokens, output_tokens, percentile)
@@ -198,7 +206,7 @@ def serve(model, hardware, *, qps, input_tokens, output_tokens, replicas=1, tp=1
         n_out=n_out, efficiency=efficiency, percentile=percentile, max_sequences=float(cap),
         memory_reserve=memory_reserve, max_batched_tokens=max_batched_tokens, stack=stack,
         weight_bits=weight_bits, prefix_cache_hit_rate=prefix_cache_hit_rate,
-        speculative=speculative)
+        speculative=speculative, attention_dp=attention_dp)
     ev = evaluate_load(values)
     devices = replicas * tp
     r = _result(ev, m, hw, replicas, tp, percentile, slots_note=batch is None,

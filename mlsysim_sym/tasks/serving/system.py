@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...numeric import cached_kernel
-from .._core.inputs import (CACHE_INPUTS, EFFICIENCY_INPUTS, HARDWARE_INPUTS, KNOB_INPUTS,
+from .._core.inputs import (ATTENTION_DP_INPUTS, CACHE_INPUTS, EFFICIENCY_INPUTS, HARDWARE_INPUTS, KNOB_INPUTS,
                             MODEL_INPUTS, PRECISION_INPUTS, SERVING_INPUTS, SPECULATIVE_INPUTS,
                             STEP_INPUTS, TP_INPUTS, with_model)
 
@@ -48,7 +48,7 @@ MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link
 #: every input of :func:`moe_kernel`, in its order (MLA: :func:`~.._core.inputs.with_model`)
 MOE_INPUTS = (MODEL_INPUTS[2:] + MOE_STRUCTURE + HARDWARE_INPUTS + PRECISION_INPUTS
               + EFFICIENCY_INPUTS + KNOB_INPUTS + MOE_EXTRA + TP_INPUTS
-              + ("unoverlapped_fraction",) + STEP_INPUTS + CACHE_INPUTS)
+              + ("unoverlapped_fraction",) + STEP_INPUTS + CACHE_INPUTS + ATTENTION_DP_INPUTS)
 #: dense output name -> the MoE system's output of the same meaning
 MOE_ALIAS = {"ttft": "moe_ttft", "time_per_output_token": "moe_time_per_output_token",
              "decode_throughput": "moe_decode_throughput", "decode_bytes": "moe_decode_bytes",
