@@ -183,7 +183,10 @@ WALL = Wall(
     regime="Steady state; Poisson arrivals split evenly over identical replicas (TP groups of t "
            "ranks); fixed prompt and output lengths; paged KV cache without preemption or "
            "swapping (a cached prefix still counted per sequence); chunked prefill within a "
-           "per-step token budget; speculative decoding with a dense draft on the same group.",
+           "per-step token budget; speculative decoding with a dense draft on the same group; "
+           "attention data parallelism (TensorRT-LLM enable_attention_dp: every weight but the "
+           "routed experts whole on each rank, each rank caching its own requests' KV heads) "
+           "with its collectives still charged as wall 4's TP all-reduces.",
     equations=(
         Equation(s.kv_group_bytes_per_token, kv_group_bytes_per_token(), cite="kwon2023vllm",
                  locator="Sec. 3: 2 (key and value) x hidden x layers x bytes per token",

@@ -143,7 +143,8 @@ replicated_weight_bytes = declare(
 kv_elements_per_layer = declare(
     "kv_elements_per_layer", "1/token", r"e_{kv}",
     "key/value-cache elements one token holds in one layer, summed over a tensor-parallel group "
-    "(MHA/GQA/MQA: 2 Max(H_kv, t) d_h; MLA: t (d_c + d_h^R), the latent held by every rank)",
+    "(MHA/GQA/MQA: 2 Max(H_kv, t/d_a) d_h; MLA: t/d_a (d_c + d_h^R), the latent held by every "
+    "rank of an attention group; d_a = 1 without attention data parallelism)",
     (0, 1e9))
 decode_attention_width = declare(
     "decode_attention_width", "dimensionless", r"w_{\mathrm{att}}^{d}",
