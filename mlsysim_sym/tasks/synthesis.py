@@ -150,7 +150,7 @@ def _known_values(m, precision, b, s) -> dict:
     known.update(zip(_in.EFFICIENCY_INPUTS, knobs.default_efficiency()))
     known.update(batch=b, prompt_length=s, context_length=s, prefill_chunk_tokens=0.0,
                  max_batched_tokens=_in.max_batched_tokens_magnitude(None),
-                 prefix_cache_hit_rate=0.0)
+                 prefix_cache_hit_rate=0.0, attention_data_parallel=1.0)
     # one chip (tensor_parallel = 1): wall 4's tensor-parallel all-reduces are exactly zero, the
     # scale-up link values only have to be finite (``given`` may override them)
     known.update(tensor_parallel=1.0,

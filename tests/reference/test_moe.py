@@ -38,7 +38,7 @@ SINGLE = dict(expert_parallel=1, link_bandwidth=Q_(50, "GB/s"), link_latency=Q_(
               unoverlapped_fraction=0.0,  # the classic roofline: max(compute, memory, a2a)
               # a pure decode step (no prompt chunk), vLLM's token budget
               prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
-              prefix_cache_hit_rate=0)
+              prefix_cache_hit_rate=0, attention_data_parallel=1)
 
 
 def evaluate(outputs, **over):

@@ -29,7 +29,7 @@ TP1 = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_laten
 CLASSIC = dict(unoverlapped_fraction=0.0)
 # a pure decode step (no prompt chunk) with vLLM's token budget on large GPUs
 STEP = dict(prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
-            prefix_cache_hit_rate=0)
+            prefix_cache_hit_rate=0, attention_data_parallel=1)
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ ENGINE = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_la
               memory_efficiency=0.8, fixed_overhead=Q_(1, "ms"),
               max_batched_tokens=Q_(8192, "token"), memory_reserve=0.9,
               max_running_sequences=1e6, latency_percentile=0.99, prefix_cache_hit_rate=0.0,
-              **NO_SPECULATION)
+              attention_data_parallel=1, sharded_parameters=Q_(0, "param"), **NO_SPECULATION)
 LOAD = dict(request_rate=Q_(10, "request/s"), serving_replicas=1,
             prompt_length=Q_(1024, "token"), output_length=Q_(128, "token"))
 

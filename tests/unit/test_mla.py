@@ -64,7 +64,7 @@ def test_kv_cache_is_the_latent_plus_the_rope_key_per_layer_replicated_over_tp()
     k = _latent_roofline().compile(["kv_cache_bytes"])
     base = dict(layers=L, kv_lora_rank=D_C, qk_rope_head_dim=D_R, batch=1,
                 context_length=Q_(1, "token"), kv_bytes_per_element=Q_(2, "B"),
-                tensor_parallel=1)
+                tensor_parallel=1, attention_data_parallel=1)
     one = k.evaluate(**base).quantity("kv_cache_bytes").to("B").magnitude
     assert one == pytest.approx(PER_TOKEN_FP16, rel=1e-12)
     # 4096 tokens x 4 sequences at 8 bits: half the bytes per token
@@ -74,6 +74,11 @@ def test_kv_cache_is_the_latent_plus_the_rope_key_per_layer_replicated_over_tp()
     # a TP group of 8 holds 8 copies (one per rank: the latent cannot be split by heads)
     tp8 = k.evaluate(**{**base, "tensor_parallel": 8}).quantity("kv_cache_bytes")
     assert tp8.to("B").magnitude == pytest.approx(8 * PER_TOKEN_FP16, rel=1e-12)
+    # attention data parallelism over the 8 (TensorRT-LLM enable_attention_dp: KV cache with
+    # tp_size = 1): each request's latent lives on its own rank only, one copy over the group
+    dp8 = k.evaluate(**{**base, "tensor_parallel": 8, "attention_data_parallel": 8})
+    assert dp8.quantity("kv_cache_bytes").to("B").magnitude == pytest.approx(PER_TOKEN_FP16,
+                                                                             rel=1e-12)
 
 
 def test_attention_flops_absorbed_in_decode_per_head_in_prefill():

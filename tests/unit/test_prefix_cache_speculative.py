@@ -68,6 +68,7 @@ def test_verification_pass_by_hand():
                   communication_efficiency=1.0, batch=64,
                   context_length=Q_(1024, "token"), prompt_length=Q_(1024, "token"),
                   prefill_chunk_tokens=Q_(0, "token"), prefix_cache_hit_rate=0.0,
+                  attention_data_parallel=1,
                   embedding_parameters=Q_(0, "param"), embedding_row_width=Q_(0, "param/token"),
                   dequantized_share=0.0,
                   draft_length=4, draft_acceptance_rate=0.7, draft_parameters=Q_(0, "param"),
@@ -164,7 +165,8 @@ def test_speculative_fixed_point_by_hand():
                      communication_efficiency=1.0, unoverlapped_fraction=0.0, compute_efficiency=0.5, memory_efficiency=0.8,
                      fixed_overhead=Q_(1, "ms"), max_batched_tokens=Q_(8192, "token"),
                      memory_reserve=0.9, max_running_sequences=1e6, latency_percentile=0.99,
-                     prefix_cache_hit_rate=0.0, draft_length=g, draft_acceptance_rate=0.7,
+                     prefix_cache_hit_rate=0.0, attention_data_parallel=1,
+                     sharded_parameters=Q_(0, "param"), draft_length=g, draft_acceptance_rate=0.7,
                      draft_parameters=Q_(n_d, "param"), draft_layers=16, draft_heads=32,
                      draft_kv_heads=8, draft_head_dim=64, draft_hidden=2048)}
     k = serving_system().compile(["loaded_step_time", "loaded_time_per_output_token",

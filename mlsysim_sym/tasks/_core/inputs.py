@@ -17,7 +17,6 @@ import numpy as np
 
 from ... import checks, registry, vocabulary
 from ...defaults import default
-from ...registry import params
 from ...symbols import info
 from ...units import Q_
 from . import knobs, memo
@@ -34,7 +33,7 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
            "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values",
-           "embedding_tables", "weight_values", "ATTENTION_DP_INPUTS", "attention_dp_values"]
+           "embedding_tables", "weight_values", "ATTENTION_DP_INPUTS"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
                 "hidden", "ffn_width", "embedding_parameters", "embedding_row_width")
@@ -48,8 +47,8 @@ STEP_INPUTS = ("prefill_chunk_tokens", "max_batched_tokens")
 #: the share of each prompt found in the prefix cache (0: none)
 CACHE_INPUTS = ("prefix_cache_hit_rate",)
 #: attention data parallelism (TensorRT-LLM enable_attention_dp): its degree d_a in the TP group
-#: (1: none) and the weights that stay sharded under it (the routed experts); see
-#: :func:`attention_dp_values`
+#: (1: none); serve's attention_dp also sets the weights that stay sharded under it (the routed
+#: experts) and each rank's copies (``tasks.fleet.load.attention_dp_values``)
 ATTENTION_DP_INPUTS = ("attention_data_parallel",)
 #: every input of the dense serving system, in the order of its compiled kernel
 SERVING_INPUTS = (MODEL_INPUTS + HARDWARE_INPUTS + PRECISION_INPUTS + EFFICIENCY_INPUTS
@@ -262,24 +261,6 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
     values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
     values.update(attention_data_parallel=1.0, sharded_parameters=0.0)  # attention under TP
     return values
-
-
-def attention_dp_values(attention_dp, model, tp) -> dict:
-    """The attention-data-parallel inputs of a serving system: ``attention_dp`` False (the
-    attention under tensor parallelism: d_a = 1) or True (TensorRT-LLM ``enable_attention_dp``:
-    every rank of the ``tp`` group runs the attention of its own requests, d_a = t; every weight
-    but an MoE's routed experts is kept whole on each rank, as TensorRT-LLM's Llama 4 keeps its
-    shared expert and dense MLPs (``overridden_tp_size=1``) and its embedding and LM head)."""
-    if not isinstance(attention_dp, (bool, np.bool_)):
-        raise ValueError(f"attention_dp must be True or False, got {attention_dp!r}")
-    if not attention_dp:
-        return {"attention_data_parallel": 1.0, "sharded_parameters": 0.0}
-    if np.ndim(tp) != 0:
-        raise ValueError("attention_dp=True needs one tensor-parallel degree (tp), not an array")
-    moe = getattr(model, "moe", None) if getattr(model, "family", None) == "moe" else None
-    routed = 0.0 if moe is None else float(
-        model.moe_layers * moe.experts * params.ffn_parameters(model, moe.expert_ffn))
-    return {"attention_data_parallel": float(tp), "sharded_parameters": routed}
 
 
 def step_magnitudes(prefill_tokens, max_batched_tokens) -> tuple:

@@ -17,14 +17,16 @@ import numpy as np
 from ... import checks
 from ...defaults import default
 from ...numeric import cached_kernel
+from ...registry import params
 from ..serving import serving_system
 from ..serving import system as serving_composition
 from ...units import Q_, base_factor
-from .._core.inputs import (attention_dp_values, max_batched_tokens_magnitude, prefix_cache_magnitude, serving_inputs,
+from .._core.inputs import (max_batched_tokens_magnitude, prefix_cache_magnitude, serving_inputs,
                             speculative_values)
 from .._core.knobs import magnitude
 
-__all__ = ["LOAD_OUTPUTS", "load_kernel", "variant_of", "load_inputs", "evaluate_load",
+__all__ = ["LOAD_OUTPUTS", "load_kernel", "variant_of", "load_inputs", "attention_dp_values",
+           "evaluate_load",
            "check_load", "whole", "positive"]
 
 #: outputs of the serving system read at a request rate
@@ -83,6 +85,24 @@ def load_inputs(m, hw, precision, *, tp, replicas, lam, n_in, n_out, efficiency=
                   output_length=magnitude("output_length", Q_(n_out, "token")),
                   latency_percentile=percentile)
     return values
+
+
+def attention_dp_values(attention_dp, model, tp) -> dict:
+    """The attention-data-parallel inputs of a serving system: ``attention_dp`` False (the
+    attention under tensor parallelism: d_a = 1) or True (TensorRT-LLM ``enable_attention_dp``:
+    every rank of the ``tp`` group runs the attention of its own requests, d_a = t; every weight
+    but an MoE's routed experts is kept whole on each rank, as TensorRT-LLM's Llama 4 keeps its
+    shared expert and dense MLPs (``overridden_tp_size=1``) and its embedding and LM head)."""
+    if not isinstance(attention_dp, (bool, np.bool_)):
+        raise ValueError(f"attention_dp must be True or False, got {attention_dp!r}")
+    if not attention_dp:
+        return {"attention_data_parallel": 1.0, "sharded_parameters": 0.0}
+    if np.ndim(tp) != 0:
+        raise ValueError("attention_dp=True needs one tensor-parallel degree (tp), not an array")
+    moe = getattr(model, "moe", None) if getattr(model, "family", None) == "moe" else None
+    routed = 0.0 if moe is None else float(
+        model.moe_layers * moe.experts * params.ffn_parameters(model, moe.expert_ffn))
+    return {"attention_data_parallel": float(tp), "sharded_parameters": routed}
 
 
 def _memory_reserve(value) -> float:

@@ -202,6 +202,7 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
                                                             kw["max_batched_tokens"])))
     values["prefix_cache_hit_rate"] = _in.prefix_cache_magnitude(kw["prefix_cache_hit_rate"])
+    values["attention_data_parallel"] = 1.0   # the attention under TP (serve: attention_dp)
     values.update(_tp_values(hw, values["tensor_parallel"], efficiency))
     vectorised = _check_sweep(values)
     values = {**_in.cached(_model_values, m), **roofs, **values}
