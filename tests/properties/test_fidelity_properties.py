@@ -31,6 +31,8 @@ inputs = st.fixed_dictionaries({
     # a decode step may carry a prompt chunk within the engine's token budget (tokens)
     "prefill_chunk_tokens": st.integers(0, 4096), "max_batched_tokens": st.integers(1, 65536),
     "prefix_cache_hit_rate": st.floats(0, 0.99, **fin),
+    # the attention under tensor parallelism (serve's attention_dp is tested on its own)
+    "attention_data_parallel": st.just(1.0),
     "prompt_length": st.integers(1, 32768),
 })
 

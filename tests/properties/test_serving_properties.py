@@ -38,6 +38,8 @@ inputs = st.fixed_dictionaries({
     "prefill_chunk_tokens": st.integers(0, 8192), "max_batched_tokens": st.integers(1, 65536),
     # a share of the prompt found in the prefix cache (its prefill skipped)
     "prefix_cache_hit_rate": st.floats(0.0, 0.99, **positive),
+    # the attention under tensor parallelism (serve's attention_dp is tested on its own)
+    "attention_data_parallel": st.just(1.0),
     # untied input lookup tables: a share of the weights, read one row of d per token
     "embedding_share": st.floats(0.0, 0.3, **positive),
     # weight-only quantisation (weights dequantised by a compute-bound pass) or not

@@ -30,7 +30,8 @@ BASE = dict(parameters=8.03e9, active_parameters=8.03e9, layers=32, heads=32, kv
             # the shorter roof is 30% exposed (Max + 0.3 Min): round trips cover the new term
             unoverlapped_fraction=0.3,
             # a pure decode step (no prompt chunk) within vLLM's token budget
-            prefill_chunk_tokens=0, max_batched_tokens=8192, prefix_cache_hit_rate=0.0)
+            prefill_chunk_tokens=0, max_batched_tokens=8192, prefix_cache_hit_rate=0.0,
+            attention_data_parallel=1.0)
 UNKNOWNS = ["memory_bandwidth", "peak_flops", "batch", "context_length", "parameters",
             "memory_efficiency", "compute_efficiency"]
 OUTPUTS = ["time_per_output_token", "ttft", "memory_footprint", "kv_cache_bytes"]

@@ -54,7 +54,8 @@ FIXED = dict(bytes_per_parameter=2, kv_bytes_per_element=2, activation_bytes_per
              fixed_overhead=0.0, embedding_parameters=0.0, embedding_row_width=0.0,
              dequantized_share=0.0,
              # a pure decode step (no prompt chunk) within vLLM's token budget
-             prefill_chunk_tokens=0, max_batched_tokens=8192, prefix_cache_hit_rate=0.0)
+             prefill_chunk_tokens=0, max_batched_tokens=8192, prefix_cache_hit_rate=0.0,
+             attention_data_parallel=1.0)
 
 
 @settings(max_examples=300, deadline=None)
