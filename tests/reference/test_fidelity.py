@@ -47,7 +47,7 @@ LLAMA3_8B_H100 = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e
                       unoverlapped_fraction=0.0,  # the classic roofline
                       # a pure decode step within vLLM's token budget
                       prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
-                      prefix_cache_hit_rate=0)
+                      prefix_cache_hit_rate=0, attention_data_parallel=1)
 
 
 def evaluate(system, outputs, **values):

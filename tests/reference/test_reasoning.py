@@ -68,6 +68,7 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
                   # a pure decode step within vLLM's token budget
                   prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
                   prompt_length=Q_(1500, "token"), prefix_cache_hit_rate=0.0,
+                  attention_data_parallel=1,
                   # every weight read whole (no untied lookup table), stored at the compute width
                   embedding_parameters=0, embedding_row_width=0, dequantized_share=0.0)
     one = evaluate(S, ["reasoning_latency"], batch=1, reasoning_samples=1, concurrent_samples=1,
