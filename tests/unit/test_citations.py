@@ -34,7 +34,9 @@ def test_latex_of_wall_system_and_expression():
     r = ms.predict("llama-3-8b", "h100")
     assert r"T_{\mathrm{TPOT}}" in ms.latex(r)
     expr = r.system.expr("kv_cache_bytes")
-    # over a TP group of t ranks the KV heads are replicated when t exceeds them
-    assert ms.latex(expr) == r"2\,B\,S\,d_{h}\,b_{kv}\,L\,\max\left(H_{kv}, t\right)"
+    # over a TP group of t ranks the KV heads are replicated when the attention's TP degree
+    # t / d_a exceeds them (d_a: attention data parallelism, 1 without it)
+    assert ms.latex(expr) == (r"2\,B\,S\,d_{h}\,b_{kv}\,L\,\max\left(H_{kv}, "
+                              r"\frac{t}{d_{a}}\right)")
     assert ms.latex(sympy.diff(expr, ms.symbols.batch)) == \
-        r"2\,S\,d_{h}\,b_{kv}\,L\,\max\left(H_{kv}, t\right)"
+        r"2\,S\,d_{h}\,b_{kv}\,L\,\max\left(H_{kv}, \frac{t}{d_{a}}\right)"

@@ -24,7 +24,8 @@ def test_serving_latex_has_kv_cache_and_roofline():
     tex = walls.serving.latex()
     # the KV cache reads the cached elements per token and layer e_kv, which wall 4 defines for
     # MHA/GQA/MQA (the MLA record defines it for multi-head latent attention)
-    assert r"e_{kv} &= 2\,d_{h}\,\max\left(H_{kv}, t\right)" in tex
+    # the attention's own TP degree t / d_a (d_a: attention data parallelism, 1 without it)
+    assert r"e_{kv} &= 2\,d_{h}\,\max\left(H_{kv}, \frac{t}{d_{a}}\right)" in tex
     # ... for the tokens of the attention span, the context S under full attention (the
     # sliding-window record bounds it by the window)
     assert r"S_{\mathrm{att}} &= S" in tex
