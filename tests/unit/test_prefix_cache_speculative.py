@@ -260,14 +260,18 @@ def test_prefix_cache_raises_the_saturation_rate_of_a_prompt_heavy_load():
 # decode step, TPOT 11.58 -> 11.21 ms; 70B 0.1% of its weights, 28.25 -> 28.07 ms); re-recorded
 # again when issue 17 refitted the defaults on 258 measurements (8B TPOT 11.21 -> 11.98 ms,
 # 70B TP4 21.45 -> 25.97 ms: the fitted per-all-reduce latency rose to ~22 us)
-MAIN = {"predict_8b_ttft": 1.814739099457133, "predict_8b_tpot": 0.011981579255077365,
+# re-recorded once more at the 2026-12 refit (matmul ceiling, MoE routing, per-call all-reduce
+# cost, attention DP; 8B TTFT 1.815 -> 1.787 s, TPOT 11.98 -> 11.90 ms, 70B TP4 24.83 -> 25.00 ms).
+# A refit moves these by design; what the test guards is that switching the features off is the
+# main path, at a tolerance (not bit for bit: another CPU's libm may differ in the last digits)
+MAIN = {"predict_8b_ttft": 1.78674348793315, "predict_8b_tpot": 0.011897285109390329,
         # TP4 on H100 NVSwitch: the engine's one-shot all-reduce (1 synchronisation, not the
         # ring's 6) since the serving all-reduce change; 0.02806617907473196 with the ring;
         # 0.02597413442590428 before the fixed cost per call got its own term (each call now
         # pays allreduce_fixed_time plus nvlink-4's NCCL-derived 1.31 us per synchronisation,
         # no longer 21.4 us per synchronisation: the 512 KB two-shot's second one is cheaper)
-        "predict_70b_tpot": 0.024827711432249933, "serve_8b_capacity": 25.225123227173665,
-        "serve_8b_ttft": 0.036621733910323466, "serve_8b_tpot": 0.013298940738309872}
+        "predict_70b_tpot": 0.024995114522635718, "serve_8b_capacity": 25.493677533061188,
+        "serve_8b_ttft": 0.03606586302239323, "serve_8b_tpot": 0.013032332642797444}
 
 
 def test_no_prefix_cache_and_no_speculation_give_main_numbers():
@@ -280,7 +284,7 @@ def test_no_prefix_cache_and_no_speculation_give_main_numbers():
            "serve_8b_ttft": r.ttft.to("s").magnitude,
            "serve_8b_tpot": r.time_per_output_token.to("s").magnitude}
     for key, want in MAIN.items():
-        assert got[key] == pytest.approx(want, rel=1e-13), key
+        assert got[key] == pytest.approx(want, rel=1e-9), key
     explicit = ms.predict("llama-3-8b", "h100", batch=16, seq_len=4096, prefix_cache_hit_rate=0.0)
     assert explicit.value("ttft") == p.value("ttft")
 
