@@ -49,11 +49,7 @@ def measured_latency(hardware):
 @lru_cache(maxsize=128)
 def _scale_up_fabric(hw_name):
     found = None
-    for node in registry.list_nodes():
-        node = registry.node(node) if isinstance(node, str) else node
-        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
-        if getattr(acc, "name", None) != hw_name or fabric is None:
-            continue
+    for node, fabric in _fabrics_of(hw_name):
         if getattr(fabric, "peer_access", False):
             return fabric
         found = found or fabric
@@ -96,14 +92,19 @@ def scale_up_domain(hardware):
 @lru_cache(maxsize=128)
 def _scale_up_domain(hw_name):
     best = None
-    for node in registry.list_nodes():
-        node = registry.node(node) if isinstance(node, str) else node
-        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
-        if acc is None or getattr(acc, "name", None) != hw_name or fabric is None:
-            continue
+    for node, fabric in _fabrics_of(hw_name):
         if getattr(fabric, "topology", None) not in ("switch", "all-to-all"):
             return None
         size = int(node.accelerators_per_node)
         if best is None or size > best[0]:
             best = (size, node.name)
     return best
+
+
+def _fabrics_of(hw_name):
+    """(node, its scale-up fabric) for each registry node built from the chip ``hw_name``."""
+    for node in registry.list_nodes():
+        node = registry.node(node) if isinstance(node, str) else node
+        acc, fabric = getattr(node, "accelerator", None), getattr(node, "scale_up_fabric", None)
+        if acc is not None and getattr(acc, "name", None) == hw_name and fabric is not None:
+            yield node, fabric
