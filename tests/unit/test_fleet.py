@@ -103,3 +103,17 @@ def test_bad_input(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         size_fleet("llama-3-8b", "h100", **args)
+
+
+def test_an_infeasible_serve_says_why_in_its_headline_and_dict():
+    """Both ways a fleet fails: no sequence fits (Llama 4 Maverick's ~800 GB of bf16 weights
+    on 8 x 80 GB), and a request rate above what one replica saturates at."""
+    mem = ms.serve("llama-4-maverick", "h100", tp=8, qps=5, input_tokens=128, output_tokens=2048)
+    assert mem.feasible is False and mem.bottleneck == "Memory"
+    assert mem.to_dict()["reason"].startswith("memory:")
+    assert "infeasible: memory:" in mem.headline() and "GB" in mem.headline()
+    hot = ms.serve("llama-3-8b", "h100", qps=500, input_tokens=1024, output_tokens=512)
+    assert hot.feasible is False and hot.bottleneck == "Tail latency"
+    assert "saturation rate" in hot.to_dict()["reason"] and "replicas" in hot.headline()
+    ok = ms.serve("llama-3-8b", "h100", qps=1, input_tokens=1024, output_tokens=512)
+    assert ok.feasible and "reason" not in ok.to_dict()

@@ -86,6 +86,17 @@ class ServeResult(Result):
         """The composed system the fleet was evaluated with (the serving system at a load)."""
         return load_kernel(latent_attention(self.model), sliding_window(self.model)).system
 
+    def _reason(self) -> str:
+        """Why a scalar fleet is infeasible, in words (the headline prints it)."""
+        if self.bottleneck == "Memory":
+            return (f"memory: not one sequence's KV cache at full context fits beside the "
+                    f"weights on {self.tp} x {self.hardware.name} (engine footprint "
+                    f"{self.memory_footprint.to('GB'):.4g~P}; try more tp, a lower precision or "
+                    "shorter requests)")
+        return (f"tail latency: the request rate reaches the saturation rate of "
+                f"{self.saturation:.4g~P} per replica, so the queue grows without bound (add "
+                "replicas or lower qps)")
+
     def to_dict(self) -> dict:
         """JSON-ready dict: quantities as ``{"value", "unit"}``, model and chip by name."""
         d = {"model": self.model.name, "hardware": self.hardware.name}
@@ -96,6 +107,8 @@ class ServeResult(Result):
                   "carbon"):
             d[k] = quantity_json(getattr(self, k))
         d["notes"] = list(self.notes)
+        if self.feasible is False:
+            d["reason"] = self._reason()
         if self.bands:
             d["bands"] = {k: b.to_dict() for k, b in self.bands.items()}
         return d
