@@ -153,6 +153,10 @@ class Kernel:
     input_names: tuple
     branch_kind: dict
     _branch_slots: list
+    #: ``{slot: input indices}``: results of a kernel compiled with ``fixed`` inputs that no
+    #: longer depend on those inputs (a folded term: 0); a vectorised evaluation broadcasts them
+    #: to the shape the unspecialised kernel gives (:meth:`_widened`)
+    _widen: dict = {}
 
     def _index(self):
         self._single: dict = {}
@@ -178,7 +182,23 @@ class Kernel:
         if fn is None:
             fn = self._single[name] = self._single_fn(self._slot_of[name])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return fn(*magnitudes)
+            out = fn(*magnitudes)
+        if self._widen:
+            out = self._widened([self._slot_of[name]], [out], magnitudes)[0]
+        return out
+
+    def _widened(self, slots, results, magnitudes) -> list:
+        """``results`` (of ``slots``) with those in :attr:`_widen` broadcast to the shape of the
+        inputs they stand for, as float arrays (what the unspecialised kernel returns)."""
+        results = list(results)
+        for k, slot in enumerate(slots):
+            lost = self._widen.get(slot)
+            if lost:
+                v = results[k]
+                shape = np.broadcast_shapes(np.shape(v), *(np.shape(magnitudes[i]) for i in lost))
+                if shape != np.shape(v):
+                    results[k] = np.broadcast_to(np.asarray(v, dtype=float), shape).copy()
+        return results
 
     def many(self, names, magnitudes, block=None) -> list:
         """Several outputs (or branch arguments) on numpy arrays in one kernel call (``block``:
@@ -207,7 +227,10 @@ class Kernel:
                         return [out[i] for i in _slots]
             self._many[names] = fn
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return _blocked(fn, magnitudes, block) if block else fn(*magnitudes)
+            out = _blocked(fn, magnitudes, block) if block else fn(*magnitudes)
+        if self._widen:
+            out = self._widened([self._slot_of[n] for n in names], out, magnitudes)
+        return out
 
     def _numpy_source(self):
         """The numpy kernel's generated source (the :func:`_source` entry), or None."""
@@ -223,7 +246,10 @@ class Kernel:
                 vectorised = True  # numpy gives inf/nan instead of raising
                 magnitudes = [np.asarray(m, dtype=float) for m in magnitudes]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return self._kernel(True)(*magnitudes)
+            out = self._kernel(True)(*magnitudes)
+        if self._widen:
+            out = self._widened(range(len(out)), out, magnitudes)
+        return out
 
     def to_base_inputs(self, values: dict) -> list:
         """Convert {input name: quantity | quantity string | number in declared unit} to magnitudes."""
@@ -270,7 +296,11 @@ class Compiled(Kernel):
     or :meth:`evaluate` with keyword quantities / numbers in each symbol's declared unit.
     """
 
-    def __init__(self, system, outputs, inputs=None):
+    def __init__(self, system, outputs, inputs=None, fixed=None):
+        """``fixed``: ``{input name: number}`` substituted before compiling (a specialised
+        kernel: Max/Min of numbers fold, terms multiplied by zero vanish); the kernel still takes
+        every input, in the same order, and gives the same numbers wherever the inputs hold
+        those values."""
         import sympy
         from .symbols import is_constant
         self.system = system
@@ -299,6 +329,9 @@ class Compiled(Kernel):
                                  + ", ".join(sorted(m.name for m in missing)))
         self.input_names = tuple(s.name for s in input_syms)
         self._input_syms = input_syms
+        self._widen = {}
+        if fixed:
+            exprs = self._specialise(exprs, fixed)
         consts = constant_values(exprs)
         # rebuilding Max/Min nodes with evaluation on runs sympy's pairwise simplification of
         # every argument (minutes for the continuous-batching fixed point); the substitution of
@@ -308,6 +341,25 @@ class Compiled(Kernel):
         self._math = None
         self._numpy = None
         self._index()
+
+    def _specialise(self, exprs, fixed) -> list:
+        """``exprs`` with the ``fixed`` inputs' values substituted (evaluated, so that the
+        Max/Min and products they decide fold); records in :attr:`_widen` the results that lose
+        an input that way."""
+        import sympy
+        values = {self.system.symbol(n): (sympy.Integer(int(v)) if float(v).is_integer()
+                                          else sympy.Float(v)) for n, v in fixed.items()}
+        index = {s: i for i, s in enumerate(self._input_syms)}
+        out = []
+        for slot, e in enumerate(exprs):
+            new = e.xreplace(values)
+            if new.is_Number:
+                new = sympy.Float(new)     # a float, as the unspecialised kernel computes
+            lost = (e.free_symbols - new.free_symbols) - set(values)
+            if any(s in index for s in lost):
+                self._widen[slot] = tuple(sorted(index[s] for s in lost if s in index))
+            out.append(new)
+        return out
 
     # lazily generated kernels ------------------------------------------------------------
     def _kernel(self, vectorised: bool):
@@ -340,6 +392,7 @@ class Compiled(Kernel):
                 "branch_kind": dict(self.branch_kind),
                 "branch_slots": [list(s) for s in self._branch_slots],
                 "units": {n: self.unit_of(n) for n in self.output_names},
+                "widen": {str(k): list(v) for k, v in self._widen.items()},
                 "kernels": {"math": None, "numpy": None, "single": {}}}
 
     def part_function(self, part):
@@ -534,6 +587,12 @@ class CachedKernel(Kernel):
         if not isinstance(self._kernels, dict) or not isinstance(self._kernels.get("single"),
                                                                  dict):
             raise ValueError("malformed kernel payload (kernels)")
+        widen = payload.get("widen", {})
+        if not isinstance(widen, dict) or not all(
+                isinstance(v, list) and all(isinstance(i, int) and 0 <= i < len(self.input_names)
+                                            for i in v) for v in widen.values()):
+            raise ValueError("malformed kernel payload (widen)")
+        self._widen = {int(k): tuple(v) for k, v in widen.items()}
         self._math = self._numpy = None
         self._what, self._fill, self._system = what, fill, system
         self._index()
@@ -585,14 +644,16 @@ class CachedKernel(Kernel):
             return info(name).unit
 
 
-def compile_system(system, outputs, inputs=None) -> Compiled:
-    """Compile (and cache) ``outputs`` of ``system``."""
+def compile_system(system, outputs, inputs=None, fixed=None) -> Compiled:
+    """Compile (and cache) ``outputs`` of ``system`` (``fixed``: see :class:`Compiled`)."""
     if isinstance(outputs, str):
         outputs = (outputs,)
-    key = (system.key, tuple(str(o) for o in outputs), None if inputs is None else tuple(inputs))
+    fixed = dict(fixed or {})
+    key = (system.key, tuple(str(o) for o in outputs), None if inputs is None else tuple(inputs),
+           tuple(sorted(fixed.items())))
     hit = _CACHE.get(key)
     if hit is None:
-        hit = _CACHE[key] = Compiled(system, outputs, inputs)
+        hit = _CACHE[key] = Compiled(system, outputs, inputs, fixed)
     return hit
 
 
@@ -602,7 +663,7 @@ KERNEL_SOURCES = ("equations/*.py", "symbols/*.py", "units.py", "units.txt", "sy
 _KERNELS: dict = {}
 
 
-def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Kernel:
+def cached_kernel(name: str, outputs, inputs, build_system, *, depends=(), fixed=None) -> Kernel:
     """The kernel of ``outputs`` (from ``inputs``, or every input they need when None) of the
     system ``build_system()`` composes, from the disk cache when it holds it.
 
@@ -613,22 +674,26 @@ def cached_kernel(name: str, outputs, inputs, build_system, *, depends=()) -> Ke
     :data:`KERNEL_SOURCES`, the file defining ``build_system`` and ``depends`` (more paths), so
     editing an equation, a symbol or the composition rebuilds the kernel. With the disk cache
     off (``MLSYSIM_CACHE_DIR=""``, or no home directory) this is
-    ``build_system().compile(outputs, inputs)``.
+    ``compile_system(build_system(), outputs, inputs, fixed)``. ``fixed`` (``{input name:
+    number}``): a kernel specialised to those values (:class:`Compiled`), part of the entry's
+    identity, so it never stands for the general kernel.
     """
     outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
     inputs = None if inputs is None else tuple(inputs)
-    ident = (name, outputs, inputs)
+    fixed = tuple(sorted((fixed or {}).items()))
+    ident = (name, outputs, inputs) + ((("fixed",) + fixed,) if fixed else ())
     hit = _KERNELS.get(ident)
     if hit is not None:
         return hit
     if cache.directory() is None:
-        hit = _KERNELS[ident] = build_system().compile(outputs, inputs)
+        hit = _KERNELS[ident] = compile_system(build_system(), outputs, inputs, dict(fixed))
         return hit
     identity = repr(ident)
     fn = inspect.unwrap(build_system)
     files = tuple(depends) + ((fn.__code__.co_filename,) if hasattr(fn, "__code__") else ())
     key = cache.fingerprint(identity, KERNEL_SOURCES, files)
-    entry = _Entry(identity, key, lambda: build_system().compile(outputs, inputs))
+    entry = _Entry(identity, key, lambda: compile_system(build_system(), outputs, inputs,
+                                                         dict(fixed)))
     payload = cache.read("kernels", identity, key)
     if payload is not None:
         try:

@@ -216,7 +216,9 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
         values = {**_in.cached(moe_magnitudes, m, hw), **values}
         kernel, alias = moe_kernel(*variant), MOE_ALIAS
     else:
-        kernel, alias = serving_kernel(*variant), None
+        # one device (a scalar tp of 1): the kernel with the TP terms folded away
+        one = np.ndim(values["tensor_parallel"]) == 0 and values["tensor_parallel"] == 1
+        kernel, alias = serving_kernel(*variant, one_device=one), None
     order = kernel.input_names
     args = _in.args(values, order)
     rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency), speculative)
