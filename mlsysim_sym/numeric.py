@@ -350,9 +350,19 @@ class Compiled(Kernel):
         values = {self.system.symbol(n): (sympy.Integer(int(v)) if float(v).is_integer()
                                           else sympy.Float(v)) for n, v in fixed.items()}
         index = {s: i for i, s in enumerate(self._input_syms)}
+        memo = dict(values)   # each shared subexpression rebuilt once (xreplace: once per use)
+
+        def fold(e):
+            r = memo.get(e)
+            if r is None:
+                args = [fold(a) for a in e.args]
+                r = memo[e] = (e.func(*args) if any(a is not b for a, b in zip(args, e.args))
+                               else e)
+            return r
+
         out = []
         for slot, e in enumerate(exprs):
-            new = e.xreplace(values)
+            new = fold(e)
             if new.is_Number:
                 new = sympy.Float(new)     # a float, as the unspecialised kernel computes
             lost = (e.free_symbols - new.free_symbols) - set(values)
