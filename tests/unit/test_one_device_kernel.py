@@ -1,8 +1,10 @@
-"""The serving kernel specialised to one device (tensor_parallel = attention_data_parallel = 1).
+"""The serving kernels specialised to one device (tensor_parallel = attention_data_parallel = 1)
+and to unquantised weights (dequantized_share = 0).
 
-``predict`` with a scalar ``tp`` of 1 runs :func:`serving_kernel(..., one_device=True)`: the
-serving system with those inputs substituted before compiling, so the all-reduce terms and the
-TP Max/Min fold away. It must give the general kernel's numbers (rel 1e-12, every output and
+``predict`` with a scalar ``tp`` of 1 runs :func:`serving_kernel(..., one_device=True)` (and
+``unquantised=True`` at a precision without weight-only quantisation): the serving system with
+those inputs substituted before compiling, so the all-reduce terms, the TP Max/Min and the
+dequantisation step fold away. It must give the general kernel's numbers (rel 1e-12, every output and
 every branch argument) wherever those inputs are 1, the same shapes in a sweep, and never share
 a cache entry with the general kernel.
 """
@@ -50,25 +52,29 @@ def test_one_device_kernel_equals_the_general_kernel(model, chip, batch, seq, pr
     at random points with tp = 1 and no attention DP (the dequantised share and the prompt
     chunk cover the dequantisation step on both sides of its threshold)."""
     variant = _variant(model)
-    general, special = serving.serving_kernel(*variant), serving.serving_kernel(
-        *variant, one_device=True)
-    assert special.input_names == general.input_names
-    assert special.output_names == general.output_names
-    assert special.branch_kind == general.branch_kind
+    general = serving.serving_kernel(*variant)
+    specials = [serving.serving_kernel(*variant, one_device=True)] + (
+        [serving.serving_kernel(*variant, one_device=True, unquantised=True),
+         serving.serving_kernel(*variant, unquantised=True)] if share == 0 else [])
+    for special in specials:
+        assert special.input_names == general.input_names
+        assert special.output_names == general.output_names
+        assert special.branch_kind == general.branch_kind
     values = _base(model, chip)
     values.update(batch=float(batch), context_length=float(seq), prompt_length=float(prompt),
                   prefill_chunk_tokens=chunk, prefix_cache_hit_rate=hit,
                   dequantized_share=share, compute_efficiency=eff, unoverlapped_fraction=phi)
     assert values["tensor_parallel"] == 1 and values["attention_data_parallel"] == 1
     args = [values[n] for n in general.input_names]
-    for got, want in zip(special.raw(*args), general.raw(*args)):
-        _close(got, want)
     # and on arrays (the numpy kernels), shapes included
-    args = [np.array([v, 2 * v]) if n in ("batch", "prefill_chunk_tokens") else v
-            for n, v in zip(general.input_names, args)]
-    for got, want in zip(special.raw(*args), general.raw(*args)):
-        _close(got, want)
-        assert np.shape(got) == np.shape(want)
+    arrays = [np.array([v, 2 * v]) if n in ("batch", "prefill_chunk_tokens") else v
+              for n, v in zip(general.input_names, args)]
+    for special in specials:
+        for got, want in zip(special.raw(*args), general.raw(*args)):
+            _close(got, want)
+        for got, want in zip(special.raw(*arrays), general.raw(*arrays)):
+            _close(got, want)
+            assert np.shape(got) == np.shape(want)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -81,7 +87,8 @@ def test_predict_at_tp_1_runs_the_one_device_kernel_with_the_general_numbers(mod
     outputs, bottleneck and to_dict equal the general kernel's on the same inputs."""
     for _ in range(2):                       # the second call takes the memoised hot path
         r = ms.predict(model, "h100", **kw)
-        special = serving.serving_kernel(*_variant(model), one_device=True)
+        special = serving.serving_kernel(*_variant(model), one_device=True,
+                                         unquantised=r.base_inputs()["dequantized_share"] == 0)
         assert r._ev.compiled is special
         general = serving.serving_kernel(*_variant(model))
         ev = general.lazy([r.base_inputs()[n] for n in general.input_names])
@@ -95,8 +102,10 @@ def test_predict_at_tp_1_runs_the_one_device_kernel_with_the_general_numbers(mod
 
 def test_tp_above_1_and_tp_arrays_run_the_general_kernel():
     general = serving.serving_kernel()
-    assert ms.predict("llama-3-70b", "h100", tp=4)._ev.compiled is general
-    assert ms.predict("llama-3-70b", "h100", tp=np.array([1, 2, 4]))._ev.compiled is general
+    unquantised = serving.serving_kernel(unquantised=True)
+    assert ms.predict("llama-3-70b", "h100", tp=4)._ev.compiled is unquantised
+    assert ms.predict("llama-3-70b", "h100", tp=np.array([1, 2, 4]))._ev.compiled is unquantised
+    assert ms.predict("llama-3-70b", "h100", tp=4, weight_bits=4)._ev.compiled is general
 
 
 def test_a_tp_1_sweep_equals_the_general_kernel_output_by_output():
@@ -105,7 +114,7 @@ def test_a_tp_1_sweep_equals_the_general_kernel_output_by_output():
     batch = np.arange(1.0, 2049.0)
     seq = np.array([[512.0], [8192.0], [65536.0]])
     r = ms.predict("llama-3-8b", "h100", batch=batch, seq_len=seq)
-    assert r._ev.compiled is serving.serving_kernel(one_device=True)
+    assert r._ev.compiled is serving.serving_kernel(one_device=True, unquantised=True)
     general = serving.serving_kernel()
     ev = general.lazy([r.base_inputs()[n] for n in general.input_names])
     r.prefetch()
@@ -129,7 +138,7 @@ def test_serve_at_tp_1_is_unchanged_by_the_one_device_kernel():
     s = ms.serve("llama-3-8b", "h100", qps=1, input_tokens=512, output_tokens=128)
     assert s.feasible in (True, False)
     p = ms.predict("llama-3-8b", "h100", batch=1, seq_len=512)
-    assert p._ev.compiled is serving.serving_kernel(one_device=True)
+    assert p._ev.compiled is serving.serving_kernel(one_device=True, unquantised=True)
     assert p.value("tp_decode_comm_time") == 0.0 and p.value("tp_prefill_comm_time") == 0.0
 
 

@@ -216,9 +216,11 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
         values = {**_in.cached(moe_magnitudes, m, hw), **values}
         kernel, alias = moe_kernel(*variant), MOE_ALIAS
     else:
-        # one device (a scalar tp of 1): the kernel with the TP terms folded away
-        one = np.ndim(values["tensor_parallel"]) == 0 and values["tensor_parallel"] == 1
-        kernel, alias = serving_kernel(*variant, one_device=one), None
+        # one device (a scalar tp of 1), no weight-only quantisation: the kernel with the TP
+        # terms, the dequantisation step folded away
+        t, q = values["tensor_parallel"], values["dequantized_share"]
+        kernel, alias = serving_kernel(*variant, one_device=np.ndim(t) == 0 and t == 1,
+                                       unquantised=np.ndim(q) == 0 and q == 0), None
     order = kernel.input_names
     args = _in.args(values, order)
     rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency), speculative)

@@ -25,7 +25,7 @@ from .._core.inputs import (ATTENTION_DP_INPUTS, CACHE_INPUTS, EFFICIENCY_INPUTS
                             STEP_INPUTS, TP_INPUTS, with_model)
 
 __all__ = ["OUTPUTS", "SERVING_INPUTS", "MOE_STRUCTURE", "MOE_EXTRA", "MOE_INPUTS", "MOE_ALIAS",
-           "MOE_OUTPUTS", "ONE_DEVICE", "PER_TOKEN", "SPECULATIVE_ALIAS", "SPECULATIVE_EXTRA",
+           "MOE_OUTPUTS", "ONE_DEVICE", "UNQUANTISED", "PER_TOKEN", "SPECULATIVE_ALIAS", "SPECULATIVE_EXTRA",
            "SPECULATIVE_OUTPUTS", "serving_system", "moe_serving_system", "per_token_system",
            "serving_kernel", "moe_kernel", "speculative_kernel", "per_token_kernel",
            "attention_records", "variant_name", "disaggregated_system"]
@@ -162,25 +162,29 @@ def _moe_serving_system(latent: bool, windowed: bool):
 
 #: the inputs of one device: no tensor parallelism, no attention data parallelism
 ONE_DEVICE = {"tensor_parallel": 1, "attention_data_parallel": 1}
+#: weights stored at the activation width: no weight-only dequantisation pass
+UNQUANTISED = {"dequantized_share": 0}
 
 
-def serving_kernel(latent: bool = False, windowed: bool = False, one_device: bool = False):
+def serving_kernel(latent: bool = False, windowed: bool = False, one_device: bool = False,
+                   unquantised: bool = False):
     """:func:`serving_system` compiled: :data:`OUTPUTS` from :data:`SERVING_INPUTS` (MLA: the
     latent dimensions in place of ``kv_heads`` and ``head_dim``; sliding window: the window
     inputs after the model's shape; ``.input_names`` says), from the disk cache of generated
     kernels (no sympy, no walls built when it holds it). ``one_device=True``: the kernel
-    specialised to :data:`ONE_DEVICE` (the all-reduce terms and the TP Max/Min folded away;
-    the same inputs and, where ``tensor_parallel`` and ``attention_data_parallel`` are 1, the
-    same outputs), what a prediction on one chip runs."""
-    return _serving_kernel(bool(latent), bool(windowed), bool(one_device))
+    specialised to :data:`ONE_DEVICE` (the all-reduce terms and the TP Max/Min folded away),
+    ``unquantised=True`` to :data:`UNQUANTISED` (the dequantisation step folded away): the
+    same inputs and, where those inputs hold those values, the same outputs; what a
+    prediction on one chip (at a precision without weight-only quantisation) runs."""
+    return _serving_kernel(bool(latent), bool(windowed), bool(one_device), bool(unquantised))
 
 
-@lru_cache(maxsize=8)
-def _serving_kernel(latent: bool, windowed: bool, one_device: bool):
+@lru_cache(maxsize=16)
+def _serving_kernel(latent: bool, windowed: bool, one_device: bool, unquantised: bool):
+    fixed = {**(ONE_DEVICE if one_device else {}), **(UNQUANTISED if unquantised else {})}
     return cached_kernel(variant_name("serving", latent, windowed), OUTPUTS,
                          with_model(SERVING_INPUTS, latent, windowed),
-                         lambda: serving_system(latent, windowed),
-                         fixed=ONE_DEVICE if one_device else None)
+                         lambda: serving_system(latent, windowed), fixed=fixed or None)
 
 
 def speculative_kernel(latent: bool = False, windowed: bool = False):
