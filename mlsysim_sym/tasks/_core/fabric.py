@@ -66,7 +66,7 @@ def link_rest(hardware, measured=True) -> tuple:
     lat = (measured_latency(hardware) if measured else None) or hardware.scale_up_latency \
         or default(variant_name("scale_up_latency", regime="serve"))
     return (magnitude("scale_up_latency", lat), peer_access(hardware),
-            knobs.allreduce_fixed_time(None))
+            knobs.allreduce_fixed_time())
 
 
 def tp_overrides(values, efficiency) -> dict:

@@ -140,12 +140,10 @@ def _communication_default() -> float:
                      default(variant_name("communication_efficiency", regime="serve")))
 
 
-def allreduce_fixed_time(efficiency):
-    """Fixed cost of one serving all-reduce call (launch + cross-device synchronisation), base
-    magnitude: ``efficiency={"allreduce_fixed_time": ..}`` (us) or the calibrated default."""
-    if isinstance(efficiency, dict) and efficiency.get("allreduce_fixed_time") is not None:
-        return checks.quantity("allreduce_fixed_time", efficiency["allreduce_fixed_time"], "us",
-                               low=0.0)
+def allreduce_fixed_time():
+    """Calibrated fixed cost of one serving all-reduce call (launch + cross-device
+    synchronisation), base magnitude; ``efficiency={"allreduce_fixed_time": ..}`` overrides it
+    in :func:`..fabric.tp_overrides`, with the link latency."""
     return _allreduce_fixed_default()
 
 

@@ -24,7 +24,7 @@ _ADAM_MOMENTS, _FP32_BYTES = 2, 4
 #: scale_by_adam's mu_dtype (first moment; "if None then the dtype is inferred from params")
 #: and nu (second moment: zeros_like(params), the parameters' dtype)
 STATE_CLASSES = ("weights", "gradients", "first_moment", "second_moment")
-_STATE_DTYPES = {"fp32": 4, "bf16": 2, "fp16": 2}
+_STATE_DTYPES = {d: vocabulary.PRECISION_BITS[d] // 8 for d in ("fp32", "bf16", "fp16")}
 
 
 @dataclass(frozen=True)
