@@ -18,12 +18,17 @@ cycle (SMLAD), Cortex-M55/M85 with Helium eight 8-bit MACs per cycle; the ESP32-
 Espressif's fastest measured ESP-NN kernel, not an ISA bound. The dual-issue Cortex-M7 pairs
 each SMLAD with an operand load and reaches the dual-MAC bound; another core issues the loop's
 integer instructions at its CoreMark/MHz over the M7's (``CORE_ISSUE_FRACTION``: M33 0.80, M4
-0.68, M3 0.66, M0+ 0.50, Arm's official CoreMark figures). Each output element adds a
-requantization epilogue of about 24 issue slots (``EPILOGUE_INSTRUCTIONS``), which is why
+0.68, M3 0.66, M0+ 0.50; ST's STM32F7 figure, Arm's via NXP, Ibrahim 2019). Each output element
+adds a requantization epilogue of about 24 issue slots (``EPILOGUE_INSTRUCTIONS``), which is why
 depthwise layers (9 MACs per output) cost more per MAC than 3x3 convolutions (144 and more).
 A fully connected layer at batch 1 uses each weight once: the SIMD convolution kernel's reuse
 of a widened weight over two output columns is lost, so a dense MAC costs 1.3 convolution MACs
 on the SMLAD cores (``DENSE_EXTRA_SLOTS``; the MLPerf Tiny autoencoder is all dense layers).
+A depthwise MAC in CMSIS-NN's 3x3 depthwise kernel costs 2.76 convolution MACs on those cores:
+one output channel's products cannot share an SMLAD, so each tap sign-extends both operands
+and multiplies half-words one by one (``DEPTHWISE_EXTRA_SLOTS``, counted from the kernel's DSP
+loop); it applies to the stacks that run CMSIS-NN's kernels (``CMSIS_NN_STACKS``), not to the
+vendor engines with kernels of their own (X-CUBE-AI, Plumerai, HALE, microTVM's schedules).
 
 Regime of validity: one CPU core running int8 kernels layer by layer, one inference at a time;
 accelerators (NPUs, CNN engines, multi-core clusters) need their own cycles-per-MAC; activation
@@ -84,6 +89,18 @@ add_all(
               "the convolution kernels", "github.com/ARM-software/CMSIS-NN", 2024,
               url="https://github.com/ARM-software/CMSIS-NN/blob/main/Source/"
                   "NNSupportFunctions/arm_nn_vec_mat_mult_t_s8.c", kind="misc"),
+    Reference("cmsisnn2024dw", "Arm Limited", "CMSIS-NN Source/ConvolutionFunctions/"
+              "arm_depthwise_conv_3x3_s8.c (the DSP path) and arm_depthwise_conv_wrapper_s8.c "
+              "(a 3x3 depthwise layer with padding <= 1 and channel multiplier 1 runs it on "
+              "cores without Helium)", "github.com/ARM-software/CMSIS-NN", 2024,
+              url="https://github.com/ARM-software/CMSIS-NN/blob/main/Source/"
+                  "ConvolutionFunctions/arm_depthwise_conv_3x3_s8.c", kind="misc"),
+    Reference("st2016f7coremark", "STMicroelectronics", "A smart architecture which boosts MCU "
+              "performance while preserving determinism (STM32F7 design note: '1082 CoreMark/"
+              "462 DMIPS at an operating frequency of 216MHz')", "Future Electronics FTM "
+              "magazine", 2016,
+              url="http://www.my-ftm.com/2016/05/stmicroelectronics-a-smart-architecture-which-"
+                  "boosts-mcu-performance-while-preserving-determinism/", kind="misc"),
     Reference("ibrahim2019mbed", "Ibrahim, Dogan", "ARM-Based Microcontroller Projects Using "
               "MBED (Sec. 3.3.4, Table 3.2: CoreMark/MHz of commonly used microcontrollers)",
               "Newnes / Elsevier", 2019,
@@ -136,7 +153,8 @@ CORE_INT8_MACS_PER_CYCLE = {
 #: pointer and loop arithmetic, and each output a 24-instruction epilogue: integer code whose
 #: issue rate per clock is what CoreMark/MHz measures. The M7 dual-issues a load beside the
 #: SMLAD and reaches the dual-MAC bound (fraction 1); every other core reaches its CoreMark/MHz
-#: over the M7's (Arm's official figures: M7 5.01, M33 4.02, M4 3.40, M3 3.32, M0+ 2.49), so
+#: over the M7's (M7 5.01 as ST measured on the STM32F7, M33 4.02 and M4 3.40 as NXP quotes
+#: Arm's official figures, M3 3.32 and M0+ 2.49 from Ibrahim 2019's table), so
 #: the single-issue three-stage M0+/M3/M4 reach about half to two thirds and the M33 four
 #: fifths. Families not listed (Helium cores, Xtensa, RISC-V clusters) keep their registry
 #: peak (no data here to say otherwise).
@@ -147,7 +165,8 @@ COREMARK_PER_MHZ = {
                   "CoreMark/MHz' (also Ibrahim 2019, Table 3.2)"),
     "cortex-m33": (4.02, "nxp2018an12284", "Sec. 1: 'Cortex-M33 official CoreMark is 4.02 "
                    "CoreMark/MHz'"),
-    "cortex-m7": (5.01, "ibrahim2019mbed", "Table 3.2: Cortex-M7 5.01 CoreMark/MHz"),
+    "cortex-m7": (1082 / 216, "st2016f7coremark", "1082 CoreMark at 216 MHz on the Cortex-M7 "
+                  "STM32F7 = 5.01 CoreMark/MHz (also Ibrahim 2019, Table 3.2: 5.01)"),
 }
 CORE_ISSUE_FRACTION = {
     family: (score / COREMARK_PER_MHZ["cortex-m7"][0], key,
@@ -177,6 +196,29 @@ DENSE_EXTRA_SLOTS = {
     family: (13 / 8 / (20 / 16) - 1.0, "cmsisnn2024fc", "arm_nn_vec_mat_mult_t_s8 (DSP path: 13 "
              "instructions per 8 MACs) vs arm_nn_mat_mult_kernel_s8_s16 (20 per 16 MACs)",
              "derived")
+    for family in ("cortex-m4", "cortex-m7", "cortex-m33")
+}
+
+#: Software stacks whose depthwise layers run CMSIS-NN's kernels (TFLM with CMSIS-NN, microTVM
+#: and ONNC calling them: the ``cmsis_nn`` stack); the vendor engines' own kernels are not
+#: published, so they get no depthwise extra.
+CMSIS_NN_STACKS = ("cmsis_nn",)
+
+#: Extra issue slots per depthwise MAC on the DSP-extension cores when CMSIS-NN's kernel runs
+#: it: ``family -> (slots, reference key, locator, basis)``, in MAC equivalents of the
+#: convolution loop (20 instructions per 16 MACs, see ``DENSE_EXTRA_SLOTS``). The 3x3 kernel
+#: (arm_depthwise_conv_3x3_s8, chosen by the wrapper for 3x3, padding <= 1, channel multiplier
+#: 1: the MLPerf Tiny DS-CNN and MobileNet layers) computes 4 channels at a time; per tap: 2
+#: word loads, 4 sign extensions (SXTAB16 / SXTB16, two rotated) and 4 half-word MACs (SMLABB,
+#: SMLATT x 2): 10 instructions per 4 MACs; per kernel row of 3 taps 7 more (two pointer adds,
+#: the column bound test 3, the loop test 2); per 4-channel block of 3 rows 13 more (4 bias
+#: loads, two pointer computations 4, the input-offset pack 1, the row bound 2, the loop test
+#: 2): 3 x (3 x 10 + 7) + 13 = 124 instructions per 36 MACs, 3.44 per MAC, 2.76 convolution
+#: MACs: 1.76 extra. The per-output requantization is the epilogue, counted apart.
+DEPTHWISE_EXTRA_SLOTS = {
+    family: ((3 * (3 * 10 + 7) + 13) / 36 / (20 / 16) - 1.0, "cmsisnn2024dw",
+             "arm_depthwise_conv_3x3_s8 DSP path: 124 instructions per 36 MACs vs "
+             "arm_nn_mat_mult_kernel_s8_s16's 20 per 16", "derived")
     for family in ("cortex-m4", "cortex-m7", "cortex-m33")
 }
 
@@ -210,8 +252,8 @@ WALL = Wall(
         "On a microcontroller the peak activation memory must fit the on-chip SRAM and the "
         "weights the flash, or the model does not run. Weights that also fit in SRAM are read "
         "from it, else streamed from slower flash. Latency is the MAC count, plus a "
-        "requantization epilogue per output element and the fully connected layers' lost weight "
-        "reuse, times the software stack's cycles per MAC "
+        "requantization epilogue per output element, the fully connected layers' lost weight "
+        "reuse and CMSIS-NN's costlier depthwise MACs, times the software stack's cycles per MAC "
         "over the clock, or the time to read every weight once, whichever is longer. Energy "
         "per inference is the chip's active power times the latency."
     ),
@@ -238,6 +280,7 @@ WALL = Wall(
                  note="weights in SRAM are read at the faster tier: more SRAM is never slower"),
         Equation(s.tinyml_compute_time,
                  (s.tinyml_macs + s.tinyml_dense_macs * s.tinyml_dense_extra_slots
+                  + s.tinyml_depthwise_macs * s.tinyml_depthwise_extra_slots
                   + s.tinyml_output_elements * s.tinyml_epilogue_macs)
                  * s.tinyml_cycles_per_mac / s.mcu_clock_frequency, cite="lai2018cmsisnn",
                  locator="Sec. 2-3: q7 operands widened to q15 for the dual 16-bit MAC (SMLAD): "
@@ -247,7 +290,9 @@ WALL = Wall(
                       "slots (CMSIS-NN arm_nn_requantize + offset, clamp, store), so layers with "
                       "few MACs per output (depthwise, the 1-channel first conv) cost more per "
                       "MAC than 3x3 convolutions; a fully connected MAC adds x_fc slots on the "
-                      "SIMD cores (no weight reuse across output columns: DENSE_EXTRA_SLOTS)"),
+                      "SIMD cores (no weight reuse across output columns: DENSE_EXTRA_SLOTS) "
+                      "and a depthwise MAC x_dw where CMSIS-NN's depthwise kernel runs it "
+                      "(operand-by-operand half-word MACs: DEPTHWISE_EXTRA_SLOTS)"),
         Equation(s.tinyml_weight_read_time, s.weight_bytes / s.tinyml_weight_bandwidth,
                  cite="williams2009roofline", locator="Sec. 2: compulsory traffic over bandwidth"),
         Equation(s.tinyml_latency, sympy.Max(s.tinyml_compute_time, s.tinyml_weight_read_time,
@@ -278,7 +323,7 @@ WALL = Wall(
     ),
     references=("lin2020mcunet", "lai2018cmsisnn", "banbury2021mlperftiny", "williams2009roofline",
                 "armcommunity2021m55macs", "espressif2023espnn", "cmsisnn2024readme",
-                "cmsisnn2024support", "cmsisnn2024fc", "soc2024m7pipeline", "ibrahim2019mbed",
-                "nxp2018an12284"),
+                "cmsisnn2024support", "cmsisnn2024fc", "cmsisnn2024dw", "soc2024m7pipeline",
+                "st2016f7coremark", "ibrahim2019mbed", "nxp2018an12284"),
     kind="workload",
 )

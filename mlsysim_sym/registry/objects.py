@@ -560,6 +560,10 @@ class Model(RegistryObject):
         Multiply-accumulates of the fully connected (dense) layers in one inference, each weight
         used once per input vector (TinyML: the SIMD kernels reuse no weight across output
         columns there), None when not published.
+    depthwise_macs : float or None
+        Multiply-accumulates of the depthwise convolution layers in one inference (TinyML:
+        CMSIS-NN's depthwise kernels cost more per MAC than its convolutions), None when not
+        published.
     sliding_window : pint.Quantity or None
         [token] The window of the sliding-window attention layers (Mistral 7B, Gemma 2), None
         for full attention.
@@ -575,6 +579,7 @@ class Model(RegistryObject):
                         "peak_activation_memory": "peak_activation_memory",
                         "output_elements": "published_output_elements",
                         "dense_macs": "published_dense_macs",
+                        "depthwise_macs": "published_depthwise_macs",
                         "sliding_window": "sliding_window",
                         "windowed_layer_share": "windowed_layer_share"}
 
@@ -625,6 +630,8 @@ class Model(RegistryObject):
         _set(self, "output_elements", None if out is None else float(out.to("").magnitude))
         dense = self._q("published_dense_macs")
         _set(self, "dense_macs", None if dense is None else float(dense.to("MAC").magnitude))
+        dw = self._q("published_depthwise_macs")
+        _set(self, "depthwise_macs", None if dw is None else float(dw.to("MAC").magnitude))
         window = self._q("sliding_window")
         share = self._q("windowed_layer_share")
         _set(self, "sliding_window", window)

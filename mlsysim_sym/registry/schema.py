@@ -548,6 +548,7 @@ class ModelSpec(_Entry):
     peak_activation_memory: Optional[Bytes] = None
     published_output_elements: Optional[Count] = None
     published_dense_macs: Optional[Flops] = None
+    published_depthwise_macs: Optional[Flops] = None
     sliding_window: Optional[Tokens] = None
     windowed_layer_share: Optional[Share] = None
 

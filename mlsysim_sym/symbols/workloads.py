@@ -186,6 +186,15 @@ tinyml_dense_extra_slots = declare(
     "extra issue slots per fully connected MAC, in MAC equivalents of the convolution loop: the "
     "SIMD convolution kernel reuses each widened weight over two output columns, the fully "
     "connected one over none (0 where no such kernel runs)", (0, 10))
+tinyml_depthwise_macs = declare(
+    "tinyml_depthwise_macs", "MAC", r"N_{\mathrm{MAC,dw}}",
+    "multiply-accumulates of the depthwise convolution layers of one inference (one input "
+    "channel per output channel)", (0, 1e12))
+tinyml_depthwise_extra_slots = declare(
+    "tinyml_depthwise_extra_slots", "dimensionless", r"x_{\mathrm{dw}}",
+    "extra issue slots per depthwise MAC, in MAC equivalents of the convolution loop: the "
+    "depthwise kernel pairs no two MACs of one output in an SMLAD, so it extends and multiplies "
+    "operand by operand (0 where no such kernel runs)", (0, 10))
 tinyml_cycles_per_mac = declare(
     "tinyml_cycles_per_mac", "1/MAC", r"c_{\mathrm{MAC}}",
     "core clock cycles per multiply-accumulate achieved by the software stack, all overheads "

@@ -1,7 +1,7 @@
 """One inference on a microcontroller: :func:`predict_tinyml` and its result.
 
-Compute is (MACs + fully connected MACs x their extra slots + output elements x the
-requantization epilogue) x cycles per MAC at the core clock (a core other than the dual-issue
+Compute is (MACs + fully connected MACs x their extra slots + depthwise MACs x theirs (CMSIS-NN
+stacks) + output elements x the requantization epilogue) x cycles per MAC at the core clock (a core other than the dual-issue
 Cortex-M7 reaches its CoreMark/MHz over the M7's share of its dual-MAC peak); weights stay in SRAM when they fit beside
 the peak activations, else they stream from flash at its bytes per cycle. Cycles per MAC come
 from the chip's peak MAC rate and the calibrated MAC efficiency of the inference engine
@@ -151,6 +151,21 @@ def _dense(m, hw, stack, notes) -> tuple:
     return m.dense_macs, DENSE_EXTRA_SLOTS[family][0]
 
 
+def _depthwise(m, hw, stack, notes) -> tuple:
+    """(depthwise MACs, extra slots per depthwise MAC): the extra only where a stack running
+    CMSIS-NN's kernels (``CMSIS_NN_STACKS``) runs them on a DSP-extension core."""
+    from ...equations.tinyml import CMSIS_NN_STACKS, DEPTHWISE_EXTRA_SLOTS, core_family
+    if m.depthwise_macs is None:
+        return 0.0, 0.0
+    family = core_family(hw.isa)
+    if stack not in CMSIS_NN_STACKS or family not in DEPTHWISE_EXTRA_SLOTS:
+        return m.depthwise_macs, 0.0
+    extra = DEPTHWISE_EXTRA_SLOTS[family][0]
+    notes.append(f"CMSIS-NN's 3x3 depthwise kernel: each depthwise MAC costs {1 + extra:.3g} "
+                 "convolution MACs on this core (operand-by-operand half-word MACs)")
+    return m.depthwise_macs, extra
+
+
 def _cycles_per_mac(clock, peak, fraction) -> float:
     """Cycles per MAC at ``fraction`` of the device's peak MAC rate (base magnitude)."""
     return magnitude("tinyml_cycles_per_mac", (clock / (peak * fraction)).to("1/MAC"))
@@ -237,7 +252,8 @@ def _fields(hw, m, sram, flash):
     return known_fields([(hw, "clock"), (hw, f"memory.{i_sram}.capacity"),
                          (hw, f"memory.{i_sram}.bandwidth"), (m, "published_params"),
                          (m, "published_macs"), (m, "published_flops"),
-                         (m, "peak_activation_memory"), (m, "published_dense_macs")] + flash_field)
+                         (m, "peak_activation_memory"), (m, "published_dense_macs"),
+                         (m, "published_depthwise_macs")] + flash_field)
 
 
 def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=None,
@@ -288,6 +304,7 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
     rates = cpm, _flash_bytes_per_cycle(hw, flash, notes), magnitude("fixed_overhead", Q_(0, "ms"))
     cpm, fbpc, over = _given(efficiency, hw, precision, peak, clock, rates)
     dense, extra = _dense(m, hw, stack, notes)
+    dw, dw_extra = _depthwise(m, hw, stack, notes)
     values = {
         "parameters": magnitude("parameters", params),
         "bytes_per_parameter": magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
@@ -295,6 +312,8 @@ def predict_tinyml(model, hardware, *, precision="int8", efficiency=None, stack=
         "tinyml_output_elements": _output_elements(m, notes),
         "tinyml_dense_macs": magnitude("tinyml_dense_macs", Q_(dense, "MAC")),
         "tinyml_dense_extra_slots": extra,
+        "tinyml_depthwise_macs": magnitude("tinyml_depthwise_macs", Q_(dw, "MAC")),
+        "tinyml_depthwise_extra_slots": dw_extra,
         "tinyml_peak_activation_bytes": magnitude("tinyml_peak_activation_bytes", act),
         "mcu_clock_frequency": clock_hz, "tinyml_cycles_per_mac": cpm,
         "mcu_sram_capacity": magnitude("mcu_sram_capacity", sram.capacity),
