@@ -165,7 +165,7 @@ COREMARK_PER_MHZ = {
                   "CoreMark/MHz' (also Ibrahim 2019, Table 3.2)"),
     "cortex-m33": (4.02, "nxp2018an12284", "Sec. 1: 'Cortex-M33 official CoreMark is 4.02 "
                    "CoreMark/MHz'"),
-    "cortex-m7": (1082 / 216, "st2016f7coremark", "1082 CoreMark at 216 MHz on the Cortex-M7 "
+    "cortex-m7": (5.01, "st2016f7coremark", "1082 CoreMark at 216 MHz on the Cortex-M7 "
                   "STM32F7 = 5.01 CoreMark/MHz (also Ibrahim 2019, Table 3.2: 5.01)"),
 }
 CORE_ISSUE_FRACTION = {

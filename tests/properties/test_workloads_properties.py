@@ -128,6 +128,8 @@ mcu = st.fixed_dictionaries({
     "mcu_flash_read_bytes_per_cycle": st.floats(0.1, 32, **finite), "fixed_overhead": st.floats(0, 1, **finite),
     "tinyml_output_elements": st.floats(0, 1e7, **finite),
     "tinyml_dense_macs": st.floats(0, 1e9, **finite), "tinyml_dense_extra_slots": st.floats(0, 1, **finite),
+    "tinyml_depthwise_macs": st.floats(0, 1e9, **finite),
+    "tinyml_depthwise_extra_slots": st.floats(0, 3, **finite),
 })
 
 
@@ -167,6 +169,16 @@ def test_dense_layers_never_faster_than_convolutions(d, share):
     conv = tiny({**d, "tinyml_dense_macs": 0.0})[0]
     dense = tiny({**d, "tinyml_dense_macs": d["tinyml_macs"] * share})[0]
     assert dense >= conv * (1 - 1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mcu, st.floats(0.0, 1.0, **finite))
+def test_depthwise_layers_never_faster_than_convolutions(d, share):
+    # a depthwise MAC under CMSIS-NN's kernel costs 1 + x_dw convolution MACs (x_dw >= 0):
+    # moving MACs into depthwise layers never shortens the latency
+    conv = tiny({**d, "tinyml_depthwise_macs": 0.0})[0]
+    dw = tiny({**d, "tinyml_depthwise_macs": d["tinyml_macs"] * share})[0]
+    assert dw >= conv * (1 - 1e-12)
 
 
 # ---------------------------------------------------------------------------------------- encoders

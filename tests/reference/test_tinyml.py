@@ -27,7 +27,8 @@ VWW = dict(parameters=Q_(210_850, "param"), tinyml_macs=Q_(7_489_664, "MAC"),
 # the by-hand cases below leave out the per-output epilogue (0 output elements) unless they say so
 INT8 = dict(bytes_per_parameter=Q_(1, "B/param"), fixed_overhead=Q_(0, "ms"),
             tinyml_cycles_per_mac=Q_(2, "MAC**-1"), tinyml_output_elements=Q_(0, ""),
-            tinyml_dense_macs=Q_(0, "MAC"), tinyml_dense_extra_slots=Q_(0, ""))
+            tinyml_dense_macs=Q_(0, "MAC"), tinyml_dense_extra_slots=Q_(0, ""),
+            tinyml_depthwise_macs=Q_(0, "MAC"), tinyml_depthwise_extra_slots=Q_(0, ""))
 # a fully connected MAC costs 13/8 / (20/16) = 1.3 convolution MACs on the SMLAD cores (CMSIS-NN
 # arm_nn_vec_mat_mult_t_s8 vs arm_nn_mat_mult_kernel_s8_s16 DSP loops): 0.3 extra slots; the
 # DS-CNN's one dense layer (64 x 12) has 768 MACs
