@@ -96,8 +96,8 @@ add_all(
               url="https://github.com/ARM-software/CMSIS-NN/blob/main/Source/"
                   "ConvolutionFunctions/arm_depthwise_conv_3x3_s8.c", kind="misc"),
     Reference("st2016f7coremark", "STMicroelectronics", "A smart architecture which boosts MCU "
-              "performance while preserving determinism (STM32F7 design note: '1082 CoreMark/"
-              "462 DMIPS at an operating frequency of 216MHz')", "Future Electronics FTM "
+              "performance while preserving determinism (STM32F7 design note: 1082 CoreMark and "
+              "462 DMIPS at an operating frequency of 216 MHz)", "Future Electronics FTM "
               "magazine", 2016,
               url="http://www.my-ftm.com/2016/05/stmicroelectronics-a-smart-architecture-which-"
                   "boosts-mcu-performance-while-preserving-determinism/", kind="misc"),
