@@ -117,6 +117,11 @@ add_all(
               "MaxText/configs/base.yml (logical_axis_rules: activation_embed -> tensor)",
               "GitHub repository AI-Hypercomputer/maxtext", 2023,
               url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
+    Reference("jax2024remat", "JAX authors", "Control autodiff's saved values with "
+              "jax.checkpoint (aka jax.remat): with no residual saved, 'any residuals consumed "
+              "on the backward pass are re-computed from those inputs as needed'",
+              "JAX documentation", 2024,
+              url="https://docs.jax.dev/en/latest/notebooks/autodiff_remat.html", kind="misc"),
     Reference("ren2021zerooffload", "Ren, Jie and Rajbhandari, Samyam and Aminabadi, Reza "
               "Yazdani and others", "ZeRO-Offload: Democratizing Billion-Scale Model Training",
               "USENIX ATC 2021", 2021, url="https://arxiv.org/abs/2101.06840", kind="misc"),
@@ -238,14 +243,18 @@ _op_recomputed_gemm = s.layers * fpt * h ** 2 * (_kv_w + _q_w + _ff_in) * s.one_
 # the forward and read back in the backward) or recomputed (r_c - delta_k - omega_k: its weight
 # GEMM runs again in the backward; the attention core runs again unless context is saved). The
 # layer input is the scanned layers' carry: saved either way (kept or offloaded). The
-# down-projection's output only feeds the residual add: the backward never reads it.
+# down-projection's output only feeds the residual add: the backward never reads it, so JAX
+# never recomputes it (jax2024remat: residuals are recomputed "as needed"); in a parallel block
+# the attention projection's output joins the same add and is not recomputed either. With every
+# class recomputed this is JAX's nothing_saveable (MaxText remat_policy full), which re-runs
+# fewer GEMMs than Megatron's full recomputation of the whole layer forward.
 rc = s.recomputed_custom_fraction
 _placed = {  # class -> (bytes per layer and micro-batch, weight-GEMM width per h^2 or None)
     "layer_input": (_elems * ba / _sp, None),
     "query": (_elems * ba * _q_w / t, _q_w),
     "key_value": (_elems * ba * 2 * _kv_w / t, 2 * _kv_w),
     "context": (_elems * ba * _q_w / t, None),
-    "out_proj": (_elems * ba * (1 - _pb) / _sp, _q_w),
+    "out_proj": (_elems * ba * (1 - _pb) / _sp, _q_w * (1 - _pb)),
     "mlp_up": (_elems * ba * _ff_out / t, _ff_out),
 }
 _dev = {k: getattr(s, f"device_{k}") for k in _placed}
@@ -391,7 +400,12 @@ WALL = Wall(
                  "2bs^2h + 2bs^2h attention core; full the layers, not the logits (eq. 3)",
                  note="gives 72Bslh^2(1 + 2s/9h + V/12lh) for selective; App. A prints s/3h; "
                       "op-level checkpointing (torchtitan) recomputes every second matmul: k, "
-                      "o and the second up- or the down-projection"),
+                      "o and the second up- or the down-projection; a placement policy (JAX, "
+                      "MaxText custom; nothing_saveable = MaxText full) recomputes the weight "
+                      "GEMMs of its recomputed classes only: JAX reruns what the backward "
+                      "consumes (jax2024remat), never the down-projection, nor the attention "
+                      "projection in a parallel block (their outputs only feed the residual "
+                      "add)"),
         Equation(s.attention_compute_time, _attention_time(_attn_hw * _tok_dev),
                  cite="dao2023flashattention2", locator="Sec. 4.1: attention reaches a lower "
                  "fraction of peak than GEMMs (forward and backward benchmarks)",
@@ -579,7 +593,7 @@ WALL = Wall(
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
                 "megatron2024crossentropy", "ren2021zerooffload", "chen2016sublinear",
-                "jax2024offloadpolicies",
+                "jax2024offloadpolicies", "jax2024remat",
                 "pcisig2017pcie4", "bekman2024mamf",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",

@@ -79,7 +79,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         devices / (tp pp cp)); model chunks per pipeline stage (interleaved 1F1B).
     micro_batch, global_batch, seq_len : int or array of int
         Sequences per micro-batch and per optimizer step; tokens per sequence.
-    precision, recompute, zero_stage : str; "none" | "selective" | "full" | "op" | "dots" | float
+    precision, recompute, zero_stage : str; "none" | "selective" | "full" | "op" | "dots"
+        | "nothing_saveable" (JAX / MaxText full remat) | float
         | {class: "remat" | "device" | "offload"} (per-tensor placement, host offload); 0-3
         Compute precision (storage follows mixed-precision Adam); activation recomputation;
         ZeRO / distributed-optimizer sharding over the data-parallel ranks.

@@ -19,7 +19,7 @@ from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 from .states import FP8_RECIPES, STATE_CLASSES, StateBytes, state_bytes, state_dtype_map
 
-__all__ = ["TrainConfig", "RECOMPUTE", "LOSS_BYTES", "LOSS_TRAFFIC", "FP8_RECIPES", "StateBytes",
+__all__ = ["TrainConfig", "RECOMPUTE", "NAMED_PLACEMENTS", "LOSS_BYTES", "LOSS_TRAFFIC", "FP8_RECIPES", "StateBytes",
            "state_bytes", "TOKEN_DISPATCHERS",
            "STATE_CLASSES"]
 
@@ -41,6 +41,14 @@ PLACEMENT_NAMES = {"layer_input": "decoder_layer_input", "query": "query_proj",
                    "key_value": "key_proj, value_proj", "context": "context",
                    "out_proj": "out_proj", "mlp_up": "mlpwi (mlpwi_0, mlpwi_1)"}
 PLACEMENTS = ("remat", "device", "offload")
+#: JAX's ``checkpoint_policies.nothing_saveable`` (MaxText ``remat_policy: full``; the scanned
+#: layer's input is its carry, saved either way) as a placement: every class recomputed, the
+#: layer input kept. JAX recomputes from the saved inputs only the residuals the backward
+#: consumes (jax2024remat: "any residuals consumed on the backward pass are re-computed from
+#: those inputs as needed"), so a GEMM whose output only feeds a residual add (the
+#: down-projection; the attention projection too in a parallel block) is not run again, where
+#: Megatron's and PyTorch's full recomputation re-run the whole layer forward ("full").
+NAMED_PLACEMENTS = {"nothing_saveable": {"layer_input": "device"}}
 #: bandwidth of a device's host link, one direction: PCIe 4.0 x16, 16 GT/s x 16 lanes x 128/130
 #: (PCI-SIG, PCI Express Base Specification 4.0). Assumed for every chip: the registry holds no
 #: host-link field, and TPU v5e/v5p/v6e hosts are not documented at the link level.
@@ -98,7 +106,7 @@ class TrainConfig:
         Tokens per sequence.
     precision : str
         Compute precision (peak FLOP/s); storage follows mixed-precision Adam.
-    recompute : {"none", "selective", "full", "op", "dots"}, float or dict
+    recompute : {"none", "selective", "full", "op", "dots", "nothing_saveable"}, float or dict
         Activation recomputation; a float in [0, 1] is the fraction of layers fully recomputed.
         "selective" is Korthikanti et al.'s (the attention core); "op" is torchtitan's
         op-level selective checkpointing (its ``selective_ac_option = "op"``: the attention
@@ -112,7 +120,12 @@ class TrainConfig:
         the tensor in HBM, "offload" saves it in host memory (off HBM; out and back over the
         host link each step, PCIe 4.0 x16 assumed, hidden up to the compute time), "remat"
         recomputes its weight GEMM; unnamed classes follow base.yml (layer input on device,
-        the rest recomputed).
+        the rest recomputed). "nothing_saveable" is JAX's policy of that name (MaxText
+        ``remat_policy: full``): the placement with every class recomputed, the layer input
+        kept; unlike "full" (Megatron / PyTorch: the whole layer forward re-run) it does not
+        re-run a GEMM whose output only feeds a residual add (the down-projection, and in a
+        parallel block the attention projection), since JAX recomputes only the residuals
+        the backward consumes.
     zero_stage : {0, 1, 2, 3}
         ZeRO / distributed-optimizer sharding over the data-parallel ranks. Stages 0-1 reduce
         the accumulated gradients once per step; 2-3 keep only a gradient shard, so every
@@ -294,12 +307,13 @@ class TrainConfig:
         """(whole layers, attention cores, op-level layers, dots-saved layers) recomputed: a
         named choice, one fraction of whole layers, or a placement policy (its attention core
         recomputed unless ``context`` is saved)."""
-        if isinstance(self.recompute, (dict, tuple)):
+        if self.placement:
             return 0.0, float(self.placement["context"] == "remat"), 0.0, 0.0
         if isinstance(self.recompute, str):
             if self.recompute not in RECOMPUTE:
-                raise ValueError(f"recompute must be one of {', '.join(RECOMPUTE)} or a "
-                                 "fraction")
+                raise ValueError(f"recompute must be one of "
+                                 f"{', '.join((*RECOMPUTE, *NAMED_PLACEMENTS))}, a "
+                                 "fraction or a placement {class: remat | device | offload}")
             return RECOMPUTE[self.recompute]
         r = checks.number(f"recompute (one of {', '.join(RECOMPUTE)}, or a fraction)",
                           self.recompute, low=0.0, high=1.0)
@@ -312,9 +326,12 @@ class TrainConfig:
     def placement(self) -> dict:
         """{class: "remat" | "device" | "offload"} of a placement policy (every class of
         :data:`PLACEMENT_NAMES`; unnamed ones "remat"), or {} for the other policies."""
-        if not isinstance(self.recompute, (dict, tuple)):
+        if isinstance(self.recompute, str) and self.recompute in NAMED_PLACEMENTS:
+            given = NAMED_PLACEMENTS[self.recompute]
+        elif not isinstance(self.recompute, (dict, tuple)):
             return {}
-        given = dict(self.recompute)
+        else:
+            given = dict(self.recompute)
         bad = [k for k in given if k not in PLACEMENT_NAMES]
         if bad:
             raise ValueError(f"recompute placement classes must be among "
