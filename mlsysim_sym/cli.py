@@ -551,9 +551,11 @@ def _write_plot(result, path, kind=None, **options) -> None:
 @click.option("--ep", type=POSITIVE, default=1, help="expert parallel (MoE)")
 @click.option("--micro-batch", type=POSITIVE, default=1, help="sequences per micro-batch")
 @click.option("--precision", default="bf16", help="compute precision")
-@click.option("--recompute", type=click.Choice(("none", "selective", "full", "op")),
+@click.option("--recompute", type=click.Choice(("none", "selective", "full", "op", "dots",
+                                               "nothing_saveable")),
               default="none", help="activation recomputation (op: torchtitan's op-level "
-                                   "selective checkpointing)")
+                                   "selective checkpointing; dots, nothing_saveable: JAX's "
+                                   "policies, MaxText remat_policy minimal and full)")
 @click.option("--zero-stage", type=click.IntRange(0, 3), default=0,
               help="ZeRO / FSDP sharding stage")
 @click.option("--sequence-parallel", is_flag=True, help="Megatron sequence parallelism")
