@@ -123,7 +123,7 @@ async def test_lists_every_tool_with_typed_schemas(client):
     assert p["properties"]["phase"]["enum"] == ["decode", "prefill"]
     assert {"type": "integer"} in p["properties"]["batch"]["anyOf"]
     assert tools["train"].input_schema["properties"]["recompute"]["enum"] == [
-        "none", "selective", "full", "op"]
+        "none", "selective", "full", "op", "dots", "nothing_saveable"]
 
 
 async def test_agentic_loop_speculative_chip(client):
