@@ -177,15 +177,27 @@ class Kernel:
         raise NotImplementedError
 
     def single(self, name, magnitudes):
-        """One output (or branch argument) on numpy arrays, compiled on first use."""
-        fn = self._single.get(name)
+        """One output (or branch argument) on numpy arrays, compiled on first use (and
+        rewritten for which inputs are arrays, :class:`_ScalarsFirst`)."""
+        arrays = _array_positions(magnitudes)
+        fn = self._many.get((name, arrays))
         if fn is None:
-            fn = self._single[name] = self._single_fn(self._slot_of[name])
+            base = self._single.get(name)
+            if base is None:
+                base = self._single[name] = self._single_fn(self._slot_of[name])
+            fn = _pruned(self._single_source(self._slot_of[name], base), None,
+                         f"output {name!r}", arrays) or base
+            self._many[(name, arrays)] = fn
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = fn(*magnitudes)
         if self._widen:
             out = self._widened([self._slot_of[name]], [out], magnitudes)[0]
         return out
+
+    def _single_source(self, slot, fn):
+        """The generated source (the :func:`_source` entry) of slot ``slot``'s per-output
+        kernel ``fn``, or None."""
+        return _source(fn, "numpy")
 
     def _widened(self, slots, results, magnitudes) -> list:
         """``results`` (of ``slots``) with those in :attr:`_widen` broadcast to the shape of the
@@ -196,8 +208,9 @@ class Kernel:
             if lost:
                 v = results[k]
                 shape = np.broadcast_shapes(np.shape(v), *(np.shape(magnitudes[i]) for i in lost))
-                if shape != np.shape(v):
-                    results[k] = np.broadcast_to(np.asarray(v, dtype=float), shape).copy()
+                if shape != np.shape(v):      # (a folded 0: zeros, no pass over memory)
+                    results[k] = (np.zeros(shape) if np.ndim(v) == 0 and v == 0
+                                  else np.full(shape, v, dtype=float))
         return results
 
     def many(self, names, magnitudes, block=None) -> list:
@@ -211,26 +224,35 @@ class Kernel:
         operations in the same order as for one point, so it has the same bits, and the
         subexpressions the outputs share are computed once."""
         names = tuple(names)
-        fn = self._many.get(names)
-        if fn is None:
-            full = self._kernel(True)
-            if names == tuple(self._slot_of):
-                fn = full
-            else:
-                slots = [self._slot_of[n] for n in names]
-                fn = _pruned(self._numpy_source(), slots,
-                             f"{len(slots)} of {len(self._slot_of)} outputs")
-                if fn is None:   # no source to prune: the whole kernel, then the slots asked
-
-                    def fn(*args, _full=full, _slots=slots):
-                        out = _full(*args)
-                        return [out[i] for i in _slots]
-            self._many[names] = fn
+        fn = self._numpy_fn(None if names == tuple(self._slot_of) else names, magnitudes)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = _blocked(fn, magnitudes, block) if block else fn(*magnitudes)
         if self._widen:
             out = self._widened([self._slot_of[n] for n in names], out, magnitudes)
         return out
+
+    def _numpy_fn(self, names, magnitudes):
+        """The numpy kernel of ``names`` (output names and branch keys; None: all of them) for
+        ``magnitudes``: pruned to ``names`` (:func:`_pruned`) and rewritten for which inputs
+        are arrays (:class:`_ScalarsFirst`), once per names and arrays; the whole kernel (and
+        its slots) when it has no source to rewrite."""
+        arrays = _array_positions(magnitudes)
+        fn = self._many.get((names, arrays))
+        if fn is None:
+            full = self._kernel(True)
+            slots = None if names is None else [self._slot_of[n] for n in names]
+            fn = _pruned(self._numpy_source(), slots,
+                         f"{len(slots or self._slot_of)} of {len(self._slot_of)} outputs",
+                         arrays)
+            if fn is None and slots is None:
+                fn = full
+            elif fn is None:   # no source to prune: the whole kernel, then the slots asked
+
+                def fn(*args, _full=full, _slots=slots):
+                    out = _full(*args)
+                    return [out[i] for i in _slots]
+            self._many[(names, arrays)] = fn
+        return fn
 
     def _numpy_source(self):
         """The numpy kernel's generated source (the :func:`_source` entry), or None."""
@@ -246,7 +268,7 @@ class Kernel:
                 vectorised = True  # numpy gives inf/nan instead of raising
                 magnitudes = [np.asarray(m, dtype=float) for m in magnitudes]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = self._kernel(True)(*magnitudes)
+            out = self._numpy_fn(None, magnitudes)(*magnitudes)
         if self._widen:
             out = self._widened(range(len(out)), out, magnitudes)
         return out
@@ -491,6 +513,11 @@ def _rebuild(entry, flavour, what):
     return fn
 
 
+def _array_positions(magnitudes) -> tuple:
+    """The positions of the arrays (of at least one dimension) among ``magnitudes``."""
+    return tuple(i for i, m in enumerate(magnitudes) if isinstance(m, np.ndarray) and m.ndim)
+
+
 #: slices of ``Kernel.many(..., block=BLOCK)``: arrays of more than twice this many points are
 #: evaluated in slices along their first axis of about this many, so that a slice's
 #: temporaries (256 kB each) stay in a core's cache. What a sweep uses: on the 2-core
@@ -529,10 +556,12 @@ def _blocked(fn, args, block):
     return [out if out is not None else r for out, r in zip(outs, first)]
 
 
-def _pruned(entry, slots, what):
+def _pruned(entry, slots, what, arrays=None):
     """The numpy kernel of stored source ``entry`` returning only its results ``slots`` (in that
-    order), with the assignments they do not depend on left out; None when ``entry`` is not a
-    plain ``x0 = ...; return [...]`` function (the caller then indexes the whole kernel)."""
+    order; None: all of them), with the assignments they do not depend on left out and, given
+    ``arrays`` (the positions of the parameters that are arrays), rewritten for them by
+    :class:`_ScalarsFirst`; None when ``entry`` is not a plain ``x0 = ...; return [...]``
+    function (the caller then indexes the whole kernel)."""
     if entry is None:
         return None
     try:
@@ -540,9 +569,15 @@ def _pruned(entry, slots, what):
         fdef = next(n for n in tree.body if isinstance(n, ast.FunctionDef)
                     and n.name == entry["function"])
         *steps, ret = fdef.body
-        if not isinstance(ret, ast.Return) or not isinstance(ret.value, (ast.List, ast.Tuple)):
+        if not isinstance(ret, ast.Return) or ret.value is None:
             return None
-        want = [ret.value.elts[i] for i in slots]
+        alone = not isinstance(ret.value, (ast.List, ast.Tuple))   # one output's kernel
+        if alone and slots is not None:
+            return None
+        want = [ret.value] if alone else list(ret.value.elts) if slots is None \
+            else [ret.value.elts[i] for i in slots]
+        params = [a.arg for a in fdef.args.args]
+        varying = {params[i] for i in (arrays or ())}
     except (SyntaxError, KeyError, TypeError, IndexError, StopIteration):
         return None
     need = {n.id for e in want for n in ast.walk(e) if isinstance(n, ast.Name)}
@@ -556,12 +591,102 @@ def _pruned(entry, slots, what):
         else:
             return None   # not the straight-line code lambdify writes
         kept.append(step)
-    fdef.body = kept[::-1] + [ast.Return(ast.List(want, ast.Load()))]
+    kept.reverse()
+    if arrays is not None:
+        rewrite = _ScalarsFirst(varying)
+        for step in kept:
+            step.value = rewrite.visit(step.value)
+            if rewrite.varies(step.value):
+                varying.add(step.targets[0].id)
+        want = [rewrite.visit(e) for e in want]
+    fdef.body = kept + [ast.Return(want[0] if alone else ast.List(want, ast.Load()))]
     source = ast.unparse(ast.fix_missing_locations(tree))
     try:
         return _rebuild({**entry, "source": source}, "numpy", f"{what} (pruned)")
     except (ValueError, TypeError, SyntaxError, AttributeError):
         return None
+
+
+class _ScalarsFirst(ast.NodeTransformer):
+    """A numpy kernel's expressions rewritten for a sweep whose array-valued names are
+    ``varying`` (the swept parameters and what is computed from them): in a product (a chain of
+    ``*`` and ``/``) the scalar factors are multiplied together first, so that the arrays see
+    one multiplication by their product instead of one per factor (``2.0*batch*head_dim*layers``
+    is ``(2.0*head_dim*layers)*batch``: one pass over the array, not three); and
+    ``reduce(maximum, [a, b, c])`` (how lambdify writes an n-ary Max / Min) becomes
+    ``maximum(maximum(a, b), c)``, the same calls without ``functools.reduce`` and a list.
+
+    A product is rewritten only where that saves passes over an array. The numbers are the
+    same up to the rounding of a reordered product (a few units in the last place); sums are
+    never reordered (their rounding can cancel)."""
+
+    def __init__(self, varying):
+        self._varying = varying
+
+    def varies(self, node) -> bool:
+        """Whether ``node`` reads an array-valued name."""
+        return any(isinstance(n, ast.Name) and n.id in self._varying for n in ast.walk(node))
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "reduce" and len(node.args) == 2 \
+                and not node.keywords and isinstance(node.args[0], ast.Name) \
+                and isinstance(node.args[1], (ast.List, ast.Tuple)) \
+                and len(node.args[1].elts) >= 2:
+            fold, (acc, *rest) = node.args[0], node.args[1].elts
+            for e in rest:
+                acc = ast.Call(ast.Name(fold.id, ast.Load()), [acc, e], [])
+            return acc
+        return node
+
+    def visit_BinOp(self, node):
+        if not isinstance(node.op, (ast.Mult, ast.Div)):
+            return self.generic_visit(node)
+        factors = []        # (atom, divides), left to right
+
+        def flatten(n):
+            if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult):
+                flatten(n.left)
+                flatten(n.right)
+            elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div):
+                flatten(n.left)
+                factors.append((self.visit(n.right), True))
+            else:
+                factors.append((self.visit(n), False))
+
+        flatten(node)
+        if not any(self.varies(a) for a, _ in factors):
+            return _chain(factors)
+        # 1.0 * x and x / 1.0 are x, bit for bit: no pass over an array for them
+        factors = [f for i, f in enumerate(factors) if not _is_one(f[0])] or factors
+        if factors[0][1]:
+            factors.insert(0, (ast.Constant(1.0), False))
+        array = [self.varies(a) for a, _ in factors]
+        first = array.index(True)
+        passes = len(factors) - max(first, 1)        # array operations as written
+        scalars = [f for f, a in zip(factors, array) if not a]
+        arrays = [f for f, a in zip(factors, array) if a]
+        grouped = len(arrays) - 1 + bool(scalars)    # scalars first
+        if grouped >= passes:
+            return _chain(factors)
+        if scalars and scalars[0][1]:                # 1/d first: d stays a divisor
+            scalars = [(ast.Constant(1.0), False)] + scalars
+        return _chain([(_chain(scalars), False)] + arrays)
+
+
+def _is_one(node) -> bool:
+    """Whether ``node`` is the literal 1.0 (a float: ``1.0 * x`` is ``x``, bit for bit; the
+    integer 1 is left, ``1 * x`` could be an integer product)."""
+    return isinstance(node, ast.Constant) and type(node.value) is float and node.value == 1.0
+
+
+def _chain(factors):
+    """``a * b / c ...`` of ``[(a, False), (b, False), (c, True), ...]`` (the first divides
+    nothing), left to right."""
+    (acc, _), *rest = factors
+    for atom, divides in rest:
+        acc = ast.BinOp(acc, ast.Div() if divides else ast.Mult(), atom)
+    return acc
 
 
 class CachedKernel(Kernel):
@@ -644,6 +769,10 @@ class CachedKernel(Kernel):
     def _numpy_source(self):
         self._kernel(True)          # stored with the entry when first generated
         entry = self._kernels.get("numpy")
+        return entry if isinstance(entry, dict) else None
+
+    def _single_source(self, slot, fn):
+        entry = self._kernels["single"].get(str(slot))
         return entry if isinstance(entry, dict) else None
 
     def unit_of(self, name) -> str:

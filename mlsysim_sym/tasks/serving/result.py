@@ -11,7 +11,7 @@ import numpy as np
 
 from ...feasibility import memory_reason
 from ...symbols import info
-from ...units import Q_, base_factor
+from ...units import Q_, base_factor, to_base
 from .._core import knobs
 from .._core.inputs import MLA_DIMS, latent_attention, sliding_window
 from .._core.result import Result, binding_codes, bottleneck_names
@@ -251,16 +251,12 @@ class Prediction(Result):
     def _per_token(self, name):
         q = self._cache.get(name)
         if q is None:
-            inputs = self.inputs(("peak_flops", "tensor_parallel"))
-            values = {n: self.quantity(n) for n in ("decode_flops", "time_per_output_token",
-                                              "prefill_flops", "ttft", "decode_throughput",
-                                              "prefill_throughput")}
-            values.update(inputs)
-            if self.hardware.tdp is not None:
-                values["device_power"] = self.hardware.tdp
-            k = per_token_kernel(name)        # per_token_system().evaluate(name, values)
-            q = k.evaluate(**{n: values[n] for n in k.input_names}).quantity(name)
-            self._cache[name] = q
+            # per_token_system().evaluate(name, ...) on the base magnitudes this prediction
+            # holds: no conversion to declared units and back, no input checks of its outputs
+            k = per_token_kernel(name)
+            args = [to_base(self.hardware.tdp) if n == "device_power" else self.value(n)
+                    for n in k.input_names]
+            q = self._cache[name] = k.lazy(args).quantity(name)
         return q
 
     @property
