@@ -1245,12 +1245,48 @@ def _stdout_gone() -> int:
     return 141
 
 
+#: packages pint imports at its own import when they are installed, for integrations the
+#: command line never uses: dask (dask-backed quantities; dask.base alone pulls in jinja2, yaml,
+#: psutil, cloudpickle: ~0.1 s of CPU) and Babel (locale-aware unit names)
+_PINT_EXTRAS = ("dask", "babel")
+
+
+def _hide_pint_extras() -> list:
+    """Hide :data:`_PINT_EXTRAS` from pint while a command runs (when pint is not imported
+    yet; pint is imported only by commands that need it, after a wrong name was answered):
+    ``None`` in ``sys.modules`` makes ``importlib.util.find_spec`` answer None and ``import``
+    fail, which pint reads as "not installed". Returns the names hidden, for
+    :func:`_unhide`. Only the command line does this: a Python session that imports
+    mlsysim_sym gets pint with every integration it has installed."""
+    if "pint" in sys.modules:
+        return []
+    hidden = [name for name in _PINT_EXTRAS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None
+    return hidden
+
+
+def _unhide(hidden) -> None:
+    """Make the packages :func:`_hide_pint_extras` hid importable again."""
+    for name in hidden:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+
+
 def main(argv=None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
     A usage error (an unknown option, a batch of -3) prints click's usage message and raises
     ``SystemExit(2)``, as argparse did; every other user error is one line and status 2.
     """
+    hidden = _hide_pint_extras()
+    try:
+        return _main(argv)
+    finally:
+        _unhide(hidden)
+
+
+def _main(argv) -> int:
     try:
         status = cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name=_PROG,
                           standalone_mode=False)

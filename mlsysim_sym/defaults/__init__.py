@@ -1,8 +1,8 @@
 """Default values of the empirical symbols (efficiencies, overheads), each with provenance.
 
 Values live in ``defaults/defaults.yaml`` (read once, with PyYAML's safe loader: libyaml's when
-present), never as constants in code, and are validated when read (:mod:`.schema`). An entry may
-hold ``variants`` (``name[variant]``: for example one MAC efficiency per microcontroller
+present; later processes read the parsed file from the on-disk cache), never as constants in
+code, and are validated when read (:mod:`.schema`). An entry may hold ``variants`` (``name[variant]``: for example one MAC efficiency per microcontroller
 software stack, one compute efficiency per chip generation and precision); a variant without an
 entry of its own falls back to its parent. What a default varies by is a structured key,
 :class:`~.keys.VariantKey` (regime, generation, precision, kernel, stack), and

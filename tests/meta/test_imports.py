@@ -86,7 +86,8 @@ ALLOWED = {
     "numeric": {"numeric", "system", "equations", "symbols", "units", "checks", "cache"},
     "solvers": {"solvers", "numeric", "system", "equations", "symbols", "units", "report",
                 "checks"},
-    "defaults": {"defaults", "symbols", "units", "vocabulary"},
+    # defaults.yaml as parsed is kept in the on-disk cache (defaults/schema.py)
+    "defaults": {"defaults", "symbols", "units", "vocabulary", "cache"},
     # the registry's validated data is kept in the on-disk cache (registry/store.py)
     "registry": {"registry", "units", "vocabulary", "cache"},
     "feasibility": {"feasibility"},

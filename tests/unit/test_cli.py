@@ -311,6 +311,27 @@ def test_wrong_names_answer_before_sympy_pint_or_pydantic_load(argv, needle):
     assert float(cpu) < 0.5
 
 
+_EXTRAS = """
+import sys
+from mlsysim_sym.cli import main
+rc = main(["predict", "llama-3-8b", "h100"])
+hidden = sorted(m for m in ("dask", "dask.base", "babel") if m in sys.modules)
+import pint.compat
+import dask, babel   # importable again after the command
+print(rc, ",".join(hidden) or "-", pint.compat.HAS_DASK)
+"""
+
+
+def test_a_command_does_not_import_pints_optional_integrations():
+    """pint imports dask (and Babel) at its own import when installed: the command line hides
+    them while a command runs (none uses them), and they import normally afterwards."""
+    pytest.importorskip("dask")
+    pytest.importorskip("babel")
+    p = subprocess.run([sys.executable, "-c", _EXTRAS], capture_output=True, text=True,
+                       timeout=300)
+    assert p.stdout.splitlines()[-1].split() == ["0", "-", "False"], (p.stdout, p.stderr)
+
+
 # ---- progress of validate and calibrate --------------------------------------------------------
 
 class _FakeReport:

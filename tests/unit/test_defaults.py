@@ -156,3 +156,37 @@ def test_a_forward_pass_has_its_own_overhead_not_the_llm_step():
         ms.predict("resnet-50", "l4", stack="vllm")
     with pytest.raises(ValueError, match="fixed_overhead.*known stacks: .*trt_llm"):
         ms.predict("llama-3-8b", "l4", stack="mxnet")
+
+
+def test_the_parsed_file_comes_from_the_disk_cache_once_stored(tmp_path, monkeypatch):
+    """load_file parses the YAML once and stores it; a later read takes the stored document
+    (no YAML parse) and gives the same table; edited bytes or a corrupt entry parse again."""
+    from mlsysim_sym import cache
+    from mlsysim_sym.defaults import schema
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "cache"))
+    path = tmp_path / "defaults.yaml"
+    path.write_bytes(d.PATH.read_bytes())
+    parses = []
+    real = schema._parse_yaml
+    monkeypatch.setattr(schema, "_parse_yaml", lambda data: parses.append(1) or real(data))
+    first = schema.load_file(path)
+    again = schema.load_file(path)
+    assert len(parses) == 1 and again == first
+    assert first == load_table(real(d.PATH.read_bytes()))        # what the YAML says
+    retrieved = [m["retrieved"] for _, m in first.values() if "retrieved" in m]
+    assert all(type(r) is type(retrieved[0]) for r in retrieved)  # dates stay dates
+    path.write_bytes(d.PATH.read_bytes() + b"\n# edited\n")
+    assert schema.load_file(path) == first and len(parses) == 2
+    for entry in (tmp_path / "cache" / "defaults").glob("*.json"):
+        entry.write_bytes(entry.read_bytes()[:-20])               # corrupt: parsed again
+    assert schema.load_file(path) == first and len(parses) == 3
+
+
+def test_what_yaml_gives_round_trips_through_the_stored_text():
+    import datetime as dt
+    from mlsysim_sym.defaults import schema
+    doc = {"a": {"retrieved": dt.date(2025, 1, 2), "when": dt.datetime(2025, 1, 2, 3, 4),
+                 "x": [1, 2.5, None, True, "s"]}}
+    assert schema._decoded(schema._encoded(doc)) == doc
+    assert schema._encoded({"a": {1, 2}}) is None          # not plain data: not cached
+    assert schema._decoded("not json") is None
