@@ -171,3 +171,67 @@ def test_the_one_device_kernel_has_its_own_cache_entry(tmp_path, monkeypatch):
         assert general.raw(*args2)[comm] > 0 == special.raw(*args2)[comm]
     finally:
         serving._serving_kernel.cache_clear()
+
+
+# -- the MoE and speculative kernels, specialised the same way -------------------------------
+
+SPEC = {"draft": "llama-3.2-1b", "tokens": 4, "acceptance": 0.7}
+
+
+def _kernels_of(r):
+    """(the specialised kernel a prediction ran, the general kernel of its family)."""
+    variant = (("kv_lora_rank" in r.base_inputs()), ("attention_window" in r.base_inputs()))
+    if r._speculative:
+        return r._ev.compiled, serving.speculative_kernel(*variant)
+    return r._ev.compiled, serving.moe_kernel(*variant)
+
+
+@pytest.mark.parametrize("model, kw", [
+    ("mixtral-8x7b", {}), ("mixtral-8x7b", {"batch": 64, "seq_len": 8192}),
+    ("mixtral-8x7b", {"phase": "prefill", "seq_len": 4096, "weight_bits": 4}),
+    ("deepseek-v3", {"batch": 8, "prefill_tokens": 512, "prefix_cache_hit_rate": 0.5}),
+    ("llama-3-8b", {"speculative": SPEC}),
+    ("llama-3-8b", {"speculative": SPEC, "batch": 32, "seq_len": 8192, "weight_bits": 4}),
+])
+def test_moe_and_speculative_predictions_at_tp_1_run_specialised_kernels(model, kw):
+    """At a scalar tp of 1 the MoE and speculative kernels are specialised like the dense one
+    (``one_device``, and ``unquantised`` without weight-only quantisation): every output and
+    branch argument equals the general kernel's (rel 1e-12), as scalars and on arrays."""
+    for _ in range(2):                       # the second call takes the memoised hot path
+        r = ms.predict(model, "h100", **kw)
+        special, general = _kernels_of(r)
+        assert special is not general and special.input_names == general.input_names
+        assert special.output_names == general.output_names
+        base = r.base_inputs()
+        args = [base[n] for n in general.input_names]
+        for got, want in zip(special.raw(*args), general.raw(*args)):
+            _close(got, want)
+        arrays = [np.array([v, 4 * v]) if n in ("batch", "context_length") else v
+                  for n, v in zip(general.input_names, args)]
+        for got, want in zip(special.raw(*arrays), general.raw(*arrays)):
+            assert np.shape(got) == np.shape(want)
+            _close(got, want)
+    assert ms.predict(model, "h100", tp=2, **kw)._ev.compiled is not special
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 4096), seq=st.integers(16, 65536), hit=st.floats(0, 0.95),
+       share=st.sampled_from((0.0, 0.5, 1.0)), eff=st.floats(0.05, 1.0),
+       spec=st.booleans())
+def test_specialised_moe_and_speculative_kernels_equal_the_general_ones(batch, seq, hit, share,
+                                                                        eff, spec):
+    """Random points with tp = 1 and no attention DP: the specialised MoE / speculative
+    kernels give the general kernels' numbers, every output and branch argument."""
+    r = ms.predict("llama-3-8b" if spec else "mixtral-8x7b", "h100",
+                   **({"speculative": SPEC} if spec else {}))
+    _, general = _kernels_of(r)
+    variant = (False, False)
+    make = serving.speculative_kernel if spec else serving.moe_kernel
+    values = dict(r.base_inputs(), batch=float(batch), context_length=float(seq),
+                  prefix_cache_hit_rate=hit, dequantized_share=share, compute_efficiency=eff)
+    args = [values[n] for n in general.input_names]
+    specials = [make(*variant, one_device=True)] + (
+        [make(*variant, one_device=True, unquantised=True)] if share == 0 else [])
+    for special in specials:
+        for got, want in zip(special.raw(*args), general.raw(*args)):
+            _close(got, want)

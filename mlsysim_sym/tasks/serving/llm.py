@@ -208,19 +208,19 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     values = {**_in.cached(_model_values, m), **roofs, **values}
     # the attention variant: the MLA record, the sliding-window record
     variant = (_in.latent_attention(m), _in.sliding_window(m))
+    # one device (a scalar tp of 1), no weight-only quantisation: the kernel with the TP
+    # terms, the dequantisation step folded away
+    t, q = values["tensor_parallel"], values["dequantized_share"]
+    special = (np.ndim(t) == 0 and t == 1, np.ndim(q) == 0 and q == 0)
     speculative = kw["speculative"] is not None
     if speculative:   # a draft model's passes and the verification pass (dense targets only)
         values.update(_in.speculative_values(kw["speculative"], m, hw, values["tensor_parallel"]))
-        kernel, alias = speculative_kernel(*variant), SPECULATIVE_ALIAS
+        kernel, alias = speculative_kernel(*variant, *special), SPECULATIVE_ALIAS
     elif family == "moe":   # the expert structure; predict's communication efficiency wins
         values = {**_in.cached(moe_magnitudes, m, hw), **values}
-        kernel, alias = moe_kernel(*variant), MOE_ALIAS
+        kernel, alias = moe_kernel(*variant, *special), MOE_ALIAS
     else:
-        # one device (a scalar tp of 1), no weight-only quantisation: the kernel with the TP
-        # terms, the dequantisation step folded away
-        t, q = values["tensor_parallel"], values["dequantized_share"]
-        kernel, alias = serving_kernel(*variant, one_device=np.ndim(t) == 0 and t == 1,
-                                       unquantised=np.ndim(q) == 0 and q == 0), None
+        kernel, alias = serving_kernel(*variant, *special), None
     order = kernel.input_names
     args = _in.args(values, order)
     rest = (kw["phase"], m, hw, precision, alias, (kw["stack"], efficiency), speculative)

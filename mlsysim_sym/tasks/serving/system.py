@@ -179,40 +179,53 @@ def serving_kernel(latent: bool = False, windowed: bool = False, one_device: boo
     return _serving_kernel(bool(latent), bool(windowed), bool(one_device), bool(unquantised))
 
 
+def _fixed(one_device: bool, unquantised: bool):
+    """The ``fixed`` inputs of a kernel specialised to one device and / or unquantised
+    weights (None: the general kernel)."""
+    return {**(ONE_DEVICE if one_device else {}), **(UNQUANTISED if unquantised else {})} or None
+
+
 @lru_cache(maxsize=16)
 def _serving_kernel(latent: bool, windowed: bool, one_device: bool, unquantised: bool):
-    fixed = {**(ONE_DEVICE if one_device else {}), **(UNQUANTISED if unquantised else {})}
     return cached_kernel(variant_name("serving", latent, windowed), OUTPUTS,
                          with_model(SERVING_INPUTS, latent, windowed),
-                         lambda: serving_system(latent, windowed), fixed=fixed or None)
+                         lambda: serving_system(latent, windowed),
+                         fixed=_fixed(one_device, unquantised))
 
 
-def speculative_kernel(latent: bool = False, windowed: bool = False):
+def speculative_kernel(latent: bool = False, windowed: bool = False, one_device: bool = False,
+                       unquantised: bool = False):
     """:func:`serving_system` compiled for a speculative prediction: :data:`SPECULATIVE_OUTPUTS`
-    from :data:`SERVING_INPUTS` and :data:`SPECULATIVE_INPUTS` (from the disk cache)."""
-    return _speculative_kernel(bool(latent), bool(windowed))
+    from :data:`SERVING_INPUTS` and :data:`SPECULATIVE_INPUTS` (from the disk cache);
+    ``one_device`` and ``unquantised`` as for :func:`serving_kernel`."""
+    return _speculative_kernel(bool(latent), bool(windowed), bool(one_device),
+                               bool(unquantised))
 
 
-@lru_cache(maxsize=4)
-def _speculative_kernel(latent: bool, windowed: bool):
+@lru_cache(maxsize=16)
+def _speculative_kernel(latent: bool, windowed: bool, one_device: bool, unquantised: bool):
     return cached_kernel(variant_name("serving (speculative)", latent, windowed),
                          SPECULATIVE_OUTPUTS,
                          with_model(SERVING_INPUTS, latent, windowed) + SPECULATIVE_INPUTS,
-                         lambda: serving_system(latent, windowed))
+                         lambda: serving_system(latent, windowed),
+                         fixed=_fixed(one_device, unquantised))
 
 
-def moe_kernel(latent: bool = False, windowed: bool = False):
+def moe_kernel(latent: bool = False, windowed: bool = False, one_device: bool = False,
+               unquantised: bool = False):
     """:func:`moe_serving_system` compiled: :data:`MOE_OUTPUTS` from :data:`MOE_INPUTS` (MLA:
     the latent dimensions in place of ``kv_heads`` and ``head_dim``; sliding window: the
-    window inputs), from the disk cache."""
-    return _moe_kernel(bool(latent), bool(windowed))
+    window inputs), from the disk cache; ``one_device`` and ``unquantised`` as for
+    :func:`serving_kernel` (expert parallelism is not fixed)."""
+    return _moe_kernel(bool(latent), bool(windowed), bool(one_device), bool(unquantised))
 
 
-@lru_cache(maxsize=4)
-def _moe_kernel(latent: bool, windowed: bool):
+@lru_cache(maxsize=16)
+def _moe_kernel(latent: bool, windowed: bool, one_device: bool, unquantised: bool):
     return cached_kernel(variant_name("serving (MoE)", latent, windowed), MOE_OUTPUTS,
                          with_model(MOE_INPUTS, latent, windowed),
-                         lambda: moe_serving_system(latent, windowed))
+                         lambda: moe_serving_system(latent, windowed),
+                         fixed=_fixed(one_device, unquantised))
 
 
 @lru_cache(maxsize=1)
