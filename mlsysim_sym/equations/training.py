@@ -26,7 +26,10 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   FLOPs beyond the active parameters: a dropping MoE's capacity padding, (c_f - 1) 2 N_exp k / E
   per token, and GShard's one-hot dispatch and combine einsums, 2 x 2 h c_f k S per token and
   MoE layer (Lepikhin et al. Algorithm 2; MaxText's groups are sequences). The pipelined part stretches by 1 / (1 - beta),
-  beta = (p - 1)/(v m + p - 1). DP reduce-scatters gradients and all-gathers weights (ZeRO-3
+  beta = (p - 1)/(v m + p - 1). The host issues the step's operations one by one and runs
+  ahead of the device: the pipelined part's busy time is max(device, host), the host's
+  m L/p n_h t_h (n_h operations per layer and micro-batch counted from the model's structure,
+  CUDA graphs counting one launch per captured region; t_h the CPU time per operation). DP reduce-scatters gradients and all-gathers weights (ZeRO-3
   twice), intra-node first, hidden behind the last micro-batch's backward (ZeRO-3: and
   forward) time up to o, less the attention time that already hides the CP exchange (one
   compute budget); then the optimizer (wall 2).
@@ -60,6 +63,15 @@ from .communication import ring_allreduce, ring_reduce_scatter
 from .references import Reference, add_all
 
 add_all(
+    Reference("yao2025dsv3gb200", "Yao, Xin and Bai, Hongxiao and Zhang, Yaobin and others",
+              "Optimizing DeepSeek-V3 Training Performance on NVIDIA GB200 NVL72",
+              "NVIDIA Megatron-LM, docs/discussions/deepseek-v3-gb200-optimization", 2025,
+              url="https://github.com/NVIDIA/Megatron-LM/blob/main/docs/discussions/"
+                  "deepseek-v3-gb200-optimization/deepseek-v3-gb200-optimization.md", kind="misc"),
+    Reference("meta2023hta", "Meta Platforms", "Holistic Trace Analysis: CUDA Kernel Launch "
+              "Statistics", "facebookresearch/HolisticTraceAnalysis documentation", 2023,
+              url="https://github.com/facebookresearch/HolisticTraceAnalysis/blob/main/docs/"
+                  "source/features/cuda_kernel_launch_stats.rst", kind="misc"),
     Reference("liu2023ringattention", "Liu, Hao and Zaharia, Matei and Abbeel, Pieter", "Ring "
               "Attention with Blockwise Transformers for Near-Infinite Context", "arXiv:2310.01889",
               2023, url="https://arxiv.org/abs/2310.01889", kind="misc"),
@@ -195,7 +207,13 @@ _ep_bw, _ep_lat, _ep_eta = _link(t * c * e)
 _dp_node = sympy.Min(d * c, sympy.Max(1, g / t))   # data-parallel ranks sharing a node
 _grad_msg = _trainable_local * s.gradient_bytes_per_parameter
 _sp = 1 + s.sequence_parallel * (t - 1)            # divisor of the TP-replicated 10 sbh
-_busy = s.step_compute_time + s.tp_comm_time + s.pp_comm_time + s.cp_comm_time + s.ep_comm_time
+_device_busy = (s.step_compute_time + s.tp_comm_time + s.pp_comm_time + s.cp_comm_time
+                + s.ep_comm_time)
+# the host issues the step's operations one by one and runs ahead of the device (asynchronous
+# launches): the stages' busy time is the longer of the device's and the host's (host-bound
+# when the host's exceeds it: yao2025dsv3gb200 Sec. 2, "the CPU kernel launch speed cannot keep
+# up with the kernel execution speed on GPU")
+_busy = sympy.Max(_device_busy, s.host_issue_time)
 # Korthikanti Sec. 4.1: the 10 sbh replicated over TP are 4 (layer-norm inputs) + 2 + 2 (QKV and
 # MLP inputs) + 2 (the two hidden dropout masks, 1 byte each); of the 5 a s^2 b of eager
 # attention, 3 are the dropout mask and output. Models trained without dropout (delta = 0: Llama,
@@ -379,7 +397,8 @@ WALL = Wall(
     name="Training step",
     domain="fleet",
     summary=("The Iron Law of training: a step is per-device compute plus exposed TP/PP/CP/EP "
-             "traffic, stretched by the pipeline bubble, plus the data-parallel traffic the "
+             "traffic (or the host's time to issue the operations, when longer), stretched by "
+             "the pipeline bubble, plus the data-parallel traffic the "
              "backward cannot hide and the optimizer update; it runs only if weights, gradients, "
              "optimizer state and in-flight activations fit in each device's memory."),
     regime="Megatron-style DP x TP x PP x CP (x EP) decoder training, 1F1B or interleaved; "
@@ -433,6 +452,13 @@ WALL = Wall(
                       "pipeline runs at its slowest stage, and with an even layer split the "
                       "last one also runs the LM head: (p - 1)/p of the head's work on top of "
                       "the even share (Llama 3, Sec. 3.3.2, drops a layer from it instead)"),
+        Equation(s.host_issue_time, m * L / p * s.host_ops_per_layer * s.host_op_time,
+                 cite="yao2025dsv3gb200", locator="Sec. 2: CPU overhead (host boundedness): "
+                 "Python, PyTorch dispatch and the CUDA kernel launch per kernel; Sec. 2.3: "
+                 "a CUDA graph replays its captured kernels from one launch",
+                 note="the stage's L/p layers, m micro-batches, n_h operations each (forward, "
+                      "backward, recomputation); the CPU time per operation from trace "
+                      "statistics (meta2023hta: 5-20 us per launch on the CPU side)"),
         Equation(s.tp_comm_time, (1 - s.model_parallel_overlap) * m * L / p * (4 + 2 * rd)
                  * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat,
                                   _tp_eta),
@@ -585,7 +611,7 @@ WALL = Wall(
     constraints=(
         Constraint("training_fits_in_memory", s.training_memory, s.memory_capacity, cite=_Z),
     ),
-    references=(_N, "korthikanti2022recomputation", _Z, "ivanov2021datamovement",
+    references=(_N, "yao2025dsv3gb200", "meta2023hta", "korthikanti2022recomputation", _Z, "ivanov2021datamovement",
                 "megatron2023fusions", "dao2022flashattention", "dao2023flashattention2",
                 "nvidia2024transformerengine", "pytorch2024torchaofloat8",
                 "pytorch2024torchtitan", "jax2024checkpointpolicies", "maxtext2023layers",

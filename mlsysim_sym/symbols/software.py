@@ -97,3 +97,16 @@ prefill_flops_utilization = declare(
     "prefill_flops_utilization", "dimensionless", r"\mathrm{MFU}_{p}",
     "model FLOPs of the prefill pass over what the serving devices' peak does in the TTFT",
     (0, 1))
+host_op_time = declare(
+    "host_op_time", "us", r"t_{\mathrm{h}}",
+    "CPU time to issue one eager framework operation (Python and framework dispatch plus the "
+    "driver's kernel launch): the host's cost per op, whatever the op's device time", (0.0, 1e4))
+host_ops_per_layer = declare(
+    "host_ops_per_layer", "dimensionless", r"n_{\mathrm{h}}",
+    "operations the host issues one at a time per layer per micro-batch, forward, backward and "
+    "recomputation together (kernels and allocator calls outside a CUDA graph; a captured "
+    "graph counts one launch), averaged over the stage's layers", (0.0, 1e7))
+host_issue_time = declare(
+    "host_issue_time", "s", r"T_{\mathrm{host}}",
+    "CPU time per step to issue the step's operations one by one (the device idles when this "
+    "exceeds its own busy time: a host-bound step)", (0.0, 1e9))

@@ -60,7 +60,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
           workspace=None, dropout=False, memory_kernels="fused",
           fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
-          ep_overlap=None, state_dtypes=None) -> TrainResult:
+          ep_overlap=None, state_dtypes=None, cuda_graphs=False) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -102,6 +102,10 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     capacity_factor, token_dispatcher : float; "alltoall" | "flex" | "einsum"
         A dropping MoE's expert capacity (default dropless); how tokens reach the experts
         (Megatron-Core's AlltoAll or flex dispatcher, or GShard's one-hot einsums).
+    cuda_graphs : bool
+        The layers' static parts replay as CUDA graphs (one host launch per captured region;
+        default False, eager): the step is host-bound when issuing its operations takes the
+        CPU longer than the device's busy time.
     efficiency : float or dict, optional
         GEMM efficiency, or any of ``EFFICIENCY_KEYS`` (arrays allowed); default: the
         calibrated values of ``defaults.yaml``.

@@ -206,6 +206,14 @@ class TrainConfig:
         Fraction of the expert-parallel all-to-alls hidden behind compute. Default: the
         model-parallel overlap (``model_parallel_overlap``); 0 for a dispatcher that runs on
         the compute stream (Megatron-Core without its EP-overlap option).
+    cuda_graphs : bool
+        The layers' static parts replay as CUDA graphs (Transformer Engine's
+        ``make_graphed_callables``; Megatron-Core ``--cuda-graph-impl transformer_engine``):
+        each captured region costs the host one launch instead of one per operation (an MoE
+        layer's routed experts stay eager). Default False: Megatron-Core's and PyTorch's
+        default is eager launch (``--cuda-graph-impl none``). Sets ``host_ops_per_layer``
+        (``tasks/training/host.py``); the step is host-bound when the host's issue time
+        exceeds the device's busy time.
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
         time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
@@ -250,6 +258,7 @@ class TrainConfig:
     token_dispatcher: str = "alltoall"
     ep_overlap: Any = None
     state_dtypes: Any = None
+    cuda_graphs: bool = False
 
     def __post_init__(self):
         put = object.__setattr__
@@ -270,6 +279,7 @@ class TrainConfig:
             put(self, name, value)
         _flag("dropout", self.dropout)
         _flag("even_layer_split", self.even_layer_split)
+        _flag("cuda_graphs", self.cuda_graphs)
         z = self.zero_stage
         if isinstance(z, (bool, np.bool_)) or not isinstance(z, (int, np.integer)) \
                 or z not in ZERO_STAGES:

@@ -25,6 +25,7 @@ from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
 from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, PLACEMENT_NAMES, TrainConfig,
                      state_bytes)
 from .efficiency import attention_peak
+from .host import HOST_OP_US, host_ops_per_layer
 from .machine import Machine
 
 __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "OUTPUTS",
@@ -57,7 +58,7 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "dense_dispatch", "token_permute_passes",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
-               "training_tokens")
+               "training_tokens", "host_ops_per_layer", "host_op_time")
 
 #: what the kernel computes (a result reads them lazily)
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
@@ -72,7 +73,7 @@ OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
            "parameter_gather_memory", "training_memory", "training_memory_utilization",
            "trainable_parameters", "devices",
            "training_step_flops", "training_step_bytes", "moe_padding_flops_per_token",
-           "moe_dispatch_flops_per_token", "moe_routing_flops_per_token")
+           "moe_dispatch_flops_per_token", "moe_routing_flops_per_token", "host_issue_time")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,4 +353,17 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
     values.update(efficiencies)
     values["attention_peak_flops"] = cached(_attention_peak, mach.hardware, cfg.precision)
     values.update(_knob_inputs(cfg, dp))
+    r_d, r_a = (float(r) for r in cfg.recompute_fractions[:2])
+    values["host_ops_per_layer"] = cached(_host_ops, m, mach.hardware.vendor == "google",
+                                          cfg.precision, float(cfg.ep), cfg.token_dispatcher,
+                                          bool(cfg.cuda_graphs), r_d, r_a)
+    values["host_op_time"] = _base("host_op_time", HOST_OP_US)
     return values
+
+
+def _host_ops(m, tpu, precision, ep, dispatcher, graphs, r_d, r_a) -> float:
+    """Operations the host issues per layer and micro-batch (:mod:`.host`); none on a TPU,
+    whose step is one XLA program."""
+    return host_ops_per_layer(m, precision_narrow=_narrow_gemms(precision), ep=int(ep),
+                              dispatcher=dispatcher, cuda_graphs=graphs, recompute=(r_d, r_a),
+                              compiled=tpu)
