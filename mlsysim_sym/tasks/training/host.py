@@ -1,5 +1,5 @@
 """The operations the host issues one at a time per layer and micro-batch (``host_ops_per_layer``)
-and the CPU time each costs (``host_op_time``): the inputs of the step's host-bound term.
+and the CPU time each costs on the chip's host (``host_op_time``): the inputs of the step's host-bound term.
 
 The count is taken from the model's structure as Megatron-Core with Transformer Engine runs a
 layer eagerly (PyTorch), not fitted. It is written down here, module by module, with the
@@ -7,10 +7,13 @@ reasoning; the sources are the NVIDIA write-up on DeepSeek-V3 on GB200 (Yao et a
 ``yao2025dsv3gb200`` in the bibliography) and the Megatron-Core / Transformer Engine features
 it names. Counted per layer and micro-batch:
 
-- a linear layer: one GEMM forward, two backward (data and weight gradient); at FP8 under
-  Transformer Engine one cast of the GEMM's activation input forward and one of the output
-  gradient backward (the weight's cast is made once per step and cached across micro-batches):
-  3 operations at 16 bits, 5 at FP8;
+- a linear layer (Transformer Engine's module): its forward costs the host 99.66 us on GB200
+  at BF16 against 37.08 us for ``torch.nn.Linear`` (one GEMM kernel) on the same host
+  (Transformer Engine issue 2053, CPU runtime per Linear forward, hidden 2048, 8192 tokens):
+  2.69 operations; at FP8 twice that ("scheduling a te.Linear layer in FP8 takes more than 2x
+  more time compared to ... BF16", Transformer Engine issue 761); its backward (data and
+  weight gradients) as much as its forward (assumed: no source times it): 5.38 operations
+  per micro-batch at 16 bits, 10.75 at FP8;
 - every other operation (norm, rotary embedding, attention core, activation, residual add,
   token permute, all-to-all): one kernel forward and one backward;
 - attention: two linears (fused QKV, output projection) and four other operations (input norm,
@@ -37,23 +40,31 @@ shared experts (one region; ``--cuda-graph-scope attn moe_router moe_preprocess`
 experts, the dispatch and the combine stay eager (dynamic shapes in a dropless MoE).
 On a TPU the step is one XLA program (``jax.jit``): no operation is issued one by one.
 
-Not counted (no source gives them per layer): allocator calls (the write-up's MXFP8 scaling
-factor allocations, four tensors per quantisation, Sec. 2.1.2), Python logic between
-operations, per-expert stream switches. The count is therefore a lower bound.
+The linear layers' measured times hold Transformer Engine's own Python logic and casts; not
+counted (no source gives them per layer): the MXFP8 scaling-factor allocations and swizzles
+beyond the FP8 factor (four tensors per quantisation, Sec. 2.1.2-2.1.3), Megatron-Core's Python
+between modules, per-expert stream switches, the device-to-host synchronisation of the
+dispatcher (it keeps the host from running ahead across an MoE layer; here the host and the
+device overlap over the whole step). The count is therefore a lower bound.
 """
 
 from __future__ import annotations
 
-__all__ = ["HOST_OP_US", "host_ops_per_layer", "LINEAR_OPS", "ROUTER_OPS", "DISPATCH_OPS"]
+__all__ = ["HOST_OP_US", "GRACE_HOSTED", "host_op_us", "host_ops_per_layer", "LINEAR_OPS",
+           "ROUTER_OPS", "DISPATCH_OPS"]
 
-#: CPU time per eagerly issued operation, us: Meta's Holistic Trace Analysis documentation
-#: ("CUDA Kernel Launch Statistics": the launch time on the CPU side is usually 5-20 us), the
-#: geometric middle of that range. The write-up's router fusion (72 -> 31 router kernels per
-#: MoE layer, 540.00 vs 529.55 TFLOPS, Sec. 2.1.4 and Sec. 3) implies 8-16 us per removed
-#: kernel on that host-bound run (41 kernels forward, with or without their backward).
-HOST_OP_US = 10.0
+#: CPU time per eagerly issued operation, us, by the accelerator's host CPU: one
+#: ``torch.nn.Linear`` forward (a module call and one kernel launch) measured on GB200 (Grace,
+#: Arm Neoverse V2) and on an H100 DGX (Intel Xeon Platinum 8480C): Transformer Engine issue
+#: 2053 ("High CPU overhead on Grace systems", 2025-08-11, BF16, hidden 2048, 8192 tokens).
+#: Within Meta's Holistic Trace Analysis range for the CPU side of a launch (5-20 us) on x86.
+HOST_OP_US = {"grace": 37.08, "x86": 13.48}
+#: accelerators whose host is a Grace CPU (GB200 superchip: two B200 GPUs and one Grace CPU,
+#: the registry's note); every other chip's host is taken as x86
+GRACE_HOSTED = frozenset({"nvidia-gb200"})
+_TE_LINEAR_FWD = 99.66 / 37.08   # a TE Linear forward in torch-Linear forwards (issue 2053)
 #: operations per linear layer per micro-batch (forward + backward) by GEMM width
-LINEAR_OPS = {"16-bit": 3.0, "fp8": 5.0}
+LINEAR_OPS = {"16-bit": 2 * _TE_LINEAR_FWD, "fp8": 2 * 2 * _TE_LINEAR_FWD}
 #: the router's kernels per forward before router fusion (Sec. 2.1.4)
 ROUTER_OPS = 72.0
 #: the dispatcher's operations per forward: AlltoAll (preprocess 4: counts, exchange, D2H copy
@@ -62,6 +73,11 @@ ROUTER_OPS = 72.0
 #: the router's own count is replaced, plus the all-to-all kernels and the local permutes (4)
 DISPATCH_OPS = {"alltoall": 12.0, "flex": 4.0}
 _FLEX_ROUTER = 17.0
+
+
+def host_op_us(chip_name: str) -> float:
+    """CPU time per eagerly issued operation (us) on the host of ``chip_name``."""
+    return HOST_OP_US["grace" if chip_name in GRACE_HOSTED else "x86"]
 
 
 def _attention_ops(model, linear):
@@ -98,7 +114,7 @@ def host_ops_per_layer(model, *, precision_narrow: bool, ep: int, dispatcher: st
     linear = LINEAR_OPS["fp8" if precision_narrow else "16-bit"]
     attn = _attention_ops(model, linear)
     dense = attn + 2 * linear + 2 * 3
-    fwd_share = 1.0 / 3.0   # a forward's share of a layer's operations (1 of 1 + 2 linear ops)
+    fwd_share = 0.5   # a forward's share of a layer's operations (forward = backward above)
     r_d, r_a = recompute
     moe = getattr(model, "moe", None)
     n_layers = float(model.layers)

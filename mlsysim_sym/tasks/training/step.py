@@ -25,7 +25,7 @@ from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
 from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, PLACEMENT_NAMES, TrainConfig,
                      state_bytes)
 from .efficiency import attention_peak
-from .host import HOST_OP_US, host_ops_per_layer
+from .host import host_op_us, host_ops_per_layer
 from .machine import Machine
 
 __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "OUTPUTS",
@@ -357,7 +357,7 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
     values["host_ops_per_layer"] = cached(_host_ops, m, mach.hardware.vendor == "google",
                                           cfg.precision, float(cfg.ep), cfg.token_dispatcher,
                                           bool(cfg.cuda_graphs), r_d, r_a)
-    values["host_op_time"] = _base("host_op_time", HOST_OP_US)
+    values["host_op_time"] = _base("host_op_time", host_op_us(mach.hardware.name))
     return values
 
 
