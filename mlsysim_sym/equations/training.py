@@ -459,6 +459,10 @@ WALL = Wall(
                  note="the stage's L/p layers, m micro-batches, n_h operations each (forward, "
                       "backward, recomputation); the CPU time per operation from trace "
                       "statistics (meta2023hta: 5-20 us per launch on the CPU side)"),
+        Equation(s.host_wait_time, sympy.Max(0, s.host_issue_time - _device_busy),
+                 cite="yao2025dsv3gb200", locator="Sec. 2: large gaps between kernels when "
+                 "the CPU launch speed cannot keep up with the GPU",
+                 note="the busy time's excess over the device's own (host-bound steps)"),
         Equation(s.tp_comm_time, (1 - s.model_parallel_overlap) * m * L / p * (4 + 2 * rd)
                  * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat,
                                   _tp_eta),

@@ -110,3 +110,7 @@ host_issue_time = declare(
     "host_issue_time", "s", r"T_{\mathrm{host}}",
     "CPU time per step to issue the step's operations one by one (the device idles when this "
     "exceeds its own busy time: a host-bound step)", (0.0, 1e9))
+host_wait_time = declare(
+    "host_wait_time", "s", r"T_{\mathrm{wait}}",
+    "time per step the device waits on the host to issue operations: the host issue time "
+    "beyond the device's own busy time (0 when device-bound)", (0.0, 1e9))

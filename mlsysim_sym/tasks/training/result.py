@@ -29,7 +29,8 @@ TERMS = (("compute", "step_compute_time", "Compute"),
          ("ep_communication", "ep_comm_time", "Communication"),
          ("dp_communication", "dp_exposed_time", "Communication"),
          ("pp_bubble", "pipeline_bubble_time", "Pipeline"),
-         ("step_overhead", "training_step_overhead", "Software"))
+         ("step_overhead", "training_step_overhead", "Software"),
+         ("host_wait", "host_wait_time", "Software"))
 #: the walls a step-time term can belong to, in bottleneck-code order
 GROUPS = BOTTLENECKS
 #: parts of the compute term, reported by breakdown() (they sum into "compute" with the GEMMs)

@@ -73,7 +73,8 @@ OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
            "parameter_gather_memory", "training_memory", "training_memory_utilization",
            "trainable_parameters", "devices",
            "training_step_flops", "training_step_bytes", "moe_padding_flops_per_token",
-           "moe_dispatch_flops_per_token", "moe_routing_flops_per_token", "host_issue_time")
+           "moe_dispatch_flops_per_token", "moe_routing_flops_per_token", "host_issue_time",
+           "host_wait_time")
 
 
 # ---------------------------------------------------------------------------------------------
