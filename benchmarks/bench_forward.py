@@ -88,6 +88,16 @@ def per_call(fn, number: int, repeat: int = 7) -> float:
     return min(timeit.repeat(fn, number=number, repeat=repeat, timer=time.process_time)) / number
 
 
+def _refused(call) -> None:
+    """``call()``, which must raise the sweep-size error."""
+    from mlsysim_sym import checks
+    try:
+        call()
+    except checks.SweepTooLargeError:
+        return
+    raise AssertionError("not refused")
+
+
 def main() -> None:
     # the cache of this run (and of its subprocesses) lives in a temporary directory:
     # the rows do not depend on what ~/.cache holds, and nothing is left behind
@@ -166,6 +176,22 @@ def _rows() -> None:
                  500)
     rows.append(("train() one point (llama-3-70b, a 64-GPU cluster, tp 8 pp 2)", t * 1e6, "us",
                  "target <= 150 us"))
+
+    # input checks (tests/unit/test_inputs.py checks these properties without a clock: the
+    # refusal allocates nothing of the array's size; the checks make no per-value calls)
+    from mlsysim_sym import checks
+    big = np.full(100_000_000, -1.0)      # 800 MB the user already holds, every value invalid
+    t = per_call(lambda: _refused(lambda: ms.predict("llama-3-8b", "h100", batch=big)), 20)
+    rows.append(("refusal of a 10^8-point out-of-range batch array (by its size)", t * 1e6,
+                 "us", "was 4.3 s and 2.6 GB before the size check"))
+    del big
+    grid = (np.arange(1, 10_001)[:, None], np.arange(1, 10_001)[None, :])
+    t = per_call(lambda: _refused(lambda: ms.predict("llama-3-8b", "h100", batch=grid[0],
+                                                     seq_len=grid[1])), 20)
+    rows.append(("refusal of a 10^4 x 10^4 batch x seq_len grid", t * 1e6, "us", ""))
+    values = np.arange(1.0, 1_000_001.0)
+    t = per_call(lambda: checks.count("batch", values, 1, 1e6), 5)
+    rows.append(("checks.count over 10^6 values", t * 1e3, "ms", ""))
 
     batch = np.arange(1, 1_000_001, dtype=float)
     t_sweep = per_call(lambda: ms.predict("llama-3-8b", "h100", batch=batch).time_per_output_token, 3)

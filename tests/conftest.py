@@ -18,11 +18,40 @@ settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # The on-disk cache of generated kernels and of the symbol table (mlsysim_sym.cache): the suite
-# never writes to the user's ~/.cache. One directory per session (subprocesses started by the
+# never writes to the user's ~/.cache. One directory per test run (subprocesses started by the
 # tests inherit it), removed at exit; a test that needs its own sets MLSYSIM_CACHE_DIR itself.
-_CACHE_DIR = tempfile.mkdtemp(prefix="mlsysim-test-cache-")
-os.environ["MLSYSIM_CACHE_DIR"] = _CACHE_DIR
-atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+# The pytest-xdist workers of one run (addopts `-n auto`) share it, so a kernel is compiled once
+# per run, not once per worker: mlsysim_sym.cache writes an entry to a temporary file and
+# os.replace()s it into place, so workers writing the same entry at once leave a whole one
+# (tests/unit/test_cache_concurrency.py).
+_WORKER_MARK = ".worker-"
+
+
+def _leave(path, marker):
+    """Remove this worker's marker; the last worker of the run removes the directory."""
+    try:
+        os.unlink(marker)
+        if not any(n.startswith(_WORKER_MARK) for n in os.listdir(path)):
+            shutil.rmtree(path, ignore_errors=True)
+    except OSError:
+        pass
+
+
+def _run_cache_dir() -> str:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")   # set in each worker by pytest-xdist
+    if not run.isalnum():       # one process (-n 0, or without pytest-xdist): its own directory
+        path = tempfile.mkdtemp(prefix="mlsysim-test-cache-")
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        return path
+    path = os.path.join(tempfile.gettempdir(), f"mlsysim-test-cache-{run}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    marker = os.path.join(path, f"{_WORKER_MARK}{os.getpid()}")
+    open(marker, "w").close()
+    atexit.register(_leave, path, marker)
+    return path
+
+
+os.environ["MLSYSIM_CACHE_DIR"] = _run_cache_dir()
 
 
 #: at most this many examples per hypothesis test (the environment variable; unset: each test's

@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RECORD = yaml.safe_load((DATA_DIR / "validation.yaml").read_text())
 TOLERANCE = 0.005  # half a percentage point of median |error|
 
-pytestmark = pytest.mark.slow
+# one worker runs them all under pytest-xdist: the module's fixtures (the report, the refitted
+# folds) are computed once, not once per worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("validation")]
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime
 import json
 import socket
-import statistics
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -23,7 +21,9 @@ pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
 
-pytestmark = pytest.mark.anyio
+# one worker runs them all under pytest-xdist: one server process (the module's client) serves
+# the whole module
+pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("mcp-server")]
 
 TODAY = datetime.date.today().isoformat()
 
@@ -188,19 +188,16 @@ async def test_predict_matches_the_library(client):
     assert got["bottleneck"] == want["bottleneck"]
 
 
-async def test_predict_answers_fast_once_the_server_is_up(client):
+async def test_repeated_predict_calls_answer_with_the_librarys_numbers(client):
+    # the server keeps its state between calls; how fast it answers is a number in
+    # benchmarks/bench_mcp.py (a round trip over stdio), not a test
+    import mlsysim_sym as ms
     args = {"model": "llama-3-8b", "hardware": "h100", "batch": 4, "seq_len": 1024}
-    await client.call_tool("predict", args)  # compiled kernels and caches are warm after this
-    times = []
     for batch in (1, 2, 4, 8, 16):
-        t0 = time.perf_counter()
-        r = await client.call_tool("predict", {**args, "batch": batch})
-        times.append(time.perf_counter() - t0)
-        assert not r.is_error
-    median = statistics.median(times)
-    print(f"\npredict round trip over stdio: median {median * 1e3:.1f} ms, "
-          f"max {max(times) * 1e3:.1f} ms")
-    assert median < 2.0  # the target is 100 ms; a loose bound keeps a busy CI machine green
+        got = await call(client, "predict", **{**args, "batch": batch})
+        want = ms.predict("llama-3-8b", "h100", batch=batch, seq_len=1024).to_dict()
+        assert got["time_per_output_token"]["value"] == pytest.approx(
+            want["time_per_output_token"]["value"], rel=1e-12)
 
 
 async def test_train_serve_fleet_plan(client):
@@ -327,19 +324,28 @@ async def test_other_errors(client):
 
 
 async def test_a_call_is_time_bounded(monkeypatch):
+    # untimed: the work waits for an event the test sets only after the tool has answered, so
+    # a limit that waited for the work to end would answer with its result, not an error
+    # (the work's own 60 s wait only keeps a broken limit from hanging the suite)
+    import threading
+
     from mcp.server.mcpserver.exceptions import ToolError
 
     from mlsysim_sym import mcp_server
+    release, finished = threading.Event(), []
 
-    def slow(seconds: float) -> dict:
-        time.sleep(seconds)
+    def slow() -> dict:
+        release.wait(60)
+        finished.append(True)
         return {}
 
     monkeypatch.setattr(mcp_server, "CALL_TIMEOUT", 0.05)
-    t0 = time.perf_counter()
-    with pytest.raises(ToolError, match="longer than 0.05 s"):
-        await mcp_server._tool(slow)(seconds=1.0)
-    assert time.perf_counter() - t0 < 0.5  # answers at the limit, not when the work ends
+    try:
+        with pytest.raises(ToolError, match="longer than 0.05 s"):
+            await mcp_server._tool(slow)()
+        assert not finished     # answered at the limit, while the work still ran
+    finally:
+        release.set()
 
 
 async def test_large_searches_are_refused(client):

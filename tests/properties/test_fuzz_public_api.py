@@ -6,7 +6,7 @@ ragged lists, arrays with NaN, quantities of the wrong sign or dimension). The c
 succeed (some values are valid for some arguments) or raise one of the documented error classes
 (README "Errors"): ``ValueError`` (``mlsysim_sym.InputError``, ``UnitError``, registry errors)
 or ``LookupError`` (unknown names), and ``TypeError`` only for a registry-name argument given
-something that is not a name. The message names the argument. No call runs longer than 2 s.
+something that is not a name. The message names the argument. No call takes more than 2 CPU-seconds once its kernels are compiled (LIMIT_S).
 """
 
 import math
@@ -19,8 +19,15 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import mlsysim_sym as ms
 from mlsysim_sym.scenarios import serving_system
 
-# a call answers (or refuses) within this much CPU time of this process: process time, not wall
-# time, so other processes on shared cores (a loaded CI machine) do not fail it
+# A call answers (or refuses) within this much CPU time of this process: process time, not wall
+# time, so other processes on shared cores (a loaded CI machine) do not fail it. The limit is a
+# guard against calls that are slow every time (a huge allocation, a runaway search), not against
+# the one-time compile of a kernel: the kernels of each test's valid call are compiled in the
+# `warm` fixture before anything is timed, and a malformed value that reaches a kernel no valid
+# call did (another ZeRO stage, another phase) is called again once when its first call is over
+# the limit, the second call (its kernels now compiled and in memory) then held to it. In a
+# fresh per-run kernel cache (each pytest-xdist worker may be the first to need a kernel) the
+# first call can take several CPU-seconds of sympy.
 LIMIT_S = 2.0
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -61,12 +68,19 @@ ALLOWED_WORDS = ("must", "allowed", "expected a", "did you mean", "list them", "
 
 
 def _call(fn, arg, kwargs):
+    took = _timed_call(fn, arg, kwargs)
+    if took >= LIMIT_S:     # a first-call compile (see LIMIT_S): the same call, warm
+        took = (took, _timed_call(fn, arg, kwargs))
+        assert took[1] < LIMIT_S, (arg, kwargs.get(arg), "CPU s cold, warm:", took)
+
+
+def _timed_call(fn, arg, kwargs) -> float:
+    """Call ``fn(**kwargs)``, check a refusal's class and message; the CPU seconds it took."""
     t0 = time.process_time()
     try:
         fn(**kwargs)
     except (ValueError, LookupError, TypeError) as exc:
         took = time.process_time() - t0
-        assert took < LIMIT_S, (arg, kwargs.get(arg), took)
         if isinstance(exc, TypeError) and not isinstance(exc, (ValueError, LookupError)):
             assert arg in REGISTRY_ARGS and "expected a" in str(exc), (arg, repr(exc))
         msg = str(exc)
@@ -74,12 +88,13 @@ def _call(fn, arg, kwargs):
         # ... and says what is allowed (a range, a list of choices, or how to list them)
         assert any(w in msg for w in ALLOWED_WORDS), (arg, kwargs.get(arg), msg)
         assert len(msg) < 2000
-        return
-    took = time.process_time() - t0
-    assert took < LIMIT_S, (arg, kwargs.get(arg), took)
+        return took
+    return time.process_time() - t0
 
 
-def _fuzz(fn, base):
+def _fuzz(fn, base, warm=True):
+    if warm:        # the valid call first, untimed: its kernels compiled before any limit
+        fn(**base)
     @SETTINGS
     @given(arg=st.sampled_from(sorted(base)), bad=BAD)
     def run(arg, bad):
@@ -102,21 +117,18 @@ def _touch(r, names):
 
 
 def test_predict_fuzz():
-    ms.predict("llama-3-8b", "h100")        # warm the compiled kernels outside the time limit
     _fuzz(_predict, dict(model="llama-3-8b", hardware="h100", batch=4, seq_len=1024,
                          precision="fp16", phase="decode", efficiency=0.5, tp=2,
                          weight_bits=4.5, stack="vllm"))
 
 
 def test_train_fuzz():
-    ms.train("llama-3-8b", "h100", devices=8, tp=2, micro_batch=1, global_batch=16)
     _fuzz(ms.train, dict(model="llama-3-8b", cluster="h100", devices=8, tp=2, pp=1,
                          micro_batch=1, global_batch=16, seq_len=2048, precision="bf16",
                          zero_stage=1, recompute="selective", efficiency=0.5))
 
 
 def test_serve_fuzz():
-    ms.serve("llama-3-8b", "h100", qps=2, input_tokens=256, output_tokens=64)
     _fuzz(ms.serve, dict(model="llama-3-8b", hardware="h100", qps=2, input_tokens=256,
                          output_tokens=64, replicas=1, tp=1, batch=8, percentile=0.99,
                          precision="fp16", efficiency=0.5))
@@ -126,7 +138,6 @@ def test_size_fleet_fuzz():
     kw = dict(model="llama-3-8b", hardware_or_candidates="h100", qps=2, input_tokens=256,
               output_tokens=64, slo={"ttft": "2 s", "tpot": "50 ms"}, percentile=0.99,
               max_batch=64, tp=[1, 2], budget="1e7 USD", precision="fp16")
-    ms.size_fleet(**kw)
     NAMES["hardware_or_candidates"] = ("hardware",)
     REGISTRY_ARGS.add("hardware_or_candidates")
     _fuzz(ms.size_fleet, kw)
@@ -136,7 +147,6 @@ def test_synthesize_fuzz():
     kw = dict(model="llama-3-8b", targets={"tpot": "20 ms"}, unknowns=["peak_flops"], batch=1,
               seq_len=2048, precision="fp16", given={"memory_bandwidth": "3 TB/s"},
               compare=False)
-    ms.synthesize(**kw)
     NAMES["compare"] = ("compare",)
     _fuzz(ms.synthesize, {k: v for k, v in kw.items() if k != "compare"} | {"compare": False})
 
@@ -144,24 +154,25 @@ def test_synthesize_fuzz():
 def test_given_and_at_values_fuzz():
     """The values inside given= / at= dicts (the reported crashes) are checked too."""
     r = ms.predict("llama-3-8b", "h100")
-    ms.sensitivity(r, "time_per_output_token")
+    calls = {
+        "sens": (lambda **k: ms.sensitivity(r, "time_per_output_token", **k), "at",
+                 lambda v: {"at": {"memory_bandwidth": v}}),
+        "synth": (lambda **k: ms.synthesize("llama-3-8b", {"tpot": "20 ms"},
+                                            unknowns=["peak_flops"], compare=False, **k),
+                  "given", lambda v: {"given": {"memory_bandwidth": v}}),
+        "solve": (lambda **k: ms.solve_for(serving_system(), "batch",
+                                           {"time_per_output_token": "9 ms"}, **k),
+                  "given", lambda v: {"given": {**{k: v_ for k, v_ in r.inputs().items()
+                                                   if k != "batch"}, "memory_bandwidth": v}}),
+    }
+    for fn, _arg, kwargs in calls.values():    # each valid call once, untimed (see LIMIT_S)
+        fn(**kwargs("3 TB/s"))
 
     @SETTINGS
-    @given(bad=BAD, which=st.sampled_from(["sens", "synth", "solve"]))
+    @given(bad=BAD, which=st.sampled_from(sorted(calls)))
     def run(bad, which):
-        if which == "sens":
-            _call(lambda **k: ms.sensitivity(r, "time_per_output_token", **k), "at",
-                  {"at": {"memory_bandwidth": bad}})
-        elif which == "synth":
-            _call(lambda **k: ms.synthesize("llama-3-8b", {"tpot": "20 ms"},
-                                            unknowns=["peak_flops"], compare=False, **k),
-                  "given", {"given": {"memory_bandwidth": bad}})
-        else:
-            given_ = {**r.inputs(), "memory_bandwidth": bad}
-            given_.pop("batch")
-            _call(lambda **k: ms.solve_for(serving_system(), "batch",
-                                           {"time_per_output_token": "9 ms"}, **k),
-                  "given", {"given": given_})
+        fn, arg, kwargs = calls[which]
+        _call(fn, arg, kwargs(bad))
     run()
 
 
@@ -177,14 +188,13 @@ def test_solve_for_fuzz():
     S = serving_system()
     given_ = dict(r.inputs())
     given_.pop("batch")
-    ms.solve_for(S, "batch", {"time_per_output_token": "9 ms"}, given_)
     _fuzz(lambda **k: ms.solve_for(S, **k),
           dict(unknown="batch", targets={"time_per_output_token": "9 ms"}, given=given_))
 
 
 def test_registry_lookups_fuzz():
     for fn in (ms.registry.hardware, ms.registry.model, ms.registry.cluster):
-        _fuzz(lambda name, fn=fn: fn(name), dict(name="h100"))
+        _fuzz(lambda name, fn=fn: fn(name), dict(name="h100"), warm=False)   # no kernels
 
 
 @pytest.mark.parametrize("value", [float("nan"), -1, 0, "5 GB", [[1], [2, 3]]])

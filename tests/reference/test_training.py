@@ -267,15 +267,17 @@ def _flat(compute, memory=0.8, chip="a100"):
                             "layer_overhead": 0}, model_parallel_overlap=0.0)
 
 
-def _gpt2(name, layers, hidden, heads, vocab, seq, tmp=None):
+def _gpt2(name, layers, hidden, heads, vocab, seq):
+    # the config.json in a directory of this call's own (not a fixed path: parallel test
+    # workers, or two runs on one machine, would write and read the same file at once)
     import tempfile
     from pathlib import Path
-    d = Path(tempfile.gettempdir()) / "mlsysim_sym_train_tests" / f"{name}-{seq}"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "config.json").write_text(json.dumps(dict(
-        model_type="gpt2", n_layer=layers, n_embd=hidden, n_head=heads, vocab_size=vocab,
-        n_positions=seq)))
-    return Model.from_hf_config(d, name=name)
+    with tempfile.TemporaryDirectory(prefix="mlsysim-gpt2-") as d:
+        path = Path(d) / "config.json"
+        path.write_text(json.dumps(dict(
+            model_type="gpt2", n_layer=layers, n_embd=hidden, n_head=heads, vocab_size=vocab,
+            n_positions=seq)))
+        return Model.from_hf_config(path, name=name)
 
 
 # Korthikanti Table 5 (A100 80GB, DP = 1, fp16): (name, L, h, a, GPUs, tp, pp, v, B, b,
