@@ -6,7 +6,8 @@ ragged lists, arrays with NaN, quantities of the wrong sign or dimension). The c
 succeed (some values are valid for some arguments) or raise one of the documented error classes
 (README "Errors"): ``ValueError`` (``mlsysim_sym.InputError``, ``UnitError``, registry errors)
 or ``LookupError`` (unknown names), and ``TypeError`` only for a registry-name argument given
-something that is not a name. The message names the argument. No call takes more than 2 CPU-seconds once its kernels are compiled (LIMIT_S).
+something that is not a name. The message names the argument. No call takes more than 2
+CPU-seconds once its kernels are compiled (LIMIT_S).
 """
 
 import math
@@ -22,12 +23,12 @@ from mlsysim_sym.scenarios import serving_system
 # A call answers (or refuses) within this much CPU time of this process: process time, not wall
 # time, so other processes on shared cores (a loaded CI machine) do not fail it. The limit is a
 # guard against calls that are slow every time (a huge allocation, a runaway search), not against
-# the one-time compile of a kernel: the kernels of each test's valid call are compiled in the
-# `warm` fixture before anything is timed, and a malformed value that reaches a kernel no valid
-# call did (another ZeRO stage, another phase) is called again once when its first call is over
-# the limit, the second call (its kernels now compiled and in memory) then held to it. In a
-# fresh per-run kernel cache (each pytest-xdist worker may be the first to need a kernel) the
-# first call can take several CPU-seconds of sympy.
+# the one-time compile of a kernel: each test runs its valid call once, untimed, before the
+# fuzzing (its kernels compiled), and a malformed value that reaches a kernel no valid call did
+# (another ZeRO stage, another phase) is called again once when its first call is over the
+# limit, the second call (its kernels now compiled and in memory) then held to it. In a fresh
+# kernel cache (under pytest-xdist any worker may be the first to need a kernel) a first call
+# can take several CPU-seconds of sympy.
 LIMIT_S = 2.0
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
