@@ -36,9 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECORD = yaml.safe_load((DATA_DIR / "validation.yaml").read_text())
 TOLERANCE = 0.005  # half a percentage point of median |error|
 
-# one worker runs them all under pytest-xdist: the module's fixtures (the report, the refitted
-# folds) are computed once, not once per worker
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("validation")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,7 @@ pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
 
-# one worker runs them all under pytest-xdist: one server process (the module's client) serves
-# the whole module
-pytestmark = [pytest.mark.anyio, pytest.mark.xdist_group("mcp-server")]
+pytestmark = pytest.mark.anyio
 
 TODAY = datetime.date.today().isoformat()
 
