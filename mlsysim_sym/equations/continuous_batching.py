@@ -161,7 +161,9 @@ def _prompt_step():
     tm = memory.time_for((streamed_weight_bytes(decode + s.prompt_chunk_tokens)
                           + kv_group_bytes_per_token()
                           * (s.running_batch * s.mean_context_length + s.prompt_chunk_tokens)
-                          + s.draft_kv_group_bytes_per_token * s.prompt_chunk_tokens) / _t)
+                          + s.draft_kv_group_bytes_per_token * s.prompt_chunk_tokens
+                          + s.memory_kernel_bytes_per_token * (decode + s.prompt_chunk_tokens))
+                         / _t)
     return (memory.roofline(tc, tm, _phi) + tp_allreduce_time(decode + s.prompt_chunk_tokens)
             + _gamma * draft_pass(s.running_batch, _draft_context))
 
@@ -219,7 +221,9 @@ WALL = Wall(
                                      + s.uncached_prompt_length)
                                   + s.draft_kv_group_bytes_per_token * s.uncached_prompt_length
                                   + s.embedding_row_width * s.bytes_per_parameter
-                                  * (_n_out_steps * _one + s.uncached_prompt_length))
+                                  * (_n_out_steps * _one + s.uncached_prompt_length)
+                                  + s.memory_kernel_bytes_per_token
+                                  * (_verified + s.uncached_prompt_length))
                                  / _t),
                  cite="kwon2023vllm", locator="Sec. 2.2: every decode step reads the sequence's "
                  "KV cache; the prompt writes it once",

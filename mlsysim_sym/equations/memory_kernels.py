@@ -71,6 +71,8 @@ Ivanov et al., Data Movement Is All You Need, MLSys 2021. Dao et al., FlashAtten
 2022. NVIDIA Megatron-LM fused kernels.
 """
 
+import sympy
+
 from .. import symbols as s
 from .base import Equation
 from .references import Reference, add_all
@@ -94,7 +96,8 @@ add_all(
 )
 
 __all__ = ["EQUATIONS", "forward_dense", "backward_dense", "forward_scores",
-           "backward_scores"]
+           "backward_scores", "SERVING_RESIDUAL_COUNT", "SERVING_ACTIVATION_COUNT",
+           "serving_forward"]
 
 
 
@@ -153,3 +156,30 @@ EQUATIONS = (
              note="backward: output gradient and saved input read, input gradient written "
                   "(Dao et al. 2022, App. B.3, for the score chain: 7 N^2)"),
 )
+
+
+# ------------------------------------------------------------------------------- serving pass
+#: h-wide elements per token and layer a serving forward pass's residual-stream kernels move:
+#: two norms (read x, write y: 2 x 2) and two residual adds (read 2, write 1: 2 x 3), the fused
+#: set of the table above without dropout (an inference pass has none)
+SERVING_RESIDUAL_COUNT = 10
+#: elements per token and layer of the FFN activation kernel per element of the live FFN width
+#: d_ff (2 f for a gated FFN): a fused SwiGLU reads the gate and up halves and writes one half,
+#: 3 f = 1.5 d_ff (the table's fused count 3); GeLU reads f and writes f, 2 d_ff, which this
+#: count under-states by a quarter (the serving inputs do not say whether the FFN is gated)
+SERVING_ACTIVATION_COUNT = sympy.Rational(3, 2)
+
+
+def serving_forward():
+    """HBM bytes per token of one serving forward pass's memory-bound kernels, summed over the
+    t ranks of a tensor-parallel group: L b_a (10 d t + 1.5 d_ff).
+
+    Serving engines run tensor parallelism without sequence parallelism (vLLM, TensorRT-LLM:
+    each rank holds the whole residual stream after the all-reduce), so every rank runs the
+    norms and residual adds over all d elements of each token (Korthikanti et al. Sec. 4.2.2:
+    the h-wide tensors are replicated over the TP ranks unless sequence parallelism splits
+    them), while the FFN activation's d_ff elements split over the ranks. The attention
+    scores stay on chip (FlashAttention), RoPE runs inside the attention kernels (TensorRT-LLM)
+    or in place on q and k (vLLM; not counted), and biases in the GEMM epilogues."""
+    return (s.layers * ba * per_token
+            * (SERVING_RESIDUAL_COUNT * h * t + SERVING_ACTIVATION_COUNT * s.ffn_width))

@@ -146,12 +146,14 @@ WALL = Wall(
                  cite="oncescu2025oea", locator="as for decode, with B x S_p routed tokens"),
         Equation(s.moe_decode_bytes,
                  weights_read(s.moe_decode_experts_touched, s.batch * s.tokens_per_decode_step)
-                 + s.kv_cache_bytes,
+                 + s.kv_cache_bytes
+                 + s.memory_kernel_bytes_per_token * s.batch * s.tokens_per_decode_step,
                  cite="oncescu2025oea", locator="memory-bound decode: each activated expert's "
                  "weights are loaded once per step"),
         Equation(s.moe_prefill_bytes,
                  weights_read(s.moe_prefill_experts_touched, s.batch * s.prompt_length)
-                 + s.kv_cache_bytes * s.prompt_length / s.context_length,
+                 + s.kv_cache_bytes * s.prompt_length / s.context_length
+                 + s.memory_kernel_bytes_per_token * s.batch * s.prompt_length,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once"),
         Equation(s.moe_expert_decode_flops,
                  s.flops_per_parameter_token * _L * _k * _Pe * s.tokens_per_decode_step * s.batch,

@@ -76,7 +76,7 @@ vLLM ``csrc/custom_all_reduce.cuh`` (one-shot / two-shot peer-memory all-reduce)
 import sympy
 
 from .. import symbols as s
-from . import communication, compute, memory
+from . import communication, compute, memory, memory_kernels
 from .base import Equation, Wall
 from .references import Reference, add_all
 
@@ -317,9 +317,20 @@ WALL = Wall(
                       "attention span); two matmuls. With a prefix-cache hit rate h (Zheng et al. "
                       "2024 Sec. 3) only the (1 - h) S_p suffix is computed, its queries over all "
                       "earlier keys: (1 - h^2) S_p^2/2 pairs under full attention"),
+        Equation(s.memory_kernel_bytes_per_token, memory_kernels.serving_forward(),
+                 cite="korthikanti2022recomputation",
+                 locator="Sec. 4.1: the activation tensors of a layer (2 layer norms, 2 residual "
+                         "adds, the FFN activation: each kernel reads its inputs and writes its "
+                         "output); Sec. 4.2.2: the h-wide tensors are replicated over the "
+                         "tensor-parallel ranks without sequence parallelism",
+                 note="L b_a (10 d t + 1.5 d_ff) over the group: the residual-stream kernels run "
+                      "on every rank (engines serve without sequence parallelism), the FFN "
+                      "activation splits; fused set, no dropout, scores on chip (Dao et al.); "
+                      "Ivanov et al. 2021 Table 1: these kernels are memory-bound"),
         Equation(s.prefill_bytes,
                  streamed_weight_bytes(uncached_prompt() * s.batch)
-                 + kv_group_bytes_per_token() * uncached_prompt() * s.batch,
+                 + (kv_group_bytes_per_token() + s.memory_kernel_bytes_per_token)
+                 * uncached_prompt() * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1: weights read once, KV written once",
                  note="every weight once, but of the input lookup tables only the rows the "
                       "prompt's tokens read (Vaswani et al. Sec. 3.4: a lookup, not a matmul); "
@@ -365,7 +376,8 @@ WALL = Wall(
                       "for a pure decode step), computed past any cached prefix"),
         Equation(s.decode_bytes,
                  streamed_weight_bytes(_decode_tokens) + s.kv_cache_bytes
-                 + kv_group_bytes_per_token() * s.prefill_chunk_tokens,
+                 + kv_group_bytes_per_token() * s.prefill_chunk_tokens
+                 + s.memory_kernel_bytes_per_token * _decode_tokens,
                  cite="pope2023inference",
                  locator="Sec. 2.2: decode is dominated by loading weights and the KV cache",
                  note="every weight but the input lookup tables, of which a step reads one row "
@@ -393,5 +405,6 @@ WALL = Wall(
     references=("pope2023inference", "kaplan2020scaling", "williams2009roofline",
                 "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron",
                 "zheng2024sglang", "vllm2025prefixcaching", "vaswani2017attention", "lin2024awq",
-                "vllm2024awqkernel", "vllm2024customallreduce"),
+                "vllm2024awqkernel", "vllm2024customallreduce",
+                "korthikanti2022recomputation", "ivanov2021datamovement"),
 )

@@ -171,6 +171,11 @@ activation_bytes = declare("activation_bytes", "GB", r"M_{a}",
                            "peak live activation bytes during a forward pass", (0, 1e9))
 prefill_flops = declare("prefill_flops", "FLOP", r"W_{p}", "FLOPs of one prefill pass", (0, 1e27))
 prefill_bytes = declare("prefill_bytes", "B", r"Q_{p}", "bytes moved by one prefill pass", (0, 1e18))
+memory_kernel_bytes_per_token = declare(
+    "memory_kernel_bytes_per_token", "kB/token", r"q_{mk}",
+    "HBM bytes of a serving forward pass's memory-bound kernels (norms, residual adds, the FFN "
+    "activation) per token, summed over the tensor-parallel group (the residual-stream kernels "
+    "run on every rank)", (0, 1e12))
 prefill_compute_time = declare("prefill_compute_time", "ms", r"T_{p,c}",
                                "prefill time if compute-bound", (0, 1e12))
 prefill_memory_time = declare("prefill_memory_time", "ms", r"T_{p,m}",

@@ -25,6 +25,13 @@ def _b(q):
     return q.to("B").magnitude
 
 
+def _kernels(r, tokens):
+    """B of the tokens' memory-bound kernels on one device (wall 4, Korthikanti et al. Sec. 4.1:
+    2 norms, 2 residual adds, the FFN activation): L x 2 B x (10 d + 1.5 d_ff) per token."""
+    v = r.base_inputs()
+    return tokens * v["layers"] * 2 * (10 * v["hidden"] + 1.5 * v["ffn_width"])
+
+
 def test_streamed_weight_bytes_are_bytes():
     dim = dimension_of(streamed_weight_bytes(s.batch * s.tokens_per_decode_step), "test")
     assert dim == dimension_of(s.weight_bytes, "test")
@@ -49,7 +56,7 @@ def test_dense_decode_reads_one_row_per_token_of_an_untied_table():
     # Llama 2 7B fp16, batch 4 at 1024 tokens: (N - 32000 x 4096 + 4 x 4096) x 2 B + KV
     r = ms.predict("llama-2-7b", "h100", batch=4, seq_len=1024, efficiency=EFF)
     n = ms.registry.model("llama-2-7b").parameters.to("param").magnitude
-    want = (n - 32000 * 4096 + 4 * 4096) * 2 + _b(r.kv_cache)
+    want = (n - 32000 * 4096 + 4 * 4096) * 2 + _b(r.kv_cache) + _kernels(r, 4)
     assert r.value("decode_bytes") / 8 == pytest.approx(want, rel=1e-12)   # bits -> B
     # the table still resides: the footprint holds every weight
     assert _b(r.weights) == pytest.approx(n * 2, rel=1e-12)
@@ -57,19 +64,22 @@ def test_dense_decode_reads_one_row_per_token_of_an_untied_table():
 
 def test_a_tied_table_is_read_whole_as_the_lm_head():
     r = ms.predict("llama-3-2-1b", "h100", batch=4, seq_len=1024, efficiency=EFF)
-    assert r.value("decode_bytes") / 8 == pytest.approx(_b(r.weights) + _b(r.kv_cache), rel=1e-12)
+    assert r.value("decode_bytes") / 8 == pytest.approx(
+        _b(r.weights) + _b(r.kv_cache) + _kernels(r, 4), rel=1e-12)
 
 
 def test_a_long_prefill_reads_at_most_the_whole_table():
     # 64 x 1024 prompt tokens look up 65536 rows > the 32000 of the table: all of it is read
     r = ms.predict("llama-2-7b", "h100", batch=64, seq_len=1024, phase="prefill", efficiency=EFF)
     kv_written = 64 * 1024 * 2 * 32 * 32 * 128 * 2          # B: K and V, 32 layers, 32 heads
-    assert r.value("prefill_bytes") / 8 == pytest.approx(_b(r.weights) + kv_written, rel=1e-12)
+    assert r.value("prefill_bytes") / 8 == pytest.approx(
+        _b(r.weights) + kv_written + _kernels(r, 64 * 1024), rel=1e-12)
     short = ms.predict("llama-2-7b", "h100", batch=1, seq_len=100, phase="prefill",
                        efficiency=EFF)
     n = ms.registry.model("llama-2-7b").parameters.to("param").magnitude
     assert short.value("prefill_bytes") / 8 == pytest.approx(
-        (n - 32000 * 4096 + 100 * 4096) * 2 + 100 * 2 * 32 * 32 * 128 * 2, rel=1e-12)
+        (n - 32000 * 4096 + 100 * 4096) * 2 + 100 * 2 * 32 * 32 * 128 * 2
+        + _kernels(short, 100), rel=1e-12)
 
 
 @pytest.mark.parametrize("model", ["mixtral-8x7b", "deepseek-v3"])
@@ -81,8 +91,10 @@ def test_moe_decode_reads_the_rows_of_its_tokens(model):
                + 8 * v["embedding_row_width"]
                + v["moe_layers"] * (v["moe_shared_experts"] + r.value("moe_decode_experts_touched"))
                * v["moe_expert_parameters"]) * v["bytes_per_parameter"]
-    assert r.value("moe_decode_bytes") == pytest.approx(weights + r.value("kv_cache_bytes"),
-                                                        rel=1e-12)
+    kernels = 8 * v["layers"] * v["activation_bytes_per_element"] * (
+        10 * v["hidden"] + 1.5 * v["ffn_width"])
+    assert r.value("moe_decode_bytes") == pytest.approx(
+        weights + r.value("kv_cache_bytes") + kernels, rel=1e-12)
     e = embedding_tables(ms.registry.model(model))
     assert v["embedding_parameters"] == e["embedding_parameters"].to("param").magnitude > 0
 

@@ -62,13 +62,15 @@ def test_kv_cache_scales_with_gqa_ratio(system):
 
 
 def test_decode_time_batch1_h100_is_weight_read_time(system):
-    # bytes: weights 8.03e9 x 2 = 16.06e9 B, KV 268,435,456 B -> 16.328435456e9 B
-    # memory time = 16.328435456e9 B / 3.35e12 B/s = 4.8742 ms
+    # bytes: weights 8.03e9 x 2 = 16.06e9 B, KV 268,435,456 B, the token's memory-bound
+    # kernels (2 norms, 2 residual adds, SwiGLU; Korthikanti et al. Sec. 4.1):
+    # 32 x 2 B x (10 x 4096 + 1.5 x 28672) = 5,373,952 B -> 16.333809408e9 B
+    # memory time = 16.333809408e9 B / 3.35e12 B/s = 4.8758 ms
     # FLOPs: 2 x 8.03e9 + 4 x 32 x 32 x 128 x 2048 = 16.06e9 + 1.073741824e9 = 17.133741824e9
     # compute time = 17.13e9 / 989.4e12 = 17.3 us  -> memory-bound
     ev = evaluate(system, ["time_per_output_token", "decode_compute_time", "decode_memory_time"])
     tpot = ev.quantity("time_per_output_token").to("ms").magnitude
-    assert tpot == pytest.approx(16.328435456e9 / 3.35e12 * 1e3, rel=1e-12)
+    assert tpot == pytest.approx(16.333809408e9 / 3.35e12 * 1e3, rel=1e-12)
     assert ev.quantity("decode_compute_time").to("us").magnitude == pytest.approx(
         17.133741824e9 / 989.4e12 * 1e6, rel=1e-12)
     assert ev.binding("time_per_output_token") == "Memory"
@@ -77,12 +79,13 @@ def test_decode_time_batch1_h100_is_weight_read_time(system):
 def test_unoverlapped_share_of_the_shorter_roof_adds_to_the_step(system):
     # the same batch-1 decode with phi = 0.4: T = max(4.8742 ms, 17.3 us) + 0.4 x 17.3 us;
     # prefill of 2048 tokens (compute-bound: 3.399e13 FLOP / 989.4e12 = 34.35 ms against
-    # 16.06e9 + 268,435,456 B / 3.35e12 = 4.874 ms of traffic) pays 0.4 x the traffic time
+    # 16.06e9 + 268,435,456 + 2048 x 5,373,952 kernel B = 27.334289152e9 B / 3.35e12 = 8.16 ms
+    # of traffic) pays 0.4 x the traffic time
     ev = evaluate(system, ["time_per_output_token", "ttft"], unoverlapped_fraction=0.4)
-    m, c = 16.328435456e9 / 3.35e12, 17.133741824e9 / 989.4e12
+    m, c = 16.333809408e9 / 3.35e12, 17.133741824e9 / 989.4e12
     assert ev.quantity("time_per_output_token").to("s").magnitude == pytest.approx(
         m + 0.4 * c, rel=1e-12)
-    pc, pm = 3.3990391627776e13 / 989.4e12, 16.328435456e9 / 3.35e12
+    pc, pm = 3.3990391627776e13 / 989.4e12, 27.334289152e9 / 3.35e12
     assert ev.quantity("ttft").to("s").magnitude == pytest.approx(pc + 0.4 * pm, rel=1e-12)
     assert ev.binding("time_per_output_token") == "Memory" and ev.binding("ttft") == "Compute"
 
@@ -138,7 +141,8 @@ def test_a_decode_step_carries_a_prompt_chunk(system):
     # Sarathi-Serve hybrid batch: 512 prompt tokens of a 2048-token prompt ride along.
     # extra FLOPs per prompt token = 2 x 8.03e9 + 2 x 32 x 32 x 128 x 2048 = 16.597e9
     #   (attention over S_p/2 keys on average, two matmuls) -> x 512 = 8.4978e12
-    # extra bytes = the chunk's KV: 512 x 131,072 B = 67,108,864 B
+    # extra bytes = the chunk's KV, 512 x 131,072 B = 67,108,864 B, and its tokens' memory-bound
+    # kernels, 512 x 5,373,952 B = 2,751,463,424 B: 2,818,572,288 B
     base = evaluate(system, ["decode_flops", "decode_bytes"])
     step = evaluate(system, ["decode_flops", "decode_bytes"],
                     prefill_chunk_tokens=Q_(512, "token"))
@@ -146,7 +150,7 @@ def test_a_decode_step_carries_a_prompt_chunk(system):
     assert (step.quantity("decode_flops") - base.quantity("decode_flops")).to("FLOP").magnitude \
         == pytest.approx(extra, rel=1e-12)
     assert (step.quantity("decode_bytes") - base.quantity("decode_bytes")).to("B").magnitude \
-        == pytest.approx(67108864, rel=1e-12)
+        == pytest.approx(2_818_572_288, rel=1e-12)
 
 
 def test_tensor_parallel_all_reduces_by_hand(system):

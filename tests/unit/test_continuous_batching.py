@@ -52,15 +52,18 @@ def test_fixed_point_by_hand():
     # f_d = 2 x 8.03e9 + 4 x 32 x 32 x 128 x (1024 + 64)                    = 16.630425344e9
     # f_p = 2 x 8.03e9 + 2 x 32 x 32 x 128 x 1024                           = 16.328435456e9
     # w_c = (128 f_d + 1024 f_p) / (989.4e12 x 0.5)                          = 38.1019 ms
-    # w_m = 131072 B x (128 x 1088 + 1024) / (3.35e12 x 0.8)                 = 6.8612 ms
+    # w_m = (131072 B x (128 x 1088 + 1024) + 5,373,952 B x (128 + 1024)) / (3.35e12 x 0.8)
+    #     = 9.7497 ms: the KV traffic and each token's memory-bound kernels (wall 4: 32 x 2 B x
+    #       (10 x 4096 + 1.5 x 28672), 2 norms, 2 residual adds, SwiGLU)
     # phi = 0, t = 1: T*_c = 1 ms / (1 - 10 w_c), T*_m = (A_m + 1 ms) / (1 - 10 w_m)
     a_m = 16.06e9 / (3.35e12 * 0.8)
     f_d = 2 * 8.03e9 + 4 * 32 * 32 * 128 * 1088
     f_p = 2 * 8.03e9 + 2 * 32 * 32 * 128 * 1024
     w_c = (128 * f_d + 1024 * f_p) / (989.4e12 * 0.5)
-    w_m = 131072 * (128 * 1088 + 1024) / (3.35e12 * 0.8)
+    kernels = 32 * 2 * (10 * 4096 + 1.5 * 2 * 14336)
+    w_m = (131072 * (128 * 1088 + 1024) + kernels * (128 + 1024)) / (3.35e12 * 0.8)
     t_c, t_m = 1e-3 / (1 - 10 * w_c), (a_m + 1e-3) / (1 - 10 * w_m)
-    assert t_m == pytest.approx(7.5077e-3, rel=1e-4) and t_c < t_m
+    assert t_m == pytest.approx(7.6986e-3, rel=1e-4) and t_c < t_m
     ev = _evaluate(["loaded_step_time", "running_batch", "loaded_prefill_chunk"])
     assert ev.quantity("loaded_step_time").to("s").magnitude == pytest.approx(t_m, rel=1e-12)
     assert ev.binding("loaded_step_time") == "Memory"
