@@ -23,6 +23,8 @@ inputs = st.fixed_dictionaries({
     "memory_efficiency": st.floats(0.1, 1, **fin), "fixed_overhead": st.floats(0, 1e-3, **fin),
     # wall 4's tensor-parallel all-reduces (t = 1: zero); base units: bit, bit/s, s
     "hidden": st.integers(64, 32768), "activation_bytes_per_element": st.sampled_from([8.0, 16.0]),
+    # the live FFN width: the memory-bound kernels' bytes per token (wall 4)
+    "ffn_width": st.integers(64, 131072),
     "tensor_parallel": st.integers(1, 64), "scale_up_bandwidth": st.floats(1e9, 1e13, **fin),
     "scale_up_latency": st.floats(1e-9, 1e-4, **fin), "scale_up_peer_access": st.sampled_from([0, 1]),
     "allreduce_fixed_time": st.floats(0.0, 1e-4, **fin),
