@@ -130,10 +130,13 @@ WALL = Wall(
                       "context; the draft prefills a prompt chunk the step carries alongside"),
         Equation(s.verify_memory_time,
                  memory.time_for((s.decode_bytes + s.draft_kv_group_bytes_per_token
-                                  * s.prefill_chunk_tokens) / _t),
+                                  * s.prefill_chunk_tokens
+                                  + s.memory_kernel_bytes_per_token * _drafted) / _t),
                  cite="chen2024magicdec",
                  locator="Sec. 3.2: verification and decoding share the same KV loading cost",
-                 note="the weights and KV cache read once for all gamma + 1 positions"),
+                 note="the weights and KV cache read once for all gamma + 1 positions; the "
+                      "drafted positions' memory-bound kernels (wall 4's bytes per token) on "
+                      "top"),
         Equation(s.verify_step_time,
                  memory.roofline(s.verify_compute_time, s.verify_memory_time, _phi)
                  + tp_allreduce_time(s.batch * _one + s.prefill_chunk_tokens + _drafted),
