@@ -91,7 +91,8 @@ def _prefill_pass():
     overhead) plus the TP all-reduces of the pass's tokens (wall 4's engine all-reduce)."""
     tc = compute.time_for(_n_in * s.prefill_token_flops / (_passes * _t))
     tm = memory.time_for((streamed_weight_bytes(_n_in / _passes)
-                          + s.kv_group_bytes_per_token * _n_in / _passes) / _t)
+                          + (s.kv_group_bytes_per_token + s.memory_kernel_bytes_per_token)
+                          * _n_in / _passes) / _t)
     return memory.roofline(tc, tm, _phi) + tp_allreduce_time(_n_in / _passes)
 
 
@@ -161,11 +162,13 @@ WALL = Wall(
                  "decoding jobs",
                  note="the decode tokens only: the prompt ran on the prefill pool"),
         Equation(s.request_memory_time,
-                 memory.time_for(s.kv_group_bytes_per_token * _n_out / s.tokens_per_decode_step
-                                 * s.mean_context_length / _t),
+                 memory.time_for((s.kv_group_bytes_per_token * _n_out / s.tokens_per_decode_step
+                                  * s.mean_context_length
+                                  + s.memory_kernel_bytes_per_token * _n_out) / _t),
                  cite="kwon2023vllm", locator="Sec. 2.2: every decode step reads the sequence's "
                  "KV cache",
-                 note="the prompt's cache arrives by DMA, outside the steps"),
+                 note="the prompt's cache arrives by DMA, outside the steps; each decode "
+                      "token's memory-bound kernels (wall 4's bytes per token)"),
         Equation(s.request_comm_time, tp_bandwidth_time(_n_out), cite="shoeybi2019megatron",
                  locator="Sec. 3: two all-reduces per layer per token"),
         Equation(s.token_saturation_rate,

@@ -116,13 +116,15 @@ def test_closed_form_bandwidth_for_a_tpot_target():
           if n != "memory_bandwidth"}
     r = solve_for(SYSTEM, "memory_bandwidth", {"time_per_output_token": "20 ms"}, at)
     assert r.method == "closed-form" and r.converged and r.residual < 1e-12
-    # bytes = 16.06e9 + 8 x 268,435,456 = 18.207483648e9 B
+    # bytes = 16.06e9 + 8 x 268,435,456 + 8 tokens' memory-bound kernels (wall 4, FFN width
+    # from BASE) = 18.207483648e9 B + 8 K
     # FLOPs = 8 x (2 x 8.03e9 + 2 x 2 x 32 layers x 4096 x 2048) = 137.069934592e9;
     # compute time c = 137.069934592e9 / (989.4e12 x 0.6) = 230.89 us, exposed 0.3 c
     # T = bytes / (BW x 0.8) + 0.3 c  ->  BW = bytes / (0.8 x (20 ms - 0.3 c))
     c = 137.069934592e9 / (989.4e12 * 0.6)
+    kernels = 8 * 32 * 2 * (10 * 4096 + 1.5 * BASE["ffn_width"])
     assert r.value.to("B/s").magnitude == pytest.approx(
-        18.207483648e9 / (0.8 * (0.020 - 0.3 * c)))
+        (18.207483648e9 + kernels) / (0.8 * (0.020 - 0.3 * c)))
     assert r.binding == {"time_per_output_token": "Memory"}
 
 

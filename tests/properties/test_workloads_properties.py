@@ -28,7 +28,7 @@ def kernel(system, outputs):
 MOE = System.from_walls(walls.compute, walls.memory, walls.serving, workloads.moe)
 touched = kernel(MOE, ["moe_decode_experts_touched"])
 moe_step = kernel(MOE, ["moe_time_per_output_token", "moe_decode_bytes", "weight_bytes",
-                        "kv_cache_bytes", "moe_ttft"])
+                        "kv_cache_bytes", "moe_ttft", "memory_kernel_bytes_per_token"])
 
 routing = st.integers(1, 512).flatmap(lambda e: st.tuples(st.just(e), st.integers(1, e)))
 moe_model = st.fixed_dictionaries({
@@ -74,9 +74,10 @@ def test_experts_touched_between_k_and_e_and_increasing_in_batch(ek, batch, extr
 @given(moe_model, routing, st.integers(1, 2048), st.integers(1, 2048))
 def test_moe_decode_reads_at_most_all_weights_and_grows_with_batch(d, ek, batch, extra):
     values = {**d, **FIXED, "moe_experts": ek[0], "experts_per_token": ek[1], "batch": batch}
-    tpot, moe_bytes, weights, kv, ttft = moe_step(values)
+    tpot, moe_bytes, weights, kv, ttft, kernels = moe_step(values)
     assert all(math.isfinite(v) and v > 0 for v in (tpot, moe_bytes, ttft))
-    assert moe_bytes <= (weights + kv) * (1 + 1e-9)
+    # every weight at most, the KV cache and the batch's memory-bound kernels (wall 4)
+    assert moe_bytes <= (weights + kv + batch * kernels) * (1 + 1e-9)
     bigger = moe_step({**values, "batch": batch + extra})
     assert bigger[0] >= tpot * (1 - 1e-12) and bigger[1] >= moe_bytes * (1 - 1e-12)
 

@@ -85,9 +85,11 @@ def test_int4_weight_only_decode_speedup_comes_from_the_memory_roof():
     int4 = evaluate(ROOFLINE, out, **LLAMA3_8B_H100, **INT4_G128)
     t16 = fp16.quantity("time_per_output_token").to("s").magnitude
     t4 = int4.quantity("time_per_output_token").to("s").magnitude
-    assert t16 == pytest.approx(16.328435456e9 / 3.35e12)
-    assert t4 == pytest.approx((8.03e9 * 0.53125 + 268435456) / 3.35e12)
-    assert t16 / t4 == pytest.approx(16.328435456 / 4.534372956)
+    # each also moves the token's memory-bound kernels at the 16-bit activation width (wall 4:
+    # 32 x 2 B x (10 x 4096 + 1.5 x 28672) = 5,373,952 B), which quantisation does not shrink
+    assert t16 == pytest.approx((16.328435456e9 + 5373952) / 3.35e12)
+    assert t4 == pytest.approx((8.03e9 * 0.53125 + 268435456 + 5373952) / 3.35e12)
+    assert t16 / t4 == pytest.approx(16.333809408 / 4.539746908)
     assert fp16.binding("time_per_output_token") == int4.binding("time_per_output_token") == "Memory"
     # prefill is compute-bound at the unchanged fp16 peak: weight-only quantization barely helps
     ratio = fp16.quantity("ttft").magnitude / int4.quantity("ttft").magnitude
