@@ -100,10 +100,12 @@ def test_speedup_above_one_at_batch_one_and_below_one_once_decode_is_compute_bou
     assert s[0] > 1.4                                      # 1.555 measured
     assert np.all(np.diff(s) < 0)                          # falls with the batch
     assert s[-1] < 1                                       # 0.718 at batch 512
-    # batch 512 sits at the ridge: the compute time within 10% of the memory time, which the
-    # ranks' memory-bound kernels (wall 4: the residual stream on every TP rank) just tip
+    # batch 512 sits near the ridge: the compute time within 20% of the memory time, on the
+    # memory side since the ranks' memory-bound kernels (wall 4: the residual stream on every
+    # TP rank) joined the step (above 0.9 of it before the refit that followed them, 0.89 after:
+    # a refit moves the fitted efficiencies on both sides of the ratio)
     assert plain.bottleneck[0] == "Memory"
-    assert plain.value("decode_compute_time")[-1] > 0.9 * plain.value("decode_memory_time")[-1]
+    assert plain.value("decode_compute_time")[-1] > 0.8 * plain.value("decode_memory_time")[-1]
     v = np.asarray(r.value("verify_cost_ratio"))
     # 1.032 and 3.5 at the defaults refitted in issue 17 (1.024 before; 1.011 with the ring
     # all-reduce, whose 6 latencies per all-reduce made the plain step longer, so the extra
@@ -277,15 +279,17 @@ def test_prefix_cache_raises_the_saturation_rate_of_a_prompt_heavy_load():
 # A refit moves these by design; what the test guards is that switching the features off is the
 # main path, at a tolerance (not bit for bit: another CPU's libm may differ in the last digits)
 # and once more with the serving memory-bound kernels (wall 4's bytes per token, not refitted:
-# 8B TTFT 1.787 -> 1.917 s, TPOT 11.90 -> 11.93 ms, 70B TP4 25.00 -> 25.19 ms)
-MAIN = {"predict_8b_ttft": 1.9168555458140426, "predict_8b_tpot": 0.011929050748521406,
+# 8B TTFT 1.787 -> 1.917 s, TPOT 11.90 -> 11.93 ms, 70B TP4 25.00 -> 25.19 ms), and at the
+# refit that followed them (8B TTFT 1.917 -> 1.864 s, TPOT 11.93 -> 11.89 ms, 70B TP4 25.19 ->
+# 25.01 ms: the fitted serving efficiencies rose as the kernels' bytes took their share)
+MAIN = {"predict_8b_ttft": 1.864308094690491, "predict_8b_tpot": 0.011887905253497245,
         # TP4 on H100 NVSwitch: the engine's one-shot all-reduce (1 synchronisation, not the
         # ring's 6) since the serving all-reduce change; 0.02806617907473196 with the ring;
         # 0.02597413442590428 before the fixed cost per call got its own term (each call now
         # pays allreduce_fixed_time plus nvlink-4's NCCL-derived 1.31 us per synchronisation,
         # no longer 21.4 us per synchronisation: the 512 KB two-shot's second one is cheaper)
-        "predict_70b_tpot": 0.02519074437338199, "serve_8b_capacity": 24.089107824589128,
-        "serve_8b_ttft": 0.038182522556778675, "serve_8b_tpot": 0.013520017487382787}
+        "predict_70b_tpot": 0.025005893185467247, "serve_8b_capacity": 24.660632268631574,
+        "serve_8b_ttft": 0.03730103569529716, "serve_8b_tpot": 0.013262415242743134}
 
 
 def test_no_prefix_cache_and_no_speculation_give_main_numbers():
