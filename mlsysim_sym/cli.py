@@ -559,6 +559,9 @@ def _write_plot(result, path, kind=None, **options) -> None:
 @click.option("--zero-stage", type=click.IntRange(0, 3), default=0,
               help="ZeRO / FSDP sharding stage")
 @click.option("--sequence-parallel", is_flag=True, help="Megatron sequence parallelism")
+@click.option("--cuda-graphs", is_flag=True,
+              help="CUDA graphs capture the step's kernels (host issue time per region, not "
+                   "per kernel launch)")
 @click.option("--interleave", type=POSITIVE, default=1, help="model chunks per pipeline stage")
 @click.option("--overlap", type=click.FloatRange(0, 1), default=1.0,
               help="fraction of compute hiding data-parallel communication")
@@ -590,8 +593,8 @@ def _cmd_train(args) -> int:
             pass
     kw = {k: args[k] for k in ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch",
                                "global_batch", "seq_len", "precision", "recompute", "zero_stage",
-                               "sequence_parallel", "interleave", "overlap", "tokens",
-                               "datacenter", "lora_rank", "uncertainty")
+                               "sequence_parallel", "cuda_graphs", "interleave", "overlap",
+                               "tokens", "datacenter", "lora_rank", "uncertainty")
           if args[k] is not None}
     r = ms.train(_model(args["model"], args["model_file"]), args["cluster"],
                  efficiency=_efficiency(args["efficiency"]), **kw)

@@ -230,6 +230,9 @@ def train(model: ModelName,
           zero_stage: Annotated[int, Field(description="ZeRO stage 0-3")] = 0,
           sequence_parallel: bool = False, flash_attention: bool = True,
           even_layer_split: bool = False,
+          cuda_graphs: Annotated[bool, Field(
+              description="CUDA graphs capture the step's kernels (host issue time per "
+                          "captured region, not per kernel)")] = False,
           tokens: Annotated[Optional[str], Field(
               description="training tokens for time_to_train, e.g. \"2e12 token\"")] = None,
           uncertainty: bool = False) -> dict[str, Any]:
@@ -241,7 +244,8 @@ def train(model: ModelName,
                  micro_batch=micro_batch, global_batch=global_batch, seq_len=seq_len,
                  precision=precision, recompute=recompute, zero_stage=zero_stage,
                  sequence_parallel=sequence_parallel, flash_attention=flash_attention,
-                 even_layer_split=even_layer_split, tokens=tokens, uncertainty=uncertainty)
+                 even_layer_split=even_layer_split, cuda_graphs=cuda_graphs, tokens=tokens,
+                 uncertainty=uncertainty)
     return r.to_dict()
 
 

@@ -32,6 +32,21 @@ def test_train_json_the_issue_command(capsys):
     assert out.startswith("TrainResult(llama-3-70b") and "  step time" in out and "nan" not in out
 
 
+def test_train_cuda_graphs_flag_is_the_library_option(capsys):
+    # DeepSeek-V3 on 256 GB200 (the calibration case's layout): eager launches leave the step
+    # host-bound (tasks/training/host.py); --cuda-graphs is train(cuda_graphs=True)
+    import mlsysim_sym as ms
+    argv = ["train", "deepseek-v3", "gb200", "--devices", "256", "--global-batch", "256",
+            "--seq-len", "4096", "--ep", "32", "--pp", "8", "--precision", "fp8", "--json"]
+    eager, graphed = _json(capsys, argv), _json(capsys, argv + ["--cuda-graphs"])
+    lib = ms.train("deepseek-v3", "gb200", devices=256, global_batch=256, seq_len=4096, ep=32,
+                   pp=8, precision="fp8", cuda_graphs=True)
+    assert graphed["step_time"]["value"] == pytest.approx(lib.step_time.to("s").magnitude,
+                                                          rel=1e-9)
+    assert graphed["step_time"]["value"] < eager["step_time"]["value"]
+    assert eager["host_wait"]["value"] > graphed["host_wait"]["value"] >= 0
+
+
 def test_train_on_a_cluster_needs_no_devices(capsys):
     from mlsysim_sym import registry
     cluster = registry.list_clusters()[0]
