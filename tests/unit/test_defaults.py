@@ -129,6 +129,31 @@ def test_engines_with_different_overheads_predict_differently():
         assert got.defaults_used()["fixed_overhead"].variant == "fixed_overhead"
 
 
+def test_tensor_parallel_predictions_name_their_all_reduce_defaults():
+    import mlsysim_sym as ms
+    from mlsysim_sym.units import to_base
+    # one device: no all-reduce, so neither the fixed cost per call nor the link latency
+    one = ms.predict("llama-3-70b", "mi300x", batch=8, seq_len=2048).defaults_used()
+    assert "allreduce_fixed_time" not in one and "scale_up_latency" not in one
+    # MI300X's xGMI latency is a placeholder (basis: assumption): the calibrated serving latency
+    # runs; H100's NVLink 4 latency is NCCL-derived, so only the fixed cost is a default
+    for chip, with_latency in (("mi300x", True), ("h100", False)):
+        r = ms.predict("llama-3-70b", chip, tp=8, batch=8, seq_len=2048)
+        used, ran = r.defaults_used(), r.base_inputs()
+        fixed = used["allreduce_fixed_time"]
+        assert fixed.variant == "allreduce_fixed_time"
+        assert to_base(fixed.value) == pytest.approx(ran["allreduce_fixed_time"], rel=1e-12)
+        assert ("scale_up_latency" in used) is with_latency
+        if with_latency:
+            lat = used["scale_up_latency"]
+            assert lat.variant == "scale_up_latency[serve]"
+            assert to_base(lat.value) == pytest.approx(ran["scale_up_latency"], rel=1e-12)
+    # what the caller gives is not a default
+    given = ms.predict("llama-3-70b", "mi300x", tp=8, batch=8, seq_len=2048,
+                       efficiency={"allreduce_fixed_time": "10 us", "scale_up_latency": "2 us"})
+    assert not {"allreduce_fixed_time", "scale_up_latency"} & set(given.defaults_used())
+
+
 def test_a_forward_pass_has_its_own_overhead_not_the_llm_step():
     import mlsysim_sym as ms
     from mlsysim_sym.defaults import VariantKey, resolve, stacks

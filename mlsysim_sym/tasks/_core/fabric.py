@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ... import checks, registry
-from ...defaults import default, variant_name
+from ...defaults import VariantKey, default, resolve, variant_name
 from . import knobs, memo
 from .knobs import magnitude
 
@@ -67,6 +67,21 @@ def link_rest(hardware, measured=True) -> tuple:
         or default(variant_name("scale_up_latency", regime="serve"))
     return (magnitude("scale_up_latency", lat), peer_access(hardware),
             knobs.allreduce_fixed_time())
+
+
+def tp_defaults(hardware, efficiency=None) -> dict:
+    """``{symbol: defaults.Resolved}`` of the calibrated defaults a tensor-parallel serving step
+    reads (what ``defaults_used()`` lists at tp > 1): ``allreduce_fixed_time`` always, and
+    ``scale_up_latency[serve]`` when :func:`link_rest` falls back to it (no measured fabric
+    latency, none on the chip); a value ``efficiency`` gives is not a default."""
+    given = set(efficiency) if isinstance(efficiency, dict) else set()
+    used = {}
+    if "allreduce_fixed_time" not in given:
+        used["allreduce_fixed_time"] = resolve("allreduce_fixed_time")
+    if "scale_up_latency" not in given and measured_latency(hardware) is None \
+            and hardware.scale_up_latency is None:
+        used["scale_up_latency"] = resolve("scale_up_latency", VariantKey(regime="serve"))
+    return used
 
 
 def tp_overrides(values, efficiency) -> dict:

@@ -13,6 +13,7 @@ from ...feasibility import memory_reason
 from ...symbols import info
 from ...units import Q_, base_factor, to_base
 from .._core import knobs
+from .._core.fabric import tp_defaults
 from .._core.inputs import MLA_DIMS, latent_attention, sliding_window
 from .._core.result import Result, binding_codes, bottleneck_names
 from .system import (OUTPUTS, PER_TOKEN, SPECULATIVE_EXTRA, moe_serving_system, per_token_kernel,
@@ -377,7 +378,10 @@ class Prediction(Result):
         """``{symbol: defaults.Resolved}``: each calibrated default this prediction used, the
         entry it came from (``compute_efficiency[serve-hopper]``) and how it was fitted."""
         stack, efficiency = self._defaults_key
-        return knobs.serving_defaults(self.hardware, self.precision, stack, efficiency)
+        used = knobs.serving_defaults(self.hardware, self.precision, stack, efficiency)
+        if np.any(np.asarray(self._inputs.get("tensor_parallel", 1)) > 1):
+            used.update(tp_defaults(self.hardware, efficiency))
+        return used
 
     def __repr__(self):
         if self._ev.vectorised:
