@@ -28,7 +28,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["ENV", "FORMAT", "PACKAGE", "directory", "fingerprint", "read", "write", "file_name"]
+__all__ = ["ENV", "FORMAT", "PACKAGE", "directory", "fingerprint", "read", "write", "file_name",
+           "installed_file"]
 
 #: environment variable naming the cache directory ("" turns the disk cache off)
 ENV = "MLSYSIM_CACHE_DIR"
@@ -88,6 +89,20 @@ def _sympy_release() -> str:
         return (Path(spec.origin).parent / "release.py").read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def installed_file(package: str, name: str) -> list[str]:
+    """``[path]`` of installed ``package``'s file ``name`` (its version file: what a cached
+    parse depends on, for :func:`fingerprint`'s ``files``), found without importing it; ``[]``
+    when the package is not installed."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.origin:
+        return []
+    return [str(Path(spec.origin).parent / name)]
 
 
 def fingerprint(identity: str, patterns=(), files=()) -> str:

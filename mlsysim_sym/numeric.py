@@ -220,9 +220,11 @@ class Kernel:
 
         The kernel is the numpy kernel of every output (the common-subexpression program the
         ``math`` kernel of a scalar prediction runs too) with the steps ``names`` do not need
-        left out (:func:`_pruned`, once per ``names``): each output is computed by the same
-        operations in the same order as for one point, so it has the same bits, and the
-        subexpressions the outputs share are computed once."""
+        left out (:func:`_pruned`, once per ``names`` and pattern of array inputs): the
+        subexpressions the outputs share are computed once, and a product's scalar factors are
+        multiplied before they meet an array (:class:`_ScalarsFirst`), so a point of a sweep
+        agrees with the same point predicted alone to a few units in the last place (sums are
+        never reordered), not bit for bit."""
         names = tuple(names)
         fn = self._numpy_fn(None if names == tuple(self._slot_of) else names, magnitudes)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -91,7 +91,8 @@ def load_file(path) -> dict:
         data = fh.read()
     identity = f"defaults:{Path(path).resolve()}"     # one entry per file, keyed by its bytes
     key = cache.fingerprint(f"{identity}\0{hashlib.sha256(data).hexdigest()}",
-                            patterns=("defaults/schema.py",), files=_yaml_version())
+                            patterns=("defaults/schema.py",),
+                            files=cache.installed_file("yaml", "__init__.py"))
     stored = cache.read("defaults", identity, key)
     raw = _decoded(stored) if isinstance(stored, str) else None
     if raw is None:
@@ -107,17 +108,6 @@ def _parse_yaml(data: bytes):
     faster, else PyYAML's)."""
     import yaml
     return yaml.load(data.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-def _yaml_version() -> tuple:
-    """PyYAML's ``__init__.py`` (its version: what the parse depends on), found without
-    importing it."""
-    import importlib.util
-    try:
-        spec = importlib.util.find_spec("yaml")
-    except (ImportError, ValueError):
-        return ()
-    return (spec.origin,) if spec is not None and spec.origin else ()
 
 
 _DATE, _DATETIME = "\0date", "\0datetime"

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import importlib.util
 from pathlib import Path
 from typing import Any, Optional
 
@@ -64,17 +63,6 @@ def data_files(root: Path) -> list[tuple[Path, str, str]]:
     return files
 
 
-def _version_file(package: str, name: str) -> list[str]:
-    """The path of ``package``'s file ``name`` (its version), found without importing it."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return []
-    if spec is None or not spec.origin:
-        return []
-    return [str(Path(spec.origin).parent / name)]
-
-
 def _identity(root: Path) -> str:
     return f"registry:{Path(root).resolve()}"
 
@@ -90,7 +78,8 @@ def key(root: Path, files) -> Optional[str]:
             return None
         for part in (display.encode("utf-8", "surrogateescape"), kind.encode(), data):
             h.update(len(part).to_bytes(8, "little") + part)
-    versions = _version_file("pydantic", "version.py") + _version_file("yaml", "__init__.py")
+    versions = cache.installed_file("pydantic", "version.py") + cache.installed_file("yaml",
+                                                                                "__init__.py")
     return cache.fingerprint(f"{_identity(root)}\0{h.hexdigest()}", patterns=_CODE,
                              files=versions)
 
