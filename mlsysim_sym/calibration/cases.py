@@ -159,7 +159,7 @@ _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_
                 "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap",
                 "even_layer_split", "tokens", "lora_rank", "lora_targets", "dropout",
                 "memory_kernels", "loss", "fp8_recipe", "capacity_factor", "token_dispatcher",
-                "ep_overlap", "state_dtypes", "cuda_graphs")
+                "ep_overlap", "state_dtypes", "cuda_graphs", "vocab_tiles")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",

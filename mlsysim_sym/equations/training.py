@@ -165,6 +165,14 @@ add_all(
               "GitHub repository stas00/ml-engineering", 2024,
               url="https://github.com/stas00/ml-engineering/tree/master/compute/accelerator",
               kind="misc"),
+    Reference("maxtext2025vocabtiling", "Google", "MaxText: MaxText/vocabulary_tiling.py "
+              "(vocab_tiling_linen_loss: the tokens reshaped to [num_vocab_tiling, B S / "
+              "num_vocab_tiling]; the forward scans the chunks, computing each chunk's logits and "
+              "cross-entropy and keeping the hidden states as residuals; the backward scans them "
+              "again, recomputing each chunk's logits under jax.vjp) and tpu-recipes training/v5p/"
+              "Llama3.1-405B-MaxText/cluster_toolkit/run_recipe.sh (num_vocab_tiling=4)",
+              "GitHub repositories AI-Hypercomputer/maxtext and AI-Hypercomputer/tpu-recipes", 2025,
+              url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
     Reference("chen2016sublinear", "Chen, Tianqi and Xu, Bing and Zhang, Chiyuan and Guestrin, "
               "Carlos", "Training Deep Nets with Sublinear Memory Cost", "arXiv:1604.06174",
               2016, url="https://arxiv.org/abs/1604.06174", kind="misc"),
@@ -182,6 +190,8 @@ rd, ra, ro, rj = (s.recomputed_dense_fraction, s.recomputed_attention_fraction,
 fpt = s.flops_per_parameter_token
 _attn = 2 * s.attention_flops_per_pair * L * s.heads * s.head_dim * S  # forward FLOP/token
 _head = fpt * s.vocabulary * h * s.one_parameter  # LM-head GEMM FLOP/token
+# vocab tiling (n_vt > 1) recomputes each chunk's logits in the backward: one more LM-head forward
+_tiled_head = sympy.Min(1, s.loss_vocab_tiles - 1) * _head
 _frozen = fpt * s.active_parameters * (1 - s.trainable_parameters / s.parameters)
 _per_device = b * S / (t * p * c)  # one micro-batch's tokens x this device's share
 _trainable_local = s.local_parameters * s.trainable_parameters / s.parameters
@@ -414,6 +424,7 @@ WALL = Wall(
         Equation(s.recomputed_forward_fraction, (rd * (fpt * s.active_parameters - _head)
                                                  + ro * _op_recomputed_gemm
                                                  + _custom_recomputed_gemm
+                                                 + _tiled_head
                                                  + ra * _attn) / s.forward_flops_per_token,
                  cite="korthikanti2022recomputation", locator="App. A: selective recomputes the "
                  "2bs^2h + 2bs^2h attention core; full the layers, not the logits (eq. 3)",
@@ -424,7 +435,8 @@ WALL = Wall(
                       "GEMMs of its recomputed classes only: JAX reruns what the backward "
                       "consumes (jax2024remat), never the down-projection, nor the attention "
                       "projection in a parallel block (their outputs only feed the residual "
-                      "add)"),
+                      "add); vocab tiling (maxtext2025vocabtiling) runs the LM head's forward "
+                      "again in the backward, chunk by chunk"),
         Equation(s.attention_compute_time, _attention_time(_attn_hw * _tok_dev),
                  cite="dao2023flashattention2", locator="Sec. 4.1: attention reaches a lower "
                  "fraction of peak than GEMMs (forward and backward benchmarks)",
@@ -574,11 +586,14 @@ WALL = Wall(
                       "projection; a parallel block (GPT-J, PaLM) has one norm input and one "
                       "shared linear input"),
         Equation(s.logits_memory, b * S / c * s.vocabulary / t * s.per_token
-                 * s.logits_bytes_per_element, cite="megatron2024crossentropy",
+                 * s.logits_bytes_per_element / s.loss_vocab_tiles,
+                 cite="megatron2024crossentropy",
                  locator="_VocabParallelCrossEntropy.forward: vocab_parallel_logits.float(), "
                          "then exp, normalise and (backward) the gradient in place",
                  note="one micro-batch's [s/c, b, V/t] logits on the last stage; b_l bytes "
-                      "each (Megatron-Core 6, an unfused fp32 PyTorch loss 12)"),
+                      "each (Megatron-Core 6, an unfused fp32 PyTorch loss 12); vocab tiling "
+                      "(maxtext2025vocabtiling: the tokens in n_vt chunks, one chunk's logits "
+                      "live at a time, forward and backward) divides them by n_vt"),
         Equation(s.last_stage_activation_memory, _act_layer * L / p + s.logits_memory,
                  cite="narayanan2021megatron", locator="Sec. 2.2.1, Fig. 4: in 1F1B the last "
                  "stage runs each micro-batch's backward right after its forward",
@@ -622,7 +637,7 @@ WALL = Wall(
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
-                "megatron2024crossentropy", "ren2021zerooffload", "chen2016sublinear",
+                "megatron2024crossentropy", "maxtext2025vocabtiling", "ren2021zerooffload", "chen2016sublinear",
                 "jax2024offloadpolicies", "jax2024remat",
                 "pcisig2017pcie4", "bekman2024mamf",
                 "williams2009roofline", "trivedi2016reliability"),

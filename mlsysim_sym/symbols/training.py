@@ -205,6 +205,12 @@ memory_kernel_traffic = declare(
     "HBM bytes the memory-bound kernels of one layer move per token on one device over its "
     "forward, recomputation and backward passes (norms, activation, residual adds, dropout, "
     "RoPE; with eager attention the score softmax chain)", (0, 1e12))
+loss_vocab_tiles = declare(
+    "loss_vocab_tiles", "dimensionless", r"n_{vt}",
+    "chunks the loss's tokens are split into (MaxText num_vocab_tiling): the forward keeps only "
+    "the final hidden states and runs the LM head and cross-entropy one chunk at a time, the "
+    "backward recomputes each chunk's logits; 1 computes the whole micro-batch's logits at "
+    "once", (1, 1e6))
 loss_traffic_per_logit = declare(
     "loss_traffic_per_logit", "B", r"q_{\ell}",
     "HBM bytes the softmax cross-entropy kernels move per output logit over the forward and "

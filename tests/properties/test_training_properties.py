@@ -111,7 +111,8 @@ def values(x, **over):
         moe_experts=1, expert_capacity_factor=1, dense_dispatch=0, token_permute_passes=2,
         expert_parallel_overlap=x["model_parallel_overlap"],
         # the host-bound term off unless a test sets it (TE issue 2053: 13.48 us per op on x86)
-        host_ops_per_layer=x.get("host_ops_per_layer", 0), host_op_time=13.48)
+        host_ops_per_layer=x.get("host_ops_per_layer", 0), host_op_time=13.48,
+        loss_vocab_tiles=1)
     return vals
 
 

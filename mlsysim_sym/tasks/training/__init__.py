@@ -37,7 +37,7 @@ from .machine import Machine, first_bad, layout, machine_of
 from .ops import ops_context
 from .result import GROUPS, TERMS, TrainResult
 from .step import (OUTPUTS, input_names, iron_law, kernel, model_magnitudes, step_inputs,
-                   training_system)
+                   training_system, xla_device)
 
 __all__ = ["train", "run", "TrainConfig", "TrainResult", "training_system", "iron_law",
            "IronLaw", "EFFICIENCY_KEYS", "TERMS", "GROUPS", "attention_variant",
@@ -60,7 +60,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
           workspace=None, dropout=False, memory_kernels="fused",
           fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
-          ep_overlap=None, state_dtypes=None, cuda_graphs=False) -> TrainResult:
+          ep_overlap=None, state_dtypes=None, cuda_graphs=False, vocab_tiles=1) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -96,6 +96,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         {"weights" | "gradients" | "first_moment" | "second_moment": "fp32" | "bf16"}: the
         JAX / optax layout (MaxText weight_dtype, grad_dtype, mu_dtype) in place of
         mixed-precision Adam.
+    vocab_tiles : int
+        Chunks of the loss's tokens (MaxText ``num_vocab_tiling``): the logits' memory / it,
+        one more LM-head forward per token when > 1.
     overlap, model_parallel_overlap, ep_overlap : float
         Fractions of the data-parallel, of the TP/PP/EP and of the EP communication hidden by
         compute (``ep_overlap`` defaults to the model-parallel one).
@@ -157,7 +160,8 @@ def run(cfg: TrainConfig) -> TrainResult:
     sb = cfg.state_bytes
     ops_ctx = ops_context(mach.hardware, mach.node, dc, cfg.ops, sb.weights + sb.optimizer)
     others = tuple(k for k, given in (("model_parallel_overlap", cfg.model_parallel_overlap),
-                                      ("framework_workspace", cfg.workspace)) if given is None)
+                                      ("framework_workspace", cfg.workspace)) if given is None
+                   and not (k == "framework_workspace" and xla_device(mach.hardware)))
     defaults = dict(given=given_keys(cfg.efficiency), published=published, others=others)
     return TrainResult(ev, m, mach.hardware, cfg.precision, dict(zip(names, args)), config,
                        notes, ops_ctx, defaults=defaults)

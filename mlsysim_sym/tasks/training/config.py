@@ -176,6 +176,11 @@ class TrainConfig:
         (16-bit logits plus one fp32 copy softmaxed in place: 6 bytes per logit); "unfused" is
         PyTorch ``cross_entropy`` on an fp32 upcast, as torchtitan (12 bytes per logit at the
         backward of log-softmax). Logits are split over tp (vocab) and cp (sequence).
+    vocab_tiles : int
+        Chunks the loss's tokens are split into (MaxText ``num_vocab_tiling``,
+        ``vocabulary_tiling.py``): one chunk's logits are live at a time, so the logits' memory
+        is divided by it, and the backward recomputes each chunk's logits (one more LM-head
+        forward per token). Default 1: the whole micro-batch's logits at once.
     dropout : bool
         The model trains with dropout, so its masks are stored (Korthikanti et al.'s GPT);
         default False, as Llama, MPT and most current pretraining.
@@ -259,6 +264,7 @@ class TrainConfig:
     ep_overlap: Any = None
     state_dtypes: Any = None
     cuda_graphs: bool = False
+    vocab_tiles: Any = 1
 
     def __post_init__(self):
         put = object.__setattr__
@@ -277,6 +283,7 @@ class TrainConfig:
                 ("micro_batch", self.micro_batch), ("global_batch", self.global_batch),
                 ("seq_len", self.seq_len))):
             put(self, name, value)
+        put(self, "vocab_tiles", float(checks.count("vocab_tiles", self.vocab_tiles, 1, None)))
         _flag("dropout", self.dropout)
         _flag("even_layer_split", self.even_layer_split)
         _flag("cuda_graphs", self.cuda_graphs)

@@ -29,7 +29,8 @@ from .host import host_op_us, host_ops_per_layer
 from .machine import Machine
 
 __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "OUTPUTS",
-           "zero_inputs", "model_values", "model_magnitudes", "lora_width", "step_inputs"]
+           "zero_inputs", "model_values", "model_magnitudes", "lora_width", "step_inputs",
+           "xla_device"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
                 "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token",
@@ -58,7 +59,7 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "dense_dispatch", "token_permute_passes",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
-               "training_tokens", "host_ops_per_layer", "host_op_time")
+               "training_tokens", "host_ops_per_layer", "host_op_time", "loss_vocab_tiles")
 
 #: what the kernel computes (a result reads them lazily)
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
@@ -259,6 +260,16 @@ def _state_bytes(precision, loss, fp8_recipe, state_dtypes=None) -> tuple:
             ("loss_traffic_per_logit", _base("loss_traffic_per_logit", LOSS_TRAFFIC[loss])))
 
 
+def xla_device(hw) -> bool:
+    """A Google TPU: its training step is one XLA program. The default ``framework_workspace``
+    is the CUDA stack's (the CUDA context, NCCL channel buffers, cuBLAS / cuDNN workspaces:
+    defaults.yaml), none of which a TPU has: XLA:TPU assigns the program's HBM buffers when it
+    compiles (an over-budget program fails to compile: tpu-recipes training/trillium/
+    Llama3.1-8B-MaxText/v6e-8/README.md, 'CompileTimeHbmOom ... Ran out of memory in memory
+    space hbm') and runs its collectives inside the program, so none is charged there."""
+    return hw.vendor == "google"
+
+
 @lru_cache(maxsize=1)
 def _default_workspace() -> float:
     return checks.quantity("workspace", default("framework_workspace"), "GB", low=0)
@@ -290,7 +301,8 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   head_stage_imbalance=1.0 if cfg.even_layer_split else 0.0,
                   **_routing_inputs(cfg),
                   training_tokens=tok, host_link_bandwidth=_base("host_link_bandwidth",
-                                                                  HOST_LINK_GBPS))
+                                                                  HOST_LINK_GBPS),
+                  loss_vocab_tiles=cfg.vocab_tiles)
     placed = cfg.placement
     values["recomputed_custom_fraction"] = 1.0 if placed else 0.0
     for k in PLACEMENT_NAMES:
@@ -351,11 +363,13 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
         values["lora_adapted_width"] = lora_width(m, tuple(cfg.lora_targets))
     values.update(cached(_machine_magnitudes, mach, cfg.precision))
     values.update(_state_inputs(cfg))
+    if cfg.workspace is None and xla_device(mach.hardware):
+        values["framework_workspace"] = 0.0
     values.update(efficiencies)
     values["attention_peak_flops"] = cached(_attention_peak, mach.hardware, cfg.precision)
     values.update(_knob_inputs(cfg, dp))
     r_d, r_a = (float(r) for r in cfg.recompute_fractions[:2])
-    values["host_ops_per_layer"] = cached(_host_ops, m, mach.hardware.vendor == "google",
+    values["host_ops_per_layer"] = cached(_host_ops, m, xla_device(mach.hardware),
                                           cfg.precision, float(cfg.ep), cfg.token_dispatcher,
                                           bool(cfg.cuda_graphs), r_d, r_a)
     values["host_op_time"] = _base("host_op_time", host_op_us(mach.hardware.name))
