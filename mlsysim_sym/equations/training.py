@@ -610,10 +610,13 @@ WALL = Wall(
                  cite="pytorch2024fsdpnotes", locator="FSDP Prefetch Nuances: the next layer's "
                  "all-gather is issued while the current one computes",
                  note="ZeRO-3: two layers' gathered weights and one layer's unreduced gradients"),
-        Equation(s.training_memory, s.weight_memory + s.gradient_memory + s.optimizer_memory
-                 + sympy.Max(s.activation_memory + s.recompute_working_memory,
-                             s.last_stage_activation_memory - s.logits_memory
-                             + sympy.Max(s.logits_memory, s.recompute_working_memory))
+        Equation(s.training_memory, s.weight_memory + s.optimizer_memory
+                 + sympy.Max(s.gradient_memory + s.activation_memory
+                             + s.recompute_working_memory,
+                             s.gradient_memory + s.last_stage_activation_memory
+                             - s.logits_memory + s.recompute_working_memory,
+                             s.gradients_live_at_loss * s.gradient_memory
+                             + s.last_stage_activation_memory)
                  + s.parameter_gather_memory + s.framework_workspace, cite=_Z,
                  locator="Sec. 3: model states + residual states (activations, temporary "
                          "buffers, fragmentation)",
@@ -623,7 +626,11 @@ WALL = Wall(
                       "buffers whose lifetimes do not overlap share memory): the loss and the "
                       "LM head's backward, the logits' last use, end before the last layer's "
                       "backward (and its recomputation) can start, so the larger of the two "
-                      "counts"),
+                      "counts; by the same rule the gradients count at the loss only when they "
+                      "already exist there (gamma_l = 1: a persistent buffer, or accumulation "
+                      "over micro-batches); a one-micro-batch XLA step (MaxText train_step: "
+                      "jax.value_and_grad(loss_fn) in one jitted program, maxtext2023layers) "
+                      "creates them in its backward, after the loss"),
         Equation(s.training_memory_utilization, s.training_memory / s.memory_capacity, cite=_Z,
                  locator="Sec. 1: a model trains iff it fits"),
     ),

@@ -205,6 +205,12 @@ memory_kernel_traffic = declare(
     "HBM bytes the memory-bound kernels of one layer move per token on one device over its "
     "forward, recomputation and backward passes (norms, activation, residual adds, dropout, "
     "RoPE; with eager attention the score softmax chain)", (0, 1e12))
+gradients_live_at_loss = declare(
+    "gradients_live_at_loss", "dimensionless", r"\gamma_{\ell}",
+    "1 when the gradient buffers exist while the loss's logits do (a persistent gradient buffer, "
+    "or gradients accumulated over micro-batches); 0 when the step is one compiled program whose "
+    "gradients are outputs of its backward pass (JAX value_and_grad under XLA, one micro-batch): "
+    "they are born after the loss", (0, 1))
 loss_vocab_tiles = declare(
     "loss_vocab_tiles", "dimensionless", r"n_{vt}",
     "chunks the loss's tokens are split into (MaxText num_vocab_tiling): the forward keeps only "

@@ -62,7 +62,8 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             # a dense model: the MoE routing inputs change nothing (dropless, sort dispatch)
             moe_experts=1, expert_capacity_factor=1, dense_dispatch=0, token_permute_passes=2,
             # no host-bound term in the hand arithmetic (the host issues nothing)
-            host_ops_per_layer=0, host_op_time=13.48, loss_vocab_tiles=1)
+            host_ops_per_layer=0, host_op_time=13.48, loss_vocab_tiles=1,
+            gradients_live_at_loss=1)
 
 
 def evaluate(outputs, mode="full", **over):

@@ -59,7 +59,8 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "dense_dispatch", "token_permute_passes",
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
-               "training_tokens", "host_ops_per_layer", "host_op_time", "loss_vocab_tiles")
+               "training_tokens", "host_ops_per_layer", "host_op_time", "loss_vocab_tiles",
+               "gradients_live_at_loss")
 
 #: what the kernel computes (a result reads them lazily)
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
@@ -363,8 +364,14 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
         values["lora_adapted_width"] = lora_width(m, tuple(cfg.lora_targets))
     values.update(cached(_machine_magnitudes, mach, cfg.precision))
     values.update(_state_inputs(cfg))
-    if cfg.workspace is None and xla_device(mach.hardware):
+    xla = xla_device(mach.hardware)
+    if cfg.workspace is None and xla:
         values["framework_workspace"] = 0.0
+    # gradients exist at the loss unless the step is one XLA program with one micro-batch
+    # (jax.value_and_grad creates them in the backward; accumulation keeps them across)
+    single = np.asarray(cfg.global_batch) <= np.asarray(dp) * np.asarray(cfg.micro_batch)
+    values["gradients_live_at_loss"] = np.where(single & xla, 0.0, 1.0) \
+        if np.ndim(single) else (0.0 if (xla and bool(single)) else 1.0)
     values.update(efficiencies)
     values["attention_peak_flops"] = cached(_attention_peak, mach.hardware, cfg.precision)
     values.update(_knob_inputs(cfg, dp))
