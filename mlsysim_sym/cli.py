@@ -562,6 +562,9 @@ def _write_plot(result, path, kind=None, **options) -> None:
 @click.option("--cuda-graphs", is_flag=True,
               help="CUDA graphs capture the step's kernels (host issue time per region, not "
                    "per kernel launch)")
+@click.option("--vocab-tiles", type=POSITIVE, default=1,
+              help="chunks the loss's logits are computed in (MaxText num_vocab_tiling): 1/n of "
+                   "the logits live at once, the LM head's forward re-run in the backward")
 @click.option("--interleave", type=POSITIVE, default=1, help="model chunks per pipeline stage")
 @click.option("--overlap", type=click.FloatRange(0, 1), default=1.0,
               help="fraction of compute hiding data-parallel communication")
@@ -593,7 +596,7 @@ def _cmd_train(args) -> int:
             pass
     kw = {k: args[k] for k in ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch",
                                "global_batch", "seq_len", "precision", "recompute", "zero_stage",
-                               "sequence_parallel", "cuda_graphs", "interleave", "overlap",
+                               "sequence_parallel", "cuda_graphs", "vocab_tiles", "interleave", "overlap",
                                "tokens", "datacenter", "lora_rank", "uncertainty")
           if args[k] is not None}
     r = ms.train(_model(args["model"], args["model_file"]), args["cluster"],

@@ -233,6 +233,9 @@ def train(model: ModelName,
           cuda_graphs: Annotated[bool, Field(
               description="CUDA graphs capture the step's kernels (host issue time per "
                           "captured region, not per kernel)")] = False,
+          vocab_tiles: Annotated[int, Field(
+              ge=1, description="chunks the loss's logits are computed in (MaxText "
+                                "num_vocab_tiling): 1/n of the logits live at once")] = 1,
           tokens: Annotated[Optional[str], Field(
               description="training tokens for time_to_train, e.g. \"2e12 token\"")] = None,
           uncertainty: bool = False) -> dict[str, Any]:
@@ -244,7 +247,8 @@ def train(model: ModelName,
                  micro_batch=micro_batch, global_batch=global_batch, seq_len=seq_len,
                  precision=precision, recompute=recompute, zero_stage=zero_stage,
                  sequence_parallel=sequence_parallel, flash_attention=flash_attention,
-                 even_layer_split=even_layer_split, cuda_graphs=cuda_graphs, tokens=tokens,
+                 even_layer_split=even_layer_split, cuda_graphs=cuda_graphs,
+                 vocab_tiles=vocab_tiles, tokens=tokens,
                  uncertainty=uncertainty)
     return r.to_dict()
 

@@ -123,6 +123,7 @@ async def test_lists_every_tool_with_typed_schemas(client):
     assert tools["train"].input_schema["properties"]["recompute"]["enum"] == [
         "none", "selective", "full", "op", "dots", "nothing_saveable"]
     assert tools["train"].input_schema["properties"]["cuda_graphs"]["type"] == "boolean"
+    assert tools["train"].input_schema["properties"]["vocab_tiles"]["minimum"] == 1
 
 
 async def test_agentic_loop_speculative_chip(client):

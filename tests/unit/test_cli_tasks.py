@@ -47,6 +47,21 @@ def test_train_cuda_graphs_flag_is_the_library_option(capsys):
     assert eager["host_wait"]["value"] > graphed["host_wait"]["value"] >= 0
 
 
+def test_train_vocab_tiles_flag_is_the_library_option(capsys):
+    # the tpu-recipes Llama 3.1 405B v5p layout's num_vocab_tiling=4: a quarter of the loss's
+    # logits live at once (less memory), the LM head's forward re-run in the backward
+    import mlsysim_sym as ms
+    argv = ["train", "llama-3-1-405b", "tpu-v5p", "--devices", "512", "--global-batch", "512",
+            "--seq-len", "8192", "--zero-stage", "3", "--recompute", "full", "--json"]
+    whole, tiled = _json(capsys, argv), _json(capsys, argv + ["--vocab-tiles", "4"])
+    lib = ms.train("llama-3-1-405b", "tpu-v5p", devices=512, global_batch=512, seq_len=8192,
+                   zero_stage=3, recompute="full", vocab_tiles=4)
+    assert tiled["memory_per_device"]["value"] == pytest.approx(
+        lib.memory_per_device.to(tiled["memory_per_device"]["unit"]).magnitude, rel=1e-9)
+    assert tiled["memory_per_device"]["value"] < whole["memory_per_device"]["value"]
+    assert tiled["step_time"]["value"] > whole["step_time"]["value"]
+
+
 def test_train_on_a_cluster_needs_no_devices(capsys):
     from mlsysim_sym import registry
     cluster = registry.list_clusters()[0]

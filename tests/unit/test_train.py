@@ -44,6 +44,30 @@ def test_chip_name_with_devices_uses_the_registry_node():
     assert any("dgx-h100" in a for a in r.assumptions)
 
 
+@pytest.mark.parametrize("devices,node,g", [(4, "tpu-v5p-host", 4), (32, "tpu-v5p-slice-64", 64),
+                                            (512, "tpu-v5p-slice-6144", 6144),
+                                            (8192, "tpu-v5p-slice-6144", 6144)])
+def test_tpu_chip_runs_in_the_smallest_ici_slice_that_holds_the_job(devices, node, g):
+    """A v5p job's collectives run over ICI within one slice (GCP TPU v5p docs: slices up to
+    6144 chips, 4-chip hosts joined by ICI); only past the largest slice does traffic cross the
+    data-center network (multislice). The registry node chosen for a bare chip is the smallest
+    whose scale-up domain holds the devices, else the largest."""
+    r = train("llama-3-8b", "tpu-v5p", devices=devices, global_batch=devices)
+    assert r.config["node"] == node
+    assert r.inputs()["devices_per_node"].magnitude == g
+    ici = r.inputs()["scale_up_bandwidth"].to("GB/s").magnitude
+    assert ici == pytest.approx(600)                                    # v5p ICI per chip
+
+
+def test_tpu_slice_keeps_the_data_parallel_gradients_on_ici():
+    # 405B on 512 v5p with FSDP: over ICI the gradient traffic hides under the compute; over the
+    # 4-chip hosts' DCN (6.25 GB/s per chip) it would take ~24 s of a ~109 s step
+    r = train("llama-3-1-405b", "tpu-v5p", devices=512, global_batch=512, seq_len=8192,
+              zero_stage=3, recompute="full")
+    assert r.binding_term == "compute"
+    assert r.to_dict()["dp_communication"]["value"] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_chip_without_devices_is_an_error():
     with pytest.raises(ValueError, match="devices=N"):
         train("llama-3-8b", "h100", global_batch=8)

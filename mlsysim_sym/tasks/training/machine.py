@@ -1,8 +1,9 @@
 """What a training job runs on, and how it is laid out over it.
 
 A registry cluster, or a chip with ``devices=N`` (standard nodes of that chip: the registry's
-node for it, DGX before HGX, with its scale-up and scale-out fabrics; 8 per node and the chip's
-own links when no node is recorded), becomes the step's machine inputs (:func:`machine`);
+node for it, with its scale-up and scale-out fabrics, the smallest that holds the N devices in
+one scale-up domain or else the largest, DGX before HGX; 8 per node and the chip's own links
+when no node is recorded), becomes the step's machine inputs (:func:`machine`);
 :func:`layout` checks the tp x pp x dp x cp (x ep) split against the devices, the node and the
 attention heads, with errors that list the valid choices.
 """
@@ -39,11 +40,20 @@ class Machine:
     values: dict
 
 
-def node_for_chip(hw):
-    """The registry node of a chip (DGX before HGX), or None."""
+def node_for_chip(hw, devices=None):
+    """The registry node of a chip, or None: of the chip's nodes, the smallest whose scale-up
+    domain holds ``devices`` (a job on 512 TPU v5p chips runs in one ICI slice, not over the
+    data-center network between 4-chip hosts), else the largest (GPUs: N/8 nodes); DGX before
+    HGX among equal sizes."""
     nodes = [n for n in registry.list_nodes() if n.accelerator.name == hw.name]
-    nodes.sort(key=lambda n: (not n.name.startswith("dgx"), n.name))
-    return nodes[0] if nodes else None
+    if not nodes:
+        return None
+    holds = [n for n in nodes if devices is not None and n.accelerators_per_node >= devices]
+    if holds:
+        return min(holds, key=lambda n: (n.accelerators_per_node, not n.name.startswith("dgx"),
+                                         n.name))
+    return min(nodes, key=lambda n: (-n.accelerators_per_node, not n.name.startswith("dgx"),
+                                     n.name))
 
 
 def _fabric(fab, hw_bw, hw_lat, what, notes):
@@ -108,7 +118,7 @@ def machine(cluster, devices, notes) -> Machine:
         if devices is None:
             raise ValueError(f"devices must be given: {hw.name} is a chip, not a cluster "
                              "(pass devices=N, a whole number >= 1)")
-        node = node_for_chip(hw)
+        node = node_for_chip(hw, devices)
         fab = node.scale_out_fabric if node is not None else None
         where = f"registry nodes {node.name}" if node else "nodes"
         notes.append(f"{devices} x {hw.name} in {where} of "
