@@ -57,7 +57,7 @@ Dao, FlashAttention-2, 2023.
 import sympy
 
 from .. import symbols as s
-from . import compute, memory, memory_kernels
+from . import compute, gemm_shape, memory, memory_kernels  # noqa: F401 (gemm_shape: its reference)
 from .base import Constraint, Equation, Wall
 from .communication import ring_allreduce, ring_reduce_scatter
 from .references import Reference, add_all
@@ -328,8 +328,9 @@ def _attention_time(work):
 def _gemm_time(work):
     """Time of GEMM FLOPs: wall 1's roof lowered to the best-shaped GEMM's measured rate
     (peak x kappa_mm, the clocks the chip holds under tensor-core load at its power limit),
-    then the achieved fraction of that rate (eta_c)."""
-    return compute.time_for(work) / s.matmul_ceiling
+    times the step's GEMM shapes' tile and wave quantization (eta_shape, nvidia2023matmul), then
+    the achieved fraction of that rate (eta_c)."""
+    return compute.time_for(work) / (s.matmul_ceiling * s.gemm_shape_efficiency)
 
 
 # MoE routing work beyond the active parameters. A token's routed experts cost 2 N_exp k / E
@@ -458,7 +459,9 @@ WALL = Wall(
                  "kernels (Williams et al. ceilings)",
                  note="the GEMMs at the chip's measured matmul ceiling (bekman2024mamf: Maximum "
                       "Achievable Matmul FLOPS, 85.9% of the A100 SXM peak, 80.1% of the H100 "
-                      "SXM's) times eta_c; the attention core at FlashAttention's own published "
+                      "SXM's), lowered by the step's GEMM shapes (eta_shape: tile and wave "
+                      "quantization, nvidia2023matmul Secs. 5.1-5.2), times eta_c; the "
+                      "attention core at FlashAttention's own published "
                       "fraction of the datasheet peak; "
                       "plus a fixed time per layer pass (launch latency; calibrated); the "
                       "pipeline runs at its slowest stage, and with an even layer split the "
@@ -646,7 +649,7 @@ WALL = Wall(
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
                 "megatron2024crossentropy", "maxtext2025vocabtiling", "ren2021zerooffload", "chen2016sublinear",
                 "jax2024offloadpolicies", "jax2024remat",
-                "pcisig2017pcie4", "bekman2024mamf",
+                "pcisig2017pcie4", "bekman2024mamf", "nvidia2023matmul",
                 "williams2009roofline", "trivedi2016reliability"),
     kind="workload",
 )

@@ -431,6 +431,9 @@ class Hardware(RegistryObject):
     matmul_ceiling : pint.Quantity or None
         The best-shaped dense GEMM's measured rate over the datasheet peak (dimensionless;
         None when not measured: the training step then takes the peak).
+    multiprocessors : pint.Quantity or None
+        Streaming multiprocessors (NVIDIA SMs; dimensionless count): the GEMM tiles one wave
+        runs (None: not recorded; the training step then takes no tile or wave quantization).
     lookup_notes : list of str
         Notes recorded by :meth:`peak_flops` when it substitutes a precision (fp16 -> bf16).
     """
@@ -442,7 +445,7 @@ class Hardware(RegistryObject):
         "scale_out_bandwidth": "links.scale_out.bandwidth",
         "scale_out_latency": "links.scale_out.latency",
         "tdp": "tdp", "price": "price", "cloud_price": "cloud_price", "clock": "clock",
-        "matmul_ceiling": "matmul_ceiling",
+        "matmul_ceiling": "matmul_ceiling", "multiprocessors": "multiprocessors",
         **{f"peak_flops.{p}": f"peak.{p}" for p in PRECISIONS},
     }
 
@@ -463,7 +466,8 @@ class Hardware(RegistryObject):
         _set(self, "memory_capacity", self.memory_tiers[0].capacity)
         _set(self, "memory_bandwidth", self.memory_tiers[0].bandwidth)
         for attr, path in self._ATTRIBUTE_PATHS.items():
-            if attr.startswith(("scale_", "tdp", "price", "cloud_price", "clock", "matmul_")):
+            if attr.startswith(("scale_", "tdp", "price", "cloud_price", "clock", "matmul_",
+                                "multiprocessors")):
                 _set(self, attr, self._q(path))
         links = spec.links
         _set(self, "scale_up_links", links.scale_up.count if links and links.scale_up else None)

@@ -393,6 +393,10 @@ class HardwareSpec(_Entry):
     #: Achievable Matmul FLOPS / peak): the clocks a chip holds under tensor-core load at its
     #: power limit, read by the training step's GEMM time (equations/training.py)
     matmul_ceiling: Optional[Share] = None
+    #: streaming multiprocessors (NVIDIA SMs): the thread-block tiles a GEMM runs at once, one
+    #: per SM for the large 16-bit tiles (one "wave"), read by the training step's GEMM shape
+    #: efficiency (equations/gemm_shape.py)
+    multiprocessors: Optional[Count] = None
     clock: Optional[Hertz] = None
     cores: Optional[PosInt] = None
     isa: Optional[Text] = None
@@ -410,6 +414,10 @@ class HardwareSpec(_Entry):
         if ceiling is not None and ceiling.quantity.to("").magnitude > 1:
             raise FieldError("matmul_ceiling", f"{ceiling.text!r} is a fraction of the peak: "
                              "allowed (0, 1], e.g. \"0.80\"")
+        sms = self.multiprocessors
+        if sms is not None and (sms.quantity.to("").magnitude % 1 or sms.quantity.magnitude < 1):
+            raise FieldError("multiprocessors", f"{sms.text!r} is a count of streaming "
+                             "multiprocessors: allowed a whole number >= 1, e.g. \"132\"")
         if self.tier == "mcu" and self.clock is None:
             raise FieldError("clock", "an MCU entry needs its core clock, e.g. \"480 MHz\"")
         return self

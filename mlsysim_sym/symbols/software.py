@@ -10,7 +10,7 @@ workload (``training.py``) imports them. This module imports no other symbols mo
 be imported first without reordering anyone's declarations.
 """
 
-from .base import declare
+from .base import constant, declare
 
 communication_efficiency = declare(
     "communication_efficiency", "dimensionless", r"\eta_{\mathrm{comm}}",
@@ -36,6 +36,44 @@ matmul_ceiling = declare(
     "the best-shaped dense GEMM's measured rate over the datasheet peak (Maximum Achievable "
     "Matmul FLOPS / peak: the clocks a chip holds under tensor-core load at its power limit); "
     "1 when the registry records none", (1e-3, 1.0))
+# GEMM shape: tile and wave quantization (NVIDIA, Matrix Multiplication Background User's Guide)
+gemm_shape_efficiency = declare(
+    "gemm_shape_efficiency", "dimensionless", r"\eta_{\mathrm{shape}}",
+    "the step's GEMM rate over the best-shaped GEMM's (tile and wave quantization of each "
+    "layer GEMM's output, forward and both backward GEMMs, FLOP-weighted); 1 when the chip's "
+    "streaming multiprocessors are not recorded", (1e-3, 1.0))
+gemm_rows = declare(
+    "gemm_rows", "dimensionless", "M", "rows of a GEMM's output C = A B (M x N; BLAS "
+    "convention)", (1e-12, 1e12))
+gemm_columns = declare(
+    "gemm_columns", "dimensionless", "N", "columns of a GEMM's output C = A B (M x N)",
+    (1e-12, 1e12))
+multiprocessors = declare(
+    "multiprocessors", "dimensionless", r"n_{\mathrm{SM}}",
+    "streaming multiprocessors of the chip: the thread-block tiles one wave runs (one per SM "
+    "for the large 16-bit tiles)", (1, 1e6))
+gemm_tile_rows = constant(
+    "gemm_tile_rows", 128, "dimensionless", r"t_M",
+    "rows of the thread-block tile cuBLAS runs large 16-bit GEMMs with (the 128 x 256 tile; its "
+    "transpose is the 256 x 128 one: NVIDIA's Matrix Multiplication Background guide, Sec. 4)")
+gemm_tile_columns = constant(
+    "gemm_tile_columns", 256, "dimensionless", r"t_N",
+    "columns of the thread-block tile cuBLAS runs large 16-bit GEMMs with (128 x 256)")
+gemm_tiles = declare(
+    "gemm_tiles", "dimensionless", r"n_{\mathrm{tile}}",
+    "thread-block tiles of a GEMM's output (each dimension rounded up to whole tiles)",
+    (1, 1e15))
+tile_quantization_efficiency = declare(
+    "tile_quantization_efficiency", "dimensionless", r"\eta_{\mathrm{tile}}",
+    "share of the computed tile area that is the GEMM's output (tile quantization)", (0, 1.0))
+wave_quantization_efficiency = declare(
+    "wave_quantization_efficiency", "dimensionless", r"\eta_{\mathrm{wave}}",
+    "share of the SM-slots of the whole waves a GEMM's tiles run in that hold a tile (wave "
+    "quantization)", (0, 1.0))
+gemm_quantization_efficiency = declare(
+    "gemm_quantization_efficiency", "dimensionless", r"\eta_{\mathrm{q}}",
+    "one GEMM's tile x wave quantization efficiency with the better orientation of the tile "
+    "(128 x 256 or 256 x 128)", (0, 1.0))
 training_step_overhead = declare(
     "training_step_overhead", "ms", r"T_{0}^{\mathrm{step}}",
     "fixed time per optimizer step outside the modelled kernels (synchronisation, launch "

@@ -83,6 +83,7 @@ def values(x, **over):
         compute_efficiency=x["compute_efficiency"],
         attention_efficiency=x["attention_efficiency"], attention_peak_flops=989,
         matmul_ceiling=x.get("matmul_ceiling", 1.0),
+        gemm_shape_efficiency=x.get("gemm_shape_efficiency", 1.0),
         training_step_overhead=x["training_step_overhead"],
         layer_pass_overhead=x["layer_pass_overhead"],
         model_parallel_overlap=x["model_parallel_overlap"],

@@ -56,6 +56,9 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             training_step_overhead=0, layer_pass_overhead=0, model_parallel_overlap=0,
             # the GEMMs at the datasheet peak (no measured matmul ceiling: the hand arithmetic)
             matmul_ceiling=1,
+            # and with no tile or wave quantization (the shapes' factor is tested in
+            # tests/unit/test_gemm_shape.py)
+            gemm_shape_efficiency=1,
             # GPT-3's layer: 4h GeLU FFN, learned positions; Megatron's fused kernel set
             rotary_embedding=0, fused_memory_kernels=1,
             fp8_activation_casts=0,
@@ -348,8 +351,10 @@ def test_llmfoundry_h100_mfu_with_an_efficiency_from_one_other_row():
     # their bytes (norms, GeLU, residual adds, the loss: about 10% of this step) take their
     # own time, with the anchor at the full peak; 0.462 with the anchor at the matmul ceiling
     # (the memory-bound time does not scale with the anchor's efficiency, so the linear
-    # inversion depends on where it is taken)
-    assert eta == pytest.approx(0.462, abs=0.002)
+    # inversion depends on where it is taken); 0.471 since the GEMMs also pay their shapes'
+    # tile and wave quantization (nvidia2023matmul Sec. 5: 6 x 2048 rows by 4096-16384 columns
+    # on 132 SMs lose about 2%, so the same measured MFU needs a higher eta)
+    assert eta == pytest.approx(0.471, abs=0.002)
     ratios = []
     for row in FOUNDRY_H100[:3] + FOUNDRY_H100[4:]:
         res, meas = _foundry(row, eta)

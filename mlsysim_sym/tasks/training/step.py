@@ -25,6 +25,7 @@ from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
 from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, PLACEMENT_NAMES, TrainConfig,
                      state_bytes)
 from .efficiency import attention_peak
+from .gemm import shape_efficiency
 from .host import host_op_us, host_ops_per_layer
 from .machine import Machine
 
@@ -60,7 +61,7 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
                "training_tokens", "host_ops_per_layer", "host_op_time", "loss_vocab_tiles",
-               "gradients_live_at_loss")
+               "gradients_live_at_loss", "gemm_shape_efficiency")
 
 #: what the kernel computes (a result reads them lazily)
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
@@ -380,6 +381,8 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
                                           cfg.precision, float(cfg.ep), cfg.token_dispatcher,
                                           bool(cfg.cuda_graphs), r_d, r_a)
     values["host_op_time"] = _base("host_op_time", host_op_us(mach.hardware.name))
+    values["gemm_shape_efficiency"] = shape_efficiency(m, mach.hardware, cfg.tp, cfg.cp,
+                                                       cfg.micro_batch, cfg.seq_len, cfg.ep)
     return values
 
 
