@@ -277,7 +277,8 @@ def test_even_layer_split_makes_the_pipeline_wait_for_the_lm_head():
     v, h = m.vocab, m.hidden
     tokens = 256 * 8192 / 64
     rate = (fair.inputs()["peak_flops"] * fair.inputs()["compute_efficiency"]
-            * fair.inputs()["matmul_ceiling"]).to("FLOP/s")  # the GEMMs' rate (their ceiling)
+            * fair.inputs()["matmul_ceiling"]   # the GEMMs' rate (their ceiling, and their
+            * fair.inputs()["gemm_shape_efficiency"]).to("FLOP/s")  # shapes' tile/wave loss)
     bw = (fair.inputs()["memory_bandwidth"] * fair.inputs()["memory_efficiency"]).to("B/s")
     loss = fair.inputs()["loss_traffic_per_logit"].to("B").magnitude * v * tokens * (8 - 1)
     excess = 3 * 2 * v * h * tokens * (8 - 1) / rate.magnitude + loss / bw.magnitude

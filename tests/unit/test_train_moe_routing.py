@@ -45,14 +45,16 @@ def test_gshard_einsum_dispatch_and_padding_reference_values():
 
 
 def test_capacity_factor_finite_difference_matches_the_padded_gemm_time():
-    """d T_compute / d c_f = 3 x 2 N_exp k / E x tokens per device / (peak x kappa_mm x eta_c)
-    (kappa_mm: the chip's measured matmul ceiling, 1 where none is recorded)."""
+    """d T_compute / d c_f = 3 x 2 N_exp k / E x tokens per device / (peak x kappa_mm x eta_shape x
+    eta_c) (kappa_mm: the chip's measured matmul ceiling, 1 where none is recorded; eta_shape:
+    the GEMM shapes' tile and wave quantization, 1 without a recorded SM count)."""
     lo, hi = _run(capacity_factor=1.2), _run(capacity_factor=1.3)
     slope = (hi.value("step_compute_time") - lo.value("step_compute_time")) / 0.1
     b = lo.base_inputs()
     n_exp = registry.model("mixtral-8x7b").parameter_breakdown()["experts"]
     tokens = MIXTRAL["global_batch"] * S / MIXTRAL["devices"]
     expected = 3 * 2 * n_exp * K / E * tokens / (b["peak_flops"] * b["matmul_ceiling"]
+                                                  * b["gemm_shape_efficiency"]
                                                   * b["compute_efficiency"])
     assert slope == pytest.approx(expected, rel=1e-9)
 
