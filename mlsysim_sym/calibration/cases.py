@@ -130,16 +130,12 @@ def _default_value(name):
 
 
 def _stack_variant(uses, stack):
-    """The software stack's own fixed overhead when named (``fixed_overhead[trt_llm]``; a
-    forward pass's ``pass_overhead[mxnet]``, or the base for a compiled engine, TensorRT)."""
+    """The serving engine's own fixed overhead when named (``fixed_overhead[trt_llm]``)."""
     if not stack:
         return uses
-    from ..vocabulary import COMPILED_PASS_STACKS
 
     def name_of(name, base):   # a new engine being calibrated need not be known yet
-        if base == "pass_overhead" and stack in COMPILED_PASS_STACKS:
-            return base
-        return f"{base}[{stack}]" if base in ("fixed_overhead", "pass_overhead") else name
+        return f"{base}[{stack}]" if base == "fixed_overhead" else name
     return {name_of(name, base): base for name, base in uses.items()}
 
 
@@ -479,7 +475,9 @@ def _vision_case(meas: Measurement, spec) -> Case:
     from ..units import base_factor as _bf
     from ..tasks.workloads import predict_vision
     model, hw = registry.model(spec["model"]), registry.hardware(spec["hardware"])
-    # one forward pass: its own overhead (fitted on these rows), not an LLM step's
+    # one forward pass: its own overhead (fitted on these rows), not an LLM step's; the
+    # framework (stack) acts through its unfused kernels and host operators (the pass's
+    # equations), not through a per-stack fitted overhead that only its own rows would see
     table = {"compute_efficiency": "compute_efficiency", "memory_efficiency": "memory_efficiency",
              "pass_overhead": "pass_overhead"}
     if model.family == "cnn":  # convolutions: a workload variant, not the chip's GEMM rate
@@ -488,8 +486,8 @@ def _vision_case(meas: Measurement, spec) -> Case:
                 "pass_overhead": "pass_overhead"}
     else:
         uses = _with_variants(table, hw, spec.get("precision", "fp16"), "serve")
-    uses = _stack_variant(uses, spec.get("stack"))
-    kw = dict(batch=int(spec.get("batch", 1)), precision=spec.get("precision", "fp16"))
+    kw = dict(batch=int(spec.get("batch", 1)), precision=spec.get("precision", "fp16"),
+              stack=spec.get("stack"))
     if spec.get("seq_len"):
         kw["seq_len"] = int(spec["seq_len"])
     train_like = spec["predict"] == "vision_train"

@@ -29,6 +29,8 @@ Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009.
 Dao et al., "FlashAttention", NeurIPS 2022.
 """
 
+import sympy
+
 from .. import symbols as s
 from . import compute, memory
 from .base import Constraint, Equation, Wall
@@ -43,12 +45,23 @@ add_all(
               "Alexander and others", "An Image is Worth 16x16 Words: Transformers for Image "
               "Recognition at Scale", "Proceedings of ICLR 2021", 2021,
               url="https://arxiv.org/abs/2010.11929", kind="inproceedings"),
+    Reference("chetlur2014cudnn", "Chetlur, Sharan and Woolley, Cliff and Vandermersch, "
+              "Philippe and Cohen, Jonathan and Tran, John and Catanzaro, Bryan and Shelhamer, "
+              "Evan", "cuDNN: Efficient Primitives for Deep Learning", "arXiv:1410.0759", 2014,
+              url="https://arxiv.org/abs/1410.0759", kind="misc"),
+    Reference("nvidia2024tensorrtbp", "NVIDIA", "TensorRT Developer Guide: Best Practices, "
+              "Layer Fusion (convolution and ReLU, bias, batch normalisation and element-wise "
+              "additions fused into one kernel)", "NVIDIA documentation", 2024,
+              url="https://docs.nvidia.com/deeplearning/tensorrt/developer-guide/"
+              "index.html#fusion-types", kind="misc"),
     Reference("he2016resnet", "He, Kaiming and Zhang, Xiangyu and Ren, Shaoqing and Sun, Jian",
               "Deep Residual Learning for Image Recognition", "Proceedings of CVPR 2016", 2016,
               doi="10.1109/CVPR.2016.90", kind="inproceedings"),
 )
 
 _S = s.encoder_sequence_length
+_device_busy = (sympy.Max(s.encoder_compute_time, s.encoder_memory_time, evaluate=False)
+                + s.encoder_unfused_time)
 _live_width = (s.hidden + s.ffn_width) * s.activation_bytes_per_element * s.per_token
 
 # The three per-sample equations derive work and activations from a transformer architecture;
@@ -97,13 +110,33 @@ WALL = Wall(
                  cite="williams2009roofline", locator="compute roof (wall 1)"),
         Equation(s.encoder_memory_time, memory.time_for(s.encoder_bytes),
                  cite="williams2009roofline", locator="memory roof (wall 2)"),
+        Equation(s.encoder_unfused_time,
+                 memory.time_for(s.batch * s.encoder_sample_unfused_elements
+                                 * s.activation_bytes_per_element),
+                 cite="chetlur2014cudnn", locator="Sec. 1: a framework calls the library one "
+                 "layer (operator) at a time",
+                 note="an eager framework runs batch normalisation, ReLU and the residual add as "
+                      "kernels of their own, each reading and writing whole feature maps between "
+                      "the convolutions (memory-bound, one after another: added to the "
+                      "convolutions' roofline, not hidden behind it); a compiled engine fuses "
+                      "them into the convolution epilogue, 0 (nvidia2024tensorrtbp: Layer Fusion)"),
+        Equation(s.encoder_host_wait_time,
+                 sympy.Max(0, s.encoder_host_ops * s.host_op_time - _device_busy),
+                 cite="yao2025dsv3gb200", locator="Sec. 2: large gaps between kernels when the "
+                 "CPU launch speed cannot keep up with the GPU",
+                 note="the host issues the pass's operators one by one (Python, framework "
+                      "dispatch, kernel launch: t_h each, the training host model's CPU time "
+                      "per operation); the device waits for the excess over its own busy time "
+                      "(small batches of an eager framework are host-bound)"),
         Equation(s.encoder_latency, memory.roofline(s.encoder_compute_time, s.encoder_memory_time,
-                                                    overhead=s.pass_overhead),
+                                                    overhead=s.pass_overhead)
+                 + s.encoder_unfused_time + s.encoder_host_wait_time,
                  cite="williams2009roofline", locator="Fig. 1: attainable = min(peak, "
                  "intensity x bandwidth)",
                  note="plus the fixed overhead of one forward pass T_0,pass (the engine's launch "
                       "and one host synchronisation per batch; calibrated on the CNN / encoder "
-                      "rows, not an LLM engine's per-step scheduling overhead)",
+                      "rows, not an LLM engine's per-step scheduling overhead), an eager "
+                      "framework's unfused memory-bound kernels and the host's wait",
                  branches={s.encoder_compute_time: "Compute", s.encoder_memory_time: "Memory"}),
         Equation(s.encoder_throughput, s.batch * s.samples_per_batch_element / s.encoder_latency,
                  cite="pope2023inference", locator="Sec. 2: throughput = samples of a batch per "
@@ -118,7 +151,8 @@ WALL = Wall(
         Constraint("encoder_fits_in_memory", s.encoder_memory_footprint, s.memory_capacity,
                    cite="pope2023inference", kind="capacity"),
     ),
-    references=("kaplan2020scaling", "devlin2019bert", "dosovitskiy2021vit", "he2016resnet",
+    references=("chetlur2014cudnn", "nvidia2024tensorrtbp", "yao2025dsv3gb200",
+                "kaplan2020scaling", "devlin2019bert", "dosovitskiy2021vit", "he2016resnet",
                 "williams2009roofline", "dao2022flashattention", "pope2023inference"),
     kind="workload",
 )

@@ -568,6 +568,13 @@ class Model(RegistryObject):
         Multiply-accumulates of the depthwise convolution layers in one inference (TinyML:
         CMSIS-NN's depthwise kernels cost more per MAC than its convolutions), None when not
         published.
+    unfused_elements : float or None
+        Activation elements the normalisation, activation and residual-add operators read and
+        write in one inference when each runs as a kernel of its own (an operator-by-operator
+        framework; a compiled engine fuses them into the convolutions), None when not counted.
+    operators : float or None
+        Operators of one forward pass as the model's definition lists them (the kernels an
+        eager framework issues one by one), None when not counted.
     sliding_window : pint.Quantity or None
         [token] The window of the sliding-window attention layers (Mistral 7B, Gemma 2), None
         for full attention.
@@ -584,6 +591,8 @@ class Model(RegistryObject):
                         "output_elements": "published_output_elements",
                         "dense_macs": "published_dense_macs",
                         "depthwise_macs": "published_depthwise_macs",
+                        "unfused_elements": "published_unfused_elements",
+                        "operators": "published_operators",
                         "sliding_window": "sliding_window",
                         "windowed_layer_share": "windowed_layer_share"}
 
@@ -636,6 +645,10 @@ class Model(RegistryObject):
         _set(self, "dense_macs", None if dense is None else float(dense.to("MAC").magnitude))
         dw = self._q("published_depthwise_macs")
         _set(self, "depthwise_macs", None if dw is None else float(dw.to("MAC").magnitude))
+        for attr, path in (("unfused_elements", "published_unfused_elements"),
+                           ("operators", "published_operators")):
+            q = self._q(path)
+            _set(self, attr, None if q is None else float(q.to("").magnitude))
         window = self._q("sliding_window")
         share = self._q("windowed_layer_share")
         _set(self, "sliding_window", window)

@@ -263,6 +263,24 @@ encoder_sample_activation_traffic = declare(
     "activation bytes moved to and from memory in one sample's forward pass", (0, 1e9))
 encoder_sample_activation_bytes = declare("encoder_sample_activation_bytes", "MB", r"M_{a,1}",
                                           "peak live activation bytes of one sample", (0, 1e9))
+encoder_sample_unfused_elements = declare(
+    "encoder_sample_unfused_elements", "dimensionless", r"N_{u,1}",
+    "activation elements the normalisation, activation and residual-add operators read and "
+    "write per sample when each runs as a kernel of its own (an operator-by-operator "
+    "framework); 0 when a compiled engine fuses them into the convolutions' epilogues",
+    (0, 1e12))
+encoder_unfused_time = declare(
+    "encoder_unfused_time", "ms", r"T_{f,u}",
+    "time of the batch's unfused memory-bound kernels (normalisation, activation, residual "
+    "add run one after another between the convolutions)", _T)
+encoder_host_ops = declare(
+    "encoder_host_ops", "dimensionless", r"n_{h,\mathrm{fwd}}",
+    "operators the host issues one at a time per forward pass (an eager framework: one per "
+    "operator of the model's definition; 0 for a compiled engine's single launch)", (0, 1e7))
+encoder_host_wait_time = declare(
+    "encoder_host_wait_time", "ms", r"T_{f,h}",
+    "time the device waits for the host issuing the pass's operators one by one (the excess "
+    "of the host's issue time over the device's busy time; 0 when device-bound)", _T)
 encoder_flops = declare("encoder_flops", "FLOP", r"W_{\mathrm{fwd}}",
                         "forward FLOPs of the batch", (0, 1e27))
 encoder_bytes = declare("encoder_bytes", "B", r"Q_{\mathrm{fwd}}",

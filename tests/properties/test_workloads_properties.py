@@ -195,6 +195,10 @@ arch = st.fixed_dictionaries({
     "memory_bandwidth": st.floats(10, 1e4, **finite), "memory_capacity": st.floats(1, 1e3, **finite),
     "compute_efficiency": st.floats(0.05, 1, **finite), "memory_efficiency": st.floats(0.05, 1, **finite),
     "pass_overhead": st.floats(0, 1, **finite),
+    # an eager framework's unfused kernels and host operators (0: a compiled engine)
+    "encoder_sample_unfused_elements": st.sampled_from([0.0, 5.2e7]) | st.floats(0, 1e8, **finite),
+    "encoder_host_ops": st.sampled_from([0.0, 174.0]) | st.floats(0, 1e3, **finite),
+    "host_op_time": st.floats(0, 50, **finite),
 })
 
 
@@ -204,6 +208,13 @@ def test_encoder_latency_positive_monotone_in_batch_and_below_compute_roof(d, ex
     lat, rate, w1 = encoder(d)
     assert math.isfinite(lat) and lat > 0
     assert encoder({**d, "batch": d["batch"] + extra})[0] >= lat
+    # the device never runs ahead of the host issuing the operators (s: host_op_time in us,
+    # pass_overhead in ms)
+    host = d["encoder_host_ops"] * d["host_op_time"] * 1e-6 + d["pass_overhead"] * 1e-3
+    assert lat >= host * (1 - 1e-9)
+    # unfused kernels and the host's issue only add time
+    assert lat >= encoder({**d, "encoder_sample_unfused_elements": 0.0,
+                           "encoder_host_ops": 0.0})[0] * (1 - 1e-9)
     # throughput never beats the compute roof: R x eta / W_1 samples per second
     roof = d["peak_flops"] * 1e12 * d["compute_efficiency"] / w1
     assert rate <= roof * (1 + 1e-9)

@@ -21,7 +21,7 @@ from ...symbols import info
 from ...units import Q_
 from .._core.knobs import EFFICIENCY_INPUTS, default_efficiency
 
-__all__ = ["EFFICIENCY_INPUTS", "pass_workload", "roofline_defaults", "workload_default", "precision_bits", "check_stack_name",
+__all__ = ["EFFICIENCY_INPUTS", "pass_workload", "check_pass_stack", "roofline_defaults", "workload_default", "precision_bits", "check_stack_name",
            "roofline_efficiency", "workload_model", "need", "input_tensor_bytes", "known_fields",
            "evaluate", "hardware_roofs"]
 
@@ -44,6 +44,13 @@ def check_stack_name(stack, example: str) -> None:
         raise ValueError(f"stack must be a lower-case name such as {example!r}, got {stack!r}")
 
 
+def check_pass_stack(stack) -> None:
+    """Refuse a ``stack`` that is not a forward-pass framework (an LLM engine, a typo)."""
+    if stack is not None and stack not in vocabulary.PASS_STACKS:
+        raise ValueError(f"stack {stack!r} is not a forward-pass framework (pass_overhead); "
+                         f"known stacks: {', '.join(vocabulary.PASS_STACKS)}")
+
+
 def pass_workload(model):
     """``"pass"`` for a family served as one forward pass per batch (CNN, ViT, encoder: its
     own fixed overhead, ``pass_overhead``), else None (an LLM engine's step)."""
@@ -61,14 +68,19 @@ def roofline_efficiency(efficiency, hardware=None, precision=None, model=None, s
     Defaults are the serving-regime values of the chip's generation and precision
     (:func:`mlsysim_sym.tasks._core.knobs.default_efficiency`); CNNs use the convolution
     variant (``compute_efficiency[serve-cnn]``); CNNs, ViTs and encoders the fixed overhead of
-    one forward pass (``pass_overhead``; a named operator-dispatching framework its own,
-    ``pass_overhead[mxnet]``), not an LLM engine's per-step ``fixed_overhead``. ``efficiency`` is one fraction for compute and memory, or a dict with
+    one forward pass (``pass_overhead``, whatever the framework: an operator-dispatching
+    framework's own cost is its unfused kernels and host operators, counted in the pass's
+    equations), not an LLM engine's per-step ``fixed_overhead``. ``efficiency`` is one fraction for compute and memory, or a dict with
     ``compute``, ``memory`` and ``fixed_overhead``.
     """
     if isinstance(efficiency, dict) and ("fixed_overhead" in efficiency
                                          or "pass_overhead" in efficiency):
         stack = None      # the stack only selects the overhead default, and it is given
-    comp, mem, over = default_efficiency(hardware, precision, stack, pass_workload(model))
+    workload = pass_workload(model)
+    if workload:   # a pass's stack acts through its kernels and host operators, not a default
+        check_pass_stack(stack)
+        stack = None
+    comp, mem, over = default_efficiency(hardware, precision, stack, workload)
     if getattr(model, "family", None) == "cnn":
         comp = _cnn_compute_default()
     if efficiency is None:
@@ -96,7 +108,7 @@ def roofline_defaults(efficiency, hardware, precision, model=None, stack=None) -
         {"compute", "memory"} if efficiency is not None else set())
     if "pass_overhead" in given:
         given.add("fixed_overhead")
-    if "fixed_overhead" in given:
+    if "fixed_overhead" in given or pass_workload(model):
         stack = None
     key = VariantKey.for_chip(hardware, precision, "serve", stack=stack)
     cnn = VariantKey(regime="serve", generation="cnn")

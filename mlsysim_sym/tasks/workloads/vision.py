@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ... import checks, registry
+from ... import checks, registry, vocabulary
 from ...checks import magnitude
 from ...symbols import info
 from ...units import Q_
 from .._core.knobs import PASS_EFFICIENCY_INPUTS
+from ..training.host import host_op_us
 from .common import (check_stack_name, evaluate, hardware_roofs,
                      input_tensor_bytes, known_fields, need, precision_bits, roofline_defaults,
                      roofline_efficiency, workload_model)
@@ -91,6 +92,25 @@ def _published_values(m, params, bits, seq_len, notes) -> dict:
             "encoder_sample_activation_bytes": magnitude("encoder_sample_activation_bytes", act)}
 
 
+def _framework_values(m, hw, bits, stack, notes) -> dict:
+    """Inputs that depend on how the framework runs the pass: an operator-by-operator framework
+    (``mxnet``, ``pytorch``, ``onnxruntime``) runs the normalisation, activation and residual-add
+    operators as kernels of their own and issues every operator from the host; a compiled
+    engine (TensorRT, the default) fuses them and launches the network at once."""
+    eager = stack is not None and stack not in vocabulary.COMPILED_PASS_STACKS
+    unfused = ops = 0.0
+    if eager:
+        if m.unfused_elements is None or m.operators is None:
+            notes.append(f"{m.name}: unfused kernel traffic or operator count not in the "
+                         f"registry: the {stack} pass is costed as a compiled engine's")
+        else:
+            unfused, ops = m.unfused_elements, m.operators
+    return {"encoder_sample_unfused_elements": unfused, "encoder_host_ops": ops,
+            "host_op_time": magnitude("host_op_time", Q_(host_op_us(hw.name), "us")),
+            "activation_bytes_per_element": magnitude("activation_bytes_per_element",
+                                                      Q_(bits, "bit"))}
+
+
 def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=None,
                    seq_len=None, stack=None) -> VisionPrediction:
     """Predict a CNN / ViT / encoder forward pass: latency, images (sequences)/s, memory.
@@ -112,11 +132,14 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
         Encoders only: tokens per sequence (default: the registry's input.seq_len, else
         max_context).
     stack : str, optional
-        The framework (``tensorrt``, ``mxnet``, ``pytorch``, ``onnxruntime``). A forward pass
-        pays ``pass_overhead`` (an engine launch and host synchronisation per batch, calibrated
-        on the CNN / encoder rows, not an LLM engine's per-step ``fixed_overhead``): a compiled
-        engine (TensorRT) the base value, an operator-dispatching framework its own
-        ``pass_overhead[<stack>]`` where data exist, else the base value.
+        The framework (``tensorrt``, ``mxnet``, ``pytorch``, ``onnxruntime``; None: a compiled
+        engine). A forward pass pays ``pass_overhead`` (an engine launch and host
+        synchronisation per batch, calibrated on the CNN / encoder rows, not an LLM engine's
+        per-step ``fixed_overhead``). An operator-by-operator framework also runs the model's
+        normalisation, activation and residual-add operators as kernels of their own (their
+        feature-map traffic, ``published_unfused_elements``, at the memory roof, after the
+        convolutions) and issues its ``published_operators`` one by one from the host (the
+        training host model's CPU time per operation): a small batch waits for the host.
     """
     m = workload_model(model, ("encoder", "cnn", "vit", "tinyml"), "predict_vision")
     hw = registry.hardware(hardware)
@@ -128,6 +151,7 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
               "batch": checks.count("batch", batch, *info("batch").bounds),
               **hardware_roofs(hw, precision)}
     check_stack_name(stack, "tensorrt")
+    values.update(_framework_values(m, hw, bits, stack, notes))
     values.update(zip(PASS_EFFICIENCY_INPUTS,
                       roofline_efficiency(efficiency, hw, precision.lower(), m, stack)))
     architecture = m.family == "encoder"
