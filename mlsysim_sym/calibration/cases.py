@@ -487,7 +487,7 @@ def _vision_case(meas: Measurement, spec) -> Case:
     else:
         uses = _with_variants(table, hw, spec.get("precision", "fp16"), "serve")
     kw = dict(batch=int(spec.get("batch", 1)), precision=spec.get("precision", "fp16"),
-              stack=spec.get("stack"))
+              stack=spec.get("stack"), fused_norm=bool(spec.get("fused_norm", False)))
     if spec.get("seq_len"):
         kw["seq_len"] = int(spec["seq_len"])
     train_like = spec["predict"] == "vision_train"

@@ -575,6 +575,10 @@ class Model(RegistryObject):
     operators : float or None
         Operators of one forward pass as the model's definition lists them (the kernels an
         eager framework issues one by one), None when not counted.
+    fused_norm_elements, fused_norm_operators : float or None
+        The same two counts when the framework runs each normalisation with the activation and
+        residual add after it as one kernel (cuDNN's fused batch-norm kernels), None when not
+        counted.
     sliding_window : pint.Quantity or None
         [token] The window of the sliding-window attention layers (Mistral 7B, Gemma 2), None
         for full attention.
@@ -593,6 +597,8 @@ class Model(RegistryObject):
                         "depthwise_macs": "published_depthwise_macs",
                         "unfused_elements": "published_unfused_elements",
                         "operators": "published_operators",
+                        "fused_norm_elements": "published_fused_norm_elements",
+                        "fused_norm_operators": "published_fused_norm_operators",
                         "sliding_window": "sliding_window",
                         "windowed_layer_share": "windowed_layer_share"}
 
@@ -646,7 +652,9 @@ class Model(RegistryObject):
         dw = self._q("published_depthwise_macs")
         _set(self, "depthwise_macs", None if dw is None else float(dw.to("MAC").magnitude))
         for attr, path in (("unfused_elements", "published_unfused_elements"),
-                           ("operators", "published_operators")):
+                           ("operators", "published_operators"),
+                           ("fused_norm_elements", "published_fused_norm_elements"),
+                           ("fused_norm_operators", "published_fused_norm_operators")):
             q = self._q(path)
             _set(self, attr, None if q is None else float(q.to("").magnitude))
         window = self._q("sliding_window")

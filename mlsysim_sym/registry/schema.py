@@ -559,6 +559,8 @@ class ModelSpec(_Entry):
     published_depthwise_macs: Optional[Flops] = None
     published_unfused_elements: Optional[Count] = None
     published_operators: Optional[Count] = None
+    published_fused_norm_elements: Optional[Count] = None
+    published_fused_norm_operators: Optional[Count] = None
     sliding_window: Optional[Tokens] = None
     windowed_layer_share: Optional[Share] = None
 

@@ -81,3 +81,103 @@ def test_orin_nx_singlestream_within_a_factor_of_five(model, kw, measured_ms):
     r = predict_vision(model, "nvidia-jetson-orin-nx-16gb", precision="int8", **kw)
     ratio = r.latency.to("ms").magnitude / measured_ms
     assert 1 / 5 < ratio < 5
+
+
+# ------------------------------------------------------------------ eager frameworks (MXNet)
+def _resnet50_counts():
+    """Element accesses and operators of one 224x224 ResNet-50 v1.5 forward pass, counted from
+    He et al. 2016 Table 1 (50-layer column: stem 7x7/2 to 112x112x64, 3x3/2 max pool, bottleneck
+    stages of 3/4/6/3 blocks at widths 64/128/256/512 x 4, stride on the 3x3 convolution as
+    torchvision's v1.5, a projection shortcut in each stage's first block)."""
+    ops = []                                   # (kind, input elements, output elements)
+    conv = lambda i, o: ops.append(("conv", [i], o)) or o        # noqa: E731
+    x = conv(3 * 224 * 224, 64 * 112 * 112)
+    ops += [("bn", [x], x), ("relu", [x], x), ("maxpool", [x], 64 * 56 * 56)]
+    x = 64 * 56 * 56
+    for width, blocks, h_in, h_out in ((64, 3, 56, 56), (128, 4, 56, 28), (256, 6, 28, 14),
+                                       (512, 3, 14, 7)):
+        for b in range(blocks):
+            h = h_in if b == 0 else h_out
+            a = conv(x, width * h * h)
+            ops += [("bn", [a], a), ("relu", [a], a)]
+            c = conv(a, width * h_out * h_out)
+            ops += [("bn", [c], c), ("relu", [c], c)]
+            o = conv(c, 4 * width * h_out * h_out)
+            ops.append(("bn", [o], o))
+            short = x
+            if b == 0:
+                short = conv(x, 4 * width * h_out * h_out)
+                ops.append(("bn", [short], short))
+            ops += [("add", [o, short], o), ("relu", [o], o)]
+            x = o
+    ops += [("avgpool", [x], 2048), ("fc", [2048], 1000)]
+    eager = sum(sum(i) + o for _, i, o in ops)                   # every operator its own kernel
+    # TensorRT fuses batch norm, ReLU and the add into the convolution's epilogue: each layer
+    # reads its input (and the shortcut) and writes its output once
+    fused = sum(sum(i) + o for k, i, o in ops if k in ("conv", "maxpool", "avgpool", "fc")) \
+        + sum(i[1] for k, i, o in ops if k == "add")
+    conv_out = sum(o for k, _, o in ops if k == "conv")
+    return ops, eager - fused, conv_out
+
+
+def test_resnet50_unfused_traffic_and_operators_counted_from_he_table1():
+    ops, extra, conv_out = _resnet50_counts()
+    m = registry.model("resnet-50")
+    # 53 convolutions, 53 batch norms, 49 ReLUs, 16 adds, 2 pools, the classifier: 174
+    assert len(ops) == m.operators == 174
+    assert m.unfused_elements == pytest.approx(extra, rel=1e-12)          # 52,484,096
+    # cuDNN's fused batch norm (+ ReLU, + add + ReLU): the 53 norm kernels each read and write
+    # their convolution's output; 53 + 53 + 3 operators
+    assert m.fused_norm_elements == pytest.approx(2 * conv_out, rel=1e-12)  # 22,227,968
+    assert m.fused_norm_operators == 53 + 53 + 3
+
+
+V100 = dict(peak=125e12, bandwidth=900e9)       # registry nvidia-v100-sxm2-16gb: fp16, HBM2
+HOST_OP = 13.48e-6   # s per eager operation on an x86 host (TE issue 2053, tasks/training/host)
+
+
+@pytest.mark.parametrize("fused, elements, operators", [(False, 52_484_096, 174),
+                                                       (True, 22_227_968, 109)])
+def test_mxnet_resnet50_pass_by_hand(fused, elements, operators):
+    eff = {"compute": 0.5, "memory": 0.8, "pass_overhead": "0.1 ms"}
+    # batch 1: the host issues every operator one by one (13.48 us each on x86) and the device,
+    # busy well under that, waits: latency = operators x 13.48 us + the pass overhead
+    one = predict_vision("resnet-50", "v100", batch=1, precision="fp16", stack="mxnet",
+                         fused_norm=fused, efficiency=eff)
+    assert one.latency.to("s").magnitude == pytest.approx(operators * HOST_OP + 1e-4, rel=1e-9)
+    # batch 128: device-bound; the convolutions' roofline (compute: 128 x 7.6e9 FLOP at half
+    # the 125 TFLOP/s) plus the unfused kernels' traffic at the memory roof (2 B per element,
+    # 0.8 x 900 GB/s), one after the other, plus the pass overhead
+    big = predict_vision("resnet-50", "v100", batch=128, precision="fp16", stack="mxnet",
+                         fused_norm=fused, efficiency=eff)
+    compute = 128 * 7.6e9 / (V100["peak"] * 0.5)
+    unfused = 128 * elements * 2 / (V100["bandwidth"] * 0.8)
+    assert big.latency.to("s").magnitude == pytest.approx(compute + unfused + 1e-4, rel=1e-9)
+    assert big.bottleneck == "Compute"
+
+
+def test_a_compiled_engine_pays_neither_unfused_kernels_nor_host_issue():
+    eff = {"compute": 0.5, "memory": 0.8, "pass_overhead": "0.1 ms"}
+    for stack in (None, "tensorrt"):
+        r = predict_vision("resnet-50", "l4", batch=1, precision="int8", stack=stack,
+                           efficiency=eff)
+        # the roofline only: at batch 1 the int8 weights (25,557,032 B) and the input image
+        # (224 x 224 x 3 B) at 0.8 of the L4's 300 GB/s outlast 7.6e9 FLOP at half of its
+        # 242.5 TOP/s; plus the pass overhead
+        memory = (25_557_032 + 224 * 224 * 3) / (300e9 * 0.8)
+        assert memory > 7.6e9 / (242.5e12 * 0.5)
+        assert r.latency.to("s").magnitude == pytest.approx(memory + 1e-4, rel=1e-9)
+    # fusing the norms only changes an eager framework's pass
+    fused = predict_vision("resnet-50", "l4", precision="int8", stack="tensorrt",
+                           fused_norm=True, efficiency=eff)
+    assert fused.latency.to("s").magnitude == pytest.approx(r.latency.to("s").magnitude)
+
+
+def test_forward_pass_framework_knobs_are_checked():
+    with pytest.raises(ValueError, match="not a forward-pass framework.*tensorrt, mxnet"):
+        predict_vision("resnet-50", "v100", stack="vllm")
+    with pytest.raises(ValueError, match="fused_norm must be True or False"):
+        predict_vision("resnet-50", "v100", stack="mxnet", fused_norm="yes")
+    # a model the registry has no operator counts for is costed as a compiled engine, and says so
+    r = predict_vision("mobilenet-v2", "v100", stack="pytorch")
+    assert any("operator count not in the registry" in n for n in r.notes)

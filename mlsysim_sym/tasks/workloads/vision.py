@@ -92,19 +92,24 @@ def _published_values(m, params, bits, seq_len, notes) -> dict:
             "encoder_sample_activation_bytes": magnitude("encoder_sample_activation_bytes", act)}
 
 
-def _framework_values(m, hw, bits, stack, notes) -> dict:
+def _framework_values(m, hw, bits, stack, fused_norm, notes) -> dict:
     """Inputs that depend on how the framework runs the pass: an operator-by-operator framework
     (``mxnet``, ``pytorch``, ``onnxruntime``) runs the normalisation, activation and residual-add
-    operators as kernels of their own and issues every operator from the host; a compiled
-    engine (TensorRT, the default) fuses them and launches the network at once."""
+    operators as kernels of their own (``fused_norm``: each normalisation with what follows it
+    as one kernel) and issues every operator from the host; a compiled engine (TensorRT, the
+    default) fuses them into the convolutions and launches the network at once."""
+    if not isinstance(fused_norm, bool):
+        raise ValueError(f"fused_norm must be True or False, got {fused_norm!r}")
     eager = stack is not None and stack not in vocabulary.COMPILED_PASS_STACKS
     unfused = ops = 0.0
     if eager:
-        if m.unfused_elements is None or m.operators is None:
+        counts = ((m.fused_norm_elements, m.fused_norm_operators) if fused_norm
+                  else (m.unfused_elements, m.operators))
+        if None in counts:
             notes.append(f"{m.name}: unfused kernel traffic or operator count not in the "
                          f"registry: the {stack} pass is costed as a compiled engine's")
         else:
-            unfused, ops = m.unfused_elements, m.operators
+            unfused, ops = counts
     return {"encoder_sample_unfused_elements": unfused, "encoder_host_ops": ops,
             "host_op_time": magnitude("host_op_time", Q_(host_op_us(hw.name), "us")),
             "activation_bytes_per_element": magnitude("activation_bytes_per_element",
@@ -112,7 +117,7 @@ def _framework_values(m, hw, bits, stack, notes) -> dict:
 
 
 def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=None,
-                   seq_len=None, stack=None) -> VisionPrediction:
+                   seq_len=None, stack=None, fused_norm=False) -> VisionPrediction:
     """Predict a CNN / ViT / encoder forward pass: latency, images (sequences)/s, memory.
 
     Transformer encoders with an architecture (BERT) derive FLOPs and activation traffic from
@@ -140,6 +145,11 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
         feature-map traffic, ``published_unfused_elements``, at the memory roof, after the
         convolutions) and issues its ``published_operators`` one by one from the host (the
         training host model's CPU time per operation): a small batch waits for the host.
+    fused_norm : bool
+        With an operator-by-operator ``stack``: the framework runs each normalisation with the
+        activation (and residual add) after it as one kernel (cuDNN's fused batch-norm
+        kernels; MXNet's ``--fuse-bn-relu`` / ``--fuse-bn-add-relu``), so fewer kernels and
+        less feature-map traffic (``published_fused_norm_elements`` / ``_operators``).
     """
     m = workload_model(model, ("encoder", "cnn", "vit", "tinyml"), "predict_vision")
     hw = registry.hardware(hardware)
@@ -151,7 +161,7 @@ def predict_vision(model, hardware, *, batch=1, precision="fp16", efficiency=Non
               "batch": checks.count("batch", batch, *info("batch").bounds),
               **hardware_roofs(hw, precision)}
     check_stack_name(stack, "tensorrt")
-    values.update(_framework_values(m, hw, bits, stack, notes))
+    values.update(_framework_values(m, hw, bits, stack, fused_norm, notes))
     values.update(zip(PASS_EFFICIENCY_INPUTS,
                       roofline_efficiency(efficiency, hw, precision.lower(), m, stack)))
     architecture = m.family == "encoder"
