@@ -69,9 +69,11 @@ SERVING_ENGINES = ("trt_llm", "vllm", "sglang", "llama.cpp", "mlx", "nim")
 #: ``fixed_overhead[pass]``, not an LLM engine's per-step overhead
 PASS_FAMILIES = ("cnn", "vit", "encoder")
 #: inference frameworks of those passes known by name: a compiled engine that runs the network
-#: as one prepared launch (TensorRT) is what ``fixed_overhead[pass]`` itself describes; the
-#: frameworks that dispatch operator by operator from the host (MXNet, PyTorch eager, ONNX
-#: Runtime's executor) have their own ``fixed_overhead[pass-<stack>]``, falling back to it
+#: as one prepared launch (TensorRT); the frameworks that dispatch operator by operator from the
+#: host (MXNet, PyTorch eager, ONNX Runtime's executor) also run the normalisation, activation
+#: and residual-add operators as kernels of their own and issue every operator from the host
+#: (``predict_vision``: the model's counted operators and unfused traffic), with the same
+#: ``pass_overhead``
 PASS_STACKS = ("tensorrt", "mxnet", "pytorch", "onnxruntime")
 COMPILED_PASS_STACKS = ("tensorrt",)
 #: microcontroller inference engines ``predict_tinyml(stack=...)`` knows besides those with a

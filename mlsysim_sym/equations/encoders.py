@@ -13,7 +13,13 @@ back once; FlashAttention keeps the S x S scores on chip (Dao et al. Sec. 3). Fo
 weights plus one layer's live activations per sample, as wall 4. Time: the roofline plus the
 fixed overhead of one forward pass (``pass_overhead``: an engine launch and a host
 synchronisation per batch), which is not an LLM engine's per-step overhead (scheduling,
-sampling, detokenising every step).
+sampling, detokenising every step). A framework that runs the network operator by operator
+(MXNet, PyTorch eager) adds two costs a compiled engine (TensorRT) fuses away: the
+normalisation, activation and residual-add kernels between the convolutions, each reading and
+writing whole feature maps (memory-bound, after the convolutions' roofline: Chetlur et al.
+Sec. 1, a framework calls the library layer by layer; TensorRT's layer fusion folds them into
+the convolution), and the host's issue of every operator (the training host model's CPU time
+per operation): the device waits when the host is slower (small batches).
 
 Regime of validity: one accelerator, one batch of equal-size samples, dense (not sparse)
 kernels, layer-by-layer execution without cross-layer fusion; for CNNs the activation traffic
@@ -27,6 +33,9 @@ Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021, Table 1 (ViT siz
 He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, Table 1 (FLOPs).
 Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009.
 Dao et al., "FlashAttention", NeurIPS 2022.
+Chetlur et al., "cuDNN: Efficient Primitives for Deep Learning", 2014.
+NVIDIA, TensorRT Developer Guide, Best Practices: Layer Fusion.
+Yao et al., DeepSeek-V3 on GB200 (NVIDIA), 2025, Sec. 2 (host-bound launches).
 """
 
 import sympy
