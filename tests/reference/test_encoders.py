@@ -181,3 +181,16 @@ def test_forward_pass_framework_knobs_are_checked():
     # a model the registry has no operator counts for is costed as a compiled engine, and says so
     r = predict_vision("mobilenet-v2", "v100", stack="pytorch")
     assert any("operator count not in the registry" in n for n in r.notes)
+
+
+def test_predict_passes_the_framework_to_the_forward_pass():
+    import mlsysim_sym as ms
+    eff = {"compute": 0.5, "memory": 0.8, "pass_overhead": "0.1 ms"}
+    for fused in (False, True):
+        via = ms.predict("resnet-50", "v100", batch=1, precision="fp16", stack="mxnet",
+                         fused_norm=fused, efficiency=eff)
+        direct = predict_vision("resnet-50", "v100", batch=1, precision="fp16", stack="mxnet",
+                                fused_norm=fused, efficiency=eff)
+        assert via.latency.to("ms").magnitude == pytest.approx(direct.latency.to("ms").magnitude)
+    with pytest.raises(ValueError, match=r"unknown options \['tp_overlap'\].*fused_norm"):
+        ms.predict("resnet-50", "v100", tp_overlap=True)

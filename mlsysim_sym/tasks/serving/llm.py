@@ -369,12 +369,14 @@ def _dispatch_workload(m, hardware, family, kw, options):
         return ws.predict_tinyml(m, hardware, precision=precision or m.precision or "int8",
                                  efficiency=efficiency, stack=stack)
     if family in ("cnn", "vit", "encoder"):
-        if options:
-            raise ValueError(f"unknown options {sorted(options)} for a {family} model")
+        unknown = sorted(set(options) - {"fused_norm"})
+        if unknown:
+            raise ValueError(f"unknown options {unknown} for a {family} model (allowed: "
+                             "fused_norm)")
         seq = None if family != "encoder" or seq_len == 2048 else seq_len
         return ws.predict_vision(m, hardware, batch=batch, precision=precision or "fp16",
                                  efficiency=efficiency, stack=stack,
-                                 **({"seq_len": seq} if seq else {}))
+                                 **({"seq_len": seq} if seq else {}), **options)
     raise ValueError(f"predict() does not model {family!r} models yet ({m.name}); it covers "
                      "decoder, MoE and SSM LLMs, diffusion, TinyML, CNN, ViT and encoder models")
 
