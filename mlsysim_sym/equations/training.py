@@ -29,7 +29,10 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   beta = (p - 1)/(v m + p - 1). The host issues the step's operations one by one and runs
   ahead of the device: the pipelined part's busy time is max(device, host), the host's
   m L/p n_h t_h (n_h operations per layer and micro-batch counted from the model's structure,
-  CUDA graphs counting one launch per captured region; t_h the CPU time per operation). DP reduce-scatters gradients and all-gathers weights (ZeRO-3
+  CUDA graphs counting one launch per captured region; t_h the CPU time per operation); a
+  dropless MoE dispatcher's device-to-host sync (its token counts, q_h per MoE layer) stops the
+  host from running ahead, so the n_s operations it issues after each (the dispatch, routed
+  experts' forward, combine) take max(host, device) on their own. DP reduce-scatters gradients and all-gathers weights (ZeRO-3
   twice), intra-node first, hidden behind the last micro-batch's backward (ZeRO-3: and
   forward) time up to o, less the attention time that already hides the CP exchange (one
   compute budget); then the optimizer (wall 2).
@@ -222,8 +225,8 @@ _device_busy = (s.step_compute_time + s.tp_comm_time + s.pp_comm_time + s.cp_com
 # the host issues the step's operations one by one and runs ahead of the device (asynchronous
 # launches): the stages' busy time is the longer of the device's and the host's (host-bound
 # when the host's exceeds it: yao2025dsv3gb200 Sec. 2, "the CPU kernel launch speed cannot keep
-# up with the kernel execution speed on GPU")
-_busy = sympy.Max(_device_busy, s.host_issue_time)
+# up with the kernel execution speed on GPU"); a device-to-host sync bounds how far ahead it
+# runs (_busy below)
 # Korthikanti Sec. 4.1: the 10 sbh replicated over TP are 4 (layer-norm inputs) + 2 + 2 (QKV and
 # MLP inputs) + 2 (the two hidden dropout masks, 1 byte each); of the 5 a s^2 b of eager
 # attention, 3 are the dropout mask and output. Models trained without dropout (delta = 0: Llama,
@@ -343,6 +346,21 @@ def _gemm_time(work):
 # (the combine weights carry the router's gradient): 1 + 2 einsum forwards.
 _routed_flops = fpt * s.expert_parameters * s.experts_per_token / s.moe_experts
 _rf = s.recomputed_forward_fraction
+# Device-to-host syncs (a dropless MoE dispatcher's token counts, megatron2025moe;
+# yao2025dsv3gb200 Sec. 3.1): the host cannot run ahead across one, so after each sync it
+# issues the dispatch, routed experts' forward and combine (n_s operations) while the device
+# runs them as they come: that segment takes max(host, device), not a share of max(H, D) over
+# the whole step. The rest of the step overlaps as before. Per sync the device runs the routed
+# experts' forward GEMMs on the micro-batch's tokens (c_f k of the E experts of one MoE layer)
+# and the forward's two all-to-alls (half an MoE layer's exposed EP time). Summed over the
+# stage's n = m L_moe/p q_h syncs (no per-layer division: a dense model has none):
+_sync_host = m * s.moe_layers / p * s.host_syncs_per_moe_layer * s.host_ops_after_sync \
+    * s.host_op_time
+_sync_device = s.host_syncs_per_moe_layer * (
+    m / p * _gemm_time(_routed_flops * s.expert_capacity_factor * b * S / (t * c))
+    + s.ep_comm_time / 2)
+_busy = (sympy.Max(_device_busy - _sync_device, s.host_issue_time - _sync_host)
+         + sympy.Max(_sync_device, _sync_host))
 _pad_eq = Equation(
     s.moe_padding_flops_per_token, (s.expert_capacity_factor - 1) * _routed_flops,
     cite="lepikhin2021gshard", locator="Sec. 3.2 / Algorithm 1: expert capacity C = 2N/E per "
@@ -474,10 +492,16 @@ WALL = Wall(
                  note="the stage's L/p layers, m micro-batches, n_h operations each (forward, "
                       "backward, recomputation); the CPU time per operation from trace "
                       "statistics (meta2023hta: 5-20 us per launch on the CPU side)"),
-        Equation(s.host_wait_time, sympy.Max(0, s.host_issue_time - _device_busy),
+        Equation(s.host_wait_time, _busy - _device_busy,
                  cite="yao2025dsv3gb200", locator="Sec. 2: large gaps between kernels when "
-                 "the CPU launch speed cannot keep up with the GPU",
-                 note="the busy time's excess over the device's own (host-bound steps)"),
+                 "the CPU launch speed cannot keep up with the GPU; Sec. 3.1: the MoE's "
+                 "device-host sync (tokens per expert)",
+                 note="the busy time's excess over the device's own: max(0, host - device) "
+                      "without syncs; with q_h syncs per MoE layer, max(D - n D_s, H - n H_s) "
+                      "+ n max(D_s, H_s) - D, n = m L_moe/p q_h syncs, H_s = n_s t_h the "
+                      "host's operations after a sync, D_s the routed experts' forward GEMMs "
+                      "and all-to-alls it issues (megatron2025moe: sync "
+                      "before_ep_alltoall)"),
         Equation(s.tp_comm_time, (1 - s.model_parallel_overlap) * m * L / p * (4 + 2 * rd)
                  * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat,
                                   _tp_eta),

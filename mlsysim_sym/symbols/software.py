@@ -144,6 +144,16 @@ host_ops_per_layer = declare(
     "operations the host issues one at a time per layer per micro-batch, forward, backward and "
     "recomputation together (kernels and allocator calls outside a CUDA graph; a captured "
     "graph counts one launch), averaged over the stage's layers", (0.0, 1e7))
+host_syncs_per_moe_layer = declare(
+    "host_syncs_per_moe_layer", "dimensionless", r"q_{\mathrm{h}}",
+    "device-to-host synchronisations per MoE layer per micro-batch (a dropless MoE "
+    "dispatcher's token counts; a recomputed forward repeats its): the host waits there until "
+    "the device has run everything issued before", (0.0, 1e3))
+host_ops_after_sync = declare(
+    "host_ops_after_sync", "dimensionless", r"n_{\mathrm{s}}",
+    "operations the host issues eagerly after each device-to-host synchronisation with the "
+    "device idle behind it (the dispatch, the routed experts' forward and the combine)",
+    (0.0, 1e7))
 host_issue_time = declare(
     "host_issue_time", "s", r"T_{\mathrm{host}}",
     "CPU time per step to issue the step's operations one by one (the device idles when this "

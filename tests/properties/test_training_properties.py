@@ -74,7 +74,7 @@ def values(x, **over):
         parameters=n, active_parameters=n, expert_parameters=0, trainable_parameters=n,
         layers=L, heads=h // 128, kv_heads=h // 128, head_dim=128, hidden=h,
         parallel_block=0,
-        vocabulary=x["vocabulary"], moe_layers=0, experts_per_token=0, peak_flops=989,
+        vocabulary=x["vocabulary"], moe_layers=x.get("moe_layers", 0), experts_per_token=0, peak_flops=989,
         memory_bandwidth=3350, memory_capacity=80, scale_up_bandwidth=450, scale_up_latency=1,
         link_bandwidth=x["link_bandwidth"], link_latency=1, devices_per_node=8,
         bytes_per_parameter=2, gathered_bytes_per_parameter=2, gradient_bytes_per_parameter=2,
@@ -113,7 +113,9 @@ def values(x, **over):
         expert_parallel_overlap=x["model_parallel_overlap"],
         # the host-bound term off unless a test sets it (TE issue 2053: 13.48 us per op on x86)
         host_ops_per_layer=x.get("host_ops_per_layer", 0), host_op_time=13.48,
-        loss_vocab_tiles=1, gradients_live_at_loss=1)
+        loss_vocab_tiles=1, gradients_live_at_loss=1,
+        host_syncs_per_moe_layer=x.get("host_syncs_per_moe_layer", 0),
+        host_ops_after_sync=x.get("host_ops_after_sync", 0))
     return vals
 
 
@@ -265,3 +267,21 @@ def test_host_issue_time_bounds_the_step_from_below(x, ops):
     assert out["training_step_time"] >= base["training_step_time"] * (1 - 1e-12)
     assert more["training_step_time"] >= out["training_step_time"] * (1 - 1e-12)
     assert out["host_wait_time"] >= 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(layout, st.floats(0, 1e4), st.floats(0, 2), st.floats(0, 1e3))
+def test_device_to_host_syncs_never_shorten_the_step(x, ops, syncs, after):
+    """A device-to-host sync (a dropless MoE dispatcher's token counts) only stops the host
+    from running ahead: the busy time max(D - n D_s, H - n H_s) + n max(D_s, H_s) is at least
+    max(D, H) and non-decreasing in the syncs per MoE layer; the host wait stays >= 0. Every
+    layer counted as an MoE layer (no routed-expert GEMMs here: the sync's device time is its
+    all-to-alls)."""
+    x = {**x, "moe_layers": x["layers"]}
+    free, _ = run(x, host_ops_per_layer=ops)
+    out, _ = run(x, host_ops_per_layer=ops, host_syncs_per_moe_layer=syncs, host_ops_after_sync=after)
+    more, _ = run(x, host_ops_per_layer=ops, host_syncs_per_moe_layer=2 * syncs + 0.5,
+                  host_ops_after_sync=after)
+    assert out["training_step_time"] >= free["training_step_time"] * (1 - 1e-12)
+    assert more["training_step_time"] >= out["training_step_time"] * (1 - 1e-12)
+    assert out["host_wait_time"] >= -1e-12 * out["training_step_time"]

@@ -10,7 +10,7 @@ import pytest
 
 from mlsysim_sym.tasks.training import train
 from mlsysim_sym.tasks.training import step as training_step
-from mlsysim_sym.tasks.training.host import HOST_OP_US, host_op_us, host_ops_per_layer
+from mlsysim_sym.tasks.training.host import HOST_OP_US, host_op_us, host_ops_per_layer, host_syncs
 
 TE_FP8 = 2 * 2 * 99.66 / 37.08    # a TE linear per micro-batch at FP8, forward = backward
 TE_BF16 = 2 * 99.66 / 37.08
@@ -57,7 +57,8 @@ def test_cuda_graphs_leave_only_the_routed_experts_eager():
         (3 * 4 + 58 * moe) / 61, rel=1e-12)
     eager = _dsv3(token_dispatcher="flex")
     assert graphed.value("host_issue_time") < 0.7 * eager.value("host_issue_time")
-    # the graphed run stays device-bound: its step time is the device's
+    # pooled over the step the graphed run's host time is well under its step time (what it
+    # still waits is behind the dispatcher's syncs: the test of the sync below)
     assert graphed.value("host_issue_time") < 0.6 * graphed.value("training_step_time")
 
 
@@ -132,3 +133,103 @@ def test_recomputation_issues_the_forward_again():
 def test_cuda_graphs_must_be_a_flag(bad):
     with pytest.raises(ValueError, match="cuda_graphs must be True or False"):
         _dsv3(cuda_graphs=bad)
+
+
+def test_dispatcher_sync_counts_by_hand():
+    """Megatron-Core's dropless AlltoAll dispatcher syncs the stream "before_ep_alltoall" to
+    read the token counts on the host (MoEAlltoAllTokenDispatcher.preprocess, megatron/core/
+    transformer/moe/token_dispatcher.py); the flex dispatcher keeps a device-host sync for the
+    tokens per expert (Yao et al. Sec. 3.1). One per MoE layer forward (58 of DeepSeek-V3's
+    61 layers are MoE layers). After it the host issues, eagerly: AlltoAll 7 dispatcher operations (all-to-all,
+    local permute and unpermute, the combine's all-to-all, unpermute and sum), flex 4, then
+    8 experts x (2 linear forwards of 5.375 operations at FP8 + the activation)."""
+    experts = 8 * (2 * TE_FP8 / 2 + 1)
+    for dispatcher, ops in (("alltoall", 7), ("flex", 4)):
+        for graphs in (False, True):   # the routed experts stay eager under CUDA graphs
+            inputs = _dsv3(token_dispatcher=dispatcher, cuda_graphs=graphs).base_inputs()
+            assert inputs["host_syncs_per_moe_layer"] == 1.0
+            assert inputs["host_ops_after_sync"] == pytest.approx(ops + experts, rel=1e-12)
+
+
+def test_no_sync_without_a_dropless_dispatcher():
+    """A dropping MoE padded to capacity knows its counts on the host (no sync point in the
+    dispatcher); GShard's einsum dispatch issues no count copy; a dense model has no
+    dispatcher; a TPU step is one compiled program."""
+    padded = _dsv3(token_dispatcher="alltoall", capacity_factor=1.25).base_inputs()
+    einsum = _dsv3(token_dispatcher="einsum", capacity_factor=1.0).base_inputs()
+    dense = train("llama-3-8b", "h100", devices=8, tp=1, pp=1, micro_batch=1, global_batch=128,
+                  seq_len=8192, precision="fp8", recompute="none", zero_stage=1).base_inputs()
+    for inputs in (padded, einsum, dense):
+        assert inputs["host_syncs_per_moe_layer"] == 0.0
+        assert inputs["host_ops_after_sync"] == 0.0
+    assert host_syncs(type("M", (), {"layers": 4, "moe": None})(), precision_narrow=False,
+                      ep=8, dispatcher="alltoall", dropping=False, recompute=(0.0, 0.0),
+                      compiled=True) == (0.0, 0.0)
+
+
+def test_the_sync_holds_the_graphed_step_behind_its_experts():
+    """The optimized row's layout (CUDA graphs, flex): the host issues ~3.6 s per step against
+    ~5.9 s of device time, so pooled over the step it never holds the device up; but after each
+    MoE layer's sync it issues the 8 experts eagerly (98 operations, 3.6 ms) while the device
+    runs their forward GEMMs (2 x 3 x 7168 x 2048 x 4096 x 8 FLOPs) and the two all-to-alls in
+    less: busy = max(D - n D_s, H - n H_s) + n max(D_s, H_s), n = 64 x 58/8 = 464."""
+    r = _dsv3(token_dispatcher="flex", cuda_graphs=True)
+    x = r.base_inputs()
+    device = (r.value("step_compute_time") + r.value("tp_comm_time") + r.value("pp_comm_time")
+              + r.value("cp_comm_time") + r.value("ep_comm_time"))
+    host = r.value("host_issue_time")
+    n = 64 * 58 / 8
+    rate = x["peak_flops"] * x["matmul_ceiling"] * x["compute_efficiency"]
+    d_s = (2 * x["expert_parameters"] * 8 / 256 / 58 * 4096 / rate
+           + r.value("ep_comm_time") / (2 * 64 * 58 / 8))
+    h_s = x["host_ops_after_sync"] * x["host_op_time"]
+    assert h_s == pytest.approx(98.0 * 37.08e-6, rel=1e-3)
+    assert host < device and h_s > d_s
+    busy = max(device - n * d_s, host - n * h_s) + n * max(d_s, h_s)
+    assert r.value("host_wait_time") == pytest.approx(busy - device, rel=1e-9)
+    assert r.value("host_wait_time") == pytest.approx(0.74, rel=0.05)
+
+
+def test_mxfp8_unfused_scales_by_hand():
+    """The source's baseline (Sec. 2.1.2-2.1.3, before TE's fused scale allocation and swizzle):
+    per linear and micro-batch 2 quantisations (input forward, output gradient backward; the
+    weights' cast cached after the first micro-batch) x 2 torch.zeros scale tensors + 3 GEMMs x
+    2 operand swizzles = 10 more operations, 4 of them forward; every routed expert's linear
+    pays them (multi-stream grouped GEMM, Sec. 1 item 3)."""
+    r = _dsv3(token_dispatcher="alltoall", fp8_recipe="transformer_engine_mxfp8_unfused")
+    lin = TE_FP8 + 10
+    attn = 5 * lin + 12
+    dense = attn + 2 * lin + 6
+    moe = attn + 8 * (2 * lin + 2) + 168 + (2 * lin + 2) + 2 + 4
+    x = r.base_inputs()
+    assert x["host_ops_per_layer"] == pytest.approx((3 * dense + 58 * moe) / 61, rel=1e-12)
+    # after the sync: 7 dispatcher operations + 8 x (2 x (5.375 + 4) + 1)
+    assert x["host_ops_after_sync"] == pytest.approx(7 + 8 * (2 * (TE_FP8 / 2 + 4) + 1),
+                                                     rel=1e-12)
+    assert x["host_ops_after_sync"] == pytest.approx(165.0, rel=1e-4)
+
+
+def test_mxfp8_fused_scales_by_hand():
+    """Since TE PRs 1793/1934/2134/2019 (the default): the scales come from one buffer and one
+    kernel swizzles all of a GEMM call's scales, 3 per linear module (1 forward); a grouped
+    GEMM's 8 experts share their module's 3. Under CUDA graphs only the routed experts and the
+    dispatcher stay eager."""
+    r = _dsv3(token_dispatcher="flex", cuda_graphs=True, fp8_recipe="transformer_engine_mxfp8")
+    x = r.base_inputs()
+    moe = 8 * (2 * TE_FP8 + 2) + 2 * 3 + 8 + 2
+    assert x["host_ops_per_layer"] == pytest.approx((3 * 4 + 58 * moe) / 61, rel=1e-12)
+    assert x["host_ops_after_sync"] == pytest.approx(4 + 8 * (TE_FP8 + 1) + 2, rel=1e-12)
+
+
+def test_mxfp8_scales_only_below_16_bits():
+    """At BF16 nothing is quantised: the MXFP8 recipes issue no scale kernels."""
+    kw = dict(token_dispatcher="alltoall", precision="bf16")
+    plain = _dsv3(**kw).base_inputs()
+    mx = _dsv3(fp8_recipe="transformer_engine_mxfp8_unfused", **kw).base_inputs()
+    assert mx["host_ops_per_layer"] == pytest.approx(plain["host_ops_per_layer"], rel=1e-12)
+    assert mx["host_ops_after_sync"] == pytest.approx(plain["host_ops_after_sync"], rel=1e-12)
+
+
+def test_unknown_fp8_recipe_is_refused():
+    with pytest.raises(ValueError, match="fp8_recipe must be one of"):
+        _dsv3(fp8_recipe="mxfp4")

@@ -89,9 +89,11 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         last pipeline stage also runs the LM head; dropout masks stored; the loss kernel.
     memory_kernels : "fused" | "unfused"
         The memory-bound kernel set (Megatron-LM / TE fusions, or PyTorch eager).
-    fp8_recipe : "transformer_engine" or "torchao"
+    fp8_recipe : "transformer_engine", "torchao", "transformer_engine_mxfp8" or "transformer_engine_mxfp8_unfused"
         Below 16 bits, whether the linear layers save their inputs' FP8 cast (Transformer
-        Engine) or the 16-bit inputs (torchao Float8Linear) for the backward.
+        Engine) or the 16-bit inputs (torchao Float8Linear) for the backward; TE's MXFP8
+        recipe also issues its block scales' kernels from the host (fused, or before TE's
+        fused scale allocation and swizzle: ``TrainConfig``).
     state_dtypes : dict, optional
         {"weights" | "gradients" | "first_moment" | "second_moment": "fp32" | "bf16"}: the
         JAX / optax layout (MaxText weight_dtype, grad_dtype, mu_dtype) in place of

@@ -192,10 +192,16 @@ class TrainConfig:
         Framework memory beyond the modelled tensors (communication buffers, library
         workspaces, allocator fragmentation); default ``framework_workspace`` of
         ``defaults.yaml``.
-    fp8_recipe : {"transformer_engine", "torchao"}
+    fp8_recipe : {"transformer_engine", "torchao", "transformer_engine_mxfp8", "transformer_engine_mxfp8_unfused"}
         At precisions narrower than 16 bits, how the linear layers keep their inputs for the
         backward: Transformer Engine (Megatron-Core, NeMo) saves the FP8 cast (1 byte per
-        element); torchao's Float8Linear (torchtitan) saves the 16-bit input.
+        element); torchao's Float8Linear (torchtitan) saves the 16-bit input. The MXFP8
+        recipes are Transformer Engine's 1x32-block scaling (Blackwell; ``--fp8-recipe
+        mxfp8``): the host issues the block scales' kernels too, one swizzle per GEMM since
+        TE's fused scale allocation and swizzle (``"transformer_engine_mxfp8"``, the default
+        since TE PRs 1793 / 2019), two zero-filled scale tensors per quantisation and a
+        swizzle per GEMM operand before them (``"..._unfused"``; Yao et al. 2025 Sec. 2.1.2-
+        2.1.3; ``tasks/training/host.py``).
     capacity_factor : float, optional
         A dropping MoE's expert capacity factor (>= 1): each expert runs on a buffer of c_f x its
         share of the routed tokens, so the expert GEMMs cost c_f x the routed rows (and the

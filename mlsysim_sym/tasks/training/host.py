@@ -40,18 +40,45 @@ shared experts (one region; ``--cuda-graph-scope attn moe_router moe_preprocess`
 experts, the dispatch and the combine stay eager (dynamic shapes in a dropless MoE).
 On a TPU the step is one XLA program (``jax.jit``): no operation is issued one by one.
 
+Device-to-host synchronisations (``host_syncs``). A dropless MoE needs each expert's token
+count on the host before the dispatch: Megatron-Core's AlltoAll dispatcher copies the counts
+to the host and synchronises the stream "before_ep_alltoall" (dropless, EP > 1 or more than one
+local expert; ``MoEAlltoAllTokenDispatcher.preprocess``, megatron/core/transformer/moe/
+token_dispatcher.py); the flex dispatcher (DeepEP / HybridEP) keeps the same sync ("the
+device-host sync in the MoE model (its purpose is to get the tokens per expert information)",
+Yao et al. Sec. 3.1: it is what keeps the routed experts out of the CUDA graphs). A dropping MoE
+padded to its capacity (``capacity_factor``) knows its counts on the host: no sync. One sync per
+MoE layer forward (a recomputed forward repeats it); the backward reuses the split sizes the
+forward stored on the host. After the sync the host issues the dispatch, the routed experts'
+forward and the combine with the device idle behind it (the host cannot have run ahead):
+``host_ops_after_sync`` counts those operations (AlltoAll: the all-to-all, the local permute
+and unpermute and the combine's all-to-all, unpermute and sum, 7; flex: dispatch, combine and
+the local permutes, 4; then each local expert's two linears' forward and its activation).
+
+MXFP8 block scales (``fp8_recipe="transformer_engine_mxfp8"`` / ``..._unfused``; Sec.
+2.1.2-2.1.3). Each quantisation allocates four tensors ({row-, column-wise} x {data, scales});
+the Tensor Core reads the scales swizzled and zero-padded. Before Transformer Engine's fused
+allocation (PRs 1793/1934/2134) and fused swizzle (PR 2019) the two scale tensors were
+``torch.zeros`` (one kernel each) and each GEMM swizzled each operand's scales (one kernel
+each): per linear and micro-batch two quantisations (the input forward, the output gradient
+backward; the weights' cast is cached after the first micro-batch: Megatron-Core's TE
+wrappers pass ``is_first_microbatch``) x 2 zero fills + three GEMMs (forward, data and
+weight gradient) x 2 swizzles = 10 operations, 4 of them in the forward. Since those PRs (the
+default) the scales come from one pre-allocated buffer and one kernel swizzles all of a
+GEMM call's scales: 3 per linear module (1 forward), and a grouped GEMM's experts share its 3.
+The per-tensor FP8 recipe has neither (its cost is TE issue 761's factor 2).
+
 The linear layers' measured times hold Transformer Engine's own Python logic and casts; not
-counted (no source gives them per layer): the MXFP8 scaling-factor allocations and swizzles
-beyond the FP8 factor (four tensors per quantisation, Sec. 2.1.2-2.1.3), Megatron-Core's Python
-between modules, per-expert stream switches, the device-to-host synchronisation of the
-dispatcher (it keeps the host from running ahead across an MoE layer; here the host and the
-device overlap over the whole step). The count is therefore a lower bound.
+counted (no source gives them per layer): the allocations without a kernel (a few
+microseconds each, Sec. 2), Megatron-Core's Python between modules, per-expert stream
+switches. The count is therefore a lower bound.
 """
 
 from __future__ import annotations
 
-__all__ = ["HOST_OP_US", "GRACE_HOSTED", "host_op_us", "host_ops_per_layer", "LINEAR_OPS",
-           "ROUTER_OPS", "DISPATCH_OPS"]
+__all__ = ["HOST_OP_US", "GRACE_HOSTED", "host_op_us", "host_ops_per_layer", "host_syncs",
+           "host_inputs", "RECIPE_SCALES",
+           "LINEAR_OPS", "ROUTER_OPS", "DISPATCH_OPS", "DISPATCH_OPS_AFTER_SYNC", "SCALE_OPS"]
 
 #: CPU time per eagerly issued operation, us, by the accelerator's host CPU: one
 #: ``torch.nn.Linear`` forward (a module call and one kernel launch) measured on GB200 (Grace,
@@ -73,6 +100,26 @@ ROUTER_OPS = 72.0
 #: the router's own count is replaced, plus the all-to-all kernels and the local permutes (4)
 DISPATCH_OPS = {"alltoall": 12.0, "flex": 4.0}
 _FLEX_ROUTER = 17.0
+#: the dispatcher's forward operations after its device-to-host sync (see the module's text):
+#: AlltoAll syncs before the dispatch all-to-all, so its preprocess and global permute come
+#: before it (12 - 4 - 1); flex syncs in its preprocess, fused with the router (all 4 after)
+DISPATCH_OPS_AFTER_SYNC = {"alltoall": 7.0, "flex": 4.0}
+#: MXFP8 block-scale operations per micro-batch (see the module's text), (all, forward) for:
+#: a linear module, a routed expert's linear (multi-stream grouped GEMM: its own GEMMs), a
+#: grouped-GEMM module (the experts' fc1 or fc2)
+SCALE_OPS = {"mxfp8": ((3.0, 1.0), (0.0, 0.0), (3.0, 1.0)),
+             "mxfp8_unfused": ((10.0, 4.0), (10.0, 4.0), (0.0, 0.0))}
+_NO_SCALES = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0))
+#: the FP8 recipes (``train(fp8_recipe=)``) whose block scales cost the host operations
+RECIPE_SCALES = {"transformer_engine_mxfp8": "mxfp8",
+                 "transformer_engine_mxfp8_unfused": "mxfp8_unfused"}
+
+
+def _scales(scales: str, precision_narrow: bool):
+    if scales != "none" and scales not in SCALE_OPS:
+        raise ValueError(f"scales must be 'none' or one of {', '.join(SCALE_OPS)}, got "
+                         f"{scales!r:.60}")
+    return SCALE_OPS[scales] if precision_narrow and scales != "none" else _NO_SCALES
 
 
 def host_op_us(chip_name: str) -> float:
@@ -89,10 +136,10 @@ def _attention_ops(model, linear):
     return linears * linear + 2 * (4 + norms)
 
 
-def _moe_ops(moe, ep, dispatcher, linear, graphed):
+def _moe_ops(moe, ep, dispatcher, linear, expert_linear, grouped, graphed):
     """(eager operations, captured regions) of one MoE FFN per micro-batch."""
     local = max(1.0, float(moe.experts) / float(ep))
-    experts = local * (2 * linear + 2)
+    experts = local * (2 * expert_linear + 2) + 2 * grouped
     shared = float(getattr(moe, "shared_experts", 0) or 0) * (2 * linear + 2) + 2
     if dispatcher == "flex":
         router, dispatch = _FLEX_ROUTER, DISPATCH_OPS["flex"]
@@ -104,14 +151,18 @@ def _moe_ops(moe, ep, dispatcher, linear, graphed):
 
 
 def host_ops_per_layer(model, *, precision_narrow: bool, ep: int, dispatcher: str,
-                       cuda_graphs: bool, recompute: tuple, compiled: bool = False) -> float:
+                       cuda_graphs: bool, recompute: tuple, compiled: bool = False,
+                       scales: str = "none") -> float:
     """Operations the host issues per layer and micro-batch (forward, backward, recomputation),
     averaged over the model's dense and MoE layers (see the module's count). ``recompute``:
     (fraction of layers recomputed whole, fraction of attention cores recomputed).
-    ``compiled``: the step is one compiled program (XLA): none."""
+    ``compiled``: the step is one compiled program (XLA): none. ``scales``: "none", or the
+    MXFP8 block scales' handling ("mxfp8", "mxfp8_unfused": :data:`SCALE_OPS`)."""
     if compiled:
         return 0.0
+    (mod, _), (per_expert, _), (grouped, _) = _scales(scales, precision_narrow)
     linear = LINEAR_OPS["fp8" if precision_narrow else "16-bit"]
+    expert_linear, linear = linear + per_expert, linear + mod
     attn = _attention_ops(model, linear)
     dense = attn + 2 * linear + 2 * 3
     fwd_share = 0.5   # a forward's share of a layer's operations (forward = backward above)
@@ -125,10 +176,45 @@ def host_ops_per_layer(model, *, precision_narrow: bool, ep: int, dispatcher: st
         dense_ops = dense * (1 + r_d * fwd_share) + 2 * r_a
     total = (n_layers - n_moe) * dense_ops
     if moe is not None and n_moe:
-        eager, regions = _moe_ops(moe, ep, dispatcher, linear, cuda_graphs)
+        eager, regions = _moe_ops(moe, ep, dispatcher, linear, expert_linear, grouped,
+                                  cuda_graphs)
         if cuda_graphs:
             moe_ops = eager * (1 + r_d * fwd_share) + 2.0 * regions
         else:
             moe_ops = (attn + eager) * (1 + r_d * fwd_share) + 2 * r_a
         total += n_moe * moe_ops
     return total / n_layers
+
+
+def host_syncs(model, *, precision_narrow: bool, ep: int, dispatcher: str, dropping: bool,
+               recompute: tuple, compiled: bool = False, scales: str = "none") -> tuple:
+    """(device-to-host syncs per MoE layer and micro-batch, operations the host issues
+    eagerly after each sync before the next layer's work): the
+    dropless MoE dispatcher's token-count sync (see the module's text). None for a dense
+    model, a dropping MoE padded to capacity, GShard's einsum dispatch or a compiled step."""
+    moe = getattr(model, "moe", None)
+    n_moe = float(moe.moe_layers) if moe is not None else 0.0
+    local = max(1.0, float(moe.experts) / float(ep)) if moe is not None else 0.0
+    if (compiled or not n_moe or dropping or dispatcher not in DISPATCH_OPS_AFTER_SYNC
+            or (ep <= 1 and local <= 1)):
+        return 0.0, 0.0
+    _, (_, per_expert), (_, grouped) = _scales(scales, precision_narrow)
+    linear_fwd = LINEAR_OPS["fp8" if precision_narrow else "16-bit"] / 2 + per_expert
+    after = DISPATCH_OPS_AFTER_SYNC[dispatcher] + local * (2 * linear_fwd + 1) + 2 * grouped
+    r_d = float(recompute[0])
+    return 1 + r_d, after
+
+
+def host_inputs(model, compiled: bool, precision_narrow: bool, ep: int, dispatcher: str,
+                cuda_graphs: bool, dropping: bool, r_d: float, r_a: float,
+                fp8_recipe: str) -> tuple:
+    """(operations per layer and micro-batch, device-to-host syncs per MoE layer, operations
+    after each sync): the training step's host inputs (positional: cached per model)."""
+    scales = RECIPE_SCALES.get(fp8_recipe, "none")
+    ops = host_ops_per_layer(model, precision_narrow=precision_narrow, ep=ep,
+                             dispatcher=dispatcher, cuda_graphs=cuda_graphs,
+                             recompute=(r_d, r_a), compiled=compiled, scales=scales)
+    syncs, after = host_syncs(model, precision_narrow=precision_narrow, ep=ep,
+                              dispatcher=dispatcher, dropping=dropping, recompute=(r_d, r_a),
+                              compiled=compiled, scales=scales)
+    return ops, syncs, after

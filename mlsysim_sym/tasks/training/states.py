@@ -13,8 +13,12 @@ __all__ = ["FP8_RECIPES", "STATE_CLASSES", "StateBytes", "state_bytes", "state_d
 
 #: FP8 training recipes: whether the linear layers save the FP8 cast of their input for the
 #: weight gradient (Transformer Engine, ``_Linear.forward``) or the 16-bit input (torchao's
-#: ``Float8Linear``, ``matmul_with_hp_or_float8_args``: torchtitan)
-FP8_RECIPES = {"transformer_engine": True, "torchao": False}
+#: ``Float8Linear``, ``matmul_with_hp_or_float8_args``: torchtitan). Transformer Engine's MXFP8
+#: recipe (1x32 blocks, E8M0 scales; Megatron-Core ``--fp8-recipe mxfp8``) saves the cast too;
+#: its block scales cost the host operations of their own (``tasks/training/host.py``), fewer
+#: since TE's fused scale allocation and swizzle (the default) than before ("_unfused")
+FP8_RECIPES = {"transformer_engine": True, "torchao": False, "transformer_engine_mxfp8": True,
+               "transformer_engine_mxfp8_unfused": True}
 #: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
 _ADAM_MOMENTS, _FP32_BYTES = 2, 4
 #: the training states a JAX / optax layout stores at a dtype of their own (``state_dtypes``):

@@ -26,7 +26,7 @@ from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, PLACEMENT_NAMES, 
                      state_bytes)
 from .efficiency import attention_peak
 from .gemm import shape_efficiency
-from .host import host_op_us, host_ops_per_layer
+from .host import host_inputs, host_op_us
 from .machine import Machine
 
 __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "OUTPUTS",
@@ -61,7 +61,8 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "parameter_shard_factor", "gradient_shard_factor", "optimizer_shard_factor",
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
                "training_tokens", "host_ops_per_layer", "host_op_time", "loss_vocab_tiles",
-               "gradients_live_at_loss", "gemm_shape_efficiency")
+               "gradients_live_at_loss", "gemm_shape_efficiency", "host_syncs_per_moe_layer",
+               "host_ops_after_sync")
 
 #: what the kernel computes (a result reads them lazily)
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
@@ -377,18 +378,14 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
     values["attention_peak_flops"] = cached(_attention_peak, mach.hardware, cfg.precision)
     values.update(_knob_inputs(cfg, dp))
     r_d, r_a = (float(r) for r in cfg.recompute_fractions[:2])
-    values["host_ops_per_layer"] = cached(_host_ops, m, xla_device(mach.hardware),
-                                          cfg.precision, float(cfg.ep), cfg.token_dispatcher,
-                                          bool(cfg.cuda_graphs), r_d, r_a)
+    # the host's operations per layer, its syncs per MoE layer and the operations after each
+    # (:mod:`.host`; none on a TPU, whose step is one XLA program)
+    (values["host_ops_per_layer"], values["host_syncs_per_moe_layer"],
+     values["host_ops_after_sync"]) = cached(
+        host_inputs, m, xla_device(mach.hardware), _narrow_gemms(cfg.precision), int(cfg.ep),
+        cfg.token_dispatcher, bool(cfg.cuda_graphs), cfg.capacity_factor is not None, r_d, r_a,
+        cfg.fp8_recipe)
     values["host_op_time"] = _base("host_op_time", host_op_us(mach.hardware.name))
     values["gemm_shape_efficiency"] = shape_efficiency(m, mach.hardware, cfg.tp, cfg.cp,
                                                        cfg.micro_batch, cfg.seq_len, cfg.ep)
     return values
-
-
-def _host_ops(m, tpu, precision, ep, dispatcher, graphs, r_d, r_a) -> float:
-    """Operations the host issues per layer and micro-batch (:mod:`.host`); none on a TPU,
-    whose step is one XLA program."""
-    return host_ops_per_layer(m, precision_narrow=_narrow_gemms(precision), ep=int(ep),
-                              dispatcher=dispatcher, cuda_graphs=graphs, recompute=(r_d, r_a),
-                              compiled=tpu)
