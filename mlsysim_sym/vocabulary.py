@@ -18,7 +18,7 @@ from dataclasses import dataclass
 __all__ = ["Precision", "PRECISIONS", "PRECISION_BITS", "NATIVE_16BIT", "MIXED_PRECISIONS",
            "TRAINING_PRECISIONS", "FAMILIES", "HARDWARE_TIERS", "REGIMES", "ZERO_STAGES",
            "precision", "ATTENTION_VARIANTS", "attention_variant", "kv_heads_of", "BOTTLENECKS",
-           "SERVING_ENGINES", "PASS_FAMILIES", "PASS_STACKS",
+           "SERVING_ENGINES", "FP16_ACCUMULATE_STACKS", "PASS_FAMILIES", "PASS_STACKS",
            "COMPILED_PASS_STACKS", "MCU_STACKS", "check_routing"]
 
 
@@ -65,6 +65,12 @@ REGIMES = ("train", "serve")
 #: per-step overhead ``fixed_overhead[<engine>]`` where the calibration data hold rows of it, and
 #: to the pooled value otherwise (TensorRT-LLM, vLLM, SGLang, llama.cpp, Apple MLX, NVIDIA NIM)
 SERVING_ENGINES = ("trt_llm", "vllm", "sglang", "llama.cpp", "mlx", "nim")
+#: serving engines whose 16-bit GEMMs accumulate in FP16: llama.cpp's CUDA backend multiplies F16
+#: and dequantised weights with cublasGemmEx(..., CUBLAS_COMPUTE_16F) (ggml-cuda
+#: ggml_cuda_op_mul_mat_cublas: "convert src0 and src1 to fp16, multiply as fp16"), so on a chip
+#: whose FP16-accumulate tensor rate exceeds its FP32-accumulate ``peak.fp16`` (GeForce: twice)
+#: its fp16 passes run at ``peak_fp16_accumulate``; the other engines accumulate in FP32
+FP16_ACCUMULATE_STACKS = ("llama.cpp",)
 #: families served as one forward pass per batch (no decode loop): their per-pass overhead is
 #: ``fixed_overhead[pass]``, not an LLM engine's per-step overhead
 PASS_FAMILIES = ("cnn", "vit", "encoder")

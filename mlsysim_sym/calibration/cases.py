@@ -343,7 +343,7 @@ class _LLM:
         from ..units import to_base
         r = self.predict_fn(self.model, self.hw, batch=batch, seq_len=seq,
                             precision=self.precision, efficiency=_serve_eff(params, self.uses),
-                            tp=self.tp, weight_bits=self.weight_bits,
+                            tp=self.tp, weight_bits=self.weight_bits, stack=self.stack,
                             prefill_tokens=prefill_tokens)
         return [np.asarray(to_base(getattr(r, o)), dtype=float) for o in outputs]
 

@@ -434,6 +434,9 @@ class Hardware(RegistryObject):
     multiprocessors : pint.Quantity or None
         Streaming multiprocessors (NVIDIA SMs; dimensionless count): the GEMM tiles one wave
         runs (None: not recorded; the training step then takes no tile or wave quantization).
+    fp16_accumulate_peak : pint.Quantity or None
+        Dense FP16 tensor-core rate of a GEMM accumulating in FP16 where it differs from
+        ``peak.fp16`` (FP32 accumulate; GeForce parts: twice it) [FLOP/s]; None otherwise.
     lookup_notes : list of str
         Notes recorded by :meth:`peak_flops` when it substitutes a precision (fp16 -> bf16).
     """
@@ -446,6 +449,7 @@ class Hardware(RegistryObject):
         "scale_out_latency": "links.scale_out.latency",
         "tdp": "tdp", "price": "price", "cloud_price": "cloud_price", "clock": "clock",
         "matmul_ceiling": "matmul_ceiling", "multiprocessors": "multiprocessors",
+        "fp16_accumulate_peak": "peak_fp16_accumulate",
         **{f"peak_flops.{p}": f"peak.{p}" for p in PRECISIONS},
     }
 
@@ -467,7 +471,7 @@ class Hardware(RegistryObject):
         _set(self, "memory_bandwidth", self.memory_tiers[0].bandwidth)
         for attr, path in self._ATTRIBUTE_PATHS.items():
             if attr.startswith(("scale_", "tdp", "price", "cloud_price", "clock", "matmul_",
-                                "multiprocessors")):
+                                "multiprocessors", "fp16_")):
                 _set(self, attr, self._q(path))
         links = spec.links
         _set(self, "scale_up_links", links.scale_up.count if links and links.scale_up else None)

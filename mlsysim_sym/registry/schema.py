@@ -386,6 +386,11 @@ class HardwareSpec(_Entry):
     provenance: Provenance
     peak: Annotated[dict[Precision, FlopRate], Field(min_length=1)]
     peak_sparse: Optional[dict[Precision, FlopRate]] = None
+    #: dense FP16 tensor-core rate of a GEMM that accumulates in FP16, where it differs from
+    #: ``peak.fp16`` (FP32 accumulate): GeForce parts run FP32 accumulation at half the FP16-
+    #: accumulate rate (NVIDIA Ampere GA102 and Ada whitepapers); read for the engines whose
+    #: GEMMs accumulate in FP16 (vocabulary.FP16_ACCUMULATE_STACKS)
+    peak_fp16_accumulate: Optional[FlopRate] = None
     memory: Annotated[list[MemoryTierSpec], Field(min_length=1)]
     links: Optional[LinksSpec] = None
     tdp: Optional[Watts] = None
@@ -418,6 +423,14 @@ class HardwareSpec(_Entry):
         if sms is not None and (sms.quantity.to("").magnitude % 1 or sms.quantity.magnitude < 1):
             raise FieldError("multiprocessors", f"{sms.text!r} is a count of streaming "
                              "multiprocessors: allowed a whole number >= 1, e.g. \"132\"")
+        fast = self.peak_fp16_accumulate
+        if fast is not None and "fp16" not in self.peak:
+            raise FieldError("peak_fp16_accumulate", "is the FP16-accumulate rate of a chip "
+                             "whose peak.fp16 (FP32 accumulate) is recorded: add peak.fp16")
+        if fast is not None and fast.quantity.to("FLOP/s").magnitude \
+                < self.peak["fp16"].quantity.to("FLOP/s").magnitude:
+            raise FieldError("peak_fp16_accumulate", f"{fast.text!r} is below peak.fp16: "
+                             "accumulating in FP16 is never slower than in FP32")
         if self.tier == "mcu" and self.clock is None:
             raise FieldError("clock", "an MCU entry needs its core clock, e.g. \"480 MHz\"")
         return self

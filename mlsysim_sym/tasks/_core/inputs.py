@@ -28,7 +28,7 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "MLA_DIMS",
            "WINDOW_INPUTS", "latent_attention", "sliding_window", "model_input_names",
            "with_model", "args", "cached",
-           "model_magnitudes", "hardware_magnitudes", "precision_magnitudes", "link_magnitudes",
+           "model_magnitudes", "hardware_magnitudes", "peak_field", "precision_magnitudes", "link_magnitudes",
            "tp_magnitudes", "tp_overrides", "peer_access", "scale_up_domain", "check_tp",
            "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
@@ -166,9 +166,25 @@ def model_magnitudes(model) -> tuple:
     return tuple(magnitude(k, values[k]) for k in model_input_names(model))
 
 
-def hardware_magnitudes(hardware, precision) -> tuple:
-    """A chip's roofs at ``precision`` (:data:`HARDWARE_INPUTS`) as base magnitudes."""
-    return (magnitude("peak_flops", hardware.peak_flops(precision)),
+def peak_field(hardware, precision, stack=None) -> str:
+    """The registry field of the compute roof a ``stack``'s GEMMs run at ``precision``:
+    ``peak_fp16_accumulate`` for an engine accumulating fp16 GEMMs in FP16
+    (:data:`~mlsysim_sym.vocabulary.FP16_ACCUMULATE_STACKS`) on a chip recording that rate,
+    else ``peak.<precision>`` (the precision the chip's table resolves it to)."""
+    if precision == "fp16" and stack in vocabulary.FP16_ACCUMULATE_STACKS \
+            and getattr(hardware, "fp16_accumulate_peak", None) is not None:
+        return "peak_fp16_accumulate"
+    resolve = getattr(hardware, "resolve_precision", None)
+    return f"peak.{resolve(precision)[0] if resolve else precision}"
+
+
+def hardware_magnitudes(hardware, precision, stack=None) -> tuple:
+    """A chip's roofs at ``precision`` (:data:`HARDWARE_INPUTS`) as base magnitudes; the
+    compute roof is the one ``stack``'s GEMMs run (:func:`peak_field`)."""
+    peak = hardware.fp16_accumulate_peak \
+        if peak_field(hardware, precision, stack) == "peak_fp16_accumulate" \
+        else hardware.peak_flops(precision)
+    return (magnitude("peak_flops", peak),
             magnitude("memory_bandwidth", hardware.memory_bandwidth),
             magnitude("memory_capacity", hardware.memory_capacity))
 
@@ -250,7 +266,7 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
     the TP link and the unoverlapped share: every input of the serving system except the
     workload's knobs (batch and lengths, or a request rate)."""
     values = dict(zip(model_input_names(model), cached(model_magnitudes, model)))
-    values.update(zip(HARDWARE_INPUTS, cached(hardware_magnitudes, hardware, precision)))
+    values.update(zip(HARDWARE_INPUTS, cached(hardware_magnitudes, hardware, precision, stack)))
     values.update(zip(PRECISION_INPUTS, precision_magnitudes(precision)))
     if weight_bits is not None:
         values.update(weight_values(weight_bits, precision))

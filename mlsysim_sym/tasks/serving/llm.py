@@ -198,7 +198,8 @@ def _predict_llm(m, hardware, family, kw, options, key=None) -> Prediction:
     values.update(_efficiency_values(efficiency, hw, precision, kw["stack"]))
     if kw["weight_bits"] is not None:   # and whether a compute-bound pass dequantises them
         values.update(_in.weight_values(kw["weight_bits"], precision))
-    roofs = _in.cached(_roof_values, hw, precision)   # and storage widths (weight_bits wins)
+    # the roofs the stack's GEMMs run and the storage widths (weight_bits wins)
+    roofs = _in.cached(_roof_values, hw, precision, kw["stack"])
     values.update(zip(_in.STEP_INPUTS, _in.step_magnitudes(kw["prefill_tokens"],
                                                             kw["max_batched_tokens"])))
     values["prefix_cache_hit_rate"] = _in.prefix_cache_magnitude(kw["prefix_cache_hit_rate"])
@@ -261,9 +262,10 @@ def _efficiency_values(efficiency, hw, precision, stack) -> dict:
     return values
 
 
-def _roof_values(hw, precision) -> dict:
-    """The chip's roofs at ``precision`` and the storage widths, by name (cached: read only)."""
-    values = dict(zip(_in.HARDWARE_INPUTS, _in.hardware_magnitudes(hw, precision)))
+def _roof_values(hw, precision, stack=None) -> dict:
+    """The chip's roofs at ``precision`` as ``stack`` runs them and the storage widths, by
+    name (cached: read only)."""
+    values = dict(zip(_in.HARDWARE_INPUTS, _in.hardware_magnitudes(hw, precision, stack)))
     values.update(zip(_in.PRECISION_INPUTS, _in.precision_magnitudes(precision)))
     return values
 

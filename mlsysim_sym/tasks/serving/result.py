@@ -14,7 +14,7 @@ from ...symbols import info
 from ...units import Q_, base_factor, to_base
 from .._core import knobs
 from .._core.fabric import tp_defaults
-from .._core.inputs import MLA_DIMS, latent_attention, sliding_window
+from .._core.inputs import MLA_DIMS, latent_attention, peak_field, sliding_window
 from .._core.result import Result, binding_codes, bottleneck_names
 from .system import (OUTPUTS, PER_TOKEN, SPECULATIVE_EXTRA, moe_serving_system, per_token_kernel,
                      serving_system)
@@ -358,9 +358,8 @@ class Prediction(Result):
 
     def registry_fields(self) -> list:
         """(registry object, field path) of every registry value this prediction used."""
-        used_precision, _note = self.hardware.resolve_precision(self.precision) \
-            if hasattr(self.hardware, "resolve_precision") else (self.precision, None)
-        rows = [(self.hardware, f"peak.{used_precision}"), (self.hardware, "memory.0.bandwidth"),
+        peak = peak_field(self.hardware, self.precision, self._defaults_key[0])
+        rows = [(self.hardware, peak), (self.hardware, "memory.0.bandwidth"),
                 (self.hardware, "memory.0.capacity")]
         if getattr(self.hardware, "tdp", None) is not None:
             rows.append((self.hardware, "tdp"))  # energy_per_token
