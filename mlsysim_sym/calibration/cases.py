@@ -36,8 +36,9 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .. import registry
 from ..defaults import GENERATION, parent, variant_name
-from ..tasks._core.fabric import measured_latency
+from ..tasks._core.fabric import measured_latency, ring_efficiency
 from ..units import Q_, parse_unit
+from ..vocabulary import SERVING_ENGINES
 from .measurements import Measurement
 
 __all__ = ["Case", "NotCovered", "build_cases", "PREDICTORS"]
@@ -322,6 +323,9 @@ class _LLM:
         self.tp = int(spec.get("tp", 1))
         self.weight_bits = spec.get("weight_bits")
         self.stack = spec.get("stack")
+        #: the stack as predict() knows it by name (what its kernels run, e.g. llama.cpp's
+        #: FP16-accumulate GEMMs); a stack of the user's own only names its fitted overhead
+        self.engine = self.stack if self.stack in SERVING_ENGINES else None
         #: TensorRT-LLM enable_attention_dp, where the source's configuration states it
         self.attention_dp = spec.get("attention_dp", False)
         uses = {"compute_efficiency": "compute_efficiency",
@@ -331,8 +335,9 @@ class _LLM:
             # the peer kernels' achieved fraction (and the ring's where the registry fabric
             # publishes none), the fixed cost per all-reduce call, and the link latency only
             # where neither a measured fabric latency nor the chip's is recorded
-            uses.update(communication_efficiency="communication_efficiency",
-                        allreduce_fixed_time="allreduce_fixed_time")
+            uses.update(allreduce_fixed_time="allreduce_fixed_time")
+            if ring_efficiency(self.hw) is None:   # else the fabric's published fraction
+                uses.update(communication_efficiency="communication_efficiency")
             if measured_latency(self.hw) is None and self.hw.scale_up_latency is None:
                 uses.update(scale_up_latency="scale_up_latency")
         self.uses = _stack_variant(_with_variants(uses, self.hw, self.precision, "serve"),
@@ -343,8 +348,8 @@ class _LLM:
         from ..units import to_base
         r = self.predict_fn(self.model, self.hw, batch=batch, seq_len=seq,
                             precision=self.precision, efficiency=_serve_eff(params, self.uses),
-                            tp=self.tp, weight_bits=self.weight_bits, stack=self.stack,
-                            prefill_tokens=prefill_tokens)
+                            tp=self.tp, weight_bits=self.weight_bits,
+                            stack=self.engine, prefill_tokens=prefill_tokens)
         return [np.asarray(to_base(getattr(r, o)), dtype=float) for o in outputs]
 
     def step(self, params, *, batch, context, prefill_tokens):

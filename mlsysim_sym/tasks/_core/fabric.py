@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+
 from ... import checks, registry
 from ...defaults import VariantKey, default, resolve, variant_name
 from . import knobs, memo
 from .knobs import magnitude
 
 __all__ = ["peer_access", "scale_up_fabric", "measured_latency", "link_rest",
-           "tp_overrides", "scale_up_domain"]
+           "tp_overrides", "scale_up_domain", "mesh_share", "ring_efficiency",
+           "communication"]
 
 
 def peer_access(hardware) -> float:
@@ -114,6 +117,63 @@ def _scale_up_domain(hw_name):
         if best is None or size > best[0]:
             best = (size, node.name)
     return best
+
+
+def ring_efficiency(hardware):
+    """The large-message bus-bandwidth fraction of the collective library's all-reduce on the
+    chip's scale-up fabric (registry ``collective_efficiency``, e.g. HCCL on Gaudi's RoCE mesh)
+    where serving engines reduce through that library (no peer access: the ring), else None.
+    With peer access the engines run their own one-shot / two-shot kernels, whose achieved
+    fraction is the calibrated ``communication_efficiency[serve]``."""
+    if peer_access(hardware):
+        return None
+    eff = getattr(scale_up_fabric(hardware), "collective_efficiency", None)
+    return None if eff is None else float(eff.to("").magnitude)
+
+
+def communication(hardware, efficiency=None) -> float:
+    """Achieved fraction of the scale-up bandwidth in a serving step's TP all-reduces: given
+    (``efficiency={"communication": ..}``), else the fabric's published collective-library
+    fraction where the all-reduce is that library's ring (:func:`ring_efficiency`), else the
+    calibrated ``communication_efficiency[serve]``."""
+    if isinstance(efficiency, dict) and "communication" in efficiency:
+        return knobs.communication(efficiency)
+    published = ring_efficiency(hardware)
+    return knobs.communication(efficiency) if published is None else published
+
+
+def mesh_share(hardware, tp):
+    """Share of the chip's scale-up bandwidth a tensor-parallel group of ``tp`` ranks reaches
+    (a number, or an array like ``tp``).
+
+    On a switched fabric (NVSwitch) every rank reaches its whole link bandwidth whatever the
+    group: 1. On a full mesh without a switch (registry topology ``all-to-all``: Gaudi's 21
+    RoCE ports, 3 to each of the 7 peers of an 8-card box; the MI300X platform's 7 xGMI links)
+    each peer pair has its own links, B / (n - 1) of the chip's aggregate B, so a group of t
+    of the n devices reaches (t - 1) / (n - 1) of it: the all-reduce moves its bytes only over
+    the links to the group's t - 1 other members (Bekman's all_reduce_bench on 8x MI300X: 2
+    GPUs reach one link, busbw 47.7 of 312.9 GB/s at 8). 1 at t = 1 (no all-reduce) and when
+    the registry records no such node."""
+    memo.fresh()   # the nodes may have changed (a user's file loaded)
+    n = _mesh_size(getattr(hardware, "name", hardware))
+    if n is None:
+        return 1.0
+    t = np.clip(np.asarray(tp, dtype=float), 2.0, n)
+    share = (t - 1.0) / (n - 1.0)
+    return float(share) if np.ndim(share) == 0 else share
+
+
+@memo.on_change_clear
+@lru_cache(maxsize=128)
+def _mesh_size(hw_name):
+    """Devices of the largest full-mesh (``all-to-all``) scale-up fabric node built from the
+    chip ``hw_name``, or None when its scale-up fabric is switched or unknown."""
+    sizes = [int(node.accelerators_per_node) for node, fabric in _fabrics_of(hw_name)
+             if getattr(fabric, "topology", None) == "all-to-all"]
+    if not sizes or len(sizes) != sum(1 for _ in _fabrics_of(hw_name)):
+        return None
+    n = max(sizes)
+    return n if n > 1 else None
 
 
 def _fabrics_of(hw_name):

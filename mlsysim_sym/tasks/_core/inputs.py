@@ -20,7 +20,8 @@ from ...defaults import default
 from ...symbols import info
 from ...units import Q_
 from . import knobs, memo
-from .fabric import link_rest, peer_access, scale_up_domain, tp_overrides
+from .fabric import communication as fabric_communication
+from .fabric import link_rest, mesh_share, peer_access, scale_up_domain, tp_overrides
 from .knobs import EFFICIENCY_INPUTS, magnitude
 from .weights import embedding_tables, weight_bits_magnitude, weight_values
 
@@ -218,7 +219,8 @@ def tp_magnitudes(hardware, tp) -> tuple:
     allreduce_fixed_time) base magnitudes for ``tp``.
 
     ``tp`` chips act as one device with ``tp`` times the roofs; their scale-up links carry the
-    two all-reduces per layer. The latency is the registry fabric's measured one, else the
+    two all-reduces per layer: on a full mesh only the links to the group's other members
+    (:func:`~.fabric.mesh_share`). The latency is the registry fabric's measured one, else the
     chip's, else the calibrated ``scale_up_latency``.
     """
     if np.ndim(tp) == 0 and tp == 1:
@@ -228,8 +230,8 @@ def tp_magnitudes(hardware, tp) -> tuple:
     if hardware.scale_up_bandwidth is None:
         raise ValueError(f"{hardware.name} has no scale-up link in the registry: tp > 1 needs one "
                          "(links.scale_up.bandwidth)")
-    return (tp, magnitude("scale_up_bandwidth", hardware.scale_up_bandwidth)) \
-        + cached(link_rest, hardware)
+    bandwidth = magnitude("scale_up_bandwidth", hardware.scale_up_bandwidth)
+    return (tp, bandwidth * mesh_share(hardware, tp)) + cached(link_rest, hardware)
 
 
 def check_tp(tp, model, hardware, *, cross_node=False):
@@ -273,7 +275,7 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
     values.update(zip(EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
         efficiency, hardware, precision, knobs.check_stack(stack))))
     values.update(tp_overrides(dict(zip(TP_INPUTS, tp_magnitudes(hardware, tp))), efficiency))
-    values["communication_efficiency"] = knobs.communication(efficiency)
+    values["communication_efficiency"] = fabric_communication(hardware, efficiency)
     values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
     values.update(attention_data_parallel=1.0, sharded_parameters=0.0)  # attention under TP
     return values

@@ -18,7 +18,7 @@ from ... import checks, registry, vocabulary
 from ...defaults import VariantKey
 from ...symbols import info
 from ...units import Q_
-from .._core import inputs as _in, knobs, memo
+from .._core import fabric, inputs as _in, knobs, memo
 from .moe import moe_magnitudes
 from .result import Prediction
 from .system import (MOE_ALIAS, OUTPUTS, SPECULATIVE_ALIAS, moe_kernel, serving_kernel,
@@ -257,7 +257,7 @@ def _efficiency_values(efficiency, hw, precision, stack) -> dict:
     calibrated defaults for the chip's generation, the precision and the stack."""
     values = dict(zip(knobs.EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
         efficiency, hw, precision, knobs.check_stack(stack))))
-    values["communication_efficiency"] = knobs.communication(efficiency)
+    values["communication_efficiency"] = fabric.communication(hw, efficiency)
     values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
     return values
 

@@ -13,7 +13,7 @@ from ...feasibility import memory_reason
 from ...symbols import info
 from ...units import Q_, base_factor, to_base
 from .._core import knobs
-from .._core.fabric import tp_defaults
+from .._core.fabric import ring_efficiency, tp_defaults
 from .._core.inputs import MLA_DIMS, latent_attention, peak_field, sliding_window
 from .._core.result import Result, binding_codes, bottleneck_names
 from .system import (OUTPUTS, PER_TOKEN, SPECULATIVE_EXTRA, moe_serving_system, per_token_kernel,
@@ -378,6 +378,8 @@ class Prediction(Result):
         entry it came from (``compute_efficiency[serve-hopper]``) and how it was fitted."""
         stack, efficiency = self._defaults_key
         used = knobs.serving_defaults(self.hardware, self.precision, stack, efficiency)
+        if ring_efficiency(self.hardware) is not None:   # the fabric's published fraction
+            used.pop("communication_efficiency", None)
         if np.any(np.asarray(self._inputs.get("tensor_parallel", 1)) > 1):
             used.update(tp_defaults(self.hardware, efficiency))
         return used
