@@ -375,12 +375,22 @@ def test_validate_shows_progress_on_stderr_unless_json(capsys, monkeypatch, extr
                                                        expect_progress):
     import mlsysim_sym.calibration as calibration
     monkeypatch.setattr(calibration, "validate", _fake_validate)
+    # a frozen clock and no ticker: the redraw count must not depend on the machine's load
+    import mlsysim_sym.progress as progress_module
+    frozen = progress_module.Progress
+
+    class _FrozenProgress(frozen):
+        def __init__(self, title, stream=None, **kw):
+            super().__init__(title, stream, **{**kw, "tick": None, "clock": lambda: 0.0})
+
+    monkeypatch.setattr(progress_module, "Progress", _FrozenProgress)
     term = _Terminal()
     monkeypatch.setattr(sys, "stderr", term)
     assert main(["validate", *extra]) == 0
     captured = capsys.readouterr()
     if expect_progress:
-        # a terminal: one bar, redrawn (the steps come within 0.1 s: the first and the end)
+        # a terminal: one bar, redrawn (on the frozen clock the steps come within 0.1 s: the
+        # first and the end)
         draws = _draws(term.getvalue())
         assert draws[0].startswith("validate: without source-0: 2 rows predicted  33%|")
         assert draws[0].endswith("| 1/3 (0 s)")
