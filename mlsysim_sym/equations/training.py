@@ -10,7 +10,8 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
 - Time: per device W_hw B s / N, split three ways (Williams et al.'s ceilings, each calibrated
   on its own): the GEMM FLOPs at the achieved GEMM rate (peak x kappa_mm x eta_c: kappa_mm the
   chip's measured matmul ceiling, the clocks it holds under tensor-core load at its power limit,
-  a registry measurement that differs per chip; eta_c what the job's shapes reach of it), the attention-core
+  a registry measurement that differs per chip; eta_c what the job's shapes reach of it; the LM
+  head's 3 x 2 V h at the peak of its own precision, 16-bit under the FP8 recipes), the attention-core
   FLOPs (3 + r_a) 4 L H d_h s at the attention kernels' rate (16-bit peak x eta_attn; Dao 2023),
   and the memory-bound kernels' bytes (norms, activation, residual adds, dropout, RoPE, eager
   attention's softmax chain, per kernel set: :mod:`.memory_kernels`) at the achieved bandwidth
@@ -176,6 +177,18 @@ add_all(
               "Llama3.1-405B-MaxText/cluster_toolkit/run_recipe.sh (num_vocab_tiling=4)",
               "GitHub repositories AI-Hypercomputer/maxtext and AI-Hypercomputer/tpu-recipes", 2025,
               url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
+    Reference("megatron2024gptmodel", "NVIDIA", "Megatron-Core: megatron/core/models/gpt/"
+              "gpt_model.py (GPTModel.__init__: self.output_layer = tensor_parallel."
+              "ColumnParallelLinear, a plain torch GEMM outside Transformer Engine's FP8 "
+              "modules)", "GitHub repository NVIDIA/Megatron-LM", 2024,
+              url="https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/models/gpt/"
+                  "gpt_model.py", kind="misc"),
+    Reference("pytorch2024torchtitanfloat8", "PyTorch contributors", "torchtitan: "
+              "torchtitan/float8.py (Float8Handler.convert_to_float8_training: "
+              "module_filter_fn=lambda mod, fqn: fqn != 'output'), commit bd15a33",
+              "GitHub repository pytorch/torchtitan", 2024,
+              url="https://github.com/pytorch/torchtitan/blob/"
+                  "bd15a33da6c9afdf235e6f0d861bc925ddd98692/torchtitan/float8.py", kind="misc"),
     Reference("chen2016sublinear", "Chen, Tianqi and Xu, Bing and Zhang, Chiyuan and Guestrin, "
               "Carlos", "Training Deep Nets with Sublinear Memory Cost", "arXiv:1604.06174",
               2016, url="https://arxiv.org/abs/1604.06174", kind="misc"),
@@ -336,6 +349,19 @@ def _gemm_time(work):
     return compute.time_for(work) / (s.matmul_ceiling * s.gemm_shape_efficiency)
 
 
+def _head_time(work):
+    """Time of the output layer's (LM head's) GEMM FLOPs: the GEMM rate of :func:`_gemm_time`
+    at the peak of the precision the head runs in (16-bit with FP8 GEMMs: the FP8 recipes keep
+    the output layer in BF16), the same achieved fractions."""
+    return _gemm_time(work) * s.peak_flops / s.head_peak_flops
+
+
+# the LM head's FLOPs per token in a step: its forward, the input gradient and (when the head
+# trains) the weight gradient; never recomputed by layer recomputation (Korthikanti eq. 3), once
+# more under vocab tiling (the backward recomputes each chunk's logits)
+_head_hw = _head * (2 + s.trainable_parameters / s.parameters) + _tiled_head
+
+
 # MoE routing work beyond the active parameters. A token's routed experts cost 2 N_exp k / E
 # FLOPs (its k of the E experts' weights); a dropping MoE computes every expert on its capacity
 # buffer, c_f times the routed rows (GShard Sec. 3.2; Fedus et al. Sec. 2.2), a dropless one
@@ -382,12 +408,13 @@ _route_eq = Equation(
 
 # the forward passes' share of the step's compute time (no recomputation): the GEMMs, attention
 # core, memory-bound kernels, the last stage's LM-head forward and one layer-pass overhead
-_forward_time = (_gemm_time((s.forward_flops_per_token - _attn
+_forward_time = (_gemm_time((s.forward_flops_per_token - _attn - _head
                              + s.moe_padding_flops_per_token
                              + s.moe_dispatch_flops_per_token) * _tok_dev)
+                 + _head_time(_head * _tok_dev)
                  + _attention_time(_attn * _tok_dev)
                  + memory.time_for(m * L / p * (S / c) * b * s.memory_kernel_forward_traffic)
-                 + s.head_stage_imbalance * _gemm_time(_head * _tok_dev * (p - 1))
+                 + s.head_stage_imbalance * _head_time(_head * _tok_dev * (p - 1))
                  + m * L / p * s.layer_pass_overhead)
 # ring attention: K/V (and dK/dV) block-sends of one micro-batch, and the attention compute
 # that hides them
@@ -468,19 +495,23 @@ WALL = Wall(
         *memory_kernels.EQUATIONS,
         _pad_eq, _disp_eq, _route_eq,
         Equation(s.step_compute_time, _gemm_time((s.hardware_flops_per_token - _attn_hw
-                                                  + s.moe_routing_flops_per_token)
-                 * _tok_dev) + s.attention_compute_time + s.elementwise_time
-                 + s.head_stage_imbalance * _gemm_time(
-                     _head * (2 + s.trainable_parameters / s.parameters) * _tok_dev * (p - 1))
+                                                  + s.moe_routing_flops_per_token - _head_hw)
+                 * _tok_dev) + _head_time(_head_hw * _tok_dev)
+                 + s.attention_compute_time + s.elementwise_time
+                 + s.head_stage_imbalance * _head_time(_head_hw * _tok_dev * (p - 1))
                  + m * L / p * (3 + rd) * s.layer_pass_overhead, cite=_N,
                  locator="Sec. 5.1: FLOPs / (n X), split into GEMM, attention and memory-bound "
                  "kernels (Williams et al. ceilings)",
                  note="the GEMMs at the chip's measured matmul ceiling (bekman2024mamf: Maximum "
                       "Achievable Matmul FLOPS, 85.9% of the A100 SXM peak, 80.1% of the H100 "
                       "SXM's), lowered by the step's GEMM shapes (eta_shape: tile and wave "
-                      "quantization, nvidia2023matmul Secs. 5.1-5.2), times eta_c; the "
-                      "attention core at FlashAttention's own published "
-                      "fraction of the datasheet peak; "
+                      "quantization, nvidia2023matmul Secs. 5.1-5.2), times eta_c; the LM "
+                      "head's GEMMs at the peak of the precision it runs in (16-bit under the "
+                      "FP8 recipes: Megatron-Core's output_layer is a ColumnParallelLinear "
+                      "outside Transformer Engine, megatron2024gptmodel; torchtitan converts "
+                      "every nn.Linear but 'output' to Float8Linear, "
+                      "pytorch2024torchtitanfloat8); the attention core at FlashAttention's own "
+                      "published fraction of the datasheet peak; "
                       "plus a fixed time per layer pass (launch latency; calibrated); the "
                       "pipeline runs at its slowest stage, and with an even layer split the "
                       "last one also runs the LM head: (p - 1)/p of the head's work on top of "

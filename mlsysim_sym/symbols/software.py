@@ -31,6 +31,11 @@ attention_peak_flops = declare(
     "attention_peak_flops", "TFLOP/s", r"P_{\mathrm{attn}}",
     "peak rate of the precision attention runs in (16-bit with FP8 GEMMs: Transformer Engine "
     "keeps the attention core in BF16)", (1e-6, 1e5))
+head_peak_flops = declare(
+    "head_peak_flops", "TFLOP/s", r"P_{\mathrm{head}}",
+    "peak rate of the precision the output layer (LM head) GEMMs run in: 16-bit with FP8 "
+    "GEMMs (Megatron-Core's output_layer is a plain ColumnParallelLinear outside Transformer "
+    "Engine; torchtitan's Float8 conversion skips the 'output' module)", (1e-6, 1e5))
 matmul_ceiling = declare(
     "matmul_ceiling", "dimensionless", r"\kappa_{\mathrm{mm}}",
     "the best-shaped dense GEMM's measured rate over the datasheet peak (Maximum Achievable "

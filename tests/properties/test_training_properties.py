@@ -82,6 +82,7 @@ def values(x, **over):
         activation_bytes_per_element=2, gemm_input_bytes_per_element=2,
         compute_efficiency=x["compute_efficiency"],
         attention_efficiency=x["attention_efficiency"], attention_peak_flops=989,
+        head_peak_flops=989,
         matmul_ceiling=x.get("matmul_ceiling", 1.0),
         gemm_shape_efficiency=x.get("gemm_shape_efficiency", 1.0),
         training_step_overhead=x["training_step_overhead"],

@@ -74,6 +74,7 @@ def evaluate(outputs, mode="full", **over):
     vals = {**BASE, **over}
     vals.setdefault("attention_efficiency", vals["compute_efficiency"])
     vals.setdefault("attention_peak_flops", vals["peak_flops"])
+    vals.setdefault("head_peak_flops", vals["peak_flops"])
     vals.setdefault("expert_parallel_overlap", vals["model_parallel_overlap"])  # train()'s default
     ev = k.evaluate(**{n: vals[n] for n in k.input_names})
     return {o: ev.value(o) for o in outputs}
@@ -228,6 +229,35 @@ def test_tp_volume_is_8bsh_t_minus_1_over_t_per_layer():
     full = evaluate(["tp_comm_time"], tensor_parallel=8, layers=1, scale_up_latency=0,
                     recomputed_dense_fraction=1)
     assert full["tp_comm_time"] / out["tp_comm_time"] == pytest.approx(1.5, rel=1e-12)
+
+
+# ---- The LM head's GEMMs at the precision it runs in -----------------------------------------
+@pytest.mark.parametrize("p", [1, 4])
+def test_lm_head_gemms_run_at_the_head_peak(p):
+    # The FP8 recipes keep the output layer in BF16 (Megatron-Core gpt_model.py: output_layer is a
+    # ColumnParallelLinear outside Transformer Engine; torchtitan float8.py: fqn != "output"):
+    # halving the head's peak adds the head's 3 x 2 V h FLOPs per token once more at the GEMM
+    # rate, on the last stage (p - 1)/p of them more with an even layer split (head imbalance).
+    kw = dict(pipeline_parallel=p, global_batch=4 * p, link_latency=0, scale_up_latency=0)
+    same = evaluate(["step_compute_time", "tokens_per_step"], **kw)
+    half = evaluate(["step_compute_time"], head_peak_flops=156, **kw)
+    head = 3 * 2 * 51200 * 12288                      # FLOP per token: forward + 2 backward
+    tok_dev = same["tokens_per_step"] / p             # tokens per device (d = t = c = 1)
+    extra = head * tok_dev * (1 + (p - 1)) / (312e12 * 0.5)
+    assert half["step_compute_time"] - same["step_compute_time"] == pytest.approx(extra,
+                                                                                   rel=1e-9)
+
+
+def test_fp8_training_prices_the_lm_head_at_the_16bit_rate():
+    # H100 SXM: 989 dense BF16 TFLOP/s, 1979 FP8 (registry); the head's peak is the BF16 one
+    r8 = train("llama-3-8b", "h100", devices=8, global_batch=8, seq_len=4096,
+               precision="fp8")
+    r16 = train("llama-3-8b", "h100", devices=8, global_batch=8, seq_len=4096,
+                precision="bf16")
+    i8 = r8.base_inputs()
+    assert i8["head_peak_flops"] == pytest.approx(r16.base_inputs()["peak_flops"], rel=1e-12)
+    assert i8["head_peak_flops"] == pytest.approx(i8["peak_flops"] / 2, rel=1e-3)
+    assert r16.base_inputs()["head_peak_flops"] == r16.base_inputs()["peak_flops"]
 
 
 # ---- LoRA (Hu et al.) ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from .machine import node_for_chip
 
 __all__ = ["EFFICIENCY_KEYS", "attention_variant", "efficiency_default", "default_name",
            "default_efficiencies", "efficiencies", "given_keys", "model_parallel_overlap",
-           "published_link_efficiencies", "attention_peak", "training_defaults"]
+           "published_link_efficiencies", "attention_peak", "head_peak", "training_defaults"]
 
 #: efficiency keys a user may set: short name -> (symbol, allowed range, unit or None)
 EFFICIENCY_KEYS = {
@@ -154,6 +154,16 @@ def attention_peak(hw, precision):
             except registry.PrecisionError:
                 continue
     return hw.peak_flops(precision)
+
+
+def head_peak(hw, precision):
+    """Peak of the precision the output layer (LM head) GEMMs run in: 16-bit when the GEMMs run
+    narrower. The FP8 training recipes leave the output layer out: Megatron-Core's output_layer
+    is a ColumnParallelLinear outside Transformer Engine's FP8 modules (Megatron-LM
+    megatron/core/models/gpt/gpt_model.py), torchtitan converts every nn.Linear but ``output``
+    to Float8Linear (torchtitan/float8.py, ``fqn != "output"``), and a tied head (MPT in LLM
+    Foundry) is a plain F.linear on the 16-bit embedding."""
+    return attention_peak(hw, precision)
 
 
 def training_defaults(hardware, precision, kernel=None, given=(), published=(),

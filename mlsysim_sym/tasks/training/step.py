@@ -24,7 +24,7 @@ from .._core.inputs import cached
 from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
 from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, PLACEMENT_NAMES, TrainConfig,
                      state_bytes)
-from .efficiency import attention_peak
+from .efficiency import attention_peak, head_peak
 from .gemm import shape_efficiency
 from .host import host_inputs, host_op_us
 from .machine import Machine
@@ -48,6 +48,7 @@ PRECISION_INPUTS = ("bytes_per_parameter", "gathered_bytes_per_parameter",
                     "framework_workspace")
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
                      "scale_out_efficiency", "attention_efficiency", "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
+                     "head_peak_flops",
                      "dp_overlap", "model_parallel_overlap", "expert_parallel_overlap")
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
@@ -354,6 +355,10 @@ def _attention_peak(hw, precision) -> float:
     return checks.magnitude("attention_peak_flops", attention_peak(hw, precision))
 
 
+def _head_peak(hw, precision) -> float:
+    return checks.magnitude("head_peak_flops", head_peak(hw, precision))
+
+
 def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> dict:
     """{kernel input: base magnitude} of one call (``efficiencies``: base magnitudes of the
     efficiency inputs, published figures in). What depends only on the model, the machine
@@ -376,6 +381,7 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
         if np.ndim(single) else (0.0 if (xla and bool(single)) else 1.0)
     values.update(efficiencies)
     values["attention_peak_flops"] = cached(_attention_peak, mach.hardware, cfg.precision)
+    values["head_peak_flops"] = cached(_head_peak, mach.hardware, cfg.precision)
     values.update(_knob_inputs(cfg, dp))
     r_d, r_a = (float(r) for r in cfg.recompute_fractions[:2])
     # the host's operations per layer, its syncs per MoE layer and the operations after each
