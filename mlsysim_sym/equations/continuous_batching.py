@@ -71,12 +71,12 @@ import sympy
 
 from .. import symbols as s
 from ..symbols.batching import count_floor
-from . import compute, memory
+from . import memory
 from .base import Constraint, Equation, Wall
 from .references import Reference, add_all
-from .serving import (decode_token_flops, kv_group_bytes_per_token, prefill_token_flops,
-                      streamed_weight_bytes, tp_allreduce_time, tp_bandwidth_time,
-                      tp_latency, uncached_prompt)
+from .serving import (decode_token_flops, gemm_flops, kv_group_bytes_per_token,
+                      pass_compute_time, prefill_token_flops, streamed_weight_bytes,
+                      tp_allreduce_time, tp_bandwidth_time, tp_latency, uncached_prompt)
 from .speculative import (draft_bandwidth_time, draft_latency, draft_pass,
                           draft_prompt_token_flops, draft_token_flops)
 
@@ -155,9 +155,11 @@ def _prompt_step():
     """A step carrying the running batch and one prompt's chunk (wall 4's roofline), with the
     gamma draft passes over the batch when speculating."""
     decode = s.running_batch * _one * (_gamma + 1)
-    tc = compute.time_for((decode_token_flops(s.mean_context_length) * decode
-                           + (prefill_token_flops() + _draft_prompt_flops)
-                           * s.prompt_chunk_tokens) / _t)
+    tc = pass_compute_time((decode_token_flops(s.mean_context_length) * decode
+                            + (prefill_token_flops() + _draft_prompt_flops)
+                            * s.prompt_chunk_tokens) / _t,
+                           (gemm_flops(decode + s.prompt_chunk_tokens)
+                            + gemm_flops(s.prompt_chunk_tokens, s.draft_parameters)) / _t)
     tm = memory.time_for((streamed_weight_bytes(decode + s.prompt_chunk_tokens)
                           + kv_group_bytes_per_token()
                           * (s.running_batch * s.mean_context_length + s.prompt_chunk_tokens)
@@ -207,14 +209,18 @@ WALL = Wall(
                  note="per computed prompt token: the uncached suffix's tokens attend to "
                       "S_p (1 + h) / 2 keys on average under full attention"),
         Equation(s.request_compute_time,
-                 compute.time_for((_verified * s.decode_token_flops
-                                   + s.uncached_prompt_length
-                                   * (s.prefill_token_flops + _draft_prompt_flops)) / _t),
+                 pass_compute_time((_verified * s.decode_token_flops
+                                    + s.uncached_prompt_length
+                                    * (s.prefill_token_flops + _draft_prompt_flops)) / _t,
+                                   (gemm_flops(_verified + s.uncached_prompt_length)
+                                    + gemm_flops(s.uncached_prompt_length, s.draft_parameters))
+                                   / _t),
                  cite="agrawal2024sarathi",
                  locator="Sec. 4: a hybrid batch runs the prompt chunks and decodes together",
                  note="each output token verified in a pass over gamma + 1 positions per E "
                       "accepted (Leviathan et al.; gamma = 0: one); a draft also prefills the "
-                      "prompt (charged to the same step)"),
+                      "prompt (charged to the same step); the weight GEMMs at the chip's "
+                      "measured matmul ceiling (wall 4's compute roof)"),
         Equation(s.request_memory_time,
                  memory.time_for((s.kv_group_bytes_per_token
                                   * (_n_out_steps * s.mean_context_length
@@ -232,7 +238,8 @@ WALL = Wall(
         Equation(s.request_comm_time, tp_bandwidth_time(s.uncached_prompt_length + _verified),
                  cite="shoeybi2019megatron", locator="Sec. 3: two all-reduces per layer per token"),
         Equation(s.draft_request_compute_time,
-                 compute.time_for(_n_out_steps * _one * draft_token_flops(_draft_context) / _t),
+                 pass_compute_time(_n_out_steps * _one * draft_token_flops(_draft_context) / _t,
+                                   gemm_flops(_n_out_steps * _one, s.draft_parameters) / _t),
                  cite="chen2024magicdec", locator="Sec. 3.1: T_D(B, S), one draft decode pass"),
         Equation(s.draft_request_memory_time,
                  memory.time_for(s.draft_kv_group_bytes_per_token * _n_out_steps

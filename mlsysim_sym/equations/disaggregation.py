@@ -56,10 +56,11 @@ import dataclasses
 import sympy
 
 from .. import symbols as s
-from . import compute, continuous_batching, memory
+from . import continuous_batching, memory
 from .base import Constraint, Equation, Wall
 from .references import Reference, add_all
-from .serving import streamed_weight_bytes, tp_allreduce_time, tp_bandwidth_time
+from .serving import (gemm_flops, pass_compute_time, streamed_weight_bytes, tp_allreduce_time,
+                      tp_bandwidth_time)
 
 add_all(
     Reference("zhong2024distserve", "Zhong, Yinmin and Liu, Shengyu and Chen, Junda and Hu, "
@@ -89,7 +90,8 @@ _served = sympy.Min(s.request_rate, s.fleet_capacity) / s.one_request
 def _prefill_pass():
     """One engine pass over a 1/p share of the prompt: wall 4's roofline (with the per-step
     overhead) plus the TP all-reduces of the pass's tokens (wall 4's engine all-reduce)."""
-    tc = compute.time_for(_n_in * s.prefill_token_flops / (_passes * _t))
+    tc = pass_compute_time(_n_in * s.prefill_token_flops / (_passes * _t),
+                           gemm_flops(_n_in / _passes) / _t)
     tm = memory.time_for((streamed_weight_bytes(_n_in / _passes)
                           + (s.kv_group_bytes_per_token + s.memory_kernel_bytes_per_token)
                           * _n_in / _passes) / _t)
@@ -157,7 +159,8 @@ WALL = Wall(
                  cite="kleinrock1975queueing",
                  locator="Sec. 3.5: a Poisson stream split evenly stays Poisson"),
         Equation(s.request_compute_time,
-                 compute.time_for(_n_out * s.decode_token_flops / _t),
+                 pass_compute_time(_n_out * s.decode_token_flops / _t,
+                                   gemm_flops(_n_out) / _t),
                  cite="zhong2024distserve", locator="Sec. 3.2: decoding instances batch only "
                  "decoding jobs",
                  note="the decode tokens only: the prompt ran on the prefill pool"),

@@ -34,10 +34,10 @@ import sympy
 
 from .. import symbols as s
 from ..vocabulary import check_routing  # noqa: F401  (the record's domain, k <= E)
-from . import compute, memory
+from . import memory
 from .base import Constraint, Equation, Wall
 from .communication import ring_reduce_scatter
-from .serving import dequantization
+from .serving import DECODE_GEMM_FLOPS, PREFILL_GEMM_FLOPS, dequantization, pass_compute_time
 from .references import Reference, add_all
 
 add_all(
@@ -85,17 +85,20 @@ def all_to_all(tokens):
                                                             s.link_latency)
 
 
-def _phase(flops, expert_flops, traffic, tokens, times, total, locator, tp_comm):
-    """A phase's compute (routed share stretched by rho), memory and all-to-all roofs, and its
-    roofline time (four equations)."""
+def _phase(flops, gemm, expert_flops, traffic, tokens, times, total, locator, tp_comm):
+    """A phase's compute (routed share stretched by rho; the weight GEMMs ``gemm`` at the
+    chip's matmul ceiling), memory and all-to-all roofs, and its roofline time (four
+    equations)."""
     c, m, a = times
+    stretch = (s.moe_routing_imbalance - 1) * expert_flops
     return (
-        Equation(c, compute.time_for((flops + (s.moe_routing_imbalance - 1) * expert_flops)
-                                     / s.tensor_parallel),
+        Equation(c, pass_compute_time((flops + stretch) / s.tensor_parallel,
+                                      (gemm + stretch) / s.tensor_parallel),
                  cite="fedus2022switch",
                  locator="Sec. 2.2, Eq. 3: expert capacity = tokens/experts x capacity factor; "
                          "the busiest expert sets the pace",
-                 note="flops are wall 4's (active parameters + attention)"),
+                 note="flops are wall 4's (active parameters + attention), its weight GEMMs "
+                      "(the experts' among them) at the chip's measured matmul ceiling"),
         Equation(m, memory.time_for(traffic / s.tensor_parallel), cite="williams2009roofline",
                  locator="memory roof (wall 2) of each of the t tensor-parallel ranks"),
         Equation(a, all_to_all(tokens), cite="thakur2005mpich",
@@ -161,7 +164,7 @@ WALL = Wall(
         Equation(s.moe_expert_prefill_flops,
                  s.flops_per_parameter_token * _L * _k * _Pe * s.prompt_length * s.batch,
                  cite="kaplan2020scaling", locator="Table 1: 2 FLOPs per parameter per token"),
-        *_phase(s.decode_flops, s.moe_expert_decode_flops, s.moe_decode_bytes, _decode_tokens,
+        *_phase(s.decode_flops, DECODE_GEMM_FLOPS, s.moe_expert_decode_flops, s.moe_decode_bytes, _decode_tokens,
                 (s.moe_decode_compute_time, s.moe_decode_memory_time,
                  s.moe_decode_all_to_all_time), s.moe_time_per_output_token,
                 "Sec. 3.4.2: decoding explores two micro-batches, the all-to-all of one hidden "
@@ -169,7 +172,7 @@ WALL = Wall(
         Equation(s.moe_decode_throughput,
                  s.tokens_per_decode_step * s.batch / s.moe_time_per_output_token,
                  cite="pope2023inference", locator="Sec. 2: generation throughput"),
-        *_phase(s.prefill_flops, s.moe_expert_prefill_flops, s.moe_prefill_bytes, _prefill_tokens,
+        *_phase(s.prefill_flops, PREFILL_GEMM_FLOPS, s.moe_expert_prefill_flops, s.moe_prefill_bytes, _prefill_tokens,
                 (s.moe_prefill_compute_time, s.moe_prefill_memory_time,
                  s.moe_prefill_all_to_all_time), s.moe_ttft,
                 "Sec. 3.4.1: prefilling overlaps attention and MoE of one micro-batch with the "

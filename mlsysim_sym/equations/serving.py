@@ -9,7 +9,11 @@ traffic does not, so a large enough batch makes decode compute-bound. Real kerne
 the shorter roof completely (a decode step near the ridge point pays for part of both): the
 step is Max(T_c, T_m) + phi Min(T_c, T_m), phi the unoverlapped share (phi = 0 recovers the
 classic roofline of Williams et al.; phi is calibrated on the published serving
-measurements).
+measurements). The compute roof charges a pass's weight GEMMs (2 N_a FLOPs per token) at the
+best-shaped GEMM's measured rate, peak x kappa_mm (wall 1: Bekman's Maximum Achievable Matmul
+FLOPS over the datasheet peak, e.g. 0.80 for an H100 SXM, 0.60 for an MI300X), times the achieved
+fraction eta_c, as the training step does; the attention matmuls over the cached keys at
+peak x eta_c.
 
 Work per phase (Kaplan et al. Table 1; Pope et al. Sec. 2): a forward pass costs
 2 x active params FLOPs per token, plus attention: Q K^T and A V each cost 2 x d_h FLOPs per
@@ -150,6 +154,22 @@ def decode_token_flops(span):
             + s.attention_flops_per_pair * s.layers * s.decode_attention_width * span)
 
 
+def gemm_flops(tokens, parameters=s.active_parameters):
+    """Weight-GEMM FLOPs of ``tokens`` tokens through ``parameters`` active weights (a draft
+    model's: its own): 2 N_a per token (Kaplan Table 1, every weight one multiply-add), the part
+    of a pass wall 1 charges at the chip's measured matmul ceiling."""
+    return s.flops_per_parameter_token * parameters * tokens
+
+
+def pass_compute_time(work, gemm):
+    """Compute roof of ``work`` FLOPs of which ``gemm`` are weight GEMMs (both per rank): the
+    GEMMs at the best-shaped GEMM's measured rate (wall 1's :func:`~.compute.gemm_time`:
+    peak x kappa_mm x eta_c, as the training step's GEMMs), the rest (the attention matmuls
+    over the cached keys, whose kernels are not the dense GEMM the ceiling measures; training
+    charges them at the attention kernels' own rate) at wall 1's roof, peak x eta_c."""
+    return compute.gemm_time(gemm) + compute.time_for(work - gemm)
+
+
 def prefill_token_flops():
     """FLOPs of one computed prompt token of a causal prefill: 2 N_a + 2 L w_p S_pa, with S_pa
     the keys a computed prompt token attends to on average
@@ -241,6 +261,14 @@ def tp_allreduce_time(tokens, layers=s.layers, hidden=s.hidden):
 
 _decode_tokens = s.batch * s.tokens_per_decode_step + s.prefill_chunk_tokens
 _h = s.prefix_cache_hit_rate
+#: the weight GEMMs of a prefill (the computed prompt tokens) and of a decode step (the decode
+#: tokens and the prompt chunk): 2 N_a per token, the rest of each pass's FLOPs is attention
+PREFILL_GEMM_FLOPS = gemm_flops(uncached_prompt() * s.batch)
+DECODE_GEMM_FLOPS = gemm_flops(_decode_tokens)
+_CEILING_NOTE = ("the weight GEMMs (2 N_a per token) at the chip's measured matmul ceiling: "
+                 "peak x kappa_mm x eta_c (bekman2024mamf: Maximum Achievable Matmul FLOPS; "
+                 "kappa_mm = 1 where the registry records none), the attention matmuls at "
+                 "peak x eta_c; each of the t ranks runs 1/t of both")
 
 WALL = Wall(
     number=4,
@@ -337,8 +365,10 @@ WALL = Wall(
                       "every computed prompt token's keys and values are written once; the "
                       "attention's reads of a cached prefix are not charged, as a chunked "
                       "prompt's reads of its earlier chunks are not"),
-        Equation(s.prefill_compute_time, compute.time_for(s.prefill_flops / _t),
-                 cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
+        Equation(s.prefill_compute_time,
+                 pass_compute_time(s.prefill_flops / _t, PREFILL_GEMM_FLOPS / _t),
+                 cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks",
+                 note=_CEILING_NOTE),
         Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes / _t),
                  cite="williams2009roofline", locator="memory roof (wall 2) of each of t ranks"),
         Equation(s.tp_prefill_comm_time, tp_allreduce_time(s.batch * uncached_prompt()),
@@ -383,8 +413,10 @@ WALL = Wall(
                  note="every weight but the input lookup tables, of which a step reads one row "
                       "per token (the LM head, tied or not, is read whole); plus the KV cache a "
                       "prompt chunk writes"),
-        Equation(s.decode_compute_time, compute.time_for(s.decode_flops / _t),
-                 cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks"),
+        Equation(s.decode_compute_time,
+                 pass_compute_time(s.decode_flops / _t, DECODE_GEMM_FLOPS / _t),
+                 cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks",
+                 note=_CEILING_NOTE),
         Equation(s.decode_memory_time, memory.time_for(s.decode_bytes / _t),
                  cite="williams2009roofline", locator="memory roof (wall 2) of each of t ranks"),
         Equation(s.tp_decode_comm_time,
@@ -406,5 +438,5 @@ WALL = Wall(
                 "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron",
                 "zheng2024sglang", "vllm2025prefixcaching", "vaswani2017attention", "lin2024awq",
                 "vllm2024awqkernel", "vllm2024customallreduce",
-                "korthikanti2022recomputation", "ivanov2021datamovement"),
+                "korthikanti2022recomputation", "ivanov2021datamovement", "bekman2024mamf"),
 )

@@ -44,10 +44,11 @@ import dataclasses
 import sympy
 
 from .. import symbols as s
-from . import compute, memory, reasoning  # noqa: F401  (reasoning: its references)
+from . import memory, reasoning  # noqa: F401  (reasoning: its references)
 from .base import Equation, Wall
 from .references import Reference, add_all
-from .serving import decode_token_flops, tp_allreduce_time, tp_bandwidth_time, tp_latency
+from .serving import (DECODE_GEMM_FLOPS, decode_token_flops, gemm_flops, pass_compute_time,
+                      tp_allreduce_time, tp_bandwidth_time, tp_latency)
 
 add_all(
     Reference("liu2024smartspec", "Liu, Xiaoxuan and Daniel, Cade and Hu, Langxiang and Kwon, "
@@ -84,7 +85,8 @@ def draft_bandwidth_time(tokens):
 def draft_pass(batch, context):
     """Time of one draft decode pass over ``batch`` sequences at ``context`` cached tokens."""
     tokens = batch * _one
-    tc = compute.time_for(draft_token_flops(context) * tokens / _t)
+    tc = pass_compute_time(draft_token_flops(context) * tokens / _t,
+                           gemm_flops(tokens, s.draft_parameters) / _t)
     tm = memory.time_for((s.draft_weight_bytes
                           + s.draft_kv_group_bytes_per_token * context * batch) / _t)
     return memory.roofline(tc, tm, _phi) + tp_allreduce_time(tokens, s.draft_layers,
@@ -120,9 +122,12 @@ WALL = Wall(
                  cite="pope2023inference", locator="Sec. 2.1, KV cache size",
                  note="as wall 4's: KV heads replicated when t exceeds them"),
         Equation(s.verify_compute_time,
-                 compute.time_for((s.decode_flops + decode_token_flops(s.attention_span)
-                                   * _drafted + draft_prompt_token_flops * s.prefill_chunk_tokens)
-                                  / _t),
+                 pass_compute_time((s.decode_flops + decode_token_flops(s.attention_span)
+                                    * _drafted + draft_prompt_token_flops
+                                    * s.prefill_chunk_tokens) / _t,
+                                   (DECODE_GEMM_FLOPS + gemm_flops(_drafted)
+                                    + gemm_flops(s.prefill_chunk_tokens, s.draft_parameters))
+                                   / _t),
                  cite="leviathan2023speculative",
                  locator="Sec. 3.5: the target evaluates gamma + 1 positions per run, so its "
                          "arithmetic grows with gamma",

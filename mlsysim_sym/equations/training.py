@@ -163,12 +163,6 @@ add_all(
               "optimization, Sec. 2.1.1)", "GitHub repository NVIDIA/Megatron-LM", 2025,
               url="https://github.com/NVIDIA/Megatron-LM/tree/main/megatron/core/transformer/moe",
               kind="misc"),
-    Reference("bekman2024mamf", "Bekman, Stas", "Machine Learning Engineering Open Book: "
-              "compute/accelerator, Maximum Achievable Matmul FLOPS comparison table (BF16 "
-              "matmul, best shape of mamf-finder.py: A100 SXM 85.9%, H100 SXM 80.1% of peak)",
-              "GitHub repository stas00/ml-engineering", 2024,
-              url="https://github.com/stas00/ml-engineering/tree/master/compute/accelerator",
-              kind="misc"),
     Reference("maxtext2025vocabtiling", "Google", "MaxText: MaxText/vocabulary_tiling.py "
               "(vocab_tiling_linen_loss: the tokens reshaped to [num_vocab_tiling, B S / "
               "num_vocab_tiling]; the forward scans the chunks, computing each chunk's logits and "
@@ -343,10 +337,10 @@ def _attention_time(work):
 
 def _gemm_time(work):
     """Time of GEMM FLOPs: wall 1's roof lowered to the best-shaped GEMM's measured rate
-    (peak x kappa_mm, the clocks the chip holds under tensor-core load at its power limit),
-    times the step's GEMM shapes' tile and wave quantization (eta_shape, nvidia2023matmul), then
-    the achieved fraction of that rate (eta_c)."""
-    return compute.time_for(work) / (s.matmul_ceiling * s.gemm_shape_efficiency)
+    (wall 1's gemm_time: peak x kappa_mm, the clocks the chip holds under tensor-core load at its
+    power limit, times eta_c), times the step's GEMM shapes' tile and wave quantization
+    (eta_shape, nvidia2023matmul)."""
+    return compute.gemm_time(work) / s.gemm_shape_efficiency
 
 
 def _head_time(work):

@@ -430,7 +430,7 @@ class Hardware(RegistryObject):
         [Hz]
     matmul_ceiling : pint.Quantity or None
         The best-shaped dense GEMM's measured rate over the datasheet peak (dimensionless;
-        None when not measured: the training step then takes the peak).
+        None when not measured: training and serving GEMMs then take the peak).
     multiprocessors : pint.Quantity or None
         Streaming multiprocessors (NVIDIA SMs; dimensionless count): the GEMM tiles one wave
         runs (None: not recorded; the training step then takes no tile or wave quantization).

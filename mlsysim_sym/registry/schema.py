@@ -396,7 +396,7 @@ class HardwareSpec(_Entry):
     tdp: Optional[Watts] = None
     #: the best-shaped dense 16-bit GEMM's measured rate over the datasheet peak (Maximum
     #: Achievable Matmul FLOPS / peak): the clocks a chip holds under tensor-core load at its
-    #: power limit, read by the training step's GEMM time (equations/training.py)
+    #: power limit, read by the weight GEMMs of training and serving (equations/compute.py)
     matmul_ceiling: Optional[Share] = None
     #: streaming multiprocessors (NVIDIA SMs): the thread-block tiles a GEMM runs at once, one
     #: per SM for the large 16-bit tiles (one "wave"), read by the training step's GEMM shape

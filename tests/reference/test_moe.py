@@ -24,8 +24,10 @@ MIXTRAL = dict(moe_dense_parameters=Q_(1_605_636_096, "param"),
                kv_heads=8, head_dim=128, hidden=4096, ffn_width=2 * 14336,
                  embedding_parameters=0, embedding_row_width=0,
                  dequantized_share=0)
+# matmul_ceiling 1: the hand arithmetic runs the GEMMs against the datasheet peak
 H100 = dict(peak_flops=Q_(989.5, "TFLOP/s"), memory_bandwidth=Q_(3.35, "TB/s"),
-            memory_capacity=Q_(80, "GB"), compute_efficiency=1.0, memory_efficiency=1.0,
+            memory_capacity=Q_(80, "GB"), matmul_ceiling=1.0, compute_efficiency=1.0,
+            memory_efficiency=1.0,
             fixed_overhead=Q_(0, "ms"))
 FP16 = dict(bytes_per_parameter=Q_(2, "B/param"), kv_bytes_per_element=Q_(2, "B"),
             activation_bytes_per_element=Q_(2, "B"))

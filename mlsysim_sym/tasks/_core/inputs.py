@@ -38,7 +38,9 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
 
 MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
                 "hidden", "ffn_width", "embedding_parameters", "embedding_row_width")
-HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity")
+#: the chip's roofs: peak, bandwidth, capacity and the measured matmul ceiling (the best-shaped
+#: GEMM's share of the peak, 1 where the registry records none) that the weight GEMMs run at
+HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "matmul_ceiling")
 PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element",
                     "dequantized_share")
 KNOB_INPUTS = ("batch", "prompt_length", "context_length")
@@ -181,13 +183,17 @@ def peak_field(hardware, precision, stack=None) -> str:
 
 def hardware_magnitudes(hardware, precision, stack=None) -> tuple:
     """A chip's roofs at ``precision`` (:data:`HARDWARE_INPUTS`) as base magnitudes; the
-    compute roof is the one ``stack``'s GEMMs run (:func:`peak_field`)."""
+    compute roof is the one ``stack``'s GEMMs run (:func:`peak_field`); the matmul ceiling is the
+    registry's (Bekman's Maximum Achievable Matmul FLOPS over the peak), 1 where it records
+    none."""
+    ceiling = hardware.matmul_ceiling
     peak = hardware.fp16_accumulate_peak \
         if peak_field(hardware, precision, stack) == "peak_fp16_accumulate" \
         else hardware.peak_flops(precision)
     return (magnitude("peak_flops", peak),
             magnitude("memory_bandwidth", hardware.memory_bandwidth),
-            magnitude("memory_capacity", hardware.memory_capacity))
+            magnitude("memory_capacity", hardware.memory_capacity),
+            1.0 if ceiling is None else magnitude("matmul_ceiling", ceiling))
 
 
 @lru_cache(maxsize=16)
