@@ -79,3 +79,89 @@ def test_cross_generation_keeps_published_kernel_figures():
     flat = validate._without_generation(case, held)
     assert "attention_efficiency[hopper-fa2]" in flat.uses
     assert "compute_efficiency" in flat.uses and "compute_efficiency[hopper]" not in flat.uses
+
+
+# ------------------------------------------------------------------------------------- serving
+# Bekman's table (hw-bekman-mamf-2024: the v1 table and, for the MI325X, the v2 BF16 table of
+# the version at commit b9e29720eebd; hw-bekman-mamf-2025: a later version's BF16 table), each
+# measured rate over the registry entry's own BF16 peak.
+@pytest.mark.parametrize("name,value,source,basis", [
+    ("amd-mi300x", 781.9 / 1307.4, "hw-bekman-mamf-2024", "derived"),
+    ("amd-mi325x", 784.9 / 1307.4, "hw-bekman-mamf-2024", "derived"),
+    ("amd-mi250x", 147.0 / 191.5, "hw-bekman-mamf-2024", "derived"),   # one GCD of two
+    ("amd-mi355x", 1565.0 / 2500, "hw-bekman-mamf-2025", "derived"),
+    ("intel-gaudi2", 429.3 / 432, "hw-bekman-mamf-2024", "measured"),
+    ("intel-gaudi3", 1288.8 / 1835, "hw-bekman-mamf-2024", "derived"),
+    ("nvidia-b200", 1745.0 / 2250, "hw-bekman-mamf-2025", "measured"),
+    ("nvidia-gb200", 1822.0 / 2500, "hw-bekman-mamf-2025", "measured"),
+])
+def test_every_table_chip_in_the_registry_carries_its_ceiling(name, value, source, basis):
+    hw = registry.hardware(name)
+    assert float(hw.matmul_ceiling.magnitude) == pytest.approx(value, abs=6e-4)
+    prov = hw.provenance("matmul_ceiling")
+    assert prov.source == source and prov.basis == basis
+    assert "Maximum Achievable Matmul FLOPS" in prov.locator and prov.note
+    # the ceiling is a share of the BF16 peak the entry records
+    assert float(hw.matmul_ceiling.magnitude) * hw.peak_flops("bf16").to("TFLOP/s").magnitude \
+        == pytest.approx(value * hw.peak_flops("bf16").to("TFLOP/s").magnitude, rel=1e-3)
+
+
+def _prefill(**over):
+    from mlsysim_sym.equations import walls
+    from mlsysim_sym.system import System
+    from mlsysim_sym.units import Q_
+    values = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e9, "param"),
+                  layers=32, heads=32, kv_heads=8, head_dim=128, hidden=4096,
+                  ffn_width=2 * 14336, embedding_parameters=0, embedding_row_width=0,
+                  dequantized_share=0, peak_flops=Q_(1307.4, "TFLOP/s"),
+                  memory_bandwidth=Q_(5.3, "TB/s"), memory_capacity=Q_(192, "GB"),
+                  matmul_ceiling=0.598, bytes_per_parameter=Q_(2, "B/param"),
+                  kv_bytes_per_element=Q_(2, "B"), activation_bytes_per_element=Q_(2, "B"),
+                  tensor_parallel=1, scale_up_bandwidth=Q_(448, "GB/s"),
+                  scale_up_latency=Q_(5, "us"), scale_up_peer_access=1,
+                  allreduce_fixed_time=Q_(0, "us"), communication_efficiency=1.0,
+                  unoverlapped_fraction=0.0, compute_efficiency=1.0, memory_efficiency=1.0,
+                  fixed_overhead=Q_(0, "ms"), batch=1, prompt_length=Q_(2048, "token"),
+                  context_length=Q_(2048, "token"), prefill_chunk_tokens=Q_(0, "token"),
+                  max_batched_tokens=Q_(8192, "token"), prefix_cache_hit_rate=0,
+                  attention_data_parallel=1)
+    values.update(over)
+    k = System.from_walls(walls.compute, walls.memory, walls.serving).compile(
+        ["prefill_compute_time"])
+    return k.evaluate(**{n: values[n] for n in k.input_names}).value("prefill_compute_time")
+
+
+def test_serving_gemms_run_at_the_chips_ceiling_by_hand():
+    """A Llama-3-8B prompt of 2048 tokens on an MI300X-like chip (1307.4 TFLOP/s BF16, the ROCm
+    MI300 table; kappa_mm = 781.9 / 1307.4 = 0.598, Bekman's MAMF table), eta_c = 1:
+    GEMMs 2 x 8.03e9 x 2048 = 3.289088e13 FLOPs at 1307.4e12 x 0.598 -> 42.070 ms;
+    attention 2 x 32 x (2 x 32 x 128) x 1024 x 2048 = 1.099511627776e12 FLOPs (S_p^2/2 pairs)
+    at the peak -> 0.841 ms; 42.911 ms in all (the datasheet peak alone: 25.998 ms)."""
+    gemm, attn = 2 * 8.03e9 * 2048, 2 * 32 * (2 * 32 * 128) * 1024 * 2048
+    assert _prefill() == pytest.approx(gemm / (1307.4e12 * 0.598) + attn / 1307.4e12, rel=1e-12)
+    assert _prefill(matmul_ceiling=1.0) == pytest.approx((gemm + attn) / 1307.4e12, rel=1e-12)
+    # eta_c scales both parts: it is the achieved fraction of the ceiling (GEMMs) and of the
+    # peak (attention)
+    assert _prefill(compute_efficiency=0.5) == pytest.approx(2 * _prefill(), rel=1e-12)
+
+
+def test_predict_reads_the_registry_ceiling_for_every_serving_path():
+    """The same chip with and without a recorded ceiling: the compute-bound prefill's GEMMs
+    stretch by 1/kappa, a memory-bound decode step does not move; the MoE path and serve()'s
+    loaded step read it too."""
+    spec = {**_CHIP, "peak": {"bf16": "1 PFLOP/s", "fp16": "1 PFLOP/s"}}
+    free = ms.Hardware.from_spec(spec)
+    capped = ms.Hardware.from_spec({**spec, "matmul_ceiling": "0.6"})
+    eff = {"compute": 0.7, "memory": 0.8, "fixed_overhead": "0 ms", "unoverlapped": 0.0}
+    kw = dict(batch=8, seq_len=4096, efficiency=eff)
+    a, b = (ms.predict("llama-3-8b", hw, **kw) for hw in (free, capped))
+    ratio = b.value("prefill_compute_time") / a.value("prefill_compute_time")
+    assert 1 < ratio < 1 / 0.6          # the attention part stays at the peak
+    assert b.value("time_per_output_token") == pytest.approx(
+        a.value("time_per_output_token"), rel=1e-9)            # batch-8 decode: memory-bound
+    moe = [ms.predict("mixtral-8x7b", hw, **kw).value("prefill_compute_time")
+           for hw in (free, capped)]
+    assert 1 < moe[1] / moe[0] < 1 / 0.6
+    load = dict(qps=50, input_tokens=2048, output_tokens=128, efficiency=eff)
+    s_free, s_capped = (ms.serve("llama-3-8b", hw, **load) for hw in (free, capped))
+    assert s_capped.capacity < s_free.capacity
