@@ -431,6 +431,8 @@ class Hardware(RegistryObject):
     matmul_ceiling : pint.Quantity or None
         The best-shaped dense GEMM's measured rate over the datasheet peak (dimensionless;
         None when not measured: training and serving GEMMs then take the peak).
+    matmul_ceiling_fp8 : pint.Quantity or None
+        The same for FP8 GEMMs over the FP8 peak (None: FP8 GEMMs take ``matmul_ceiling``).
     multiprocessors : pint.Quantity or None
         Streaming multiprocessors (NVIDIA SMs; dimensionless count): the GEMM tiles one wave
         runs (None: not recorded; the training step then takes no tile or wave quantization).
@@ -448,7 +450,8 @@ class Hardware(RegistryObject):
         "scale_out_bandwidth": "links.scale_out.bandwidth",
         "scale_out_latency": "links.scale_out.latency",
         "tdp": "tdp", "price": "price", "cloud_price": "cloud_price", "clock": "clock",
-        "matmul_ceiling": "matmul_ceiling", "multiprocessors": "multiprocessors",
+        "matmul_ceiling": "matmul_ceiling", "matmul_ceiling_fp8": "matmul_ceiling_fp8",
+        "multiprocessors": "multiprocessors",
         "fp16_accumulate_peak": "peak_fp16_accumulate",
         **{f"peak_flops.{p}": f"peak.{p}" for p in PRECISIONS},
     }

@@ -398,6 +398,9 @@ class HardwareSpec(_Entry):
     #: Achievable Matmul FLOPS / peak): the clocks a chip holds under tensor-core load at its
     #: power limit, read by the weight GEMMs of training and serving (equations/compute.py)
     matmul_ceiling: Optional[Share] = None
+    #: the same for FP8 GEMMs over the FP8 peak where measured (the FP8 datapath draws its own
+    #: power: MI300X 0.49 vs 0.54 at BF16 in AMD's table); FP8 GEMMs take matmul_ceiling without
+    matmul_ceiling_fp8: Optional[Share] = None
     #: streaming multiprocessors (NVIDIA SMs): the thread-block tiles a GEMM runs at once, one
     #: per SM for the large 16-bit tiles (one "wave"), read by the training step's GEMM shape
     #: efficiency (equations/gemm_shape.py)
@@ -415,10 +418,11 @@ class HardwareSpec(_Entry):
                 _plausible_year(self.release_year, "release_year")
             except ValueError as exc:
                 raise FieldError("release_year", str(exc)) from None
-        ceiling = self.matmul_ceiling
-        if ceiling is not None and ceiling.quantity.to("").magnitude > 1:
-            raise FieldError("matmul_ceiling", f"{ceiling.text!r} is a fraction of the peak: "
-                             "allowed (0, 1], e.g. \"0.80\"")
+        for name in ("matmul_ceiling", "matmul_ceiling_fp8"):
+            ceiling = getattr(self, name)
+            if ceiling is not None and ceiling.quantity.to("").magnitude > 1:
+                raise FieldError(name, f"{ceiling.text!r} is a fraction of the peak: "
+                                 "allowed (0, 1], e.g. \"0.80\"")
         sms = self.multiprocessors
         if sms is not None and (sms.quantity.to("").magnitude % 1 or sms.quantity.magnitude < 1):
             raise FieldError("multiprocessors", f"{sms.text!r} is a count of streaming "

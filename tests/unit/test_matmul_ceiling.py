@@ -82,12 +82,13 @@ def test_cross_generation_keeps_published_kernel_figures():
 
 
 # ------------------------------------------------------------------------------------- serving
-# Bekman's table (hw-bekman-mamf-2024: the v1 table and, for the MI325X, the v2 BF16 table of
-# the version at commit b9e29720eebd; hw-bekman-mamf-2025: a later version's BF16 table), each
+# Bekman's table (hw-bekman-mamf-2024: the v1 table of the version at commit b9e29720eebd;
+# hw-bekman-mamf-2025: a later version's BF16 table) and AMD's own (hw-amd-maf-2025: "Measuring
+# Max-Achievable FLOPs - Part 2", Table 1, hipBLASLt: MI300X BF16 708 TFLOPs, MI325X 843), each
 # measured rate over the registry entry's own BF16 peak.
 @pytest.mark.parametrize("name,value,source,basis", [
-    ("amd-mi300x", 781.9 / 1307.4, "hw-bekman-mamf-2024", "derived"),
-    ("amd-mi325x", 784.9 / 1307.4, "hw-bekman-mamf-2024", "derived"),
+    ("amd-mi300x", 708 / 1307.4, "hw-amd-maf-2025", "derived"),
+    ("amd-mi325x", 843 / 1307.4, "hw-amd-maf-2025", "derived"),
     ("amd-mi250x", 147.0 / 191.5, "hw-bekman-mamf-2024", "derived"),   # one GCD of two
     ("amd-mi355x", 1565.0 / 2500, "hw-bekman-mamf-2025", "derived"),
     ("intel-gaudi2", 429.3 / 432, "hw-bekman-mamf-2024", "measured"),
@@ -100,10 +101,43 @@ def test_every_table_chip_in_the_registry_carries_its_ceiling(name, value, sourc
     assert float(hw.matmul_ceiling.magnitude) == pytest.approx(value, abs=6e-4)
     prov = hw.provenance("matmul_ceiling")
     assert prov.source == source and prov.basis == basis
-    assert "Maximum Achievable Matmul FLOPS" in prov.locator and prov.note
+    assert ("Maximum Achievable Matmul FLOPS" in prov.locator or "MAF" in prov.locator) \
+        and prov.note
     # the ceiling is a share of the BF16 peak the entry records
     assert float(hw.matmul_ceiling.magnitude) * hw.peak_flops("bf16").to("TFLOP/s").magnitude \
         == pytest.approx(value * hw.peak_flops("bf16").to("TFLOP/s").magnitude, rel=1e-3)
+
+
+# FP8 GEMMs: AMD's Table 1 (MI300X FP8 1273 TFLOPs, MI325X 1519 of the 2614.9 peak) and
+# Bekman's FP8 table (H100 SXM 1402.6 of 1979 at commit b9e29720eebd; H200 1453.4, B200 3432.5
+# of 4500, GB200 3615.6 of 5000, Gaudi 2 826.5, Gaudi 3 1289.5 in the later version)
+@pytest.mark.parametrize("name,value,source", [
+    ("amd-mi300x", 1273 / 2614.9, "hw-amd-maf-2025"),
+    ("amd-mi325x", 1519 / 2614.9, "hw-amd-maf-2025"),
+    ("nvidia-h100-sxm", 1402.6 / 1979, "hw-bekman-mamf-2024"),
+    ("nvidia-h200-sxm", 1453.4 / 1979, "hw-bekman-mamf-2025"),
+    ("nvidia-b200", 3432.5 / 4500, "hw-bekman-mamf-2025"),
+    ("nvidia-gb200", 3615.6 / 5000, "hw-bekman-mamf-2025"),
+    ("intel-gaudi2", 826.5 / 864, "hw-bekman-mamf-2025"),
+    ("intel-gaudi3", 1289.5 / 1835, "hw-bekman-mamf-2025"),
+])
+def test_fp8_ceilings_carry_their_provenance(name, value, source):
+    hw = registry.hardware(name)
+    assert float(hw.matmul_ceiling_fp8.magnitude) == pytest.approx(value, abs=6e-4)
+    prov = hw.provenance("matmul_ceiling_fp8")
+    assert prov.source == source and prov.locator and prov.basis in ("measured", "derived")
+
+
+def test_serving_reads_the_fp8_ceiling_at_fp8_and_the_16_bit_one_otherwise():
+    from mlsysim_sym.tasks._core.inputs import hardware_magnitudes
+    mi300x = registry.hardware("amd-mi300x")
+    assert hardware_magnitudes(mi300x, "fp8")[3] == pytest.approx(0.487)
+    assert hardware_magnitudes(mi300x, "bf16")[3] == pytest.approx(0.542)
+    # a chip with a 16-bit ceiling only: FP8 GEMMs take it
+    assert hardware_magnitudes(registry.hardware("nvidia-a100-80gb-sxm"), "int8")[3] == \
+        pytest.approx(0.859)
+    with pytest.raises(RegistryError, match="matmul_ceiling_fp8"):
+        ms.Hardware.from_spec({**_CHIP, "matmul_ceiling_fp8": "1.5"})
 
 
 def _prefill(**over):
@@ -133,7 +167,7 @@ def _prefill(**over):
 
 def test_serving_gemms_run_at_the_chips_ceiling_by_hand():
     """A Llama-3-8B prompt of 2048 tokens on an MI300X-like chip (1307.4 TFLOP/s BF16, the ROCm
-    MI300 table; kappa_mm = 781.9 / 1307.4 = 0.598, Bekman's MAMF table), eta_c = 1:
+    MI300 table) with kappa_mm = 0.598 (Bekman's MAMF v1 row: 781.9 / 1307.4), eta_c = 1:
     GEMMs 2 x 8.03e9 x 2048 = 3.289088e13 FLOPs at 1307.4e12 x 0.598 -> 42.070 ms;
     attention 2 x 32 x (2 x 32 x 128) x 1024 x 2048 = 1.099511627776e12 FLOPs (S_p^2/2 pairs)
     at the peak -> 0.841 ms; 42.911 ms in all (the datasheet peak alone: 25.998 ms)."""

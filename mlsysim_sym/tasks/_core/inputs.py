@@ -184,9 +184,11 @@ def peak_field(hardware, precision, stack=None) -> str:
 def hardware_magnitudes(hardware, precision, stack=None) -> tuple:
     """A chip's roofs at ``precision`` (:data:`HARDWARE_INPUTS`) as base magnitudes; the
     compute roof is the one ``stack``'s GEMMs run (:func:`peak_field`); the matmul ceiling is the
-    registry's (Bekman's Maximum Achievable Matmul FLOPS over the peak), 1 where it records
-    none."""
+    registry's (Bekman's Maximum Achievable Matmul FLOPS over the peak; at fp8 the FP8 one
+    where measured), 1 where it records none."""
     ceiling = hardware.matmul_ceiling
+    if precision == "fp8" and getattr(hardware, "matmul_ceiling_fp8", None) is not None:
+        ceiling = hardware.matmul_ceiling_fp8
     peak = hardware.fp16_accumulate_peak \
         if peak_field(hardware, precision, stack) == "peak_fp16_accumulate" \
         else hardware.peak_flops(precision)
