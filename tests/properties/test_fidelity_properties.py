@@ -20,6 +20,7 @@ inputs = st.fixed_dictionaries({
     "kv_heads": st.integers(1, 16), "heads": st.integers(16, 128), "head_dim": st.sampled_from([64, 128]),
     "kv_bytes_per_element": st.sampled_from([8.0, 16.0]),
     "memory_bandwidth": st.floats(1e11, 1e14, **fin), "compute_efficiency": st.floats(0.1, 1, **fin),
+    "matmul_ceiling": st.floats(0.3, 1, **fin),  # any measured matmul ceiling (wall 1)
     "memory_efficiency": st.floats(0.1, 1, **fin), "fixed_overhead": st.floats(0, 1e-3, **fin),
     # wall 4's tensor-parallel all-reduces (t = 1: zero); base units: bit, bit/s, s
     "hidden": st.integers(64, 32768), "activation_bytes_per_element": st.sampled_from([8.0, 16.0]),

@@ -22,6 +22,8 @@ inputs = st.fixed_dictionaries({
     "bytes": st.sampled_from([0.5, 1.0, 2.0, 4.0]),
     "peak_flops": st.floats(1e9, 1e16, **positive), "memory_bandwidth": st.floats(1e8, 1e13, **positive),
     "memory_capacity": st.floats(1e6, 1e12, **positive),
+    # any measured matmul ceiling (wall 1: the weight GEMMs' share of the peak)
+    "matmul_ceiling": st.floats(0.3, 1.0, **positive),
     "compute_efficiency": st.floats(0.01, 1.0, **positive),
     "memory_efficiency": st.floats(0.01, 1.0, **positive),
     "fixed_overhead": st.floats(0.0, 1e-2, **positive),

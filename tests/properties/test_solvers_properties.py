@@ -20,7 +20,7 @@ BASE = dict(parameters=8.03e9, active_parameters=8.03e9, layers=32, heads=32, kv
             head_dim=128, hidden=4096, ffn_width=28672, bytes_per_parameter=2,
             embedding_parameters=0, embedding_row_width=0, dequantized_share=0,
             kv_bytes_per_element=2, activation_bytes_per_element=2, peak_flops=989.4,
-            memory_bandwidth=3350, memory_capacity=80, compute_efficiency=0.6,
+            memory_bandwidth=3350, memory_capacity=80, matmul_ceiling=0.801, compute_efficiency=0.6,
             memory_efficiency=0.8, fixed_overhead=0.0, batch=8, prompt_length=2048,
             context_length=2048,
             # one device: wall 4's tensor-parallel all-reduces are exactly zero
@@ -118,10 +118,13 @@ def test_closed_form_bandwidth_for_a_tpot_target():
     assert r.method == "closed-form" and r.converged and r.residual < 1e-12
     # bytes = 16.06e9 + 8 x 268,435,456 + 8 tokens' memory-bound kernels (wall 4, FFN width
     # from BASE) = 18.207483648e9 B + 8 K
-    # FLOPs = 8 x (2 x 8.03e9 + 2 x 2 x 32 layers x 4096 x 2048) = 137.069934592e9;
-    # compute time c = 137.069934592e9 / (989.4e12 x 0.6) = 230.89 us, exposed 0.3 c
+    # FLOPs = 8 x (2 x 8.03e9 + 2 x 2 x 32 layers x 4096 x 2048) = 137.069934592e9, of which
+    # the weight GEMMs 8 x 2 x 8.03e9 = 128.48e9 run at the matmul ceiling (0.801, the H100
+    # SXM's in Bekman's MAMF table) and the attention 8.589934592e9 at the peak:
+    # compute time c = 128.48e9 / (989.4e12 x 0.6 x 0.801) + 8.59e9 / (989.4e12 x 0.6)
+    # = 284.66 us, exposed 0.3 c
     # T = bytes / (BW x 0.8) + 0.3 c  ->  BW = bytes / (0.8 x (20 ms - 0.3 c))
-    c = 137.069934592e9 / (989.4e12 * 0.6)
+    c = 128.48e9 / (989.4e12 * 0.6 * 0.801) + 8.589934592e9 / (989.4e12 * 0.6)
     kernels = 8 * 32 * 2 * (10 * 4096 + 1.5 * BASE["ffn_width"])
     assert r.value.to("B/s").magnitude == pytest.approx(
         (18.207483648e9 + kernels) / (0.8 * (0.020 - 0.3 * c)))

@@ -41,6 +41,7 @@ moe_model = st.fixed_dictionaries({
     "prompt_length": st.integers(1, 32768),
     "peak_flops": st.floats(1, 5000, **finite), "memory_bandwidth": st.floats(10, 1e4, **finite),
     "memory_capacity": st.floats(1, 1e3, **finite), "expert_parallel": st.integers(1, 64),
+    "matmul_ceiling": st.floats(0.3, 1, **finite),  # any measured matmul ceiling (wall 1)
     "moe_routing_imbalance": st.floats(1, 4, **finite), "link_bandwidth": st.floats(1, 1e3, **finite),
     "link_latency": st.floats(0.1, 50, **finite),
     # wall 4's tensor-parallel all-reduces (t = 1: zero)

@@ -58,7 +58,8 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
     S = System.from_walls(walls.compute, walls.memory, walls.serving, walls.reasoning)
     common = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e9, "param"),
                   layers=32, heads=32, kv_heads=8, head_dim=128, peak_flops=Q_(989.4, "TFLOP/s"),
-                  memory_bandwidth=Q_(3.35, "TB/s"), bytes_per_parameter=Q_(2, "B/param"),
+                  memory_bandwidth=Q_(3.35, "TB/s"), matmul_ceiling=1.0,  # datasheet-peak arithmetic
+                  bytes_per_parameter=Q_(2, "B/param"),
                   kv_bytes_per_element=Q_(2, "B"), compute_efficiency=1.0, memory_efficiency=1.0,
                   fixed_overhead=Q_(0, "ms"), context_length=Q_(1500, "token"),
                   reasoning_steps=10, tokens_per_reasoning_step=Q_(50, "token"),
