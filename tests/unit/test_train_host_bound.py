@@ -187,7 +187,10 @@ def test_the_sync_holds_the_graphed_step_behind_its_experts():
     assert host < device and h_s > d_s
     busy = max(device - n * d_s, host - n * h_s) + n * max(d_s, h_s)
     assert r.value("host_wait_time") == pytest.approx(busy - device, rel=1e-9)
-    assert r.value("host_wait_time") == pytest.approx(0.74, rel=0.05)
+    # 0.74 s before the GB200 took its measured matmul ceiling (0.729 of its BF16 peak,
+    # Bekman's MAMF table): its GEMMs now take 1/0.729 longer, so the device hides more of the
+    # host's issue time
+    assert r.value("host_wait_time") == pytest.approx(0.593, rel=0.05)
 
 
 def test_mxfp8_unfused_scales_by_hand():
