@@ -208,7 +208,8 @@ arch = st.fixed_dictionaries({
 def test_encoder_latency_positive_monotone_in_batch_and_below_compute_roof(d, extra):
     lat, rate, w1 = encoder(d)
     assert math.isfinite(lat) and lat > 0
-    assert encoder({**d, "batch": d["batch"] + extra})[0] >= lat
+    # (at a few ulps: a host-bound pass's latency is the same sum, rounded per batch size)
+    assert encoder({**d, "batch": d["batch"] + extra})[0] >= lat * (1 - 1e-12)
     # the device never runs ahead of the host issuing the operators (s: host_op_time in us,
     # pass_overhead in ms)
     host = d["encoder_host_ops"] * d["host_op_time"] * 1e-6 + d["pass_overhead"] * 1e-3

@@ -189,8 +189,9 @@ def test_the_sync_holds_the_graphed_step_behind_its_experts():
     assert r.value("host_wait_time") == pytest.approx(busy - device, rel=1e-9)
     # 0.74 s before the GB200 took its measured matmul ceiling (0.729 of its BF16 peak,
     # Bekman's MAMF table): its GEMMs now take 1/0.729 longer, so the device hides more of the
-    # host's issue time
-    assert r.value("host_wait_time") == pytest.approx(0.593, rel=0.05)
+    # host's issue time; 0.628 s after the refit that followed (the fitted efficiencies, now
+    # fractions of the ceiling, rose: the device hides less of it again)
+    assert r.value("host_wait_time") == pytest.approx(0.628, rel=0.05)
 
 
 def test_mxfp8_unfused_scales_by_hand():
