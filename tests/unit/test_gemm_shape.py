@@ -11,6 +11,7 @@ import mlsysim_sym as ms
 from mlsysim_sym import registry
 from mlsysim_sym.registry.schema import RegistryError
 from mlsysim_sym.tasks.training.gemm import gemm_quantization, gemm_shapes, shape_efficiency
+from tests.unit.test_matmul_ceiling import FIXED_EFFICIENCY, SYNTHETIC_CHIP
 
 
 def test_a100_one_partial_wave_by_hand():
@@ -104,13 +105,8 @@ def test_registry_sm_counts_carry_their_source(chip, sms):
     assert prov.source.startswith("hw-nvidia-") and "SMs" in prov.locator
 
 
-_CHIP = {"name": "acme-sm", "vendor": "acme", "tier": "datacenter",
-         "peak": {"bf16": "1 PFLOP/s"},
-         "memory": [{"tier": "hbm", "capacity": "192 GB", "bandwidth": "4 TB/s"}],
-         "links": {"scale_up": {"bandwidth": "450 GB/s", "latency": "1 us"},
-                   "scale_out": {"bandwidth": "50 GB/s", "latency": "5 us"}}}
-_EFF = dict(efficiency={"compute": 0.7, "attention": 0.5, "memory": 0.8, "communication": 1.0,
-                        "step_overhead": 0, "layer_overhead": 0}, model_parallel_overlap=0.0)
+_CHIP = {**SYNTHETIC_CHIP, "name": "acme-sm"}
+_EFF = FIXED_EFFICIENCY
 
 
 def test_sm_count_must_be_whole():

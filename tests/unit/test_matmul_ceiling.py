@@ -13,12 +13,14 @@ import mlsysim_sym as ms
 from mlsysim_sym import registry
 from mlsysim_sym.registry.schema import RegistryError
 
-_CHIP = {"name": "acme-mm", "vendor": "acme", "tier": "datacenter",
+# a synthetic chip and fixed efficiencies (no calibrated default moves these tests); the GEMM
+# shape tests reuse them
+SYNTHETIC_CHIP = {"name": "acme-mm", "vendor": "acme", "tier": "datacenter",
          "peak": {"bf16": "1 PFLOP/s"},
          "memory": [{"tier": "hbm", "capacity": "192 GB", "bandwidth": "4 TB/s"}],
          "links": {"scale_up": {"bandwidth": "450 GB/s", "latency": "1 us"},
                    "scale_out": {"bandwidth": "50 GB/s", "latency": "5 us"}}}
-_EFF = dict(efficiency={"compute": 0.7, "attention": 0.5, "memory": 0.8, "communication": 1.0,
+FIXED_EFFICIENCY = dict(efficiency={"compute": 0.7, "attention": 0.5, "memory": 0.8, "communication": 1.0,
                         "step_overhead": 0, "layer_overhead": 0}, model_parallel_overlap=0.0)
 
 
@@ -41,16 +43,16 @@ def test_a_chip_without_a_measurement_has_none():
 
 def test_a_ceiling_above_one_is_refused():
     with pytest.raises(RegistryError, match="matmul_ceiling"):
-        ms.Hardware.from_spec({**_CHIP, "matmul_ceiling": "1.2"})
+        ms.Hardware.from_spec({**SYNTHETIC_CHIP, "matmul_ceiling": "1.2"})
 
 
 def test_the_gemms_run_at_the_ceiling_and_attention_at_its_own_rate():
     """GEMM time = FLOPs / (peak x kappa x eta_c): a ceiling of 0.8 stretches the GEMM part by
     1/0.8 and leaves the attention core (FlashAttention's fraction of the datasheet peak) and
     the memory-bound kernels as they were."""
-    kw = dict(devices=8, global_batch=32, seq_len=4096, **_EFF)
-    none = ms.train("llama-3-8b", ms.Hardware.from_spec(_CHIP), **kw)
-    capped = ms.train("llama-3-8b", ms.Hardware.from_spec({**_CHIP, "matmul_ceiling": "0.8"}),
+    kw = dict(devices=8, global_batch=32, seq_len=4096, **FIXED_EFFICIENCY)
+    none = ms.train("llama-3-8b", ms.Hardware.from_spec(SYNTHETIC_CHIP), **kw)
+    capped = ms.train("llama-3-8b", ms.Hardware.from_spec({**SYNTHETIC_CHIP, "matmul_ceiling": "0.8"}),
                       **kw)
 
     def gemm(r):
@@ -137,7 +139,7 @@ def test_serving_reads_the_fp8_ceiling_at_fp8_and_the_16_bit_one_otherwise():
     assert hardware_magnitudes(registry.hardware("nvidia-a100-80gb-sxm"), "int8")[3] == \
         pytest.approx(0.859)
     with pytest.raises(RegistryError, match="matmul_ceiling_fp8"):
-        ms.Hardware.from_spec({**_CHIP, "matmul_ceiling_fp8": "1.5"})
+        ms.Hardware.from_spec({**SYNTHETIC_CHIP, "matmul_ceiling_fp8": "1.5"})
 
 
 def _prefill(**over):
@@ -183,7 +185,7 @@ def test_predict_reads_the_registry_ceiling_for_every_serving_path():
     """The same chip with and without a recorded ceiling: the compute-bound prefill's GEMMs
     stretch by 1/kappa, a memory-bound decode step does not move; the MoE path and serve()'s
     loaded step read it too."""
-    spec = {**_CHIP, "peak": {"bf16": "1 PFLOP/s", "fp16": "1 PFLOP/s"}}
+    spec = {**SYNTHETIC_CHIP, "peak": {"bf16": "1 PFLOP/s", "fp16": "1 PFLOP/s"}}
     free = ms.Hardware.from_spec(spec)
     capped = ms.Hardware.from_spec({**spec, "matmul_ceiling": "0.6"})
     eff = {"compute": 0.7, "memory": 0.8, "fixed_overhead": "0 ms", "unoverlapped": 0.0}
