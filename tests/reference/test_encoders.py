@@ -145,6 +145,11 @@ def test_mxnet_resnet50_pass_by_hand(fused, elements, operators):
     one = predict_vision("resnet-50", "v100", batch=1, precision="fp16", stack="mxnet",
                          fused_norm=fused, efficiency=eff)
     assert one.latency.to("s").magnitude == pytest.approx(operators * HOST_OP + 1e-4, rel=1e-9)
+    # the device waits for the host: the binding wall is the software stack, and the wait is
+    # reported (latency = device busy + wait + overhead)
+    assert one.bottleneck == "Software" and "host-bound" in one.bottleneck_detail
+    assert one.host_wait.to("s").magnitude > 0
+    assert one.to_dict()["host_wait"]["value"] > 0
     # batch 128: device-bound; the convolutions' roofline (compute: 128 x 7.6e9 FLOP at half
     # the 125 TFLOP/s) plus the unfused kernels' traffic at the memory roof (2 B per element,
     # 0.8 x 900 GB/s), one after the other, plus the pass overhead
@@ -153,7 +158,11 @@ def test_mxnet_resnet50_pass_by_hand(fused, elements, operators):
     compute = 128 * 7.6e9 / (V100["peak"] * 0.5)
     unfused = 128 * elements * 2 / (V100["bandwidth"] * 0.8)
     assert big.latency.to("s").magnitude == pytest.approx(compute + unfused + 1e-4, rel=1e-9)
-    assert big.bottleneck == "Compute"
+    assert big.bottleneck == "Compute" and big.host_wait.to("s").magnitude == 0
+    # a sweep over the batch labels each point
+    sweep = predict_vision("resnet-50", "v100", batch=np.array([1, 128]), precision="fp16",
+                           stack="mxnet", fused_norm=fused, efficiency=eff)
+    assert list(sweep.bottleneck) == ["Software", "Compute"]
 
 
 def test_a_compiled_engine_pays_neither_unfused_kernels_nor_host_issue():

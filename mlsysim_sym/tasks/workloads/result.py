@@ -132,7 +132,8 @@ class WorkloadPrediction(Result):
         b = self.bottleneck
         if np.ndim(b):
             return "vectorised: see .bottleneck per point"
-        kind = "compute-bound" if b == "Compute" else "memory-bandwidth-bound"
+        kind = {"Compute": "compute-bound", "Software": "host-bound (the device waits for the "
+                "host issuing its operators)"}.get(b, "memory-bandwidth-bound")
         return f"{self.family} is {kind}"
 
     def outputs(self) -> dict:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+
 from ... import checks, registry, vocabulary
 from ...checks import magnitude
 from ...symbols import info
@@ -32,7 +34,20 @@ class VisionPrediction(WorkloadPrediction):
                                        "encoder_latency")
     EXTRA = {"flops": "encoder_flops", "bytes_moved": "encoder_bytes",
              "compute_time": "encoder_compute_time", "memory_time": "encoder_memory_time",
-             "weights": "weight_bytes"}
+             "weights": "weight_bytes", "host_wait": "encoder_host_wait_time"}
+
+    @property
+    def bottleneck(self):
+        """As the roofline binds ("Compute" / "Memory"), but "Software" where the device waits
+        for the host issuing an eager framework's operators (``encoder_host_wait_time`` > 0),
+        and "Memory" when the pass does not fit."""
+        bind = super().bottleneck
+        waits = np.asarray(self._ev.value("encoder_host_wait_time")) > 0
+        if np.ndim(bind) == 0 and np.ndim(waits) == 0:
+            return "Software" if (waits and self.feasible) else bind
+        bind, waits, feas = np.broadcast_arrays(np.asarray(bind, dtype=object), waits,
+                                                np.asarray(self.feasible))
+        return np.where(waits & feas, "Software", bind)
 
 
 @lru_cache(maxsize=2)
