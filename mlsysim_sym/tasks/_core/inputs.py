@@ -29,7 +29,8 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "MLA_DIMS",
            "WINDOW_INPUTS", "latent_attention", "sliding_window", "model_input_names",
            "with_model", "args", "cached",
-           "model_magnitudes", "hardware_magnitudes", "peak_field", "precision_magnitudes", "link_magnitudes",
+           "model_magnitudes", "hardware_magnitudes", "peak_field", "precision_magnitudes",
+           "link_magnitudes",
            "tp_magnitudes", "tp_overrides", "peer_access", "scale_up_domain", "check_tp",
            "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
@@ -189,8 +190,8 @@ def hardware_magnitudes(hardware, precision, stack=None) -> tuple:
     ceiling = hardware.matmul_ceiling
     if precision == "fp8" and getattr(hardware, "matmul_ceiling_fp8", None) is not None:
         ceiling = hardware.matmul_ceiling_fp8
-    peak = hardware.fp16_accumulate_peak \
-        if peak_field(hardware, precision, stack) == "peak_fp16_accumulate" \
+    field = peak_field(hardware, precision, stack)
+    peak = hardware.fp16_accumulate_peak if field == "peak_fp16_accumulate" \
         else hardware.peak_flops(precision)
     return (magnitude("peak_flops", peak),
             magnitude("memory_bandwidth", hardware.memory_bandwidth),
