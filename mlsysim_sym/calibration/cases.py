@@ -156,7 +156,8 @@ _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_
                 "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap",
                 "even_layer_split", "tokens", "lora_rank", "lora_targets", "dropout",
                 "memory_kernels", "loss", "fp8_recipe", "capacity_factor", "token_dispatcher",
-                "ep_overlap", "state_dtypes", "cuda_graphs", "vocab_tiles")
+                "ep_overlap", "state_dtypes", "cuda_graphs", "vocab_tiles", "sequence_fill",
+                "head_token_fraction")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",
@@ -171,7 +172,10 @@ _TRAIN_OUTPUTS = {  # output -> (function of result, unit of that function)
     "tokens_per_s_per_device": (lambda r, k: r.value("training_throughput") / k["devices"],
                                 "token/s"),
     "tokens_per_s": (lambda r, k: r.value("training_throughput"), "token/s"),
-    "sequences_per_s": (lambda r, k: r.value("training_throughput") / k["seq_len"], "1/s"),
+    # the tokens computed per second over the tokens a sequence is computed at (its mean
+    # padded length when batches are padded only to their longest sequence: sequence_fill)
+    "sequences_per_s": (lambda r, k: r.value("training_throughput")
+                        / (k["seq_len"] * k.get("sequence_fill", 1.0)), "1/s"),
     "model_tflops_per_device": (lambda r, k: r.value("model_flops_utilization")
                                 * r.base_inputs()["peak_flops"], "FLOP/s"),
     # a whole run of ``tokens`` (evaluation excluded): wall-clock and device-time

@@ -186,6 +186,23 @@ add_all(
     Reference("chen2016sublinear", "Chen, Tianqi and Xu, Bing and Zhang, Chiyuan and Guestrin, "
               "Carlos", "Training Deep Nets with Sublinear Memory Cost", "arXiv:1604.06174",
               2016, url="https://arxiv.org/abs/1604.06174", kind="misc"),
+    Reference("nvidia2021lddl", "NVIDIA", "Language Datasets and Data Loaders (LDDL): "
+              "Tools/lddl/README.md (sequence binning: each bin holds sequences of (i - 1) x "
+              "bin size + 1 to i x bin size tokens, every rank's mini-batch of an iteration comes "
+              "from one bin, and a mini-batch is padded only to its longest sequence) and "
+              "lddl/torch/bert.py (_to_encoded_inputs: batch_seq_len = the longest sequence, "
+              "rounded up to sequence_length_alignment = 8)",
+              "GitHub repository NVIDIA/DeepLearningExamples", 2021,
+              url="https://github.com/NVIDIA/DeepLearningExamples/tree/master/Tools/lddl",
+              kind="misc"),
+    Reference("nvidia2021bertdense", "NVIDIA", "DeepLearningExamples, PyTorch/LanguageModeling/"
+              "BERT: run_pretraining.py (prepare_model_and_optimizer(..., sequence_output_is_"
+              "dense=not args.no_dense_sequence_output): by default the masked-LM head runs on "
+              "the masked positions only; --max_predictions_per_seq 20 at 128 tokens, 80 at 512) "
+              "and modeling.py (BertLMPredictionHead: transform, then the vocabulary decoder)",
+              "GitHub repository NVIDIA/DeepLearningExamples", 2021,
+              url="https://github.com/NVIDIA/DeepLearningExamples/tree/master/PyTorch/"
+                  "LanguageModeling/BERT", kind="misc"),
     Reference("hu2022lora", "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and others",
               "LoRA: Low-Rank Adaptation of Large Language Models", "Proceedings of ICLR 2022",
               2022, url="https://arxiv.org/abs/2106.09685", kind="inproceedings"),
@@ -199,7 +216,11 @@ rd, ra, ro, rj = (s.recomputed_dense_fraction, s.recomputed_attention_fraction,
                   s.recomputed_op_fraction, s.recomputed_dots_fraction)
 fpt = s.flops_per_parameter_token
 _attn = 2 * s.attention_flops_per_pair * L * s.heads * s.head_dim * S  # forward FLOP/token
-_head = fpt * s.vocabulary * h * s.one_parameter  # LM-head GEMM FLOP/token
+_head_full = fpt * s.vocabulary * h * s.one_parameter  # LM-head GEMM FLOP per token it runs on
+# the output layer runs on a share f_h of the tokens: all of them for a causal LM; the masked
+# ones for a masked-LM head gathered to the masked positions (NVIDIA's BERT, dense sequence
+# output: nvidia2021bertdense), whose skipped (1 - f_h) share costs nothing
+_head = _head_full * s.head_token_fraction  # LM-head GEMM FLOP per token of the sequence
 # vocab tiling (n_vt > 1) recomputes each chunk's logits in the backward: one more LM-head forward
 _tiled_head = sympy.Min(1, s.loss_vocab_tiles - 1) * _head
 _frozen = fpt * s.active_parameters * (1 - s.trainable_parameters / s.parameters)
@@ -239,7 +260,12 @@ _device_busy = (s.step_compute_time + s.tp_comm_time + s.pp_comm_time + s.cp_com
 # attention, 3 are the dropout mask and output. Models trained without dropout (delta = 0: Llama,
 # MPT, ...) store neither.
 _dropout = s.dropout_masks_stored
-_scores = (2 + 3 * _dropout) * s.heads * S * s.per_token / (h * t)
+# S is the length a sequence is computed at. A loader that pads each batch only to its longest
+# member (dynamic padding; NVIDIA LDDL's sequence binning, nvidia2021lddl) computes the mean
+# padded length, a fraction phi_s of the maximum, while memory must hold the longest batch, padded
+# to the maximum S / phi_s: the activations, scores and logits below are sized by it
+_S_max = S / s.sequence_fill
+_scores = (2 + 3 * _dropout) * s.heads * _S_max * s.per_token / (h * t)
 # The same tensors by class (Korthikanti Sec. 4.1, one [s/c, b, h]-sized tensor = one unit):
 # 16-bit activations (b_a each) are the two norm inputs (replicated over TP unless SP), Q, K, V
 # (K and V at the KV width: GQA stores fewer) and the FFN's up-projection output(s) that the
@@ -247,7 +273,7 @@ _scores = (2 + 3 * _dropout) * s.heads * S * s.per_token / (h * t)
 # layers (QKV, attention projection, FC1, FC2) are saved for the weight gradients at b_in each:
 # b_a, or 1 with Transformer Engine's FP8 recipe, which saves the FP8 cast of the input. With
 # q_w = kv_w = 1, a 4h ungated FFN and b_a = b_in = 2 this is Table 2's 10/sp + 24/t sbh.
-_elems = (S / c) * b * h * s.per_token               # elements of one [s/c, b, h] tensor
+_elems = (_S_max / c) * b * h * s.per_token              # elements of one [s/c, b, h] tensor
 _bi, _q_w, _kv_w = s.gemm_input_bytes_per_element, s.heads * s.head_dim / h, \
     s.kv_heads * s.head_dim / h
 _ff_out = s.ffn_width / h                             # FC1 output(s) per h
@@ -256,7 +282,7 @@ _ff_in = s.ffn_width / ((1 + s.ffn_gated) * h)        # FC2 input per h
 _pb = s.parallel_block
 _layer_norecompute = _elems * (
     (2 - _pb) * (ba + _bi) / _sp + (ba * (_q_w + 2 * _kv_w + _ff_out) + _bi * (_q_w + _ff_in)) / t)
-_one_byte = (S / c) * b * h * s.korthikanti_byte_per_token   # a 1-byte mask per element
+_one_byte = (_S_max / c) * b * h * s.korthikanti_byte_per_token   # a 1-byte mask per element
 # torchtitan's op-level selective checkpointing saves the layer input, the attention output and
 # the outputs of every other matmul in forward order (q, k, v, o, up [, gate], down: q, v, the
 # first up-projection and, gated, the down-projection's unreduced [s, b, h] partial sums), and
@@ -323,7 +349,8 @@ _tok_dev = s.tokens_per_step / s.devices
 # the step's roofline operating point (training_step_bytes)
 # the loss kernels: one micro-batch's [s/c, b, V/t] logits on the last stage; an even share
 # of them per stage, and (p - 1)/p of them on top with Megatron's even layer split (iota_h)
-_loss_bytes = m * (S / c) * b * s.per_token * s.vocabulary / t * s.loss_traffic_per_logit * (
+_loss_bytes = m * (S / c) * b * s.head_token_fraction * s.per_token * s.vocabulary / t \
+    * s.loss_traffic_per_logit * (
     1 + s.head_stage_imbalance * (p - 1)) / p
 _elementwise_bytes = m * L / p * (S / c) * b * s.memory_kernel_traffic + _loss_bytes
 _optimizer_bytes = _trainable_local * s.optimizer_shard_factor * (
@@ -428,9 +455,12 @@ _cp_share = (_n_rs * (2 + ra) + _gather_only) / ((3 + ra) * m)   # its attention
 _N, _Z = "narayanan2021megatron", "rajbhandari2020zero"
 
 #: Wall 3's forward FLOPs with the active parameters (MoE); the facade uses it instead of wall 3's
-ACTIVE_FORWARD = Equation(s.forward_flops_per_token, fpt * s.active_parameters + _attn,
+ACTIVE_FORWARD = Equation(s.forward_flops_per_token, fpt * s.active_parameters + _attn
+                          - (1 - s.head_token_fraction) * _head_full,
                           cite="chowdhery2022palm", locator="App. B: 2N + 4LHQT per token forward",
-                          note="N = parameters a token passes through (active parameters)")
+                          note="N = parameters a token passes through (active parameters); the "
+                               "output layer only on the share f_h of tokens it runs on "
+                               "(nvidia2021bertdense: a masked-LM head on the masked positions)")
 #: LoRA (Hu et al.): adapter parameters, and wall 3's FLOPs without the frozen weight gradients.
 LORA = (
     Equation(s.trainable_parameters, s.lora_rank * s.lora_adapted_width * s.one_parameter,
@@ -457,11 +487,14 @@ WALL = Wall(
     equations=(
         Equation(s.devices, t * p * d * c, cite=_N, locator="Sec. 3.1: p t d = n (x c: CP)"),
         Equation(s.nodes, s.devices / g, cite=_N, locator="Sec. 5: 8 GPUs per DGX A100 node"),
-        Equation(s.tokens_per_step, s.global_batch * S, cite=_N, locator="Sec. 5.1: B s tokens"),
+        Equation(s.tokens_per_step, s.global_batch * S, cite=_N, locator="Sec. 5.1: B s tokens",
+                 note="tokens computed: with a loader that pads each batch to its longest "
+                      "sequence (nvidia2021lddl: _to_encoded_inputs, binned loading) S is the "
+                      "mean padded length phi_s S_max, padding included; memory holds S_max"),
         Equation(m, s.global_batch / (d * b), cite=_N, locator="Sec. 3.1: m = B / (b d)"),
         Equation(s.pipeline_bubble_fraction, (p - 1) / (v * m + p - 1), cite=_N,
                  locator="Sec. 2.2: bubble / ideal time = (p - 1)/(v m); here / total time"),
-        Equation(s.recomputed_forward_fraction, (rd * (fpt * s.active_parameters - _head)
+        Equation(s.recomputed_forward_fraction, (rd * (fpt * s.active_parameters - _head_full)
                                                  + ro * _op_recomputed_gemm
                                                  + _custom_recomputed_gemm
                                                  + _tiled_head
@@ -574,7 +607,8 @@ WALL = Wall(
                       "previous layer's forward (PyTorch FSDP notes, 'FSDP Prefetch Nuances'); "
                       "compute already hiding context-parallel traffic hides nothing else "
                       "(one budget: CP first)"),
-        Equation(s.offload_time, 2 * m * L / p * _custom_offloaded / s.host_link_bandwidth,
+        Equation(s.offload_time, 2 * m * L / p * _custom_offloaded * s.sequence_fill
+                 / s.host_link_bandwidth,
                  cite="ren2021zerooffload", locator="Sec. 4.1: the CPU-GPU transfers cross "
                  "PCIe, the bottleneck of the offload schedule (same bytes out and back)",
                  note="each micro-batch's offloaded activations go to host memory in the "
@@ -637,7 +671,8 @@ WALL = Wall(
                       "V, the FFN up-projection(s) and, in a sequential block, the attention "
                       "projection; a parallel block (GPT-J, PaLM) has one norm input and one "
                       "shared linear input"),
-        Equation(s.logits_memory, b * S / c * s.vocabulary / t * s.per_token
+        Equation(s.logits_memory, b * _S_max / c * s.head_token_fraction * s.vocabulary / t
+                 * s.per_token
                  * s.logits_bytes_per_element / s.loss_vocab_tiles,
                  cite="megatron2024crossentropy",
                  locator="_VocabParallelCrossEntropy.forward: vocab_parallel_logits.float(), "

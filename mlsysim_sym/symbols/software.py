@@ -109,8 +109,9 @@ recompute_flops_ratio = declare("recompute_flops_ratio", "dimensionless",
                                 "hardware over model FLOPs per token (= HFU / MFU)", (1, 2))
 
 # ---- shared with the training-step workload (training.py imports these) -----------------------
-sequence_length = declare("sequence_length", "token", r"T", "tokens per training sequence",
-                          (1, 1e8))
+sequence_length = declare("sequence_length", "token", r"T",
+                          "tokens computed per training sequence (the maximum length, or with "
+                          "sequence_fill < 1 the mean padded length)", (1, 1e8))
 tokens_per_step = declare("tokens_per_step", "token", r"D_{\mathrm{step}}",
                           "tokens per optimizer step (global batch x sequence length)", (1, 1e15))
 training_step_time = declare("training_step_time", "s", r"T_{\mathrm{step}}",

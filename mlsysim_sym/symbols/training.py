@@ -109,6 +109,17 @@ dropout_masks_stored = declare(
     "1 when the model trains with dropout (Korthikanti et al.'s GPT: 1-byte masks after "
     "attention, the projections and the softmax), 0 without (Llama, MPT and most current "
     "LLM pretraining)", (0, 1))
+sequence_fill = declare(
+    "sequence_fill", "dimensionless", r"\varphi_{s}",
+    "mean computed length of a training sequence over the maximum sequence length: 1 for "
+    "fixed-length or packed sequences (LLM pretraining); below 1 when a loader pads each batch "
+    "only to its longest member (dynamic padding, length binning: NVIDIA LDDL). Time runs at "
+    "the computed length, memory holds the longest batch", (0.01, 1))
+head_token_fraction = declare(
+    "head_token_fraction", "dimensionless", r"f_{h}",
+    "share of a sequence's tokens the output layer (LM head) and its loss run on: 1 for a "
+    "causal LM; the masked share for a masked-LM head gathered to the masked positions (NVIDIA's "
+    "BERT: 20 of 128, 80 of 512)", (0.001, 1))
 rotary_embedding = declare("rotary_embedding", "dimensionless", r"\rho",
                            "1 when queries and keys are rotated (RoPE) in every layer, 0 for "
                            "learned, ALiBi or no positions", (0, 1))

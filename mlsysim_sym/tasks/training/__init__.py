@@ -60,7 +60,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
           workspace=None, dropout=False, memory_kernels="fused",
           fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
-          ep_overlap=None, state_dtypes=None, cuda_graphs=False, vocab_tiles=1) -> TrainResult:
+          ep_overlap=None, state_dtypes=None, cuda_graphs=False, vocab_tiles=1,
+          sequence_fill=1.0, head_token_fraction=1.0) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -79,6 +80,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         devices / (tp pp cp)); model chunks per pipeline stage (interleaved 1F1B).
     micro_batch, global_batch, seq_len : int or array of int
         Sequences per micro-batch and per optimizer step; tokens per sequence.
+    sequence_fill, head_token_fraction : float
+        Mean padded length over seq_len; share of tokens the output layer runs on (default 1).
     precision, recompute, zero_stage : str; "none" | "selective" | "full" | "op" | "dots"
         | "nothing_saveable" (JAX / MaxText full remat) | float
         | {class: "remat" | "device" | "offload"} (per-tensor placement, host offload); 0-3

@@ -103,7 +103,17 @@ class TrainConfig:
     micro_batch, global_batch : int or array of int
         Sequences per micro-batch and per optimizer step.
     seq_len : int or array of int
-        Tokens per sequence.
+        Tokens per sequence (the maximum, when sequences vary in length).
+    sequence_fill : float
+        Mean computed length of a sequence over ``seq_len``, in (0, 1]; default 1 (fixed-length
+        or packed sequences). A loader that pads each batch only to its longest sequence
+        (NVIDIA LDDL's sequence binning) computes the mean padded length: FLOPs, bytes,
+        messages and ``tokens_per_s`` (padding included) are at ``sequence_fill x seq_len``,
+        memory holds the longest batch (``seq_len``); sequences/s = tokens_per_s / that length.
+    head_token_fraction : float
+        Share of a sequence's tokens the output layer and its loss run on, in (0, 1]; default 1
+        (a causal LM). A masked-LM head gathered to the masked positions (NVIDIA's BERT, dense
+        sequence output: 20/128, 80/512) scales the head's FLOPs, loss bytes and logits.
     precision : str
         Compute precision (peak FLOP/s); storage follows mixed-precision Adam.
     recompute : {"none", "selective", "full", "op", "dots", "nothing_saveable"}, float or dict
@@ -271,6 +281,8 @@ class TrainConfig:
     state_dtypes: Any = None
     cuda_graphs: bool = False
     vocab_tiles: Any = 1
+    sequence_fill: Any = 1.0
+    head_token_fraction: Any = 1.0
 
     def __post_init__(self):
         put = object.__setattr__
@@ -290,6 +302,12 @@ class TrainConfig:
                 ("seq_len", self.seq_len))):
             put(self, name, value)
         put(self, "vocab_tiles", float(checks.count("vocab_tiles", self.vocab_tiles, 1, None)))
+        for name, low in (("sequence_fill", 0.01), ("head_token_fraction", 0.001)):
+            v = checks.number(f"{name} (a share of the sequence)", getattr(self, name), low=low,
+                              high=1.0)
+            if isinstance(v, np.ndarray):
+                raise ValueError(f"{name} must be one number in [{low}, 1]")
+            put(self, name, float(v))
         _flag("dropout", self.dropout)
         _flag("even_layer_split", self.even_layer_split)
         _flag("cuda_graphs", self.cuda_graphs)

@@ -52,7 +52,8 @@ EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_e
                      "dp_overlap", "model_parallel_overlap", "expert_parallel_overlap")
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
-               "sequence_length", "recomputed_dense_fraction", "recomputed_attention_fraction",
+               "sequence_length", "sequence_fill", "head_token_fraction",
+               "recomputed_dense_fraction", "recomputed_attention_fraction",
                "recomputed_op_fraction", "recomputed_dots_fraction",
                "recomputed_custom_fraction", "host_link_bandwidth",
                *(f"{w}_{k}" for k in PLACEMENT_NAMES for w in ("device", "offload")),
@@ -294,7 +295,8 @@ def _knob_inputs(cfg: TrainConfig, dp) -> dict:
                   context_parallel=cfg.cp, expert_parallel=cfg.ep,
                   pipeline_interleave=cfg.interleave, micro_batch=cfg.micro_batch,
                   global_batch=cfg.global_batch,
-                  sequence_length=_base("sequence_length", cfg.seq_len),
+                  sequence_length=_base("sequence_length", cfg.seq_len) * cfg.sequence_fill,
+                  sequence_fill=cfg.sequence_fill, head_token_fraction=cfg.head_token_fraction,
                   recomputed_dense_fraction=r_d, recomputed_attention_fraction=r_a,
                   recomputed_op_fraction=r_o, recomputed_dots_fraction=r_j,
                   sequence_parallel=1.0 if cfg.sequence_parallel else 0.0,
@@ -392,6 +394,6 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
         cfg.token_dispatcher, bool(cfg.cuda_graphs), cfg.capacity_factor is not None, r_d, r_a,
         cfg.fp8_recipe)
     values["host_op_time"] = _base("host_op_time", host_op_us(mach.hardware.name))
-    values["gemm_shape_efficiency"] = shape_efficiency(m, mach.hardware, cfg.tp, cfg.cp,
-                                                       cfg.micro_batch, cfg.seq_len, cfg.ep)
+    values["gemm_shape_efficiency"] = shape_efficiency(  # at the computed (mean padded) length
+        m, mach.hardware, cfg.tp, cfg.cp, cfg.micro_batch, cfg.seq_len * cfg.sequence_fill, cfg.ep)
     return values
