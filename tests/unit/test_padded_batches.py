@@ -69,3 +69,21 @@ def test_memory_does_not_depend_on_the_fill(fill):
     full = _run()
     assert _run(sequence_fill=fill).value("memory_per_device") == pytest.approx(
         full.value("memory_per_device"), rel=1e-9)
+
+
+def test_a_case_counts_sequences_at_their_computed_length():
+    # the DLE BERT phase-2 case: sequences/s = the tokens computed per second over the mean
+    # padded length sequence_fill x seq_len (cases.yaml: 0.55 x 512)
+    from mlsysim_sym.calibration import shipped_measurements
+    from mlsysim_sym.calibration.cases import build_cases
+    meas = [m for m in shipped_measurements()
+            if m.id == "train-dle-bert-large-a100-8gpu-s512-amp"]
+    (case,), _ = build_cases(meas)
+    spec = meas[0].spec
+    assert spec["sequence_fill"] == pytest.approx(0.55)
+    r = train("bert-large", "nvidia-a100-80gb-sxm", devices=8, micro_batch=32,
+              global_batch=spec["global_batch"], seq_len=512, precision="fp16",
+              flash_attention=False, dropout=True, memory_kernels="unfused",
+              sequence_fill=0.55, head_token_fraction=80 / 512)
+    assert float(case.predict({})) == pytest.approx(
+        r.value("tokens_per_s") / (0.55 * 512), rel=1e-6)
