@@ -114,7 +114,7 @@ def values(x, **over):
         expert_parallel_overlap=x["model_parallel_overlap"],
         # the host-bound term off unless a test sets it (TE issue 2053: 13.48 us per op on x86)
         host_ops_per_layer=x.get("host_ops_per_layer", 0), host_op_time=13.48,
-        loss_vocab_tiles=1, gradients_live_at_loss=1,
+        loss_vocab_tiles=1, gradients_live_at_loss=1, sequence_fill=1, head_token_fraction=1,
         host_syncs_per_moe_layer=x.get("host_syncs_per_moe_layer", 0),
         host_ops_after_sync=x.get("host_ops_after_sync", 0))
     return vals

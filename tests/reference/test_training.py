@@ -66,7 +66,9 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             moe_experts=1, expert_capacity_factor=1, dense_dispatch=0, token_permute_passes=2,
             # no host-bound term in the hand arithmetic (the host issues nothing)
             host_ops_per_layer=0, host_op_time=13.48, loss_vocab_tiles=1,
-            gradients_live_at_loss=1, host_syncs_per_moe_layer=0, host_ops_after_sync=0)
+            gradients_live_at_loss=1, host_syncs_per_moe_layer=0, host_ops_after_sync=0,
+            # fixed-length sequences, the LM head on every token (causal LM)
+            sequence_fill=1, head_token_fraction=1)
 
 
 def evaluate(outputs, mode="full", **over):
