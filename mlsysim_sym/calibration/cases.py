@@ -156,8 +156,8 @@ _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_
                 "flash_attention", "attention_kernel", "overlap", "model_parallel_overlap",
                 "even_layer_split", "tokens", "lora_rank", "lora_targets", "dropout",
                 "memory_kernels", "loss", "fp8_recipe", "capacity_factor", "token_dispatcher",
-                "ep_overlap", "state_dtypes", "cuda_graphs", "vocab_tiles", "sequence_fill",
-                "head_token_fraction")
+                "ep_overlap", "tp_overlap", "pp_overlap", "state_dtypes", "cuda_graphs",
+                "vocab_tiles", "sequence_fill", "head_token_fraction")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",
@@ -237,25 +237,47 @@ def _train_runner(meas: Measurement, spec):
                                             target.fabric if node is not None else None)
     uses = {name: base for name, base in uses.items()
             if TRAIN_PARAMETERS.get(base) not in published}
-    # the framework's TP/PP/EP overlap: a number the source gives (0 for frameworks that do not
-    # overlap), else the calibrated fraction, exactly as train() defaults to it
-    overlap = knobs.pop("model_parallel_overlap", "calibrated")
-    if overlap == "calibrated":
-        uses["model_parallel_overlap"] = "model_parallel_overlap"
-    else:
-        knobs["model_parallel_overlap"] = overlap
+    calibrated = _train_overlaps(knobs, uses, meas)
 
     def run(params, **extra):
         eff = {TRAIN_PARAMETERS[base]: _pick(params, name, base) for name, base in uses.items()
                if base in TRAIN_PARAMETERS}
         eff = {k: v for k, v in eff.items() if v is not None}
-        if overlap == "calibrated":
-            extra["model_parallel_overlap"] = params.get(
-                "model_parallel_overlap", _default_value("model_parallel_overlap"))
+        for key, symbol in calibrated.items():   # as train() defaults them
+            extra.setdefault(key, params.get(symbol, _default_value(symbol)))
         return train(model, target, efficiency=eff, **{**knobs, **extra})
 
     run.model = model
     return run, uses, knobs
+
+
+#: train()'s overlap keyword of each model-parallel traffic class -> its calibrated symbol, and
+#: the parallel degree without which the class has no traffic
+_OVERLAPS = {"tp_overlap": ("tensor_parallel_overlap", "tp"),
+             "pp_overlap": ("pipeline_parallel_overlap", "pp"),
+             "ep_overlap": ("expert_parallel_overlap", "ep")}
+
+
+def _train_overlaps(knobs, uses, meas) -> dict:
+    """Each traffic class's overlap of a training case: a number the case states (its
+    framework's fact: 0 where it does not overlap that class; ``model_parallel_overlap`` for
+    every class at once) goes to train() as given; the rest are ``calibrated``. Returns
+    {train() keyword: symbol} of the calibrated ones and adds those whose class has traffic
+    (its degree > 1) to ``uses``: the rows that inform the fit of that class."""
+    every = knobs.pop("model_parallel_overlap", "calibrated")
+    calibrated = {}
+    for key, (symbol, degree) in _OVERLAPS.items():
+        value = knobs.pop(key, every)
+        if value == "calibrated":
+            calibrated[key] = symbol
+            if int(knobs.get(degree, 1)) > 1:
+                uses[symbol] = symbol
+        elif isinstance(value, str):
+            raise ValueError(f"{meas.id}: {key} must be a number in [0, 1] or 'calibrated', "
+                             f"got {value!r}")
+        else:
+            knobs[key] = value
+    return calibrated
 
 
 #: train outputs of a whole run: they need the run's ``tokens``

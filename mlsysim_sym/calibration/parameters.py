@@ -31,7 +31,11 @@ CALIBRATED = {
     "scale_out_efficiency": (0.02, 1.0),
     "training_step_overhead": (0.0, 1e5),
     "layer_pass_overhead": (0.0, 1e4),
-    "model_parallel_overlap": (0.0, 1.0),
+    # one overlap per model-parallel traffic class (issue 17): a single fraction for TP and PP
+    # let two PP/EP-heavy rows (DeepSeek-V3 on GB200) set the TP rows' overlap too
+    "tensor_parallel_overlap": (0.0, 1.0),
+    "pipeline_parallel_overlap": (0.0, 1.0),
+    "expert_parallel_overlap": (0.0, 1.0),
     "fixed_overhead": (0.0, 1e3),
     "pass_overhead": (0.0, 1e3),
     "unoverlapped_fraction": (0.0, 1.0),

@@ -123,7 +123,12 @@ STACK_SYMBOLS = ("fixed_overhead", "pass_overhead", "tinyml_mac_efficiency")
 #: per-pass overhead of a CNN / encoder was the LLM per-step overhead before it had its own
 SUCCEEDS = {"pass_overhead": "fixed_overhead",
             # the fixed cost per serving all-reduce call was absorbed by the serving latency
-            "allreduce_fixed_time": "scale_up_latency"}
+            "allreduce_fixed_time": "scale_up_latency",
+            # issue 17: one fitted overlap covered TP and PP (and EP by default) before each
+            # traffic class had its own
+            "tensor_parallel_overlap": "model_parallel_overlap",
+            "pipeline_parallel_overlap": "model_parallel_overlap",
+            "expert_parallel_overlap": "model_parallel_overlap"}
 
 
 def split_name(name: str):

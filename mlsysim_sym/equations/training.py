@@ -22,8 +22,8 @@ expert parallelism reuses the d c data-parallel ranks; rank order tp-cp-dp-pp.
   b s h / c bytes 4 + 2 r_d times per layer and micro-batch (sequence parallelism: same
   volume); PP sends b s h / (t c) per boundary both ways, v times when interleaved; CP
   rotates K/V (and dK/dV) blocks c - 1 times, hidden behind attention when that is longer; EP
-  runs 2 + 2 all-to-alls of b s k c_f h / (t c) per MoE layer; TP and PP traffic is exposed
-  but for the share o_mp a framework overlaps, EP traffic but for o_ep. MoE routing adds GEMM
+  runs 2 + 2 all-to-alls of b s k c_f h / (t c) per MoE layer; each class is exposed but for
+  the share its framework overlaps (TP o_tp, PP o_pp, EP o_ep). MoE routing adds GEMM
   FLOPs beyond the active parameters: a dropping MoE's capacity padding, (c_f - 1) 2 N_exp k / E
   per token, and GShard's one-hot dispatch and combine einsums, 2 x 2 h c_f k S per token and
   MoE layer (Lepikhin et al. Algorithm 2; MaxText's groups are sequences). The pipelined part stretches by 1 / (1 - beta),
@@ -560,17 +560,20 @@ WALL = Wall(
                       "host's operations after a sync, D_s the routed experts' forward GEMMs "
                       "and all-to-alls it issues (megatron2025moe: sync "
                       "before_ep_alltoall)"),
-        Equation(s.tp_comm_time, (1 - s.model_parallel_overlap) * m * L / p * (4 + 2 * rd)
+        Equation(s.tp_comm_time, (1 - s.tensor_parallel_overlap) * m * L / p * (4 + 2 * rd)
                  * ring_allreduce(b * S * h * ba * s.per_token / c, t, _tp_bw, _tp_lat,
                                   _tp_eta),
                  cite=_N, locator="Sec. 3.2: 2 + 2 all-reduces of bsh per layer, 8bsh(t-1)/t",
                  note="full recomputation repeats the forward pair; SP: same bytes; the share "
-                      "1 - o_mp not overlapped with the GEMMs is exposed"),
-        Equation(s.pp_comm_time, (1 - s.model_parallel_overlap) * m * 2 * v
+                      "1 - o_tp not overlapped with the GEMMs is exposed (Transformer Engine "
+                      "userbuffers / AsyncTP split each collective with its GEMM)"),
+        Equation(s.pp_comm_time, (1 - s.pipeline_parallel_overlap) * m * 2 * v
                  * sympy.Min(1, p - 1)
                  * (_pp_lat + b * S * h * ba * s.per_token / (t * c) / (_pp_bw * _pp_eta)),
                  cite=_N, locator="Sec. 4.1: bsh/t with scatter/gather; Sec. 2.2.2: x v",
-                 note="the share 1 - o_mp not overlapped with compute is exposed"),
+                 note="the share 1 - o_pp not overlapped with compute is exposed (Megatron-"
+                      "Core overlaps the sends of the interleaved schedule with the next "
+                      "chunk's compute)"),
         Equation(s.cp_comm_time, m * sympy.Max(0, _cp_traffic - _cp_window),
                  cite="liu2023ringattention", locator="Sec. 3: K/V blocks rotate over N - 1 "
                  "hosts, hidden when blockwise attention takes longer (both passes)",

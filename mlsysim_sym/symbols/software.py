@@ -89,8 +89,19 @@ layer_pass_overhead = declare(
     "kernels' work does not cover: launch latency, synchronisation (empirical)", (0.0, 1e5))
 model_parallel_overlap = declare(
     "model_parallel_overlap", "dimensionless", r"o_{mp}",
-    "fraction of the tensor- and pipeline-parallel communication hidden behind the compute it "
-    "feeds (Megatron-Core / Transformer Engine overlap; 0 without)", (0.0, 1.0))
+    "one overlap fraction for every model-parallel class at once (train(model_parallel_overlap="
+    "...) sets o_tp, o_pp and o_ep); before the per-class fit, the fitted value each class's "
+    "default resolves to", (0.0, 1.0))
+tensor_parallel_overlap = declare(
+    "tensor_parallel_overlap", "dimensionless", r"o_{tp}",
+    "fraction of the tensor-parallel all-reduces (sequence parallelism: all-gathers and "
+    "reduce-scatters) hidden behind the GEMMs they feed (Transformer Engine userbuffers "
+    "tp-comm-overlap, torchtitan AsyncTP, XLA collective matmul; 0 without)", (0.0, 1.0))
+pipeline_parallel_overlap = declare(
+    "pipeline_parallel_overlap", "dimensionless", r"o_{pp}",
+    "fraction of the pipeline-parallel activation and gradient sends and receives hidden "
+    "behind compute (Megatron-Core overlap_p2p_comm in interleaved 1F1B, DualPipe; 0 with "
+    "blocking sends)", (0.0, 1.0))
 achieved_flops_rate = declare("achieved_flops_rate", "TFLOP/s", r"X",
                               "compute rate one device sustains: peak x compute efficiency",
                               (0, 1e5))

@@ -310,8 +310,9 @@ token_permute_passes = declare(
     "AlltoAll dispatcher under expert parallelism (global and local permutes)", (0, 100))
 expert_parallel_overlap = declare(
     "expert_parallel_overlap", "dimensionless", r"o_{ep}",
-    "fraction of the expert-parallel all-to-alls hidden behind compute (DeepSeek-V3's DualPipe "
-    "near 1; a dispatcher on the compute stream 0)", (0, 1))
+    "fraction of the expert-parallel all-to-alls (dispatch and combine) hidden behind compute "
+    "(DeepSeek-V3's DualPipe: fully hidden; Megatron-Core's --overlap-moe-expert-parallel-comm; "
+    "a dispatcher on the compute stream 0)", (0, 1))
 moe_padding_flops_per_token = declare(
     "moe_padding_flops_per_token", "FLOP/token", r"W_{\mathrm{pad}}",
     "forward FLOPs per token of the expert GEMMs' rows beyond the routed tokens (capacity "

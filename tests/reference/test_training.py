@@ -53,7 +53,8 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             training_tokens=1e12,
             # the pre-split step time (hand arithmetic below): no memory-bound kernel traffic,
             # no fixed overheads, no model-parallel overlap; attention at the GEMM rate (evaluate)
-            training_step_overhead=0, layer_pass_overhead=0, model_parallel_overlap=0,
+            training_step_overhead=0, layer_pass_overhead=0, tensor_parallel_overlap=0,
+            pipeline_parallel_overlap=0,
             # the GEMMs at the datasheet peak (no measured matmul ceiling: the hand arithmetic)
             matmul_ceiling=1,
             # and with no tile or wave quantization (the shapes' factor is tested in
@@ -77,7 +78,7 @@ def evaluate(outputs, mode="full", **over):
     vals.setdefault("attention_efficiency", vals["compute_efficiency"])
     vals.setdefault("attention_peak_flops", vals["peak_flops"])
     vals.setdefault("head_peak_flops", vals["peak_flops"])
-    vals.setdefault("expert_parallel_overlap", vals["model_parallel_overlap"])  # train()'s default
+    vals.setdefault("expert_parallel_overlap", 0)
     ev = k.evaluate(**{n: vals[n] for n in k.input_names})
     return {o: ev.value(o) for o in outputs}
 

@@ -92,9 +92,9 @@ def test_train_default_overlap_is_the_calibrated_value():
     from mlsysim_sym.defaults import default
     kw = dict(devices=8, tp=8, micro_batch=1, global_batch=8, seq_len=4096)
     r = train("llama-3-1-8b", "nvidia-h100-sxm", **kw)
-    fitted = float(default("model_parallel_overlap").to("").magnitude)
-    assert r.inputs()["model_parallel_overlap"] == pytest.approx(fitted)
-    r0 = train("llama-3-1-8b", "nvidia-h100-sxm", model_parallel_overlap=0.0, **kw)
+    fitted = float(default("tensor_parallel_overlap").to("").magnitude)
+    assert r.inputs()["tensor_parallel_overlap"] == pytest.approx(fitted)
+    r0 = train("llama-3-1-8b", "nvidia-h100-sxm", tp_overlap=0.0, **kw)
     assert r0.tp_comm_time.magnitude == pytest.approx(r.tp_comm_time.magnitude / (1 - fitted))
 
 

@@ -84,7 +84,7 @@ def test_ep_overlap_hides_a_share_of_the_all_to_alls():
     assert exposed > 0
     assert _run(ep_overlap=0.25, **kw).value("ep_comm_time") == pytest.approx(
         0.75 * exposed, rel=1e-12)
-    # default: the model-parallel overlap
+    # model_parallel_overlap sets every class, EP included
     assert _run(model_parallel_overlap=0.4, **kw).value("ep_comm_time") == pytest.approx(
         0.6 * exposed, rel=1e-12)
     # a capacity buffer c_f x larger is sent c_f x longer (bandwidth term)

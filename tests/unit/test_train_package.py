@@ -132,10 +132,14 @@ def test_result_records_the_default_variants_it_used():
     assert used["compute_efficiency"].value.magnitude == pytest.approx(
         r.inputs()["compute_efficiency"].magnitude)
     assert "communication_efficiency" not in used      # NVSwitch publishes its figure
-    assert {"model_parallel_overlap", "framework_workspace"} <= set(used)
+    overlaps = {"tensor_parallel_overlap", "pipeline_parallel_overlap", "expert_parallel_overlap"}
+    assert overlaps | {"framework_workspace"} <= set(used)
     mine = train("llama-3-8b", "nvidia-h100-sxm", efficiency={"compute": 0.5},
                  model_parallel_overlap=0.0, **ONE_NODE).defaults_used()
-    assert "compute_efficiency" not in mine and "model_parallel_overlap" not in mine
+    assert "compute_efficiency" not in mine and not overlaps & set(mine)
+    # one class given: the other two still come from their defaults
+    tp_only = train("llama-3-8b", "nvidia-h100-sxm", tp_overlap=0.0, **ONE_NODE).defaults_used()
+    assert overlaps & set(tp_only) == overlaps - {"tensor_parallel_overlap"}
     assert "mlsysim_sym_defaults" in r.cite() and "compute_efficiency[hopper]" in r.cite()
     assert r.headline().startswith("llama-3-8b on nvidia-h100-sxm: step time")
 

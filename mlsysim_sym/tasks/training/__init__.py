@@ -31,7 +31,7 @@ from ...units import Q_
 from .._core.inputs import cached
 from .config import TrainConfig
 from .efficiency import (EFFICIENCY_KEYS, attention_variant, default_name, efficiencies,
-                         efficiency_default, given_keys, model_parallel_overlap,
+                         efficiency_default, given_keys, overlaps,
                          published_link_efficiencies)
 from .machine import Machine, first_bad, layout, machine_of
 from .ops import ops_context
@@ -60,8 +60,9 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
           workspace=None, dropout=False, memory_kernels="fused",
           fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
-          ep_overlap=None, state_dtypes=None, cuda_graphs=False, vocab_tiles=1,
-          sequence_fill=1.0, head_token_fraction=1.0) -> TrainResult:
+          ep_overlap=None, tp_overlap=None, pp_overlap=None, state_dtypes=None,
+          cuda_graphs=False, vocab_tiles=1, sequence_fill=1.0,
+          head_token_fraction=1.0) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -104,9 +105,16 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     vocab_tiles : int
         Chunks of the loss's tokens (MaxText ``num_vocab_tiling``): the logits' memory / it,
         one more LM-head forward per token when > 1.
-    overlap, model_parallel_overlap, ep_overlap : float
-        Fractions of the data-parallel, of the TP/PP/EP and of the EP communication hidden by
-        compute (``ep_overlap`` defaults to the model-parallel one).
+    overlap : float
+        Fraction of the backward (ZeRO-3: and forward) compute that hides the data-parallel
+        communication.
+    tp_overlap, pp_overlap, ep_overlap, model_parallel_overlap : float in [0, 1], optional
+        Fractions of the tensor-, pipeline- and expert-parallel traffic hidden behind compute;
+        ``model_parallel_overlap`` sets all three at once (a class's own keyword wins).
+        Default: each class's calibrated value (``tensor_parallel_overlap``,
+        ``pipeline_parallel_overlap``, ``expert_parallel_overlap`` in ``defaults.yaml``), the
+        value the calibration fit used; 0 for a framework that does not overlap that class.
+        Context-parallel traffic has no fraction: it hides behind the blockwise attention.
     capacity_factor, token_dispatcher : float; "alltoall" | "flex" | "einsum"
         A dropping MoE's expert capacity (default dropless); how tokens reach the experts
         (Megatron-Core's AlltoAll or flex dispatcher, or GShard's one-hot einsums).
@@ -149,7 +157,7 @@ def run(cfg: TrainConfig) -> TrainResult:
     dp = layout(mach.devices, cfg.tp, cfg.pp, cfg.dp, cfg.cp, cfg.ep,
                 mach.values["devices_per_node"], m.heads, cfg.allow_cross_node_tp, moe)
     _check_batches(cfg, dp)
-    eff, published = _efficiency_inputs(cfg, mach)
+    eff, published, defaulted = _efficiency_inputs(cfg, mach)
     values = step_inputs(cfg, m, mach, dp, eff)
     names = input_names(cfg.mode)
     args = [values[k] for k in names]
@@ -164,9 +172,8 @@ def run(cfg: TrainConfig) -> TrainResult:
     dc = mach.datacenter if cfg.datacenter is None else registry.datacenter(cfg.datacenter)
     sb = cfg.state_bytes
     ops_ctx = ops_context(mach.hardware, mach.node, dc, cfg.ops, sb.weights + sb.optimizer)
-    others = tuple(k for k, given in (("model_parallel_overlap", cfg.model_parallel_overlap),
-                                      ("framework_workspace", cfg.workspace)) if given is None
-                   and not (k == "framework_workspace" and xla_device(mach.hardware)))
+    others = defaulted + (("framework_workspace",) if cfg.workspace is None
+                          and not xla_device(mach.hardware) else ())
     defaults = dict(given=given_keys(cfg.efficiency), published=published, others=others)
     return TrainResult(ev, m, mach.hardware, cfg.precision, dict(zip(names, args)), config,
                        notes, ops_ctx, defaults=defaults)
@@ -198,17 +205,18 @@ def _check_batches(cfg: TrainConfig, dp):
 
 def _efficiency_inputs(cfg: TrainConfig, mach: Machine) -> tuple:
     """(base magnitudes of the efficiency inputs, the efficiency keys a fabric's published
-    collective figure set): defaults, the user's, then the published link figures."""
+    collective figure set, the overlap symbols left to their default): defaults, the
+    user's, then the published link figures."""
     eff = efficiencies(cfg.efficiency, cfg.overlap, mach.hardware, cfg.precision, cfg.kernel)
-    eff["model_parallel_overlap"] = model_parallel_overlap(cfg.model_parallel_overlap)
-    eff["expert_parallel_overlap"] = eff["model_parallel_overlap"] if cfg.ep_overlap is None \
-        else checks.fraction("ep_overlap", cfg.ep_overlap, zero=True)
+    hidden, defaulted = overlaps(cfg.model_parallel_overlap, cfg.tp_overlap, cfg.pp_overlap,
+                                 cfg.ep_overlap)
+    eff.update(hidden)
     given = given_keys(cfg.efficiency)
     published = cached(_published, mach)
     used = tuple(k for k in published if k not in given)
     for key in used:  # the fabric's published collective figure
         eff[EFFICIENCY_KEYS[key][0]] = published[key]
-    return eff, used
+    return eff, used, defaulted
 
 
 def _published(mach: Machine) -> dict:

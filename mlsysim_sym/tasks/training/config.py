@@ -158,12 +158,21 @@ class TrainConfig:
         Fraction of the compute that hides data-parallel communication: the last
         micro-batch's backward (stages 0-1), every micro-batch's backward (2) or every
         micro-batch's forward and backward (3).
-    model_parallel_overlap : float, optional
-        Fraction of the tensor-, pipeline- and expert-parallel communication hidden behind
-        compute. Default: the calibrated ``model_parallel_overlap`` of ``defaults.yaml`` (the
-        value the fit used for frameworks that overlap: Megatron-Core with Transformer Engine,
-        torchtitan's async TP); 0 for a framework that does not (Megatron-LM 2022,
-        Megatron-DeepSpeed).
+    model_parallel_overlap : float in [0, 1], optional
+        One overlap for every model-parallel class: sets ``tp_overlap``, ``pp_overlap`` and
+        ``ep_overlap`` at once (each class's own keyword, when given, wins). 0 for a framework
+        that overlaps none (Megatron-LM 2022, Megatron-DeepSpeed). Default None: each class
+        its own default.
+    tp_overlap : float in [0, 1], optional
+        Fraction of the tensor-parallel all-reduces (sequence parallelism: all-gathers and
+        reduce-scatters) hidden behind the GEMMs they feed. Default: the calibrated
+        ``tensor_parallel_overlap`` of ``defaults.yaml``, the value the fit used for
+        frameworks that overlap (Transformer Engine's userbuffers TP overlap in Megatron-Core
+        / NeMo, torchtitan's AsyncTP, XLA on TPU); 0 for one that does not (torchtitan
+        without AsyncTP).
+    pp_overlap : float in [0, 1], optional
+        Fraction of the pipeline-parallel sends and receives hidden behind compute. Default:
+        the calibrated ``pipeline_parallel_overlap``.
     tokens : quantity, str or float, optional
         Training tokens, for ``time_to_train`` and the ops results.
     datacenter : str or Datacenter, optional
@@ -223,10 +232,12 @@ class TrainConfig:
         DeepEP / HybridEP (the global permute fused into the communication: 2); "einsum" is
         GShard's one-hot dispatch and combine einsums over each sequence's capacity slots
         (MaxText's dense_matmul: no permutes, 2 h c_f k S FLOPs per token and einsum).
-    ep_overlap : float, optional
-        Fraction of the expert-parallel all-to-alls hidden behind compute. Default: the
-        model-parallel overlap (``model_parallel_overlap``); 0 for a dispatcher that runs on
-        the compute stream (Megatron-Core without its EP-overlap option).
+    ep_overlap : float in [0, 1], optional
+        Fraction of the expert-parallel all-to-alls hidden behind compute. Default:
+        ``model_parallel_overlap`` when given, else the calibrated
+        ``expert_parallel_overlap``; 0 for a dispatcher that runs on the compute stream
+        (Megatron-Core without ``--overlap-moe-expert-parallel-comm``), 1 for DeepSeek-V3's
+        DualPipe (its report, Sec. 3.2.1: the all-to-all fully hidden).
     cuda_graphs : bool
         The layers' static parts replay as CUDA graphs (Transformer Engine's
         ``make_graphed_callables``; Megatron-Core ``--cuda-graph-impl transformer_engine``):
@@ -278,6 +289,8 @@ class TrainConfig:
     capacity_factor: Any = None
     token_dispatcher: str = "alltoall"
     ep_overlap: Any = None
+    tp_overlap: Any = None
+    pp_overlap: Any = None
     state_dtypes: Any = None
     cuda_graphs: bool = False
     vocab_tiles: Any = 1

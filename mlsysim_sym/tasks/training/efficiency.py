@@ -19,8 +19,8 @@ from .._core.knobs import fraction
 from .machine import node_for_chip
 
 __all__ = ["EFFICIENCY_KEYS", "attention_variant", "efficiency_default", "default_name",
-           "default_efficiencies", "efficiencies", "given_keys", "model_parallel_overlap",
-           "published_link_efficiencies", "attention_peak", "head_peak", "training_defaults"]
+           "default_efficiencies", "efficiencies", "given_keys", "OVERLAP_KEYS", "overlaps",
+           "calibrated_overlap", "published_link_efficiencies", "attention_peak", "head_peak", "training_defaults"]
 
 #: efficiency keys a user may set: short name -> (symbol, allowed range, unit or None)
 EFFICIENCY_KEYS = {
@@ -115,16 +115,37 @@ def efficiencies(efficiency, overlap, hardware=None, precision=None, kernel=None
     return values
 
 
-def model_parallel_overlap(value=None) -> float:
-    """The share of TP/PP/EP traffic hidden behind compute: ``value`` checked, or (None) the
-    calibrated default, the same physics the fit used."""
-    return fraction("model_parallel_overlap",
-                    _calibrated_model_parallel_overlap() if value is None else value)
+#: the model-parallel traffic classes: train()'s keyword -> the overlap symbol it sets (CP has
+#: no fraction of its own: its ring exchange hides behind the blockwise attention, cp_comm_time)
+OVERLAP_KEYS = {"tp_overlap": "tensor_parallel_overlap",
+                "pp_overlap": "pipeline_parallel_overlap",
+                "ep_overlap": "expert_parallel_overlap"}
 
 
-@lru_cache(maxsize=1)
-def _calibrated_model_parallel_overlap() -> float:
-    return float(default("model_parallel_overlap").to("").magnitude)
+def overlaps(model_parallel=None, tp=None, pp=None, ep=None) -> tuple:
+    """``({overlap symbol: fraction}, symbols left to their default)`` of the TP, PP and EP
+    traffic. A class's own value wins, then ``model_parallel`` (every class at once), then the
+    class's calibrated default: the value the fit used (calibration/cases.py reads the same)."""
+    every = None if model_parallel is None else fraction("model_parallel_overlap",
+                                                         model_parallel)
+    values, defaulted = {}, []
+    for key, given in (("tp_overlap", tp), ("pp_overlap", pp), ("ep_overlap", ep)):
+        symbol = OVERLAP_KEYS[key]
+        if given is not None:
+            values[symbol] = fraction(key, given)
+        elif every is not None:
+            values[symbol] = every
+        else:
+            values[symbol] = calibrated_overlap(symbol)
+            defaulted.append(symbol)
+    return values, tuple(defaulted)
+
+
+@lru_cache(maxsize=8)
+def calibrated_overlap(symbol: str) -> float:
+    """The calibrated default of one overlap symbol (``defaults.yaml``; a class fitted on its
+    own only since issue 17 resolves to ``model_parallel_overlap`` until the refit)."""
+    return float(default(symbol).to("").magnitude)
 
 
 def published_link_efficiencies(hw, node=None, up=None, out=None) -> dict:
@@ -170,7 +191,7 @@ def training_defaults(hardware, precision, kernel=None, given=(), published=(),
                       others=()) -> dict:
     """``{symbol: defaults.Resolved}``: the calibrated default entry each efficiency a step
     used came from, for the keys neither ``given`` by the user nor ``published`` by a fabric,
-    plus ``others`` (symbols with a single default, e.g. ``model_parallel_overlap``)."""
+    plus ``others`` (symbols with a single default, e.g. ``tensor_parallel_overlap``)."""
     key = _key(hardware, precision, kernel)
     skip = set(given) | set(published)
     out = {sym: resolve(sym, key) for k, (sym, _r, _u) in EFFICIENCY_KEYS.items()

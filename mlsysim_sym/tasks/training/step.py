@@ -49,7 +49,8 @@ PRECISION_INPUTS = ("bytes_per_parameter", "gathered_bytes_per_parameter",
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
                      "scale_out_efficiency", "attention_efficiency", "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
                      "head_peak_flops",
-                     "dp_overlap", "model_parallel_overlap", "expert_parallel_overlap")
+                     "dp_overlap", "tensor_parallel_overlap", "pipeline_parallel_overlap",
+                     "expert_parallel_overlap")
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
                "expert_parallel", "pipeline_interleave", "micro_batch", "global_batch",
                "sequence_length", "sequence_fill", "head_token_fraction",
