@@ -105,16 +105,10 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
     vocab_tiles : int
         Chunks of the loss's tokens (MaxText ``num_vocab_tiling``): the logits' memory / it,
         one more LM-head forward per token when > 1.
-    overlap : float
-        Fraction of the backward (ZeRO-3: and forward) compute that hides the data-parallel
-        communication.
-    tp_overlap, pp_overlap, ep_overlap, model_parallel_overlap : float in [0, 1], optional
-        Fractions of the tensor-, pipeline- and expert-parallel traffic hidden behind compute;
-        ``model_parallel_overlap`` sets all three at once (a class's own keyword wins).
-        Default: each class's calibrated value (``tensor_parallel_overlap``,
-        ``pipeline_parallel_overlap``, ``expert_parallel_overlap`` in ``defaults.yaml``), the
-        value the calibration fit used; 0 for a framework that does not overlap that class.
-        Context-parallel traffic has no fraction: it hides behind the blockwise attention.
+    overlap, tp_overlap, pp_overlap, ep_overlap, model_parallel_overlap : float in [0, 1]
+        Shares of the DP (default 1), TP, PP and EP traffic hidden by compute (default: the
+        class's calibrated ``*_parallel_overlap``, the value the fit used; 0 for a framework
+        that does not overlap it); ``model_parallel_overlap`` sets TP, PP and EP at once.
     capacity_factor, token_dispatcher : float; "alltoall" | "flex" | "einsum"
         A dropping MoE's expert capacity (default dropless); how tokens reach the experts
         (Megatron-Core's AlltoAll or flex dispatcher, or GShard's one-hot einsums).
