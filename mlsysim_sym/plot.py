@@ -507,8 +507,8 @@ _SEGMENTS = (("GEMMs (with launch overheads)", ("compute", "compute_attention",
 def breakdown(result, *, ax=None, path=None):
     """Stacked bar(s) of a training step's time by term (one bar per configuration of a
     vectorised result); the terms sum to the step time. Communication terms are the shares the
-    step does not hide (what ``train`` charges: TP/PP/EP beyond ``model_parallel_overlap``, CP
-    beyond the blockwise attention, DP beyond the backward)."""
+    step does not hide (what ``train`` charges: TP, PP and EP each beyond its own overlap
+    fraction, CP beyond the blockwise attention, DP beyond the backward)."""
     if not hasattr(result, "breakdown"):
         raise ValueError(f"breakdown needs a train() result, got {type(result).__name__}")
     b = result.breakdown(unchecked=True)
