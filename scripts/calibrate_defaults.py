@@ -31,7 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from mlsysim_sym.calibration import calibrate, validate  # noqa: E402
 from mlsysim_sym.calibration.fit import F_SCALE, as_cases  # noqa: E402
-from mlsysim_sym.calibration.parameters import parameter, split_name  # noqa: E402
+from mlsysim_sym.calibration.measurements import DATA_DIR  # noqa: E402
+from mlsysim_sym.calibration.parameters import CALIBRATED, parameter, split_name  # noqa: E402
+from mlsysim_sym.defaults.keys import SUCCEEDS  # noqa: E402
 from mlsysim_sym.defaults.schema import RETIRED  # noqa: E402
 from mlsysim_sym.calibration.validate import (FIT_EXCLUDED, literature_held,  # noqa: E402
                                               neutral_start)
@@ -61,6 +63,33 @@ def _sig(x, n=4):
 def _fmt(value, unit):
     v = f"{_sig(value):g}"
     return v if unit in ("", "dimensionless") else f"{v} {unit}"
+
+
+def unfitted_and_superseded(table: dict, fitted: set, start: dict | None = None) -> dict:
+    """Complete ``table`` (defaults.yaml as parsed) after a fit that produced ``fitted``: a
+    calibrated symbol no fitted case uses (so the fit leaves it out; today the EP overlap, whose
+    only training rows state their framework's overlap) and that has no entry of its own gets
+    its neutral start (start.yaml) as an assumption, instead of resolving for ever to the
+    symbol it succeeds; a symbol no longer calibrated whose successors
+    (``defaults.keys.SUCCEEDS``) all have entries now is dropped (``model_parallel_overlap``
+    once the three per-class overlaps have theirs)."""
+    if start is None:
+        with open(DATA_DIR / "start.yaml", encoding="utf-8") as fh:
+            start = yaml.safe_load(fh)
+    for name in CALIBRATED:
+        if name in table or name in fitted or not isinstance(start.get(name), dict):
+            continue
+        table[name] = {"value": _fmt(float(start[name]["value"]), parameter(name).unit),
+                       "basis": "assumption",
+                       "source": "mlsysim_sym/calibration/data/start.yaml (the neutral start)",
+                       "locator": name,
+                       "note": "ASSUMPTION: no fitted measurement uses it (the rows with this "
+                               "traffic state their framework's value); held at the neutral "
+                               f"start: {start[name].get('why', '')}"}
+    for old in set(SUCCEEDS.values()) - set(CALIBRATED):
+        if old in table and all(new in table for new, was in SUCCEEDS.items() if was == old):
+            del table[old]
+    return table
 
 
 def fit_defaults():
@@ -114,6 +143,7 @@ def fit_defaults():
             entry = table.setdefault(base, {"value": _fmt(result.values.get(base, est.value),
                                                           unit)})
             entry.setdefault("variants", {})[var] = row
+    unfitted_and_superseded(table, set(result.parameters))
     with open(DEFAULTS, "w", encoding="utf-8") as fh:
         fh.write(HEADER)
         yaml.safe_dump(table, fh, sort_keys=False, width=100, allow_unicode=False)

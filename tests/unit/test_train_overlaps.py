@@ -131,3 +131,27 @@ def test_a_stated_framework_fact_is_not_fitted():
         float(k.predict({"tensor_parallel_overlap": 0.1})), rel=1e-12)
     d = _case("train-mcore-dsv3-gb200x256-mxfp8-baseline")
     assert {s for s, _t in OVERLAPS.values()} & set(d.uses) == {"pipeline_parallel_overlap"}
+
+
+def test_the_refit_writes_the_unfitted_class_at_its_start_and_drops_the_superseded_entry():
+    """scripts/calibrate_defaults.py: the EP overlap, which no fitted row uses, gets its neutral
+    start as an assumption (not the old single fit for ever); model_parallel_overlap, no longer
+    calibrated, leaves the table once every class it stood for has its own entry."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "scripts" / "calibrate_defaults.py"
+    spec = importlib.util.spec_from_file_location("refit", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    old = {"value": "0.33", "basis": "fitted", "source": "an earlier fit"}
+    table = {"model_parallel_overlap": dict(old), "tensor_parallel_overlap": dict(old),
+             "pipeline_parallel_overlap": dict(old)}
+    start = {"expert_parallel_overlap": {"value": 0.5, "why": "neutral"}}
+    out = mod.unfitted_and_superseded(table, {"tensor_parallel_overlap",
+                                              "pipeline_parallel_overlap"}, start)
+    ep = out["expert_parallel_overlap"]
+    assert ep["basis"] == "assumption" and float(ep["value"]) == pytest.approx(0.5)
+    assert "neutral" in ep["note"] and "model_parallel_overlap" not in out
+    # a class the fit produced is never overwritten; without every successor the old one stays
+    kept = mod.unfitted_and_superseded({"model_parallel_overlap": dict(old)}, set(), {})
+    assert "model_parallel_overlap" in kept
