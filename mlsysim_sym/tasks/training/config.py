@@ -149,30 +149,20 @@ class TrainConfig:
     interleave : int
         Model chunks per pipeline stage (interleaved 1F1B).
     even_layer_split : bool
-        Every pipeline stage gets L/pp layers and the last one also runs the LM head, so the
-        whole pipeline waits for it (Megatron-LM's split unless
-        ``--account-for-loss-in-pipeline-split``; Megatron-DeepSpeed's "type:transformer"
-        partition). Default False: the split balances the stages (Llama 3's one layer fewer on
-        the last stage), as the calibrated efficiencies assume unless a source says otherwise.
+        Every stage gets L/pp layers and the last also runs the LM head (Megatron-LM's split
+        unless ``--account-for-loss-in-pipeline-split``; Megatron-DeepSpeed). Default False:
+        balanced stages (Llama 3's one layer fewer on the last), as the calibration assumes.
     overlap : float
-        Fraction of the compute that hides data-parallel communication: the last
-        micro-batch's backward (stages 0-1), every micro-batch's backward (2) or every
-        micro-batch's forward and backward (3).
+        Fraction of the compute that hides data-parallel communication: the last micro-batch's
+        backward (stages 0-1), every backward (2) or every forward and backward (3).
     model_parallel_overlap : float in [0, 1], optional
-        One overlap for every model-parallel class: sets ``tp_overlap``, ``pp_overlap`` and
-        ``ep_overlap`` at once (each class's own keyword, when given, wins). 0 for a framework
-        that overlaps none (Megatron-LM 2022, Megatron-DeepSpeed). Default None: each class
-        its own default.
-    tp_overlap : float in [0, 1], optional
-        Fraction of the tensor-parallel all-reduces (sequence parallelism: all-gathers and
-        reduce-scatters) hidden behind the GEMMs they feed. Default: the calibrated
-        ``tensor_parallel_overlap`` of ``defaults.yaml``, the value the fit used for
-        frameworks that overlap (Transformer Engine's userbuffers TP overlap in Megatron-Core
-        / NeMo, torchtitan's AsyncTP, XLA on TPU); 0 for one that does not (torchtitan
-        without AsyncTP).
-    pp_overlap : float in [0, 1], optional
-        Fraction of the pipeline-parallel sends and receives hidden behind compute. Default:
-        the calibrated ``pipeline_parallel_overlap``.
+        Sets ``tp_overlap``, ``pp_overlap`` and ``ep_overlap`` at once (a class's own keyword
+        wins); 0 for a framework that overlaps none (Megatron-LM 2022, Megatron-DeepSpeed).
+    tp_overlap, pp_overlap : float in [0, 1], optional
+        Fraction of the tensor-parallel collectives (pipeline sends and receives) hidden behind
+        compute. Default: the calibrated ``tensor_parallel_overlap``
+        (``pipeline_parallel_overlap``) of ``defaults.yaml``, the value the fit used; set
+        ``tp_overlap=0`` for a framework without TP overlap (torchtitan without AsyncTP).
     tokens : quantity, str or float, optional
         Training tokens, for ``time_to_train`` and the ops results.
     datacenter : str or Datacenter, optional
@@ -233,11 +223,9 @@ class TrainConfig:
         GShard's one-hot dispatch and combine einsums over each sequence's capacity slots
         (MaxText's dense_matmul: no permutes, 2 h c_f k S FLOPs per token and einsum).
     ep_overlap : float in [0, 1], optional
-        Fraction of the expert-parallel all-to-alls hidden behind compute. Default:
-        ``model_parallel_overlap`` when given, else the calibrated
-        ``expert_parallel_overlap``; 0 for a dispatcher that runs on the compute stream
-        (Megatron-Core without ``--overlap-moe-expert-parallel-comm``), 1 for DeepSeek-V3's
-        DualPipe (its report, Sec. 3.2.1: the all-to-all fully hidden).
+        Fraction of the expert-parallel all-to-alls hidden. Default: the calibrated
+        ``expert_parallel_overlap``; 0 for a dispatcher on the compute stream, 1 for
+        DeepSeek-V3's DualPipe (its report, Sec. 3.2.1).
     cuda_graphs : bool
         The layers' static parts replay as CUDA graphs (Transformer Engine's
         ``make_graphed_callables``; Megatron-Core ``--cuda-graph-impl transformer_engine``):
