@@ -19,9 +19,8 @@ from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 from .states import FP8_RECIPES, STATE_CLASSES, StateBytes, state_bytes, state_dtype_map
 
-__all__ = ["TrainConfig", "RECOMPUTE", "NAMED_PLACEMENTS", "LOSS_BYTES", "LOSS_TRAFFIC", "FP8_RECIPES", "StateBytes",
-           "state_bytes", "TOKEN_DISPATCHERS",
-           "STATE_CLASSES"]
+__all__ = ["TrainConfig", "RECOMPUTE", "NAMED_PLACEMENTS", "LOSS_BYTES", "LOSS_TRAFFIC",
+           "FP8_RECIPES", "StateBytes", "state_bytes", "TOKEN_DISPATCHERS", "STATE_CLASSES"]
 
 #: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
 #: recomputed, fraction of layers under op-level checkpointing, fraction under JAX's dots-saved
