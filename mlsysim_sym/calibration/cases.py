@@ -157,7 +157,8 @@ _TRAIN_KNOBS = ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch", "global_
                 "even_layer_split", "tokens", "lora_rank", "lora_targets", "dropout",
                 "memory_kernels", "loss", "fp8_recipe", "capacity_factor", "token_dispatcher",
                 "ep_overlap", "tp_overlap", "pp_overlap", "state_dtypes", "cuda_graphs",
-                "vocab_tiles", "sequence_fill", "head_token_fraction")
+                "vocab_tiles", "sequence_fill", "head_token_fraction", "recompute_modules",
+                "cpu_binding", "stage_layers")
 #: calibrated parameter -> train(efficiency=...) key
 TRAIN_PARAMETERS = {"compute_efficiency": "compute", "memory_efficiency": "memory",
                     "communication_efficiency": "communication",

@@ -163,6 +163,14 @@ add_all(
               "optimization, Sec. 2.1.1)", "GitHub repository NVIDIA/Megatron-LM", 2025,
               url="https://github.com/NVIDIA/Megatron-LM/tree/main/megatron/core/transformer/moe",
               kind="misc"),
+    Reference("megatron2025recompute", "NVIDIA", "Megatron-Core selective recomputation by "
+              "module: megatron/core/transformer/transformer_config.py (recompute_modules: "
+              "core_attn, moe_act, layernorm, mla_up_proj, mlp, moe, shared_experts) and "
+              "multi_latent_attention.py (qkv_up_proj_and_rope_apply: the query and key-value "
+              "up-projections and RoPE under CheckpointWithoutOutput)",
+              "GitHub repository NVIDIA/Megatron-LM", 2025,
+              url="https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/transformer/"
+                  "transformer_config.py", kind="misc"),
     Reference("maxtext2025vocabtiling", "Google", "MaxText: MaxText/vocabulary_tiling.py "
               "(vocab_tiling_linen_loss: the tokens reshaped to [num_vocab_tiling, B S / "
               "num_vocab_tiling]; the forward scans the chunks, computing each chunk's logits and "
@@ -498,6 +506,7 @@ WALL = Wall(
                                                  + ro * _op_recomputed_gemm
                                                  + _custom_recomputed_gemm
                                                  + _tiled_head
+                                                 + s.recomputed_module_flops
                                                  + ra * _attn) / s.forward_flops_per_token,
                  cite="korthikanti2022recomputation", locator="App. A: selective recomputes the "
                  "2bs^2h + 2bs^2h attention core; full the layers, not the logits (eq. 3)",
@@ -509,7 +518,9 @@ WALL = Wall(
                       "consumes (jax2024remat), never the down-projection, nor the attention "
                       "projection in a parallel block (their outputs only feed the residual "
                       "add); vocab tiling (maxtext2025vocabtiling) runs the LM head's forward "
-                      "again in the backward, chunk by chunk"),
+                      "again in the backward, chunk by chunk; Megatron-Core's module "
+                      "recomputation (--recompute-modules mla_up_proj, mlp: megatron2025"
+                      "recompute) re-runs those modules' forward FLOPs F_mod"),
         Equation(s.attention_compute_time, _attention_time(_attn_hw * _tok_dev),
                  cite="dao2023flashattention2", locator="Sec. 4.1: attention reaches a lower "
                  "fraction of peak than GEMMs (forward and backward benchmarks)",
@@ -588,8 +599,17 @@ WALL = Wall(
                       "DualPipe overlaps the all-to-alls; Megatron-Core's dispatchers run them "
                       "on the compute stream unless its EP overlap is enabled); a dropping MoE "
                       "sends each expert's capacity buffer, c_f k tokens per token"),
+        Equation(s.stage_imbalance_time, (s.stage_layer_imbalance - 1) * _busy,
+                 cite="yao2025dsv3gb200", locator="Sec. 1: --pipeline-model-parallel-layout "
+                 "Et|(tt|)*30L, 32 virtual stages of 2 layers but the first (embedding and 1) "
+                 "and the last (loss)",
+                 note="the pipeline runs at the pace of its busiest rank (Narayanan et al. "
+                      "Sec. 2.2: every stage waits for the slowest); iota_L = its layers over "
+                      "L/p scales the stage's busy time (its layer work; the LM head's and "
+                      "embedding's share are taken at the same scale)"),
         Equation(s.pipeline_bubble_time,
-                 s.pipeline_bubble_fraction / (1 - s.pipeline_bubble_fraction) * _busy,
+                 s.pipeline_bubble_fraction / (1 - s.pipeline_bubble_fraction)
+                 * s.stage_layer_imbalance * _busy,
                  cite=_N, locator="eq. (1): (B/(bd) + p - 1)(t_f + t_b) per batch"),
         Equation(s.dp_comm_time, (s.gradient_reduce_passes + s.parameter_gather_passes) * (
             ring_reduce_scatter(_grad_msg, _dp_node, _up, _up_lat)
@@ -625,7 +645,8 @@ WALL = Wall(
                  cite="williams2009roofline", locator="Sec. 2: "
                  "memory-bound kernel time",
                  note="Adam reads gradients and state, writes state and 16-bit weights"),
-        Equation(s.training_step_time, _busy + s.pipeline_bubble_time + s.dp_exposed_time
+        Equation(s.training_step_time, _busy + s.stage_imbalance_time
+                 + s.pipeline_bubble_time + s.dp_exposed_time
                  + s.offload_exposed_time + s.optimizer_step_time + s.training_step_overhead,
                  cite=_N,
                  locator="eq. (1) plus Sec. 3.2-3.3 traffic",

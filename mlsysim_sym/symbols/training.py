@@ -67,6 +67,11 @@ recomputed_attention_fraction = declare(
     "recomputed_attention_fraction", "dimensionless", r"r_{a}",
     "fraction of layers whose attention core (QK^T, softmax, dropout, AV) is recomputed "
     "(1: selective or full recomputation)", (0, 1))
+recomputed_module_flops = declare(
+    "recomputed_module_flops", "FLOP/token", r"F_{\mathrm{mod}}",
+    "forward FLOPs per token, summed over the layers, of the modules Megatron-Core's selective "
+    "recomputation re-runs besides the attention core (--recompute-modules mla_up_proj, mlp)",
+    (0, 1e18))
 recomputed_op_fraction = declare(
     "recomputed_op_fraction", "dimensionless", r"r_{o}",
     "fraction of layers under op-level selective checkpointing (torchtitan's 'op' policy: the "
@@ -243,6 +248,12 @@ cp_comm_time = declare("cp_comm_time", "s", r"T_{cp}",
 ep_comm_time = declare("ep_comm_time", "s", r"T_{ep}", "expert-parallel all-to-alls per step", _T)
 pipeline_bubble_time = declare("pipeline_bubble_time", "s", r"T_{\beta}",
                                "idle pipeline time per step (fill and drain)", _T)
+stage_imbalance_time = declare(
+    "stage_imbalance_time", "s", r"T_{\iota}",
+    "time per step the busiest pipeline stage's extra layers add over an even L/p split", _T)
+stage_layer_imbalance = declare(
+    "stage_layer_imbalance", "dimensionless", r"\iota_{L}",
+    "layers on the busiest pipeline rank over the even share L/p (1: an even split)", (1, 1e3))
 dp_comm_time = declare("dp_comm_time", "s", r"T_{dp}",
                        "data-parallel gradient (and ZeRO-3 weight) communication per step", _T)
 dp_exposed_time = declare("dp_exposed_time", "s", r"T_{dp}^{\mathrm{exp}}",

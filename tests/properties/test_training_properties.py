@@ -117,7 +117,8 @@ def values(x, **over):
         host_ops_per_layer=x.get("host_ops_per_layer", 0), host_op_time=13.48,
         loss_vocab_tiles=1, gradients_live_at_loss=1, sequence_fill=1, head_token_fraction=1,
         host_syncs_per_moe_layer=x.get("host_syncs_per_moe_layer", 0),
-        host_ops_after_sync=x.get("host_ops_after_sync", 0))
+        host_ops_after_sync=x.get("host_ops_after_sync", 0), recomputed_module_flops=0,
+        stage_layer_imbalance=1)
     return vals
 
 

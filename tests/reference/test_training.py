@@ -69,7 +69,8 @@ BASE = dict(parameters=175e9, active_parameters=175e9, expert_parameters=0,
             host_ops_per_layer=0, host_op_time=13.48, loss_vocab_tiles=1,
             gradients_live_at_loss=1, host_syncs_per_moe_layer=0, host_ops_after_sync=0,
             # fixed-length sequences, the LM head on every token (causal LM)
-            sequence_fill=1, head_token_fraction=1)
+            sequence_fill=1, head_token_fraction=1, recomputed_module_flops=0,
+            stage_layer_imbalance=1)
 
 
 def evaluate(outputs, mode="full", **over):

@@ -61,8 +61,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           workspace=None, dropout=False, memory_kernels="fused",
           fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
           ep_overlap=None, tp_overlap=None, pp_overlap=None, state_dtypes=None,
-          cuda_graphs=False, vocab_tiles=1, sequence_fill=1.0,
-          head_token_fraction=1.0) -> TrainResult:
+          cuda_graphs=False, vocab_tiles=1, sequence_fill=1.0, head_token_fraction=1.0,
+          recompute_modules=None, cpu_binding=True, stage_layers=None) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
     Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
@@ -116,6 +116,10 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         The layers' static parts replay as CUDA graphs (one host launch per captured region;
         default False, eager): the step is host-bound when issuing its operations takes the
         CPU longer than the device's busy time.
+    recompute_modules, cpu_binding, stage_layers : tuple of str; bool; float
+        With ``recompute="selective"``, Megatron-Core's recomputed modules ("core_attn",
+        "mla_up_proj", "mlp", "moe_act"); processes bound to their GPU's NUMA node
+        (default); layers on the busiest pipeline rank (default L/pp).
     efficiency : float or dict, optional
         GEMM efficiency, or any of ``EFFICIENCY_KEYS`` (arrays allowed); default: the
         calibrated values of ``defaults.yaml``.

@@ -17,37 +17,13 @@ import numpy as np
 from ... import checks, vocabulary
 from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
+from .recompute import (NAMED_PLACEMENTS, PLACEMENT_NAMES, PLACEMENTS, RECOMPUTE,  # noqa: F401
+                        checked_modules)
 from .states import FP8_RECIPES, STATE_CLASSES, StateBytes, state_bytes, state_dtype_map
 
 __all__ = ["TrainConfig", "RECOMPUTE", "NAMED_PLACEMENTS", "LOSS_BYTES", "LOSS_TRAFFIC",
            "FP8_RECIPES", "StateBytes", "state_bytes", "TOKEN_DISPATCHERS", "STATE_CLASSES"]
 
-#: recompute choice -> (fraction of layers recomputed whole, fraction of attention cores
-#: recomputed, fraction of layers under op-level checkpointing, fraction under JAX's dots-saved
-#: policy): Korthikanti et al. 2022, Sec. 4 (selective: the attention core only); "op":
-#: torchtitan's op-level selective checkpointing (the attention output and every other matmul
-#: output saved, the other matmuls recomputed); "dots": jax.checkpoint_policies.
-#: checkpoint_dots_with_no_batch_dims, MaxText's remat_policy "minimal" (the weight matmuls'
-#: outputs the backward needs saved; the attention core, norms and activations recomputed)
-RECOMPUTE = {"none": (0.0, 0.0, 0.0, 0.0), "selective": (0.0, 1.0, 0.0, 0.0),
-             "full": (1.0, 1.0, 0.0, 0.0), "op": (0.0, 0.0, 1.0, 0.0),
-             "dots": (0.0, 1.0, 0.0, 1.0)}
-#: a placement policy (``recompute={class: placement}``): JAX's
-#: ``checkpoint_policies.save_and_offload_only_these_names`` as MaxText's remat_policy "custom"
-#: sets it (base.yml: each named tensor 'remat', 'device' or 'offload'); unnamed classes are
-#: recomputed. Classes and the MaxText names they stand for:
-PLACEMENT_NAMES = {"layer_input": "decoder_layer_input", "query": "query_proj",
-                   "key_value": "key_proj, value_proj", "context": "context",
-                   "out_proj": "out_proj", "mlp_up": "mlpwi (mlpwi_0, mlpwi_1)"}
-PLACEMENTS = ("remat", "device", "offload")
-#: JAX's ``checkpoint_policies.nothing_saveable`` (MaxText ``remat_policy: full``; the scanned
-#: layer's input is its carry, saved either way) as a placement: every class recomputed, the
-#: layer input kept. JAX recomputes from the saved inputs only the residuals the backward
-#: consumes (jax2024remat: "any residuals consumed on the backward pass are re-computed from
-#: those inputs as needed"), so a GEMM whose output only feeds a residual add (the
-#: down-projection; the attention projection too in a parallel block) is not run again, where
-#: Megatron's and PyTorch's full recomputation re-run the whole layer forward ("full").
-NAMED_PLACEMENTS = {"nothing_saveable": {"layer_input": "device"}}
 #: bandwidth of a device's host link, one direction: PCIe 4.0 x16, 16 GT/s x 16 lanes x 128/130
 #: (PCI-SIG, PCI Express Base Specification 4.0). Assumed for every chip: the registry holds no
 #: host-link field, and TPU v5e/v5p/v6e hosts are not documented at the link level.
@@ -200,7 +176,7 @@ class TrainConfig:
         Framework memory beyond the modelled tensors (communication buffers, library
         workspaces, allocator fragmentation); default ``framework_workspace`` of
         ``defaults.yaml``.
-    fp8_recipe : {"transformer_engine", "torchao", "transformer_engine_mxfp8", "transformer_engine_mxfp8_unfused"}
+    fp8_recipe : {"transformer_engine", "torchao", "transformer_engine_mxfp8", "transformer_engine_mxfp8_unfused", "transformer_engine_mxfp8_unfused_swizzle"}
         At precisions narrower than 16 bits, how the linear layers keep their inputs for the
         backward: Transformer Engine (Megatron-Core, NeMo) saves the FP8 cast (1 byte per
         element); torchao's Float8Linear (torchtitan) saves the 16-bit input. The MXFP8
@@ -209,7 +185,7 @@ class TrainConfig:
         TE's fused scale allocation and swizzle (``"transformer_engine_mxfp8"``, the default
         since TE PRs 1793 / 2019), two zero-filled scale tensors per quantisation and a
         swizzle per GEMM operand before them (``"..._unfused"``; Yao et al. 2025 Sec. 2.1.2-
-        2.1.3; ``tasks/training/host.py``).
+        2.1.3; ``tasks/training/host.py``; ``"..._unfused_swizzle"``: between the two).
     capacity_factor : float, optional
         A dropping MoE's expert capacity factor (>= 1): each expert runs on a buffer of c_f x its
         share of the routed tokens, so the expert GEMMs cost c_f x the routed rows (and the
@@ -229,10 +205,13 @@ class TrainConfig:
         The layers' static parts replay as CUDA graphs (Transformer Engine's
         ``make_graphed_callables``; Megatron-Core ``--cuda-graph-impl transformer_engine``):
         each captured region costs the host one launch instead of one per operation (an MoE
-        layer's routed experts stay eager). Default False: Megatron-Core's and PyTorch's
-        default is eager launch (``--cuda-graph-impl none``). Sets ``host_ops_per_layer``
-        (``tasks/training/host.py``); the step is host-bound when the host's issue time
-        exceeds the device's busy time.
+        layer's routed experts stay eager). Default False (eager, ``--cuda-graph-impl
+        none``). Sets ``host_ops_per_layer`` (``tasks/training/host.py``).
+    recompute_modules, cpu_binding, stage_layers : tuple of str; bool; float
+        With ``recompute="selective"``, Megatron-Core's ``--recompute-modules`` for the
+        attention core (``training/recompute.py``; the memory they free is not subtracted).
+        Processes bound to their GPU's NUMA node (default; unbound: ``training/host.py``).
+        Layers on the busiest pipeline rank (a layout's; default L/pp, an even split).
     uncertainty : bool or int
         Also compute p10/p50/p90 bands (``result.bands``) of the step time, MFU, tokens/s (and
         time to train) by Monte Carlo over the calibrated efficiencies' spreads and the
@@ -283,6 +262,9 @@ class TrainConfig:
     vocab_tiles: Any = 1
     sequence_fill: Any = 1.0
     head_token_fraction: Any = 1.0
+    recompute_modules: Any = None
+    cpu_binding: bool = True
+    stage_layers: Any = None
 
     def __post_init__(self):
         put = object.__setattr__
@@ -311,6 +293,9 @@ class TrainConfig:
         _flag("dropout", self.dropout)
         _flag("even_layer_split", self.even_layer_split)
         _flag("cuda_graphs", self.cuda_graphs)
+        _flag("cpu_binding", self.cpu_binding)
+        if self.recompute_modules is not None:
+            put(self, "recompute_modules", checked_modules(self.recompute_modules, self.recompute))
         z = self.zero_stage
         if isinstance(z, (bool, np.bool_)) or not isinstance(z, (int, np.integer)) \
                 or z not in ZERO_STAGES:
@@ -355,6 +340,8 @@ class TrainConfig:
                 raise ValueError(f"recompute must be one of "
                                  f"{', '.join((*RECOMPUTE, *NAMED_PLACEMENTS))}, a "
                                  "fraction or a placement {class: remat | device | offload}")
+            if self.recompute_modules is not None:   # selective by module
+                return 0.0, float("core_attn" in self.recompute_modules), 0.0, 0.0
             return RECOMPUTE[self.recompute]
         r = checks.number(f"recompute (one of {', '.join(RECOMPUTE)}, or a fraction)",
                           self.recompute, low=0.0, high=1.0)
@@ -362,6 +349,11 @@ class TrainConfig:
             raise checks.InputError("recompute must be one fraction in [0, 1] or one of "
                                     + ", ".join(RECOMPUTE))
         return r, r, 0.0, 0.0
+
+    @property
+    def modules(self) -> tuple:
+        """``recompute_modules`` but "core_attn"."""
+        return tuple(x for x in (self.recompute_modules or ()) if x != "core_attn")
 
     @property
     def placement(self) -> dict:
@@ -398,3 +390,4 @@ class TrainConfig:
     @property
     def state_bytes(self) -> StateBytes:
         return state_bytes(self.precision, self.fp8_recipe, self.state_dtypes)
+

@@ -29,6 +29,7 @@ TERMS = (("compute", "step_compute_time", "Compute"),
          ("ep_communication", "ep_comm_time", "Communication"),
          ("dp_communication", "dp_exposed_time", "Communication"),
          ("pp_bubble", "pipeline_bubble_time", "Pipeline"),
+         ("pp_imbalance", "stage_imbalance_time", "Pipeline"),
          ("step_overhead", "training_step_overhead", "Software"),
          ("host_wait", "host_wait_time", "Software"))
 #: the walls a step-time term can belong to, in bottleneck-code order

@@ -18,7 +18,8 @@ __all__ = ["FP8_RECIPES", "STATE_CLASSES", "StateBytes", "state_bytes", "state_d
 #: its block scales cost the host operations of their own (``tasks/training/host.py``), fewer
 #: since TE's fused scale allocation and swizzle (the default) than before ("_unfused")
 FP8_RECIPES = {"transformer_engine": True, "torchao": False, "transformer_engine_mxfp8": True,
-               "transformer_engine_mxfp8_unfused": True}
+               "transformer_engine_mxfp8_unfused": True,
+               "transformer_engine_mxfp8_unfused_swizzle": True}
 #: Adam keeps two moments per parameter (Kingma & Ba 2015, Algorithm 1) in fp32
 _ADAM_MOMENTS, _FP32_BYTES = 2, 4
 #: the training states a JAX / optax layout stores at a dtype of their own (``state_dtypes``):

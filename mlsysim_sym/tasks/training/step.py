@@ -22,12 +22,12 @@ from ...symbols import info
 from ...units import Q_, base_factor
 from .._core.inputs import cached
 from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
-from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, PLACEMENT_NAMES, TrainConfig,
-                     state_bytes)
+from .config import HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, state_bytes
 from .efficiency import attention_peak, head_peak
 from .gemm import shape_efficiency
 from .host import host_inputs, host_op_us
 from .machine import Machine
+from .recompute import PLACEMENT_NAMES, module_recompute_flops, stage_imbalance
 
 __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "OUTPUTS",
            "zero_inputs", "model_values", "model_magnitudes", "lora_width", "step_inputs",
@@ -42,8 +42,8 @@ HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_u
                    "scale_up_latency", "link_bandwidth", "link_latency", "devices_per_node",
                    "matmul_ceiling")
 PRECISION_INPUTS = ("bytes_per_parameter", "gathered_bytes_per_parameter",
-                    "gradient_bytes_per_parameter",
-                    "optimizer_bytes_per_parameter", "activation_bytes_per_element",
+                    "gradient_bytes_per_parameter", "optimizer_bytes_per_parameter",
+                    "activation_bytes_per_element",
                     "gemm_input_bytes_per_element", "logits_bytes_per_element", "loss_traffic_per_logit",
                     "framework_workspace")
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
@@ -65,7 +65,7 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
                "training_tokens", "host_ops_per_layer", "host_op_time", "loss_vocab_tiles",
                "gradients_live_at_loss", "gemm_shape_efficiency", "host_syncs_per_moe_layer",
-               "host_ops_after_sync")
+               "host_ops_after_sync", "recomputed_module_flops", "stage_layer_imbalance")
 
 #: what the kernel computes (a result reads them lazily)
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
@@ -81,7 +81,7 @@ OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
            "trainable_parameters", "devices",
            "training_step_flops", "training_step_bytes", "moe_padding_flops_per_token",
            "moe_dispatch_flops_per_token", "moe_routing_flops_per_token", "host_issue_time",
-           "host_wait_time")
+           "host_wait_time", "stage_imbalance_time")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +213,6 @@ def _ffn_per_token(m) -> float:
         return dense
     routed = float((m.experts_per_token or 0) + (m.shared_experts or 0)) * m.expert_ffn
     return (dense * (m.layers - moe_layers) + routed * moe_layers) / m.layers
-
 
 
 def lora_width(m, targets) -> float:
@@ -387,14 +386,16 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
     values["head_peak_flops"] = cached(_head_peak, mach.hardware, cfg.precision)
     values.update(_knob_inputs(cfg, dp))
     r_d, r_a = (float(r) for r in cfg.recompute_fractions[:2])
-    # the host's operations per layer, its syncs per MoE layer and the operations after each
-    # (:mod:`.host`; none on a TPU, whose step is one XLA program)
+    # the host's operations, syncs and operations after each (:mod:`.host`; none on a TPU)
     (values["host_ops_per_layer"], values["host_syncs_per_moe_layer"],
      values["host_ops_after_sync"]) = cached(
         host_inputs, m, xla_device(mach.hardware), _narrow_gemms(cfg.precision), int(cfg.ep),
         cfg.token_dispatcher, bool(cfg.cuda_graphs), cfg.capacity_factor is not None, r_d, r_a,
-        cfg.fp8_recipe)
-    values["host_op_time"] = _base("host_op_time", host_op_us(mach.hardware.name))
+        cfg.fp8_recipe, cfg.modules)
+    values["host_op_time"] = _base("host_op_time", host_op_us(mach.hardware.name, cfg.cpu_binding))
+    values["recomputed_module_flops"] = _base("recomputed_module_flops",
+                                              module_recompute_flops(m, cfg.modules))
+    values["stage_layer_imbalance"] = stage_imbalance(cfg.stage_layers, m.layers, cfg.pp)
     values["gemm_shape_efficiency"] = shape_efficiency(  # at the computed (mean padded) length
         m, mach.hardware, cfg.tp, cfg.cp, cfg.micro_batch, cfg.seq_len * cfg.sequence_fill, cfg.ep)
     return values
