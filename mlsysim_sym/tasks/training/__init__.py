@@ -65,8 +65,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           recompute_modules=None, cpu_binding=True, stage_layers=None) -> TrainResult:
     """Predict step time, MFU/HFU, throughput and per-device memory of one training step.
 
-    Every keyword is a field of :class:`TrainConfig`, whose docstring says what each means
-    and what it defaults to; in short:
+    Every keyword is a field of :class:`TrainConfig` (its docstring says more); in short:
 
     Parameters
     ----------
@@ -117,9 +116,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         default False, eager): the step is host-bound when issuing its operations takes the
         CPU longer than the device's busy time.
     recompute_modules, cpu_binding, stage_layers : tuple of str; bool; float
-        With ``recompute="selective"``, Megatron-Core's recomputed modules ("core_attn",
-        "mla_up_proj", "mlp", "moe_act"); processes bound to their GPU's NUMA node
-        (default); layers on the busiest pipeline rank (default L/pp).
+        Megatron-Core's --recompute-modules; NUMA-bound processes; busiest rank's layers.
     efficiency : float or dict, optional
         GEMM efficiency, or any of ``EFFICIENCY_KEYS`` (arrays allowed); default: the
         calibrated values of ``defaults.yaml``.
