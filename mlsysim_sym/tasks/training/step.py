@@ -43,12 +43,11 @@ HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_u
                    "matmul_ceiling")
 PRECISION_INPUTS = ("bytes_per_parameter", "gathered_bytes_per_parameter",
                     "gradient_bytes_per_parameter", "optimizer_bytes_per_parameter",
-                    "activation_bytes_per_element",
-                    "gemm_input_bytes_per_element", "logits_bytes_per_element", "loss_traffic_per_logit",
-                    "framework_workspace")
+                    "activation_bytes_per_element", "gemm_input_bytes_per_element",
+                    "logits_bytes_per_element", "loss_traffic_per_logit", "framework_workspace")
 EFFICIENCY_INPUTS = ("compute_efficiency", "memory_efficiency", "communication_efficiency",
-                     "scale_out_efficiency", "attention_efficiency", "training_step_overhead", "layer_pass_overhead", "attention_peak_flops",
-                     "head_peak_flops",
+                     "scale_out_efficiency", "attention_efficiency", "training_step_overhead",
+                     "layer_pass_overhead", "attention_peak_flops", "head_peak_flops",
                      "dp_overlap", "tensor_parallel_overlap", "pipeline_parallel_overlap",
                      "expert_parallel_overlap")
 KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context_parallel",
