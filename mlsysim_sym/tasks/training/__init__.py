@@ -112,9 +112,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         A dropping MoE's expert capacity (default dropless); how tokens reach the experts
         (Megatron-Core's AlltoAll or flex dispatcher, or GShard's one-hot einsums).
     cuda_graphs : bool
-        The layers' static parts replay as CUDA graphs (one host launch per captured region;
-        default False, eager): the step is host-bound when issuing its operations takes the
-        CPU longer than the device's busy time.
+        Static layer parts replay as CUDA graphs (one host launch per captured region;
+        default False, eager); the step is host-bound when issue outlasts the device.
     recompute_modules, cpu_binding, stage_layers : tuple of str; bool; float
         Megatron-Core's --recompute-modules; NUMA-bound processes; busiest rank's layers.
     efficiency : float or dict, optional
