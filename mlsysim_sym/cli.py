@@ -568,6 +568,25 @@ def _write_plot(result, path, kind=None, **options) -> None:
 @click.option("--interleave", type=POSITIVE, default=1, help="model chunks per pipeline stage")
 @click.option("--overlap", type=click.FloatRange(0, 1), default=1.0,
               help="fraction of compute hiding data-parallel communication")
+@click.option("--tp-overlap", type=click.FloatRange(0, 1), default=None,
+              show_default="calibrated", help="share of the tensor-parallel traffic hidden")
+@click.option("--pp-overlap", type=click.FloatRange(0, 1), default=None,
+              show_default="calibrated", help="share of the pipeline sends hidden")
+@click.option("--ep-overlap", type=click.FloatRange(0, 1), default=None,
+              show_default="calibrated", help="share of the expert all-to-alls hidden")
+@click.option("--sequence-fill", type=click.FloatRange(0.01, 1), default=1.0,
+              help="mean padded length over --seq-len (a loader padding each batch to its "
+                   "longest sequence); memory stays at --seq-len")
+@click.option("--head-token-fraction", type=click.FloatRange(0.001, 1), default=1.0,
+              help="share of tokens the output layer and loss run on (BERT's masked "
+                   "positions)")
+@click.option("--recompute-modules", default=None, metavar="NAME,...",
+              help="with --recompute selective: Megatron-Core's --recompute-modules "
+                   "(core_attn, mla_up_proj, mlp, moe_act)")
+@click.option("--no-cpu-binding", "cpu_binding", flag_value=False, default=True,
+              help="processes not bound to their GPU's NUMA node (a Grace host issues slower)")
+@click.option("--stage-layers", type=click.FloatRange(0, min_open=True), default=None,
+              show_default="layers / pp", help="layers on the busiest pipeline rank")
 @click.option("--tokens", default=None, help="training tokens (e.g. 15e12), for time to train")
 @click.option("--datacenter", default=None, show_default="the cluster's",
               help="grid region for energy, carbon, water", shell_complete=_complete(
@@ -596,9 +615,15 @@ def _cmd_train(args) -> int:
             pass
     kw = {k: args[k] for k in ("devices", "tp", "pp", "dp", "cp", "ep", "micro_batch",
                                "global_batch", "seq_len", "precision", "recompute", "zero_stage",
-                               "sequence_parallel", "cuda_graphs", "vocab_tiles", "interleave", "overlap",
-                               "tokens", "datacenter", "lora_rank", "uncertainty")
+                               "sequence_parallel", "cuda_graphs", "vocab_tiles", "interleave",
+                               "overlap", "tp_overlap", "pp_overlap", "ep_overlap",
+                               "sequence_fill", "head_token_fraction", "cpu_binding",
+                               "stage_layers", "tokens", "datacenter", "lora_rank",
+                               "uncertainty")
           if args[k] is not None}
+    if args["recompute_modules"] is not None:
+        kw["recompute_modules"] = tuple(x.strip() for x in args["recompute_modules"].split(",")
+                                        if x.strip())
     r = ms.train(_model(args["model"], args["model_file"]), args["cluster"],
                  efficiency=_efficiency(args["efficiency"]), **kw)
     print_result(r, args["as_json"], title=repr(r))

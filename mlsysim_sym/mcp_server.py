@@ -236,6 +236,30 @@ def train(model: ModelName,
           vocab_tiles: Annotated[int, Field(
               ge=1, description="chunks the loss's logits are computed in (MaxText "
                                 "num_vocab_tiling): 1/n of the logits live at once")] = 1,
+          tp_overlap: Annotated[Optional[float], Field(
+              ge=0, le=1, description="share of the tensor-parallel traffic hidden by compute "
+                                      "(default: calibrated)")] = None,
+          pp_overlap: Annotated[Optional[float], Field(
+              ge=0, le=1, description="share of the pipeline sends hidden (default: "
+                                      "calibrated)")] = None,
+          ep_overlap: Annotated[Optional[float], Field(
+              ge=0, le=1, description="share of the expert all-to-alls hidden (default: "
+                                      "calibrated)")] = None,
+          sequence_fill: Annotated[float, Field(
+              ge=0.01, le=1, description="mean padded length over seq_len (memory stays at "
+                                         "seq_len)")] = 1.0,
+          head_token_fraction: Annotated[float, Field(
+              ge=0.001, le=1, description="share of tokens the output layer and loss run "
+                                          "on")] = 1.0,
+          recompute_modules: Annotated[Optional[list[Literal[
+              "core_attn", "mla_up_proj", "mlp", "moe_act"]]], Field(
+              description="with recompute=\"selective\": Megatron-Core's "
+                          "--recompute-modules")] = None,
+          cpu_binding: Annotated[bool, Field(
+              description="processes bound to their GPU's NUMA node")] = True,
+          stage_layers: Annotated[Optional[float], Field(
+              gt=0, description="layers on the busiest pipeline rank (default: "
+                                "layers / pp)")] = None,
           tokens: Annotated[Optional[str], Field(
               description="training tokens for time_to_train, e.g. \"2e12 token\"")] = None,
           uncertainty: bool = False) -> dict[str, Any]:
@@ -248,7 +272,11 @@ def train(model: ModelName,
                  precision=precision, recompute=recompute, zero_stage=zero_stage,
                  sequence_parallel=sequence_parallel, flash_attention=flash_attention,
                  even_layer_split=even_layer_split, cuda_graphs=cuda_graphs,
-                 vocab_tiles=vocab_tiles, tokens=tokens,
+                 vocab_tiles=vocab_tiles, tp_overlap=tp_overlap, pp_overlap=pp_overlap,
+                 ep_overlap=ep_overlap, sequence_fill=sequence_fill,
+                 head_token_fraction=head_token_fraction, cpu_binding=cpu_binding,
+                 recompute_modules=None if recompute_modules is None else tuple(
+                     recompute_modules), stage_layers=stage_layers, tokens=tokens,
                  uncertainty=uncertainty)
     return r.to_dict()
 

@@ -124,6 +124,11 @@ async def test_lists_every_tool_with_typed_schemas(client):
         "none", "selective", "full", "op", "dots", "nothing_saveable"]
     assert tools["train"].input_schema["properties"]["cuda_graphs"]["type"] == "boolean"
     assert tools["train"].input_schema["properties"]["vocab_tiles"]["minimum"] == 1
+    props = tools["train"].input_schema["properties"]
+    for name in ("tp_overlap", "pp_overlap", "ep_overlap", "sequence_fill",
+                 "head_token_fraction", "cpu_binding", "stage_layers", "recompute_modules"):
+        assert name in props, name
+    assert props["sequence_fill"]["maximum"] == 1
 
 
 async def test_agentic_loop_speculative_chip(client):

@@ -62,6 +62,43 @@ def test_train_vocab_tiles_flag_is_the_library_option(capsys):
     assert tiled["step_time"]["value"] > whole["step_time"]["value"]
 
 
+def test_train_overlap_padding_and_layout_flags_are_the_library_options(capsys):
+    # each flag reaches train() as its keyword: the JSON equals the library's result, and each
+    # moves its own term the way the physics says
+    import mlsysim_sym as ms
+    argv = ["train", "llama-3-70b", "h100", "--devices", "64", "--tp", "8", "--pp", "4",
+            "--global-batch", "256", "--seq-len", "4096", "--json"]
+    base = _json(capsys, argv)
+    flags = ["--tp-overlap", "0", "--pp-overlap", "1", "--sequence-fill", "0.5",
+             "--head-token-fraction", "0.25", "--stage-layers", "21",
+             "--recompute", "selective", "--recompute-modules", "core_attn,mlp"]
+    d = _json(capsys, argv + flags)
+    lib = ms.train("llama-3-70b", "h100", devices=64, tp=8, pp=4, global_batch=256,
+                   seq_len=4096, tp_overlap=0, pp_overlap=1, sequence_fill=0.5,
+                   head_token_fraction=0.25, stage_layers=21, recompute="selective",
+                   recompute_modules=("core_attn", "mlp"))
+    assert d["step_time"]["value"] == pytest.approx(
+        lib.step_time.to(d["step_time"]["unit"]).magnitude, rel=1e-9)
+    # half the tokens computed per step: a shorter step; memory sized at the full length
+    assert d["step_time"]["value"] < base["step_time"]["value"]
+    # DeepSeek-V3 on 256 GB200, eager (host-bound): unbound Grace processes issue slower
+    argv = ["train", "deepseek-v3", "gb200", "--devices", "256", "--global-batch", "256",
+            "--seq-len", "4096", "--ep", "32", "--pp", "8", "--precision", "fp8", "--json"]
+    bound, unbound = _json(capsys, argv), _json(capsys, argv + ["--no-cpu-binding"])
+    lib = ms.train("deepseek-v3", "gb200", devices=256, global_batch=256, seq_len=4096, ep=32,
+                   pp=8, precision="fp8", cpu_binding=False)
+    assert unbound["step_time"]["value"] == pytest.approx(lib.step_time.to("s").magnitude,
+                                                          rel=1e-9)
+    assert unbound["step_time"]["value"] > bound["step_time"]["value"]
+
+
+def test_train_bad_recompute_modules_is_a_clear_error(capsys):
+    assert main(["train", "llama-3-8b", "h100", "--devices", "8", "--global-batch", "64",
+                 "--recompute", "selective", "--recompute-modules", "everything"]) != 0
+    err = capsys.readouterr().err
+    assert "recompute_modules" in err and "mla_up_proj" in err and "Traceback" not in err
+
+
 def test_train_on_a_cluster_needs_no_devices(capsys):
     from mlsysim_sym import registry
     cluster = registry.list_clusters()[0]
