@@ -179,6 +179,16 @@ add_all(
               "Llama3.1-405B-MaxText/cluster_toolkit/run_recipe.sh (num_vocab_tiling=4)",
               "GitHub repositories AI-Hypercomputer/maxtext and AI-Hypercomputer/tpu-recipes", 2025,
               url="https://github.com/AI-Hypercomputer/maxtext", kind="misc"),
+    Reference("xu2021gspmd", "Xu, Yuanzhong and Lee, HyoukJoong and Chen, Dehao and others",
+              "GSPMD: General and Scalable Parallelization for ML Computation Graphs",
+              "arXiv:2105.04663", 2021, url="https://arxiv.org/abs/2105.04663", kind="misc"),
+    Reference("openxla2024rematerialization", "OpenXLA authors", "XLA: xla/service/"
+              "hlo_rematerialization.h (HloRematerialization: 'A pass which rematerializes "
+              "instructions to reduce peak memory use, where memory use is defined as the total "
+              "size of all live HLO instruction values') and the operation-fusion passes "
+              "(instruction_fusion.cc: elementwise producers fused into their consumers)",
+              "GitHub repository openxla/xla", 2024, url="https://github.com/openxla/xla",
+              kind="misc"),
     Reference("megatron2024gptmodel", "NVIDIA", "Megatron-Core: megatron/core/models/gpt/"
               "gpt_model.py (GPTModel.__init__: self.output_layer = tensor_parallel."
               "ColumnParallelLinear, a plain torch GEMM outside Transformer Engine's FP8 "
@@ -702,7 +712,9 @@ WALL = Wall(
                  locator="_VocabParallelCrossEntropy.forward: vocab_parallel_logits.float(), "
                          "then exp, normalise and (backward) the gradient in place",
                  note="one micro-batch's [s/c, b, V/t] logits on the last stage; b_l bytes "
-                      "each (Megatron-Core 6, an unfused fp32 PyTorch loss 12); vocab tiling "
+                      "each (Megatron-Core 6, an unfused fp32 PyTorch loss 12, XLA's fused "
+                      "cross-entropy 4: the 16-bit logits and their gradient, the fp32 chain "
+                      "fused or rematerialised, openxla2024rematerialization); vocab tiling "
                       "(maxtext2025vocabtiling: the tokens in n_vt chunks, one chunk's logits "
                       "live at a time, forward and backward) divides them by n_vt"),
         Equation(s.last_stage_activation_memory, _act_layer * L / p + s.logits_memory,
@@ -717,10 +729,20 @@ WALL = Wall(
         Equation(s.parameter_gather_memory, sympy.Piecewise(
             (0, s.parameter_shard_factor >= 1),
             ((2 * s.gathered_bytes_per_parameter + s.gradient_bytes_per_parameter)
-             * s.local_parameters * p / L, True)),
+             * sympy.Piecewise((sympy.Max(s.largest_weight_tensor / t,
+                                          s.largest_expert_tensor / (e * t)),
+                                s.gather_per_tensor >= 1),
+                               (s.local_parameters * p / L, True)), True)),
                  cite="pytorch2024fsdpnotes", locator="FSDP Prefetch Nuances: the next layer's "
                  "all-gather is issued while the current one computes",
-                 note="ZeRO-3: two layers' gathered weights and one layer's unreduced gradients"),
+                 note="ZeRO-3: two gathered units and one unit's unreduced gradients; the unit "
+                      "is a layer's flat parameter group (PyTorch FSDP) or, in an XLA program, "
+                      "one weight tensor (xu2021gspmd, Sec. 3: the partitioner reshards each "
+                      "operand where its consumer needs it, so a weight sharded over the data "
+                      "axis is all-gathered before the dot that reads it and lives until that "
+                      "dot's last use): the largest dense tensor / t (a projection, an FFN "
+                      "matrix, the embedding / LM head) or one projection's stacked routed "
+                      "experts / (e t)"),
         Equation(s.training_memory, s.weight_memory + s.optimizer_memory
                  + sympy.Max(s.gradient_memory + s.activation_memory
                              + s.recompute_working_memory,
@@ -755,7 +777,8 @@ WALL = Wall(
                 "shah2024flashattention3", "grattafiori2024llama3",
                 "pytorch2024fsdpnotes", "liu2023ringattention",
                 "lepikhin2021gshard", "li2020pytorchddp", "hu2022lora", "chowdhery2022palm",
-                "megatron2024crossentropy", "maxtext2025vocabtiling", "ren2021zerooffload", "chen2016sublinear",
+                "megatron2024crossentropy", "maxtext2025vocabtiling", "xu2021gspmd",
+                "openxla2024rematerialization", "ren2021zerooffload", "chen2016sublinear",
                 "jax2024offloadpolicies", "jax2024remat",
                 "pcisig2017pcie4", "bekman2024mamf", "nvidia2023matmul",
                 "williams2009roofline", "trivedi2016reliability"),

@@ -47,6 +47,19 @@ trainable_parameters = declare("trainable_parameters", "param", r"N_{\mathrm{tr}
                                "adapters: LoRA)", (1, 1e14))
 expert_parameters = declare("expert_parameters", "param", r"N_{\mathrm{exp}}",
                             "parameters of the routed experts (0 for a dense model)", (0, 1e14))
+largest_weight_tensor = declare(
+    "largest_weight_tensor", "param", r"N_{\mathrm{t}}",
+    "parameters of the largest single dense weight tensor the step gathers whole: a layer's "
+    "Q / K / V / output projection or FFN matrix, or the embedding / LM head (V h)", (1, 1e14))
+largest_expert_tensor = declare(
+    "largest_expert_tensor", "param", r"N_{\mathrm{t,exp}}",
+    "parameters of one projection of an MoE layer's routed experts stacked in one tensor "
+    "(E h f_e; 0 for a dense model)", (0, 1e14))
+gather_per_tensor = declare(
+    "gather_per_tensor", "dimensionless", r"\tau_{g}",
+    "1 when a ZeRO-3 gather materialises one weight tensor at a time (an XLA SPMD program: "
+    "the partitioner all-gathers each operand where its consumer needs it), 0 when it "
+    "gathers a whole layer's flat parameter group (PyTorch FSDP, DeepSpeed ZeRO-3)", (0, 1))
 moe_layers = declare("moe_layers", "dimensionless", r"L_{\mathrm{moe}}",
                      "layers whose FFN is a routed mixture of experts (0 for dense)", (0, 1e3),
                      integer=True)

@@ -57,7 +57,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
           sequence_parallel=False, interleave=1, overlap=1.0, tokens=None, datacenter=None,
           efficiency=None, flash_attention=True, model_parallel_overlap=None, lora_rank=None,
           lora_targets=("q", "v"), attention_kernel=None, even_layer_split=False,
-          allow_cross_node_tp=False, ops=None, uncertainty=False, loss="fused",
+          allow_cross_node_tp=False, ops=None, uncertainty=False, loss=None,
           workspace=None, dropout=False, memory_kernels="fused",
           fp8_recipe="transformer_engine", capacity_factor=None, token_dispatcher="alltoall",
           ep_overlap=None, tp_overlap=None, pp_overlap=None, state_dtypes=None,
@@ -89,7 +89,8 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         ZeRO / distributed-optimizer sharding over the data-parallel ranks.
     sequence_parallel, flash_attention, attention_kernel, even_layer_split, dropout, loss
         Megatron sequence parallelism; the attention kernel (fused, "fa2" or "eager"); the
-        last pipeline stage also runs the LM head; dropout masks stored; the loss kernel.
+        last pipeline stage also runs the LM head; dropout masks stored; the loss kernel
+        (None: XLA's fused cross-entropy on a TPU, Megatron-Core's elsewhere).
     memory_kernels : "fused" | "unfused"
         The memory-bound kernel set (Megatron-LM / TE fusions, or PyTorch eager).
     fp8_recipe : "transformer_engine", "torchao", "transformer_engine_mxfp8" or "transformer_engine_mxfp8_unfused"

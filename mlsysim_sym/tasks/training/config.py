@@ -29,16 +29,25 @@ __all__ = ["TrainConfig", "RECOMPUTE", "NAMED_PLACEMENTS", "LOSS_BYTES", "LOSS_T
 #: host-link field, and TPU v5e/v5p/v6e hosts are not documented at the link level.
 HOST_LINK_GBPS = 31.5
 #: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
-#: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan)
-LOSS_BYTES = {"fused": 6.0, "unfused": 12.0}
+#: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan), and
+#: "xla": MaxText's cross-entropy compiled by XLA (the default on a TPU). The LM head writes
+#: 16-bit logits (base.yml logits_dot_in_fp32: false); the fp32 cast (cast_logits_to_fp32),
+#: shift, exp and normalisation are elementwise producers of reductions and of the gradient,
+#: which XLA fuses into their consumers (loop and input fusion) or, when memory is short,
+#: recomputes (HloRematerialization: "rematerializes instructions to reduce peak memory"), so
+#: no fp32 [tokens, V] array need be live: the 16-bit logits and their 16-bit gradient (the
+#: input of the head's two backward dots) are, 2 + 2 bytes
+LOSS_BYTES = {"fused": 6.0, "unfused": 12.0, "xla": 4.0}
 #: bytes per logit the loss kernels move (forward + backward), 16-bit logits from the LM head:
 #: "fused" Megatron-Core's vocab-parallel cross-entropy (cross_entropy.py): .float() r 2 w 4,
 #: max r 4, subtract r 4 w 4, exp r 4 w 4, sum r 4, divide r 4 w 4 (= 38); backward: the
 #: gradient in place r 4 w 4, cast to 16 bits r 4 w 2 (= 14): 52. "unfused" PyTorch
 #: cross_entropy on an fp32 upcast (torchtitan): .float() r 2 w 4, log_softmax max / sum /
 #: write r 12 w 4 (= 22); backward: nll_loss grad w 4, log_softmax backward r 12 w 4, cast
-#: r 4 w 2 (= 26): 48
-LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0}
+#: r 4 w 2 (= 26): 48. "xla": the forward's max and exp-sum reductions read the 16-bit logits
+#: (r 2 + r 2), the backward's gradient fusion reads them and writes the 16-bit gradient
+#: (r 2 w 2): 8
+LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0, "xla": 8.0}
 #: how an MoE layer routes its tokens (Megatron-Core's AlltoAll and flex dispatchers, GShard's
 #: one-hot einsums)
 TOKEN_DISPATCHERS = ("alltoall", "flex", "einsum")
@@ -155,11 +164,13 @@ class TrainConfig:
     ops : dict, optional
         Inputs of walls 15, 17, 18, 19 (device_mtbf, node_component_mtbf, recovery_time,
         storage_write_bandwidth, checkpoint_interval, cloud_price, device_peak_power, ...).
-    loss : {"fused", "unfused"}
+    loss : {None, "fused", "unfused", "xla"}
         How the loss holds the logits: "fused" is Megatron-Core's vocab-parallel cross-entropy
         (16-bit logits plus one fp32 copy softmaxed in place: 6 bytes per logit); "unfused" is
         PyTorch ``cross_entropy`` on an fp32 upcast, as torchtitan (12 bytes per logit at the
-        backward of log-softmax). Logits are split over tp (vocab) and cp (sequence).
+        backward of log-softmax); "xla" is MaxText's cross-entropy fused by XLA (the 16-bit
+        logits and their 16-bit gradient: 4 bytes). None (default): "xla" on a TPU, "fused"
+        elsewhere. Logits are split over tp (vocab) and cp (sequence).
     vocab_tiles : int
         Chunks the loss's tokens are split into (MaxText ``num_vocab_tiling``,
         ``vocabulary_tiling.py``): one chunk's logits are live at a time, so the logits' memory
@@ -247,7 +258,7 @@ class TrainConfig:
     allow_cross_node_tp: bool = False
     ops: Any = None
     uncertainty: Any = False
-    loss: str = "fused"
+    loss: Any = None
     workspace: Any = None
     dropout: bool = False
     memory_kernels: str = "fused"
@@ -306,8 +317,10 @@ class TrainConfig:
         put(self, "state_dtypes", tuple(sorted(dtypes.items())) or None)
         self.recompute_fractions  # noqa: B018  (checks recompute)
         attention_variant(self.flash_attention, self.attention_kernel)
-        if not isinstance(self.loss, str) or self.loss not in LOSS_BYTES:
-            raise ValueError(f"loss must be 'fused' or 'unfused', got {self.loss!r}")
+        if self.loss is not None and (not isinstance(self.loss, str)
+                                      or self.loss not in LOSS_BYTES):
+            raise ValueError(f"loss must be None (the device's default), 'fused', 'unfused' or "
+                             f"'xla', got {self.loss!r:.60}")
         if not isinstance(self.memory_kernels, str) \
                 or self.memory_kernels not in ("fused", "unfused"):
             raise ValueError("memory_kernels must be 'fused' (Megatron-LM / Transformer "

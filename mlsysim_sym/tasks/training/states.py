@@ -1,6 +1,7 @@
 """The bytes each training state takes: :func:`state_bytes` (mixed-precision Adam at a
 precision, or a JAX / optax layout with the states' own dtypes) and the FP8 recipes' saved
-linear inputs. Re-exported by :mod:`.config`.
+linear inputs; the largest weight tensor a per-tensor (XLA) ZeRO-3 gather materialises.
+Re-exported by :mod:`.config`.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import vocabulary
+from ...units import Q_
 
-__all__ = ["FP8_RECIPES", "STATE_CLASSES", "StateBytes", "state_bytes", "state_dtype_map"]
+__all__ = ["FP8_RECIPES", "STATE_CLASSES", "StateBytes", "state_bytes", "state_dtype_map",
+           "largest_tensors"]
 
 #: FP8 training recipes: whether the linear layers save the FP8 cast of their input for the
 #: weight gradient (Transformer Engine, ``_Linear.forward``) or the 16-bit input (torchao's
@@ -104,3 +107,18 @@ def state_bytes(precision: str, fp8_recipe: str = "transformer_engine",
         w, g, opt, gathered = _optax_layout(word, dtypes)
         return StateBytes(w, g, opt, word, gemm_in, gathered)
     return StateBytes(word, word, (_ADAM_MOMENTS + master) * _FP32_BYTES, word, gemm_in, word)
+
+
+def largest_tensors(m, head_dim, kv_heads, experts) -> dict:
+    """Parameters of the largest weight tensor a per-tensor gather materialises (XLA's SPMD
+    partitioner gathers each dot's weight operand): among the dense ones a layer's Q / K / V /
+    output projection (h x heads x head_dim), a dense FFN matrix (h x ffn) and the embedding /
+    LM head (V x h); apart, one projection of an MoE layer's routed experts, which MaxText keeps
+    stacked in one [E, h, f_e] tensor (moe.py: wi_0, wi_1, wo)."""
+    h = float(m.hidden)
+    dense = [h * m.heads * head_dim, h * kv_heads * head_dim, float(m.vocab) * h]
+    if not experts or (m.moe_layers or 0) < m.layers:
+        dense.append(h * float(m.ffn or 4 * m.hidden))
+    expert = float(m.moe.experts) * h * float(m.expert_ffn or 0) if experts else 0.0
+    return {"largest_weight_tensor": Q_(max(dense), "param"),
+            "largest_expert_tensor": Q_(expert, "param")}

@@ -25,6 +25,7 @@ from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
 from .config import HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, state_bytes
 from .efficiency import attention_peak, head_peak
 from .gemm import shape_efficiency
+from .states import largest_tensors
 from .host import host_inputs, host_op_us
 from .machine import Machine
 from .recompute import PLACEMENT_NAMES, module_recompute_flops, stage_imbalance
@@ -35,7 +36,8 @@ __all__ = ["training_system", "iron_law", "IronLaw", "kernel", "input_names", "O
 
 MODEL_INPUTS = ("parameters", "active_parameters", "expert_parameters", "layers", "heads",
                 "kv_heads", "head_dim", "hidden", "vocabulary", "moe_layers", "experts_per_token",
-                "moe_experts", "ffn_width", "ffn_gated", "parallel_block", "rotary_embedding")
+                "moe_experts", "ffn_width", "ffn_gated", "parallel_block", "rotary_embedding",
+                "largest_weight_tensor", "largest_expert_tensor")
 TRAINABLE_INPUTS = {"full": ("trainable_parameters",),
                     "lora": ("lora_rank", "lora_adapted_width")}
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "scale_up_bandwidth",
@@ -64,7 +66,8 @@ KNOB_INPUTS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "context
                "parameter_gather_passes", "gradient_reduce_passes", "head_stage_imbalance",
                "training_tokens", "host_ops_per_layer", "host_op_time", "loss_vocab_tiles",
                "gradients_live_at_loss", "gemm_shape_efficiency", "host_syncs_per_moe_layer",
-               "host_ops_after_sync", "recomputed_module_flops", "stage_layer_imbalance")
+               "host_ops_after_sync", "recomputed_module_flops", "stage_layer_imbalance",
+               "gather_per_tensor")
 
 #: what the kernel computes (a result reads them lazily)
 OUTPUTS = ("training_step_time", "step_compute_time", "attention_compute_time",
@@ -198,7 +201,8 @@ def model_values(m) -> dict:
             "ffn_gated": 1.0 if m.ffn_gated else 0.0,
             "parallel_block": 1.0 if getattr(m, "parallel_block", False) else 0.0,
             # queries and keys rotated in every layer (RoPE): the memory-bound kernels' bytes
-            "rotary_embedding": 1.0 if getattr(m, "position", None) == "rope" else 0.0}
+            "rotary_embedding": 1.0 if getattr(m, "position", None) == "rope" else 0.0,
+            **largest_tensors(m, head_dim, kv_heads, experts)}
 
 
 def _ffn_per_token(m) -> float:
@@ -237,10 +241,13 @@ def _base(name, value):
         if isinstance(value, np.ndarray) else float(value) * base_factor(info(name).unit)
 
 
-def _state_inputs(cfg: TrainConfig) -> dict:
-    values = dict(_state_bytes(cfg.precision, cfg.loss, cfg.fp8_recipe, cfg.state_dtypes))
-    values["framework_workspace"] = _default_workspace() if cfg.workspace is None else \
-        checks.quantity("workspace", cfg.workspace, "GB", low=0)
+def _state_inputs(cfg: TrainConfig, xla: bool = False) -> dict:
+    """States' bytes, workspace, gather unit; a TPU: no CUDA stack, XLA's loss, per-tensor."""
+    loss = cfg.loss or ("xla" if xla else "fused")
+    values = dict(_state_bytes(cfg.precision, loss, cfg.fp8_recipe, cfg.state_dtypes))
+    values["framework_workspace"] = (0.0 if xla else _default_workspace()) \
+        if cfg.workspace is None else checks.quantity("workspace", cfg.workspace, "GB", low=0)
+    values["gather_per_tensor"] = 1.0 if xla else 0.0
     return values
 
 
@@ -371,10 +378,8 @@ def step_inputs(cfg: TrainConfig, m, mach: Machine, dp, efficiencies: dict) -> d
         values["lora_rank"] = float(checks.count("lora_rank", cfg.lora_rank, 1, None))
         values["lora_adapted_width"] = lora_width(m, tuple(cfg.lora_targets))
     values.update(cached(_machine_magnitudes, mach, cfg.precision))
-    values.update(_state_inputs(cfg))
     xla = xla_device(mach.hardware)
-    if cfg.workspace is None and xla:
-        values["framework_workspace"] = 0.0
+    values.update(_state_inputs(cfg, xla))
     # gradients exist at the loss unless the step is one XLA program with one micro-batch
     # (jax.value_and_grad creates them in the backward; accumulation keeps them across)
     single = np.asarray(cfg.global_batch) <= np.asarray(dp) * np.asarray(cfg.micro_batch)
