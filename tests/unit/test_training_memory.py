@@ -443,3 +443,62 @@ def test_one_program_step_has_no_gradients_at_the_loss():
     assert acc.inputs()["gradients_live_at_loss"].magnitude == 1
     assert acc._quantity("training_memory").to("B").magnitude == pytest.approx(
         states_and_gather + 2 * P / 32 + logits)
+
+
+def test_xla_fused_cross_entropy_holds_16bit_logits_and_their_gradient():
+    """MaxText's loss compiled by XLA (the default loss on a TPU): the LM head writes 16-bit
+    logits (base.yml logits_dot_in_fp32: false); the fp32 cast, shift, exp and normalisation
+    are elementwise producers XLA fuses into their consumers or rematerialises
+    (hlo_rematerialization.h), so at the loss's peak the 16-bit logits and their 16-bit gradient
+    are live: 4 bytes per logit. tpu-recipes v6e-8 Llama 3.1 8B (per_device_batch_size 3,
+    max_target_length 8192, vocabulary 128256): 3 x 8192 x 128256 x 4 B = 12.61 GB (18.91 GB
+    at Megatron-Core's 6, which did not fit the 32 GiB chip: 34.47 GB). Its traffic: the
+    forward's two reductions read the logits, the backward's gradient fusion reads them and
+    writes the gradient: 2 + 2 + 2 + 2 = 8 bytes per logit. A GPU keeps Megatron-Core's."""
+    m = _row("more-train-tpurecipes-v6e8-llama31-8b")
+    run = _train_runner(m, m.spec)[0]
+    r = run({})
+    assert r.inputs()["logits_bytes_per_element"].magnitude == 4
+    assert r.inputs()["loss_traffic_per_logit"].magnitude == 8
+    assert r._quantity("logits_memory").to("B").magnitude == pytest.approx(3 * 8192 * 128256 * 4)
+    fused = run({}, loss="fused")
+    assert fused._quantity("logits_memory").to("B").magnitude == pytest.approx(
+        3 * 8192 * 128256 * 6)
+    assert r.feasible
+    gpu = train("llama-3-1-8b", "nvidia-h100-sxm", devices=8, global_batch=8)
+    assert gpu.inputs()["logits_bytes_per_element"].magnitude == 6
+    with pytest.raises(ValueError, match="loss must be"):
+        train("llama-3-1-8b", "tpu-v5e", devices=8, global_batch=8, loss="xla_fused")
+
+
+def test_xla_gathers_one_weight_tensor_at_a_time():
+    """An XLA SPMD program reshards each operand where its consumer needs it (GSPMD, Xu et al.
+    2021, Sec. 3): a weight sharded over the FSDP axis is all-gathered for the dot that reads
+    it, one tensor at a time, not as a layer's flat parameter group (PyTorch FSDP). ZeRO-3's
+    gathered working set: two copies of the largest tensor (the one in use, the next one being
+    gathered) plus its unreduced gradient, 2 + 2 + 2 bytes per parameter in bf16.
+    DeepSeek-V3 on v5p-1024 (tpu-recipes deepseek3_671b_v5p_1024, ep 1): the largest tensor is
+    one projection of a MoE layer's 256 routed experts, stacked [E, h, f_e] (MaxText moe.py
+    wi_0 / wi_1 / wo): 256 x 7168 x 2048 = 3.758e9 parameters, 22.55 GB (a whole layer: 66.0 GB,
+    and the row's 122.5 GB did not fit the 95 GiB chip). Llama 3.1 405B on v6e-512: the
+    largest is the 128256 x 16384 LM head, 2.101e9 parameters, 12.61 GB (a layer: 19.33 GB).
+    A GPU's ZeRO-3 keeps PyTorch FSDP's layer unit."""
+    dsv3 = _row("more-train-tpurecipes-v5p512-deepseek3-671b")
+    r = _train_runner(dsv3, dsv3.spec)[0]({})
+    assert r.inputs()["largest_expert_tensor"].magnitude == 256 * 7168 * 2048
+    assert r._quantity("parameter_gather_memory").to("B").magnitude == pytest.approx(
+        6 * 256 * 7168 * 2048)
+    assert r.feasible
+    big = _row("more-train-tpurecipes-v6e512-llama31-405b")
+    r = _train_runner(big, big.spec)[0]({})
+    assert r._quantity("parameter_gather_memory").to("B").magnitude == pytest.approx(
+        6 * 128256 * 16384)
+    assert r.feasible
+    # tensor parallelism splits the tensor: the 8B's 128256 x 4096 head over tp 2
+    tp2 = train("llama-3-1-8b", "tpu-v5e", devices=8, tp=2, global_batch=4, zero_stage=3)
+    assert tp2._quantity("parameter_gather_memory").to("B").magnitude == pytest.approx(
+        6 * 128256 * 4096 / 2)
+    gpu = train("llama-3-1-8b", "nvidia-h100-sxm", devices=8, global_batch=8, zero_stage=3)
+    assert gpu.inputs()["gather_per_tensor"].magnitude == 0
+    per_layer = 6 * gpu.trainable_parameters.to("param").magnitude / 32
+    assert gpu._quantity("parameter_gather_memory").to("B").magnitude == pytest.approx(per_layer)
