@@ -49,7 +49,9 @@ def test_train_cuda_graphs_flag_is_the_library_option(capsys):
 
 def test_train_vocab_tiles_flag_is_the_library_option(capsys):
     # the tpu-recipes Llama 3.1 405B v5p layout's num_vocab_tiling=4: a quarter of the loss's
-    # logits live at once (less memory), the LM head's forward re-run in the backward
+    # logits live at once, the LM head's forward re-run in the backward (at XLA's 4 bytes per
+    # logit the 4.2 GB of logits are below the gradients plus the recomputed layer, so the
+    # peak itself does not move: the logits' term shows the quarter)
     import mlsysim_sym as ms
     argv = ["train", "llama-3-1-405b", "tpu-v5p", "--devices", "512", "--global-batch", "512",
             "--seq-len", "8192", "--zero-stage", "3", "--recompute", "full", "--json"]
@@ -58,7 +60,8 @@ def test_train_vocab_tiles_flag_is_the_library_option(capsys):
                    zero_stage=3, recompute="full", vocab_tiles=4)
     assert tiled["memory_per_device"]["value"] == pytest.approx(
         lib.memory_per_device.to(tiled["memory_per_device"]["unit"]).magnitude, rel=1e-9)
-    assert tiled["memory_per_device"]["value"] < whole["memory_per_device"]["value"]
+    assert tiled["logits_memory"]["value"] == pytest.approx(whole["logits_memory"]["value"] / 4)
+    assert tiled["memory_per_device"]["value"] <= whole["memory_per_device"]["value"]
     assert tiled["step_time"]["value"] > whole["step_time"]["value"]
 
 
