@@ -116,6 +116,8 @@ def values(x, **over):
         # the host-bound term off unless a test sets it (TE issue 2053: 13.48 us per op on x86)
         host_ops_per_layer=x.get("host_ops_per_layer", 0), host_op_time=13.48,
         loss_vocab_tiles=1, gradients_live_at_loss=1, sequence_fill=1, head_token_fraction=1,
+        # ZeRO-3 gathers whole layers (PyTorch FSDP); the tensor sizes matter only per tensor
+        gather_per_tensor=0, largest_weight_tensor=x["vocabulary"] * h, largest_expert_tensor=0,
         host_syncs_per_moe_layer=x.get("host_syncs_per_moe_layer", 0),
         host_ops_after_sync=x.get("host_ops_after_sync", 0), recomputed_module_flops=0,
         stage_layer_imbalance=1)

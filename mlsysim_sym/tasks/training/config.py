@@ -44,10 +44,12 @@ LOSS_BYTES = {"fused": 6.0, "unfused": 12.0, "xla": 4.0}
 #: gradient in place r 4 w 4, cast to 16 bits r 4 w 2 (= 14): 52. "unfused" PyTorch
 #: cross_entropy on an fp32 upcast (torchtitan): .float() r 2 w 4, log_softmax max / sum /
 #: write r 12 w 4 (= 22); backward: nll_loss grad w 4, log_softmax backward r 12 w 4, cast
-#: r 4 w 2 (= 26): 48. "xla": the forward's max and exp-sum reductions read the 16-bit logits
-#: (r 2 + r 2), the backward's gradient fusion reads them and writes the 16-bit gradient
-#: (r 2 w 2): 8
-LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0, "xla": 8.0}
+#: r 4 w 2 (= 26): 48. "xla": MaxText's custom-VJP cross-entropy (max_utils.py,
+#: _cross_entropy_with_logits_fwd / _bwd) as XLA schedules it unforced: the max reduction
+#: r 2, the exp-sum fusion r 2 w 4 (exp_shifted, the one [tokens, V] residual the backward
+#: reads), the target term r 2 (= 10); backward: the gradient fusion r 4 w 2 (= 6): 16 (the
+#: rematerialised schedule of a program short of memory reads the 16-bit logits instead: 10)
+LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0, "xla": 16.0}
 #: how an MoE layer routes its tokens (Megatron-Core's AlltoAll and flex dispatchers, GShard's
 #: one-hot einsums)
 TOKEN_DISPATCHERS = ("alltoall", "flex", "einsum")
