@@ -89,8 +89,7 @@ def train(model, cluster, *, devices=None, tp=1, pp=1, dp=None, cp=1, ep=1, micr
         ZeRO / distributed-optimizer sharding over the data-parallel ranks.
     sequence_parallel, flash_attention, attention_kernel, even_layer_split, dropout, loss
         Megatron sequence parallelism; the attention kernel (fused, "fa2" or "eager"); the
-        last pipeline stage also runs the LM head; dropout masks stored; the loss kernel
-        (None: XLA's fused cross-entropy on a TPU, Megatron-Core's elsewhere).
+        last pipeline stage also runs the LM head; dropout masks; the loss (None: XLA's on a TPU).
     memory_kernels : "fused" | "unfused"
         The memory-bound kernel set (Megatron-LM / TE fusions, or PyTorch eager).
     fp8_recipe : "transformer_engine", "torchao", "transformer_engine_mxfp8" or "transformer_engine_mxfp8_unfused"

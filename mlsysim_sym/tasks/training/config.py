@@ -19,37 +19,17 @@ from ...vocabulary import ZERO_STAGES
 from .efficiency import attention_variant
 from .recompute import (NAMED_PLACEMENTS, PLACEMENT_NAMES, PLACEMENTS, RECOMPUTE,  # noqa: F401
                         checked_modules)
-from .states import FP8_RECIPES, STATE_CLASSES, StateBytes, state_bytes, state_dtype_map
+from .states import (FP8_RECIPES, LOSS_BYTES, LOSS_TRAFFIC, STATE_CLASSES, StateBytes,
+                     largest_tensors, state_bytes, state_dtype_map)
 
 __all__ = ["TrainConfig", "RECOMPUTE", "NAMED_PLACEMENTS", "LOSS_BYTES", "LOSS_TRAFFIC",
-           "FP8_RECIPES", "StateBytes", "state_bytes", "TOKEN_DISPATCHERS", "STATE_CLASSES"]
+           "FP8_RECIPES", "StateBytes", "state_bytes", "TOKEN_DISPATCHERS", "STATE_CLASSES",
+           "largest_tensors"]
 
 #: bandwidth of a device's host link, one direction: PCIe 4.0 x16, 16 GT/s x 16 lanes x 128/130
 #: (PCI-SIG, PCI Express Base Specification 4.0). Assumed for every chip: the registry holds no
 #: host-link field, and TPU v5e/v5p/v6e hosts are not documented at the link level.
 HOST_LINK_GBPS = 31.5
-#: bytes per logit at the loss's peak: Megatron-Core's in-place vocab-parallel cross-entropy
-#: (16-bit logits + fp32 copy), PyTorch cross_entropy on an fp32 upcast (torchtitan), and
-#: "xla": MaxText's cross-entropy compiled by XLA (the default on a TPU). The LM head writes
-#: 16-bit logits (base.yml logits_dot_in_fp32: false); the fp32 cast (cast_logits_to_fp32),
-#: shift, exp and normalisation are elementwise producers of reductions and of the gradient,
-#: which XLA fuses into their consumers (loop and input fusion) or, when memory is short,
-#: recomputes (HloRematerialization: "rematerializes instructions to reduce peak memory"), so
-#: no fp32 [tokens, V] array need be live: the 16-bit logits and their 16-bit gradient (the
-#: input of the head's two backward dots) are, 2 + 2 bytes
-LOSS_BYTES = {"fused": 6.0, "unfused": 12.0, "xla": 4.0}
-#: bytes per logit the loss kernels move (forward + backward), 16-bit logits from the LM head:
-#: "fused" Megatron-Core's vocab-parallel cross-entropy (cross_entropy.py): .float() r 2 w 4,
-#: max r 4, subtract r 4 w 4, exp r 4 w 4, sum r 4, divide r 4 w 4 (= 38); backward: the
-#: gradient in place r 4 w 4, cast to 16 bits r 4 w 2 (= 14): 52. "unfused" PyTorch
-#: cross_entropy on an fp32 upcast (torchtitan): .float() r 2 w 4, log_softmax max / sum /
-#: write r 12 w 4 (= 22); backward: nll_loss grad w 4, log_softmax backward r 12 w 4, cast
-#: r 4 w 2 (= 26): 48. "xla": MaxText's custom-VJP cross-entropy (max_utils.py,
-#: _cross_entropy_with_logits_fwd / _bwd) as XLA schedules it unforced: the max reduction
-#: r 2, the exp-sum fusion r 2 w 4 (exp_shifted, the one [tokens, V] residual the backward
-#: reads), the target term r 2 (= 10); backward: the gradient fusion r 4 w 2 (= 6): 16 (the
-#: rematerialised schedule of a program short of memory reads the 16-bit logits instead: 10)
-LOSS_TRAFFIC = {"fused": 52.0, "unfused": 48.0, "xla": 16.0}
 #: how an MoE layer routes its tokens (Megatron-Core's AlltoAll and flex dispatchers, GShard's
 #: one-hot einsums)
 TOKEN_DISPATCHERS = ("alltoall", "flex", "einsum")

@@ -22,10 +22,10 @@ from ...symbols import info
 from ...units import Q_, base_factor
 from .._core.inputs import cached
 from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
-from .config import HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, state_bytes
+from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, largest_tensors,
+                     state_bytes)
 from .efficiency import attention_peak, head_peak
 from .gemm import shape_efficiency
-from .states import largest_tensors
 from .host import host_inputs, host_op_us
 from .machine import Machine
 from .recompute import PLACEMENT_NAMES, module_recompute_flops, stage_imbalance
@@ -243,8 +243,8 @@ def _base(name, value):
 
 def _state_inputs(cfg: TrainConfig, xla: bool = False) -> dict:
     """States' bytes, workspace, gather unit; a TPU: no CUDA stack, XLA's loss, per-tensor."""
-    loss = cfg.loss or ("xla" if xla else "fused")
-    values = dict(_state_bytes(cfg.precision, loss, cfg.fp8_recipe, cfg.state_dtypes))
+    values = dict(_state_bytes(cfg.precision, cfg.loss or ("xla" if xla else "fused"),
+                               cfg.fp8_recipe, cfg.state_dtypes))
     values["framework_workspace"] = (0.0 if xla else _default_workspace()) \
         if cfg.workspace is None else checks.quantity("workspace", cfg.workspace, "GB", low=0)
     values["gather_per_tensor"] = 1.0 if xla else 0.0
@@ -253,13 +253,11 @@ def _state_inputs(cfg: TrainConfig, xla: bool = False) -> dict:
 
 @lru_cache(maxsize=32)
 def _state_bytes(precision, loss, fp8_recipe, state_dtypes=None) -> tuple:
-    """Bytes of the training states at ``precision`` (the linear layers' saved inputs by the
-    ``fp8_recipe``; the states' own dtypes in a JAX / optax layout) and per logit of the
-    ``loss`` kernel."""
+    """Bytes of the training states at ``precision`` (saved linear inputs by ``fp8_recipe``;
+    a JAX / optax layout's own dtypes) and per logit of the ``loss`` kernel."""
     sb = state_bytes(precision, fp8_recipe, state_dtypes)
     return (("bytes_per_parameter", _base("bytes_per_parameter", sb.weights)),
-            ("gathered_bytes_per_parameter", _base("gathered_bytes_per_parameter",
-                                                   sb.gathered)),
+            ("gathered_bytes_per_parameter", _base("gathered_bytes_per_parameter", sb.gathered)),
             ("gradient_bytes_per_parameter", _base("gradient_bytes_per_parameter", sb.gradients)),
             ("optimizer_bytes_per_parameter", _base("optimizer_bytes_per_parameter",
                                                     sb.optimizer)),
