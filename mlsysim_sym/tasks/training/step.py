@@ -2,11 +2,10 @@
 how a checked :class:`~.config.TrainConfig`, a model and a :class:`~.machine.Machine` become
 those inputs (base-unit magnitudes; numpy arrays broadcast, so a parallelism search is one call).
 
-The system (walls 1-3 and 14 composed by the training-step record) is compiled once per mode
-(full training or LoRA); the ZeRO stage's shard factors and collective passes come from the glue
-equations of :mod:`mlsysim_sym.equations.operations`, compiled once. Both come from the disk
-cache of generated kernels (:func:`mlsysim_sym.numeric.cached_kernel`): with a warm cache a
-training step imports neither sympy nor the walls, which load when a system is asked for.
+The system (walls 1-3 and 14 composed by the training-step record) and the ZeRO stage's glue
+equations (:mod:`mlsysim_sym.equations.operations`) are compiled once per mode (full or LoRA)
+and come from the disk cache of generated kernels (:func:`mlsysim_sym.numeric.cached_kernel`):
+with a warm cache a training step imports neither sympy nor the walls.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ from ...symbols import info
 from ...units import Q_, base_factor
 from .._core.inputs import cached
 from ...vocabulary import MIXED_PRECISIONS, NATIVE_16BIT
-from .config import (HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, largest_tensors,
-                     state_bytes)
+from .config import HOST_LINK_GBPS, LOSS_BYTES, LOSS_TRAFFIC, TrainConfig, state_bytes
+from .states import largest_tensors
 from .efficiency import attention_peak, head_peak
 from .gemm import shape_efficiency
 from .host import host_inputs, host_op_us
@@ -100,8 +99,7 @@ def training_system(mode: str = "full"):
 
 
 def iron_law(system=None):
-    """The Iron Law of training for ``system`` (default: the full-training system): an
-    :class:`~mlsysim_sym.analysis.iron_law.IronLaw`."""
+    """The Iron Law (:class:`~mlsysim_sym.analysis.iron_law.IronLaw`) of ``system``."""
     from ...analysis.iron_law import iron_law as law_of
     return law_of(system or training_system("full"))
 
@@ -122,8 +120,7 @@ def input_names(mode) -> tuple:
 
 @lru_cache(maxsize=2)
 def kernel(mode):
-    """The step's outputs compiled over :func:`input_names` (once per mode; from the disk
-    cache of generated kernels)."""
+    """The step's outputs compiled over :func:`input_names` (once per mode, disk-cached)."""
     return cached_kernel(f"training ({mode})", OUTPUTS, input_names(mode),
                          lambda: training_system(mode))
 
