@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
 import sys
 import threading
@@ -47,7 +48,7 @@ from mlsysim_sym import registry
 from mlsysim_sym.registry.loader import parse_yaml
 
 __all__ = ["build_server", "main", "MAX_SWEEP", "MAX_TEXT", "MAX_CANDIDATES", "MAX_LOADS",
-           "MAX_DEVICES", "MAX_GLOBAL_BATCH", "CALL_TIMEOUT"]
+           "MAX_DEVICES", "MAX_GLOBAL_BATCH", "CALL_TIMEOUT", "call_timeout"]
 
 #: Most points of one sweep (a list-valued batch, seq_len or tp).
 MAX_SWEEP = 64
@@ -57,8 +58,27 @@ MAX_TEXT = 200_000
 MAX_CANDIDATES = 16
 #: Most load_hardware / load_model calls per server process.
 MAX_LOADS = 200
-#: Seconds a tool call may run before it answers with an error.
-CALL_TIMEOUT = 10.0
+#: Seconds a tool call may run before it answers with an error (``$MLSYSIM_MCP_TIMEOUT``
+#: overrides it, e.g. on a loaded machine).
+DEFAULT_CALL_TIMEOUT = 10.0
+
+
+def call_timeout(environ=None) -> float:
+    """The tool-call limit: ``$MLSYSIM_MCP_TIMEOUT`` seconds when set, else 10."""
+    text = (os.environ if environ is None else environ).get("MLSYSIM_MCP_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_CALL_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"MLSYSIM_MCP_TIMEOUT must be a positive number of seconds, got "
+                         f"{text[:40]!r}")
+    return value
+
+
+CALL_TIMEOUT = call_timeout()
 #: Most devices of a train or best_parallelism call, and most sequences per step.
 MAX_DEVICES = 1_048_576
 MAX_GLOBAL_BATCH = 1_048_576

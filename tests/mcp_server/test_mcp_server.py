@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import socket
+import os
 import subprocess
 import sys
 
@@ -81,8 +82,10 @@ def anyio_backend():
 
 @pytest.fixture(scope="module")
 async def client():
+    # the 10 s tool limit is for agents; a test on a loaded CI machine gets more room
     params = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "mlsysim_sym.cli", "mcp"])
+                                   args=["-m", "mlsysim_sym.cli", "mcp"],
+                                   env={**os.environ, "MLSYSIM_MCP_TIMEOUT": "120"})
     async with Client(params, read_timeout_seconds=60) as c:
         yield c
 
@@ -351,6 +354,15 @@ async def test_a_call_is_time_bounded(monkeypatch):
         assert not finished     # answered at the limit, while the work still ran
     finally:
         release.set()
+
+
+def test_call_timeout_reads_the_environment():
+    from mlsysim_sym.mcp_server import DEFAULT_CALL_TIMEOUT, call_timeout
+    assert call_timeout({}) == DEFAULT_CALL_TIMEOUT == 10.0
+    assert call_timeout({"MLSYSIM_MCP_TIMEOUT": " 45 "}) == 45.0
+    for bad in ("0", "-3", "nan", "inf", "ten"):
+        with pytest.raises(ValueError, match="MLSYSIM_MCP_TIMEOUT must be a positive"):
+            call_timeout({"MLSYSIM_MCP_TIMEOUT": bad})
 
 
 async def test_large_searches_are_refused(client):
