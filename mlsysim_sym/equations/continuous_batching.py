@@ -74,9 +74,10 @@ from ..symbols.batching import count_floor
 from . import memory
 from .base import Constraint, Equation, Wall
 from .references import Reference, add_all
-from .serving import (decode_token_flops, gemm_flops, kv_group_bytes_per_token,
-                      pass_compute_time, prefill_token_flops, streamed_weight_bytes,
-                      tp_allreduce_time, tp_bandwidth_time, tp_latency, uncached_prompt)
+from .serving import (decode_token_flops, gemm_flops, head_flops, kv_group_bytes_per_token,
+                      pass_compute_time, prefill_token_flops, prompt_gemm_flops,
+                      stored_weight_bytes, streamed_weight_bytes, tp_allreduce_time,
+                      tp_bandwidth_time, tp_latency, uncached_prompt, vocabulary_weights)
 from .speculative import (draft_bandwidth_time, draft_latency, draft_pass,
                           draft_prompt_token_flops, draft_token_flops)
 
@@ -158,8 +159,9 @@ def _prompt_step():
     tc = pass_compute_time((decode_token_flops(s.mean_context_length) * decode
                             + (prefill_token_flops() + _draft_prompt_flops)
                             * s.prompt_chunk_tokens) / _t,
-                           (gemm_flops(decode + s.prompt_chunk_tokens)
-                            + gemm_flops(s.prompt_chunk_tokens, s.draft_parameters)) / _t)
+                           (gemm_flops(decode) + prompt_gemm_flops(s.prompt_chunk_tokens)
+                            + gemm_flops(s.prompt_chunk_tokens, s.draft_parameters)) / _t,
+                           head_flops(decode) / _t)
     tm = memory.time_for((streamed_weight_bytes(decode + s.prompt_chunk_tokens)
                           + kv_group_bytes_per_token()
                           * (s.running_batch * s.mean_context_length + s.prompt_chunk_tokens)
@@ -212,21 +214,24 @@ WALL = Wall(
                  pass_compute_time((_verified * s.decode_token_flops
                                     + s.uncached_prompt_length
                                     * (s.prefill_token_flops + _draft_prompt_flops)) / _t,
-                                   (gemm_flops(_verified + s.uncached_prompt_length)
+                                   (gemm_flops(_verified)
+                                    + prompt_gemm_flops(s.uncached_prompt_length)
                                     + gemm_flops(s.uncached_prompt_length, s.draft_parameters))
-                                   / _t),
+                                   / _t, head_flops(_verified) / _t),
                  cite="agrawal2024sarathi",
                  locator="Sec. 4: a hybrid batch runs the prompt chunks and decodes together",
                  note="each output token verified in a pass over gamma + 1 positions per E "
                       "accepted (Leviathan et al.; gamma = 0: one); a draft also prefills the "
                       "prompt (charged to the same step); the weight GEMMs at the chip's "
-                      "measured matmul ceiling (wall 4's compute roof)"),
+                      "measured matmul ceiling (wall 4's compute roof); the LM head on the "
+                      "verified positions only (a prompt's last token yields the first output "
+                      "token: vllm2025logitsindices), at its own precision's peak"),
         Equation(s.request_memory_time,
                  memory.time_for((s.kv_group_bytes_per_token
                                   * (_n_out_steps * s.mean_context_length
                                      + s.uncached_prompt_length)
                                   + s.draft_kv_group_bytes_per_token * s.uncached_prompt_length
-                                  + s.embedding_row_width * s.bytes_per_parameter
+                                  + s.embedding_row_width * s.vocab_bytes_per_parameter
                                   * (_n_out_steps * _one + s.uncached_prompt_length)
                                   + s.memory_kernel_bytes_per_token
                                   * (_verified + s.uncached_prompt_length))
@@ -261,7 +266,7 @@ WALL = Wall(
                  + s.draft_request_comm_time, cite="chen2024magicdec",
                  locator="Sec. 3.2: the draft's roofline at the batch"),
         Equation(s.replicated_weight_bytes,
-                 (s.parameters - s.sharded_parameters) * s.bytes_per_parameter
+                 stored_weight_bytes(s.parameters - s.sharded_parameters)
                  * (s.attention_data_parallel - 1) / _t,
                  cite="trtllm2025attentiondp",
                  locator="attention data parallelism: full attention weights on each rank; "
@@ -271,8 +276,9 @@ WALL = Wall(
                       "the sharded ones (the routed experts), d_a - 1 of t shares more than "
                       "plain tensor parallelism; 0 at d_a = 1"),
         Equation(s.step_weight_time,
-                 memory.time_for((s.parameters - s.embedding_parameters)
-                                 * s.bytes_per_parameter / _t + s.replicated_weight_bytes),
+                 memory.time_for(((s.parameters - vocabulary_weights()) * s.bytes_per_parameter
+                                  + s.head_parameters * s.vocab_bytes_per_parameter) / _t
+                                 + s.replicated_weight_bytes),
                  cite="agrawal2024sarathi",
                  locator="Sec. 3: decode batches are memory-bound on the weight read",
                  note="every weight but the input lookup tables, whose rows each token reads "

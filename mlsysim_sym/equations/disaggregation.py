@@ -59,7 +59,7 @@ from .. import symbols as s
 from . import continuous_batching, memory
 from .base import Constraint, Equation, Wall
 from .references import Reference, add_all
-from .serving import (gemm_flops, pass_compute_time, streamed_weight_bytes, tp_allreduce_time,
+from .serving import (gemm_flops, head_flops, pass_compute_time, prompt_gemm_flops, streamed_weight_bytes, tp_allreduce_time,
                       tp_bandwidth_time)
 
 add_all(
@@ -89,9 +89,11 @@ _served = sympy.Min(s.request_rate, s.fleet_capacity) / s.one_request
 
 def _prefill_pass():
     """One engine pass over a 1/p share of the prompt: wall 4's roofline (with the per-step
-    overhead) plus the TP all-reduces of the pass's tokens (wall 4's engine all-reduce)."""
-    tc = pass_compute_time(_n_in * s.prefill_token_flops / (_passes * _t),
-                           gemm_flops(_n_in / _passes) / _t)
+    overhead) plus the TP all-reduces of the pass's tokens (wall 4's engine all-reduce); the
+    prompt's one LM-head token (its last) spread over the passes."""
+    head = head_flops(s.one_token) / (_passes * _t)
+    tc = pass_compute_time(_n_in * s.prefill_token_flops / (_passes * _t) + head,
+                           prompt_gemm_flops(_n_in) / (_passes * _t) + head, head)
     tm = memory.time_for((streamed_weight_bytes(_n_in / _passes)
                           + (s.kv_group_bytes_per_token + s.memory_kernel_bytes_per_token)
                           * _n_in / _passes) / _t)
@@ -160,7 +162,7 @@ WALL = Wall(
                  locator="Sec. 3.5: a Poisson stream split evenly stays Poisson"),
         Equation(s.request_compute_time,
                  pass_compute_time(_n_out * s.decode_token_flops / _t,
-                                   gemm_flops(_n_out) / _t),
+                                   gemm_flops(_n_out) / _t, head_flops(_n_out) / _t),
                  cite="zhong2024distserve", locator="Sec. 3.2: decoding instances batch only "
                  "decoding jobs",
                  note="the decode tokens only: the prompt ran on the prefill pool"),

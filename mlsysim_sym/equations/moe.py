@@ -37,7 +37,8 @@ from ..vocabulary import check_routing  # noqa: F401  (the record's domain, k <=
 from . import memory
 from .base import Constraint, Equation, Wall
 from .communication import ring_reduce_scatter
-from .serving import DECODE_GEMM_FLOPS, PREFILL_GEMM_FLOPS, dequantization, pass_compute_time
+from .serving import (DECODE_GEMM_FLOPS, DECODE_HEAD_FLOPS, PREFILL_GEMM_FLOPS, PREFILL_HEAD_FLOPS,
+                      dequantization, pass_compute_time, vocabulary_weights)
 from .references import Reference, add_all
 
 add_all(
@@ -72,10 +73,10 @@ def experts_touched(tokens):
 def weights_read(touched, tokens):
     """Weight bytes a step over ``tokens`` tokens reads: dense part (its input lookup tables
     only for the rows the tokens read, as wall 4's ``streamed_weight_bytes``), shared experts,
-    touched routed experts."""
+    touched routed experts; the vocabulary tables (rows read, LM head) at their own width b_v."""
     rows = sympy.Min(tokens * s.embedding_row_width, s.embedding_parameters)
-    return (s.moe_dense_parameters - s.embedding_parameters + rows
-            + _L * (_Es + touched) * _Pe) * s.bytes_per_parameter
+    return ((s.moe_dense_parameters - vocabulary_weights() + _L * (_Es + touched) * _Pe)
+            * s.bytes_per_parameter + (s.head_parameters + rows) * s.vocab_bytes_per_parameter)
 
 
 def all_to_all(tokens):
@@ -85,15 +86,16 @@ def all_to_all(tokens):
                                                             s.link_latency)
 
 
-def _phase(flops, gemm, expert_flops, traffic, tokens, times, total, locator, tp_comm):
+def _phase(flops, gemm, head, expert_flops, traffic, tokens, times, total, locator, tp_comm):
     """A phase's compute (routed share stretched by rho; the weight GEMMs ``gemm`` at the
-    chip's matmul ceiling), memory and all-to-all roofs, and its roofline time (four
-    equations)."""
+    chip's matmul ceiling, the LM head's ``head`` among them at its own precision's peak),
+    memory and all-to-all roofs, and its roofline time (four equations)."""
     c, m, a = times
     stretch = (s.moe_routing_imbalance - 1) * expert_flops
     return (
         Equation(c, pass_compute_time((flops + stretch) / s.tensor_parallel,
-                                      (gemm + stretch) / s.tensor_parallel),
+                                      (gemm + stretch) / s.tensor_parallel,
+                                      head / s.tensor_parallel),
                  cite="fedus2022switch",
                  locator="Sec. 2.2, Eq. 3: expert capacity = tokens/experts x capacity factor; "
                          "the busiest expert sets the pace",
@@ -164,7 +166,7 @@ WALL = Wall(
         Equation(s.moe_expert_prefill_flops,
                  s.flops_per_parameter_token * _L * _k * _Pe * s.prompt_length * s.batch,
                  cite="kaplan2020scaling", locator="Table 1: 2 FLOPs per parameter per token"),
-        *_phase(s.decode_flops, DECODE_GEMM_FLOPS, s.moe_expert_decode_flops, s.moe_decode_bytes, _decode_tokens,
+        *_phase(s.decode_flops, DECODE_GEMM_FLOPS, DECODE_HEAD_FLOPS, s.moe_expert_decode_flops, s.moe_decode_bytes, _decode_tokens,
                 (s.moe_decode_compute_time, s.moe_decode_memory_time,
                  s.moe_decode_all_to_all_time), s.moe_time_per_output_token,
                 "Sec. 3.4.2: decoding explores two micro-batches, the all-to-all of one hidden "
@@ -172,7 +174,7 @@ WALL = Wall(
         Equation(s.moe_decode_throughput,
                  s.tokens_per_decode_step * s.batch / s.moe_time_per_output_token,
                  cite="pope2023inference", locator="Sec. 2: generation throughput"),
-        *_phase(s.prefill_flops, PREFILL_GEMM_FLOPS, s.moe_expert_prefill_flops, s.moe_prefill_bytes, _prefill_tokens,
+        *_phase(s.prefill_flops, PREFILL_GEMM_FLOPS, PREFILL_HEAD_FLOPS, s.moe_expert_prefill_flops, s.moe_prefill_bytes, _prefill_tokens,
                 (s.moe_prefill_compute_time, s.moe_prefill_memory_time,
                  s.moe_prefill_all_to_all_time), s.moe_ttft,
                 "Sec. 3.4.1: prefilling overlaps attention and MoE of one micro-batch with the "

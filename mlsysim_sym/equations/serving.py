@@ -117,6 +117,29 @@ add_all(
                   "quantization/awq.py", kind="misc"),
 )
 
+add_all(
+    Reference("modelopt2024fp8export", "NVIDIA", "TensorRT Model Optimizer (ModelOpt): the "
+              "exported FP8 checkpoint's hf_quant_config.json: quant_algo FP8, "
+              "kv_cache_quant_algo FP8, exclude_modules ['lm_head'] (the LM head and the "
+              "embedding, not Linear modules of the blocks, stay at the model's 16-bit dtype)",
+              "NVIDIA/TensorRT-Model-Optimizer modelopt/torch/export/convert_hf_config.py "
+              "(convert_hf_quant_config_format, FP8 example)", 2024,
+              url="https://github.com/NVIDIA/TensorRT-Model-Optimizer", kind="misc"),
+    Reference("vllm2025fp8config", "vLLM Team", "Fp8Config.get_quant_method: Fp8LinearMethod "
+              "for LinearBase layers, Fp8MoEMethod for FusedMoE, Fp8KVCacheMethod for "
+              "Attention, None (unquantised) otherwise: the LM head (ParallelLMHead, a "
+              "VocabParallelEmbedding) and the token embedding keep the model dtype",
+              "vllm/model_executor/layers/quantization/fp8.py", 2025,
+              url="https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/layers/"
+                  "quantization/fp8.py", kind="misc"),
+    Reference("vllm2025logitsindices", "vLLM Team", "GPUModelRunner._prepare_inputs: "
+              "logits_indices = query_start_loc[1:] - 1, the LM head runs on the last scheduled "
+              "token of each request (a prompt's last token, each decode token)",
+              "vllm/v1/worker/gpu_model_runner.py", 2025,
+              url="https://github.com/vllm-project/vllm/blob/main/vllm/v1/worker/"
+                  "gpu_model_runner.py", kind="misc"),
+)
+
 add_all(Reference("shoeybi2019megatron", "Shoeybi, Mohammad and Patwary, Mostofa and Puri, Raul "
                   "and LeGresley, Patrick and Casper, Jared and Catanzaro, Bryan",
                   "Megatron-LM: Training Multi-Billion Parameter Language Models Using Model "
@@ -157,26 +180,62 @@ def decode_token_flops(span):
 def gemm_flops(tokens, parameters=s.active_parameters):
     """Weight-GEMM FLOPs of ``tokens`` tokens through ``parameters`` active weights (a draft
     model's: its own): 2 N_a per token (Kaplan Table 1, every weight one multiply-add), the part
-    of a pass wall 1 charges at the chip's measured matmul ceiling."""
+    of a pass wall 1 charges at the chip's measured matmul ceiling. For the target model these
+    are tokens whose logits the pass computes (the LM head included: a decode token)."""
     return s.flops_per_parameter_token * parameters * tokens
 
 
-def pass_compute_time(work, gemm):
-    """Compute roof of ``work`` FLOPs of which ``gemm`` are weight GEMMs (both per rank): the
-    GEMMs at the best-shaped GEMM's measured rate (wall 1's :func:`~.compute.gemm_time`:
-    peak x kappa_mm x eta_c, as the training step's GEMMs), the rest (the attention matmuls
-    over the cached keys, whose kernels are not the dense GEMM the ceiling measures; training
-    charges them at the attention kernels' own rate) at wall 1's roof, peak x eta_c."""
-    return compute.gemm_time(gemm) + compute.time_for(work - gemm)
+def head_flops(tokens):
+    """LM-head GEMM FLOPs of ``tokens`` tokens whose logits a pass computes: 2 N_h each."""
+    return s.flops_per_parameter_token * s.head_parameters * tokens
+
+
+def prompt_gemm_flops(tokens):
+    """Weight-GEMM FLOPs of ``tokens`` prompt tokens without logits: 2 (N_a - N_h) each. The
+    engines run the LM head only on a request's last scheduled token (vLLM's logits_indices;
+    TensorRT-LLM gathers context logits only when asked), so a prompt's head is one token's,
+    charged with the request (:func:`head_flops`)."""
+    return s.flops_per_parameter_token * (s.active_parameters - s.head_parameters) * tokens
+
+
+def pass_compute_time(work, gemm, head=0):
+    """Compute roof of ``work`` FLOPs of which ``gemm`` are weight GEMMs and ``head`` of those
+    the LM head's (all per rank): the GEMMs at the best-shaped GEMM's measured rate (wall 1's
+    :func:`~.compute.gemm_time`: peak x kappa_mm x eta_c, as the training step's GEMMs), the
+    head's at the peak of the precision it runs in (r_h of the GEMMs' peak: the 16-bit one when
+    the blocks' GEMMs run narrower, the engines leaving the LM head unquantised; as training's
+    head_peak_flops), the rest (the
+    attention matmuls over the cached keys, whose kernels are not the dense GEMM the ceiling
+    measures; training charges them at the attention kernels' own rate) at wall 1's roof,
+    peak x eta_c."""
+    return (compute.gemm_time(gemm - head) + compute.gemm_time(head) / s.head_peak_share
+            + compute.time_for(work - gemm))
+
+
+def vocabulary_weights():
+    """The vocabulary tables' weights: the input lookup tables and the LM head, N_e + N_h (a
+    tied table once: N_e excludes it)."""
+    return s.embedding_parameters + s.head_parameters
+
+
+def stored_weight_bytes(parameters=s.parameters):
+    """Bytes of ``parameters`` weights (every weight: the model's; every weight but the routed
+    experts: attention data parallelism's copies), the vocabulary tables among them at their
+    own width: (N - N_e - N_h) b_w + (N_e + N_h) b_v. The engines quantise the blocks' linear
+    layers only (ModelOpt's FP8 export excludes lm_head; vLLM's Fp8Config quantises LinearBase
+    layers), so below 16 bits the embedding and the LM head stay 16-bit (b_v = b_a)."""
+    return ((parameters - vocabulary_weights()) * s.bytes_per_parameter
+            + vocabulary_weights() * s.vocab_bytes_per_parameter)
 
 
 def prefill_token_flops():
-    """FLOPs of one computed prompt token of a causal prefill: 2 N_a + 2 L w_p S_pa, with S_pa
+    """FLOPs of one computed prompt token of a causal prefill: 2 (N_a - N_h) + 2 L w_p S_pa
+    (no logits: the request's one LM-head token is charged with it, :func:`head_flops`), with S_pa
     the keys a computed prompt token attends to on average
     (:data:`~mlsysim_sym.symbols.prompt_attention_span`; full attention: S_p/2, so the two
     attention matmuls of the whole prompt cost L w_p S_p^2, 2 L H d_h S_p^2 for MHA; with a
     cached prefix of h S_p tokens the suffix's tokens attend to S_p (1 + h)/2)."""
-    return (s.flops_per_parameter_token * s.active_parameters
+    return (s.flops_per_parameter_token * (s.active_parameters - s.head_parameters)
             + s.attention_flops_per_pair * s.layers * s.prefill_attention_width
             * s.prompt_attention_span)
 
@@ -213,9 +272,11 @@ def streamed_weight_bytes(tokens):
     and table, Vaswani et al. Sec. 3.4), at most the whole table:
     (N - N_e + Min(T w_e, N_e)) b_w. An LM head tied to the embedding is a matmul over the whole
     table (N_e excludes it), so it is read once, in full. The table still resides in memory
-    (``weight_bytes`` is the footprint's)."""
+    (``weight_bytes`` is the footprint's). The vocabulary tables are read at their own width
+    b_v (:func:`stored_weight_bytes`): (N - N_e - N_h) b_w + (N_h + Min(T w_e, N_e)) b_v."""
     rows = sympy.Min(tokens * s.embedding_row_width, s.embedding_parameters)
-    return (s.parameters - s.embedding_parameters + rows) * s.bytes_per_parameter
+    return ((s.parameters - vocabulary_weights()) * s.bytes_per_parameter
+            + (s.head_parameters + rows) * s.vocab_bytes_per_parameter)
 
 
 def dequantization(tokens):
@@ -263,12 +324,18 @@ _decode_tokens = s.batch * s.tokens_per_decode_step + s.prefill_chunk_tokens
 _h = s.prefix_cache_hit_rate
 #: the weight GEMMs of a prefill (the computed prompt tokens) and of a decode step (the decode
 #: tokens and the prompt chunk): 2 N_a per token, the rest of each pass's FLOPs is attention
-PREFILL_GEMM_FLOPS = gemm_flops(uncached_prompt() * s.batch)
-DECODE_GEMM_FLOPS = gemm_flops(_decode_tokens)
+#: the LM head runs on each sequence's last prompt token and on every decode token
+PREFILL_HEAD_FLOPS = head_flops(s.batch * s.one_token)
+DECODE_HEAD_FLOPS = head_flops(s.batch * s.tokens_per_decode_step)
+PREFILL_GEMM_FLOPS = prompt_gemm_flops(uncached_prompt() * s.batch) + PREFILL_HEAD_FLOPS
+DECODE_GEMM_FLOPS = (gemm_flops(s.batch * s.tokens_per_decode_step)
+                     + prompt_gemm_flops(s.prefill_chunk_tokens))
 _CEILING_NOTE = ("the weight GEMMs (2 N_a per token) at the chip's measured matmul ceiling: "
                  "peak x kappa_mm x eta_c (bekman2024mamf: Maximum Achievable Matmul FLOPS; "
-                 "kappa_mm = 1 where the registry records none), the attention matmuls at "
-                 "peak x eta_c; each of the t ranks runs 1/t of both")
+                 "kappa_mm = 1 where the registry records none), the LM head's at the peak of "
+                 "its own precision (16-bit below 16 bits: modelopt2024fp8export, "
+                 "vllm2025fp8config), the attention matmuls at peak x eta_c; each of the t "
+                 "ranks runs 1/t of all three")
 
 WALL = Wall(
     number=4,
@@ -317,8 +384,11 @@ WALL = Wall(
                  note="keys per computed prompt token on average: the i-th token attends to i "
                       "keys; with a cached prefix (Zheng et al. 2024 Sec. 3) the tokens from "
                       "h S_p to S_p are computed, S_p (1 + h)/2 on average"),
-        Equation(s.weight_bytes, s.parameters * s.bytes_per_parameter, cite="pope2023inference",
-                 locator="Sec. 2.1, memory costs: weights"),
+        Equation(s.weight_bytes, stored_weight_bytes(), cite="pope2023inference",
+                 locator="Sec. 2.1, memory costs: weights",
+                 note="the vocabulary tables (embedding, LM head) at their own width b_v: "
+                      "16-bit below 16 bits, the engines quantising the blocks' linear layers "
+                      "only (modelopt2024fp8export, vllm2025fp8config)"),
         Equation(s.kv_cache_bytes,
                  kv_group_bytes_per_token() * s.attention_span * s.batch,
                  cite="pope2023inference", locator="Sec. 2.1, KV cache size; Sec. 3.3 multiquery",
@@ -337,14 +407,14 @@ WALL = Wall(
                  cite="pope2023inference", locator="Sec. 2.1, memory costs",
                  note="per device: weights and KV cache split over the t ranks of a TP group"),
         Equation(s.prefill_flops,
-                 s.flops_per_parameter_token * s.active_parameters * uncached_prompt() * s.batch
-                 + s.attention_flops_per_pair * s.layers * s.prefill_attention_width
-                 * uncached_prompt() * s.prompt_attention_span * s.batch,
+                 prefill_token_flops() * uncached_prompt() * s.batch + PREFILL_HEAD_FLOPS,
                  cite="kaplan2020scaling", locator="Table 1: C_forward = 2N + 2 n_layer n_ctx d_attn",
                  note="causal attention over S_p tokens touches S_p^2/2 pairs (S_p x the prompt "
                       "attention span); two matmuls. With a prefix-cache hit rate h (Zheng et al. "
                       "2024 Sec. 3) only the (1 - h) S_p suffix is computed, its queries over all "
-                      "earlier keys: (1 - h^2) S_p^2/2 pairs under full attention"),
+                      "earlier keys: (1 - h^2) S_p^2/2 pairs under full attention. The LM head "
+                      "(2 N_h) runs on each sequence's last prompt token only "
+                      "(vllm2025logitsindices)"),
         Equation(s.memory_kernel_bytes_per_token, memory_kernels.serving_forward(),
                  cite="korthikanti2022recomputation",
                  locator="Sec. 4.1: the activation tensors of a layer (2 layer norms, 2 residual "
@@ -366,7 +436,8 @@ WALL = Wall(
                       "attention's reads of a cached prefix are not charged, as a chunked "
                       "prompt's reads of its earlier chunks are not"),
         Equation(s.prefill_compute_time,
-                 pass_compute_time(s.prefill_flops / _t, PREFILL_GEMM_FLOPS / _t),
+                 pass_compute_time(s.prefill_flops / _t, PREFILL_GEMM_FLOPS / _t,
+                                   PREFILL_HEAD_FLOPS / _t),
                  cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks",
                  note=_CEILING_NOTE),
         Equation(s.prefill_memory_time, memory.time_for(s.prefill_bytes / _t),
@@ -411,10 +482,11 @@ WALL = Wall(
                  cite="pope2023inference",
                  locator="Sec. 2.2: decode is dominated by loading weights and the KV cache",
                  note="every weight but the input lookup tables, of which a step reads one row "
-                      "per token (the LM head, tied or not, is read whole); plus the KV cache a "
-                      "prompt chunk writes"),
+                      "per token (the LM head, tied or not, is read whole; both at b_v); plus "
+                      "the KV cache a prompt chunk writes"),
         Equation(s.decode_compute_time,
-                 pass_compute_time(s.decode_flops / _t, DECODE_GEMM_FLOPS / _t),
+                 pass_compute_time(s.decode_flops / _t, DECODE_GEMM_FLOPS / _t,
+                                   DECODE_HEAD_FLOPS / _t),
                  cite="williams2009roofline", locator="compute roof (wall 1) of each of t ranks",
                  note=_CEILING_NOTE),
         Equation(s.decode_memory_time, memory.time_for(s.decode_bytes / _t),
@@ -438,5 +510,6 @@ WALL = Wall(
                 "dao2022flashattention", "ainslie2023gqa", "shoeybi2019megatron",
                 "zheng2024sglang", "vllm2025prefixcaching", "vaswani2017attention", "lin2024awq",
                 "vllm2024awqkernel", "vllm2024customallreduce",
-                "korthikanti2022recomputation", "ivanov2021datamovement", "bekman2024mamf"),
+                "korthikanti2022recomputation", "ivanov2021datamovement", "bekman2024mamf",
+                "modelopt2024fp8export", "vllm2025fp8config", "vllm2025logitsindices"),
 )

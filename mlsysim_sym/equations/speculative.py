@@ -47,7 +47,8 @@ from .. import symbols as s
 from . import memory, reasoning  # noqa: F401  (reasoning: its references)
 from .base import Equation, Wall
 from .references import Reference, add_all
-from .serving import (DECODE_GEMM_FLOPS, decode_token_flops, gemm_flops, pass_compute_time,
+from .serving import (DECODE_GEMM_FLOPS, DECODE_HEAD_FLOPS, decode_token_flops, gemm_flops,
+                      head_flops, pass_compute_time,
                       tp_allreduce_time, tp_bandwidth_time, tp_latency)
 
 add_all(
@@ -127,12 +128,13 @@ WALL = Wall(
                                     * s.prefill_chunk_tokens) / _t,
                                    (DECODE_GEMM_FLOPS + gemm_flops(_drafted)
                                     + gemm_flops(s.prefill_chunk_tokens, s.draft_parameters))
-                                   / _t),
+                                   / _t, (DECODE_HEAD_FLOPS + head_flops(_drafted)) / _t),
                  cite="leviathan2023speculative",
                  locator="Sec. 3.5: the target evaluates gamma + 1 positions per run, so its "
                          "arithmetic grows with gamma",
                  note="wall 4's decode step plus gamma drafted tokens per sequence at the "
-                      "context; the draft prefills a prompt chunk the step carries alongside"),
+                      "context (each verified position's logits: the LM head runs on all of "
+                      "them); the draft prefills a prompt chunk the step carries alongside"),
         Equation(s.verify_memory_time,
                  memory.time_for((s.decode_bytes + s.draft_kv_group_bytes_per_token
                                   * s.prefill_chunk_tokens

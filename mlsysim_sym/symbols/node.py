@@ -97,6 +97,22 @@ active_parameters = declare("active_parameters", "param", r"N_{a}",
                             (1.0, 1e14))
 bytes_per_parameter = declare("bytes_per_parameter", "B/param", r"b_{w}",
                               "bytes per stored weight (fp16: 2, fp8/int8: 1, int4: 0.5)", (0.0625, 8))
+head_parameters = declare(
+    "head_parameters", "param", r"N_{h}",
+    "weights of the LM head (output layer: vocabulary x d), tied to the token embedding or not; "
+    "0 where the model has no architecture-derived count", (0.0, 1e13))
+head_peak_share = declare(
+    "head_peak_share", "dimensionless", r"r_{h}",
+    "peak rate of the precision the LM head GEMM runs in over the peak the other weight GEMMs "
+    "run at: 1 at 16 bits and wider; below, the chip's 16-bit peak over its narrow one (0.5 on "
+    "an H100 at FP8), the engines leaving the LM head unquantised (as training's "
+    "head_peak_flops)", (1e-3, 1.0))
+vocab_bytes_per_parameter = declare(
+    "vocab_bytes_per_parameter", "B/param", r"b_{v}",
+    "bytes per stored weight of the vocabulary tables (the token embedding and the LM head): the "
+    "serving engines quantise only the linear layers to a narrower precision, so these stay at "
+    "the model's 16-bit dtype below 16 bits (ModelOpt exclude_modules lm_head; vLLM Fp8Config "
+    "quantises LinearBase layers only)", (0.0625, 8))
 layers = declare("layers", "dimensionless", r"L", "transformer layers", (1, 1e3), integer=True)
 heads = declare("heads", "dimensionless", r"H", "query attention heads per layer", (1, 1e3),
                 integer=True)

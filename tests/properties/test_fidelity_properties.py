@@ -46,6 +46,10 @@ def run(k, d, **over):
     # no untied lookup table, weights at the compute width (the fidelity record sets the bytes)
     for name in ("embedding_parameters", "embedding_row_width", "dequantized_share"):
         d.setdefault(name, 0.0)
+    # no LM head of its own (the weights are one pool), at the GEMMs' peak
+    d.setdefault("head_parameters", 0.0)
+    d.setdefault("head_peak_share", 1.0)
+    d.setdefault("vocab_bytes_per_parameter", 16.0)
     return dict(zip(k.output_names, k.raw(*[d[n] for n in k.input_names])))
 
 

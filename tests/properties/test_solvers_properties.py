@@ -19,6 +19,7 @@ SYSTEM = System.from_walls(walls.compute, walls.memory, walls.serving)
 BASE = dict(parameters=8.03e9, active_parameters=8.03e9, layers=32, heads=32, kv_heads=8,
             head_dim=128, hidden=4096, ffn_width=28672, bytes_per_parameter=2,
             embedding_parameters=0, embedding_row_width=0, dequantized_share=0,
+            head_parameters=0, vocab_bytes_per_parameter=2, head_peak_share=0.5,
             kv_bytes_per_element=2, activation_bytes_per_element=2, peak_flops=989.4,
             memory_bandwidth=3350, memory_capacity=80, matmul_ceiling=0.801, compute_efficiency=0.6,
             memory_efficiency=0.8, fixed_overhead=0.0, batch=8, prompt_length=2048,

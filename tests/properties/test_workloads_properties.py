@@ -53,7 +53,8 @@ moe_model = st.fixed_dictionaries({
 FIXED = dict(bytes_per_parameter=2, kv_bytes_per_element=2, activation_bytes_per_element=2,
              compute_efficiency=0.6, memory_efficiency=0.8, communication_efficiency=0.7,
              fixed_overhead=0.0, embedding_parameters=0.0, embedding_row_width=0.0,
-             dequantized_share=0.0,
+             dequantized_share=0.0, head_parameters=0.0, vocab_bytes_per_parameter=2,
+             head_peak_share=1.0,
              # a pure decode step (no prompt chunk) within vLLM's token budget
              prefill_chunk_tokens=0, max_batched_tokens=8192, prefix_cache_hit_rate=0.0,
              attention_data_parallel=1.0)

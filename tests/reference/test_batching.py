@@ -117,6 +117,9 @@ def test_composes_with_serving_wall():
     assert not system.is_output("batch")
     e = system.compile(["kv_pool_bytes"]).evaluate(
         parameters=Q_(7e9, "param"), bytes_per_parameter=Q_(2, "B/param"), batch=1,
+        # no vocabulary tables of their own (their width then reads nothing)
+        embedding_parameters=Q_(0, "param"), head_parameters=Q_(0, "param"),
+        vocab_bytes_per_parameter=Q_(2, "B/param"),
         prompt_length=Q_(1000, "token"), hidden=4096, ffn_width=2 * 11008,
         activation_bytes_per_element=Q_(2, "B"), memory_capacity=Q_(80, "GB"),
         # one device, no prompt chunk, vLLM's token budget (1000 tokens fit in it)

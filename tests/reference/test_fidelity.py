@@ -31,7 +31,8 @@ SPARSE_2_4 = dict(FP16, weight_density=0.5, sparsity_index_bits=Q_(2, "bit/param
 LLAMA3_8B_H100 = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e9, "param"),
                       layers=32, heads=32, kv_heads=8, head_dim=128, hidden=4096,
                       ffn_width=2 * 14336, embedding_parameters=0, embedding_row_width=0,
-                      dequantized_share=0,
+                      dequantized_share=0, head_parameters=0, vocab_bytes_per_parameter=2,
+                      head_peak_share=1,
                       memory_bandwidth=Q_(3.35, "TB/s"), matmul_ceiling=1.0,  # datasheet peak
                       memory_capacity=Q_(80, "GB"), kv_bytes_per_element=Q_(2, "B"),
                       activation_bytes_per_element=Q_(2, "B"), compute_efficiency=1.0,

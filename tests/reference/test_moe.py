@@ -23,7 +23,8 @@ MIXTRAL = dict(moe_dense_parameters=Q_(1_605_636_096, "param"),
                experts_per_token=2, moe_shared_experts=0, moe_layers=32, layers=32, heads=32,
                kv_heads=8, head_dim=128, hidden=4096, ffn_width=2 * 14336,
                  embedding_parameters=0, embedding_row_width=0,
-                 dequantized_share=0)
+                 dequantized_share=0, head_parameters=0,
+                 vocab_bytes_per_parameter=2, head_peak_share=1)
 # matmul_ceiling 1: the hand arithmetic runs the GEMMs against the datasheet peak
 H100 = dict(peak_flops=Q_(989.5, "TFLOP/s"), memory_bandwidth=Q_(3.35, "TB/s"),
             memory_capacity=Q_(80, "GB"), matmul_ceiling=1.0, compute_efficiency=1.0,

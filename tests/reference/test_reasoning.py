@@ -74,7 +74,8 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
                   prompt_length=Q_(1500, "token"), prefix_cache_hit_rate=0.0,
                   attention_data_parallel=1,
                   # every weight read whole (no untied lookup table), stored at the compute width
-                  embedding_parameters=0, embedding_row_width=0, dequantized_share=0.0)
+                  embedding_parameters=0, embedding_row_width=0, dequantized_share=0.0,
+                  head_parameters=0, vocab_bytes_per_parameter=2, head_peak_share=1)
     one = evaluate(S, ["reasoning_latency"], batch=1, reasoning_samples=1, concurrent_samples=1,
                    **common).quantity("reasoning_latency").to("s").magnitude
     eight = evaluate(S, ["reasoning_latency"], batch=8, reasoning_samples=8, concurrent_samples=8,

@@ -15,7 +15,8 @@ from mlsysim_sym.units import Q_
 LLAMA3_8B = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e9, "param"),
                  layers=32, heads=32, kv_heads=8, head_dim=128, hidden=4096, ffn_width=2 * 14336,
                  embedding_parameters=0, embedding_row_width=0,
-                 dequantized_share=0)
+                 dequantized_share=0, head_parameters=0,
+                 vocab_bytes_per_parameter=2, head_peak_share=1)
 # matmul_ceiling 1: the hand arithmetic below runs the GEMMs against the datasheet peak (the
 # registry's measured ceiling, 0.801 for the H100 SXM, is tested on its own below)
 H100 = dict(peak_flops=Q_(989.4, "TFLOP/s"), memory_bandwidth=Q_(3.35, "TB/s"),

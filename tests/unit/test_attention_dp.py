@@ -45,7 +45,9 @@ def test_attention_dp_false_is_the_plain_tensor_parallel_result():
 
 def test_memory_per_gpu_grows_by_the_replicated_bytes():
     # batch capped at 64 on both sides and H_kv = t = 8: the KV cache per rank is unchanged, so
-    # the footprint per GPU grows by (N - N_routed) x 1 byte (fp8) x (t - 1)/t
+    # the footprint per GPU grows by the replicated weights' bytes x (t - 1)/t: 1 byte each at
+    # fp8, but 2 for the vocabulary tables (embedding and LM head, 2 x 202048 x 5120), which the
+    # engines keep at 16 bits (ModelOpt's FP8 export excludes lm_head)
     plain = ms.serve("llama-4-maverick", "h100", **LOAD)
     dp = ms.serve("llama-4-maverick", "h100", attention_dp=True, **LOAD)
     values = dp.loaded_inputs
@@ -54,9 +56,11 @@ def test_memory_per_gpu_grows_by_the_replicated_bytes():
     replicated = values["parameters"] - values["sharded_parameters"]
     # routers (24 x 5120 x 128) and the RMSNorm weights are the rest: within 0.2%
     assert replicated == pytest.approx(_replicated_maverick_by_hand(), rel=2e-3)
+    vocab = 2 * 202048 * 5120
+    assert values["embedding_parameters"] + values["head_parameters"] == vocab
     grown = (dp.memory_footprint - plain.memory_footprint).to("byte").magnitude
-    assert grown == pytest.approx(replicated * 1.0 * 7 / 8, rel=1e-9)   # ~12.4 GB per GPU
-    assert grown == pytest.approx(12.4e9, rel=0.01)
+    assert grown == pytest.approx((replicated + vocab) * 7 / 8, rel=1e-9)   # ~14.2 GB per GPU
+    assert grown == pytest.approx(14.2e9, rel=0.01)
 
 
 def test_fewer_kv_slots_and_a_lower_capacity_when_kv_bound():
@@ -77,7 +81,12 @@ def test_kv_heads_are_not_replicated_when_t_exceeds_them():
     dp = ms.serve("qwen3-235b-a22b", "h100", attention_dp=True, **LOAD)
     v = dp.loaded_inputs
     b_kv = v["kv_bytes_per_element"] / 8.0        # bits -> bytes (base unit: bit)
-    replicated = (v["parameters"] - v["sharded_parameters"]) * v["bytes_per_parameter"] / 8.0
+    # the replicated weights at 1 byte (fp8), their vocabulary tables (2 x 151936 x 4096:
+    # embedding and LM head) at 2 (the engines keep them at 16 bits)
+    vocab = v["embedding_parameters"] + v["head_parameters"]
+    assert vocab == 2 * 151936 * 4096
+    replicated = ((v["parameters"] - v["sharded_parameters"] - vocab) * v["bytes_per_parameter"]
+                  + vocab * v["vocab_bytes_per_parameter"]) / 8.0
     kv_change = 64 * 2176 * (4 - 8) * 2 * 94 * 128 * b_kv / 8
     grown = (dp.memory_footprint - plain.memory_footprint).to("byte").magnitude
     assert grown == pytest.approx(replicated * 7 / 8 + kv_change, rel=1e-9)

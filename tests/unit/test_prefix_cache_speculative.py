@@ -75,7 +75,8 @@ def test_verification_pass_by_hand():
                   prefill_chunk_tokens=Q_(0, "token"), prefix_cache_hit_rate=0.0,
                   attention_data_parallel=1,
                   embedding_parameters=Q_(0, "param"), embedding_row_width=Q_(0, "param/token"),
-                  dequantized_share=0.0,
+                  dequantized_share=0.0, head_parameters=Q_(0, "param"),
+                  vocab_bytes_per_parameter=Q_(2, "B/param"), head_peak_share=1,
                   draft_length=4, draft_acceptance_rate=0.7, draft_parameters=Q_(0, "param"),
                   draft_layers=0, draft_heads=0, draft_kv_heads=0, draft_head_dim=0,
                   draft_hidden=0)
@@ -240,15 +241,18 @@ def test_size_fleet_takes_speculation_and_the_prefix_cache():
 def test_prefix_cache_halves_the_prompts_dense_flops():
     # Llama-3-8B, 4096-token prompt, h = 0.5: the 2048-token suffix is computed, its queries
     # over the cached prefix and their causal predecessors.
-    # cold: dense 2 N_a S = 2 x 8.03e9 x 4096 = 6.5784e13; attention (two matmuls over S^2/2
-    #   pairs, 2 FLOPs each) 2 L H d_h S^2 = 2 x 32 x 32 x 128 x 4096^2 = 4.3980e12
-    # warm: dense 6.5784e13 x (1 - h) = 3.2892e13; attention x (1 - h^2) = 3.2985e12
-    #   -> 3.6190e13 FLOP, 0.516 of the cold prompt's 7.0182e13
-    s, n = 4096, 8030261248
+    # cold: dense 2 (N_a - N_h) S + 2 N_h = 2 x 7.505e9 x 4096 + 2 x 5.25e8 = 6.1480e13 (the LM
+    #   head on the last prompt token only: vLLM's logits_indices); attention (two matmuls over
+    #   S^2/2 pairs, 2 FLOPs each) 2 L H d_h S^2 = 2 x 32 x 32 x 128 x 4096^2 = 4.3980e12
+    # warm: dense 2 (N_a - N_h) S (1 - h) + 2 N_h = 3.0741e13; attention x (1 - h^2) = 3.2985e12
+    #   -> 3.4040e13 FLOP, 0.517 of the cold prompt's 6.5878e13
+    s, n, head = 4096, 8030261248, 525336576
     cold = ms.predict("llama-3-8b", "h100", batch=1, seq_len=s, phase="prefill")
     warm = ms.predict("llama-3-8b", "h100", batch=1, seq_len=s, phase="prefill",
                       prefix_cache_hit_rate=0.5)
-    dense_cold, dense_warm = 2 * n * s, 2 * n * s * 0.5
+    assert cold.base_inputs()["head_parameters"] == head
+    dense_cold = 2 * (n - head) * s + 2 * head
+    dense_warm = 2 * (n - head) * s * 0.5 + 2 * head
     att_cold = 2 * 32 * 32 * 128 * s ** 2
     assert cold.prefill_flops.to("FLOP").magnitude == pytest.approx(dense_cold + att_cold,
                                                                      rel=1e-12)
@@ -289,15 +293,18 @@ def test_prefix_cache_raises_the_saturation_rate_of_a_prompt_heavy_load():
 # 11.99 ms, 70B TP4 25.01 -> 25.43 ms, serve capacity 24.66 -> 21.01 requests/s; and at the
 # refit that followed (efficiencies now fractions of the ceiling; full-mesh TP and the FP16-
 # accumulate roofs in the same fit): 8B TTFT 2.266 -> 2.140 s, TPOT 11.99 -> 11.91 ms, 70B TP4
-# 25.43 -> 24.36 ms, serve capacity 21.01 -> 22.69 requests/s
-MAIN = {"predict_8b_ttft": 2.1398401075694684, "predict_8b_tpot": 0.01190704249095521,
+# 25.43 -> 24.36 ms, serve capacity 21.01 -> 22.69 requests/s; and when the LM head ran on
+# each prompt's last token only (vLLM's logits_indices; 2 N_h = 2 x 525336576 FLOPs fewer per
+# other prompt token, 6.5% of the 8B's dense FLOPs): 8B TTFT 2.140 -> 2.014 s, serve capacity
+# 22.69 -> 23.74 requests/s, TTFT 40.67 -> 38.67 ms, TPOT 13.18 -> 12.85 ms (decode unchanged)
+MAIN = {"predict_8b_ttft": 2.0143094284575285, "predict_8b_tpot": 0.01190704249095521,
         # TP4 on H100 NVSwitch: the engine's one-shot all-reduce (1 synchronisation, not the
         # ring's 6) since the serving all-reduce change; 0.02806617907473196 with the ring;
         # 0.02597413442590428 before the fixed cost per call got its own term (each call now
         # pays allreduce_fixed_time plus nvlink-4's NCCL-derived 1.31 us per synchronisation,
         # no longer 21.4 us per synchronisation: the 512 KB two-shot's second one is cheaper)
-        "predict_70b_tpot": 0.02436232045878104, "serve_8b_capacity": 22.685750083741397,
-        "serve_8b_ttft": 0.04066691951173685, "serve_8b_tpot": 0.013181606941243465}
+        "predict_70b_tpot": 0.02436232045878104, "serve_8b_capacity": 23.742457508795045,
+        "serve_8b_ttft": 0.03867305330356148, "serve_8b_tpot": 0.01285017660195802}
 
 
 def test_no_prefix_cache_and_no_speculation_give_main_numbers():

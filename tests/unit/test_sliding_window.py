@@ -92,11 +92,15 @@ def test_decode_attends_to_the_window_and_prefill_to_the_banded_pairs():
     # decode: 2 N + 2 L w S_att with S_att = 4096 (not 32768)
     assert long.quantity("decode_flops").to("FLOP").magnitude == pytest.approx(
         2 * n + 2 * 32 * w * 4096, rel=1e-12)
-    # prefill of 32768 tokens: 2 N S_p + 2 L w (S_p^2/2 - (S_p - W)^2/2) = ... (W S_p - W^2/2)
+    # prefill of 32768 tokens: 2 (N - N_h) S_p + 2 N_h + 2 L w (S_p^2/2 - (S_p - W)^2/2) =
+    # ... (W S_p - W^2/2); the LM head (32000 x 4096) on the last prompt token only (vLLM's
+    # logits_indices)
+    head = 32000 * 4096
+    assert long.base_inputs()["head_parameters"] == head
     pairs = 32768 ** 2 / 2 - (32768 - 4096) ** 2 / 2
     assert pairs == 4096 * 32768 - 4096 ** 2 / 2 == 125_829_120
     assert long.quantity("prefill_flops").to("FLOP").magnitude == pytest.approx(
-        2 * n * 32768 + 2 * 32 * w * pairs, rel=1e-12)
+        2 * (n - head) * 32768 + 2 * head + 2 * 32 * w * pairs, rel=1e-12)
     # every prompt token's keys and values are still written once, and its memory-bound
     # kernels move 32 x 2 B x (10 x 4096 + 1.5 x 2 x 14336) (Mistral 7B: FFN 14336, SwiGLU)
     kernels = 32 * 2 * (10 * 4096 + 1.5 * 2 * 14336)

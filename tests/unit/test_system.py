@@ -29,11 +29,12 @@ def test_expr_is_closed_form_in_inputs(serving):
 
 def test_expr_of_decode_flops_matches_kaplan(serving):
     # 2 N_a B + 4 L H d_h S B  (Kaplan Table 1 per token, times batch), plus a prompt chunk of
-    # c tokens at 2 N_a + 2 L H d_h S_p (1 + h) each (chunked prefill; 0 for a pure decode step;
-    # h the prefix-cache hit rate: the computed suffix also attends to the cached prefix)
+    # c tokens at 2 (N_a - N_h) + 2 L H d_h S_p (1 + h) each (chunked prefill; 0 for a pure
+    # decode step; h the prefix-cache hit rate: the computed suffix also attends to the cached
+    # prefix; no LM head on prompt tokens: vLLM's logits_indices take each request's last token)
     expected = s.batch * (2 * s.active_parameters
                           + 4 * s.layers * s.heads * s.head_dim * s.context_length) \
-        + s.prefill_chunk_tokens * (2 * s.active_parameters
+        + s.prefill_chunk_tokens * (2 * (s.active_parameters - s.head_parameters)
                                     + 2 * s.layers * s.heads * s.head_dim * s.prompt_length
                                     * (1 + s.prefix_cache_hit_rate))
     assert sympy.expand(serving.expr("decode_flops") - expected) == 0

@@ -35,15 +35,18 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
            "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values",
-           "embedding_tables", "weight_values", "ATTENTION_DP_INPUTS"]
+           "embedding_tables", "weight_values", "ATTENTION_DP_INPUTS", "head_peak"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
-                "hidden", "ffn_width", "embedding_parameters", "embedding_row_width")
+                "hidden", "ffn_width", "embedding_parameters", "embedding_row_width",
+                "head_parameters")
 #: the chip's roofs: peak, bandwidth, capacity and the measured matmul ceiling (the best-shaped
-#: GEMM's share of the peak, 1 where the registry records none) that the weight GEMMs run at
-HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "matmul_ceiling")
+#: GEMM's share of the peak, 1 where the registry records none) that the weight GEMMs run at,
+#: and the share of that peak the LM head runs at (the peak of its own precision)
+HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "matmul_ceiling",
+                   "head_peak_share")
 PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element",
-                    "dequantized_share")
+                    "dequantized_share", "vocab_bytes_per_parameter")
 KNOB_INPUTS = ("batch", "prompt_length", "context_length")
 TP_INPUTS = ("tensor_parallel", "scale_up_bandwidth", "scale_up_latency", "scale_up_peer_access",
              "allreduce_fixed_time")
@@ -196,13 +199,32 @@ def hardware_magnitudes(hardware, precision, stack=None) -> tuple:
     return (magnitude("peak_flops", peak),
             magnitude("memory_bandwidth", hardware.memory_bandwidth),
             magnitude("memory_capacity", hardware.memory_capacity),
-            1.0 if ceiling is None else magnitude("matmul_ceiling", ceiling))
+            1.0 if ceiling is None else magnitude("matmul_ceiling", ceiling),
+            min(1.0, float((head_peak(hardware, precision, peak) / peak).to("").magnitude)))
+
+
+def head_peak(hardware, precision, peak):
+    """Peak of the precision a serving engine's LM head runs in: the chip's 16-bit peak when
+    ``precision`` is narrower than 16 bits (the engines quantise the blocks' linear layers only:
+    ModelOpt's FP8 export excludes lm_head, vLLM's Fp8Config quantises LinearBase layers, the
+    head being a ParallelLMHead), else ``peak``, the GEMMs' own roof."""
+    if vocabulary.PRECISION_BITS[precision] >= 16:
+        return peak
+    for p16 in vocabulary.NATIVE_16BIT:
+        try:
+            return hardware.peak_flops(p16)
+        except registry.PrecisionError:
+            continue
+    return peak
 
 
 @lru_cache(maxsize=16)
 def precision_magnitudes(precision) -> tuple:
     """Storage widths of weights, KV cache and activations at ``precision`` (and the share of
-    weights stored below the activation width: none, every weight is at ``precision``).
+    weights stored below the activation width: none, every weight is at ``precision``), and of
+    the vocabulary tables (token embedding, LM head): the activation width, the engines
+    quantising only the blocks' linear layers (ModelOpt's FP8 export: exclude_modules lm_head;
+    vLLM's Fp8Config: LinearBase layers only).
 
     Below 16 bits the activations between layers stay at the model's 16-bit dtype: the
     engines quantise the weights and each GEMM's input, not the residual stream whose layer
@@ -213,7 +235,8 @@ def precision_magnitudes(precision) -> tuple:
     act = max(bits, vocabulary.PRECISION_BITS["fp16"])
     return (magnitude("bytes_per_parameter", Q_(bits, "bit/param")),
             magnitude("kv_bytes_per_element", Q_(bits, "bit")),
-            magnitude("activation_bytes_per_element", Q_(act, "bit")), 0.0)
+            magnitude("activation_bytes_per_element", Q_(act, "bit")), 0.0,
+            magnitude("vocab_bytes_per_parameter", Q_(act, "bit/param")))
 
 
 def link_magnitudes(hardware) -> tuple:

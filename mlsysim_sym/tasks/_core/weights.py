@@ -21,13 +21,15 @@ def embedding_tables(model) -> dict:
     positions, token types. Zero for a model without an architecture-derived count."""
     if not getattr(model, "derives_parameters", False):
         return {"embedding_parameters": Q_(0, "param"),
-                "embedding_row_width": Q_(0, "param/token")}
+                "embedding_row_width": Q_(0, "param/token"), "head_parameters": Q_(0, "param")}
     parts = model.parameter_breakdown()
     tied = bool(getattr(model, "tied_embeddings", False))
     tables = [k for k in ("embedding", "position_embedding", "type_embedding")
               if parts.get(k) and not (k == "embedding" and tied)]
+    head = parts.get("embedding") if tied else parts.get("lm_head")
     return {"embedding_parameters": Q_(sum(parts[k] for k in tables), "param"),
-            "embedding_row_width": Q_(len(tables) * model.hidden, "param/token")}
+            "embedding_row_width": Q_(len(tables) * model.hidden, "param/token"),
+            "head_parameters": Q_(head or 0, "param")}
 
 
 def weight_bits_magnitude(weight_bits) -> float:
@@ -41,8 +43,11 @@ def weight_bits_magnitude(weight_bits) -> float:
 def weight_values(weight_bits, precision) -> dict:
     """``bytes_per_parameter`` of weights stored at ``weight_bits`` and ``dequantized_share``:
     1 when they are below the activation width at ``precision`` (weight-only quantisation: a
-    compute-bound pass dequantises them), else 0."""
+    compute-bound pass dequantises them), else 0. The vocabulary tables are taken at the same
+    width (``vocab_bytes_per_parameter``): a block-quantised file stores them quantised too
+    (llama.cpp's GGUF types cover token_embd and output)."""
     b = weight_bits_magnitude(weight_bits)
     act = magnitude("activation_bytes_per_element",
                     Q_(vocabulary.PRECISION_BITS[precision], "bit"))
-    return {"bytes_per_parameter": b, "dequantized_share": 1.0 if b < act else 0.0}
+    return {"bytes_per_parameter": b, "dequantized_share": 1.0 if b < act else 0.0,
+            "vocab_bytes_per_parameter": b}

@@ -281,7 +281,7 @@ def predict_ssm(model, hardware, *, batch=1, seq_len=2048, precision="fp16", pha
     b = checks.count("batch", batch, *info("batch").bounds)
     s = checks.count("seq_len", seq_len, *info("prompt_length").bounds)
     eff = knobs.efficiency_magnitudes(efficiency, hw, precision, knobs.check_stack(stack))
-    weight_b, _kv_b, act_b, _dequantized = _in.precision_magnitudes(precision)
+    weight_b, _kv_b, act_b = _in.precision_magnitudes(precision)[:3]
     state_b = _in.precision_magnitudes(state_precision)[2]
     shape = m.ssm
     values = {
@@ -297,7 +297,7 @@ def predict_ssm(model, hardware, *, batch=1, seq_len=2048, precision="fp16", pha
         # not split): no matmul ceiling
         **{k: v for k, v in zip(_in.HARDWARE_INPUTS,
                                 _in.cached(_in.hardware_magnitudes, hw, precision))
-           if k != "matmul_ceiling"},
+           if k not in ("matmul_ceiling", "head_peak_share")},
         **dict(zip(knobs.EFFICIENCY_INPUTS, eff)),
     }
     system = ssm_system()
