@@ -15,6 +15,7 @@ from .knobs import magnitude
 
 __all__ = ["peer_access", "scale_up_fabric", "measured_latency", "link_rest",
            "tp_overrides", "scale_up_domain", "mesh_share", "ring_efficiency",
+           "library_efficiency",
            "communication"]
 
 
@@ -140,6 +141,22 @@ def communication(hardware, efficiency=None) -> float:
         return knobs.communication(efficiency)
     published = ring_efficiency(hardware)
     return knobs.communication(efficiency) if published is None else published
+
+
+def library_efficiency(hardware, efficiency=None, communication_value=None) -> float:
+    """Achieved fraction of the scale-up bandwidth in the collective library's large-message
+    all-reduce (NCCL / RCCL / HCCL), which serving engines call above their peer-memory kernels'
+    size limit (vLLM ``should_custom_ar``: 8 MB): the fabric's published bus-bandwidth fraction
+    (registry ``collective_efficiency``, peer access or not), else ``communication_value`` (the
+    fraction the step's other all-reduces run at: the library ring then never beats two-shot);
+    a given ``efficiency={"communication": ..}`` is the fraction of every path."""
+    if isinstance(efficiency, dict) and "communication" in efficiency:
+        return knobs.communication(efficiency)
+    eff = getattr(scale_up_fabric(hardware), "collective_efficiency", None)
+    if eff is not None:
+        return float(eff.to("").magnitude)
+    return communication(hardware, efficiency) if communication_value is None \
+        else communication_value
 
 
 def mesh_share(hardware, tp):
