@@ -15,7 +15,7 @@ from .knobs import magnitude
 
 __all__ = ["peer_access", "scale_up_fabric", "measured_latency", "link_rest",
            "tp_overrides", "scale_up_domain", "mesh_share", "ring_efficiency",
-           "library_efficiency",
+           "library_efficiency", "link_efficiencies",
            "communication"]
 
 
@@ -157,6 +157,15 @@ def library_efficiency(hardware, efficiency=None, communication_value=None) -> f
         return float(eff.to("").magnitude)
     return communication(hardware, efficiency) if communication_value is None \
         else communication_value
+
+
+def link_efficiencies(hardware, efficiency=None) -> dict:
+    """``communication_efficiency`` (:func:`communication`) and
+    ``collective_library_efficiency`` (:func:`library_efficiency`) of a serving step's TP
+    all-reduces, by name."""
+    eta = communication(hardware, efficiency)
+    return {"communication_efficiency": eta,
+            "collective_library_efficiency": library_efficiency(hardware, efficiency, eta)}
 
 
 def mesh_share(hardware, tp):

@@ -20,11 +20,10 @@ from ...defaults import default
 from ...symbols import info
 from ...units import Q_
 from . import knobs, memo
-from .fabric import communication as fabric_communication
-from .fabric import library_efficiency as fabric_library
+from .fabric import link_efficiencies
 from .fabric import link_rest, mesh_share, peer_access, scale_up_domain, tp_overrides
 from .knobs import EFFICIENCY_INPUTS, magnitude
-from .weights import embedding_tables, weight_bits_magnitude, weight_values
+from .weights import embedding_tables, head_peak_share, weight_bits_magnitude, weight_values
 
 __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_INPUTS",
            "KNOB_INPUTS", "TP_INPUTS", "STEP_INPUTS", "SERVING_INPUTS", "MLA_DIMS",
@@ -36,14 +35,12 @@ __all__ = ["MODEL_INPUTS", "HARDWARE_INPUTS", "PRECISION_INPUTS", "EFFICIENCY_IN
            "serving_inputs", "step_magnitudes",
            "max_batched_tokens_magnitude", "weight_bits_magnitude", "CACHE_INPUTS",
            "SPECULATIVE_INPUTS", "NO_SPECULATION", "prefix_cache_magnitude", "speculative_values",
-           "embedding_tables", "weight_values", "ATTENTION_DP_INPUTS", "head_peak"]
+           "embedding_tables", "weight_values", "ATTENTION_DP_INPUTS"]
 
 MODEL_INPUTS = ("parameters", "active_parameters", "layers", "heads", "kv_heads", "head_dim",
                 "hidden", "ffn_width", "embedding_parameters", "embedding_row_width",
                 "head_parameters")
-#: the chip's roofs: peak, bandwidth, capacity and the measured matmul ceiling (the best-shaped
-#: GEMM's share of the peak, 1 where the registry records none) that the weight GEMMs run at,
-#: and the share of that peak the LM head runs at (the peak of its own precision)
+#: the chip's roofs, its measured matmul ceiling (1: none recorded), the LM head's share of the peak
 HARDWARE_INPUTS = ("peak_flops", "memory_bandwidth", "memory_capacity", "matmul_ceiling",
                    "head_peak_share")
 PRECISION_INPUTS = ("bytes_per_parameter", "kv_bytes_per_element", "activation_bytes_per_element",
@@ -60,9 +57,8 @@ CACHE_INPUTS = ("prefix_cache_hit_rate",)
 ATTENTION_DP_INPUTS = ("attention_data_parallel",)
 #: every input of the dense serving system, in the order of its compiled kernel
 SERVING_INPUTS = (MODEL_INPUTS + HARDWARE_INPUTS + PRECISION_INPUTS + EFFICIENCY_INPUTS
-                  + KNOB_INPUTS + TP_INPUTS + ("communication_efficiency",
-                                               "collective_library_efficiency",
-                                               "unoverlapped_fraction")
+                  + KNOB_INPUTS + TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction",
+                                               "collective_library_efficiency")
                   + STEP_INPUTS + CACHE_INPUTS + ATTENTION_DP_INPUTS)
 #: speculative decoding: draft tokens per step, acceptance rate and the draft model's shape
 SPECULATIVE_INPUTS = ("draft_length", "draft_acceptance_rate", "draft_parameters", "draft_layers",
@@ -203,31 +199,13 @@ def hardware_magnitudes(hardware, precision, stack=None) -> tuple:
             magnitude("memory_bandwidth", hardware.memory_bandwidth),
             magnitude("memory_capacity", hardware.memory_capacity),
             1.0 if ceiling is None else magnitude("matmul_ceiling", ceiling),
-            min(1.0, float((head_peak(hardware, precision, peak) / peak).to("").magnitude)))
-
-
-def head_peak(hardware, precision, peak):
-    """Peak of the precision a serving engine's LM head runs in: the chip's 16-bit peak when
-    ``precision`` is narrower than 16 bits (the engines quantise the blocks' linear layers only:
-    ModelOpt's FP8 export excludes lm_head, vLLM's Fp8Config quantises LinearBase layers, the
-    head being a ParallelLMHead), else ``peak``, the GEMMs' own roof."""
-    if vocabulary.PRECISION_BITS[precision] >= 16:
-        return peak
-    for p16 in vocabulary.NATIVE_16BIT:
-        try:
-            return hardware.peak_flops(p16)
-        except registry.PrecisionError:
-            continue
-    return peak
+            head_peak_share(hardware, precision, peak))
 
 
 @lru_cache(maxsize=16)
 def precision_magnitudes(precision) -> tuple:
-    """Storage widths of weights, KV cache and activations at ``precision`` (and the share of
-    weights stored below the activation width: none, every weight is at ``precision``), and of
-    the vocabulary tables (token embedding, LM head): the activation width, the engines
-    quantising only the blocks' linear layers (ModelOpt's FP8 export: exclude_modules lm_head;
-    vLLM's Fp8Config: LinearBase layers only).
+    """Widths of weights, KV cache, activations, vocabulary tables (the activation width:
+    engines quantise only the blocks' linear layers) at ``precision``; none dequantised.
 
     Below 16 bits the activations between layers stay at the model's 16-bit dtype: the
     engines quantise the weights and each GEMM's input, not the residual stream whose layer
@@ -251,13 +229,10 @@ def link_magnitudes(hardware) -> tuple:
 
 def tp_magnitudes(hardware, tp) -> tuple:
     """(tensor_parallel, scale_up_bandwidth, scale_up_latency, scale_up_peer_access,
-    allreduce_fixed_time) base magnitudes for ``tp``.
-
-    ``tp`` chips act as one device with ``tp`` times the roofs; their scale-up links carry the
-    two all-reduces per layer: on a full mesh only the links to the group's other members
-    (:func:`~.fabric.mesh_share`). The latency is the registry fabric's measured one, else the
-    chip's, else the calibrated ``scale_up_latency``.
-    """
+    allreduce_fixed_time) base magnitudes for ``tp`` chips, one device with ``tp`` times the
+    roofs; their scale-up links carry the two all-reduces per layer: on a full mesh only the
+    links to the group's other members (:func:`~.fabric.mesh_share`). The latency is the
+    registry fabric's measured one, else the chip's, else the calibrated ``scale_up_latency``."""
     if np.ndim(tp) == 0 and tp == 1:
         return (tp,) + cached(link_magnitudes, hardware)
     if np.all(np.asarray(tp) == 1):
@@ -310,9 +285,7 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
     values.update(zip(EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
         efficiency, hardware, precision, knobs.check_stack(stack))))
     values.update(tp_overrides(dict(zip(TP_INPUTS, tp_magnitudes(hardware, tp))), efficiency))
-    values["communication_efficiency"] = fabric_communication(hardware, efficiency)
-    values["collective_library_efficiency"] = fabric_library(
-        hardware, efficiency, values["communication_efficiency"])
+    values.update(link_efficiencies(hardware, efficiency))
     values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
     values.update(attention_data_parallel=1.0, sharded_parameters=0.0)  # attention under TP
     return values

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import checks, vocabulary
+from ... import checks, registry, vocabulary
 from ...units import Q_
 from .knobs import magnitude
 
-__all__ = ["embedding_tables", "weight_bits_magnitude", "weight_values"]
+__all__ = ["embedding_tables", "weight_bits_magnitude", "weight_values", "head_peak_share"]
 
 
 def embedding_tables(model) -> dict:
@@ -51,3 +51,18 @@ def weight_values(weight_bits, precision) -> dict:
                     Q_(vocabulary.PRECISION_BITS[precision], "bit"))
     return {"bytes_per_parameter": b, "dequantized_share": 1.0 if b < act else 0.0,
             "vocab_bytes_per_parameter": b}
+
+
+def head_peak_share(hardware, precision, peak) -> float:
+    """Share of ``peak`` (the weight GEMMs' roof) the LM head runs at: the chip's 16-bit peak
+    over it when ``precision`` is narrower than 16 bits (the engines quantise the blocks' linear
+    layers only: ModelOpt's FP8 export excludes lm_head, vLLM's Fp8Config quantises LinearBase
+    layers, the head being a ParallelLMHead), else 1."""
+    if vocabulary.PRECISION_BITS[precision] >= 16:
+        return 1.0
+    for p16 in vocabulary.NATIVE_16BIT:
+        try:
+            return min(1.0, float((hardware.peak_flops(p16) / peak).to("").magnitude))
+        except registry.PrecisionError:
+            continue
+    return 1.0
