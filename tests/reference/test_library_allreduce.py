@@ -50,6 +50,11 @@ def test_predict_reads_the_fabric_fraction():
     assert h["collective_library_efficiency"] == pytest.approx(1.068)
     g = ms.predict("llama-3-1-70b", "intel-gaudi2", tp=4, precision="fp8").base_inputs()
     assert g["collective_library_efficiency"] == g["communication_efficiency"]
-    # a given communication fraction is every path's
+    # a given communication fraction is the peer kernels' (the calibration fits it so): the
+    # library keeps the fabric's published one; without peer access it is the ring's own
     e = ms.predict("llama-3-1-70b", "h100", tp=4, efficiency={"communication": 0.5})
+    assert e.base_inputs()["communication_efficiency"] == 0.5
+    assert e.base_inputs()["collective_library_efficiency"] == pytest.approx(1.068)
+    e = ms.predict("llama-3-1-70b", "intel-gaudi2", tp=4, precision="fp8",
+                   efficiency={"communication": 0.5})
     assert e.base_inputs()["collective_library_efficiency"] == 0.5

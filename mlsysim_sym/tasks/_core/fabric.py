@@ -146,17 +146,15 @@ def communication(hardware, efficiency=None) -> float:
 def library_efficiency(hardware, efficiency=None, communication_value=None) -> float:
     """Achieved fraction of the scale-up bandwidth in the collective library's large-message
     all-reduce (NCCL / RCCL / HCCL), which serving engines call above their peer-memory kernels'
-    size limit (vLLM ``should_custom_ar``: 8 MB): the fabric's published bus-bandwidth fraction
-    (registry ``collective_efficiency``, peer access or not), else ``communication_value`` (the
-    fraction the step's other all-reduces run at: the library ring then never beats two-shot);
-    a given ``efficiency={"communication": ..}`` is the fraction of every path."""
-    if isinstance(efficiency, dict) and "communication" in efficiency:
-        return knobs.communication(efficiency)
-    eff = getattr(scale_up_fabric(hardware), "collective_efficiency", None)
-    if eff is not None:
-        return float(eff.to("").magnitude)
-    return communication(hardware, efficiency) if communication_value is None \
+    size limit (vLLM ``should_custom_ar``: 8 MB): with peer access the fabric's published
+    bus-bandwidth fraction (registry ``collective_efficiency``) where recorded, whatever the
+    peer kernels' fraction (a given or calibrated ``communication``); else, and without peer
+    access (every all-reduce is already the library's ring), ``communication_value``, the
+    fraction the step's other all-reduces run at."""
+    eta = communication(hardware, efficiency) if communication_value is None \
         else communication_value
+    eff = getattr(scale_up_fabric(hardware), "collective_efficiency", None)
+    return float(eff.to("").magnitude) if eff is not None and peer_access(hardware) else eta
 
 
 def link_efficiencies(hardware, efficiency=None) -> dict:
