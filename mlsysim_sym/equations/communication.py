@@ -153,26 +153,18 @@ def two_shot_allreduce(size, ranks, bandwidth, latency, efficiency=None):
     return 2 * latency + 2 * (ranks - 1) / ranks * size / (bandwidth * eta)
 
 
-def serving_allreduce(size, ranks, bandwidth, latency, peer_access, efficiency=None, fixed=0,
-                      library=None):
+def serving_allreduce(size, ranks, bandwidth, latency, peer_access, efficiency=None, fixed=0):
     """The all-reduce a serving engine runs: a fixed cost per call (``fixed``: the launch and
     the cross-device synchronisation, on more than one rank) plus, with peer access
     (``peer_access`` = 1), the fastest of ring, one-shot and two-shot, else (0) the ring.
-    Two-shot is never slower than the ring at equal efficiency (2 latencies instead of
-    2 (ranks - 1), the same bytes); the ring is the collective library's (NCCL), which the
-    engines call above their peer kernels' size limit and which runs at its own large-message
-    fraction ``library`` (the fabric's published bus bandwidth: NVLink SHARP lifts it above the
-    link rate), so with peer access the fastest is Min(one-shot, two-shot, library ring), their
-    synchronisations vanishing at ranks = 1 as the ring does. ``library`` None: the ring at
-    ``efficiency`` (never the fastest with peer access)."""
+    Two-shot is never slower than the ring at ranks >= 2 (2 latencies instead of 2 (ranks - 1),
+    the same bytes), so the fastest is Min(one-shot, two-shot), their synchronisations
+    vanishing at ranks = 1 as the ring does."""
     ring = ring_allreduce(size, ranks, bandwidth, latency, efficiency)
     one = sympy.Min(1, ranks - 1)   # no call, hence no synchronisation, on one device
     sync = one * latency
-    kernels = (one_shot_allreduce(size, ranks, bandwidth, sync, efficiency),
-               two_shot_allreduce(size, ranks, bandwidth, sync, efficiency))
-    if library is not None:
-        kernels += (ring_allreduce(size, ranks, bandwidth, one * latency, library),)
-    fastest = sympy.Min(*kernels)
+    fastest = sympy.Min(one_shot_allreduce(size, ranks, bandwidth, sync, efficiency),
+                        two_shot_allreduce(size, ranks, bandwidth, sync, efficiency))
     return one * fixed + peer_access * fastest + (1 - peer_access) * ring
 
 

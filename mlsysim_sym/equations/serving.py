@@ -259,12 +259,10 @@ def tp_latency(layers=s.layers):
 
 def tp_bandwidth_time(tokens, layers=s.layers, hidden=s.hidden):
     """Bandwidth term of the two all-reduces per layer: ring 2 (t - 1)/t x bytes / (B_up eta)
-    at the better of the engine's peer kernels' fraction eta and the collective library's
-    eta_lib (NCCL above the peer kernels' size limit; the same without peer access)
     (``layers``, ``hidden``: another model's, a speculative draft's)."""
     size = tokens * hidden * s.activation_bytes_per_element * s.per_token
-    eta = sympy.Max(s.communication_efficiency, s.collective_library_efficiency)
-    return 2 * layers * 2 * (_t - 1) / _t * size / (s.scale_up_bandwidth * eta)
+    return 2 * layers * 2 * (_t - 1) / _t * size / (s.scale_up_bandwidth
+                                                    * s.communication_efficiency)
 
 
 def streamed_weight_bytes(tokens):
@@ -319,7 +317,7 @@ def tp_allreduce_time(tokens, layers=s.layers, hidden=s.hidden):
     size = tokens * hidden * s.activation_bytes_per_element * s.per_token
     return 2 * layers * communication.serving_allreduce(
         size, _t, s.scale_up_bandwidth, s.scale_up_latency, _p, s.communication_efficiency,
-        fixed=s.allreduce_fixed_time, library=s.collective_library_efficiency)
+        fixed=s.allreduce_fixed_time)
 
 
 _decode_tokens = s.batch * s.tokens_per_decode_step + s.prefill_chunk_tokens

@@ -17,13 +17,6 @@ communication_efficiency = declare(
     "achieved fraction of the link bandwidth in a collective at large messages (nccl-tests' "
     "bus bandwidth over the link rate: protocol, chunking, congestion; above 1 only with "
     "in-network reduction such as NVLink SHARP)", (1e-3, 2.0))
-collective_library_efficiency = declare(
-    "collective_library_efficiency", "dimensionless", r"\eta_{\mathrm{lib}}",
-    "achieved fraction of the scale-up link bandwidth in the collective library's (NCCL, RCCL, "
-    "HCCL) large-message all-reduce, which serving engines call above their peer-memory "
-    "kernels' size limit (vLLM should_custom_ar: below 8 MB only): the fabric's published "
-    "nccl-tests bus bandwidth over the link rate where the registry records it (above 1 with "
-    "NVLink SHARP), else the peer kernels' own fraction", (1e-3, 2.0))
 scale_out_efficiency = declare(
     "scale_out_efficiency", "dimensionless", r"\eta_{\mathrm{out}}",
     "achieved fraction of the scale-out (NIC: InfiniBand, RoCE, Ethernet) bandwidth in "

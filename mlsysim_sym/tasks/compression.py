@@ -217,7 +217,10 @@ def compress(model, bits: float = 4, *, group_size: float = 128, scale_bits=None
     values = {"weight_bits_per_parameter": Q_(b, "bit/param"),
               "quantization_group_size": Q_(g, "param"), "quantization_scale_bits": Q_(qs, "bit"),
               "baseline_bits_per_parameter": Q_(base, "bit/param"),
-              "parameters": m.parameters, **_SPARSITY[sparsity]}
+              "parameters": m.parameters, **_SPARSITY[sparsity],
+              # every weight at the quantised width (the vocabulary tables are not split off)
+              "embedding_parameters": Q_(0, "param"), "head_parameters": Q_(0, "param"),
+              "vocab_bytes_per_parameter": Q_(base, "bit/param")}
     out = _system().evaluate(list(_OUTPUTS), values)
     ratio = out["compression_ratio"].to("")
     size = out["weight_bytes"].to("GB")

@@ -163,8 +163,6 @@ def _known_values(m, precision, b, s) -> dict:
                                                           default("allreduce_fixed_time")),
                  communication_efficiency=checks.scalar_value("communication_efficiency",
                                                               default("communication_efficiency")),
-                 collective_library_efficiency=checks.scalar_value(
-                     "communication_efficiency", default("communication_efficiency")),
                  unoverlapped_fraction=checks.scalar_value("unoverlapped_fraction",
                                                            default("unoverlapped_fraction")))
     return known

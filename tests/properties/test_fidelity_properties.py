@@ -50,7 +50,6 @@ def run(k, d, **over):
     d.setdefault("head_parameters", 0.0)
     d.setdefault("head_peak_share", 1.0)
     d.setdefault("vocab_bytes_per_parameter", 16.0)
-    d.setdefault("collective_library_efficiency", d["communication_efficiency"])
     return dict(zip(k.output_names, k.raw(*[d[n] for n in k.input_names])))
 
 

@@ -56,7 +56,6 @@ def args(d, **over):
                   kv_bytes_per_element=d["bytes"] * 8, activation_bytes_per_element=d["bytes"] * 8,
                   embedding_parameters=d["parameters"] * d["embedding_share"],
                   embedding_row_width=d["hidden"] if d["embedding_share"] > 0 else 0.0,
-                  collective_library_efficiency=d["communication_efficiency"],
                   head_parameters=0.0, vocab_bytes_per_parameter=d["bytes"] * 8,
                   head_peak_share=1.0)
     return [values[n] for n in K.input_names]  # base units: bytes are bits, lengths are tokens

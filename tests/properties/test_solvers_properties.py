@@ -27,7 +27,7 @@ BASE = dict(parameters=8.03e9, active_parameters=8.03e9, layers=32, heads=32, kv
             # one device: wall 4's tensor-parallel all-reduces are exactly zero
             tensor_parallel=1, scale_up_bandwidth=450, scale_up_latency=5, scale_up_peer_access=0,
             allreduce_fixed_time=0,
-            communication_efficiency=1.0, collective_library_efficiency=1.0,
+            communication_efficiency=1.0,
             # the shorter roof is 30% exposed (Max + 0.3 Min): round trips cover the new term
             unoverlapped_fraction=0.3,
             # a pure decode step (no prompt chunk) within vLLM's token budget

@@ -51,7 +51,7 @@ moe_model = st.fixed_dictionaries({
     "unoverlapped_fraction": st.floats(0, 1, **finite),
 })
 FIXED = dict(bytes_per_parameter=2, kv_bytes_per_element=2, activation_bytes_per_element=2,
-             compute_efficiency=0.6, memory_efficiency=0.8, communication_efficiency=0.7, collective_library_efficiency=0.7,
+             compute_efficiency=0.6, memory_efficiency=0.8, communication_efficiency=0.7,
              fixed_overhead=0.0, embedding_parameters=0.0, embedding_row_width=0.0,
              dequantized_share=0.0, head_parameters=0.0, vocab_bytes_per_parameter=2,
              head_peak_share=1.0,

@@ -44,7 +44,7 @@ LLAMA3_8B_H100 = dict(parameters=Q_(8.03e9, "param"), active_parameters=Q_(8.03e
                       tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"),
                       scale_up_latency=Q_(5, "us"), scale_up_peer_access=0,
                       allreduce_fixed_time=Q_(0, "us"),
-                      communication_efficiency=1.0, collective_library_efficiency=1.0,
+                      communication_efficiency=1.0,
                       unoverlapped_fraction=0.0,  # the classic roofline
                       # a pure decode step within vLLM's token budget
                       prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),

@@ -33,7 +33,7 @@ H100 = dict(peak_flops=Q_(989.5, "TFLOP/s"), memory_bandwidth=Q_(3.35, "TB/s"),
 FP16 = dict(bytes_per_parameter=Q_(2, "B/param"), kv_bytes_per_element=Q_(2, "B"),
             activation_bytes_per_element=Q_(2, "B"))
 SINGLE = dict(expert_parallel=1, link_bandwidth=Q_(50, "GB/s"), link_latency=Q_(5, "us"),
-              communication_efficiency=1.0, collective_library_efficiency=1.0, moe_routing_imbalance=1.0,
+              communication_efficiency=1.0, moe_routing_imbalance=1.0,
               # one device: wall 4's tensor-parallel all-reduces are exactly zero
               tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"),
               scale_up_latency=Q_(5, "us"), scale_up_peer_access=0,

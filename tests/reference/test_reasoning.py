@@ -68,7 +68,7 @@ def test_best_of_8_in_one_batch_costs_little_latency_on_memory_bound_decode():
                   tensor_parallel=1,
                   scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(5, "us"),
                   scale_up_peer_access=0, allreduce_fixed_time=Q_(0, "us"),
-                  communication_efficiency=1.0, collective_library_efficiency=1.0, unoverlapped_fraction=0.0,
+                  communication_efficiency=1.0, unoverlapped_fraction=0.0,
                   # a pure decode step within vLLM's token budget
                   prefill_chunk_tokens=Q_(0, "token"), max_batched_tokens=Q_(8192, "token"),
                   prompt_length=Q_(1500, "token"), prefix_cache_hit_rate=0.0,

@@ -26,7 +26,7 @@ FP16 = dict(bytes_per_parameter=Q_(2, "B/param"), kv_bytes_per_element=Q_(2, "B"
 # one device (H100 SXM scale-up link 450 GB/s): the tensor-parallel all-reduces are exactly 0
 # scale_up_peer_access 0: the ring (NCCL), whose arithmetic the TP tests below spell out
 TP1 = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(5, "us"),
-           communication_efficiency=1.0, collective_library_efficiency=1.0, scale_up_peer_access=0,
+           communication_efficiency=1.0, scale_up_peer_access=0,
            allreduce_fixed_time=Q_(0, "us"))
 # the classic roofline (the shorter roof fully hidden) unless a test says otherwise
 CLASSIC = dict(unoverlapped_fraction=0.0)

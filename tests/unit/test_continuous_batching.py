@@ -33,7 +33,7 @@ FP16 = dict(bytes_per_parameter=Q_(2, "B/param"), kv_bytes_per_element=Q_(2, "B"
             activation_bytes_per_element=Q_(2, "B"))
 ENGINE = dict(tensor_parallel=1, scale_up_bandwidth=Q_(450, "GB/s"), scale_up_latency=Q_(5, "us"),
               scale_up_peer_access=0, allreduce_fixed_time=Q_(0, "us"),
-              communication_efficiency=1.0, collective_library_efficiency=1.0, unoverlapped_fraction=0.0, compute_efficiency=0.5,
+              communication_efficiency=1.0, unoverlapped_fraction=0.0, compute_efficiency=0.5,
               memory_efficiency=0.8, fixed_overhead=Q_(1, "ms"),
               max_batched_tokens=Q_(8192, "token"), memory_reserve=0.9,
               max_running_sequences=1e6, latency_percentile=0.99, prefix_cache_hit_rate=0.0,

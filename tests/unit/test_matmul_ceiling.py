@@ -156,7 +156,7 @@ def _prefill(**over):
                   kv_bytes_per_element=Q_(2, "B"), activation_bytes_per_element=Q_(2, "B"),
                   tensor_parallel=1, scale_up_bandwidth=Q_(448, "GB/s"),
                   scale_up_latency=Q_(5, "us"), scale_up_peer_access=1,
-                  allreduce_fixed_time=Q_(0, "us"), communication_efficiency=1.0, collective_library_efficiency=1.0,
+                  allreduce_fixed_time=Q_(0, "us"), communication_efficiency=1.0,
                   unoverlapped_fraction=0.0, compute_efficiency=1.0, memory_efficiency=1.0,
                   fixed_overhead=Q_(0, "ms"), batch=1, prompt_length=Q_(2048, "token"),
                   context_length=Q_(2048, "token"), prefill_chunk_tokens=Q_(0, "token"),

@@ -15,7 +15,6 @@ from .knobs import magnitude
 
 __all__ = ["peer_access", "scale_up_fabric", "measured_latency", "link_rest",
            "tp_overrides", "scale_up_domain", "mesh_share", "ring_efficiency",
-           "library_efficiency", "link_efficiencies",
            "communication"]
 
 
@@ -141,29 +140,6 @@ def communication(hardware, efficiency=None) -> float:
         return knobs.communication(efficiency)
     published = ring_efficiency(hardware)
     return knobs.communication(efficiency) if published is None else published
-
-
-def library_efficiency(hardware, efficiency=None, communication_value=None) -> float:
-    """Achieved fraction of the scale-up bandwidth in the collective library's large-message
-    all-reduce (NCCL / RCCL / HCCL), which serving engines call above their peer-memory kernels'
-    size limit (vLLM ``should_custom_ar``: 8 MB): with peer access the fabric's published
-    bus-bandwidth fraction (registry ``collective_efficiency``) where recorded, whatever the
-    peer kernels' fraction (a given or calibrated ``communication``); else, and without peer
-    access (every all-reduce is already the library's ring), ``communication_value``, the
-    fraction the step's other all-reduces run at."""
-    eta = communication(hardware, efficiency) if communication_value is None \
-        else communication_value
-    eff = getattr(scale_up_fabric(hardware), "collective_efficiency", None)
-    return float(eff.to("").magnitude) if eff is not None and peer_access(hardware) else eta
-
-
-def link_efficiencies(hardware, efficiency=None) -> dict:
-    """``communication_efficiency`` (:func:`communication`) and
-    ``collective_library_efficiency`` (:func:`library_efficiency`) of a serving step's TP
-    all-reduces, by name."""
-    eta = communication(hardware, efficiency)
-    return {"communication_efficiency": eta,
-            "collective_library_efficiency": library_efficiency(hardware, efficiency, eta)}
 
 
 def mesh_share(hardware, tp):

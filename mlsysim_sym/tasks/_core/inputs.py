@@ -20,7 +20,7 @@ from ...defaults import default
 from ...symbols import info
 from ...units import Q_
 from . import knobs, memo
-from .fabric import link_efficiencies
+from .fabric import communication as fabric_communication
 from .fabric import link_rest, mesh_share, peer_access, scale_up_domain, tp_overrides
 from .knobs import EFFICIENCY_INPUTS, magnitude
 from .weights import embedding_tables, head_peak_share, weight_bits_magnitude, weight_values
@@ -57,8 +57,7 @@ CACHE_INPUTS = ("prefix_cache_hit_rate",)
 ATTENTION_DP_INPUTS = ("attention_data_parallel",)
 #: every input of the dense serving system, in the order of its compiled kernel
 SERVING_INPUTS = (MODEL_INPUTS + HARDWARE_INPUTS + PRECISION_INPUTS + EFFICIENCY_INPUTS
-                  + KNOB_INPUTS + TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction",
-                                               "collective_library_efficiency")
+                  + KNOB_INPUTS + TP_INPUTS + ("communication_efficiency", "unoverlapped_fraction")
                   + STEP_INPUTS + CACHE_INPUTS + ATTENTION_DP_INPUTS)
 #: speculative decoding: draft tokens per step, acceptance rate and the draft model's shape
 SPECULATIVE_INPUTS = ("draft_length", "draft_acceptance_rate", "draft_parameters", "draft_layers",
@@ -285,7 +284,7 @@ def serving_inputs(model, hardware, precision, *, tp, efficiency=None, stack=Non
     values.update(zip(EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
         efficiency, hardware, precision, knobs.check_stack(stack))))
     values.update(tp_overrides(dict(zip(TP_INPUTS, tp_magnitudes(hardware, tp))), efficiency))
-    values.update(link_efficiencies(hardware, efficiency))
+    values["communication_efficiency"] = fabric_communication(hardware, efficiency)
     values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
     values.update(attention_data_parallel=1.0, sharded_parameters=0.0)  # attention under TP
     return values

@@ -257,7 +257,7 @@ def _efficiency_values(efficiency, hw, precision, stack) -> dict:
     calibrated defaults for the chip's generation, the precision and the stack."""
     values = dict(zip(knobs.EFFICIENCY_INPUTS, knobs.efficiency_magnitudes(
         efficiency, hw, precision, knobs.check_stack(stack))))
-    values.update(fabric.link_efficiencies(hw, efficiency))
+    values["communication_efficiency"] = fabric.communication(hw, efficiency)
     values["unoverlapped_fraction"] = knobs.unoverlapped(efficiency)
     return values
 

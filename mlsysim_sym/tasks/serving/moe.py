@@ -27,6 +27,5 @@ def moe_magnitudes(model, hardware) -> dict:
     link_lat = hardware.scale_up_latency or Q_(lat.bounds[0] or 1, lat.unit)
     values = dict(structure, moe_routing_imbalance=default("moe_routing_imbalance"),
                   expert_parallel=1, link_bandwidth=link_bw, link_latency=link_lat,
-                  communication_efficiency=default("communication_efficiency"),
-                  collective_library_efficiency=default("communication_efficiency"))
+                  communication_efficiency=default("communication_efficiency"))
     return {k: magnitude(k, values[k]) for k in MOE_STRUCTURE + MOE_EXTRA}

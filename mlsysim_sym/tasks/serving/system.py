@@ -44,7 +44,7 @@ MOE_STRUCTURE = ("moe_dense_parameters", "moe_expert_parameters", "moe_experts",
                  "experts_per_token", "moe_shared_experts", "moe_layers")
 #: the MoE record's other inputs: routing imbalance and the expert-parallel all-to-all's link
 MOE_EXTRA = ("moe_routing_imbalance", "expert_parallel", "link_bandwidth", "link_latency",
-             "communication_efficiency", "collective_library_efficiency")
+             "communication_efficiency")
 #: every input of :func:`moe_kernel`, in its order (MLA: :func:`~.._core.inputs.with_model`)
 MOE_INPUTS = (MODEL_INPUTS[2:] + MOE_STRUCTURE + HARDWARE_INPUTS + PRECISION_INPUTS
               + EFFICIENCY_INPUTS + KNOB_INPUTS + MOE_EXTRA + TP_INPUTS
