@@ -56,7 +56,10 @@ def test_dense_prediction_text_keeps_its_structure_and_numbers():
                                      f"feasible: {r.feasible}")
     sym, _, value = _block(text, "time_per_output_token")
     assert "[pope2023inference" in sym and value == _value_line(r.time_per_output_token, "ms")
-    assert _block(text, "weight_bytes")[1] == "      = (2 B/param)*(8.03e+09 param)"
+    # the vocabulary tables (embedding, LM head: 5.253e8 weights each) at their own width
+    assert _block(text, "weight_bytes")[1] == (
+        "      = (2 B/param)*(-(5.253e+08 param) - (5.253e+08 param) + (8.03e+09 param))"
+        " + (2 B/param)*((5.253e+08 param) + (5.253e+08 param))")
     assert "calibrated defaults used" in text and "compute_efficiency[serve-hopper]" in text
     assert d["system"] == "serving" and d["feasible"] is True
 
