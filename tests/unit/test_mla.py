@@ -145,15 +145,20 @@ def test_deepseek_v3_cites_mla_and_its_registry_dimensions():
     assert r.inputs()["kv_lora_rank"].magnitude == D_C
 
 
+#: a small dense MLA model without a query latent (DeepSeek-V2-Lite's shape), shared with
+#: tests/unit/test_train_step_table.py
+DENSE_MLA_SPEC = {
+    "name": "dense-mla-test", "display_name": "dense MLA test", "family": "decoder",
+    "provenance": {"source": "hf-deepseek-v3-config", "locator": "test shape",
+                   "retrieved": "2026-01-01", "basis": "paper"},
+    "architecture": {"layers": 4, "hidden": 1024, "heads": 8, "ffn": 4096,
+                     "ffn_gated": True, "vocab": 32000, "attention": "mla",
+                     "mla": {"kv_lora_rank": 256, "qk_nope_head_dim": 64,
+                             "qk_rope_head_dim": 32, "v_head_dim": 64}}}
+
+
 def test_a_dense_mla_model_predicts_and_explains():
-    m = ms.Model.from_spec({
-        "name": "dense-mla-test", "display_name": "dense MLA test", "family": "decoder",
-        "provenance": {"source": "hf-deepseek-v3-config", "locator": "test shape",
-                       "retrieved": "2026-01-01", "basis": "paper"},
-        "architecture": {"layers": 4, "hidden": 1024, "heads": 8, "ffn": 4096,
-                         "ffn_gated": True, "vocab": 32000, "attention": "mla",
-                         "mla": {"kv_lora_rank": 256, "qk_nope_head_dim": 64,
-                                 "qk_rope_head_dim": 32, "v_head_dim": 64}}})
+    m = ms.Model.from_spec(DENSE_MLA_SPEC)
     r = ms.predict(m, "h100", batch=2, seq_len=100)
     assert r.kv_cache.to("B").magnitude == pytest.approx(4 * (256 + 32) * 2 * 2 * 100)
     assert r.system is serving_system(True)

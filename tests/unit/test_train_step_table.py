@@ -11,6 +11,7 @@ import pytest
 import mlsysim_sym as ms
 from mlsysim_sym.tasks.training import train
 from mlsysim_sym.tasks.training.host import host_op_us
+from tests.unit.test_mla import DENSE_MLA_SPEC
 
 F = 8389.13   # TFLOP per GPU and step
 
@@ -153,14 +154,7 @@ def test_mla_up_proj_needs_an_mla_model():
 def test_an_mla_model_without_a_query_latent_up_projects_from_the_hidden_state():
     """Without q_lora_rank the query projection reads the hidden state (DeepSeek-V2-Lite's
     shape): 2 L H (h (d_nope + d_rope) + d_c (d_nope + d_v)) FLOPs per token."""
-    m = ms.Model.from_spec({
-        "name": "dense-mla-test", "display_name": "dense MLA test", "family": "decoder",
-        "provenance": {"source": "hf-deepseek-v3-config", "locator": "test shape",
-                       "retrieved": "2026-01-01", "basis": "paper"},
-        "architecture": {"layers": 4, "hidden": 1024, "heads": 8, "ffn": 4096,
-                         "ffn_gated": True, "vocab": 32000, "attention": "mla",
-                         "mla": {"kv_lora_rank": 256, "qk_nope_head_dim": 64,
-                                 "qk_rope_head_dim": 32, "v_head_dim": 64}}})
+    m = ms.Model.from_spec(DENSE_MLA_SPEC)
     r = train(m, "nvidia-h100-sxm", devices=8, global_batch=8, recompute="selective",
               recompute_modules=("mla_up_proj",))
     hw = r.hardware_flops_per_token.to("FLOP/token").magnitude
