@@ -120,6 +120,8 @@ switches. The count is therefore a lower bound.
 
 from __future__ import annotations
 
+from ...units import base_factor
+
 __all__ = ["HOST_OP_US", "GRACE_HOSTED", "host_op_us", "host_ops_per_layer", "host_syncs",
            "host_inputs", "RECIPE_SCALES", "UNBOUND_HOST_FACTOR", "ZERO_FILL_OP", "SWIZZLE_OP",
            "LINEAR_OPS", "ROUTER_OPS", "DISPATCH_OPS", "DISPATCH_OPS_AFTER_SYNC", "SCALE_OPS",
@@ -155,8 +157,9 @@ UNBOUND_HOST_FACTOR = 762.12 / 691.49
 #: host time of one MXFP8 scale zero fill and of one swizzle kernel, in operations (see the
 #: module's text): the Sec. 3 table's savings over the kernels each fusion removes
 _T1, _T8 = 8389.13 / 494.46, 8389.13 / 762.12          # s: steps before the two fusions
-ZERO_FILL_OP = _T1 * (1 - 494.46 / 529.55) / (43456 * 37.08e-6 * UNBOUND_HOST_FACTOR)
-SWIZZLE_OP = _T8 * (1 - 762.12 / 797.67) / (44688 * 37.08e-6)
+_GRACE_OP_S = HOST_OP_US["grace"] * base_factor("us")   # one operation on a bound Grace host, s
+ZERO_FILL_OP = _T1 * (1 - 494.46 / 529.55) / (43456 * _GRACE_OP_S * UNBOUND_HOST_FACTOR)
+SWIZZLE_OP = _T8 * (1 - 762.12 / 797.67) / (44688 * _GRACE_OP_S)
 _Z, _W = ZERO_FILL_OP, SWIZZLE_OP
 #: MXFP8 block-scale operations per micro-batch (see the module's text), (all, forward) for:
 #: a linear module, a routed expert's linear (multi-stream grouped GEMM: its own GEMMs), a
@@ -168,8 +171,9 @@ SCALE_OPS = {"mxfp8": ((3 * _W, _W), (0.0, 0.0), (3 * _W, _W)),
              "mxfp8_unfused_swizzle": ((6 * _W, 2 * _W), (6 * _W, 2 * _W), (0.0, 0.0))}
 #: host operations of one recomputed MLA up-projection per layer and micro-batch (see the
 #: module's text): the Sec. 3 table's "Remove up_proj recompute" row on the unbound host
+_STAGE_LAYER_PASSES = 64 * 61 / 8   # the write-up's stage step: 64 micro-batches x 61/8 layers
 MLA_UP_PROJ_RECOMPUTE_OPS = (8389.13 / 566.07 * (1 - 566.07 / 610.71)
-                             / (64 * 61 / 8 * 37.08e-6 * UNBOUND_HOST_FACTOR))
+                             / (_STAGE_LAYER_PASSES * _GRACE_OP_S * UNBOUND_HOST_FACTOR))
 _NO_SCALES = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0))
 #: the FP8 recipes (``train(fp8_recipe=)``) whose block scales cost the host operations
 RECIPE_SCALES = {"transformer_engine_mxfp8": "mxfp8",

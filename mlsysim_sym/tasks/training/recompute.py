@@ -105,7 +105,7 @@ def stage_imbalance(stage_layers, layers, pp):
     stage_layers = checks.number("stage_layers", stage_layers, low=1.0)
     pp = np.asarray(pp, dtype=float)
     low = layers / pp
-    if np.any(stage_layers < low - 1e-9) or stage_layers > layers:
+    if np.any(stage_layers < low - 1e-9) or np.any(stage_layers > layers):
         raise ValueError(f"stage_layers ({stage_layers:g}) must be between L/pp "
                          f"({float(np.min(low)):g}) and the model's {layers} layers")
     ratio = stage_layers / low
