@@ -32,15 +32,19 @@ def test_train_json_the_issue_command(capsys):
     assert out.startswith("TrainResult(llama-3-70b") and "  step time" in out and "nan" not in out
 
 
+#: DeepSeek-V3 on 256 GB200 in the calibration case's layout, eager: a host-bound step
+DSV3_GB200_ARGV = ("train", "deepseek-v3", "gb200", "--devices", "256", "--global-batch", "256",
+                   "--seq-len", "4096", "--ep", "32", "--pp", "8", "--precision", "fp8", "--json")
+DSV3_GB200_KW = dict(devices=256, global_batch=256, seq_len=4096, ep=32, pp=8, precision="fp8")
+
+
 def test_train_cuda_graphs_flag_is_the_library_option(capsys):
     # DeepSeek-V3 on 256 GB200 (the calibration case's layout): eager launches leave the step
     # host-bound (tasks/training/host.py); --cuda-graphs is train(cuda_graphs=True)
     import mlsysim_sym as ms
-    argv = ["train", "deepseek-v3", "gb200", "--devices", "256", "--global-batch", "256",
-            "--seq-len", "4096", "--ep", "32", "--pp", "8", "--precision", "fp8", "--json"]
+    argv = list(DSV3_GB200_ARGV)
     eager, graphed = _json(capsys, argv), _json(capsys, argv + ["--cuda-graphs"])
-    lib = ms.train("deepseek-v3", "gb200", devices=256, global_batch=256, seq_len=4096, ep=32,
-                   pp=8, precision="fp8", cuda_graphs=True)
+    lib = ms.train("deepseek-v3", "gb200", **DSV3_GB200_KW, cuda_graphs=True)
     assert graphed["step_time"]["value"] == pytest.approx(lib.step_time.to("s").magnitude,
                                                           rel=1e-9)
     assert graphed["step_time"]["value"] < eager["step_time"]["value"]
@@ -82,14 +86,12 @@ def test_train_overlap_padding_and_layout_flags_are_the_library_options(capsys):
                    recompute_modules=("core_attn", "mlp"))
     assert d["step_time"]["value"] == pytest.approx(
         lib.step_time.to(d["step_time"]["unit"]).magnitude, rel=1e-9)
-    # half the tokens computed per step: a shorter step; memory sized at the full length
+    # half the tokens computed per step outweighs the other flags' added time
     assert d["step_time"]["value"] < base["step_time"]["value"]
     # DeepSeek-V3 on 256 GB200, eager (host-bound): unbound Grace processes issue slower
-    argv = ["train", "deepseek-v3", "gb200", "--devices", "256", "--global-batch", "256",
-            "--seq-len", "4096", "--ep", "32", "--pp", "8", "--precision", "fp8", "--json"]
+    argv = list(DSV3_GB200_ARGV)
     bound, unbound = _json(capsys, argv), _json(capsys, argv + ["--no-cpu-binding"])
-    lib = ms.train("deepseek-v3", "gb200", devices=256, global_batch=256, seq_len=4096, ep=32,
-                   pp=8, precision="fp8", cpu_binding=False)
+    lib = ms.train("deepseek-v3", "gb200", **DSV3_GB200_KW, cpu_binding=False)
     assert unbound["step_time"]["value"] == pytest.approx(lib.step_time.to("s").magnitude,
                                                           rel=1e-9)
     assert unbound["step_time"]["value"] > bound["step_time"]["value"]
